@@ -1,0 +1,71 @@
+/**
+ * The `quanta` command line: global flags, the command table, and the one place where errors become
+ * messages and exit codes (0 success, 1 some quanta failed, 2 usage or pipeline error, 3 repository error).
+ */
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { COMMANDS } from "./commands.js";
+import type { GlobalArgs } from "./command-spec.js";
+import { QuantaError } from "../core/errors.js";
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const debug = argv.includes("--debug");
+  const parser = yargs(argv)
+    .scriptName("quanta")
+    .usage("quanta <command> [options]\n\nAn incremental pipeline executor for scientific datasets.")
+    .option("repo", { type: "string", default: "cache", describe: "repository directory", global: true })
+    .option("debug", { type: "boolean", default: false, describe: "print stack traces", global: true })
+    .option("json", { type: "boolean", default: false, describe: "newline-delimited JSON on stdout", global: true })
+    .option("quiet", { type: "boolean", default: false, describe: "print only failures and the summary", global: true })
+    .option("plain", { type: "boolean", default: false, describe: "plain lines, never the live view", global: true })
+    .strict()
+    .demandCommand(1, "error: name a command (see quanta --help)")
+    .recommendCommands()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      process.stderr.write(`${y.help() && ""}error: ${msg}\nhint: see 'quanta --help'\n`);
+      exitCode = 2;
+      throw new ParseFailure();
+    })
+    .version(false)
+    .help();
+  for (const spec of COMMANDS) {
+    parser.command(spec.command, spec.describe, spec.builder, async (args) => {
+      exitCode = await spec.handler(args as unknown as GlobalArgs & Record<string, unknown>);
+    });
+  }
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    if (err instanceof ParseFailure) return 2;
+    return reportError(err, debug);
+  }
+  return exitCode;
+}
+
+class ParseFailure extends Error {}
+
+function reportError(err: unknown, debug: boolean): number {
+  if (err instanceof QuantaError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);
+    if (debug && err.stack) process.stderr.write(err.stack + "\n");
+    return err.exitCode;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  process.stderr.write(`error: ${e.message}\n`);
+  if (debug) process.stderr.write((e.stack ?? "") + "\n");
+  else process.stderr.write("hint: run again with --debug for a stack trace\n");
+  return 70;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.exitCode = reportError(err, true);
+  },
+);

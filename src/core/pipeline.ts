@@ -1,0 +1,89 @@
+/**
+ * The resolved pipeline model: what the loader produces from a pipeline file (after imports,
+ * parameters, config precedence and connection renames) and what the graph builder and the engine use.
+ * Everything here is plain data, so a `Pipeline` can be snapshotted into a saved plan.
+ */
+import type { CodeDigest } from "./digest.js";
+import type { DimensionUniverse } from "./dimensions.js";
+import type { StorageClass } from "./storage-class.js";
+
+/** A named input or output of a task, after renames. */
+export interface Connection {
+  /** The connection's name in the task (`exposure`), the key of `inputs`/`outputs`. */
+  readonly name: string;
+  /** The dataset type it reads or writes (`postIsr`), after the pipeline's `connections` renames. */
+  readonly type: string;
+  readonly dimensions: readonly string[];
+  readonly storage: StorageClass;
+  /** An input whose dimensions are a superset of the quantum's: gathers every matching dataset. */
+  readonly multiple: boolean;
+  /** With `multiple`: the fewest datasets a quantum needs (default 1). */
+  readonly minimum: number;
+  /** An input that must exist before the run (never produced by a task of the pipeline). */
+  readonly prerequisite: boolean;
+}
+
+/** A dataset type declared by the `inputs:` section: ingested from files matching a path template. */
+export interface FileInputSpec {
+  readonly kind: "files";
+  /** The dataset type name (the key under `inputs:`). */
+  readonly type: string;
+  /** Absolute path template, with `{dimension}` fields, parameters already substituted. */
+  readonly path: string;
+  /** The dimensions named by the template's fields, in template order. */
+  readonly dimensions: readonly string[];
+  readonly storage: StorageClass;
+  readonly prerequisite: boolean;
+}
+
+/** A relation declared by the `inputs:` section: rows of dimension values that belong together. */
+export interface RelationInputSpec {
+  readonly kind: "relation";
+  /** The relation's name (the key under `inputs:`). */
+  readonly type: string;
+  /** Absolute path of a CSV (with a header row) or JSON (array of objects) file. */
+  readonly path: string;
+  readonly dimensions: readonly string[];
+}
+
+export type InputSpec = FileInputSpec | RelationInputSpec;
+
+/** One labelled task of a pipeline, resolved. */
+export interface TaskNode {
+  readonly label: string;
+  readonly kind: "module" | "command";
+  /** `module` tasks: the absolute path of the TypeScript/JavaScript module. */
+  readonly modulePath?: string;
+  /** `command` tasks: the command template. */
+  readonly command?: string;
+  /** The quantum dimensions. */
+  readonly dimensions: readonly string[];
+  readonly inputs: Readonly<Record<string, Connection>>;
+  readonly outputs: Readonly<Record<string, Connection>>;
+  /** The effective config, validated by the task's schema, defaults filled in. */
+  readonly config: unknown;
+  /** Code identity: module tasks hash their module and its local imports; command tasks their template. */
+  readonly codeDigest: CodeDigest;
+  /** Kill a quantum that runs longer than this. */
+  readonly timeoutMs?: number;
+  readonly resources?: Readonly<Record<string, unknown>>;
+}
+
+export interface SubsetDef {
+  readonly tasks: readonly string[];
+  readonly description?: string;
+}
+
+export interface Pipeline {
+  /** The pipeline's name: its file name without `.yaml`; the default output collection. */
+  readonly name: string;
+  /** Absolute path of the pipeline file. */
+  readonly file: string;
+  readonly description?: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly dimensions: DimensionUniverse;
+  readonly inputs: readonly InputSpec[];
+  /** In dependency order (producers before consumers; ties in file order). */
+  readonly tasks: readonly TaskNode[];
+  readonly subsets: Readonly<Record<string, SubsetDef>>;
+}

@@ -1,0 +1,162 @@
+/**
+ * The registry: what the repository knows, apart from the bytes (those are in the blob store).
+ * `LmdbRegistry` (lmdb-registry.ts) is the implementation; this interface is what the rest uses.
+ *
+ * Keys use canonical data IDs (`encodeDataId`). Collections: ingest writes the `raw` collection; each run
+ * writes one output collection (default: the pipeline's name). The action cache (`getAction`/`putAction`)
+ * is keyed by quantum key alone and shared by all collections.
+ *
+ * Writes: `commit(fn)` runs `fn` inside one write transaction; everything `fn` writes becomes visible
+ * and durable together, or not at all. Several commits may be grouped into one LMDB transaction by the
+ * implementation, which keeps each of them all-or-nothing. Plain `put*` calls outside `commit` are
+ * single-put transactions.
+ */
+import type { DataId } from "../core/data-id.js";
+import type { BlobDigest, CodeDigest, QuantumKey } from "../core/digest.js";
+import type { StorageClass } from "../core/storage-class.js";
+
+export interface DatasetTypeRecord {
+  name: string;
+  dimensions: string[];
+  storage: StorageClass;
+}
+
+export interface DatasetRecord {
+  digest: BlobDigest;
+  size: number;
+  storage: StorageClass;
+  /** The quantum key of the execution that produced it; null for ingested datasets. */
+  producer: QuantumKey | null;
+  /** Ingested datasets: the source file it was read from. */
+  sourcePath?: string;
+}
+
+export interface DatasetEntry {
+  collection: string;
+  type: string;
+  dataId: DataId;
+  /** encodeDataId(dataId) */
+  key: string;
+  record: DatasetRecord;
+}
+
+/** What ingest remembers about a source file, to skip re-hashing it when unchanged. */
+export interface FileState {
+  size: number;
+  mtimeMs: number;
+  digest: BlobDigest;
+}
+
+export interface RelationRecord {
+  name: string;
+  dimensions: string[];
+  rows: DataId[];
+  /** Digest of the relation file the rows came from. */
+  digest: BlobDigest;
+}
+
+/** One input of a quantum, as it fed the quantum key. */
+export interface KeyInput {
+  connection: string;
+  type: string;
+  dataId: string;
+  digest: BlobDigest;
+}
+
+/** Everything that feeds a quantum key, kept so `quanta why` can say what changed. */
+export interface KeyManifest {
+  version: number;
+  task: string;
+  codeDigest: CodeDigest;
+  /** Canonical JSON of the effective config. */
+  config: string;
+  /** Sorted by (connection, type, dataId). */
+  inputs: KeyInput[];
+}
+
+/** The action cache entry: what one quantum key produced (shared by all collections). */
+export interface ActionRecord {
+  key: QuantumKey;
+  manifest: KeyManifest;
+  /** Per output connection. Empty when the task returned noWork(). */
+  outputs: Record<string, { type: string; digest: BlobDigest; size: number }>;
+  noWork: boolean;
+  /** The execution that first produced it. */
+  executionId: string;
+}
+
+/** The latest state of one quantum (task at data ID) in one collection. */
+export interface QuantumRecord {
+  status: "succeeded" | "failed" | "no-work";
+  key: QuantumKey;
+  executionId: string;
+  /** Wall time of the latest decision, ms since the epoch. */
+  time: number;
+}
+
+/** Provenance of one execution (one attempt at running one quantum). */
+export interface ExecutionRecord {
+  id: string;
+  collection: string;
+  task: string;
+  dataId: string;
+  key: QuantumKey;
+  status: "succeeded" | "failed" | "no-work";
+  attempt: number;
+  error?: string;
+  log: string;
+  inputs: KeyInput[];
+  outputs: { connection: string; type: string; dataId: string; digest: BlobDigest; size: number }[];
+  config: unknown;
+  codeDigest: CodeDigest;
+  packages: Record<string, string>;
+  host: string;
+  startedAt: number;
+  finishedAt: number;
+  durationMs: number;
+  peakRssBytes: number;
+}
+
+export interface Registry {
+  /** The repository directory. */
+  readonly root: string;
+  close(): Promise<void>;
+
+  /** Runs `fn` in one all-or-nothing write transaction; resolves once it is durable. */
+  commit(fn: () => void): Promise<void>;
+  /** Waits for every write issued so far to be durable. */
+  flush(): Promise<void>;
+
+  putDatasetType(rec: DatasetTypeRecord): void;
+  getDatasetType(name: string): DatasetTypeRecord | undefined;
+  listDatasetTypes(): DatasetTypeRecord[];
+
+  putRelation(rec: RelationRecord): void;
+  getRelation(name: string): RelationRecord | undefined;
+  deleteRelation(name: string): void;
+  listRelations(): RelationRecord[];
+
+  putDataset(collection: string, type: string, dataId: DataId, rec: DatasetRecord): void;
+  getDataset(collection: string, type: string, key: string): DatasetRecord | undefined;
+  deleteDataset(collection: string, type: string, key: string): void;
+  /** In (collection, type, key) order; either filter may be omitted. */
+  listDatasets(filter?: { collection?: string; type?: string }): Iterable<DatasetEntry>;
+  listCollections(): string[];
+
+  getFileState(path: string): FileState | undefined;
+  putFileState(path: string, state: FileState): void;
+  deleteFileState(path: string): void;
+
+  getAction(key: QuantumKey): ActionRecord | undefined;
+  putAction(rec: ActionRecord): void;
+
+  getQuantum(collection: string, task: string, dataId: string): QuantumRecord | undefined;
+  putQuantum(collection: string, task: string, dataId: string, rec: QuantumRecord): void;
+  listQuanta(collection: string, task?: string): Iterable<{ task: string; dataId: string; record: QuantumRecord }>;
+
+  putExecution(rec: ExecutionRecord): void;
+  getExecution(id: string): ExecutionRecord | undefined;
+
+  /** Every blob digest a dataset, action or execution references (for gc and verify). */
+  referencedDigests(): Set<BlobDigest>;
+}
