@@ -1,0 +1,52 @@
+/**
+ * Quantum keys. A quantum's key is the hash of one typed, ordered, versioned object, the key manifest:
+ * the task label, the task's code digest, the canonical JSON of its effective config, and the sorted
+ * (connection, dataset type, data ID, content digest) of every input. Two quanta with equal manifests
+ * produce equal outputs (tasks are assumed deterministic), which is what lets the action cache reuse
+ * outputs across runs and collections.
+ *
+ * Encoding hashed (version 1): the fields joined by "\n", each input as
+ * `connection\ttype\tdataId\tdigest`, prefixed by `quanta-key-v1`. Bumping KEY_VERSION invalidates every
+ * cached result, which is the safe failure mode.
+ */
+import type { BlobDigest, CodeDigest, Hasher, QuantumKey } from "./digest.js";
+
+export const KEY_VERSION = 1;
+
+/** One input of a quantum, as it fed the quantum key. */
+export interface KeyInput {
+  connection: string;
+  type: string;
+  /** Canonical data ID. */
+  dataId: string;
+  digest: BlobDigest;
+}
+
+/** Everything that feeds a quantum key; stored with each result so `quanta why` can diff it. */
+export interface KeyManifest {
+  version: number;
+  task: string;
+  codeDigest: CodeDigest;
+  /** Canonical JSON of the effective config. */
+  config: string;
+  /** Sorted by (connection, type, dataId). */
+  inputs: KeyInput[];
+}
+
+function compareInputs(a: KeyInput, b: KeyInput): number {
+  if (a.connection !== b.connection) return a.connection < b.connection ? -1 : 1;
+  if (a.type !== b.type) return a.type < b.type ? -1 : 1;
+  if (a.dataId !== b.dataId) return a.dataId < b.dataId ? -1 : 1;
+  return 0;
+}
+
+export function buildKeyManifest(opts: { task: string; codeDigest: CodeDigest; config: string; inputs: KeyInput[] }): KeyManifest {
+  const inputs = opts.inputs.slice().sort(compareInputs);
+  return { version: KEY_VERSION, task: opts.task, codeDigest: opts.codeDigest, config: opts.config, inputs };
+}
+
+export function computeQuantumKey(manifest: KeyManifest, hasher: Hasher): QuantumKey {
+  let text = `quanta-key-v${manifest.version}\n${manifest.task}\n${manifest.codeDigest}\n${manifest.config}`;
+  for (const i of manifest.inputs) text += `\n${i.connection}\t${i.type}\t${i.dataId}\t${i.digest}`;
+  return hasher.hashString(text) as QuantumKey;
+}
