@@ -1,0 +1,45 @@
+import type { QuantaEvent } from "../core/events.js";
+import { formatDuration } from "./format-duration.js";
+import { formatTable } from "./format-table.js";
+import { truncateText } from "./truncate-text.js";
+
+export type RunFinishedEvent = Extract<QuantaEvent, { event: "run-finished" }>;
+
+/**
+ * The end-of-run summary as text lines, shared by the plain reporter and the live view: a table of the
+ * tasks in pipeline order (ran / up to date / failed / blocked / time, where time is the sum of the
+ * durations of the task's quanta), a total row, the slowest quanta, and one closing sentence.
+ * No line is wider than `maxWidth` (default: unlimited).
+ */
+export function formatSummary(summary: RunFinishedEvent, maxWidth?: number): string[] {
+  const row = (name: string, c: { ran: number; upToDate: number; failed: number; blocked: number }, ms: number) => [
+    name,
+    String(c.ran),
+    String(c.upToDate),
+    String(c.failed),
+    String(c.blocked),
+    formatDuration(ms),
+  ];
+  const taskTime = summary.tasks.reduce((sum, t) => sum + t.durationMs, 0);
+  const lines = formatTable({
+    header: ["task", "ran", "up to date", "failed", "blocked", "time"],
+    rows: [...summary.tasks.map((t) => row(t.task, t, t.durationMs)), row("total", summary.counts, taskTime)],
+    maxWidth,
+  });
+  if (summary.slowest.length > 0) {
+    lines.push("slowest quanta:");
+    const table = formatTable({
+      header: ["", ""],
+      rows: summary.slowest.map((q) => [`${q.task}@${q.dataId}`, formatDuration(q.durationMs)]),
+      maxWidth: maxWidth === undefined ? undefined : maxWidth - 2,
+    }).slice(1);
+    lines.push(...table.map((l) => `  ${l}`));
+  }
+  const c = summary.counts;
+  const verdict = c.failed > 0 ? "run failed" : "run finished";
+  const closing =
+    `${verdict} in ${formatDuration(summary.durationMs)}: ${c.ran} ran, ${c.upToDate} up to date, ` +
+    `${c.failed} failed, ${c.blocked} blocked (collection ${summary.collection})`;
+  lines.push(maxWidth === undefined ? closing : truncateText(closing, maxWidth));
+  return lines;
+}

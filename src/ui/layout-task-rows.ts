@@ -1,0 +1,92 @@
+/**
+ * The live view's task table as pure text: column widths chosen for the terminal's width, one row per
+ * task plus a total row. Each row is split into the parts the view colours separately; joined, a row is
+ * never wider than the `columns` given (down to about 60 columns; below that, the bar shrinks to 5
+ * cells and the label to 4 characters, and the view truncates).
+ */
+import { formatDuration } from "./format-duration.js";
+import { estimateRemainingMs, sumTasks, type RunState } from "./run-state.js";
+import { truncateText } from "./truncate-text.js";
+
+export interface TaskRow {
+  /** The label, padded to its column. */
+  name: string;
+  /** The bar's filled and empty cells; `barDone + barTodo` has the bar's width. */
+  barDone: string;
+  barTodo: string;
+  /** `done/total`, padded. */
+  progress: string;
+  upToDate: string;
+  ran: string;
+  failed: string;
+  blocked: string;
+  eta: string;
+  /** Whether each count is non-zero (the view colours those). */
+  hasFailed: boolean;
+  hasBlocked: boolean;
+  finished: boolean;
+}
+
+export interface TaskTable {
+  /** The column titles, already aligned. */
+  header: string;
+  rows: TaskRow[];
+  total: TaskRow;
+}
+
+export const BAR_DONE = "█";
+export const BAR_TODO = "░";
+const ETA_WIDTH = 6;
+
+/** Joins a row's parts with the separators the view uses, for measuring and for plain tests. */
+export function joinTaskRow(row: TaskRow): string {
+  return `${row.name} ${row.barDone}${row.barTodo} ${row.progress} ${row.upToDate} ${row.ran} ${row.failed} ${row.blocked} ${row.eta}`;
+}
+
+export function layoutTaskRows(state: RunState, now: number, columns: number): TaskTable {
+  const totals = sumTasks(state);
+  const numWidth = Math.max(4, String(totals.total).length);
+  const longest = Math.max(5, ...state.tasks.map((t) => t.task.length));
+  const nameWidth = Math.min(longest, 16);
+  const fixed = nameWidth + 1 + 1 + (2 * numWidth + 1) + 4 * (1 + numWidth) + 1 + ETA_WIDTH;
+  const barWidth = Math.max(5, Math.min(30, columns - fixed));
+  const num = (n: number) => String(n).padStart(numWidth);
+
+  const makeRow = (
+    name: string,
+    c: { total: number; done: number; upToDate: number; ran: number; failed: number; blocked: number },
+    eta: number | undefined,
+    finished: boolean,
+  ): TaskRow => {
+    const filled = c.total === 0 ? barWidth : Math.min(barWidth, Math.floor((c.done / c.total) * barWidth));
+    return {
+      name: truncateText(name, nameWidth).padEnd(nameWidth),
+      barDone: BAR_DONE.repeat(filled),
+      barTodo: BAR_TODO.repeat(barWidth - filled),
+      progress: `${c.done}/${c.total}`.padStart(2 * numWidth + 1),
+      upToDate: num(c.upToDate),
+      ran: num(c.ran),
+      failed: num(c.failed),
+      blocked: num(c.blocked),
+      eta: (finished ? "done" : eta === undefined ? "?" : formatDuration(eta)).padStart(ETA_WIDTH),
+      hasFailed: c.failed > 0,
+      hasBlocked: c.blocked > 0,
+      finished,
+    };
+  };
+
+  const rows = state.tasks.map((t) => makeRow(t.task, t, estimateRemainingMs(state, now, t.task), t.finished));
+  const allDone = state.tasks.every((t) => t.finished);
+  const total = makeRow("total", totals, estimateRemainingMs(state, now), allDone);
+  const header = [
+    "task".padEnd(nameWidth),
+    "".padEnd(barWidth),
+    "done".padStart(2 * numWidth + 1),
+    "up".padStart(numWidth),
+    "ran".padStart(numWidth),
+    "fail".padStart(numWidth),
+    "blk".padStart(numWidth),
+    "eta".padStart(ETA_WIDTH),
+  ].join(" ");
+  return { header, rows, total };
+}

@@ -1,0 +1,228 @@
+/**
+ * The live terminal view (ink). Loaded only by `createReporter` when stdout is a terminal, so plain and
+ * JSON runs never pay for ink and React.
+ *
+ * Two parts. Above, ink's `<Static>` log: each failure (its quantum, error and log tail) and each run's
+ * summary table, printed once and left in the scrollback. Below, the redrawn part: a header, one row per
+ * task with a bar and counts, the longest-running quanta, and the watch state. Events only fold into
+ * the model; a timer redraws at most `fps` times a second (failures and the summary are drawn at once),
+ * so the cost of the view does not grow with the number of quanta.
+ */
+import { Box, Static, Text, render, type Instance } from "ink";
+import type { QuantaEvent, Reporter } from "../core/events.js";
+import { formatDuration } from "./format-duration.js";
+import { formatSummary } from "./format-summary.js";
+import { formatStatus } from "./format-status.js";
+import { joinTaskRow, layoutTaskRows, type TaskRow } from "./layout-task-rows.js";
+import { createRunState, listRunning, reduceRunState, type RunState } from "./run-state.js";
+import { stripEscapes } from "./strip-escapes.js";
+import { truncateText } from "./truncate-text.js";
+import { systemClock, type UiClock } from "./ui-clock.js";
+import { waitForDrain } from "./wait-for-drain.js";
+
+/** Something printed once above the live area and kept in the scrollback. */
+export type StaticEntry =
+  | { kind: "failure"; event: Extract<QuantaEvent, { event: "quantum-failed" }> }
+  | { kind: "summary"; event: Extract<QuantaEvent, { event: "run-finished" }> }
+  | { kind: "status"; event: Extract<QuantaEvent, { event: "status" }> }
+  | { kind: "message"; text: string };
+
+export interface LiveViewProps {
+  state: RunState;
+  /** Append-only: ink's `<Static>` prints each entry once, when it first appears. */
+  entries: readonly StaticEntry[];
+  now: number;
+  columns: number;
+  /** Running quanta shown at most (default 5). */
+  maxRunning?: number;
+  /** Log lines shown per failure (default 8). */
+  logLines?: number;
+}
+
+/** The whole screen: the static log, then the live area while a run is going (or watch mode waits). */
+export function LiveView(props: LiveViewProps) {
+  const { entries, columns } = props;
+  return (
+    <Box flexDirection="column" width={columns}>
+      <Static items={entries.map((entry, index) => ({ entry, index }))}>
+        {({ entry, index }) => (
+          <Box key={index} flexDirection="column" width={columns}>
+            <StaticEntryView entry={entry} columns={columns} logLines={props.logLines ?? 8} />
+          </Box>
+        )}
+      </Static>
+      <LiveArea {...props} />
+    </Box>
+  );
+}
+
+function LiveArea({ state, now, columns, maxRunning = 5 }: LiveViewProps) {
+  const watchLine = formatWatchLine(state);
+  if (state.phase !== "running") return watchLine ? <Text dimColor>{truncateText(watchLine, columns)}</Text> : null;
+  const table = layoutTaskRows(state, now, columns);
+  const running = listRunning(state);
+  return (
+    <Box flexDirection="column">
+      <Text bold>{truncateText(formatHeader(state, now), columns)}</Text>
+      <Text dimColor>{table.header}</Text>
+      {table.rows.map((row, i) => (
+        <TaskRowView key={i} row={row} />
+      ))}
+      <TaskRowView row={table.total} bold />
+      {running.length > 0 && <Text dimColor>{`running (${running.length}):`}</Text>}
+      {running.slice(0, maxRunning).map((r) => {
+        const elapsed = formatDuration(now - r.startedAt).padStart(7);
+        const name = truncateText(`${r.task}@${r.dataId}`, columns - 2 - elapsed.length - 1);
+        return <Text key={r.quantum}>{`  ${name.padEnd(columns - 3 - elapsed.length)} ${elapsed}`}</Text>;
+      })}
+      {running.length > maxRunning && <Text dimColor>{`  … and ${running.length - maxRunning} more`}</Text>}
+      {state.failures.length > 0 && (
+        <Text color="red">{truncateText(`${state.failures.length} failed (logs above)`, columns)}</Text>
+      )}
+    </Box>
+  );
+}
+
+function TaskRowView({ row, bold = false }: { row: TaskRow; bold?: boolean }) {
+  return (
+    <Text bold={bold}>
+      {row.name} <Text color={row.hasFailed ? "red" : "green"}>{row.barDone}</Text>
+      <Text dimColor>{row.barTodo}</Text> {row.progress} <Text dimColor>{row.upToDate}</Text> {row.ran}{" "}
+      <Text color={row.hasFailed ? "red" : undefined}>{row.failed}</Text>{" "}
+      <Text color={row.hasBlocked ? "yellow" : undefined}>{row.blocked}</Text> {row.eta}
+    </Text>
+  );
+}
+
+function StaticEntryView({ entry, columns, logLines }: { entry: StaticEntry; columns: number; logLines: number }) {
+  switch (entry.kind) {
+    case "failure": {
+      const e = entry.event;
+      const [head, ...rest] = stripEscapes(e.error).split("\n");
+      const tail = [...rest, ...e.logTail.map(stripEscapes)].slice(-logLines);
+      return (
+        <>
+          <Text color="red" bold>
+            {truncateText(`✗ ${e.task}@${e.dataId} failed after ${formatDuration(e.durationMs)}: ${head}`, columns)}
+          </Text>
+          {tail.map((line, i) => (
+            <Text key={i} dimColor>
+              {truncateText(`    ${line}`.trimEnd(), columns)}
+            </Text>
+          ))}
+        </>
+      );
+    }
+    case "summary":
+      return (
+        <>
+          {formatSummary(entry.event, columns).map((line, i) => (
+            <Text key={i} bold={i === 0}>
+              {line}
+            </Text>
+          ))}
+        </>
+      );
+    case "status":
+      return (
+        <>
+          {formatStatus(entry.event, columns).map((line, i) => (
+            <Text key={i}>{truncateText(line, columns)}</Text>
+          ))}
+        </>
+      );
+    case "message":
+      return <Text>{truncateText(entry.text, columns)}</Text>;
+    default: {
+      const unknown: never = entry;
+      return unknown;
+    }
+  }
+}
+
+/** `sky → collection sky · pool, 8 workers · 1m02s`. */
+export function formatHeader(state: RunState, now: number): string {
+  const workers = state.workers === 1 ? "1 worker" : `${state.workers} workers`;
+  const elapsed = formatDuration(now - (state.startedAt ?? now));
+  return `${state.pipeline ?? "?"} → collection ${state.collection ?? "?"} · ${state.executor ?? "?"}, ${workers} · ${elapsed}`;
+}
+
+function formatWatchLine(state: RunState): string | undefined {
+  const w = state.watch;
+  if (w === undefined || (state.phase === "running" && w.time < (state.startedAt ?? 0))) return undefined;
+  switch (w.state) {
+    case "waiting":
+      return `watching ${w.paths} paths for changes (Ctrl-C to stop)`;
+    case "changed":
+      return `changed: ${w.paths.join(", ")}`;
+    case "error":
+      return `waiting for a valid pipeline: ${w.message.split("\n")[0]}`;
+    default: {
+      const unknown: never = w;
+      return unknown;
+    }
+  }
+}
+
+/** The static entry an event adds, if any. */
+export function toStaticEntry(event: QuantaEvent): StaticEntry | undefined {
+  switch (event.event) {
+    case "quantum-failed":
+      return { kind: "failure", event };
+    case "run-finished":
+      return { kind: "summary", event };
+    case "status":
+      return { kind: "status", event };
+    case "watch-error":
+      return { kind: "message", text: `watch: error: ${stripEscapes(event.message)}` };
+    default:
+      return undefined;
+  }
+}
+
+export interface LiveReporterOptions {
+  stdout: NodeJS.WriteStream;
+  clock?: UiClock;
+  /** Redraws per second at most (default 10). */
+  fps?: number;
+}
+
+/** Renders the live view to `stdout` (a terminal) until `close()`, which leaves the static log on screen. */
+export function createLiveReporter(options: LiveReporterOptions): Reporter {
+  const { stdout, clock = systemClock } = options;
+  const fps = options.fps ?? 10;
+  let state = createRunState();
+  const entries: StaticEntry[] = [];
+  let dirty = false;
+  let closed = false;
+
+  const view = () => (
+    <LiveView state={state} entries={entries.slice()} now={clock.now()} columns={Math.max(40, stdout.columns || 80)} />
+  );
+  const instance: Instance = render(view(), { stdout, patchConsole: false, exitOnCtrlC: false, maxFps: fps });
+  // While a run is going, redraw every tick even without events: elapsed times move.
+  const stopTimer = clock.every(Math.ceil(1000 / fps), () => {
+    if (closed || !(dirty || state.phase === "running")) return;
+    dirty = false;
+    instance.rerender(view());
+  });
+
+  return {
+    onEvent(event: QuantaEvent) {
+      if (closed) return;
+      state = reduceRunState(state, event);
+      const entry = toStaticEntry(event);
+      if (entry) entries.push(entry);
+      dirty = true;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      stopTimer();
+      instance.rerender(view());
+      instance.unmount();
+      await instance.waitUntilExit();
+      await waitForDrain(stdout);
+    },
+  };
+}
