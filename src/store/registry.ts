@@ -13,7 +13,10 @@
  */
 import type { DataId } from "../core/data-id.js";
 import type { BlobDigest, CodeDigest, QuantumKey } from "../core/digest.js";
+import type { DimensionUniverse } from "../core/dimensions.js";
 import type { StorageClass } from "../core/storage-class.js";
+import type { Reason } from "../core/explain.js";
+import type { KeyInput, KeyManifest } from "../core/quantum-key.js";
 
 export interface DatasetTypeRecord {
   name: string;
@@ -55,24 +58,7 @@ export interface RelationRecord {
   digest: BlobDigest;
 }
 
-/** One input of a quantum, as it fed the quantum key. */
-export interface KeyInput {
-  connection: string;
-  type: string;
-  dataId: string;
-  digest: BlobDigest;
-}
-
-/** Everything that feeds a quantum key, kept so `quanta why` can say what changed. */
-export interface KeyManifest {
-  version: number;
-  task: string;
-  codeDigest: CodeDigest;
-  /** Canonical JSON of the effective config. */
-  config: string;
-  /** Sorted by (connection, type, dataId). */
-  inputs: KeyInput[];
-}
+export type { KeyInput, KeyManifest } from "../core/quantum-key.js";
 
 /** The action cache entry: what one quantum key produced (shared by all collections). */
 export interface ActionRecord {
@@ -115,6 +101,8 @@ export interface ExecutionRecord {
   finishedAt: number;
   durationMs: number;
   peakRssBytes: number;
+  /** Why it ran (what changed since the previous run of the same quantum). */
+  reasons?: Reason[];
 }
 
 export interface Registry {
@@ -126,6 +114,14 @@ export interface Registry {
   commit(fn: () => void): Promise<void>;
   /** Waits for every write issued so far to be durable. */
   flush(): Promise<void>;
+
+  /**
+   * Records dimension types (merged with those already known; ingest refuses a dimension whose type
+   * differs from the recorded one). Lets readers such as `quanta get` parse data IDs without a pipeline.
+   */
+  putDimensions(universe: DimensionUniverse): void;
+  /** Every dimension recorded so far, with its type. */
+  getDimensions(): DimensionUniverse;
 
   putDatasetType(rec: DatasetTypeRecord): void;
   getDatasetType(name: string): DatasetTypeRecord | undefined;

@@ -1,0 +1,364 @@
+/**
+ * Ingest: turns the files named by a pipeline's `inputs:` section into datasets of the `raw` collection.
+ *
+ * One pass: walk each template's root directory once (roots nested in another root are walked as part of
+ * it), match every file against the templates whose root contains it, stat it, and compare (size,
+ * mtimeMs) with the FileState remembered for its path. Only files whose state differs (or that are new)
+ * are read: hashed and copied into the blob store. Files that vanished are removed from the collection.
+ * All registry writes go into one commit, after every new blob is durable, so the registry never
+ * references a missing blob.
+ *
+ * Racy files: a file modified within the filesystem's timestamp granularity of its stat could change
+ * again without its mtime changing. Its FileState is stored with `mtimeMs: -1`, so the next ingest
+ * re-hashes it (as git does with "racily clean" index entries).
+ */
+import type { Dirent } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { DataId } from "../core/data-id.js";
+import { encodeDataId } from "../core/data-id.js";
+import type { BlobDigest } from "../core/digest.js";
+import type { DimensionUniverse } from "../core/dimensions.js";
+import { UsageError } from "../core/errors.js";
+import type { PathTemplate } from "../core/path-template.js";
+import { parsePathTemplate } from "../core/path-template.js";
+import type { FileInputSpec, InputSpec, RelationInputSpec } from "../core/pipeline.js";
+import type { DatasetRecord, FileState } from "../store/registry.js";
+import { readRelationFile } from "../store/relation-file.js";
+import type { Repository } from "../store/repository.js";
+
+export interface IngestOptions {
+  inputs: readonly InputSpec[];
+  dimensions: DimensionUniverse;
+  repo: Repository;
+  /** The collection ingested files go to (default `raw`). */
+  collection?: string;
+  /** How many files are hashed and copied at once (default 16). */
+  concurrency?: number;
+}
+
+export interface IngestCounts {
+  added: number;
+  changed: number;
+  unchanged: number;
+  removed: number;
+}
+
+export interface IngestProblem {
+  /** The file concerned (absolute path). */
+  file: string;
+  /** 1-based line, for relation files. */
+  line?: number;
+  message: string;
+}
+
+export interface RelationOutcome {
+  name: string;
+  rows: number;
+  status: "added" | "changed" | "unchanged" | "failed";
+}
+
+export interface IngestReport extends IngestCounts {
+  collection: string;
+  byType: Record<string, IngestCounts>;
+  relations: RelationOutcome[];
+  /** Files that did not fit, could not be read, or duplicated a data ID; ingest went on without them. */
+  problems: IngestProblem[];
+  /** Regular files found under the template roots. */
+  filesSeen: number;
+  /** Files whose contents were read (new, changed or racy). */
+  filesHashed: number;
+  bytesHashed: number;
+}
+
+interface Candidate {
+  spec: FileInputSpec;
+  path: string;
+  dataId: DataId;
+  key: string;
+  size: number;
+  mtimeMs: number;
+}
+
+const DEFAULT_CONCURRENCY = 16;
+
+export async function ingestInputs(options: IngestOptions): Promise<IngestReport> {
+  const { repo, dimensions } = options;
+  const collection = options.collection ?? "raw";
+  const registry = repo.registry;
+  checkDimensions(dimensions, registry.getDimensions(), repo.root);
+  const fileSpecs = options.inputs.filter((s): s is FileInputSpec => s.kind === "files");
+  const relationSpecs = options.inputs.filter((s): s is RelationInputSpec => s.kind === "relation");
+  const templates = fileSpecs.map((spec) => ({ spec, template: parseTemplate(spec, dimensions) }));
+
+  const report: IngestReport = {
+    collection,
+    added: 0,
+    changed: 0,
+    unchanged: 0,
+    removed: 0,
+    byType: Object.fromEntries(fileSpecs.map((s) => [s.type, { added: 0, changed: 0, unchanged: 0, removed: 0 }])),
+    relations: [],
+    problems: [],
+    filesSeen: 0,
+    filesHashed: 0,
+    bytesHashed: 0,
+  };
+
+  const walkStart = Date.now();
+  const candidates = collectCandidates(templates, report);
+
+  // Decide, per candidate, whether its contents must be read.
+  const known = new Map<string, FileState>();
+  const toHash: Candidate[] = [];
+  for (const c of candidates) {
+    const state = registry.getFileState(c.path);
+    if (state !== undefined && state.size === c.size && state.mtimeMs === c.mtimeMs) known.set(c.path, state);
+    else toHash.push(c);
+  }
+  const hashed = await hashFiles(toHash, repo, options.concurrency ?? DEFAULT_CONCURRENCY, report);
+  const racyBefore = walkStart - racyWindowMs(candidates);
+
+  // Compare with what the collection holds.
+  const writes: Array<() => void> = [];
+  const keptKeys = new Map<string, Set<string>>(fileSpecs.map((s) => [s.type, new Set<string>()]));
+  for (const c of candidates) {
+    keptKeys.get(c.spec.type)!.add(c.key);
+    let state = known.get(c.path) ?? hashed.get(c.path);
+    if (state === undefined) continue; // unreadable: reported, and its old dataset is kept
+    const existing = registry.getDataset(collection, c.spec.type, c.key);
+    if (existing === undefined && known.has(c.path) && !repo.blobs.has(state.digest)) {
+      // A remembered file whose blob is gone (collected after the dataset was removed): copy it again.
+      const again = await hashFiles([c], repo, 1, report);
+      state = again.get(c.path);
+      if (state === undefined) continue;
+      hashed.set(c.path, state);
+    }
+    const counts = report.byType[c.spec.type]!;
+    const status = existing === undefined ? "added" : existing.digest === state.digest ? "unchanged" : "changed";
+    counts[status]++;
+    report[status]++;
+    const record: DatasetRecord = {
+      digest: state.digest,
+      size: c.size,
+      storage: c.spec.storage,
+      producer: null,
+      sourcePath: c.path,
+    };
+    if (status !== "unchanged" || existing!.sourcePath !== c.path || existing!.storage !== c.spec.storage) {
+      writes.push(() => registry.putDataset(collection, c.spec.type, c.dataId, record));
+    }
+    if (hashed.has(c.path)) {
+      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : c.mtimeMs };
+      writes.push(() => registry.putFileState(c.path, stored));
+    }
+  }
+
+  // Datasets of these types whose file is gone.
+  for (const spec of fileSpecs) {
+    const kept = keptKeys.get(spec.type)!;
+    for (const entry of registry.listDatasets({ collection, type: spec.type })) {
+      if (kept.has(entry.key)) continue;
+      report.removed++;
+      report.byType[spec.type]!.removed++;
+      writes.push(() => registry.deleteDataset(collection, spec.type, entry.key));
+      const source = entry.record.sourcePath;
+      if (source !== undefined) writes.push(() => registry.deleteFileState(source));
+    }
+  }
+
+  for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, options, report, walkStart)));
+
+  // Blobs first, durable under their names; then the records that reference them, in one transaction.
+  repo.blobs.flush();
+  await registry.commit(() => {
+    registry.putDimensions(dimensions);
+    for (const spec of fileSpecs) {
+      registry.putDatasetType({ name: spec.type, dimensions: [...spec.dimensions], storage: spec.storage });
+    }
+    for (const write of writes) write();
+  });
+  return report;
+}
+
+function checkDimensions(pipeline: DimensionUniverse, recorded: DimensionUniverse, root: string): void {
+  for (const [name, type] of Object.entries(pipeline)) {
+    const before = recorded[name];
+    if (before !== undefined && before !== type) {
+      throw new UsageError(
+        `dimension '${name}' is declared ${type}, but repository ${root} holds it as ${before}`,
+        `declare '${name}: ${before}', or use another --repo`,
+      );
+    }
+  }
+}
+
+function parseTemplate(spec: FileInputSpec, dimensions: DimensionUniverse): PathTemplate {
+  const parsed = parsePathTemplate(spec.path, dimensions);
+  if (!parsed.ok) throw new UsageError(`input '${spec.type}': ${parsed.message}`);
+  return parsed.template;
+}
+
+/** Walks each root once; matches every file; reports files that fit no template and duplicate data IDs. */
+function collectCandidates(
+  templates: readonly { spec: FileInputSpec; template: PathTemplate }[],
+  report: IngestReport,
+): Candidate[] {
+  const roots = [...new Set(templates.map((t) => t.template.root || "/"))].sort();
+  const outer = roots.filter((r) => !roots.some((o) => o !== r && isInside(r, o)));
+  const out: Candidate[] = [];
+  const seen = new Map<string, string>(); // type + "\0" + key → first path
+  for (const root of outer) {
+    const mine = templates.filter((t) => isInside(t.template.root || "/", root) || (t.template.root || "/") === root);
+    for (const path of walkFiles(root, report)) {
+      report.filesSeen++;
+      const matches: { spec: FileInputSpec; dataId: DataId }[] = [];
+      const misfits: string[] = [];
+      for (const { spec, template } of mine) {
+        const tRoot = template.root || "/";
+        if (!isInside(path, tRoot)) continue;
+        const m = template.match(path.slice(tRoot === "/" ? 1 : tRoot.length + 1));
+        if (m.ok) matches.push({ spec, dataId: m.dataId });
+        else if (m.reason === "bad-value") misfits.push(`${m.message} (input '${spec.type}', template '${template.text}')`);
+      }
+      if (matches.length === 0) {
+        const fits = mine.filter((t) => isInside(path, t.template.root || "/")).map((t) => `'${t.template.text}'`);
+        report.problems.push({
+          file: path,
+          message: misfits.length > 0 ? misfits.join("; ") : `does not fit the template ${fits.join(" or ")}`,
+        });
+        continue;
+      }
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (st === undefined) continue; // vanished during the walk
+      for (const { spec, dataId } of matches) {
+        const key = encodeDataId(dataId);
+        const first = seen.get(spec.type + "\0" + key);
+        if (first !== undefined) {
+          report.problems.push({ file: path, message: `gives ${spec.type}@${key}, as ${first} does; ignored` });
+          continue;
+        }
+        seen.set(spec.type + "\0" + key, path);
+        out.push({ spec, path, dataId, key, size: st.size, mtimeMs: st.mtimeMs });
+      }
+    }
+  }
+  return out;
+}
+
+function isInside(path: string, dir: string): boolean {
+  return dir === "/" ? path.startsWith("/") : path.startsWith(dir + "/");
+}
+
+/** Regular files (and symlinks to them) under `root`, in sorted order; names starting with `.` are skipped. */
+function walkFiles(root: string, report: IngestReport): string[] {
+  const out: string[] = [];
+  const visit = (dir: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" && dir === root) {
+        report.problems.push({ file: root, message: "directory does not exist; no files ingested from it" });
+        return;
+      }
+      if (code === "ENOENT") return;
+      report.problems.push({ file: dir, message: `cannot list directory: ${(err as Error).message}` });
+      return;
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.name.startsWith(".")) continue;
+      const path = dir === "/" ? "/" + e.name : join(dir, e.name);
+      if (e.isDirectory()) visit(path);
+      else if (e.isFile()) out.push(path);
+      else if (e.isSymbolicLink()) {
+        const st = statSync(path, { throwIfNoEntry: false });
+        if (st?.isFile()) out.push(path);
+        else if (st?.isDirectory()) visit(path);
+      }
+    }
+  };
+  visit(root);
+  return out;
+}
+
+/**
+ * The filesystem's timestamp granularity, guessed from the files: whole seconds everywhere means a
+ * coarse filesystem (ext3, HFS+, FAT); otherwise the kernel's coarse clock (a few ms) bounds it.
+ */
+function racyWindowMs(candidates: readonly Candidate[]): number {
+  return candidates.length > 0 && candidates.every((c) => c.mtimeMs % 1000 === 0) ? 2000 : 50;
+}
+
+/** Hashes and copies files into the blob store, `concurrency` at a time. Unreadable files are problems. */
+async function hashFiles(
+  files: readonly Candidate[],
+  repo: Repository,
+  concurrency: number,
+  report: IngestReport,
+): Promise<Map<string, FileState>> {
+  const out = new Map<string, FileState>();
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const c = files[next++]!;
+      try {
+        const { digest, size } = await repo.blobs.putFile(c.path);
+        out.set(c.path, { digest, size, mtimeMs: c.mtimeMs });
+        report.filesHashed++;
+        report.bytesHashed += size;
+        // A file that changed between its stat and its read: keep the size actually stored.
+        c.size = size;
+      } catch (err) {
+        report.problems.push({ file: c.path, message: `cannot read: ${(err as Error).message}` });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  return out;
+}
+
+async function ingestRelation(
+  spec: RelationInputSpec,
+  options: IngestOptions,
+  report: IngestReport,
+  walkStart: number,
+): Promise<Array<() => void>> {
+  const { repo } = options;
+  const registry = repo.registry;
+  const st = statSync(spec.path, { throwIfNoEntry: false });
+  if (st === undefined) {
+    report.problems.push({ file: spec.path, message: `relation '${spec.type}': file does not exist` });
+    report.relations.push({ name: spec.type, rows: 0, status: "failed" });
+    return [];
+  }
+  const before = registry.getRelation(spec.type);
+  const state = registry.getFileState(spec.path);
+  const sameDims = before !== undefined && before.dimensions.join(",") === spec.dimensions.join(",");
+  if (sameDims && state?.size === st.size && state.mtimeMs === st.mtimeMs && before!.digest === state.digest) {
+    report.relations.push({ name: spec.type, rows: before!.rows.length, status: "unchanged" });
+    return [];
+  }
+  const { bytes, result } = await readRelationFile({
+    file: spec.path,
+    dimensions: spec.dimensions,
+    universe: options.dimensions,
+  });
+  report.filesHashed++;
+  report.bytesHashed += bytes.length;
+  if (!result.ok) {
+    report.problems.push(...result.problems);
+    report.relations.push({ name: spec.type, rows: 0, status: "failed" });
+    return [];
+  }
+  const digest: BlobDigest = await repo.blobs.put(bytes);
+  const status = before === undefined ? "added" : before.digest === digest && sameDims ? "unchanged" : "changed";
+  report.relations.push({ name: spec.type, rows: result.rows.length, status });
+  const fileState: FileState = { size: bytes.length, mtimeMs: st.mtimeMs >= walkStart - 50 ? -1 : st.mtimeMs, digest };
+  return [
+    () => registry.putRelation({ name: spec.type, dimensions: [...spec.dimensions], rows: result.rows, digest }),
+    () => registry.putFileState(spec.path, fileState),
+  ];
+}

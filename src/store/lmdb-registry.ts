@@ -1,0 +1,276 @@
+/**
+ * The registry in LMDB (lmdb-js), one environment at `<repo>/registry/` (data.mdb, lock.mdb) with
+ * named sub-databases, values in msgpack, keys as strings.
+ *
+ * Registry format 1:
+ *   meta          "format" → 1 (a number); "created" → ms since the epoch
+ *   dimensions    name → "int" | "string"
+ *   datasetTypes  name → DatasetTypeRecord
+ *   relations     name → RelationRecord
+ *   datasets      `collection\0type\0dataIdKey` → [dataId, DatasetRecord]
+ *   fileStates    absolute source path → FileState
+ *   actions       quantum key → ActionRecord
+ *   quanta        `collection\0task\0dataIdKey` → QuantumRecord
+ *   executions    execution id → ExecutionRecord
+ * `\0` sorts before every other character, so key order is (collection, type, key) order and a prefix
+ * range `c\0` … `c\x01` selects exactly one collection.
+ *
+ * On open, a `format` other than 1 is a RepositoryError (exit 3): "registry format N found, 1 expected".
+ * A registry with no format marker is treated as corrupt, the same way.
+ */
+import { open } from "lmdb";
+import type { Database, RootDatabase } from "lmdb";
+import type { DataId } from "../core/data-id.js";
+import { encodeDataId } from "../core/data-id.js";
+import type { BlobDigest, QuantumKey } from "../core/digest.js";
+import type { DimensionType, DimensionUniverse } from "../core/dimensions.js";
+import { RepositoryError } from "../core/errors.js";
+import type {
+  ActionRecord,
+  DatasetEntry,
+  DatasetRecord,
+  DatasetTypeRecord,
+  ExecutionRecord,
+  FileState,
+  QuantumRecord,
+  Registry,
+  RelationRecord,
+} from "./registry.js";
+
+/** The registry format this code reads and writes. */
+export const REGISTRY_FORMAT = 1;
+
+const SEP = "\0";
+const AFTER_SEP = "\x01";
+
+export interface LmdbRegistryOptions {
+  /** The repository directory; the environment lives in `<root>/registry/`. */
+  root: string;
+  /** Open read-only (readers: datasets, get, status). The environment must exist. */
+  readOnly: boolean;
+}
+
+type DatasetValue = [DataId, DatasetRecord];
+
+export class LmdbRegistry implements Registry {
+  readonly root: string;
+  private readonly env: RootDatabase;
+  private readonly meta: Database<unknown, string>;
+  private readonly dimensions: Database<DimensionType, string>;
+  private readonly datasetTypes: Database<DatasetTypeRecord, string>;
+  private readonly relations: Database<RelationRecord, string>;
+  private readonly datasets: Database<DatasetValue, string>;
+  private readonly fileStates: Database<FileState, string>;
+  private readonly actions: Database<ActionRecord, string>;
+  private readonly quanta: Database<QuantumRecord, string>;
+  private readonly executions: Database<ExecutionRecord, string>;
+
+  private constructor(root: string, env: RootDatabase) {
+    this.root = root;
+    this.env = env;
+    const sub = <V>(name: string) => env.openDB<V, string>(name, { encoding: "msgpack" });
+    this.meta = sub("meta");
+    this.dimensions = sub("dimensions");
+    this.datasetTypes = sub("datasetTypes");
+    this.relations = sub("relations");
+    this.datasets = sub("datasets");
+    this.fileStates = sub("fileStates");
+    this.actions = sub("actions");
+    this.quanta = sub("quanta");
+    this.executions = sub("executions");
+  }
+
+  /**
+   * Opens (and, unless read-only, creates) the registry of the repository at `root`, checking its format.
+   * Throws RepositoryError on a format mismatch.
+   */
+  static async open(options: LmdbRegistryOptions): Promise<LmdbRegistry> {
+    const path = `${options.root}/registry`;
+    const env = open({ path, maxDbs: 16, readOnly: options.readOnly, noMemInit: true });
+    const meta = env.openDB<unknown, string>("meta", { encoding: "msgpack" });
+    const found = meta.get("format");
+    if (found === undefined) {
+      if (options.readOnly) {
+        await env.close();
+        throw new RepositoryError(
+          `registry in ${options.root} has no format marker (an interrupted creation?)`,
+          `delete ${options.root} and ingest again`,
+        );
+      }
+      await env.transaction(() => {
+        if (meta.get("format") !== undefined) return;
+        meta.put("format", REGISTRY_FORMAT);
+        meta.put("created", Date.now());
+      });
+    } else if (found !== REGISTRY_FORMAT) {
+      await env.close();
+      throw new RepositoryError(
+        `registry format ${String(found)} found, ${REGISTRY_FORMAT} expected: delete ${options.root} or use the version of quanta that wrote it`,
+      );
+    }
+    return new LmdbRegistry(options.root, env);
+  }
+
+  async close(): Promise<void> {
+    await this.env.close();
+  }
+
+  async commit(fn: () => void): Promise<void> {
+    await this.env.transaction(fn);
+  }
+
+  async flush(): Promise<void> {
+    await this.env.flushed;
+  }
+
+  putDimensions(universe: DimensionUniverse): void {
+    for (const [name, type] of Object.entries(universe)) {
+      if (this.dimensions.get(name) !== type) void this.dimensions.put(name, type);
+    }
+  }
+
+  getDimensions(): DimensionUniverse {
+    const out: Record<string, DimensionType> = {};
+    for (const { key, value } of this.dimensions.getRange()) out[key] = value;
+    return out;
+  }
+
+  putDatasetType(rec: DatasetTypeRecord): void {
+    void this.datasetTypes.put(rec.name, rec);
+  }
+
+  getDatasetType(name: string): DatasetTypeRecord | undefined {
+    return this.datasetTypes.get(name);
+  }
+
+  listDatasetTypes(): DatasetTypeRecord[] {
+    return [...this.datasetTypes.getRange().map(({ value }) => value)];
+  }
+
+  putRelation(rec: RelationRecord): void {
+    void this.relations.put(rec.name, rec);
+  }
+
+  getRelation(name: string): RelationRecord | undefined {
+    return this.relations.get(name);
+  }
+
+  deleteRelation(name: string): void {
+    void this.relations.remove(name);
+  }
+
+  listRelations(): RelationRecord[] {
+    return [...this.relations.getRange().map(({ value }) => value)];
+  }
+
+  putDataset(collection: string, type: string, dataId: DataId, rec: DatasetRecord): void {
+    void this.datasets.put(datasetKey(collection, type, encodeDataId(dataId)), [dataId, rec]);
+  }
+
+  getDataset(collection: string, type: string, key: string): DatasetRecord | undefined {
+    return this.datasets.get(datasetKey(collection, type, key))?.[1];
+  }
+
+  deleteDataset(collection: string, type: string, key: string): void {
+    void this.datasets.remove(datasetKey(collection, type, key));
+  }
+
+  *listDatasets(filter: { collection?: string; type?: string } = {}): Iterable<DatasetEntry> {
+    const { collection, type } = filter;
+    const range =
+      collection === undefined
+        ? {}
+        : type === undefined
+          ? { start: collection + SEP, end: collection + AFTER_SEP }
+          : { start: collection + SEP + type + SEP, end: collection + SEP + type + AFTER_SEP };
+    for (const { key, value } of this.datasets.getRange(range)) {
+      const [c, t, k] = splitKey(key);
+      if (type !== undefined && t !== type) continue;
+      yield { collection: c, type: t, dataId: value[0], key: k, record: value[1] };
+    }
+  }
+
+  listCollections(): string[] {
+    const out: string[] = [];
+    // Skip from one collection to the next instead of visiting every dataset.
+    let start = "";
+    for (;;) {
+      let next: string | undefined;
+      for (const key of this.datasets.getKeys({ start, limit: 1 })) next = key;
+      if (next === undefined) return out;
+      const collection = splitKey(next)[0];
+      out.push(collection);
+      start = collection + AFTER_SEP;
+    }
+  }
+
+  getFileState(path: string): FileState | undefined {
+    return this.fileStates.get(path);
+  }
+
+  putFileState(path: string, state: FileState): void {
+    void this.fileStates.put(path, state);
+  }
+
+  deleteFileState(path: string): void {
+    void this.fileStates.remove(path);
+  }
+
+  getAction(key: QuantumKey): ActionRecord | undefined {
+    return this.actions.get(key);
+  }
+
+  putAction(rec: ActionRecord): void {
+    void this.actions.put(rec.key, rec);
+  }
+
+  getQuantum(collection: string, task: string, dataId: string): QuantumRecord | undefined {
+    return this.quanta.get(datasetKey(collection, task, dataId));
+  }
+
+  putQuantum(collection: string, task: string, dataId: string, rec: QuantumRecord): void {
+    void this.quanta.put(datasetKey(collection, task, dataId), rec);
+  }
+
+  *listQuanta(collection: string, task?: string): Iterable<{ task: string; dataId: string; record: QuantumRecord }> {
+    const start = task === undefined ? collection + SEP : collection + SEP + task + SEP;
+    const end = task === undefined ? collection + AFTER_SEP : collection + SEP + task + AFTER_SEP;
+    for (const { key, value } of this.quanta.getRange({ start, end })) {
+      const [, t, k] = splitKey(key);
+      yield { task: t, dataId: k, record: value };
+    }
+  }
+
+  putExecution(rec: ExecutionRecord): void {
+    void this.executions.put(rec.id, rec);
+  }
+
+  getExecution(id: string): ExecutionRecord | undefined {
+    return this.executions.get(id);
+  }
+
+  referencedDigests(): Set<BlobDigest> {
+    const out = new Set<BlobDigest>();
+    for (const { value } of this.datasets.getRange()) out.add(value[1].digest);
+    for (const { value } of this.relations.getRange()) out.add(value.digest);
+    for (const { value } of this.actions.getRange()) {
+      for (const o of Object.values(value.outputs)) out.add(o.digest);
+    }
+    for (const { value } of this.executions.getRange()) {
+      for (const i of value.inputs) out.add(i.digest);
+      for (const o of value.outputs) out.add(o.digest);
+    }
+    return out;
+  }
+}
+
+function datasetKey(collection: string, type: string, key: string): string {
+  return collection + SEP + type + SEP + key;
+}
+
+function splitKey(key: string): [string, string, string] {
+  const a = key.indexOf(SEP);
+  const b = key.indexOf(SEP, a + 1);
+  if (a < 0 || b < 0) throw new Error(`internal error: malformed registry key ${JSON.stringify(key)}`);
+  return [key.slice(0, a), key.slice(a + 1, b), key.slice(b + 1)];
+}

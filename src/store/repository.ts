@@ -1,0 +1,117 @@
+/**
+ * A repository: the registry, the blob store and the writer lock, opened together.
+ *
+ * Repository layout, format 1:
+ *   <repo>/format      the text `quanta repository 1`; its presence makes a directory a repository
+ *   <repo>/registry/   the LMDB registry (lmdb-registry.ts, with its own format number)
+ *   <repo>/blobs/      the blob store (blob-store.ts)
+ *   <repo>/tmp/        blob writes in progress
+ *   <repo>/lock        the writer lock, while a writer runs (repository-lock.ts)
+ * A `format` file with another number is a RepositoryError (exit 3) naming both numbers.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { RepositoryError } from "../core/errors.js";
+import { BlobStore } from "./blob-store.js";
+import type { StoreHasher } from "./hasher.js";
+import { loadHasher } from "./hasher.js";
+import { LmdbRegistry } from "./lmdb-registry.js";
+import type { Registry } from "./registry.js";
+import { RepositoryLock } from "./repository-lock.js";
+
+export const REPOSITORY_FORMAT = 1;
+const FORMAT_TEXT = `quanta repository ${REPOSITORY_FORMAT}`;
+
+export interface Repository {
+  /** The repository directory, as given. */
+  readonly root: string;
+  readonly registry: Registry;
+  readonly blobs: BlobStore;
+  readonly hasher: StoreHasher;
+  /** Whether this handle holds the writer lock. */
+  readonly writable: boolean;
+  /** Closes the registry and releases the lock. */
+  close(): Promise<void>;
+}
+
+export interface OpenRepositoryOptions {
+  /** Take the writer lock (and open the registry for writing). Readers never lock. */
+  write: boolean;
+  /** With `write`: create the repository if it does not exist (default true). */
+  create?: boolean;
+  /** What this writer is, shown to a blocked one (default `quanta`). */
+  command?: string;
+  /** fsync blobs before renaming them into place (default true). */
+  fsync?: boolean;
+  /** Receives notes such as a stale lock's takeover (default: stderr). */
+  onNote?: (note: string) => void;
+}
+
+/** Opens the repository at `root`. Throws RepositoryError (exit 3) when missing, locked or of another format. */
+export async function openRepository(root: string, options: OpenRepositoryOptions): Promise<Repository> {
+  const create = options.write && (options.create ?? true);
+  const formatPath = join(root, "format");
+  if (!existsSync(formatPath)) {
+    if (!create) {
+      throw new RepositoryError(
+        `no repository at ${root}`,
+        `ingest a pipeline's inputs first ('quanta ingest PIPELINE --repo ${root}'), or point --repo at an existing repository`,
+      );
+    }
+    mkdirSync(root, { recursive: true });
+  } else {
+    checkFormat(root, formatPath);
+  }
+  const lock = options.write
+    ? RepositoryLock.acquire({
+        root,
+        command: options.command ?? "quanta",
+        onNote: options.onNote ?? ((note) => process.stderr.write(note + "\n")),
+      })
+    : undefined;
+  try {
+    if (!existsSync(formatPath)) writeFormatFile(formatPath);
+    mkdirSync(join(root, "blobs"), { recursive: true });
+    mkdirSync(join(root, "tmp"), { recursive: true });
+    const hasher = await loadHasher();
+    const registry = await LmdbRegistry.open({ root, readOnly: !options.write });
+    const blobs = new BlobStore(root, hasher, { fsync: options.fsync ?? true });
+    let closed = false;
+    return {
+      root,
+      registry,
+      blobs,
+      hasher,
+      writable: options.write,
+      async close() {
+        if (closed) return;
+        closed = true;
+        try {
+          await registry.close();
+        } finally {
+          lock?.releaseSync();
+        }
+      },
+    };
+  } catch (err) {
+    lock?.releaseSync();
+    throw err;
+  }
+}
+
+function checkFormat(root: string, formatPath: string): void {
+  const text = readFileSync(formatPath, "utf8").trim();
+  if (text === FORMAT_TEXT) return;
+  const found = /^quanta repository (\S+)$/.exec(text)?.[1];
+  throw new RepositoryError(
+    found === undefined
+      ? `${formatPath} is not a quanta repository marker`
+      : `repository format ${found} found, ${REPOSITORY_FORMAT} expected: delete ${root} or use the version of quanta that wrote it`,
+  );
+}
+
+function writeFormatFile(formatPath: string): void {
+  const temp = `${formatPath}.${process.pid}.tmp`;
+  writeFileSync(temp, FORMAT_TEXT + "\n");
+  renameSync(temp, formatPath);
+}
