@@ -47,7 +47,7 @@ export function parseWhere(
   bind: Readonly<Record<string, string>> = {},
 ): WhereParse {
   const lexed = tokenizeWhere(text);
-  if (!lexed.ok) return lexed;
+  if (!lexed.ok) return { ok: false, error: lexed.error };
   if (lexed.tokens.length === 1) return { ok: true, expr: { kind: "match-all" } };
   try {
     const parser = new WhereParser(lexed.tokens, universe, bind);
