@@ -1,0 +1,212 @@
+/**
+ * Loads a task module (`.ts`, `.mts`, `.js`, `.mjs`) straight from the user's source: users never
+ * compile their tasks.
+ *
+ * The module is bundled with esbuild (ESM, platform node). The bare import `"quanta"` stays external,
+ * rewritten to the file URL of this package's `dist/index.js`, so every task in a process shares one
+ * copy of the runtime; node built-ins stay external; everything else (local modules and packages) is
+ * bundled, so a task in any directory loads without a `node_modules` next to it.
+ *
+ * Code digest, format 1: the xxh64 (16 hex) of the text
+ *
+ *     quanta-code 1\n
+ *     <path relative to the module's directory>\t<blob digest of its bytes>\n   (one line per file)
+ *
+ * over the bundle's inputs that are not under a `node_modules` directory (the module and the local
+ * modules it imports, transitively), sorted by path. An unrelated file never changes it; neither does
+ * moving the task's directory. A format change changes every digest, which only makes quanta stale.
+ *
+ * The bundle is written (atomically) to `<cacheDir>/quanta-modules/<code digest>-<bundle hash>.mjs`
+ * and imported from there; the bundle hash covers what the digest does not (bundled packages, the
+ * runtime's location), so a file name always stands for one content. Loaded modules are cached in the
+ * process by that name. Works the same inside a worker thread.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build, type BuildFailure, type Message, type Plugin } from "esbuild";
+import type { CodeDigest } from "../core/digest.js";
+import { isTaskDefinition } from "../core/define-task.js";
+import { UsageError } from "../core/errors.js";
+import type { TaskDefinition } from "../core/task-definition.js";
+import { loadHasher } from "../store/hasher.js";
+
+export interface LoadedTaskModule {
+  readonly definition: TaskDefinition;
+  readonly codeDigest: CodeDigest;
+  /** The local files that make up the code (absolute, sorted): watch these. */
+  readonly files: string[];
+}
+
+export interface LoadTaskModuleOptions {
+  /** Where bundles are written (under `quanta-modules/`); default: the OS temp directory. */
+  readonly cacheDir?: string;
+  /**
+   * The file URL that `import … from "quanta"` resolves to; default: this package's `dist/index.js`.
+   * Only tests that run this module from a bundle need it.
+   */
+  readonly runtimeUrl?: string;
+}
+
+const CODE_DIGEST_FORMAT = "quanta-code 1";
+
+/** This package's root: the module lives at `src/exec/` (tests) or `dist/exec/` (built). */
+const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+const loaded = new Map<string, Promise<TaskDefinition>>();
+
+/**
+ * Bundles, digests and imports the task module at `modulePath`. Throws a UsageError naming the file
+ * when it does not build, throws while loading, or has no `defineTask` default export.
+ */
+export async function loadTaskModule(modulePath: string, options: LoadTaskModuleOptions = {}): Promise<LoadedTaskModule> {
+  const entry = resolve(modulePath);
+  const moduleDir = dirname(entry);
+  const runtimeUrl = options.runtimeUrl ?? pathToFileURL(join(PACKAGE_ROOT, "dist", "index.js")).href;
+  const bundle = await bundleTaskModule(entry, runtimeUrl, options.cacheDir);
+  const local = Object.keys(bundle.inputs)
+    .filter((p) => !p.split(/[\\/]/).includes("node_modules"))
+    .map((p) => resolve(moduleDir, p))
+    .sort();
+  const hasher = await loadHasher();
+  const lines = [CODE_DIGEST_FORMAT];
+  const entries = await Promise.all(
+    local.map(async (file) => [toPortablePath(relative(moduleDir, file)), hasher.hashBytes(await readFile(file))] as const),
+  );
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  for (const [path, digest] of entries) lines.push(`${path}\t${digest}`);
+  const codeDigest = hasher.hashString(lines.join("\n") + "\n") as CodeDigest;
+
+  const name = `${codeDigest}-${hasher.hashString(bundle.text)}.mjs`;
+  let definition = loaded.get(name);
+  if (definition === undefined) {
+    definition = importBundle(entry, bundle.text, join(bundle.outDir, name));
+    loaded.set(name, definition);
+    definition.catch(() => loaded.delete(name));
+  }
+  return { definition: await definition, codeDigest, files: local };
+}
+
+interface Bundle {
+  text: string;
+  /** The metafile's inputs: paths relative to the module's directory. */
+  inputs: Record<string, unknown>;
+  outDir: string;
+}
+
+async function bundleTaskModule(entry: string, runtimeUrl: string, cacheDir: string | undefined): Promise<Bundle> {
+  const outDir = join(cacheDir ?? tmpdir(), "quanta-modules");
+  try {
+    const result = await build({
+      entryPoints: [entry],
+      absWorkingDir: dirname(entry),
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      write: false,
+      metafile: true,
+      // Source maps point stack frames of a failing task at its own files (with --enable-source-maps).
+      outfile: join(outDir, "bundle.mjs"),
+      sourcemap: "inline",
+      sourcesContent: false,
+      logLevel: "silent",
+      // Bundled CommonJS packages may `require` node built-ins; ESM output has no `require` of its own.
+      banner: {
+        js: 'import { createRequire as __quantaCreateRequire } from "node:module"; const require = __quantaCreateRequire(import.meta.url);',
+      },
+      // A task outside this package may still import the packages quanta itself depends on.
+      nodePaths: [join(PACKAGE_ROOT, "node_modules")],
+      plugins: [externalRuntimePlugin(runtimeUrl)],
+    });
+    const output = result.outputFiles.find((f) => f.path.endsWith(".mjs"));
+    if (output === undefined) throw new Error("internal error: esbuild produced no bundle");
+    return { text: output.text, inputs: result.metafile.inputs, outDir };
+  } catch (error) {
+    if (isBuildFailure(error)) {
+      const first = error.errors[0];
+      const more = error.errors.length > 1 ? ` (and ${error.errors.length - 1} more)` : "";
+      throw new UsageError(`cannot load task module ${entry}: ${formatBuildMessage(first, entry)}${more}`);
+    }
+    throw error;
+  }
+}
+
+/** Resolves the bare `quanta` import to the shared runtime, left external. */
+function externalRuntimePlugin(runtimeUrl: string): Plugin {
+  return {
+    name: "quanta-runtime",
+    setup(b) {
+      b.onResolve({ filter: /^quanta$/ }, () => ({ path: runtimeUrl, external: true }));
+    },
+  };
+}
+
+async function importBundle(entry: string, text: string, file: string): Promise<TaskDefinition> {
+  await writeAtomically(file, text);
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`task module ${entry} failed to load: ${message}`);
+  }
+  const definition = namespace.default;
+  if (isTaskDefinition(definition)) return definition;
+  const found = definition === undefined ? "it has no default export" : `its default export is ${describe(definition)}`;
+  throw new UsageError(
+    `task module ${entry} does not export a task: ${found}`,
+    'export default defineTask({ name, dimensions, inputs, outputs, run }) (import { defineTask } from "quanta")',
+  );
+}
+
+/** Writes `file` unless it exists, through a temporary name and a rename, so readers never see half. */
+async function writeAtomically(file: string, text: string): Promise<void> {
+  if (await exists(file)) return;
+  await mkdir(dirname(file), { recursive: true });
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    await writeFile(temp, text);
+    await rename(temp, file);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isBuildFailure(error: unknown): error is BuildFailure {
+  return error instanceof Error && Array.isArray((error as Partial<BuildFailure>).errors);
+}
+
+function formatBuildMessage(message: Message | undefined, entry: string): string {
+  if (message === undefined) return "the build failed";
+  const loc = message.location;
+  if (loc === null) return message.text;
+  const file = resolve(dirname(entry), loc.file);
+  return `${file}:${loc.line}:${loc.column + 1}: ${message.text}`;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "function") return "a function";
+  if (typeof value === "object") {
+    const keys = Object.keys(value as object);
+    return `an object with ${keys.length === 0 ? "no keys" : `keys ${keys.join(", ")}`} (a task needs name, dimensions, inputs, outputs and run)`;
+  }
+  return `a ${typeof value}`;
+}
+
+function toPortablePath(path: string): string {
+  return sep === "/" ? path : path.split(sep).join("/");
+}
