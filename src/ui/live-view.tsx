@@ -100,11 +100,19 @@ function StaticEntryView({ entry, columns, logLines }: { entry: StaticEntry; col
       const e = entry.event;
       const [head, ...rest] = stripEscapes(e.error).split("\n");
       const tail = [...rest, ...e.logTail.map(stripEscapes)].slice(-logLines);
+      const title = `✗ ${e.task}@${e.dataId} failed after ${formatDuration(e.durationMs)}:`;
+      // The error matters more than the data ID: when both do not fit on one line, the error wraps below.
+      const fits = title.length + 1 + head.length <= columns;
       return (
         <>
           <Text color="red" bold>
-            {truncateText(`✗ ${e.task}@${e.dataId} failed after ${formatDuration(e.durationMs)}: ${head}`, columns)}
+            {fits ? `${title} ${head}` : truncateText(title, columns)}
           </Text>
+          {!fits && (
+            <Box paddingLeft={2} width={columns}>
+              <Text color="red">{head}</Text>
+            </Box>
+          )}
           {tail.map((line, i) => (
             <Text key={i} dimColor>
               {truncateText(`    ${line}`.trimEnd(), columns)}
@@ -199,7 +207,8 @@ export function createLiveReporter(options: LiveReporterOptions): Reporter {
   const view = () => (
     <LiveView state={state} entries={entries.slice()} now={clock.now()} columns={Math.max(40, stdout.columns || 80)} />
   );
-  const instance: Instance = render(view(), { stdout, patchConsole: false, exitOnCtrlC: false, maxFps: fps });
+  // maxFps 0: ink draws on every rerender; our timer is the throttle (ink's own runs on real time, not `clock`).
+  const instance: Instance = render(view(), { stdout, patchConsole: false, exitOnCtrlC: false, maxFps: 0 });
   // While a run is going, redraw every tick even without events: elapsed times move.
   const stopTimer = clock.every(Math.ceil(1000 / fps), () => {
     if (closed || !(dirty || state.phase === "running")) return;
