@@ -1,0 +1,378 @@
+/**
+ * Runs one quantum of a command task: expands its template, runs it with `/bin/sh -c` in a fresh
+ * sandbox directory that holds only its declared inputs, and checks that it wrote its declared outputs.
+ *
+ * Sandbox layout (the command's working directory; every path in the template is relative to it):
+ *
+ *     inputs/<connection>/<data ID>[.<ext>]   one per input dataset (hard links to the read-only blobs,
+ *                                              copies where a link is impossible)
+ *     inputs/<connection>.list                 with `{inputs.X.list}`: those paths, one per line
+ *     outputs/<connection>[.<ext>]             where the command must write each declared output
+ *
+ * A data ID becomes a file name as its canonical text (`detector=3,visit=12`) with every character
+ * outside `[A-Za-z0-9._,=+-]` replaced by `_` (so a path never needs shell quoting), or the item's
+ * index when the data ID is empty. The extension is the one of the input's own path if it has one,
+ * else the storage class's (`.npy`, `.json`, `.txt`; none for `bytes` and `file`).
+ *
+ * Template fields: `{inputs.X}` (a `multiple` input: its paths separated by spaces, in data ID
+ * order), `{inputs.X.list}`, `{outputs.Y}`, `{config.a.b}` (strings as they are, numbers and booleans
+ * as text, arrays joined by spaces, objects as JSON; nothing is quoted, so `-O2 -Wall` stays two
+ * words), `{dataId.d}`. `${…}` is left to the shell. An unknown field is an error naming it.
+ *
+ * stdout and stderr are captured together, interleaved as written. On a timeout or an abort the whole
+ * process group is killed; when the shell exits, processes it left in the background are killed too,
+ * so a finished quantum leaves nothing running. The sandbox is left in place: the caller ingests the
+ * outputs and then removes `sandboxRoot`.
+ */
+import { spawn } from "node:child_process";
+import { copyFile, link, mkdir, mkdtemp, stat, writeFile } from "node:fs/promises";
+import { extname, join } from "node:path";
+import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
+import { didYouMean } from "../core/errors.js";
+import type { Connection, TaskNode } from "../core/pipeline.js";
+import type { StorageClass } from "../core/storage-class.js";
+
+export interface CommandInputItem {
+  /** A readable file holding the dataset (usually its blob). */
+  readonly path: string;
+  readonly dataId: DataId;
+}
+
+export interface CommandQuantumOptions {
+  readonly task: TaskNode;
+  readonly dataId: DataId;
+  readonly inputs: Readonly<Record<string, readonly CommandInputItem[]>>;
+  /** The sandbox is made inside this directory (created if needed); the caller removes it. */
+  readonly sandboxRoot: string;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export type CommandQuantumResult =
+  | { ok: true; outputs: Record<string, string>; log: string }
+  | { ok: false; error: string; log: string };
+
+/** The most log kept per quantum: the tail, where the error usually is. */
+const MAX_LOG_BYTES = 1 << 20;
+const ERROR_TAIL_LINES = 10;
+
+export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<CommandQuantumResult> {
+  const { task } = opts;
+  if (task.kind !== "command" || task.command === undefined) {
+    throw new Error(`internal error: task ${task.label} is not a command task`);
+  }
+  await mkdir(opts.sandboxRoot, { recursive: true });
+  const sandbox = await mkdtemp(join(opts.sandboxRoot, "sandbox-"));
+  const layout = await prepareSandbox(sandbox, task, opts.inputs);
+  const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId: opts.dataId, layout }));
+  if (!expanded.ok) return { ok: false, error: expanded.error, log: "" };
+  await Promise.all([...layout.listsWanted].map((name) => writeFile(join(sandbox, listPath(name)), layout.inputs[name]!.join("\n") + "\n")));
+
+  const run = await runShell(expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal });
+  const log = run.log;
+  switch (run.end.kind) {
+    case "timeout":
+      return { ok: false, error: `timed out after ${formatSeconds(opts.timeoutMs!)}`, log };
+    case "aborted":
+      return { ok: false, error: "cancelled", log };
+    case "spawn-error":
+      return { ok: false, error: `cannot run /bin/sh: ${run.end.message}`, log };
+    case "signal":
+      return { ok: false, error: withTail(`command was killed by ${run.end.signal}`, log), log };
+    case "exit":
+      if (run.end.code !== 0) return { ok: false, error: withTail(`command exited with code ${run.end.code}`, log), log };
+      break;
+    default:
+      return assertNever(run.end);
+  }
+
+  const outputs: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const [name, relPath] of Object.entries(layout.outputs)) {
+    const path = join(sandbox, relPath);
+    if (await isFile(path)) outputs[name] = path;
+    else missing.push(`"${name}" (${relPath})`);
+  }
+  if (missing.length > 0) {
+    const what = missing.length === 1 ? `declared output ${missing[0]} was` : `declared outputs ${missing.join(", ")} were`;
+    return { ok: false, error: `${what} not written by the command`, log };
+  }
+  return { ok: true, outputs, log };
+}
+
+/**
+ * Checks a command task's template without running it: undefined when every field resolves, else the
+ * first problem (as `runCommandQuantum` would report it). `{dataId.d}` must name a quantum dimension.
+ */
+export function checkCommandTemplate(task: TaskNode): string | undefined {
+  if (task.command === undefined) return "a command task needs a command";
+  const dataId = Object.fromEntries(task.dimensions.map((d) => [d, 0]));
+  const inputs = Object.fromEntries(Object.keys(task.inputs).map((name) => [name, [`inputs/${name}/x`]]));
+  const outputs = Object.fromEntries(Object.keys(task.outputs).map((name) => [name, `outputs/${name}`]));
+  const layout: SandboxLayout = { inputs, outputs, listsWanted: new Set() };
+  const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId, layout }));
+  return expanded.ok ? undefined : expanded.error;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox
+
+interface SandboxLayout {
+  /** Per input connection: the sandbox-relative paths, in data ID order. */
+  inputs: Record<string, string[]>;
+  /** Per output connection: the sandbox-relative path the command must write. */
+  outputs: Record<string, string>;
+  /** The inputs whose `.list` file the template uses (written after expansion). */
+  listsWanted: Set<string>;
+}
+
+async function prepareSandbox(
+  sandbox: string,
+  task: TaskNode,
+  given: Readonly<Record<string, readonly CommandInputItem[]>>,
+): Promise<SandboxLayout> {
+  const inputs: Record<string, string[]> = {};
+  const links: Promise<void>[] = [];
+  await mkdir(join(sandbox, "outputs"));
+  for (const [name, connection] of Object.entries(task.inputs)) {
+    const items = [...(given[name] ?? [])].sort((a, b) => compareDataIds(a.dataId, b.dataId));
+    const dir = `inputs/${name}`;
+    await mkdir(join(sandbox, dir), { recursive: true });
+    const used = new Set<string>();
+    inputs[name] = items.map((item, index) => {
+      let base = fileNameOf(item.dataId) || String(index);
+      if (used.has(base)) base = `${base}-${index}`;
+      used.add(base);
+      const relPath = `${dir}/${base}${extensionOf(item.path, connection)}`;
+      links.push(linkOrCopy(item.path, join(sandbox, relPath)));
+      return relPath;
+    });
+  }
+  await Promise.all(links);
+  const outputs: Record<string, string> = {};
+  for (const [name, connection] of Object.entries(task.outputs)) {
+    outputs[name] = `outputs/${name}${STORAGE_EXTENSIONS[connection.storage]}`;
+  }
+  return { inputs, outputs, listsWanted: new Set() };
+}
+
+const STORAGE_EXTENSIONS: Record<StorageClass, string> = { json: ".json", text: ".txt", ndarray: ".npy", bytes: "", file: "" };
+
+function extensionOf(path: string, connection: Connection): string {
+  const own = extname(path);
+  return /^\.[A-Za-z0-9_+-]{1,16}$/.test(own) ? own : STORAGE_EXTENSIONS[connection.storage];
+}
+
+function fileNameOf(dataId: DataId): string {
+  return encodeDataId(dataId).replace(/[^A-Za-z0-9._,=+-]/g, "_");
+}
+
+/** Blobs are read-only, so a hard link is as good as a copy and costs nothing. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch {
+    await copyFile(from, to);
+  }
+}
+
+function listPath(input: string): string {
+  return `inputs/${input}.list`;
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The template
+
+type FieldValue = { ok: true; text: string } | { ok: false; error: string };
+
+/** Replaces each `{field}` (not `${…}`) by `resolve(field)`; the first unresolvable field is the error. */
+export function expandCommandTemplate(
+  template: string,
+  resolve: (field: string) => FieldValue,
+): { ok: true; text: string } | { ok: false; error: string } {
+  let error: string | undefined;
+  const text = template.replace(/(?<!\$)\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g, (whole, field: string) => {
+    if (error !== undefined) return whole;
+    const value = resolve(field);
+    if (value.ok) return value.text;
+    error = value.error;
+    return whole;
+  });
+  return error === undefined ? { ok: true, text } : { ok: false, error };
+}
+
+interface FieldContext {
+  task: TaskNode;
+  dataId: DataId;
+  layout: SandboxLayout;
+}
+
+function resolveField(field: string, ctx: FieldContext): FieldValue {
+  const [head, ...rest] = field.split(".");
+  const name = rest.join(".");
+  const unknown = (known: Iterable<string>, what: string): FieldValue => {
+    const hint = didYouMean(field, [...known].map((k) => `${head}.${k}`));
+    return { ok: false, error: `unknown template field {${field}}: ${what}${hint ? `; ${hint}` : ""}` };
+  };
+  switch (head) {
+    case "inputs": {
+      const isList = rest.length === 2 && rest[1] === "list";
+      const input = isList ? rest[0]! : name;
+      const paths = ctx.layout.inputs[input];
+      if (paths === undefined) return unknown(Object.keys(ctx.layout.inputs), `the task has no input "${input}"`);
+      if (!isList) return { ok: true, text: paths.join(" ") };
+      ctx.layout.listsWanted.add(input);
+      return { ok: true, text: listPath(input) };
+    }
+    case "outputs": {
+      const path = ctx.layout.outputs[name];
+      return path === undefined ? unknown(Object.keys(ctx.layout.outputs), `the task has no output "${name}"`) : { ok: true, text: path };
+    }
+    case "config":
+      return resolveConfigField(field, rest, ctx.task.config);
+    case "dataId": {
+      const value = ctx.dataId[name];
+      return value === undefined ? unknown(Object.keys(ctx.dataId), `the quantum has no dimension "${name}"`) : { ok: true, text: String(value) };
+    }
+    default:
+      return {
+        ok: false,
+        error: `unknown template field {${field}}: expected {inputs.X}, {inputs.X.list}, {outputs.Y}, {config.Z} or {dataId.D}`,
+      };
+  }
+}
+
+function resolveConfigField(field: string, path: string[], config: unknown): FieldValue {
+  let value: unknown = config;
+  for (let i = 0; i < path.length; i++) {
+    const key = path[i]!;
+    if (typeof value !== "object" || value === null || !Object.hasOwn(value, key)) {
+      const known = typeof value === "object" && value !== null ? Object.keys(value) : [];
+      const prefix = ["config", ...path.slice(0, i)].join(".");
+      const hint = didYouMean(key, known);
+      return { ok: false, error: `unknown template field {${field}}: no config key "${[...path.slice(0, i), key].join(".")}"${hint ? `; did you mean {${prefix}.${nearestOf(hint)}}?` : ""}` };
+    }
+    value = (value as Record<string, unknown>)[key];
+  }
+  return { ok: true, text: formatConfigValue(value) };
+}
+
+/** Pulls the name out of didYouMean's `did you mean "x"?`. */
+function nearestOf(hint: string): string {
+  return /"(.*)"/.exec(hint)?.[1] ?? hint;
+}
+
+function formatConfigValue(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) return value.map(formatConfigValue).join(" ");
+  if (value !== null && typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The process
+
+type ShellEnd =
+  | { kind: "exit"; code: number }
+  | { kind: "signal"; signal: string }
+  | { kind: "timeout" }
+  | { kind: "aborted" }
+  | { kind: "spawn-error"; message: string };
+
+interface ShellRun {
+  end: ShellEnd;
+  log: string;
+}
+
+function runShell(command: string, opts: { cwd: string; timeoutMs?: number; signal?: AbortSignal }): Promise<ShellRun> {
+  return new Promise((resolvePromise) => {
+    if (opts.signal?.aborted) {
+      resolvePromise({ end: { kind: "aborted" }, log: "" });
+      return;
+    }
+    // `exec 2>&1` first: stdout and stderr share one pipe, so the log interleaves them as written.
+    const child = spawn("/bin/sh", ["-c", `exec 2>&1\n${command}`], {
+      cwd: opts.cwd,
+      detached: true, // its own process group, so the whole tree can be killed
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    const chunks: Buffer[] = [];
+    let kept = 0;
+    let dropped = false;
+    child.stdout!.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      kept += chunk.length;
+      while (kept - chunks[0]!.length >= MAX_LOG_BYTES) {
+        kept -= chunks.shift()!.length;
+        dropped = true;
+      }
+    });
+    let forced: "timeout" | "aborted" | undefined;
+    const killGroup = () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // The group is gone already.
+      }
+    };
+    const timer =
+      opts.timeoutMs !== undefined
+        ? setTimeout(() => {
+            forced ??= "timeout";
+            killGroup();
+          }, opts.timeoutMs)
+        : undefined;
+    const onAbort = () => {
+      forced ??= "aborted";
+      killGroup();
+    };
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    let end: ShellEnd | undefined;
+    let settled = false;
+    const finish = (result: ShellEnd) => {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      opts.signal?.removeEventListener("abort", onAbort);
+      let log = Buffer.concat(chunks).toString("utf8");
+      if (dropped) log = `[… earlier output dropped]\n${log}`;
+      resolvePromise({ end: result, log });
+    };
+    child.on("error", (error) => {
+      end ??= { kind: "spawn-error", message: error.message };
+      finish(end);
+    });
+    child.on("exit", (code, signal) => {
+      end = forced ? { kind: forced } : signal ? { kind: "signal", signal } : { kind: "exit", code: code ?? -1 };
+      // Background processes the command left behind would hold the pipe open: end them.
+      killGroup();
+    });
+    // "close" comes once every process holding the pipe is gone: the quantum leaves nothing running.
+    child.on("close", () => {
+      if (end !== undefined && end.kind !== "spawn-error") finish(end);
+    });
+  });
+}
+
+function withTail(message: string, log: string): string {
+  const lines = log.trimEnd().split("\n");
+  if (lines.length === 1 && lines[0] === "") return message;
+  return `${message}; last lines of its output:\n${lines.slice(-ERROR_TAIL_LINES).join("\n")}`;
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))}s`;
+}
+
+function assertNever(value: never): never {
+  throw new Error(`internal error: unexpected ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,199 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { CodeDigest } from "../../src/core/digest.js";
+import type { Connection, TaskNode } from "../../src/core/pipeline.js";
+import type { StorageClass } from "../../src/core/storage-class.js";
+import { checkCommandTemplate, runCommandQuantum } from "../../src/exec/command-runner.js";
+
+const root = mkdtempSync(join(tmpdir(), "quanta-command-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let counter = 0;
+
+function connection(name: string, dimensions: string[], opts: { storage?: StorageClass; multiple?: boolean } = {}): Connection {
+  return { name, type: name, dimensions, storage: opts.storage ?? "file", multiple: opts.multiple ?? false, minimum: 1, prerequisite: false };
+}
+
+function commandTask(command: string, parts: Partial<TaskNode> = {}): TaskNode {
+  return {
+    label: "cmd",
+    kind: "command",
+    command,
+    dimensions: ["visit"],
+    inputs: { src: connection("src", ["visit"]) },
+    outputs: { out: connection("out", ["visit"]) },
+    config: {},
+    codeDigest: "0000000000000000" as CodeDigest,
+    ...parts,
+  };
+}
+
+/** A "pipeline directory" with input files, plus a secret the command must not reach. */
+function makeInputs(files: Record<string, string>): string {
+  const dir = join(root, `pipeline-${counter++}`);
+  mkdirSync(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+function sandboxRoot(): string {
+  return join(root, `sandboxes-${counter++}`);
+}
+
+/**
+ * Dead or dying: gone, a zombie, or inside exit (the kernel's PF_EXITING flag, set before a killed
+ * process closes its files; the runner returns once the last holder of its output pipe closed it).
+ */
+function isDead(pid: number): boolean {
+  if (!existsSync(`/proc/${pid}/stat`)) return true;
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const PF_EXITING = 0x4;
+  return fields[0] === "Z" || fields[0] === "X" || (Number(fields[6]) & PF_EXITING) !== 0;
+}
+
+describe("runCommandQuantum", () => {
+  it("expands inputs (multiple in data ID order), lists, outputs, config and data ID fields", async () => {
+    const dir = makeInputs({ a: "one\n", b: "two\n", c: "ten\n" });
+    const task = commandTask(
+      "cat {inputs.parts} > {outputs.out}; cat {inputs.parts.list} >> {outputs.out}; echo {config.greeting.word} {dataId.visit} {config.flags} >> {outputs.out}; echo done",
+      {
+        dimensions: ["visit"],
+        inputs: { parts: connection("parts", ["visit", "detector"], { multiple: true, storage: "text" }) },
+        outputs: { out: connection("out", ["visit"], { storage: "text" }) },
+        config: { greeting: { word: "hello" }, flags: ["-a", "-b"] },
+      },
+    );
+    const result = await runCommandQuantum({
+      task,
+      dataId: { visit: 7 },
+      inputs: {
+        parts: [
+          { path: join(dir, "c"), dataId: { visit: 7, detector: 10 } },
+          { path: join(dir, "a"), dataId: { visit: 7, detector: 1 } },
+          { path: join(dir, "b"), dataId: { visit: 7, detector: 2 } },
+        ],
+      },
+      sandboxRoot: sandboxRoot(),
+    });
+    expect(result).toMatchObject({ ok: true, log: "done\n" });
+    if (!result.ok) return;
+    expect(result.outputs.out).toMatch(/\/outputs\/out\.txt$/);
+    expect(readFileSync(result.outputs.out!, "utf8")).toBe(
+      [
+        "one",
+        "two",
+        "ten",
+        "inputs/parts/detector=1,visit=7.txt",
+        "inputs/parts/detector=2,visit=7.txt",
+        "inputs/parts/detector=10,visit=7.txt",
+        "hello 7 -a -b",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("runs in a sandbox that holds only the declared inputs", async () => {
+    const dir = makeInputs({ "input.c": "int main;\n", "secret.txt": "do not read\n" });
+    const task = commandTask(": > {outputs.out}; find . -type f | sort >> {outputs.out}; cat {inputs.src}; cat secret.txt");
+    const sandboxes = sandboxRoot();
+    const result = await runCommandQuantum({
+      task,
+      dataId: { visit: 1 },
+      inputs: { src: [{ path: join(dir, "input.c"), dataId: { visit: 1 } }] },
+      sandboxRoot: sandboxes,
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.log).toContain("int main;\n");
+    expect(result.log).toMatch(/secret\.txt: No such file or directory/);
+    expect(result.log).not.toContain("do not read");
+    expect(result.error).toMatch(/^command exited with code 1; last lines of its output:\n/);
+    expect(result.error).toContain("secret.txt");
+    // What the command could see: its input (with the input's own extension) and the output it wrote.
+    const [sandbox, ...others] = readdirSync(sandboxes);
+    expect(others).toEqual([]);
+    const listing = readFileSync(join(sandboxes, sandbox!, "outputs", "out"), "utf8");
+    expect(listing).toBe("./inputs/src/visit=1.c\n./outputs/out\n");
+  });
+
+  it("names a declared output the command did not write", async () => {
+    const task = commandTask("echo partial > {outputs.out}", {
+      inputs: {},
+      outputs: { out: connection("out", ["visit"]), table: connection("table", ["visit"], { storage: "json" }) },
+    });
+    const result = await runCommandQuantum({ task, dataId: { visit: 1 }, inputs: {}, sandboxRoot: sandboxRoot() });
+    expect(result).toEqual({ ok: false, error: 'declared output "table" (outputs/table.json) was not written by the command', log: "" });
+  });
+
+  it("reports the exit code and the log tail, stdout and stderr interleaved", async () => {
+    const lines = Array.from({ length: 15 }, (_, i) => `echo line${i + 1}`).join("; ");
+    const task = commandTask(`echo one; echo two >&2; echo three; ${lines}; echo failing >&2; exit 3`, { inputs: {} });
+    const result = await runCommandQuantum({ task, dataId: { visit: 1 }, inputs: {}, sandboxRoot: sandboxRoot() });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.log.startsWith("one\ntwo\nthree\nline1\n")).toBe(true);
+    expect(result.log.endsWith("line15\nfailing\n")).toBe(true);
+    const tail = Array.from({ length: 9 }, (_, i) => `line${i + 7}`).join("\n");
+    expect(result.error).toBe(`command exited with code 3; last lines of its output:\n${tail}\nfailing`);
+  });
+
+  it("kills the whole process group on timeout", async () => {
+    const sandboxes = sandboxRoot();
+    const task = commandTask("sleep 30 & echo $! > ../background.pid; echo started; sleep 30", { inputs: {} });
+    const started = Date.now();
+    const result = await runCommandQuantum({ task, dataId: { visit: 1 }, inputs: {}, sandboxRoot: sandboxes, timeoutMs: 300 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result).toEqual({ ok: false, error: "timed out after 0.3s", log: "started\n" });
+    const pid = Number(readFileSync(join(sandboxes, "background.pid"), "utf8"));
+    expect(isDead(pid)).toBe(true);
+  });
+
+  it("ends processes a finished command left in the background", async () => {
+    const sandboxes = sandboxRoot();
+    const task = commandTask("sleep 30 & echo $! > ../background.pid; echo ok > {outputs.out}", { inputs: {} });
+    const started = Date.now();
+    const result = await runCommandQuantum({ task, dataId: { visit: 1 }, inputs: {}, sandboxRoot: sandboxes });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result.ok).toBe(true);
+    expect(isDead(Number(readFileSync(join(sandboxes, "background.pid"), "utf8")))).toBe(true);
+  });
+
+  it("stops when aborted", async () => {
+    const controller = new AbortController();
+    const task = commandTask("echo waiting; sleep 30", { inputs: {} });
+    const running = runCommandQuantum({ task, dataId: { visit: 1 }, inputs: {}, sandboxRoot: sandboxRoot(), signal: controller.signal });
+    controller.abort();
+    expect(await running).toMatchObject({ ok: false, error: "cancelled" });
+  });
+
+  it("names an unknown template field, with a hint", async () => {
+    const run = (command: string) =>
+      runCommandQuantum({ task: commandTask(command, { config: { opt: { level: 2 } } }), dataId: { visit: 1 }, inputs: { src: [] }, sandboxRoot: sandboxRoot() });
+    expect(await run("cat {inputs.scr} > {outputs.out}")).toEqual({
+      ok: false,
+      error: 'unknown template field {inputs.scr}: the task has no input "scr"; did you mean "inputs.src"?',
+      log: "",
+    });
+    expect((await run("echo {outputs.result}")).ok).toBe(false);
+    expect(await run("echo {config.opt.levl}")).toMatchObject({
+      error: 'unknown template field {config.opt.levl}: no config key "opt.levl"; did you mean {config.opt.level}?',
+    });
+    expect(await run("echo {dataId.detector}")).toMatchObject({ error: 'unknown template field {dataId.detector}: the quantum has no dimension "detector"' });
+    expect(await run("echo {visit}")).toMatchObject({
+      error: "unknown template field {visit}: expected {inputs.X}, {inputs.X.list}, {outputs.Y}, {config.Z} or {dataId.D}",
+    });
+    // Shell syntax is left alone.
+    const shell = await run("X=1; echo ${X} | awk '{print $1}' > {outputs.out}");
+    expect(shell.ok).toBe(true);
+  });
+
+  it("checks a template without running it", () => {
+    expect(checkCommandTemplate(commandTask("cc -c {inputs.src} -o {outputs.out} {dataId.visit}"))).toBeUndefined();
+    expect(checkCommandTemplate(commandTask("cc {inputs.source}"))).toBe(
+      'unknown template field {inputs.source}: the task has no input "source"; did you mean "inputs.src"?',
+    );
+  });
+});
+
