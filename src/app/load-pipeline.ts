@@ -1,0 +1,152 @@
+/**
+ * Loads a pipeline file: reads it and its imports, loads the task modules, resolves everything into a
+ * `Pipeline` (src/core/pipeline.ts) and applies `--tasks`. Every problem is a PipelineError (exit 2)
+ * whose message names the file, line and column, relative to the current directory.
+ */
+import { existsSync, readdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:path";
+import { didYouMean, QuantaError } from "../core/errors.js";
+import { mergePipelineFiles, type MergedTask, type PipelineFileTree } from "../core/merge-pipeline-files.js";
+import { parsePipelineFile } from "../core/parse-pipeline-file.js";
+import { PipelineError } from "../core/pipeline-error.js";
+import type { Pipeline } from "../core/pipeline.js";
+import { resolvePipeline } from "../core/pipeline-resolver.js";
+import type { LoadedTaskModule } from "../core/resolve-task.js";
+import { selectTasks } from "../core/select-tasks.js";
+import type { ConfigValueSource } from "../core/task-config.js";
+import type { YamlSource } from "../core/yaml-source.js";
+import { loadTaskModule as loadTaskModuleFromDisk } from "../exec/task-module.js";
+import { loadHasher } from "../store/hasher.js";
+
+export type { ConfigValueSource } from "../core/task-config.js";
+
+export interface LoadPipelineOptions {
+  /** `--config label.key.sub=value` flags; values are read as YAML scalars. */
+  readonly config?: readonly string[];
+  /** `--tasks a,b,step2` or `+step2` (with the tasks it needs). */
+  readonly tasks?: string;
+  /** Parameter values (read as YAML scalars) replacing the file's. */
+  readonly parameters?: Readonly<Record<string, string>>;
+  /** Paths in messages are relative to this directory (default: the current directory). */
+  readonly cwd?: string;
+  /** How module tasks are loaded (default: bundling with esbuild, src/exec/task-module.ts). */
+  readonly loadTaskModule?: (modulePath: string) => Promise<Omit<LoadedTaskModule, "modulePath"> & { files?: string[] }>;
+}
+
+export interface LoadedPipeline {
+  /** The resolved pipeline; with `tasks`, only the selected tasks. */
+  readonly pipeline: Pipeline;
+  /** By task label, by dotted config key (leaves of the effective config). */
+  readonly configSources: Readonly<Record<string, Readonly<Record<string, ConfigValueSource>>>>;
+  /** Absolute paths of the pipeline file, its imports and the task modules' local files: what to watch. */
+  readonly files: readonly string[];
+}
+
+export async function loadPipeline(file: string, options: LoadPipelineOptions = {}): Promise<LoadedPipeline> {
+  const cwd = options.cwd ?? process.cwd();
+  const path = resolve(cwd, file);
+  const display = (p: string): string => relative(cwd, p) || p;
+  const tree = await readTree(path, display, []);
+  const merged = mergePipelineFiles(tree);
+  if (!merged.ok) throw merged.error;
+
+  const files = new Set<string>(listTreeFiles(tree));
+  const load = options.loadTaskModule ?? ((p: string) => loadTaskModuleFromDisk(p));
+  const modules = new Map<string, LoadedTaskModule>();
+  await Promise.all(
+    [...merged.merged.tasks.values()]
+      .filter((t) => t.definer.value.task !== undefined && t.definer.value.command === undefined)
+      .map(async (task) => {
+        const modulePath = resolve(dirname(task.definer.file), task.definer.value.task!);
+        const loaded = await loadModule(task, modulePath, load);
+        modules.set(task.label, { modulePath, definition: loaded.definition, codeDigest: loaded.codeDigest });
+        for (const f of loaded.files ?? [modulePath]) files.add(f);
+      }),
+  );
+
+  const hasher = await loadHasher();
+  const resolution = resolvePipeline(merged.merged, {
+    name: basename(path, extname(path)),
+    file: path,
+    modules,
+    hashString: (text) => hasher.hashString(text),
+    resolvePath: (from, p) => (isAbsolute(p) ? p : resolve(dirname(from), p)),
+    configOverrides: options.config,
+    parameters: options.parameters,
+  });
+  if (!resolution.ok) throw resolution.error;
+  let { pipeline } = resolution.resolved;
+  let configSources = resolution.resolved.configSources;
+  if (options.tasks !== undefined) {
+    const selection = selectTasks(pipeline, options.tasks);
+    if (!selection.ok) throw selection.error;
+    pipeline = selection.pipeline;
+    configSources = Object.fromEntries(selection.labels.map((l) => [l, configSources[l]!]));
+  }
+  return { pipeline, configSources, files: [...files].sort() };
+}
+
+/** Reads a pipeline file and, recursively, the files it imports; `chain` detects import cycles. */
+async function readTree(path: string, display: (p: string) => string, chain: readonly string[], importedBy?: ImportSite): Promise<PipelineFileTree> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
+    const summary = `cannot read pipeline file ${display(path)}: ${reason}`;
+    if (importedBy === undefined) throw new PipelineError({ summary, hint: nearestFileHint(path) });
+    throw importedBy.source.errorAt(importedBy.path, summary, { hint: nearestFileHint(path) });
+  }
+  const parsed = parsePipelineFile(display(path), text);
+  if (!parsed.ok) throw parsed.error;
+  const { source, data } = parsed.file;
+  const imports: PipelineFileTree[] = [];
+  for (const [index, spec] of (data.imports ?? []).entries()) {
+    const target = resolve(dirname(path), spec.location);
+    const site: ImportSite = { source, path: ["imports", index, "location"] };
+    if (target === path || chain.includes(target)) {
+      const cycle = [...chain.slice(chain.indexOf(target) < 0 ? chain.length : chain.indexOf(target)), path, target].map(display);
+      throw source.errorAt(site.path, `pipeline imports form a cycle: ${cycle.join(" -> ")}`);
+    }
+    imports.push(await readTree(target, display, [...chain, path], site));
+  }
+  return { path, parsed: parsed.file, imports };
+}
+
+interface ImportSite {
+  readonly source: YamlSource;
+  readonly path: readonly (string | number)[];
+}
+
+function listTreeFiles(tree: PipelineFileTree): string[] {
+  return [tree.path, ...tree.imports.flatMap(listTreeFiles)];
+}
+
+async function loadModule(
+  task: MergedTask,
+  modulePath: string,
+  load: NonNullable<LoadPipelineOptions["loadTaskModule"]>,
+): Promise<Omit<LoadedTaskModule, "modulePath"> & { files?: string[] }> {
+  const { source, path, value } = task.definer;
+  if (!existsSync(modulePath)) {
+    throw source.errorAt([...path, "task"], `task "${task.label}": module ${JSON.stringify(value.task)} does not exist`, {
+      hint: nearestFileHint(modulePath),
+    });
+  }
+  try {
+    return await load(modulePath);
+  } catch (err) {
+    if (!(err instanceof QuantaError)) throw err;
+    throw source.errorAt([...path, "task"], `task "${task.label}": ${err.message}`, { hint: err.hint });
+  }
+}
+
+/** `did you mean "isr.ts"?` from the files next to a missing one. */
+function nearestFileHint(path: string): string | undefined {
+  try {
+    return didYouMean(basename(path), readdirSync(dirname(path)));
+  } catch {
+    return undefined;
+  }
+}

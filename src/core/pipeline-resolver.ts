@@ -1,0 +1,290 @@
+/**
+ * Resolves a merged pipeline (see merge-pipeline-files.ts) into the Pipeline model: parameters,
+ * dimensions, inputs, tasks with their effective config, the dataset types they share (one producer
+ * each, read with the storage class and dimensions they are written with), the derived order and the
+ * subsets. Pure: module loading, hashing and path resolution are done by the caller and passed in.
+ */
+import type { DimensionType, DimensionUniverse } from "./dimensions.js";
+import { didYouMean } from "./errors.js";
+import type { MergedPipeline, MergedTask } from "./merge-pipeline-files.js";
+import { orderTasks } from "./order-tasks.js";
+import { parseConfigOverride, type ConfigOverride } from "./parse-config-override.js";
+import { PipelineError } from "./pipeline-error.js";
+import type { Connection, InputSpec, Pipeline, SubsetDef, TaskNode } from "./pipeline.js";
+import { resolveTask, type ConnectionBlame, type LoadedTaskModule, type ResolvedTask } from "./resolve-task.js";
+import type { StorageClass } from "./storage-class.js";
+import { substituteParameters } from "./substitute-parameters.js";
+import type { ConfigValueSource } from "./task-config.js";
+import { parse as parseYaml } from "yaml";
+
+export interface ResolveContext {
+  /** The pipeline's name (its file name without extension). */
+  readonly name: string;
+  /** Absolute path of the pipeline file. */
+  readonly file: string;
+  /** The loaded module of every module task, by label. */
+  readonly modules: ReadonlyMap<string, LoadedTaskModule>;
+  /** xxh64 of a string as 16 hex (a command task's code digest hashes its template). */
+  hashString(text: string): string;
+  /** An absolute path for `relative` as written in the file `fromFile`. */
+  resolvePath(fromFile: string, relative: string): string;
+  /** `--config label.key=value` flags. */
+  readonly configOverrides?: readonly string[];
+  /** Parameter values from the command line, read as YAML scalars. */
+  readonly parameters?: Readonly<Record<string, string>>;
+}
+
+export interface ResolvedPipeline {
+  readonly pipeline: Pipeline;
+  /** By task label, by dotted config key: the effective value and where it came from. */
+  readonly configSources: Readonly<Record<string, Readonly<Record<string, ConfigValueSource>>>>;
+}
+
+export type PipelineResolution = { ok: true; resolved: ResolvedPipeline } | { ok: false; error: PipelineError };
+
+const LABEL = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+export function resolvePipeline(merged: MergedPipeline, context: ResolveContext): PipelineResolution {
+  try {
+    return { ok: true, resolved: resolveOrThrow(merged, context) };
+  } catch (err) {
+    if (err instanceof PipelineError) return { ok: false, error: err };
+    throw err;
+  }
+}
+
+function resolveOrThrow(merged: MergedPipeline, context: ResolveContext): ResolvedPipeline {
+  const parameters = resolveParameters(merged, context.parameters ?? {});
+  const universe: Record<string, DimensionType> = {};
+  for (const [name, located] of merged.dimensions) universe[name] = located.value as DimensionType;
+  const inputs = resolveInputs(merged, universe, parameters, context);
+  const overrides = parseOverrides(merged, context.configOverrides ?? []);
+
+  const resolved = new Map<string, ResolvedTask>();
+  for (const task of merged.tasks.values()) {
+    if (!LABEL.test(task.label)) {
+      throw task.definer.source.errorAt(task.definer.path, `task label "${task.label}" may hold only letters, digits, "_" and "-"`, { target: "key" });
+    }
+    if (task.definer.value.task !== undefined && !context.modules.has(task.label)) {
+      throw new Error(`internal error: the module of task "${task.label}" was not loaded`);
+    }
+    resolved.set(
+      task.label,
+      resolveTask(task, {
+        universe,
+        parameters,
+        overrides: overrides.filter((o) => o.label === task.label),
+        module: context.modules.get(task.label),
+        hashString: context.hashString,
+      }),
+    );
+  }
+  const producers = checkDatasetTypes(merged, resolved, inputs);
+  const tasks = orderResolved(merged, resolved, producers);
+  const subsets = resolveSubsets(merged);
+  const configSources: Record<string, Readonly<Record<string, ConfigValueSource>>> = {};
+  for (const task of tasks) configSources[task.label] = resolved.get(task.label)!.configSources;
+  const pipeline: Pipeline = {
+    name: context.name,
+    file: context.file,
+    ...(merged.description !== undefined ? { description: merged.description } : {}),
+    parameters,
+    dimensions: universe,
+    inputs,
+    tasks,
+    subsets,
+  };
+  return { pipeline, configSources };
+}
+
+function resolveParameters(merged: MergedPipeline, fromFlags: Readonly<Record<string, string>>): Record<string, unknown> {
+  const parameters: Record<string, unknown> = {};
+  for (const [name, located] of merged.parameters) parameters[name] = located.value;
+  for (const [name, text] of Object.entries(fromFlags)) {
+    if (!Object.hasOwn(parameters, name)) {
+      const names = Object.keys(parameters);
+      throw new PipelineError({
+        summary: `unknown parameter "${name}"`,
+        hint: didYouMean(name, names) ?? (names.length === 0 ? "the pipeline declares no parameters" : `parameters: ${names.join(", ")}`),
+      });
+    }
+    parameters[name] = text.trim() === "" ? "" : parseYaml(text);
+  }
+  return parameters;
+}
+
+function resolveInputs(
+  merged: MergedPipeline,
+  universe: DimensionUniverse,
+  parameters: Readonly<Record<string, unknown>>,
+  context: ResolveContext,
+): InputSpec[] {
+  const inputs: InputSpec[] = [];
+  const dimensionHint = (dim: string): string | undefined => didYouMean(dim, Object.keys(universe)) ?? `declared dimensions: ${Object.keys(universe).join(", ")}`;
+  for (const [type, located] of merged.inputs) {
+    const { value, source, path } = located;
+    if (value.storage === undefined && value.relation === undefined) {
+      throw source.errorAt(path, `input "${type}" needs "storage" (files of datasets) or "relation" (rows of dimension values)`, { target: "key" });
+    }
+    if (value.storage !== undefined && value.relation !== undefined) {
+      throw source.errorAt([...path, "relation"], `input "${type}" has both "storage" and "relation"`, {
+        target: "key",
+        hint: "an input is either files of datasets (storage) or a relation file (relation)",
+      });
+    }
+    const substituted = substituteParameters(value.path, parameters);
+    if (!substituted.ok) {
+      throw source.errorAt([...path, "path"], `unknown parameter "${substituted.name}"`, {
+        within: [substituted.index, substituted.length],
+        hint: didYouMean(substituted.name, Object.keys(parameters)),
+      });
+    }
+    const absolute = context.resolvePath(located.file, String(substituted.value));
+    if (value.relation !== undefined) {
+      value.relation.forEach((dim, i) => {
+        if (!(dim in universe)) {
+          throw source.errorAt([...path, "relation", i], `relation "${type}" has dimension "${dim}", which the pipeline does not declare`, { hint: dimensionHint(dim) });
+        }
+      });
+      inputs.push({ kind: "relation", type, path: absolute, dimensions: [...value.relation] });
+      continue;
+    }
+    const dimensions: string[] = [];
+    for (const match of String(substituted.value).matchAll(/\{([^{}]*)\}/g)) {
+      const dim = match[1]!;
+      if (!(dim in universe)) {
+        const at = value.path.indexOf(match[0]);
+        throw source.errorAt([...path, "path"], `the path of input "${type}" has field "{${dim}}", which is not a declared dimension`, {
+          within: at < 0 ? undefined : [at, match[0].length],
+          hint: dimensionHint(dim),
+        });
+      }
+      if (!dimensions.includes(dim)) dimensions.push(dim);
+    }
+    inputs.push({ kind: "files", type, path: absolute, dimensions, storage: value.storage as StorageClass, prerequisite: value.prerequisite ?? false });
+  }
+  return inputs;
+}
+
+function parseOverrides(merged: MergedPipeline, texts: readonly string[]): ConfigOverride[] {
+  return texts.map((text) => {
+    const parsed = parseConfigOverride(text);
+    if (!parsed.ok) throw parsed.error;
+    if (!merged.tasks.has(parsed.override.label)) {
+      throw new PipelineError({
+        summary: `--config ${text}: no task "${parsed.override.label}"`,
+        hint: didYouMean(parsed.override.label, merged.tasks.keys()) ?? `tasks: ${[...merged.tasks.keys()].join(", ")}`,
+      });
+    }
+    return parsed.override;
+  });
+}
+
+interface Producer {
+  readonly label: string;
+  readonly connection: Connection;
+}
+
+/** One producer per dataset type; every input is produced or declared; both ends agree on its shape. */
+function checkDatasetTypes(merged: MergedPipeline, resolved: ReadonlyMap<string, ResolvedTask>, inputs: readonly InputSpec[]): Map<string, Producer> {
+  const declared = new Map(inputs.filter((i) => i.kind === "files").map((i) => [i.type, i]));
+  const producers = new Map<string, Producer>();
+  const blameOf = (label: string, key: string): ConnectionBlame => resolved.get(label)!.blame.get(key)!;
+  for (const { node } of resolved.values()) {
+    for (const output of Object.values(node.outputs)) {
+      const blame = blameOf(node.label, `outputs.${output.name}`);
+      const other = producers.get(output.type);
+      if (other !== undefined) {
+        throw blame(`dataset type "${output.type}" is produced by both "${other.label}" and "${node.label}"`, {
+          hint: `rename one of them, e.g. connections: { ${output.name}: ${output.type}2 } in task "${node.label}"`,
+        });
+      }
+      if (declared.has(output.type) || merged.inputs.has(output.type)) {
+        throw blame(`task "${node.label}" writes dataset type "${output.type}", which is declared under inputs:`, {
+          hint: "a dataset type comes either from files or from one task",
+        });
+      }
+      producers.set(output.type, { label: node.label, connection: output });
+    }
+  }
+  const known = [...producers.keys(), ...declared.keys()];
+  for (const { node } of resolved.values()) {
+    for (const input of Object.values(node.inputs)) {
+      const blame = blameOf(node.label, `inputs.${input.name}`);
+      const producer = producers.get(input.type);
+      const file = declared.get(input.type);
+      if (producer === undefined && file === undefined) {
+        const relation = merged.inputs.get(input.type)?.value.relation !== undefined;
+        throw blame(`task "${node.label}" reads dataset type "${input.type}", which no task produces`, {
+          hint: relation
+            ? `"${input.type}" is a relation, which tasks cannot read`
+            : (didYouMean(input.type, known) ?? "declare it under inputs: or add a task that writes it"),
+        });
+      }
+      if (producer !== undefined && input.prerequisite) {
+        throw blame(`task "${node.label}" reads "${input.type}" as a prerequisite, but task "${producer.label}" produces it`, {
+          hint: "a prerequisite must exist before the run; drop `prerequisite` or the producer",
+        });
+      }
+      const storage = producer?.connection.storage ?? file!.storage;
+      const dims = producer?.connection.dimensions ?? file!.dimensions;
+      if (storage !== input.storage) {
+        const writer = producer !== undefined ? `task "${producer.label}" writes it as ${storage}` : `its inputs: entry says ${storage}`;
+        throw blame(`task "${node.label}" reads "${input.type}" as ${input.storage}, but ${writer}`, {
+          hint: "a dataset type has one storage class",
+        });
+      }
+      // Files may carry implied dimensions (a visit's band in the path), so a reader may name fewer.
+      const fits = producer !== undefined ? sameSet(dims, input.dimensions) : input.dimensions.every((d) => dims.includes(d));
+      if (!fits) {
+        const writer = producer !== undefined ? `task "${producer.label}" writes it with` : "its inputs: path has";
+        throw blame(`task "${node.label}" reads "${input.type}" with dimensions (${input.dimensions.join(", ")}), but ${writer} (${dims.join(", ")})`, {
+          hint: "a dataset type has one set of dimensions",
+        });
+      }
+    }
+  }
+  return producers;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
+function orderResolved(merged: MergedPipeline, resolved: ReadonlyMap<string, ResolvedTask>, producers: ReadonlyMap<string, Producer>): TaskNode[] {
+  const links = [...resolved.values()].map(({ node }) => ({
+    label: node.label,
+    after: Object.values(node.inputs)
+      .map((i) => producers.get(i.type)?.label)
+      .filter((l): l is string => l !== undefined),
+  }));
+  const order = orderTasks(links);
+  if (!order.ok) {
+    const first: MergedTask = merged.tasks.get(order.cycle[0]!)!;
+    throw first.definer.source.errorAt(first.definer.path, `tasks form a cycle: ${order.cycle.join(" -> ")}`, {
+      target: "key",
+      hint: "each task reads a dataset type written by the next; rename one with connections:",
+    });
+  }
+  return order.labels.map((label) => resolved.get(label)!.node);
+}
+
+function resolveSubsets(merged: MergedPipeline): Record<string, SubsetDef> {
+  const subsets: Record<string, SubsetDef> = {};
+  for (const [name, subset] of merged.subsets) {
+    const { source, path } = subset.located;
+    if (merged.tasks.has(name)) {
+      throw source.errorAt(path, `subset "${name}" has the name of a task`, { target: "key", hint: "subsets and tasks share one namespace" });
+    }
+    const itemsPath = Array.isArray(subset.located.value) ? path : [...path, "tasks"];
+    subset.tasks.forEach((label, i) => {
+      if (!merged.tasks.has(label)) {
+        throw source.errorAt([...itemsPath, i], `subset "${name}" names task "${label}", which the pipeline does not have`, {
+          hint: didYouMean(label, merged.tasks.keys()) ?? `tasks: ${[...merged.tasks.keys()].join(", ")}`,
+        });
+      }
+    });
+    subsets[name] = { tasks: [...subset.tasks], ...(subset.description !== undefined ? { description: subset.description } : {}) };
+  }
+  return subsets;
+}

@@ -1,0 +1,249 @@
+/**
+ * One merged task entry set becomes a TaskNode: its connections (from the module's definition or the
+ * command task's declaration, after `connections` renames), its dimensions (checked against the
+ * pipeline's), its timeout, resources, code digest and effective config.
+ *
+ * Throws PipelineError (resolvePipeline turns it into a result). Also returns, for each connection,
+ * where to point when a later check (producers, consumers) finds a problem with it.
+ */
+import type { CodeDigest } from "./digest.js";
+import type { DimensionUniverse } from "./dimensions.js";
+import { didYouMean } from "./errors.js";
+import type { Located, MergedTask } from "./merge-pipeline-files.js";
+import type { ConfigOverride } from "./parse-config-override.js";
+import type { PipelineError } from "./pipeline-error.js";
+import type { Connection, TaskNode } from "./pipeline.js";
+import type { PipelineFileConnection } from "./pipeline-schema.js";
+import { STORAGE_CLASSES, type StorageClass } from "./storage-class.js";
+import { resolveTaskConfig, type ConfigValueSource } from "./task-config.js";
+import type { ConnectionSpec, TaskDefinition } from "./task-definition.js";
+import type { ErrorAtOptions, YamlPath } from "./yaml-source.js";
+
+/** What the app loaded for a module task. */
+export interface LoadedTaskModule {
+  /** Absolute path of the module. */
+  readonly modulePath: string;
+  readonly definition: TaskDefinition;
+  readonly codeDigest: CodeDigest;
+}
+
+export interface TaskResolveContext {
+  readonly universe: DimensionUniverse;
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly overrides: readonly ConfigOverride[];
+  /** For module tasks. */
+  readonly module?: LoadedTaskModule;
+  readonly hashString: (text: string) => string;
+}
+
+/** Points at a connection's dataset type in the pipeline file (or at the task's module). */
+export type ConnectionBlame = (summary: string, options?: ErrorAtOptions) => PipelineError;
+
+export interface ResolvedTask {
+  readonly node: TaskNode;
+  readonly configSources: Readonly<Record<string, ConfigValueSource>>;
+  /** By `inputs.<name>` / `outputs.<name>`. */
+  readonly blame: ReadonlyMap<string, ConnectionBlame>;
+}
+
+const COMMAND_ONLY = ["dimensions", "inputs", "outputs"] as const;
+const PLACEHOLDER = /\{(inputs|outputs|config|dataId)\.([A-Za-z0-9_.-]+)\}/g;
+
+export function resolveTask(task: MergedTask, context: TaskResolveContext): ResolvedTask {
+  const { definer, label } = { definer: task.definer, label: task.label };
+  const kind = definer.value.command !== undefined ? "command" : "module";
+  const at = (entry: Located<unknown>, path: YamlPath, summary: string, options?: ErrorAtOptions): PipelineError =>
+    entry.source.errorAt([...entry.path, ...path], summary, options);
+
+  let dimensions: readonly string[];
+  let specs: { inputs: Record<string, ConnectionSpec>; outputs: Record<string, ConnectionSpec> };
+  const blame = new Map<string, ConnectionBlame>();
+  if (kind === "module") {
+    for (const entry of task.entries) {
+      for (const field of COMMAND_ONLY) {
+        if (entry.value[field] !== undefined) {
+          throw at(entry, [field], `"${field}" is for command tasks; task "${label}" is a module and declares its own`, {
+            target: "key",
+            hint: "rename a connection's dataset type with connections: { name: newType }",
+          });
+        }
+      }
+    }
+    const definition = context.module!.definition;
+    const where = `task "${label}" (${definer.value.task})`;
+    const blameModule: ConnectionBlame = (summary, options) => at(definer, ["task"], summary, options);
+    dimensions = definition.dimensions;
+    checkDimensions(dimensions, context.universe, (dim, hint) => blameModule(`${where} has dimension "${dim}", which the pipeline does not declare`, { hint }));
+    specs = { inputs: { ...definition.inputs }, outputs: { ...definition.outputs } };
+    for (const direction of ["inputs", "outputs"] as const) {
+      for (const [name, spec] of Object.entries(specs[direction])) {
+        blame.set(`${direction}.${name}`, blameModule);
+        checkDimensions(spec.dimensions, context.universe, (dim, hint) =>
+          blameModule(`${where}: connection "${name}" has dimension "${dim}", which the pipeline does not declare`, { hint }),
+        );
+        if (!STORAGE_CLASSES.includes(spec.storage)) {
+          throw blameModule(`${where}: connection "${name}" has unknown storage class "${spec.storage}"`, {
+            hint: didYouMean(spec.storage, STORAGE_CLASSES) ?? `storage classes: ${STORAGE_CLASSES.join(", ")}`,
+          });
+        }
+      }
+    }
+  } else {
+    if (definer.value.dimensions === undefined) {
+      throw at(definer, ["command"], `command task "${label}" needs "dimensions"`, { target: "key", hint: "its quantum dimensions, e.g. dimensions: [visit]" });
+    }
+    dimensions = definer.value.dimensions;
+    dimensions.forEach((dim, i) => {
+      if (!(dim in context.universe)) {
+        throw at(definer, ["dimensions", i], `task "${label}" has dimension "${dim}", which the pipeline does not declare`, {
+          hint: dimensionHint(dim, context.universe),
+        });
+      }
+    });
+    specs = { inputs: {}, outputs: {} };
+    for (const direction of ["inputs", "outputs"] as const) {
+      for (const [name, spec] of Object.entries(definer.value[direction] ?? {})) {
+        specs[direction][name] = commandConnection(spec);
+        blame.set(`${direction}.${name}`, (summary, options) => at(definer, [direction, name, "type"], summary, options));
+        spec.dimensions.forEach((dim, i) => {
+          if (!(dim in context.universe)) {
+            throw at(definer, [direction, name, "dimensions", i], `connection "${name}" of task "${label}" has dimension "${dim}", which the pipeline does not declare`, {
+              hint: dimensionHint(dim, context.universe),
+            });
+          }
+        });
+      }
+    }
+    checkPlaceholders(task, specs, dimensions);
+  }
+  const renames = applyRenames(task, specs, blame);
+  const config = resolveTaskConfig({
+    label,
+    layers: task.entries
+      .filter((e) => e.value.config !== undefined)
+      .map((e) => ({ ...e, value: e.value.config!, path: [...e.path, "config"] })),
+    overrides: context.overrides,
+    parameters: context.parameters,
+    kind,
+    schema: kind === "module" ? context.module!.definition.config : undefined,
+    anchor: { ...definer, path: [...definer.path, kind === "module" ? "task" : "command"] },
+  });
+  const node: TaskNode = {
+    label,
+    kind,
+    ...(kind === "module" ? { modulePath: context.module!.modulePath } : { command: definer.value.command! }),
+    dimensions: [...dimensions],
+    inputs: toConnections(specs.inputs, renames),
+    outputs: toConnections(specs.outputs, renames),
+    config: config.config,
+    codeDigest: kind === "module" ? context.module!.codeDigest : (context.hashString(definer.value.command!) as CodeDigest),
+    ...resolveLimits(task),
+  };
+  return { node, configSources: config.sources, blame };
+}
+
+function commandConnection(spec: PipelineFileConnection): ConnectionSpec {
+  return {
+    type: spec.type,
+    dimensions: spec.dimensions,
+    storage: spec.storage as StorageClass,
+    multiple: spec.multiple,
+    minimum: spec.minimum,
+    prerequisite: spec.prerequisite,
+  };
+}
+
+function dimensionHint(dim: string, universe: DimensionUniverse): string {
+  const names = Object.keys(universe);
+  return didYouMean(dim, names) ?? (names.length === 0 ? "declare it under dimensions:" : `declared dimensions: ${names.join(", ")}`);
+}
+
+function checkDimensions(dims: readonly string[], universe: DimensionUniverse, fail: (dim: string, hint: string) => PipelineError): void {
+  for (const dim of dims) if (!(dim in universe)) throw fail(dim, dimensionHint(dim, universe));
+}
+
+/** `connections:` of every entry, later entries winning; a name must be one of the task's connections. */
+function applyRenames(
+  task: MergedTask,
+  specs: { inputs: Record<string, ConnectionSpec>; outputs: Record<string, ConnectionSpec> },
+  blame: Map<string, ConnectionBlame>,
+): Map<string, string> {
+  const renames = new Map<string, string>();
+  const names = [...Object.keys(specs.inputs), ...Object.keys(specs.outputs)];
+  for (const entry of task.entries) {
+    for (const [name, type] of Object.entries(entry.value.connections ?? {})) {
+      const path = [...entry.path, "connections", name];
+      if (!names.includes(name)) {
+        throw entry.source.errorAt(path, `task "${task.label}" has no connection "${name}"`, {
+          target: "key",
+          hint: didYouMean(name, names) ?? `its connections: ${names.join(", ")}`,
+        });
+      }
+      renames.set(name, type);
+      const direction = name in specs.inputs ? "inputs" : "outputs";
+      blame.set(`${direction}.${name}`, (summary, options) => entry.source.errorAt(path, summary, options));
+    }
+  }
+  return renames;
+}
+
+function toConnections(specs: Record<string, ConnectionSpec>, renames: ReadonlyMap<string, string>): Record<string, Connection> {
+  const out: Record<string, Connection> = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    out[name] = {
+      name,
+      type: renames.get(name) ?? spec.type,
+      dimensions: [...spec.dimensions],
+      storage: spec.storage,
+      multiple: spec.multiple ?? false,
+      minimum: spec.minimum ?? 1,
+      prerequisite: spec.prerequisite ?? false,
+    };
+  }
+  return out;
+}
+
+/** `{inputs.X}`, `{outputs.Y}`, `{dataId.D}` must name a connection or a quantum dimension. */
+function checkPlaceholders(
+  task: MergedTask,
+  specs: { inputs: Record<string, ConnectionSpec>; outputs: Record<string, ConnectionSpec> },
+  dimensions: readonly string[],
+): void {
+  const command = task.definer.value.command!;
+  for (const match of command.matchAll(PLACEHOLDER)) {
+    const [whole, scope, rest] = match as unknown as [string, "inputs" | "outputs" | "config" | "dataId", string];
+    if (scope === "config") continue;
+    const name = scope === "inputs" && rest.endsWith(".list") ? rest.slice(0, -".list".length) : rest;
+    const known = scope === "dataId" ? dimensions : Object.keys(specs[scope]);
+    if (!known.includes(name)) {
+      const what = scope === "dataId" ? "quantum dimension" : scope === "inputs" ? "input" : "output";
+      throw task.definer.source.errorAt([...task.definer.path, "command"], `the command of task "${task.label}" uses ${whole}, but the task has no ${what} "${name}"`, {
+        within: [match.index!, whole.length],
+        hint: didYouMean(name, known) ?? (known.length > 0 ? `its ${scope}: ${known.join(", ")}` : undefined),
+      });
+    }
+  }
+}
+
+const DURATION = /^([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
+
+function resolveLimits(task: MergedTask): { timeoutMs?: number; resources?: Readonly<Record<string, unknown>> } {
+  const out: { timeoutMs?: number; resources?: Readonly<Record<string, unknown>> } = {};
+  for (const entry of task.entries) {
+    const timeout = entry.value.timeout;
+    if (typeof timeout === "number") out.timeoutMs = timeout * 1000;
+    else if (typeof timeout === "string") {
+      const m = DURATION.exec(timeout.trim());
+      if (m === null) {
+        throw entry.source.errorAt([...entry.path, "timeout"], `task "${task.label}": timeout ${JSON.stringify(timeout)} is not a duration`, {
+          hint: 'write it like "30s", "5m", "1h", "500ms", or a number of seconds',
+        });
+      }
+      out.timeoutMs = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+    }
+    if (entry.value.resources !== undefined) out.resources = entry.value.resources;
+  }
+  return out;
+}
+

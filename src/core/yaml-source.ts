@@ -1,0 +1,126 @@
+/**
+ * A parsed YAML file that remembers where every value came from, so that any later check can point at
+ * the exact key or value it is unhappy with (see source-error.ts for the output format).
+ */
+import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node } from "yaml";
+import { PipelineError } from "./pipeline-error.js";
+import type { SourceSpan } from "./source-error.js";
+
+/** A path into the document: map keys and sequence indexes, as in zod issue paths. */
+export type YamlPath = readonly (string | number)[];
+
+/** Point at the value found at the path, or at the key that names it. */
+export type SpanTarget = "value" | "key";
+
+export interface ErrorAtOptions {
+  readonly hint?: string;
+  readonly target?: SpanTarget;
+  /** Underline only part of a string value: `[index, length]` into the parsed string. */
+  readonly within?: readonly [number, number];
+}
+
+export type YamlSourceParse = { ok: true; source: YamlSource } | { ok: false; error: PipelineError };
+
+export class YamlSource {
+  private constructor(
+    /** The file name as shown to the user. */
+    readonly file: string,
+    readonly text: string,
+    private readonly doc: Document,
+    private readonly lines: LineCounter,
+  ) {}
+
+  /** Parses `text`; a YAML syntax error (or a duplicated key) is returned with its position. */
+  static parse(file: string, text: string): YamlSourceParse {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, keepSourceTokens: true });
+    const source = new YamlSource(file, text, doc, lines);
+    const first = doc.errors[0];
+    if (first !== undefined) {
+      const [start, end] = first.pos;
+      const message = first.message.split("\n")[0]!.replace(/^./, (c) => c.toLowerCase());
+      return { ok: false, error: source.errorAtOffsets(start, Math.max(end, start + 1), `invalid YAML: ${message}`) };
+    }
+    return { ok: true, source };
+  }
+
+  /** The document as plain JavaScript values. */
+  toJS(): unknown {
+    return this.doc.toJS();
+  }
+
+  /** Where the value (or key) at `path` is; when the path does not exist, the deepest part that does. */
+  spanOf(path: YamlPath, target: SpanTarget = "value"): SourceSpan | undefined {
+    const range = this.rangeOf(path, target);
+    return range === undefined ? undefined : this.spanOfOffsets(range[0], range[1]);
+  }
+
+  /** Whether the document has a value (possibly null) at `path`. */
+  has(path: YamlPath): boolean {
+    return this.walk(path).complete;
+  }
+
+  /** A pipeline error pointing into this file. */
+  errorAt(path: YamlPath, summary: string, options: ErrorAtOptions = {}): PipelineError {
+    let range = this.rangeOf(path, options.target ?? "value");
+    if (range !== undefined && options.within !== undefined) {
+      range = this.narrow(path, range, options.within) ?? range;
+    }
+    if (range === undefined) return new PipelineError({ summary, file: this.file, text: this.text, hint: options.hint });
+    return this.errorAtOffsets(range[0], range[1], summary, options.hint);
+  }
+
+  private errorAtOffsets(start: number, end: number, summary: string, hint?: string): PipelineError {
+    return new PipelineError({ summary, file: this.file, text: this.text, span: this.spanOfOffsets(start, end), hint });
+  }
+
+  private spanOfOffsets(start: number, end: number): SourceSpan {
+    const pos = this.lines.linePos(Math.min(start, this.text.length));
+    return { line: pos.line, column: pos.col, length: Math.max(1, end - start) };
+  }
+
+  private walk(path: YamlPath): { node: Node | null; key: Node | null; complete: boolean } {
+    let node: Node | null = (this.doc.contents as Node | null) ?? null;
+    let key: Node | null = null;
+    for (const segment of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+        if (pair === undefined) return { node, key, complete: false };
+        key = pair.key as Node;
+        node = (pair.value as Node | null) ?? null;
+        if (node === null) return { node: null, key, complete: true };
+      } else if (isSeq(node) && typeof segment === "number" && segment < node.items.length) {
+        key = null;
+        node = (node.items[segment] as Node | null) ?? null;
+      } else {
+        return { node, key, complete: false };
+      }
+    }
+    return { node, key, complete: true };
+  }
+
+  private rangeOf(path: YamlPath, target: SpanTarget): [number, number] | undefined {
+    const { node, key, complete } = this.walk(path);
+    const keyRange = key?.range ? ([key.range[0], key.range[1]] as [number, number]) : undefined;
+    if (target === "key" && keyRange !== undefined) return keyRange;
+    // A missing entry is reported at the key of the map that should hold it.
+    if (!complete && keyRange !== undefined) return keyRange;
+    if (node === null || node.range == null) return keyRange;
+    // A block collection spans many lines: its key says more than its first line.
+    if (isCollection(node) && !node.flow && keyRange !== undefined) return keyRange;
+    return [node.range[0], node.range[1]];
+  }
+
+  /** The source range of part of a string scalar, when the scalar is written without escapes. */
+  private narrow(path: YamlPath, range: [number, number], within: readonly [number, number]): [number, number] | undefined {
+    const { node, complete } = this.walk(path);
+    if (!complete || !isScalar(node) || typeof node.value !== "string") return undefined;
+    const value = node.value;
+    const raw = this.text.slice(range[0], range[1]);
+    let start: number;
+    if (node.type === Scalar.PLAIN && raw === value) start = range[0];
+    else if ((node.type === Scalar.QUOTE_DOUBLE || node.type === Scalar.QUOTE_SINGLE) && raw.slice(1, -1) === value) start = range[0] + 1;
+    else return undefined;
+    return [start + within[0], start + within[0] + within[1]];
+  }
+}
