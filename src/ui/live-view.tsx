@@ -209,11 +209,13 @@ export function createLiveReporter(options: LiveReporterOptions): Reporter {
   );
   // maxFps 0: ink draws on every rerender; our timer is the throttle (ink's own runs on real time, not `clock`).
   const instance: Instance = render(view(), { stdout, patchConsole: false, exitOnCtrlC: false, maxFps: 0 });
-  // While a run is going, redraw every tick even without events: elapsed times move.
-  const stopTimer = clock.every(Math.ceil(1000 / fps), () => {
-    if (closed || !(dirty || state.phase === "running")) return;
+  const redraw = () => {
     dirty = false;
     instance.rerender(view());
+  };
+  // While a run is going, redraw every tick even without events: elapsed times move.
+  const stopTimer = clock.every(Math.ceil(1000 / fps), () => {
+    if (!closed && (dirty || state.phase === "running")) redraw();
   });
 
   return {
@@ -223,6 +225,8 @@ export function createLiveReporter(options: LiveReporterOptions): Reporter {
       const entry = toStaticEntry(event);
       if (entry) entries.push(entry);
       dirty = true;
+      // Draw the table as soon as a run starts, so even a run shorter than one tick shows it.
+      if (event.event === "run-started") redraw();
     },
     async close() {
       if (closed) return;

@@ -128,6 +128,8 @@ describe("createLiveReporter", () => {
   it("redraws on its timer, not once per event", async () => {
     const { terminal, clock, reporter } = start();
     reporter.onEvent(at(0, { event: "run-started", pipeline: "p", collection: "c", executor: "pool", workers: 8, tasks: [{ task: "a", total: 1000 }] }));
+    // The first draw comes with run-started; after that, only the timer draws.
+    expect(renderScreen(terminal.text).some((l) => /^a +░{30} +0\/1000 +0 +0 +0 +0 +\?$/.test(l))).toBe(true);
     const before = terminal.chunks.length;
     for (let q = 0; q < 1000; q++) {
       reporter.onEvent(at(1, { event: "quantum-started", attempt: 1, quantum: q, task: "a", dataId: `x=${q}` }));
