@@ -8,6 +8,7 @@
  * unambiguous, and equal data IDs (in any key order) encode to equal strings.
  */
 import type { DimensionUniverse } from "./dimensions.js";
+import { didYouMean } from "./errors.js";
 
 export type DataIdValue = number | string;
 export type DataId = Readonly<Record<string, DataIdValue>>;
@@ -71,47 +72,62 @@ export function parseDataId(text: string, universe: DimensionUniverse): DataIdPa
   if (text.trim() === "") return { ok: true, dataId: out };
   let pos = 0;
   const fail = (message: string, at: number): DataIdParse => ({ ok: false, message, column: at + 1 });
-  while (pos <= text.length) {
+  const skipSpaces = (at: number): number => {
+    while (at < text.length && (text[at] === " " || text[at] === "\t")) at++;
+    return at;
+  };
+  for (;;) {
+    pos = skipSpaces(pos);
     const eq = text.indexOf("=", pos);
-    if (eq < 0) return fail(`expected 'name=value' at '${text.slice(pos)}'`, pos);
+    if (eq < 0) return fail(`expected 'name=value', got '${text.slice(pos)}'`, pos);
     const name = text.slice(pos, eq).trim();
     if (!(name in universe)) {
+      const hint = didYouMean(name, Object.keys(universe));
       const known = Object.keys(universe).sort().join(", ");
-      return fail(`unknown dimension '${name}' (known: ${known || "none"})`, pos);
+      return fail(`unknown dimension '${name}' (${hint ?? `known: ${known || "none"}`})`, pos);
     }
     if (name in out) return fail(`dimension '${name}' given twice`, pos);
-    let valueStart = eq + 1;
-    let raw: string;
-    let quoted = false;
-    if (text[valueStart] === "'") {
-      quoted = true;
-      let i = valueStart + 1;
-      raw = "";
-      for (;;) {
-        if (i >= text.length) return fail("unterminated string", valueStart);
-        if (text[i] === "'") {
-          if (text[i + 1] === "'") { raw += "'"; i += 2; continue; }
-          break;
-        }
-        raw += text[i];
-        i++;
-      }
-      pos = i + 1;
-    } else {
-      const comma = text.indexOf(",", valueStart);
-      const end = comma < 0 ? text.length : comma;
-      raw = text.slice(valueStart, end).trim();
-      pos = end;
-    }
+    const valueStart = skipSpaces(eq + 1);
+    const value = readValue(text, valueStart);
+    if (!value.ok) return fail(value.message, valueStart);
+    pos = skipSpaces(value.end);
     if (universe[name] === "int") {
-      if (quoted || !/^-?[0-9]+$/.test(raw)) return fail(`dimension '${name}' is an int, got '${raw}'`, valueStart);
-      out[name] = Number(raw);
+      if (value.quoted) return fail(`dimension '${name}' is an int, got the string '${value.raw}'`, valueStart);
+      if (!/^-?[0-9]+$/.test(value.raw) || !Number.isSafeInteger(Number(value.raw))) {
+        return fail(`dimension '${name}' is an int, got '${value.raw}'`, valueStart);
+      }
+      out[name] = Number(value.raw);
     } else {
-      out[name] = raw;
+      out[name] = value.raw;
     }
     if (pos >= text.length) break;
     if (text[pos] !== ",") return fail(`expected ',' after the value of '${name}'`, pos);
     pos++;
+    if (skipSpaces(pos) >= text.length) return fail("expected 'name=value' after ','", pos);
   }
   return { ok: true, dataId: out };
+}
+
+type ValueRead = { ok: true; raw: string; quoted: boolean; end: number } | { ok: false; message: string };
+
+/** Reads a bare value (up to the next comma) or a single-quoted one ('' is a quote) at `start`. */
+function readValue(text: string, start: number): ValueRead {
+  if (text[start] !== "'") {
+    const comma = text.indexOf(",", start);
+    const end = comma < 0 ? text.length : comma;
+    return { ok: true, raw: text.slice(start, end).trim(), quoted: false, end };
+  }
+  let raw = "";
+  let i = start + 1;
+  for (;;) {
+    if (i >= text.length) return { ok: false, message: "unterminated string" };
+    if (text[i] === "'") {
+      if (text[i + 1] !== "'") return { ok: true, raw, quoted: true, end: i + 1 };
+      raw += "'";
+      i += 2;
+      continue;
+    }
+    raw += text[i];
+    i++;
+  }
 }

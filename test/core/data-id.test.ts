@@ -60,16 +60,19 @@ describe("parseDataId", () => {
     expect(parseDataId("name=''", UNIVERSE)).toEqual({ ok: true, dataId: { name: "" } });
     expect(parseDataId("", UNIVERSE)).toEqual({ ok: true, dataId: {} });
     expect(parseDataId("   ", UNIVERSE)).toEqual({ ok: true, dataId: {} });
+    expect(parseDataId("band = 'r' , visit=2", UNIVERSE)).toEqual({ ok: true, dataId: { band: "r", visit: 2 } });
   });
 
   it.each([
-    ["visit", "expected 'name=value' at 'visit'", 1],
-    ["visit=1,detector", "expected 'name=value' at 'detector'", 9],
-    ["vist=1", "unknown dimension 'vist' (known: band, detector, name, visit)", 1],
+    ["visit", "expected 'name=value', got 'visit'", 1],
+    ["visit=1,detector", "expected 'name=value', got 'detector'", 9],
+    ["visit=1,", "expected 'name=value' after ','", 9],
+    ["band = 'r' ,visit=99999999999999999999", "dimension 'visit' is an int, got '99999999999999999999'", 20],
+    ["vist=1", "unknown dimension 'vist' (did you mean \"visit\"?)", 1],
     ["visit=1,visit=2", "dimension 'visit' given twice", 9],
     ["visit=x", "dimension 'visit' is an int, got 'x'", 7],
     ["detector=3,visit=1.5", "dimension 'visit' is an int, got '1.5'", 18],
-    ["visit='1'", "dimension 'visit' is an int, got '1'", 7],
+    ["visit='1'", "dimension 'visit' is an int, got the string '1'", 7],
     ["band='a", "unterminated string", 6],
     ["visit=1,band='a'b", "expected ',' after the value of 'band'", 17],
   ])("rejects %s: %s at column %i", (text, message, column) => {
