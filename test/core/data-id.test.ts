@@ -67,7 +67,7 @@ describe("parseDataId", () => {
     ["visit", "expected 'name=value', got 'visit'", 1],
     ["visit=1,detector", "expected 'name=value', got 'detector'", 9],
     ["visit=1,", "expected 'name=value' after ','", 9],
-    ["band = 'r' ,visit=99999999999999999999", "dimension 'visit' is an int, got '99999999999999999999'", 20],
+    ["band = 'r' ,visit=99999999999999999999", "dimension 'visit' is an int, got '99999999999999999999'", 19],
     ["vist=1", "unknown dimension 'vist' (did you mean \"visit\"?)", 1],
     ["visit=1,visit=2", "dimension 'visit' given twice", 9],
     ["visit=x", "dimension 'visit' is an int, got 'x'", 7],
