@@ -19,7 +19,10 @@ const pipelineFile = join(here, "sky.yaml");
 const dataDir = join(here, "data");
 const outDir = join(here, "out");
 
-/** Runs the CLI with the terminal attached; exits with its code when it fails. */
+/**
+ * Runs the CLI with the terminal attached; exits with its code when it fails.
+ * @param {string[]} args
+ */
 function runQuanta(args) {
   const result = spawnSync(process.execPath, [quantaBin, ...args], { stdio: "inherit" });
   if (result.status !== 0) {
@@ -28,7 +31,11 @@ function runQuanta(args) {
   }
 }
 
-/** The value of `--repo DIR` or `--repo=DIR` among the arguments, as flags for `quanta get`. */
+/**
+ * The value of `--repo DIR` or `--repo=DIR` among the arguments, as flags for `quanta get`.
+ * @param {string[]} args
+ * @returns {string[]}
+ */
 function findRepoFlags(args) {
   const i = args.findIndex((a) => a === "--repo" || a.startsWith("--repo="));
   if (i < 0) return [];

@@ -84,11 +84,11 @@ describe("isr", () => {
       return computeMedian(values);
     };
     // Stars raise a median by about one ADU; noise per pixel is about 15 ADU.
-    expect(Math.abs(residual(out.exposure.data, 0, 35, 0))).toBeLessThan(3);
-    expect(Math.abs(residual(out.exposure.data, 35, 70, 0))).toBeLessThan(3);
+    expect(Math.abs(residual(out.exposure.data as Float32Array, 0, 35, 0))).toBeLessThan(3);
+    expect(Math.abs(residual(out.exposure.data as Float32Array, 35, 70, 0))).toBeLessThan(3);
     // Before ISR, the flat's tilt makes the two halves differ by several ADU around the bias level.
     const biasLevel = computeMedian(Array.from(bias.data as Float32Array));
-    const rawTilt = residual(raw.data, 0, 35, biasLevel) - residual(raw.data, 35, 70, biasLevel);
+    const rawTilt = residual(raw.data as Float32Array, 0, 35, biasLevel) - residual(raw.data as Float32Array, 35, 70, biasLevel);
     expect(Math.abs(rawTilt)).toBeGreaterThan(8);
   });
 });

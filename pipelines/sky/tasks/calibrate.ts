@@ -4,7 +4,7 @@
  * background-subtracted image; `src` lists the stars in pixel and sky coordinates. The detection
  * threshold changes `src` only, never the calexp, so downstream quanta stay up to date (early cutoff).
  */
-import { defineTask, z } from "quanta";
+import { defineTask, z, type NdArray } from "quanta";
 import { estimateMaskedBackground, type Image } from "./image-stats.js";
 import { detectSources } from "./source-detection.js";
 import { getDetectorOrigin } from "./geometry.mjs";
@@ -46,8 +46,9 @@ export default defineTask({
     const origin = locateDetector(ctx.dataId);
     const sources = detection.sources.map((s) => ({ ...roundSource(s), skyX: round(origin.x + s.x), skyY: round(origin.y + s.y) }));
     ctx.log.info("%d sources above %s sigma, noise %s", sources.length, config.detection.threshold, round(detection.noise));
+    const calexpArray: NdArray = { dtype: "float32", shape: [height, width], data: subtracted };
     return {
-      calexp: { dtype: "float32", shape: [height, width], data: subtracted },
+      calexp: calexpArray,
       sources: { background: round(averageOf(background)), noise: round(detection.noise), sources },
     };
   },

@@ -4,7 +4,7 @@
  * robustly) with `signalTolerance` times the median signal (stars differ between visits by their
  * seeing; satellites and cosmic rays do not look like that). Pixels no warp covers are NaN.
  */
-import { defineTask, z } from "quanta";
+import { defineTask, z, type NdArray } from "quanta";
 import { computeMedian, estimateNoise } from "./image-stats.js";
 
 export default defineTask({
@@ -42,7 +42,8 @@ export default defineTask({
       clipped += combined.rejected;
     }
     ctx.log.info("coadded %d warps, clipped %d values", warps.length, clipped);
-    return { coadd: { dtype: "float32", shape: [...shape], data: out } };
+    const coaddArray: NdArray = { dtype: "float32", shape: [...shape], data: out };
+    return { coadd: coaddArray };
   },
 });
 

@@ -24,7 +24,8 @@ export default defineTask({
       out[i] = (Number(raw.data[i]) - Number(bias.data[i])) / Number(flat.data[i]);
     }
     ctx.log.info("removed bias and flat from a %s exposure", raw.shape.join("×"));
-    return { exposure: { dtype: "float32", shape: [...raw.shape], data: out } };
+    const exposure: NdArray = { dtype: "float32", shape: [...raw.shape], data: out };
+    return { exposure };
   },
 });
 

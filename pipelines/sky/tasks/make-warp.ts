@@ -26,7 +26,8 @@ export default defineTask({
     }
     if (covered === 0) return noWork(`no detector of visit ${visit} covers patch ${patch}`);
     ctx.log.info("%d detectors cover %d of %d pixels", calexps.length, covered, warp.length);
-    return { warp: { dtype: "float32", shape: [PATCH_SIZE, PATCH_SIZE], data: warp } };
+    const warpArray: NdArray = { dtype: "float32", shape: [PATCH_SIZE, PATCH_SIZE], data: warp };
+    return { warp: warpArray };
   },
 });
 
