@@ -1,0 +1,319 @@
+/**
+ * Saved plans (`quanta graph -o plan.qg`, run later by `quanta exec plan.qg`).
+ *
+ * Format 1, all integers little-endian:
+ *   bytes 0-7   magic "QUANTAQG"
+ *   bytes 8-11  format version (uint32)
+ *   bytes 12-   a msgpack map (msgpackr, no records extension):
+ *     pipeline         the Pipeline snapshot (tasks with configs, module paths, code digests)
+ *     inputCollection, query
+ *     dims             dictionary of dimension names
+ *     strings          dictionary of string dimension values
+ *     types[]          per dataset type, in graph order (by name): name, storage, count, dims (indices into
+ *                      `dims`, in the order of the type's data IDs), columns (one per dim, see below)
+ *     producers        int32 per dataset (-1 for inputs)
+ *     tasks[]          per task, in pipeline order: count of its quanta (they are contiguous), dims,
+ *                      columns, inputs (per connection: CSR `offsets` uint32[count+1] and `ids` uint32[]),
+ *                      outputs (per connection: uint32 dataset id per quantum)
+ *   A column is `{kind: "i32" | "f64" | "str", data: bytes}`: int32 or float64 values, or uint32 indices
+ *   into `strings`. Keys, consumers and the ids of quanta and datasets are implied by the order and are
+ *   rebuilt on load; a produced dataset shares its producer's data ID.
+ * On a version mismatch, loading fails with "plan format N found, M expected: rebuild it with quanta graph".
+ * Plans hold no digests and no absolute repository paths, so a plan runs on any machine that has the
+ * pipeline's files at the same paths.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { Packr } from "msgpackr";
+import type { DataId, DataIdValue } from "../core/data-id.js";
+import { formatDataIdValue } from "../core/data-id.js";
+import { UsageError } from "../core/errors.js";
+import type { Pipeline } from "../core/pipeline.js";
+import type { GraphDataset, GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
+import type { StorageClass } from "../core/storage-class.js";
+
+export const PLAN_FORMAT = 1;
+const MAGIC = "QUANTAQG";
+const HEADER_BYTES = 12;
+const packr = new Packr({ useRecords: false });
+
+interface Column {
+  kind: "i32" | "f64" | "str";
+  data: Uint8Array;
+}
+
+interface TypeBlock {
+  name: string;
+  storage: StorageClass;
+  count: number;
+  dims: number[];
+  columns: Column[];
+}
+
+interface TaskBlock {
+  label: string;
+  count: number;
+  dims: number[];
+  columns: Column[];
+  inputs: Record<string, { offsets: Uint8Array; ids: Uint8Array }>;
+  outputs: Record<string, Uint8Array>;
+}
+
+interface PlanBody {
+  pipeline: Pipeline;
+  inputCollection: string;
+  query: QuantumGraph["query"];
+  dims: string[];
+  strings: string[];
+  types: TypeBlock[];
+  producers: Uint8Array;
+  tasks: TaskBlock[];
+}
+
+function assertLittleEndian(): void {
+  if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) throw new Error("internal error: plan files are written on little-endian machines only");
+}
+
+function bytesOf(array: Int32Array | Uint32Array | Float64Array): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
+/** A copy of `bytes` as a typed array (msgpack may hand back unaligned views). */
+function viewAs<T>(bytes: Uint8Array, make: (buffer: ArrayBuffer) => T): T {
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return make(copy.buffer);
+}
+
+/** Dictionaries shared by every column of the file. */
+class Dictionaries {
+  readonly dims: string[] = [];
+  readonly strings: string[] = [];
+  private readonly dimIndex = new Map<string, number>();
+  private readonly stringIndex = new Map<string, number>();
+
+  dim(name: string): number {
+    let i = this.dimIndex.get(name);
+    if (i === undefined) this.dimIndex.set(name, (i = this.dims.push(name) - 1));
+    return i;
+  }
+
+  string(value: string): number {
+    let i = this.stringIndex.get(value);
+    if (i === undefined) this.stringIndex.set(value, (i = this.strings.push(value) - 1));
+    return i;
+  }
+}
+
+function encodeColumn(dicts: Dictionaries, items: readonly { dataId: DataId }[], start: number, count: number, dim: string): Column {
+  const first = count > 0 ? items[start]!.dataId[dim] : 0;
+  if (typeof first === "string") {
+    const out = new Uint32Array(count);
+    for (let i = 0; i < count; i++) out[i] = dicts.string(items[start + i]!.dataId[dim] as string);
+    return { kind: "str", data: bytesOf(out) };
+  }
+  const ints = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = items[start + i]!.dataId[dim] as number;
+    ints[i] = v;
+    if (ints[i] !== v) {
+      const out = new Float64Array(count);
+      for (let j = 0; j < count; j++) out[j] = items[start + j]!.dataId[dim] as number;
+      return { kind: "f64", data: bytesOf(out) };
+    }
+  }
+  return { kind: "i32", data: bytesOf(ints) };
+}
+
+function encodeTypes(graph: QuantumGraph, dicts: Dictionaries): TypeBlock[] {
+  const blocks: TypeBlock[] = [];
+  let start = 0;
+  while (start < graph.datasets.length) {
+    const first = graph.datasets[start]!;
+    let end = start;
+    while (end < graph.datasets.length && graph.datasets[end]!.type === first.type) end++;
+    const dimNames = Object.keys(first.dataId);
+    for (let i = start; i < end; i++) checkDimensions(graph.datasets[i]!.dataId, dimNames, first.type);
+    const columns = dimNames.map((d) => encodeColumn(dicts, graph.datasets, start, end - start, d));
+    blocks.push({ name: first.type, storage: first.storage, count: end - start, dims: dimNames.map((d) => dicts.dim(d)), columns });
+    start = end;
+  }
+  return blocks;
+}
+
+function checkDimensions(dataId: DataId, dims: readonly string[], what: string): void {
+  const keys = Object.keys(dataId);
+  if (keys.length !== dims.length || !dims.every((d) => d in dataId)) {
+    throw new Error(`internal error: ${what} has data IDs over different dimensions`);
+  }
+}
+
+function encodeTasks(graph: QuantumGraph, dicts: Dictionaries): TaskBlock[] {
+  let start = 0;
+  return graph.tasks.map((task) => {
+    let end = start;
+    while (end < graph.quanta.length && graph.quanta[end]!.task === task.label) end++;
+    const count = end - start;
+    const dims = [...task.dimensions];
+    for (let i = start; i < end; i++) checkDimensions(graph.quanta[i]!.dataId, dims, `task ${task.label}`);
+    const inputs: TaskBlock["inputs"] = {};
+    for (const name of Object.keys(task.inputs)) inputs[name] = encodeInputs(graph.quanta, start, end, name);
+    const outputs: TaskBlock["outputs"] = {};
+    for (const name of Object.keys(task.outputs)) {
+      const ids = new Uint32Array(count);
+      for (let i = 0; i < count; i++) ids[i] = graph.quanta[start + i]!.outputs[name]!;
+      outputs[name] = bytesOf(ids);
+    }
+    const columns = dims.map((d) => encodeColumn(dicts, graph.quanta, start, count, d));
+    start = end;
+    return { label: task.label, count, dims: dims.map((d) => dicts.dim(d)), columns, inputs, outputs };
+  });
+}
+
+function encodeInputs(quanta: readonly GraphQuantum[], start: number, end: number, name: string): { offsets: Uint8Array; ids: Uint8Array } {
+  const offsets = new Uint32Array(end - start + 1);
+  let total = 0;
+  for (let i = start; i < end; i++) {
+    total += quanta[i]!.inputs[name]!.length;
+    offsets[i - start + 1] = total;
+  }
+  const ids = new Uint32Array(total);
+  let at = 0;
+  for (let i = start; i < end; i++) for (const id of quanta[i]!.inputs[name]!) ids[at++] = id;
+  return { offsets: bytesOf(offsets), ids: bytesOf(ids) };
+}
+
+/** The plan as bytes (see the module comment). */
+export function encodePlan(graph: QuantumGraph): Uint8Array {
+  assertLittleEndian();
+  const dicts = new Dictionaries();
+  const producers = new Int32Array(graph.datasets.length);
+  for (let i = 0; i < producers.length; i++) producers[i] = graph.datasets[i]!.producer;
+  const tasks = encodeTasks(graph, dicts);
+  const covered = tasks.reduce((n, t) => n + t.count, 0);
+  if (covered !== graph.quanta.length) throw new Error("internal error: quanta are not grouped by task in pipeline order");
+  const body: PlanBody = {
+    pipeline: { ...graph.pipeline, tasks: graph.tasks },
+    inputCollection: graph.inputCollection,
+    query: graph.query,
+    dims: dicts.dims,
+    strings: dicts.strings,
+    types: encodeTypes(graph, dicts),
+    producers: bytesOf(producers),
+    tasks,
+  };
+  const packed = packr.pack(body);
+  const out = new Uint8Array(HEADER_BYTES + packed.length);
+  out.set(new TextEncoder().encode(MAGIC), 0);
+  new DataView(out.buffer).setUint32(8, PLAN_FORMAT, true);
+  out.set(packed, HEADER_BYTES);
+  return out;
+}
+
+export async function savePlan(graph: QuantumGraph, path: string): Promise<void> {
+  await writeFile(path, encodePlan(graph));
+}
+
+export async function loadPlan(path: string): Promise<QuantumGraph> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(code === "ENOENT" ? `plan file ${path} does not exist` : `cannot read plan file ${path}: ${(err as Error).message}`);
+  }
+  return decodePlan(bytes, path);
+}
+
+/** The graph a plan's bytes hold; `name` is used in errors. */
+export function decodePlan(bytes: Uint8Array, name = "the plan"): QuantumGraph {
+  assertLittleEndian();
+  const magic = new TextDecoder().decode(bytes.subarray(0, MAGIC.length));
+  if (bytes.length < HEADER_BYTES || magic !== MAGIC) {
+    throw new UsageError(`${name} is not a quanta plan file`, "write one with 'quanta graph PIPELINE -o plan.qg'");
+  }
+  const version = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
+  if (version !== PLAN_FORMAT) throw new UsageError(`plan format ${version} found, ${PLAN_FORMAT} expected: rebuild it with quanta graph`);
+  const body = packr.unpack(bytes.subarray(HEADER_BYTES)) as PlanBody;
+  const quanta = decodeQuanta(body);
+  const datasets = decodeDatasets(body, quanta);
+  return {
+    pipeline: body.pipeline,
+    dimensions: body.pipeline.dimensions,
+    tasks: body.pipeline.tasks,
+    datasets,
+    quanta,
+    query: body.query,
+    inputCollection: body.inputCollection,
+  };
+}
+
+/** Reads columns back into data IDs and their canonical keys. */
+function decodeDataIds(body: PlanBody, dims: number[], columns: Column[], count: number): { dataIds: DataId[]; keys: string[] } {
+  const names = dims.map((d) => body.dims[d]!);
+  const values = columns.map((c): ArrayLike<number> =>
+    c.kind === "f64" ? viewAs(c.data, (b) => new Float64Array(b)) : c.kind === "i32" ? viewAs(c.data, (b) => new Int32Array(b)) : viewAs(c.data, (b) => new Uint32Array(b)),
+  );
+  const strings = body.strings.map(formatDataIdValue);
+  const order = names.map((_, j) => j).sort((a, b) => (names[a]! < names[b]! ? -1 : 1));
+  const dataIds: DataId[] = new Array(count);
+  const keys: string[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const dataId: Record<string, DataIdValue> = {};
+    for (let j = 0; j < names.length; j++) dataId[names[j]!] = columns[j]!.kind === "str" ? body.strings[values[j]![i]!]! : values[j]![i]!;
+    let key = "";
+    for (let k = 0; k < order.length; k++) {
+      const j = order[k]!;
+      const text = columns[j]!.kind === "str" ? strings[values[j]![i]!]! : String(values[j]![i]!);
+      key += (k === 0 ? "" : ",") + names[j]! + "=" + text;
+    }
+    dataIds[i] = dataId;
+    keys[i] = key;
+  }
+  return { dataIds, keys };
+}
+
+function decodeQuanta(body: PlanBody): GraphQuantum[] {
+  const quanta: GraphQuantum[] = [];
+  for (const block of body.tasks) {
+    const { dataIds, keys } = decodeDataIds(body, block.dims, block.columns, block.count);
+    const inputs = Object.entries(block.inputs).map(([name, c]) => ({
+      name,
+      offsets: viewAs(c.offsets, (b) => new Uint32Array(b)),
+      ids: viewAs(c.ids, (b) => new Uint32Array(b)),
+    }));
+    const outputs = Object.entries(block.outputs).map(([name, bytes]) => ({ name, ids: viewAs(bytes, (b) => new Uint32Array(b)) }));
+    for (let i = 0; i < block.count; i++) {
+      const ins: Record<string, number[]> = {};
+      for (const c of inputs) ins[c.name] = Array.from(c.ids.subarray(c.offsets[i]!, c.offsets[i + 1]!));
+      const outs: Record<string, number> = {};
+      for (const c of outputs) outs[c.name] = c.ids[i]!;
+      quanta.push({ id: quanta.length, task: block.label, dataId: dataIds[i]!, key: keys[i]!, inputs: ins, outputs: outs });
+    }
+  }
+  return quanta;
+}
+
+function decodeDatasets(body: PlanBody, quanta: readonly GraphQuantum[]): GraphDataset[] {
+  const producers = viewAs(body.producers, (b) => new Int32Array(b));
+  const datasets: GraphDataset[] = [];
+  for (const block of body.types) {
+    const start = datasets.length;
+    let own: { dataIds: DataId[]; keys: string[] } | undefined;
+    for (let i = 0; i < block.count; i++) {
+      const id = start + i;
+      const producer = producers[id]!;
+      own ??= producer < 0 ? decodeDataIds(body, block.dims, block.columns, block.count) : undefined;
+      const source = producer >= 0 ? quanta[producer]! : { dataId: own!.dataIds[i]!, key: own!.keys[i]! };
+      datasets.push({ id, type: block.name, dataId: source.dataId, key: source.key, storage: block.storage, producer, consumers: [] });
+    }
+  }
+  for (const q of quanta) {
+    for (const ids of Object.values(q.inputs)) {
+      for (const id of ids) {
+        const consumers = datasets[id]!.consumers as number[];
+        if (consumers[consumers.length - 1] !== q.id) consumers.push(q.id);
+      }
+    }
+  }
+  return datasets;
+}
