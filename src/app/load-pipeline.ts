@@ -6,7 +6,8 @@
 import { existsSync, readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:path";
-import { didYouMean, QuantaError } from "../core/errors.js";
+import { QuantaError } from "../core/errors.js";
+import { suggestName } from "../core/suggest-name.js";
 import { mergePipelineFiles, type MergedTask, type PipelineFileTree } from "../core/merge-pipeline-files.js";
 import { parsePipelineFile } from "../core/parse-pipeline-file.js";
 import { PipelineError } from "../core/pipeline-error.js";
@@ -145,7 +146,7 @@ async function loadModule(
 /** `did you mean "isr.ts"?` from the files next to a missing one. */
 function nearestFileHint(path: string): string | undefined {
   try {
-    return didYouMean(basename(path), readdirSync(dirname(path)));
+    return suggestName(basename(path), readdirSync(dirname(path)));
   } catch {
     return undefined;
   }

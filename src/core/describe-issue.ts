@@ -3,7 +3,7 @@
  * nearest valid name), and says whether to point at the key or at the value. Issues are duck-typed so
  * that task config schemas from any zod 4 copy work.
  */
-import { didYouMean } from "./errors.js";
+import { suggestName } from "./suggest-name.js";
 import type { SpanTarget, YamlPath } from "./yaml-source.js";
 
 /** The fields of a zod 4 issue that we read. */
@@ -86,7 +86,7 @@ export function describeIssue(issue: SchemaIssue, options: DescribeOptions): Des
         path: [...path, key],
         target: "key" as const,
         summary: options.nameOf(path) === "" ? `unknown top-level key "${key}"` : `unknown key "${key}" in ${options.nameOf(path)}`,
-        hint: didYouMean(key, known) ?? (known.length > 0 ? `expected one of: ${known.join(", ")}` : undefined),
+        hint: suggestName(key, known) ?? (known.length > 0 ? `expected one of: ${known.join(", ")}` : undefined),
       }));
     }
     case "invalid_type": {
@@ -100,7 +100,7 @@ export function describeIssue(issue: SchemaIssue, options: DescribeOptions): Des
     }
     case "invalid_value": {
       const values = (issue.values ?? []).map(String);
-      const hint = typeof found === "string" ? didYouMean(found, values) : undefined;
+      const hint = typeof found === "string" ? suggestName(found, values) : undefined;
       return [
         {
           path,

@@ -8,7 +8,7 @@
  * - the same task label from two imports is an error (exclude it from one of them).
  * Task file order: imported tasks in import order, then the file's own new labels.
  */
-import { didYouMean } from "./errors.js";
+import { suggestName } from "./suggest-name.js";
 import type { ParsedPipelineFile } from "./parse-pipeline-file.js";
 import { PipelineError } from "./pipeline-error.js";
 import type { PipelineFileInput, PipelineFileTask } from "./pipeline-schema.js";
@@ -181,7 +181,7 @@ function filterImport(imported: Draft, tree: PipelineFileTree, index: number): D
       else if (imported.tasks.has(name)) labels.add(name);
       else {
         throw source.errorAt(["imports", index, field, i], `${JSON.stringify(spec.location)} has no task or subset "${name}"`, {
-          hint: didYouMean(name, [...imported.tasks.keys(), ...imported.subsets.keys()]),
+          hint: suggestName(name, [...imported.tasks.keys(), ...imported.subsets.keys()]),
         });
       }
     });

@@ -3,7 +3,7 @@
  * schema's complaints the one earliest in the file is reported (the user fixes it and reruns).
  */
 import { describeIssue, describeValue, type DescribedIssue, type SchemaIssue } from "./describe-issue.js";
-import { didYouMean } from "./errors.js";
+import { suggestName } from "./suggest-name.js";
 import type { PipelineError } from "./pipeline-error.js";
 import { PipelineFileSchema, type PipelineFile } from "./pipeline-schema.js";
 import { listSchemaKeys } from "./schema-keys.js";
@@ -57,7 +57,7 @@ function reword(described: DescribedIssue, issue: SchemaIssue, raw: unknown): De
     return {
       ...described,
       summary: `unknown storage class ${JSON.stringify(name)} in ${formatYamlPath(described.path.slice(0, -1))}`,
-      hint: didYouMean(name, STORAGE_CLASSES) ?? `storage classes: ${STORAGE_CLASSES.join(", ")}`,
+      hint: suggestName(name, STORAGE_CLASSES) ?? `storage classes: ${STORAGE_CLASSES.join(", ")}`,
     };
   }
   return described;

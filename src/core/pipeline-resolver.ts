@@ -5,7 +5,7 @@
  * subsets. Pure: module loading, hashing and path resolution are done by the caller and passed in.
  */
 import type { DimensionType, DimensionUniverse } from "./dimensions.js";
-import { didYouMean } from "./errors.js";
+import { suggestName } from "./suggest-name.js";
 import type { MergedPipeline, MergedTask } from "./merge-pipeline-files.js";
 import { orderTasks } from "./order-tasks.js";
 import { parseConfigOverride, type ConfigOverride } from "./parse-config-override.js";
@@ -105,7 +105,7 @@ function resolveParameters(merged: MergedPipeline, fromFlags: Readonly<Record<st
       const names = Object.keys(parameters);
       throw new PipelineError({
         summary: `unknown parameter "${name}"`,
-        hint: didYouMean(name, names) ?? (names.length === 0 ? "the pipeline declares no parameters" : `parameters: ${names.join(", ")}`),
+        hint: suggestName(name, names) ?? (names.length === 0 ? "the pipeline declares no parameters" : `parameters: ${names.join(", ")}`),
       });
     }
     parameters[name] = text.trim() === "" ? "" : parseYaml(text);
@@ -120,7 +120,7 @@ function resolveInputs(
   context: ResolveContext,
 ): InputSpec[] {
   const inputs: InputSpec[] = [];
-  const dimensionHint = (dim: string): string | undefined => didYouMean(dim, Object.keys(universe)) ?? `declared dimensions: ${Object.keys(universe).join(", ")}`;
+  const dimensionHint = (dim: string): string | undefined => suggestName(dim, Object.keys(universe)) ?? `declared dimensions: ${Object.keys(universe).join(", ")}`;
   for (const [type, located] of merged.inputs) {
     const { value, source, path } = located;
     if (value.storage === undefined && value.relation === undefined) {
@@ -136,7 +136,7 @@ function resolveInputs(
     if (!substituted.ok) {
       throw source.errorAt([...path, "path"], `unknown parameter "${substituted.name}"`, {
         within: [substituted.index, substituted.length],
-        hint: didYouMean(substituted.name, Object.keys(parameters)),
+        hint: suggestName(substituted.name, Object.keys(parameters)),
       });
     }
     const absolute = context.resolvePath(located.file, String(substituted.value));
@@ -173,7 +173,7 @@ function parseOverrides(merged: MergedPipeline, texts: readonly string[]): Confi
     if (!merged.tasks.has(parsed.override.label)) {
       throw new PipelineError({
         summary: `--config ${text}: no task "${parsed.override.label}"`,
-        hint: didYouMean(parsed.override.label, merged.tasks.keys()) ?? `tasks: ${[...merged.tasks.keys()].join(", ")}`,
+        hint: suggestName(parsed.override.label, merged.tasks.keys()) ?? `tasks: ${[...merged.tasks.keys()].join(", ")}`,
       });
     }
     return parsed.override;
@@ -218,7 +218,7 @@ function checkDatasetTypes(merged: MergedPipeline, resolved: ReadonlyMap<string,
         throw blame(`task "${node.label}" reads dataset type "${input.type}", which no task produces`, {
           hint: relation
             ? `"${input.type}" is a relation, which tasks cannot read`
-            : (didYouMean(input.type, known) ?? "declare it under inputs: or add a task that writes it"),
+            : (suggestName(input.type, known) ?? "declare it under inputs: or add a task that writes it"),
         });
       }
       if (producer !== undefined && input.prerequisite) {
@@ -280,7 +280,7 @@ function resolveSubsets(merged: MergedPipeline): Record<string, SubsetDef> {
     subset.tasks.forEach((label, i) => {
       if (!merged.tasks.has(label)) {
         throw source.errorAt([...itemsPath, i], `subset "${name}" names task "${label}", which the pipeline does not have`, {
-          hint: didYouMean(label, merged.tasks.keys()) ?? `tasks: ${[...merged.tasks.keys()].join(", ")}`,
+          hint: suggestName(label, merged.tasks.keys()) ?? `tasks: ${[...merged.tasks.keys()].join(", ")}`,
         });
       }
     });

@@ -8,7 +8,7 @@
  */
 import type { CodeDigest } from "./digest.js";
 import type { DimensionUniverse } from "./dimensions.js";
-import { didYouMean } from "./errors.js";
+import { suggestName } from "./suggest-name.js";
 import type { Located, MergedTask } from "./merge-pipeline-files.js";
 import type { ConfigOverride } from "./parse-config-override.js";
 import type { PipelineError } from "./pipeline-error.js";
@@ -83,7 +83,7 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
         );
         if (!STORAGE_CLASSES.includes(spec.storage)) {
           throw blameModule(`${where}: connection "${name}" has unknown storage class "${spec.storage}"`, {
-            hint: didYouMean(spec.storage, STORAGE_CLASSES) ?? `storage classes: ${STORAGE_CLASSES.join(", ")}`,
+            hint: suggestName(spec.storage, STORAGE_CLASSES) ?? `storage classes: ${STORAGE_CLASSES.join(", ")}`,
           });
         }
       }
@@ -155,7 +155,7 @@ function commandConnection(spec: PipelineFileConnection): ConnectionSpec {
 
 function dimensionHint(dim: string, universe: DimensionUniverse): string {
   const names = Object.keys(universe);
-  return didYouMean(dim, names) ?? (names.length === 0 ? "declare it under dimensions:" : `declared dimensions: ${names.join(", ")}`);
+  return suggestName(dim, names) ?? (names.length === 0 ? "declare it under dimensions:" : `declared dimensions: ${names.join(", ")}`);
 }
 
 function checkDimensions(dims: readonly string[], universe: DimensionUniverse, fail: (dim: string, hint: string) => PipelineError): void {
@@ -176,7 +176,7 @@ function applyRenames(
       if (!names.includes(name)) {
         throw entry.source.errorAt(path, `task "${task.label}" has no connection "${name}"`, {
           target: "key",
-          hint: didYouMean(name, names) ?? `its connections: ${names.join(", ")}`,
+          hint: suggestName(name, names) ?? `its connections: ${names.join(", ")}`,
         });
       }
       renames.set(name, type);
@@ -219,7 +219,7 @@ function checkPlaceholders(
       const what = scope === "dataId" ? "quantum dimension" : scope === "inputs" ? "input" : "output";
       throw task.definer.source.errorAt([...task.definer.path, "command"], `the command of task "${task.label}" uses ${whole}, but the task has no ${what} "${name}"`, {
         within: [match.index!, whole.length],
-        hint: didYouMean(name, known) ?? (known.length > 0 ? `its ${scope}: ${known.join(", ")}` : undefined),
+        hint: suggestName(name, known) ?? (known.length > 0 ? `its ${scope}: ${known.join(", ")}` : undefined),
       });
     }
   }

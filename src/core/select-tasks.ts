@@ -4,7 +4,7 @@
  * derived order; its subsets keep only selected tasks (empty ones are dropped). Inputs of selected tasks
  * whose producers were left out are read from the repository.
  */
-import { didYouMean } from "./errors.js";
+import { suggestName } from "./suggest-name.js";
 import { PipelineError } from "./pipeline-error.js";
 import type { Pipeline, SubsetDef, TaskNode } from "./pipeline.js";
 
@@ -25,7 +25,7 @@ export function selectTasks(pipeline: Pipeline, expression: string): TaskSelecti
     const labels = pipeline.subsets[name]?.tasks ?? (byLabel.has(name) ? [name] : undefined);
     if (labels === undefined) {
       const names = [...byLabel.keys(), ...Object.keys(pipeline.subsets)];
-      return fail(`no task or subset "${name}"`, didYouMean(name, names) ?? `tasks: ${[...byLabel.keys()].join(", ")}`);
+      return fail(`no task or subset "${name}"`, suggestName(name, names) ?? `tasks: ${[...byLabel.keys()].join(", ")}`);
     }
     for (const label of labels) {
       if (withAncestors) for (const a of listAncestors(pipeline.tasks, label)) selected.add(a);

@@ -8,7 +8,7 @@
  * a result).
  */
 import { describeIssue, type SchemaIssue } from "./describe-issue.js";
-import { didYouMean } from "./errors.js";
+import { suggestName } from "./suggest-name.js";
 import type { ConfigOrigin, Located } from "./merge-pipeline-files.js";
 import type { ConfigOverride } from "./parse-config-override.js";
 import { PipelineError } from "./pipeline-error.js";
@@ -72,7 +72,7 @@ export function resolveTaskConfig(request: TaskConfigRequest): ResolvedConfig {
       }
       config = {};
     } else {
-      for (const layer of layers) checkKeys(request, layer, layer.value, [], nameOf);
+      for (const layer of layers) checkKeys(request, layer, layer.value, []);
       config = validate(request, layers, merged, nameOf);
     }
   }
@@ -91,7 +91,7 @@ function fileLayer(located: Located<Record<string, unknown>>, parameters: Readon
   if (!substituted.ok) {
     throw errorAt(substituted.path, `unknown parameter "${substituted.name}"`, {
       within: [substituted.index, substituted.length],
-      hint: didYouMean(substituted.name, Object.keys(parameters)) ?? declaredParameters(parameters),
+      hint: suggestName(substituted.name, Object.keys(parameters)) ?? declaredParameters(parameters),
     });
   }
   return { origin: located.origin, value: substituted.value as Record<string, unknown>, errorAt };
@@ -125,17 +125,17 @@ function mergeInto(target: Record<string, unknown>, layer: Record<string, unknow
 }
 
 /** Unknown keys are rejected even when the task's schema would silently strip them. */
-function checkKeys(request: TaskConfigRequest, layer: Layer, value: unknown, path: string[], nameOf: (p: YamlPath) => string): void {
+function checkKeys(request: TaskConfigRequest, layer: Layer, value: unknown, path: string[]): void {
   if (!isMapping(value)) return;
   const known = listSchemaKeys(request.schema, path);
   for (const [key, item] of Object.entries(value)) {
     if (known !== undefined && !known.open && !known.keys.includes(key)) {
-      throw layer.errorAt([...path, key], `unknown key "${key}" in ${nameOf(path)}`, {
+      throw layer.errorAt([...path, key], `task "${request.label}" has no config key "${[...path, key].join(".")}"`, {
         target: "key",
-        hint: didYouMean(key, known.keys) ?? (known.keys.length > 0 ? `expected one of: ${known.keys.join(", ")}` : undefined),
+        hint: suggestName(key, known.keys) ?? (known.keys.length > 0 ? `expected one of: ${known.keys.join(", ")}` : undefined),
       });
     }
-    checkKeys(request, layer, item, [...path, key], nameOf);
+    checkKeys(request, layer, item, [...path, key]);
   }
 }
 

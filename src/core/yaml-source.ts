@@ -38,6 +38,13 @@ export class YamlSource {
     const first = doc.errors[0];
     if (first !== undefined) {
       const [start, end] = first.pos;
+      if (first.code === "DUPLICATE_KEY") {
+        const key = /^[^:\n]*?(?=\s*:)/.exec(text.slice(start))?.[0] ?? "";
+        return {
+          ok: false,
+          error: source.errorAtOffsets(start, start + Math.max(1, key.length), `invalid YAML: key ${JSON.stringify(key.trim())} appears twice in one mapping`, "merge the two entries"),
+        };
+      }
       const message = first.message.split("\n")[0]!.replace(/^./, (c) => c.toLowerCase());
       return { ok: false, error: source.errorAtOffsets(start, Math.max(end, start + 1), `invalid YAML: ${message}`) };
     }
