@@ -362,3 +362,68 @@ async function ingestRelation(
     () => registry.putFileState(spec.path, fileState),
   ];
 }
+
+export interface RunIngestOptions {
+  repoRoot: string;
+  pipelineFile: string;
+  fsync: boolean;
+  json: boolean;
+  quiet: boolean;
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/**
+ * `quanta ingest PIPELINE`: takes the writer lock, ingests, and prints the counts (and, with `--json`,
+ * one `ingest-problem` event per problem and a final `ingest-finished` event). Problems are warnings:
+ * the exit code is 0 as long as the repository could be written.
+ */
+export async function runIngest(options: RunIngestOptions): Promise<number> {
+  const { readInputsSection } = await import("./read-inputs-section.js");
+  const { openRepository } = await import("../store/repository.js");
+  const section = readInputsSection(options.pipelineFile);
+  const repo = await openRepository(options.repoRoot, {
+    write: true,
+    command: "quanta ingest",
+    fsync: options.fsync,
+    onNote: (note) => options.err(note + "\n"),
+  });
+  const started = performance.now();
+  let report: IngestReport;
+  try {
+    report = await ingestInputs({ inputs: section.inputs, dimensions: section.dimensions, repo });
+  } finally {
+    await repo.close();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const counts = { added: report.added, changed: report.changed, unchanged: report.unchanged, removed: report.removed };
+  if (options.json) {
+    for (const p of report.problems) options.out(JSON.stringify({ event: "ingest-problem", ...p }) + "\n");
+    options.out(
+      JSON.stringify({
+        event: "ingest-finished",
+        collection: report.collection,
+        counts,
+        byType: report.byType,
+        relations: report.relations,
+        problems: report.problems.length,
+        filesSeen: report.filesSeen,
+        filesHashed: report.filesHashed,
+        bytesHashed: report.bytesHashed,
+        seconds,
+      }) + "\n",
+    );
+    return 0;
+  }
+  for (const p of report.problems) options.err(`warning: ${p.file}${p.line === undefined ? "" : `:${p.line}`}: ${p.message}\n`);
+  const total = report.added + report.changed + report.unchanged;
+  let line =
+    `ingested ${total} dataset${total === 1 ? "" : "s"} into ${report.collection}: ` +
+    `${report.added} added, ${report.changed} changed, ${report.unchanged} unchanged, ${report.removed} removed`;
+  if (report.relations.length > 0) {
+    line += `; relations: ${report.relations.map((r) => `${r.name} (${r.rows} rows, ${r.status})`).join(", ")}`;
+  }
+  if (report.problems.length > 0) line += `; ${report.problems.length} problem${report.problems.length === 1 ? "" : "s"} (see above)`;
+  options.out(`${line} [${seconds.toFixed(2)} s, ${report.filesHashed} files read]\n`);
+  return 0;
+}

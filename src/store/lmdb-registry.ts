@@ -115,8 +115,14 @@ export class LmdbRegistry implements Registry {
     await this.env.close();
   }
 
+  /**
+   * Runs `fn` in a synchronous LMDB write transaction, durable when it returns. Not lmdb-js's
+   * asynchronous `transaction()`: its callbacks cannot be rolled back (a throw, or returning ABORT,
+   * still commits the writes made before it; checked with lmdb 3.5.6), so all-or-nothing needs
+   * `transactionSync`. It blocks the event loop while it runs (about 0.7 s for 100,000 puts).
+   */
   async commit(fn: () => void): Promise<void> {
-    await this.env.transaction(fn);
+    this.env.transactionSync(fn);
   }
 
   async flush(): Promise<void> {

@@ -1,0 +1,64 @@
+/**
+ * `quanta gc`: delete the blobs that no dataset, relation, action or execution references, and the
+ * temporary files that interrupted writes left in `<repo>/tmp/`. Runs under the writer lock, so no
+ * writer of this repository is running and every temporary file is stale.
+ */
+import { statSync, unlinkSync } from "node:fs";
+import type { Repository } from "../store/repository.js";
+
+export interface GcReport {
+  blobsDeleted: number;
+  blobsKept: number;
+  tempFilesDeleted: number;
+  /** Bytes of deleted blobs and temporary files. */
+  bytesFreed: number;
+}
+
+export function collectGarbage(repo: Repository): GcReport {
+  if (!repo.writable) throw new Error("internal error: gc needs the writer lock");
+  const referenced = repo.registry.referencedDigests();
+  const report: GcReport = { blobsDeleted: 0, blobsKept: 0, tempFilesDeleted: 0, bytesFreed: 0 };
+  for (const digest of repo.blobs.list()) {
+    if (referenced.has(digest)) {
+      report.blobsKept++;
+      continue;
+    }
+    const size = statSync(repo.blobs.pathOf(digest), { throwIfNoEntry: false })?.size ?? 0;
+    if (repo.blobs.delete(digest)) {
+      report.blobsDeleted++;
+      report.bytesFreed += size;
+    }
+  }
+  for (const path of repo.blobs.listTemp()) {
+    const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+    try {
+      unlinkSync(path);
+      report.tempFilesDeleted++;
+      report.bytesFreed += size;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return report;
+}
+
+/** `quanta gc`: takes the writer lock, collects, prints what was freed. */
+export async function runGc(options: { repoRoot: string; json: boolean; out: (text: string) => void }): Promise<number> {
+  const { openRepository } = await import("../store/repository.js");
+  const repo = await openRepository(options.repoRoot, { write: true, create: false, command: "quanta gc" });
+  let report: GcReport;
+  try {
+    report = collectGarbage(repo);
+  } finally {
+    await repo.close();
+  }
+  if (options.json) options.out(JSON.stringify({ event: "gc-finished", ...report }) + "\n");
+  else {
+    options.out(
+      `deleted ${report.blobsDeleted} unreferenced blob${report.blobsDeleted === 1 ? "" : "s"} and ` +
+        `${report.tempFilesDeleted} temporary file${report.tempFilesDeleted === 1 ? "" : "s"}, ` +
+        `freed ${report.bytesFreed} bytes; kept ${report.blobsKept} blobs\n`,
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,96 @@
+/**
+ * `quanta get TYPE@DATAID`: write one dataset's bytes to a file or stdout.
+ *
+ * The data ID is parsed against the dimensions the repository recorded and must name exactly the
+ * dataset type's dimensions. Without `--collection`, every collection is searched: the dataset is
+ * taken when all collections holding it agree on its bytes (typically it exists only in `raw`, or only
+ * in one run's output); otherwise the user is asked to pick one.
+ */
+import { writeFileSync } from "node:fs";
+import type { DataIdValue } from "../core/data-id.js";
+import { encodeDataId, parseDataId } from "../core/data-id.js";
+import type { DimensionType } from "../core/dimensions.js";
+import { didYouMean, RepositoryError, UsageError } from "../core/errors.js";
+import type { DatasetRecord } from "../store/registry.js";
+import { openRepository } from "../store/repository.js";
+
+export interface GetDatasetOptions {
+  repoRoot: string;
+  /** `TYPE@DATAID`, e.g. `raw@visit=1,detector=2,band=r`. */
+  dataset: string;
+  collection?: string;
+  /** Output file; stdout when absent. */
+  outputFile?: string;
+  writeStdout: (bytes: Uint8Array) => void;
+}
+
+export async function getDataset(options: GetDatasetOptions): Promise<number> {
+  const at = options.dataset.indexOf("@");
+  const typeName = at < 0 ? options.dataset : options.dataset.slice(0, at);
+  const dataIdText = at < 0 ? "" : options.dataset.slice(at + 1);
+  const repo = await openRepository(options.repoRoot, { write: false });
+  try {
+    const registry = repo.registry;
+    const type = registry.getDatasetType(typeName);
+    if (type === undefined) {
+      const known = registry.listDatasetTypes().map((t) => t.name);
+      throw new UsageError(`no dataset type '${typeName}' in ${options.repoRoot}`, didYouMean(typeName, known));
+    }
+    const all = registry.getDimensions();
+    const universe: Record<string, DimensionType> = {};
+    for (const d of type.dimensions) universe[d] = all[d] ?? "string";
+    const parsed = parseDataId(dataIdText, universe);
+    if (!parsed.ok) {
+      throw new UsageError(`${options.dataset}: ${parsed.message} at column ${parsed.column + at + 1}`);
+    }
+    const missing = type.dimensions.filter((d) => !(d in parsed.dataId));
+    if (missing.length > 0) {
+      throw new UsageError(
+        `${options.dataset}: ${typeName} has dimensions (${type.dimensions.join(", ")}); missing ${missing.join(", ")}`,
+      );
+    }
+    const key = encodeDataId(parsed.dataId as Record<string, DataIdValue>);
+    const { collection, record } = findDataset(options, registry.listCollections(), (c) => registry.getDataset(c, typeName, key), `${typeName}@${key}`);
+    let bytes: Buffer;
+    try {
+      bytes = await repo.blobs.read(record.digest);
+    } catch {
+      throw new RepositoryError(
+        `the bytes of ${collection}/${typeName}@${key} (blob ${record.digest}) are missing from ${options.repoRoot}`,
+        "run 'quanta verify' to check the repository",
+      );
+    }
+    if (options.outputFile !== undefined) writeFileSync(options.outputFile, bytes);
+    else options.writeStdout(bytes);
+    return 0;
+  } finally {
+    await repo.close();
+  }
+}
+
+function findDataset(
+  options: GetDatasetOptions,
+  collections: readonly string[],
+  lookup: (collection: string) => DatasetRecord | undefined,
+  name: string,
+): { collection: string; record: DatasetRecord } {
+  if (options.collection !== undefined) {
+    const record = lookup(options.collection);
+    if (record === undefined) {
+      throw new UsageError(`no dataset ${name} in collection '${options.collection}'`, didYouMean(options.collection, collections));
+    }
+    return { collection: options.collection, record };
+  }
+  const found = collections.flatMap((c) => {
+    const record = lookup(c);
+    return record === undefined ? [] : [{ collection: c, record }];
+  });
+  if (found.length === 0) throw new UsageError(`no dataset ${name} in any collection of ${options.repoRoot}`);
+  if (found.some((f) => f.record.digest !== found[0]!.record.digest)) {
+    throw new UsageError(
+      `${name} differs between collections ${found.map((f) => f.collection).join(", ")}`,
+      "pick one with --collection",
+    );
+  }
+  return found[0]!;
+}

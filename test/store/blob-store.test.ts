@@ -1,0 +1,127 @@
+import { execFileSync, spawn } from "node:child_process";
+import { createWriteStream, existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BlobStore } from "../../src/store/blob-store.js";
+import { loadHasher } from "../../src/store/hasher.js";
+import { makeTempDir, PROJECT_ROOT } from "../helpers/cli.js";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = makeTempDir("quanta-blobs-")));
+afterEach(() => cleanup());
+
+describe("hasher", () => {
+  it("gives xxh64 in 16 hex digits and blob digests with the length", async () => {
+    const h = await loadHasher();
+    expect(h.hashString("")).toBe("ef46db3751d8e999");
+    expect(h.hashString("abc")).toBe("44bc2cf5ad770999");
+    expect(h.hashBytes(new TextEncoder().encode("abc"))).toBe("44bc2cf5ad770999-3");
+    expect(h.hashBytes(new Uint8Array(0))).toBe("ef46db3751d8e999-0");
+  });
+
+  it("streams to the same digest however the bytes are split", async () => {
+    const h = await loadHasher();
+    const bytes = new Uint8Array(100_003).map((_, i) => (i * 31) % 251);
+    for (const chunk of [1, 7, 4096, 100_003]) {
+      const s = h.createStream();
+      for (let i = 0; i < bytes.length; i += chunk) s.update(bytes.subarray(i, i + chunk));
+      expect(s.digest()).toBe(h.hashBytes(bytes));
+    }
+  });
+});
+
+describe("BlobStore", () => {
+  it("round-trips bytes under blobs/<2 hex>/<rest>", async () => {
+    const store = new BlobStore(dir, await loadHasher());
+    const bytes = new TextEncoder().encode("hello blobs");
+    const digest = await store.put(bytes);
+    expect(digest).toMatch(/^[0-9a-f]{16}-11$/);
+    expect(store.pathOf(digest)).toBe(join(dir, "blobs", digest.slice(0, 2), digest.slice(2)));
+    expect(store.has(digest)).toBe(true);
+    expect(new Uint8Array(await store.read(digest))).toEqual(bytes);
+    expect(new Uint8Array(store.readSync(digest))).toEqual(bytes);
+    const other = store.putSync(new TextEncoder().encode("sync"));
+    expect(store.readSync(other).toString()).toBe("sync");
+    expect(store.list()).toEqual([digest, other].sort());
+    expect(store.delete(digest)).toBe(true);
+    expect(store.has(digest)).toBe(false);
+    expect(store.delete(digest)).toBe(false);
+    expect(store.list()).toEqual([other]);
+    expect(readdirSync(join(dir, "tmp"))).toEqual([]);
+  });
+
+  it("never rewrites an existing blob", async () => {
+    const store = new BlobStore(dir, await loadHasher());
+    const digest = await store.put(Buffer.from("same"));
+    const before = statSync(store.pathOf(digest));
+    expect(await store.put(Buffer.from("same"))).toBe(digest);
+    expect(store.putSync(Buffer.from("same"))).toBe(digest);
+    const after = statSync(store.pathOf(digest));
+    expect(after.ino).toBe(before.ino);
+    expect(after.mtimeMs).toBe(before.mtimeMs);
+  });
+
+  it("copies files whole or in streamed chunks to the same digest", async () => {
+    const hasher = await loadHasher();
+    const src = join(dir, "big.bin");
+    const bytes = Buffer.alloc(3 * 1024 * 1024 + 17).map((_, i) => i % 253);
+    writeFileSync(src, bytes);
+    const whole = await new BlobStore(join(dir, "a"), hasher).putFile(src);
+    const streamed = await new BlobStore(join(dir, "b"), hasher, { streamThreshold: 1024 }).putFile(src);
+    expect(streamed).toEqual(whole);
+    expect(whole).toEqual({ digest: hasher.hashBytes(bytes), size: bytes.length });
+    const store = new BlobStore(join(dir, "b"), hasher);
+    expect(Buffer.compare(store.readSync(streamed.digest), bytes)).toBe(0);
+    expect(await store.check(streamed.digest)).toBe("ok");
+  });
+
+  it("check() tells ok, corrupt and missing apart", async () => {
+    const store = new BlobStore(dir, await loadHasher());
+    const digest = await store.put(Buffer.from("precious"));
+    expect(await store.check(digest)).toBe("ok");
+    writeFileSync(store.pathOf(digest), "precioux");
+    expect(await store.check(digest)).toBe("corrupt");
+    store.delete(digest);
+    expect(await store.check(digest)).toBe("missing");
+  });
+
+  it("a write killed before its rename leaves no visible blob, only a temporary file", async () => {
+    // The child streams a FIFO into the store (streamThreshold 0), says when its temporary file holds
+    // bytes, and is killed there: before it could rename.
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const script = `
+      import { BlobStore } from ${JSON.stringify(join(PROJECT_ROOT, "dist/store/blob-store.js"))};
+      import { loadHasher } from ${JSON.stringify(join(PROJECT_ROOT, "dist/store/hasher.js"))};
+      import { existsSync, readdirSync, statSync } from "node:fs";
+      const [repo, fifo] = process.argv.slice(1);
+      const store = new BlobStore(repo, await loadHasher(), { streamThreshold: 0 });
+      const poll = () => {
+        const names = existsSync(repo + "/tmp") ? readdirSync(repo + "/tmp") : [];
+        if (names.length > 0 && statSync(repo + "/tmp/" + names[0]).size > 0) process.stdout.write("in-flight\\n");
+        else setImmediate(poll);
+      };
+      setImmediate(poll);
+      await store.putFile(fifo);
+      process.stdout.write("renamed\\n");
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script, dir, fifo], { stdio: ["ignore", "pipe", "inherit"] });
+    const writer = createWriteStream(fifo);
+    writer.write(Buffer.alloc(64 * 1024, 1));
+    const said = await new Promise<string>((resolve) => {
+      child.stdout.setEncoding("utf8").once("data", resolve);
+      child.once("close", (code) => resolve(`child exited early with ${code}`));
+    });
+    expect(said).toBe("in-flight\n");
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child.once("close", resolve));
+    writer.destroy();
+
+    const store = new BlobStore(dir, await loadHasher());
+    expect(store.list()).toEqual([]);
+    expect(existsSync(join(dir, "blobs"))).toBe(false);
+    expect(store.listTemp()).toHaveLength(1);
+    expect(statSync(store.listTemp()[0]!).size).toBeGreaterThan(0);
+  });
+});

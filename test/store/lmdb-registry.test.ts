@@ -1,0 +1,92 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { BlobDigest, QuantumKey } from "../../src/core/digest.js";
+import { RepositoryError } from "../../src/core/errors.js";
+import { LmdbRegistry, REGISTRY_FORMAT } from "../../src/store/lmdb-registry.js";
+import type { DatasetRecord } from "../../src/store/registry.js";
+import { makeTempDir } from "../helpers/cli.js";
+import { open } from "lmdb";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = makeTempDir("quanta-registry-")));
+afterEach(() => cleanup());
+
+const rec = (digest: string): DatasetRecord => ({ digest: digest as BlobDigest, size: 1, storage: "bytes", producer: null });
+
+describe("LmdbRegistry", () => {
+  it("stores and lists datasets in (collection, type, key) order", async () => {
+    const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
+    await reg.commit(() => {
+      reg.putDataset("raw", "b", { visit: 2 }, rec("0000000000000002-1"));
+      reg.putDataset("raw", "a", { visit: 1 }, rec("0000000000000001-1"));
+      reg.putDataset("run", "a", { visit: 1 }, rec("0000000000000003-1"));
+      reg.putDataset("raw", "ab", { visit: 1 }, rec("0000000000000004-1"));
+      reg.putDataset("rawx", "a", { visit: 1 }, rec("0000000000000005-1"));
+    });
+    const names = (it: Iterable<{ collection: string; type: string; key: string }>) =>
+      [...it].map((e) => `${e.collection}/${e.type}@${e.key}`);
+    expect(names(reg.listDatasets())).toEqual(["raw/a@visit=1", "raw/ab@visit=1", "raw/b@visit=2", "rawx/a@visit=1", "run/a@visit=1"]);
+    expect(names(reg.listDatasets({ collection: "raw" }))).toEqual(["raw/a@visit=1", "raw/ab@visit=1", "raw/b@visit=2"]);
+    expect(names(reg.listDatasets({ collection: "raw", type: "a" }))).toEqual(["raw/a@visit=1"]);
+    expect(names(reg.listDatasets({ type: "a" }))).toEqual(["raw/a@visit=1", "rawx/a@visit=1", "run/a@visit=1"]);
+    expect(reg.listCollections()).toEqual(["raw", "rawx", "run"]);
+    expect(reg.getDataset("raw", "b", "visit=2")?.digest).toBe("0000000000000002-1");
+    expect([...reg.listDatasets({ collection: "raw", type: "b" })][0]!.dataId).toEqual({ visit: 2 });
+    await reg.commit(() => reg.deleteDataset("raw", "b", "visit=2"));
+    expect(reg.getDataset("raw", "b", "visit=2")).toBeUndefined();
+    await reg.close();
+  });
+
+  it("keeps everything across reopening, readable by a read-only handle", async () => {
+    const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
+    const key = "00000000000000aa" as QuantumKey;
+    await reg.commit(() => {
+      reg.putDimensions({ visit: "int", band: "string" });
+      reg.putDatasetType({ name: "calexp", dimensions: ["visit"], storage: "ndarray" });
+      reg.putFileState("/x/y.npy", { size: 3, mtimeMs: 12.5, digest: "0000000000000001-3" as BlobDigest });
+      reg.putRelation({ name: "ov", dimensions: ["visit"], rows: [{ visit: 1 }], digest: "0000000000000009-4" as BlobDigest });
+      reg.putAction({
+        key,
+        manifest: { version: 1, task: "t", codeDigest: "c" as never, config: "{}", inputs: [] },
+        outputs: { out: { type: "calexp", digest: "0000000000000007-2" as BlobDigest, size: 2 } },
+        noWork: false,
+        executionId: "e1",
+      });
+      reg.putQuantum("run", "t", "visit=1", { status: "succeeded", key, executionId: "e1", time: 5 });
+    });
+    await reg.close();
+    const ro = await LmdbRegistry.open({ root: dir, readOnly: true });
+    expect(ro.getDimensions()).toEqual({ band: "string", visit: "int" });
+    expect(ro.getDatasetType("calexp")).toEqual({ name: "calexp", dimensions: ["visit"], storage: "ndarray" });
+    expect(ro.getFileState("/x/y.npy")).toEqual({ size: 3, mtimeMs: 12.5, digest: "0000000000000001-3" });
+    expect(ro.getAction(key)?.outputs.out?.digest).toBe("0000000000000007-2");
+    expect([...ro.listQuanta("run")]).toEqual([{ task: "t", dataId: "visit=1", record: { status: "succeeded", key, executionId: "e1", time: 5 } }]);
+    expect([...ro.referencedDigests()].sort()).toEqual(["0000000000000007-2", "0000000000000009-4"]);
+    await ro.close();
+  });
+
+  it("a commit that throws writes nothing", async () => {
+    const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
+    await expect(
+      reg.commit(() => {
+        reg.putDataset("raw", "a", { visit: 1 }, rec("0000000000000001-1"));
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    expect([...reg.listDatasets()]).toEqual([]);
+    await reg.close();
+  });
+
+  it("refuses a registry of another format with exit code 3", async () => {
+    (await LmdbRegistry.open({ root: dir, readOnly: false })).close();
+    const env = open({ path: `${dir}/registry`, maxDbs: 16 });
+    await env.openDB("meta", { encoding: "msgpack" }).put("format", REGISTRY_FORMAT + 1);
+    await env.close();
+    const err = await LmdbRegistry.open({ root: dir, readOnly: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RepositoryError);
+    expect((err as RepositoryError).exitCode).toBe(3);
+    expect((err as Error).message).toBe(
+      `registry format ${REGISTRY_FORMAT + 1} found, ${REGISTRY_FORMAT} expected: delete ${dir} or use the version of quanta that wrote it`,
+    );
+  });
+});
