@@ -10,7 +10,6 @@ export {
   noWork,
   makeTestContext,
   validateTaskConfig,
-  formatLogMessage,
 } from "./core/define-task.js";
 export type { TaskSpec, ConfigSchema, ConfigIssue, ConfigValidation, TestContext } from "./core/define-task.js";
 export { isNoWork } from "./core/task-definition.js";

@@ -38,7 +38,7 @@ export interface ModuleQuantumOptions {
   readonly config: unknown;
   readonly label: string;
   readonly dataId: DataId;
-  readonly inputs: Readonly<Record<string, ModuleInput>>;
+  readonly inputs: Record<string, ModuleInput>;
 }
 
 export type ModuleQuantumResult =
