@@ -229,7 +229,7 @@ const TOOLS = {
       ];
       writeFileSync(join(dir, "Snakefile"), `${sf.join("\n")}\n`);
     },
-    command: () => ["snakemake", [`-c${jobs}`, "--quiet", "progress"].filter(Boolean)],
+    command: () => ["snakemake", [`-c${jobs}`]],
     counter: () => lineCounter(/^\s*(local)?rule (step1|step2|step3|gather):/),
   },
 };
