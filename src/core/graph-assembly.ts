@@ -53,30 +53,28 @@ export function assembleGraph(input: AssemblyInput): QuantumGraph {
   const stores = input.sources.allStores().filter((s) => s.dataIds.length > 0);
   stores.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
   const numbering = new Map<string, Numbering>();
-  const datasets: GraphDataset[] = [];
+  let total = 0;
   for (const store of stores) {
-    const n = numberStore(store, datasets.length);
-    numbering.set(store.type, n);
+    numbering.set(store.type, numberStore(store, total));
+    total += store.dataIds.length;
+  }
+  renumberQuanta(input.tasks, input.quanta, numbering);
+  const consumers = collectConsumers(total, input.quanta);
+  const datasets: GraphDataset[] = new Array(total);
+  for (const store of stores) {
+    const n = numbering.get(store.type)!;
     for (let pos = 0; pos < store.dataIds.length; pos++) {
       const local = n.order ? n.order[pos]! : pos;
-      datasets.push({
-        id: datasets.length,
+      const id = n.offset + pos;
+      datasets[id] = {
+        id,
         type: store.type,
         dataId: store.dataIds[local]!,
         key: store.keys[local]!,
         storage: store.storage,
         producer: store.producers[local]!,
-        consumers: [],
-      });
-    }
-  }
-  renumberQuanta(input.tasks, input.quanta, numbering);
-  for (const q of input.quanta) {
-    for (const ids of Object.values(q.inputs)) {
-      for (const id of ids) {
-        const consumers = datasets[id]!.consumers as number[];
-        if (consumers[consumers.length - 1] !== q.id) consumers.push(q.id);
-      }
+        consumers: consumers[id] ?? NO_CONSUMERS,
+      };
     }
   }
   return {
@@ -88,6 +86,36 @@ export function assembleGraph(input: AssemblyInput): QuantumGraph {
     query: input.query,
     inputCollection: input.sources.inputCollection,
   };
+}
+
+/** Shared by every dataset that nothing reads (most final outputs), to spare a million empty arrays. */
+export const NO_CONSUMERS: readonly number[] = Object.freeze([]);
+
+/**
+ * Per dataset id, the ascending ids of the quanta that read it (each once); undefined when none does.
+ * Counts first, so each list is allocated at its size.
+ */
+export function collectConsumers(datasetCount: number, quanta: readonly GraphQuantum[]): (number[] | undefined)[] {
+  const counts = new Int32Array(datasetCount);
+  const last = new Int32Array(datasetCount);
+  const each = (visit: (id: number, q: number) => void): void => {
+    last.fill(-1);
+    for (const q of quanta) {
+      for (const ids of Object.values(q.inputs)) {
+        for (const id of ids) {
+          if (last[id] === q.id) continue;
+          last[id] = q.id;
+          visit(id, q.id);
+        }
+      }
+    }
+  };
+  each((id) => counts[id]!++);
+  const lists: (number[] | undefined)[] = new Array(datasetCount);
+  for (let i = 0; i < datasetCount; i++) if (counts[i]! > 0) lists[i] = new Array(counts[i]!);
+  counts.fill(0);
+  each((id, q) => (lists[id]![counts[id]!++] = q));
+  return lists;
 }
 
 /** Rewrites type-local indices into graph ids, in place. */

@@ -14,7 +14,7 @@ import { encodeDataId } from "./data-id.js";
 import { makeGraphError, type GraphError } from "./graph-error.js";
 import { formatRef } from "./graph-names.js";
 import type { GraphSources, TypeStore } from "./graph-sources.js";
-import { groupRowTable, tabulateGroups, type RowGroups } from "./join-groups.js";
+import { countMembers, groupRowTable, listMembers, tabulateGroups, type RowGroups } from "./join-groups.js";
 import type { JoinStep, TaskReport } from "./join-report.js";
 import { RowTable, findRowsWhere, joinRowTables, makeKeyEncoder } from "./join-table.js";
 import type { Connection, TaskNode } from "./pipeline.js";
@@ -140,8 +140,8 @@ function joinCandidates(rows: readonly ConnectionRows[], steps: JoinStep[]): Can
   for (const r of ordered) {
     const grouped = tabulateGroups(r.table, r.groups);
     const shared = table.dims.filter((d) => grouped.table.dims.includes(d));
-    const exact = shared.length === r.groups.groupDims.length && r.groups.groupDims.every((d) => shared.includes(d));
-    const joined = joinRowTables(table, grouped.table, exact ? grouped.index : undefined);
+    const keyed = r.groups.groupDims.every((d) => shared.includes(d));
+    const joined = joinRowTables(table, grouped.table, keyed ? grouped.index : undefined);
     groupOf = groupOf.map((of) => joined.leftRows.map((l) => of[l]!));
     groupOf.push(joined.rightRows);
     table = joined.table;
@@ -163,12 +163,11 @@ function checkMultiplicity(task: TaskNode, c: Candidates, kept: number[], steps:
   const encode = makeKeyEncoder(c.table.dims, task.dimensions);
   let out = kept;
   c.connections.forEach((cr, k) => {
-    const { members } = cr.groups;
     const of = c.groupOf[k]!;
     if (!cr.connection.multiple) return;
-    const next = out.filter((row) => members[of[row]!]!.length >= cr.connection.minimum);
+    const next = out.filter((row) => countMembers(cr.groups, of[row]!) >= cr.connection.minimum);
     if (next.length < out.length) {
-      const example = out.find((row) => members[of[row]!]!.length < cr.connection.minimum)!;
+      const example = out.find((row) => countMembers(cr.groups, of[row]!) < cr.connection.minimum)!;
       const dropped = out.length - next.length;
       steps.push({ kind: "minimum", connection: cr.connection.name, minimum: cr.connection.minimum, dropped, example: formatRef(task.label, encode(c.table.values, example)) });
     }
@@ -177,9 +176,9 @@ function checkMultiplicity(task: TaskNode, c: Candidates, kept: number[], steps:
   for (let k = 0; k < c.connections.length; k++) {
     const cr = c.connections[k]!;
     if (cr.connection.multiple) continue;
-    const row = out.find((r) => cr.groups.members[c.groupOf[k]![r]!]!.length > 1);
+    const row = out.find((r) => countMembers(cr.groups, c.groupOf[k]![r]!) > 1);
     if (row === undefined) continue;
-    const found = cr.groups.members[c.groupOf[k]![row]!]!.map((ref) => formatRef(cr.connection.type, refKey(cr.store, ref)));
+    const found = listMembers(cr.groups, c.groupOf[k]![row]!).map((ref) => formatRef(cr.connection.type, refKey(cr.store, ref)));
     const quantum = formatRef(task.label, encode(c.table.values, row));
     return {
       ok: false,
@@ -269,8 +268,17 @@ function makeInputReaders(sources: GraphSources, task: TaskNode, c: Candidates):
     const k = c.connections.findIndex((cr) => cr.connection.name === connection.name);
     const { store, groups } = c.connections[k]!;
     const of = c.groupOf[k]!;
-    if (store.producerTask !== undefined) readers.push((row) => groups.members[of[row]!]!.slice());
-    else readers.push((row) => groups.members[of[row]!]!.map((ref) => sources.useAvailable(store, ref)));
+    if (store.producerTask !== undefined) {
+      readers.push((row) => {
+        const m = groups.members[of[row]!]!;
+        return typeof m === "number" ? [m] : m.slice();
+      });
+    } else {
+      readers.push((row) => {
+        const m = groups.members[of[row]!]!;
+        return typeof m === "number" ? [sources.useAvailable(store, m)] : m.map((ref) => sources.useAvailable(store, ref));
+      });
+    }
   }
   return { ok: true, value: readers };
 }

@@ -5,32 +5,35 @@
  * ones in this data, so they travel with the quantum and its outputs to the tasks downstream.
  */
 import type { DataIdValue } from "./data-id.js";
-import { RowTable, makeKeyEncoder, type RowIndex } from "./join-table.js";
+import { RowTable, makeRowKeyEncoder, planKeySpec, type KeySpec, type RowIndex, type RowKey } from "./join-table.js";
 
 export interface RowGroups {
   /** The grouped dimensions. */
   readonly groupDims: readonly string[];
-  /** Group number by the canonical key of the grouped dimensions. */
-  readonly index: Map<string, number>;
+  /** How `index` keys the grouped dimensions. */
+  readonly spec: KeySpec;
+  /** Group number by key. */
+  readonly index: Map<RowKey, number>;
   /** Per group, its first row in the grouped table. */
   readonly firstRows: number[];
-  /** Per group, the distinct refs of its rows, in row order. */
-  readonly members: number[][];
+  /** Per group, the distinct refs of its rows, in row order: a number for a group of one (most are). */
+  readonly members: (number | number[])[];
   /** The other dimensions of the table that take one value in every group. */
   readonly carriedDims: readonly string[];
 }
 
 /** Groups `table` by `groupDims` (each a dimension of the table). */
 export function groupRowTable(table: RowTable, groupDims: readonly string[]): RowGroups {
-  const encode = makeKeyEncoder(table.dims, groupDims);
+  const spec = planKeySpec(table, groupDims);
+  const encode = makeRowKeyEncoder(spec, table.dims);
   const otherCols: number[] = [];
   table.dims.forEach((d, c) => {
     if (!groupDims.includes(d)) otherCols.push(c);
   });
   const consistent = otherCols.map(() => true);
-  const index = new Map<string, number>();
+  const index = new Map<RowKey, number>();
   const firstRows: number[] = [];
-  const members: number[][] = [];
+  const members: (number | number[])[] = [];
   const w = table.dims.length;
   const { values, refs } = table;
   for (let r = 0; r < table.size; r++) {
@@ -39,7 +42,7 @@ export function groupRowTable(table: RowTable, groupDims: readonly string[]): Ro
     if (g === undefined) {
       index.set(key, firstRows.length);
       firstRows.push(r);
-      members.push([refs[r]!]);
+      members.push(refs[r]!);
       continue;
     }
     const first = firstRows[g]!;
@@ -47,10 +50,24 @@ export function groupRowTable(table: RowTable, groupDims: readonly string[]): Ro
       if (consistent[i] && values[r * w + otherCols[i]!] !== values[first * w + otherCols[i]!]) consistent[i] = false;
     }
     const list = members[g]!;
-    if (list[list.length - 1] !== refs[r]) list.push(refs[r]!);
+    if (typeof list === "number") {
+      if (list !== refs[r]) members[g] = [list, refs[r]!];
+    } else if (list[list.length - 1] !== refs[r]) list.push(refs[r]!);
   }
   const carriedDims = otherCols.filter((_, i) => consistent[i]).map((c) => table.dims[c]!);
-  return { groupDims, index, firstRows, members, carriedDims };
+  return { groupDims, spec, index, firstRows, members, carriedDims };
+}
+
+/** The number of members of group `g`. */
+export function countMembers(groups: RowGroups, g: number): number {
+  const m = groups.members[g]!;
+  return typeof m === "number" ? 1 : m.length;
+}
+
+/** The members of group `g`, as a new array. */
+export function listMembers(groups: RowGroups, g: number): number[] {
+  const m = groups.members[g]!;
+  return typeof m === "number" ? [m] : m.slice();
 }
 
 /**
@@ -69,5 +86,5 @@ export function tabulateGroups(table: RowTable, groups: RowGroups): { table: Row
     for (let j = 0; j < cols.length; j++) values[g * dims.length + j] = table.values[base + cols[j]!]!;
     refs[g] = g;
   }
-  return { table: new RowTable(dims, values, refs), index: { keyDims: groups.groupDims, head: groups.index } };
+  return { table: new RowTable(dims, values, refs), index: { spec: groups.spec, head: groups.index } };
 }

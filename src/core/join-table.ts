@@ -98,27 +98,97 @@ export function makeKeyEncoder(tableDims: readonly string[], keyDims: readonly s
   };
 }
 
+/**
+ * How a join or grouping keys rows on some dimensions. When every key value is an integer and the
+ * value ranges multiply to less than 2^30, a key is a small integer (mixed radix over `mins`/`spans`),
+ * which costs no allocation; otherwise it is the canonical string. Both sides of a join use one spec.
+ */
+export interface KeySpec {
+  /** The key dimensions, sorted. */
+  readonly dims: readonly string[];
+  /** Numeric keys: per dimension the smallest value and the range width; absent for string keys. */
+  readonly mins?: readonly number[];
+  readonly spans?: readonly number[];
+}
+
+export type RowKey = string | number;
+export type RowKeyEncoder = (values: readonly DataIdValue[], row: number) => RowKey;
+
+const NUMERIC_KEY_LIMIT = 2 ** 30;
+
+/** A key spec for `keyDims` over the rows of `table`. */
+export function planKeySpec(table: RowTable, keyDims: readonly string[]): KeySpec {
+  const dims = [...keyDims].sort();
+  const w = table.dims.length;
+  const mins: number[] = [];
+  const spans: number[] = [];
+  let product = 1;
+  for (const d of dims) {
+    const c = table.dims.indexOf(d);
+    let min = Infinity;
+    let max = -Infinity;
+    for (let r = 0; r < table.size; r++) {
+      const v = table.values[r * w + c];
+      if (typeof v !== "number" || !Number.isInteger(v)) return { dims };
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    const span = table.size === 0 ? 1 : max - min + 1;
+    product *= span;
+    if (product >= NUMERIC_KEY_LIMIT) return { dims };
+    mins.push(table.size === 0 ? 0 : min);
+    spans.push(span);
+  }
+  return { dims, mins, spans };
+}
+
+/** An encoder of `spec` for rows of a table over `tableDims`; numeric keys out of range encode to -1. */
+export function makeRowKeyEncoder(spec: KeySpec, tableDims: readonly string[]): RowKeyEncoder {
+  if (spec.mins === undefined || spec.spans === undefined) return makeKeyEncoder(tableDims, spec.dims);
+  const cols = spec.dims.map((d) => tableDims.indexOf(d));
+  const { mins, spans } = spec;
+  const w = tableDims.length;
+  if (cols.length === 0) return () => 0;
+  if (cols.length === 1) {
+    const c = cols[0]!;
+    const min = mins[0]!;
+    const span = spans[0]!;
+    return (values, row) => {
+      const x = (values[row * w + c] as number) - min;
+      return x >= 0 && x < span && Number.isInteger(x) ? x : -1;
+    };
+  }
+  return (values, row) => {
+    let key = 0;
+    for (let i = 0; i < cols.length; i++) {
+      const x = (values[row * w + cols[i]!] as number) - mins[i]!;
+      if (!(x >= 0 && x < spans[i]! && Number.isInteger(x))) return -1;
+      key = key * spans[i]! + x;
+    }
+    return key;
+  };
+}
+
 /** Rows grouped by a key: `head` maps a key to its first row, `next[row]` chains the rows sharing it. */
 export interface RowIndex {
-  readonly keyDims: readonly string[];
-  readonly head: Map<string, number>;
+  readonly spec: KeySpec;
+  readonly head: Map<RowKey, number>;
   /** Absent when every key has one row. */
   readonly next?: Int32Array;
 }
 
+/** An index of `table` on `keyDims`; each chain lists its rows in ascending order. */
 export function indexRowTable(table: RowTable, keyDims: readonly string[]): RowIndex {
-  const encode = makeKeyEncoder(table.dims, keyDims);
-  const head = new Map<string, number>();
-  const next = new Int32Array(table.size).fill(-1);
-  const last = new Map<string, number>();
-  for (let r = 0; r < table.size; r++) {
+  const spec = planKeySpec(table, keyDims);
+  const encode = makeRowKeyEncoder(spec, table.dims);
+  const head = new Map<RowKey, number>();
+  const next = new Int32Array(table.size);
+  for (let r = table.size - 1; r >= 0; r--) {
     const key = encode(table.values, r);
-    const prev = last.get(key);
-    if (prev === undefined) head.set(key, r);
-    else next[prev] = r;
-    last.set(key, r);
+    next[r] = head.get(key) ?? -1;
+    head.set(key, r);
   }
-  return { keyDims, head, next };
+  return { spec, head, next };
 }
 
 /** A natural join's result: the rows, and for each which left and right row it came from. */
@@ -130,17 +200,18 @@ export interface JoinedRows {
 
 /**
  * The natural join of `left` and `right` on their shared dimensions (all pairs when none are shared).
+ * `rightIndex`, when given, may key on part of the shared dimensions; the others are compared per match.
  * Output dims: left's, then right's others; output refs: left's. Rows come in left order, then right order.
  */
 export function joinRowTables(left: RowTable, right: RowTable, rightIndex?: RowIndex): JoinedRows {
   const shared = left.dims.filter((d) => right.dims.includes(d));
+  if (left.dims.length === 0 && left.size === 1) return selectAll(right, left.refs[0]!);
   const index = rightIndex ?? indexRowTable(right, shared);
-  if (index.keyDims.length !== shared.length || !shared.every((d) => index.keyDims.includes(d))) {
-    throw new Error("internal error: join index over the wrong dimensions");
-  }
+  if (!index.spec.dims.every((d) => shared.includes(d))) throw new Error("internal error: join index over the wrong dimensions");
+  const checked = shared.filter((d) => !index.spec.dims.includes(d)).map((d) => [left.dims.indexOf(d), right.dims.indexOf(d)] as const);
   const extra = right.dims.filter((d) => !shared.includes(d)).map((d) => right.dims.indexOf(d));
   const dims = [...left.dims, ...extra.map((c) => right.dims[c]!)];
-  const encode = makeKeyEncoder(left.dims, shared);
+  const encode = makeRowKeyEncoder(index.spec, left.dims);
   const lw = left.dims.length;
   const rw = right.dims.length;
   const values: DataIdValue[] = [];
@@ -149,16 +220,25 @@ export function joinRowTables(left: RowTable, right: RowTable, rightIndex?: RowI
   const rightRows: number[] = [];
   for (let l = 0; l < left.size; l++) {
     let r = index.head.get(encode(left.values, l));
-    while (r !== undefined && r >= 0) {
+    for (; r !== undefined && r >= 0; r = index.next ? index.next[r] : -1) {
+      if (!checked.every(([lc, rc]) => left.values[l * lw + lc] === right.values[r! * rw + rc])) continue;
       for (let j = 0; j < lw; j++) values.push(left.values[l * lw + j]!);
       for (const c of extra) values.push(right.values[r * rw + c]!);
       refs.push(left.refs[l]!);
       leftRows.push(l);
       rightRows.push(r);
-      r = index.next ? index.next[r] : -1;
     }
   }
   return { table: new RowTable(dims, values, refs), leftRows, rightRows };
+}
+
+/** The join of the one-row, no-dimension table with `right`: `right` itself. */
+function selectAll(right: RowTable, ref: number): JoinedRows {
+  const n = right.size;
+  const leftRows: number[] = new Array(n).fill(0);
+  const rightRows: number[] = new Array(n);
+  for (let i = 0; i < n; i++) rightRows[i] = i;
+  return { table: new RowTable(right.dims, right.values, new Array(n).fill(ref)), leftRows, rightRows };
 }
 
 /** The indices of the rows for which `keep(dataId)` holds, the data ID holding only those of `dims` the table has. */

@@ -27,6 +27,7 @@ import { Packr } from "msgpackr";
 import type { DataId, DataIdValue } from "../core/data-id.js";
 import { formatDataIdValue } from "../core/data-id.js";
 import { UsageError } from "../core/errors.js";
+import { collectConsumers, NO_CONSUMERS } from "../core/graph-assembly.js";
 import type { Pipeline } from "../core/pipeline.js";
 import type { GraphDataset, GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import type { StorageClass } from "../core/storage-class.js";
@@ -140,11 +141,9 @@ function encodeTypes(graph: QuantumGraph, dicts: Dictionaries): TypeBlock[] {
   return blocks;
 }
 
+/** Every data ID of a type or task has the dimensions of its first (extra ones would be lost). */
 function checkDimensions(dataId: DataId, dims: readonly string[], what: string): void {
-  const keys = Object.keys(dataId);
-  if (keys.length !== dims.length || !dims.every((d) => d in dataId)) {
-    throw new Error(`internal error: ${what} has data IDs over different dimensions`);
-  }
+  for (const d of dims) if (dataId[d] === undefined) throw new Error(`internal error: ${what} has data IDs over different dimensions`);
 }
 
 function encodeTasks(graph: QuantumGraph, dicts: Dictionaries): TaskBlock[] {
@@ -284,7 +283,12 @@ function decodeQuanta(body: PlanBody): GraphQuantum[] {
     const outputs = Object.entries(block.outputs).map(([name, bytes]) => ({ name, ids: viewAs(bytes, (b) => new Uint32Array(b)) }));
     for (let i = 0; i < block.count; i++) {
       const ins: Record<string, number[]> = {};
-      for (const c of inputs) ins[c.name] = Array.from(c.ids.subarray(c.offsets[i]!, c.offsets[i + 1]!));
+      for (const c of inputs) {
+        const from = c.offsets[i]!;
+        const list: number[] = new Array(c.offsets[i + 1]! - from);
+        for (let k = 0; k < list.length; k++) list[k] = c.ids[from + k]!;
+        ins[c.name] = list;
+      }
       const outs: Record<string, number> = {};
       for (const c of outputs) outs[c.name] = c.ids[i]!;
       quanta.push({ id: quanta.length, task: block.label, dataId: dataIds[i]!, key: keys[i]!, inputs: ins, outputs: outs });
@@ -295,6 +299,7 @@ function decodeQuanta(body: PlanBody): GraphQuantum[] {
 
 function decodeDatasets(body: PlanBody, quanta: readonly GraphQuantum[]): GraphDataset[] {
   const producers = viewAs(body.producers, (b) => new Int32Array(b));
+  const consumers = collectConsumers(producers.length, quanta);
   const datasets: GraphDataset[] = [];
   for (const block of body.types) {
     const start = datasets.length;
@@ -304,15 +309,7 @@ function decodeDatasets(body: PlanBody, quanta: readonly GraphQuantum[]): GraphD
       const producer = producers[id]!;
       own ??= producer < 0 ? decodeDataIds(body, block.dims, block.columns, block.count) : undefined;
       const source = producer >= 0 ? quanta[producer]! : { dataId: own!.dataIds[i]!, key: own!.keys[i]! };
-      datasets.push({ id, type: block.name, dataId: source.dataId, key: source.key, storage: block.storage, producer, consumers: [] });
-    }
-  }
-  for (const q of quanta) {
-    for (const ids of Object.values(q.inputs)) {
-      for (const id of ids) {
-        const consumers = datasets[id]!.consumers as number[];
-        if (consumers[consumers.length - 1] !== q.id) consumers.push(q.id);
-      }
+      datasets.push({ id, type: block.name, dataId: source.dataId, key: source.key, storage: block.storage, producer, consumers: consumers[id] ?? NO_CONSUMERS });
     }
   }
   return datasets;
