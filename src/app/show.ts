@@ -155,7 +155,7 @@ function formatConfig(loaded: LoadedPipeline, tasks: readonly TaskNode[]): strin
   for (const task of tasks) {
     const entries = Object.entries(loaded.configSources[task.label] ?? {});
     out += `${task.label}:${entries.length === 0 ? " (no config)" : ""}\n`;
-    out += formatColumns(entries.map(([key, { value, source }]) => [key, "=", formatValue(value), `(${source})`]), "  ");
+    out += formatColumns(entries.map(([key, { value, source }]) => [key, `= ${formatValue(value)}`, `(${source})`]), "  ");
   }
   return out;
 }

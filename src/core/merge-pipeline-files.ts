@@ -4,7 +4,8 @@
  * - an import may keep only some tasks (`include`) or leave some out (`exclude`), by label or subset;
  * - the importing file's settings win: its dimensions, inputs, parameters and subsets replace imported
  *   ones of the same name, and its entry for an imported task label overrides that task (config is
- *   merged key by key; `task`/`command`, `connections`, `timeout`, `resources` replace);
+ *   merged key by key; `connections` name by name; `task`/`command`, `dimensions`, `inputs`, `outputs`,
+ *   `timeout`, `resources` replace, each on its own);
  * - the same task label from two imports is an error (exclude it from one of them).
  * Task file order: imported tasks in import order, then the file's own new labels.
  */

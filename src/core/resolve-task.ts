@@ -13,7 +13,7 @@ import type { Located, MergedTask } from "./merge-pipeline-files.js";
 import type { ConfigOverride } from "./parse-config-override.js";
 import type { PipelineError } from "./pipeline-error.js";
 import type { Connection, TaskNode } from "./pipeline.js";
-import type { PipelineFileConnection } from "./pipeline-schema.js";
+import type { PipelineFileConnection, PipelineFileTask } from "./pipeline-schema.js";
 import { STORAGE_CLASSES, type StorageClass } from "./storage-class.js";
 import { resolveTaskConfig, type ConfigValueSource } from "./task-config.js";
 import type { ConnectionSpec, TaskDefinition } from "./task-definition.js";
@@ -89,25 +89,30 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
       }
     }
   } else {
-    if (definer.value.dimensions === undefined) {
+    // An importing file may replace only the command: the other fields come from the latest entry that has them.
+    const declaring = (field: "dimensions" | "inputs" | "outputs"): Located<PipelineFileTask> =>
+      [...task.entries].reverse().find((e) => e.value[field] !== undefined) ?? definer;
+    const dimsEntry = declaring("dimensions");
+    if (dimsEntry.value.dimensions === undefined) {
       throw at(definer, ["command"], `command task "${label}" needs "dimensions"`, { target: "key", hint: "its quantum dimensions, e.g. dimensions: [visit]" });
     }
-    dimensions = definer.value.dimensions;
+    dimensions = dimsEntry.value.dimensions;
     dimensions.forEach((dim, i) => {
       if (!(dim in context.universe)) {
-        throw at(definer, ["dimensions", i], `task "${label}" has dimension "${dim}", which the pipeline does not declare`, {
+        throw at(dimsEntry, ["dimensions", i], `task "${label}" has dimension "${dim}", which the pipeline does not declare`, {
           hint: dimensionHint(dim, context.universe),
         });
       }
     });
     specs = { inputs: {}, outputs: {} };
     for (const direction of ["inputs", "outputs"] as const) {
-      for (const [name, spec] of Object.entries(definer.value[direction] ?? {})) {
+      const entry = declaring(direction);
+      for (const [name, spec] of Object.entries(entry.value[direction] ?? {})) {
         specs[direction][name] = commandConnection(spec);
-        blame.set(`${direction}.${name}`, (summary, options) => at(definer, [direction, name, "type"], summary, options));
+        blame.set(`${direction}.${name}`, (summary, options) => at(entry, [direction, name, "type"], summary, options));
         spec.dimensions.forEach((dim, i) => {
           if (!(dim in context.universe)) {
-            throw at(definer, [direction, name, "dimensions", i], `connection "${name}" of task "${label}" has dimension "${dim}", which the pipeline does not declare`, {
+            throw at(entry, [direction, name, "dimensions", i], `connection "${name}" of task "${label}" has dimension "${dim}", which the pipeline does not declare`, {
               hint: dimensionHint(dim, context.universe),
             });
           }
