@@ -1,0 +1,168 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { DimensionUniverse } from "../../src/core/dimensions.js";
+import type { InputSpec } from "../../src/core/pipeline.js";
+import { ingestInputs } from "../../src/app/ingest.js";
+import { openRepository, type Repository } from "../../src/store/repository.js";
+import { makeTempDir, PROJECT_ROOT } from "../helpers/cli.js";
+
+let dir: string;
+let cleanup: () => void;
+beforeEach(() => ({ dir, cleanup } = makeTempDir("quanta-ingest-")));
+afterEach(() => cleanup());
+
+const dimensions: DimensionUniverse = { band: "string", visit: "int", detector: "int", tract: "int" };
+const HOUR_AGO = Date.now() / 1000 - 3600;
+
+/** 3 bands × 10 visits × 10 detectors = 300 files, dated an hour ago (as data on disk usually is). */
+function makeTree(root: string): void {
+  for (const band of ["g", "r", "i"]) {
+    for (let visit = 1; visit <= 10; visit++) {
+      const d = join(root, "raw", band, `visit${visit}`);
+      mkdirSync(d, { recursive: true });
+      for (let det = 1; det <= 10; det++) {
+        const f = join(d, `det${det}.npy`);
+        writeFileSync(f, `${band}-${visit}-${det}`);
+        utimesSync(f, HOUR_AGO, HOUR_AGO);
+      }
+    }
+  }
+}
+
+function inputs(root: string): InputSpec[] {
+  return [
+    {
+      kind: "files",
+      type: "raw",
+      path: join(root, "raw/{band}/visit{visit}/det{detector}.npy"),
+      dimensions: ["band", "visit", "detector"],
+      storage: "ndarray",
+      prerequisite: false,
+    },
+  ];
+}
+
+async function withRepo<T>(fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await openRepository(join(dir, "repo"), { write: true });
+  try {
+    return await fn(repo);
+  } finally {
+    await repo.close();
+  }
+}
+
+function expectNoDanglingReferences(repo: Repository): void {
+  for (const digest of repo.registry.referencedDigests()) expect(repo.blobs.has(digest), digest).toBe(true);
+}
+
+describe("ingestInputs", () => {
+  it("ingests a tree, then on a rerun re-hashes only the edited and touched files", async () => {
+    const data = join(dir, "data");
+    makeTree(data);
+    const first = await withRepo((repo) => ingestInputs({ inputs: inputs(data), dimensions, repo }));
+    expect(first).toMatchObject({ added: 300, changed: 0, unchanged: 0, removed: 0, problems: [], filesSeen: 300, filesHashed: 300 });
+
+    writeFileSync(join(data, "raw/r/visit3/det4.npy"), "edited, and longer");
+    utimesSync(join(data, "raw/g/visit1/det1.npy"), new Date(), new Date()); // touched: same bytes
+    rmSync(join(data, "raw/i/visit10/det10.npy"));
+
+    const second = await withRepo(async (repo) => {
+      const report = await ingestInputs({ inputs: inputs(data), dimensions, repo });
+      expect(repo.registry.getDataset("raw", "raw", "band=i,detector=10,visit=10")).toBeUndefined();
+      const edited = repo.registry.getDataset("raw", "raw", "band=r,detector=4,visit=3")!;
+      expect(repo.blobs.readSync(edited.digest).toString()).toBe("edited, and longer");
+      expect(edited.sourcePath).toBe(join(data, "raw/r/visit3/det4.npy"));
+      expect([...repo.registry.listDatasets({ collection: "raw" })]).toHaveLength(299);
+      expect(repo.registry.getDatasetType("raw")).toEqual({ name: "raw", dimensions: ["band", "visit", "detector"], storage: "ndarray" });
+      expectNoDanglingReferences(repo);
+      return report;
+    });
+    expect(second).toMatchObject({ added: 0, changed: 1, unchanged: 298, removed: 1, problems: [], filesSeen: 299, filesHashed: 2 });
+
+    const third = await withRepo((repo) => ingestInputs({ inputs: inputs(data), dimensions, repo }));
+    expect(third).toMatchObject({ added: 0, changed: 0, unchanged: 299, removed: 0 });
+  });
+
+  it("reports files that do not fit their template, and goes on with the rest", async () => {
+    const data = join(dir, "data");
+    makeTree(data);
+    writeFileSync(join(data, "raw/r/visit1/detX.npy"), "x");
+    writeFileSync(join(data, "raw/r/notes.txt"), "x");
+    mkdirSync(join(data, "raw/visit2"));
+    writeFileSync(join(data, "raw/visit2/det1.npy"), "x");
+    const report = await withRepo((repo) => ingestInputs({ inputs: inputs(data), dimensions, repo }));
+    const template = join(data, "raw/{band}/visit{visit}/det{detector}.npy");
+    expect(report.added).toBe(300);
+    expect(report.problems).toEqual([
+      { file: join(data, "raw/r/notes.txt"), message: `does not fit the template '${template}'` },
+      {
+        file: join(data, "raw/r/visit1/detX.npy"),
+        message: `dimension 'detector' is an int, got 'X' (input 'raw', template '${template}')`,
+      },
+      { file: join(data, "raw/visit2/det1.npy"), message: `does not fit the template '${template}'` },
+    ]);
+  });
+
+  it("ingests a relation file and names file:line for bad rows", async () => {
+    const data = join(dir, "data");
+    mkdirSync(data);
+    const csv = join(data, "overlaps.csv");
+    writeFileSync(csv, "visit,tract\n1,10\n2,11\n");
+    const specs: InputSpec[] = [{ kind: "relation", type: "overlaps", path: csv, dimensions: ["visit", "tract"] }];
+    const first = await withRepo(async (repo) => {
+      const report = await ingestInputs({ inputs: specs, dimensions, repo });
+      expect(repo.registry.getRelation("overlaps")?.rows).toEqual([{ visit: 1, tract: 10 }, { visit: 2, tract: 11 }]);
+      expectNoDanglingReferences(repo);
+      return report;
+    });
+    expect(first.relations).toEqual([{ name: "overlaps", rows: 2, status: "added" }]);
+
+    writeFileSync(csv, "visit,tract\n1,10\n2,eleven\n");
+    const second = await withRepo((repo) => ingestInputs({ inputs: specs, dimensions, repo }));
+    expect(second.relations).toEqual([{ name: "overlaps", rows: 0, status: "failed" }]);
+    expect(second.problems).toEqual([{ file: csv, line: 3, message: "dimension 'tract' is an int, got 'eleven'" }]);
+  });
+
+  it("an ingest killed midway leaves no reference to a missing blob, and the next one completes", async () => {
+    const data = join(dir, "data");
+    makeTree(data);
+    const repoDir = join(dir, "repo");
+    const script = `
+      import { openRepository } from ${JSON.stringify(join(PROJECT_ROOT, "dist/store/repository.js"))};
+      import { ingestInputs } from ${JSON.stringify(join(PROJECT_ROOT, "dist/app/ingest.js"))};
+      import { existsSync, readdirSync } from "node:fs";
+      const [repoDir, spec] = process.argv.slice(1);
+      const repo = await openRepository(repoDir, { write: true });
+      const poll = () => {
+        if (existsSync(repoDir + "/blobs") && readdirSync(repoDir + "/blobs").length > 0) process.stdout.write("writing\\n");
+        else setImmediate(poll);
+      };
+      setImmediate(poll);
+      await ingestInputs({ ...JSON.parse(spec), repo });
+    `;
+    const spec = JSON.stringify({ inputs: inputs(data), dimensions });
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script, repoDir, spec], { stdio: ["ignore", "pipe", "inherit"] });
+    const said = await new Promise<string>((resolve) => {
+      child.stdout.setEncoding("utf8").once("data", resolve);
+      child.once("close", (code) => resolve(`exited ${code}`));
+    });
+    expect(said).toBe("writing\n");
+    child.kill("SIGKILL");
+    await new Promise((resolve) => child.once("close", resolve));
+
+    const notes: string[] = [];
+    const repo = await openRepository(repoDir, { write: true, onNote: (n) => notes.push(n) });
+    try {
+      expect(notes).toHaveLength(1); // the killed ingest's lock was taken over
+      expectNoDanglingReferences(repo);
+      const report = await ingestInputs({ inputs: inputs(data), dimensions, repo });
+      expect(report.added + report.unchanged).toBe(300);
+      expect([...repo.registry.listDatasets()]).toHaveLength(300);
+      expectNoDanglingReferences(repo);
+    } finally {
+      await repo.close();
+    }
+  });
+});
