@@ -1,6 +1,11 @@
 /** The command table, in the order `quanta --help` lists them. */
 import type { CommandSpec } from "./command-spec.js";
 import { notBuiltYet } from "./command-spec.js";
+import { ingestCommand } from "./commands/ingest.js";
+import { datasetsCommand } from "./commands/datasets.js";
+import { getCommand } from "./commands/get.js";
+import { verifyCommand } from "./commands/verify.js";
+import { gcCommand } from "./commands/gc.js";
 
 export const COMMANDS: readonly CommandSpec[] = [
   notBuiltYet("run <pipeline> [targets..]", "ingest changed inputs, build the graph and run what is stale"),
@@ -10,12 +15,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   notBuiltYet("exec <plan>", "execute a saved plan (.qg)"),
   notBuiltYet("watch <pipeline>", "rerun what is stale whenever inputs, the pipeline or task code change"),
   notBuiltYet("show <what> <pipeline> [label]", "print the pipeline, config, tasks or dimensions"),
-  notBuiltYet("ingest <pipeline>", "register the pipeline's input files in the raw collection"),
-  notBuiltYet("datasets", "list datasets in the repository"),
-  notBuiltYet("get <dataset>", "write one dataset's bytes (TYPE@DATAID)"),
+  ingestCommand,
+  datasetsCommand,
+  getCommand,
   notBuiltYet("provenance <dataset>", "print the lineage of a dataset as a tree"),
   notBuiltYet("log <quantum>", "print the captured log of a quantum's latest execution"),
-  notBuiltYet("verify", "re-hash every blob; report missing or corrupt ones"),
-  notBuiltYet("gc", "delete blobs that nothing references"),
+  verifyCommand,
+  gcCommand,
   notBuiltYet("schema", "print the JSON Schema of pipeline files"),
 ];
