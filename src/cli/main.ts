@@ -9,6 +9,7 @@ import type { GlobalArgs } from "./command-spec.js";
 import { QuantaError } from "../core/errors.js";
 
 async function main(argv: string[]): Promise<number> {
+  process.setSourceMapsEnabled(true);
   let exitCode = 0;
   const debug = argv.includes("--debug");
   const parser = yargs(argv)

@@ -119,6 +119,17 @@ export class GraphWalker {
   }
 
   /**
+   * Gives up on a quantum that was taken but never started (fail-fast): it and its descendants become
+   * blocked. Returns its descendants, ascending.
+   */
+  abandon(id: number): number[] {
+    this.expect(id, RUNNING, "abandon");
+    this.state[id] = BLOCKED;
+    this.unfinished--;
+    return this.blockDescendants(id);
+  }
+
+  /**
    * Stops everything not yet started (for --fail-fast): every ready or waiting quantum becomes blocked.
    * Returns them, ascending. Running quanta are left to finish or fail.
    */

@@ -1,0 +1,104 @@
+/**
+ * `quanta run`, `quanta exec`, `quanta status`: composition of the loader, ingest, the graph builder,
+ * the engine and a reporter. `run` = ingest changed inputs + build the graph + execute it; `exec`
+ * executes a saved plan; `status` resolves every quantum without running any.
+ */
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import type { EventBody, QuantaEvent, Reporter } from "../core/events.js";
+import { stampEvent } from "../core/events.js";
+import type { QuantumGraph } from "../core/quantum-graph.js";
+import { UsageError } from "../core/errors.js";
+import { runGraph } from "../exec/engine.js";
+import { InProcessExecutor } from "../exec/in-process-executor.js";
+import { PoolExecutor } from "../exec/pool-executor.js";
+import type { QuantumExecutor } from "../exec/quantum-job.js";
+import { openRepository, type Repository } from "../store/repository.js";
+import { loadPlan } from "../store/plan-file.js";
+import { createReporter } from "../ui/create-reporter.js";
+import { planPipeline, type PlanRequest } from "./plan-pipeline.js";
+import { writeLastRun } from "./last-run.js";
+
+export interface ExecFlags {
+  jobs?: number;
+  retries: number;
+  failFast: boolean;
+  executor: "local" | "slurm";
+  fsync: boolean;
+}
+
+export interface OutputFlags {
+  json: boolean;
+  quiet: boolean;
+  plain: boolean;
+}
+
+export async function runPipeline(req: PlanRequest & { exec: ExecFlags; output: OutputFlags }): Promise<number> {
+  const reporter = await openReporter(req.output);
+  const emit = emitterFor(reporter);
+  const repo = await openRepository(req.repoRoot, { write: true, command: "quanta run", fsync: req.exec.fsync });
+  try {
+    const { graph, collection, pipeline } = await planPipeline(req, repo, emit);
+    writeLastRun(req.repoRoot, {
+      format: 1,
+      pipeline: resolve(req.pipelineFile),
+      collection,
+      dimensions: pipeline.dimensions,
+      flags: { where: req.flags.where, bind: req.flags.bind, tasks: req.flags.tasks, config: req.flags.config },
+    });
+    return await execute({ graph, repo, collection, exec: req.exec, emit });
+  } finally {
+    await repo.close();
+    await reporter.close();
+  }
+}
+
+export async function execPlan(opts: { repoRoot: string; planFile: string; collection?: string; exec: ExecFlags; output: OutputFlags }): Promise<number> {
+  const graph = await loadPlan(opts.planFile);
+  const reporter = await openReporter(opts.output);
+  const emit = emitterFor(reporter);
+  const repo = await openRepository(opts.repoRoot, { write: true, command: "quanta exec", fsync: opts.exec.fsync });
+  try {
+    const collection = opts.collection ?? graph.pipeline.name;
+    writeLastRun(opts.repoRoot, { format: 1, pipeline: graph.pipeline.file, collection, dimensions: graph.dimensions, flags: { bind: [], config: [] } });
+    return await execute({ graph, repo, collection, exec: opts.exec, emit });
+  } finally {
+    await repo.close();
+    await reporter.close();
+  }
+}
+
+async function execute(opts: { graph: QuantumGraph; repo: Repository; collection: string; exec: ExecFlags; emit: (e: EventBody) => void }): Promise<number> {
+  const executor = makeExecutor(opts.exec, opts.repo);
+  try {
+    const result = await runGraph({
+      graph: opts.graph,
+      repo: opts.repo,
+      collection: opts.collection,
+      executor,
+      emit: opts.emit,
+      retries: opts.exec.retries,
+      failFast: opts.exec.failFast,
+    });
+    return result.exitCode;
+  } finally {
+    await executor.close();
+  }
+}
+
+function makeExecutor(flags: ExecFlags, repo: Repository): QuantumExecutor {
+  if (flags.executor === "slurm") {
+    throw new UsageError("the Slurm executor is not built yet in this version of quanta", "run locally: leave out --executor, or pass --executor local");
+  }
+  const jobs = flags.jobs ?? availableParallelism();
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of at least 1, got ${flags.jobs}`);
+  return jobs === 1 ? new InProcessExecutor(repo.blobs) : new PoolExecutor(jobs, repo.blobs, repo.root, flags.fsync);
+}
+
+export async function openReporter(output: OutputFlags): Promise<Reporter> {
+  return createReporter({ json: output.json, quiet: output.quiet, plain: output.plain, stdout: process.stdout, env: process.env });
+}
+
+export function emitterFor(reporter: Reporter): (e: EventBody) => void {
+  return (body) => reporter.onEvent(stampEvent(body, Date.now()) as QuantaEvent);
+}

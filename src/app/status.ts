@@ -1,0 +1,144 @@
+/**
+ * `quanta status` and `quanta why`: resolve every quantum of the plan against the repository without
+ * running anything. A quantum will run (stale now), may run (an upstream quantum will run first and
+ * may or may not change its inputs), or is up to date.
+ */
+import type { EventBody, StatusCounts } from "../core/events.js";
+import { formatReason, type Reason } from "../core/explain.js";
+import { UsageError } from "../core/errors.js";
+import type { QuantumGraph } from "../core/quantum-graph.js";
+import { QuantumDecider } from "../exec/quantum-decider.js";
+import { openRepository, type Repository } from "../store/repository.js";
+import { formatStatus } from "../ui/format-status.js";
+import { planPipeline, type PlanRequest } from "./plan-pipeline.js";
+import { readLastRun } from "./last-run.js";
+import { parseQuantumRef } from "./parse-quantum-ref.js";
+import { emitterFor, openReporter, type OutputFlags } from "./run-pipeline.js";
+
+export type QuantumStatus = "will-run" | "may-run" | "up-to-date";
+
+export interface QuantumVerdict {
+  status: QuantumStatus;
+  reasons: Reason[];
+}
+
+/** Resolves quanta in graph order (up to `until`, inclusive), as a dry run. */
+export function resolveStatuses(graph: QuantumGraph, repo: Repository, collection: string, until = graph.quanta.length - 1): QuantumVerdict[] {
+  const decider = new QuantumDecider(graph, repo, collection);
+  const verdicts: QuantumVerdict[] = [];
+  for (let id = 0; id <= until; id++) {
+    const q = graph.quanta[id]!;
+    const r = decider.resolve(id);
+    switch (r.kind) {
+      case "decided": {
+        if (r.decision.action === "skip") {
+          const action = repo.registry.getAction(r.decision.key)!;
+          if (action.noWork) decider.setAbsent(q);
+          else decider.setOutputs(q, action.outputs);
+          verdicts.push({ status: "up-to-date", reasons: r.decision.reasons });
+        } else {
+          decider.setPending(q);
+          verdicts.push({ status: "will-run", reasons: r.decision.reasons });
+        }
+        break;
+      }
+      case "maybe":
+        decider.setPending(q);
+        verdicts.push({ status: "may-run", reasons: r.reasons });
+        break;
+      case "no-work":
+        decider.setAbsent(q);
+        verdicts.push({ status: "up-to-date", reasons: [] });
+        break;
+      case "missing-input":
+        decider.setAbsent(q);
+        verdicts.push({ status: "will-run", reasons: [{ kind: "previous-failure", error: r.error }] });
+        break;
+      default: {
+        const never: never = r;
+        throw new Error(`internal error: ${JSON.stringify(never)}`);
+      }
+    }
+  }
+  return verdicts;
+}
+
+const LABEL: Record<QuantumStatus, string> = { "will-run": "will run", "may-run": "may run", "up-to-date": "up to date" };
+
+export async function showStatus(req: PlanRequest & { output: OutputFlags; list: boolean; out: (t: string) => void }): Promise<number> {
+  const reporter = req.output.json ? await openReporter(req.output) : undefined;
+  const emit = reporter ? emitterFor(reporter) : () => undefined;
+  const repo = await openRepository(req.repoRoot, { write: true, command: "quanta status" });
+  try {
+    const { graph, collection } = await planPipeline(req, repo, emit);
+    const verdicts = resolveStatuses(graph, repo, collection);
+    const perTask = new Map(graph.tasks.map((t) => [t.label, { task: t.label, total: 0, willRun: 0, mayRun: 0, upToDate: 0 }]));
+    const counts: StatusCounts = { willRun: 0, mayRun: 0, upToDate: 0 };
+    verdicts.forEach((v, id) => {
+      const t = perTask.get(graph.quanta[id]!.task)!;
+      t.total++;
+      const field = v.status === "will-run" ? "willRun" : v.status === "may-run" ? "mayRun" : "upToDate";
+      t[field]++;
+      counts[field]++;
+    });
+    const body: EventBody = { event: "status", pipeline: graph.pipeline.name, collection, counts, tasks: [...perTask.values()] };
+    if (req.list && !req.output.json) {
+      verdicts.forEach((v, id) => {
+        if (v.status === "up-to-date") return;
+        const q = graph.quanta[id]!;
+        req.out(`${LABEL[v.status]}  ${q.task}${q.key ? "@" + q.key : ""}: ${v.reasons.map(formatReason).join("; ")}\n`);
+      });
+    }
+    if (reporter) emit(body);
+    else req.out(formatStatus({ v: 1, time: Date.now(), ...body } as Parameters<typeof formatStatus>[0], process.stdout.columns || 100).join("\n") + "\n");
+    return 0;
+  } finally {
+    await repo.close();
+    await reporter?.close();
+  }
+}
+
+/** `quanta why QUANTUM`: the verdict on one quantum, with the chain of upstream quanta that decide it. */
+export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { pipelineFile?: string; quantum: string; out: (t: string) => void }): Promise<number> {
+  const last = readLastRun(req.repoRoot);
+  const pipelineFile = req.pipelineFile ?? last?.pipeline;
+  if (!pipelineFile) throw new UsageError(`no run recorded in ${req.repoRoot}`, "name the pipeline with --pipeline FILE");
+  const flags = req.pipelineFile || !last ? req.flags : { ...last.flags, ...definedOnly(req.flags) };
+  const repo = await openRepository(req.repoRoot, { write: true, command: "quanta why" });
+  try {
+    const { graph, collection, pipeline } = await planPipeline({ ...req, pipelineFile, flags }, repo, () => undefined);
+    const ref = parseQuantumRef(req.quantum, pipeline.dimensions, "quantum");
+    const id = graph.quanta.findIndex((q) => q.task === ref.name && q.key === ref.key);
+    if (id < 0) {
+      const known = graph.tasks.some((t) => t.label === ref.name);
+      throw new UsageError(
+        known ? `the plan has no quantum ${ref.name}@${ref.key}` : `the pipeline has no task "${ref.name}"`,
+        known ? "list the plan with 'quanta graph PIPELINE' or 'quanta status PIPELINE --list'" : `tasks: ${graph.tasks.map((t) => t.label).join(", ")}`,
+      );
+    }
+    const verdicts = resolveStatuses(graph, repo, collection, id);
+    const printed = new Set<number>();
+    const print = (qid: number, indent: string) => {
+      const q = graph.quanta[qid]!;
+      const v = verdicts[qid]!;
+      req.out(`${indent}${q.task}${q.key ? "@" + q.key : ""} ${LABEL[v.status]}${v.reasons.length ? ":" : ""}\n`);
+      if (printed.has(qid)) return;
+      printed.add(qid);
+      for (const r of v.reasons) {
+        req.out(`${indent}  - ${formatReason(r)}\n`);
+        if (r.kind === "upstream-pending") {
+          const producer = graph.quanta.findIndex((p) => `${p.task}@${p.key}` === r.producer);
+          if (producer >= 0 && !printed.has(producer)) print(producer, indent + "    ");
+        }
+      }
+    };
+    print(id, "");
+    return 0;
+  } finally {
+    await repo.close();
+  }
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))) as Partial<T>;
+}

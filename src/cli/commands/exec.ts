@@ -1,0 +1,27 @@
+import type { CommandSpec } from "../command-spec.js";
+import { addExecFlags } from "../run-flags.js";
+
+export const execCommand: CommandSpec = {
+  command: "exec <plan>",
+  describe: "execute a saved plan (.qg, made by 'quanta graph -o')",
+  builder: (y) =>
+    addExecFlags(y)
+      .positional("plan", { type: "string", describe: "plan file" })
+      .option("output", { type: "string", describe: "output collection (default: the pipeline's name)" }),
+  async handler(args) {
+    const { execPlan } = await import("../../app/run-pipeline.js");
+    return execPlan({
+      repoRoot: args.repo,
+      planFile: args.plan as string,
+      collection: args.output as string | undefined,
+      exec: {
+        jobs: args.jobs as number | undefined,
+        retries: args.retries as number,
+        failFast: args["fail-fast"] as boolean,
+        executor: args.executor as "local" | "slurm",
+        fsync: !(args["no-fsync"] as boolean),
+      },
+      output: { json: args.json, quiet: args.quiet, plain: args.plain },
+    });
+  },
+};

@@ -1,0 +1,28 @@
+import type { CommandSpec } from "../command-spec.js";
+import { addExecFlags, addPlanFlags, readPlanFlags } from "../run-flags.js";
+
+export const runCommand: CommandSpec = {
+  command: "run <pipeline> [targets..]",
+  describe: "ingest changed inputs, build the graph and run what is stale",
+  builder: (y) =>
+    addExecFlags(addPlanFlags(y))
+      .positional("pipeline", { type: "string", describe: "pipeline file (YAML)" })
+      .positional("targets", { type: "string", array: true, describe: "datasets to make, e.g. calexp@visit=12,detector=3" }),
+  async handler(args) {
+    const { runPipeline } = await import("../../app/run-pipeline.js");
+    return runPipeline({
+      repoRoot: args.repo,
+      pipelineFile: args.pipeline as string,
+      targets: (args.targets as string[] | undefined) ?? [],
+      flags: readPlanFlags(args),
+      exec: {
+        jobs: args.jobs as number | undefined,
+        retries: args.retries as number,
+        failFast: args["fail-fast"] as boolean,
+        executor: args.executor as "local" | "slurm",
+        fsync: !(args["no-fsync"] as boolean),
+      },
+      output: { json: args.json, quiet: args.quiet, plain: args.plain },
+    });
+  },
+};

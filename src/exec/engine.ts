@@ -1,0 +1,363 @@
+/**
+ * Runs a quantum graph against a repository: walks it with the GraphWalker, skips what is up to date,
+ * hands the rest to an executor, and records every outcome.
+ *
+ * Order of effects for a quantum that runs: its outputs are written to the blob store (and made durable)
+ * by the job; only then is one registry transaction committed with the action cache entry, the
+ * collection's quantum record, the output dataset bindings and the execution's provenance. A crash
+ * before that commit leaves unreferenced blobs (gc removes them) and no record: the next run redoes
+ * that quantum and nothing else. Commits are issued in completion order and LMDB applies them in order,
+ * so a downstream record is never durable without its upstream one.
+ */
+import { hostname } from "node:os";
+import { readFileSync } from "node:fs";
+import type { BlobDigest, QuantumKey } from "../core/digest.js";
+import type { EventBody, QuantumRef, RunCounts, TaskCounts } from "../core/events.js";
+import { GraphWalker } from "../core/graph-walker.js";
+import type { Reason } from "../core/explain.js";
+import type { GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
+import type { KeyManifest } from "../core/quantum-key.js";
+import type { Repository } from "../store/repository.js";
+import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
+import { QuantumDecider } from "./quantum-decider.js";
+import { CommitBatcher } from "./commit-batcher.js";
+
+export interface RunOptions {
+  graph: QuantumGraph;
+  repo: Repository;
+  collection: string;
+  executor: QuantumExecutor;
+  emit: (event: EventBody) => void;
+  /** Retry a failed quantum up to this many more times. */
+  retries: number;
+  /** Stop starting quanta after the first failure. */
+  failFast: boolean;
+  /** Shuffles each batch of ready quanta (tests use it to expose missing edges). */
+  order?: (ready: number[]) => number[];
+}
+
+export interface RunResult {
+  counts: RunCounts;
+  tasks: TaskCounts[];
+  exitCode: number;
+  durationMs: number;
+}
+
+const PACKAGES = readPackages();
+
+function readPackages(): Record<string, string> {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string; dependencies?: Record<string, string> };
+  return { quanta: pkg.version, node: process.version };
+}
+
+let executionCounter = 0;
+
+/** A job that ran (or tried to), with what it needs to be recorded. */
+interface Completion {
+  id: number;
+  job: QuantumJob;
+  key: QuantumKey;
+  manifest: KeyManifest;
+  reasons: Reason[];
+  outcome: QuantumOutcome;
+}
+
+export async function runGraph(opts: RunOptions): Promise<RunResult> {
+  return new GraphRun(opts).run();
+}
+
+class GraphRun {
+  private readonly walker: GraphWalker;
+  private readonly decider: QuantumDecider;
+  private readonly perTask = new Map<string, TaskCounts & { remaining: number }>();
+  private readonly batcher: CommitBatcher;
+  private readonly completions: Completion[] = [];
+  private readonly slowest: (QuantumRef & { durationMs: number })[] = [];
+  private wake: (() => void) | undefined;
+  private inFlight = 0;
+  private stopping = false;
+  private readonly started = Date.now();
+
+  constructor(private readonly opts: RunOptions) {
+    this.walker = new GraphWalker(opts.graph, { order: opts.order });
+    this.decider = new QuantumDecider(opts.graph, opts.repo, opts.collection);
+    this.batcher = new CommitBatcher(opts.repo.registry);
+    for (const t of opts.graph.tasks) {
+      this.perTask.set(t.label, { task: t.label, total: 0, remaining: 0, ran: 0, upToDate: 0, failed: 0, blocked: 0, noWork: 0, durationMs: 0 });
+    }
+    for (const q of opts.graph.quanta) {
+      const c = this.perTask.get(q.task)!;
+      c.total++;
+      c.remaining++;
+    }
+  }
+
+  async run(): Promise<RunResult> {
+    const { graph, executor, collection } = this.opts;
+    this.opts.emit({
+      event: "run-started",
+      pipeline: graph.pipeline.name,
+      collection,
+      executor: executor.kind,
+      workers: executor.slots,
+      tasks: [...this.perTask.values()].map((c) => ({ task: c.task, total: c.total })),
+    });
+    this.registerDatasetTypes();
+    for (const c of this.perTask.values()) if (c.total === 0) this.taskFinished(c);
+    while (!this.walker.isFinished) {
+      this.dispatchReady();
+      if (this.walker.isFinished) break;
+      if (this.completions.length === 0) await this.waitForCompletion();
+      for (const done of this.completions.splice(0)) this.complete(done);
+      await this.batcher.maybeCommit();
+    }
+    await this.batcher.commit();
+    await this.opts.repo.registry.flush();
+    return this.finish();
+  }
+
+  /** Records the dataset types the tasks write, so the repository can list and fetch them. */
+  private registerDatasetTypes(): void {
+    const registry = this.opts.repo.registry;
+    this.batcher.add(() => {
+      for (const t of this.opts.graph.tasks) {
+        for (const c of Object.values(t.outputs)) {
+          const known = registry.getDatasetType(c.type);
+          if (known?.storage !== c.storage || known.dimensions.join() !== c.dimensions.join()) {
+            registry.putDatasetType({ name: c.type, dimensions: [...c.dimensions], storage: c.storage });
+          }
+        }
+      }
+    });
+  }
+
+  /** Waits for a job to complete, or for the pending batch of results to be due for its commit. */
+  private async waitForCompletion(): Promise<void> {
+    const due = this.batcher.dueInMs();
+    await new Promise<void>((resolve) => {
+      this.wake = resolve;
+      if (due !== undefined) setTimeout(resolve, due);
+    });
+    this.wake = undefined;
+  }
+
+  /** Decides ready quanta in order; skips what is up to date; starts the rest while slots are free. */
+  private dispatchReady(): void {
+    while (!this.stopping && this.inFlight < this.opts.executor.slots) {
+      const [id] = this.walker.takeReady(1);
+      if (id === undefined) return;
+      const q = this.opts.graph.quanta[id]!;
+      const r = this.decider.resolve(id);
+      switch (r.kind) {
+        case "maybe":
+          throw new Error(`internal error: quantum ${q.task}@${q.key} has pending inputs in a real run`);
+        case "missing-input":
+          this.recordFailure(id, q, r.error);
+          break;
+        case "no-work":
+          this.decider.setAbsent(q);
+          this.countTerminal(q, "noWork");
+          this.opts.emit({ event: "quantum-up-to-date", ...this.ref(id) });
+          this.walker.finish(id);
+          break;
+        case "decided":
+          if (r.decision.action === "skip") this.skip(id, q, r.decision.key, r.decision.rebind);
+          else this.start(r.job, { key: r.decision.key, manifest: r.manifest, reasons: r.decision.reasons });
+          break;
+        default: {
+          const never: never = r;
+          throw new Error(`internal error: ${JSON.stringify(never)}`);
+        }
+      }
+    }
+  }
+
+  private skip(id: number, q: GraphQuantum, key: QuantumKey, rebind: boolean): void {
+    const registry = this.opts.repo.registry;
+    const action = registry.getAction(key)!;
+    if (action.noWork) this.decider.setAbsent(q);
+    else this.decider.setOutputs(q, action.outputs);
+    if (rebind) {
+      this.batcher.add(() => {
+        registry.putQuantum(this.opts.collection, q.task, q.key, { status: action.noWork ? "no-work" : "succeeded", key, executionId: action.executionId, time: Date.now() });
+        this.bindOutputs(q, key, action.outputs);
+      });
+    }
+    this.countTerminal(q, "upToDate");
+    this.opts.emit({ event: "quantum-up-to-date", ...this.ref(id) });
+    this.walker.finish(id);
+  }
+
+  private start(job: QuantumJob, why: Pick<Completion, "key" | "manifest" | "reasons">): void {
+    this.inFlight++;
+    this.opts.emit({ event: "quantum-started", ...this.ref(job.quantum), attempt: job.attempt });
+    this.opts.executor.execute(job).then(
+      (outcome) => this.completed({ id: job.quantum, job, ...why, outcome }),
+      (err: unknown) => {
+        const now = Date.now();
+        const error = err instanceof Error ? err.message : String(err);
+        this.completed({ id: job.quantum, job, ...why, outcome: { ok: false, error, log: String(err), startedAt: now, finishedAt: now, peakRssBytes: 0 } });
+      },
+    );
+  }
+
+  private completed(done: Completion): void {
+    this.completions.push(done);
+    this.wake?.();
+  }
+
+  private complete(done: Completion): void {
+    const { id, job, outcome } = done;
+    this.inFlight--;
+    const q = this.opts.graph.quanta[id]!;
+    if (!outcome.ok && job.attempt <= this.opts.retries && !this.stopping) {
+      this.opts.emit({ event: "quantum-retrying", ...this.ref(id), attempt: job.attempt + 1, error: outcome.error });
+      this.start({ ...job, attempt: job.attempt + 1 }, done);
+      return;
+    }
+    this.record(done);
+    const durationMs = outcome.finishedAt - outcome.startedAt;
+    const counts = this.perTask.get(q.task)!;
+    counts.durationMs += durationMs;
+    if (outcome.ok) {
+      if (outcome.noWork) this.decider.setAbsent(q);
+      else this.decider.setOutputs(q, outcome.outputs);
+      this.noteDuration(id, durationMs);
+      this.countTerminal(q, outcome.noWork ? "noWork" : "ran");
+      this.opts.emit({ event: "quantum-finished", ...this.ref(id), durationMs, noWork: outcome.noWork, peakRssBytes: outcome.peakRssBytes });
+      this.walker.finish(id);
+    } else {
+      this.opts.emit({ event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs });
+      this.failed(id, q);
+    }
+  }
+
+  /** Records a quantum that could not even start (an input is missing from the repository). */
+  private recordFailure(id: number, q: GraphQuantum, error: string): void {
+    this.opts.emit({ event: "quantum-failed", ...this.ref(id), attempt: 1, error, logTail: [], durationMs: 0 });
+    this.failed(id, q);
+  }
+
+  private failed(id: number, q: GraphQuantum): void {
+    this.decider.setAbsent(q);
+    this.countTerminal(q, "failed");
+    const blocked = this.walker.fail(id);
+    const by = this.ref(id);
+    for (const b of blocked) this.block(b, by);
+    if (this.opts.failFast && !this.stopping) {
+      this.stopping = true;
+      for (const b of this.walker.blockRemaining()) this.block(b, by);
+    }
+  }
+
+  private block(id: number, by: QuantumRef): void {
+    const q = this.opts.graph.quanta[id]!;
+    this.decider.setAbsent(q);
+    this.countTerminal(q, "blocked");
+    this.opts.emit({ event: "quantum-blocked", ...this.ref(id), blockedBy: by });
+  }
+
+  /** One transaction: the action cache entry, this collection's record, the outputs, the provenance. */
+  private record(done: Completion): void {
+    const { job, key, manifest, outcome, reasons } = done;
+    const q = this.opts.graph.quanta[job.quantum]!;
+    const registry = this.opts.repo.registry;
+    const executionId = `${key}-${outcome.startedAt.toString(36)}-${process.pid.toString(36)}-${(executionCounter++).toString(36)}`;
+    const status = !outcome.ok ? "failed" : outcome.noWork ? "no-work" : "succeeded";
+    const outputs = outcome.ok ? outcome.outputs : {};
+    const typed: Record<string, { type: string; digest: BlobDigest; size: number }> = {};
+    for (const [name, blob] of Object.entries(outputs)) typed[name] = { type: this.opts.graph.datasets[q.outputs[name]!]!.type, ...blob };
+    this.batcher.add(() => {
+      if (outcome.ok) {
+        registry.putAction({ key, manifest, outputs: typed, noWork: outcome.noWork, executionId });
+        this.bindOutputs(q, key, typed);
+      }
+      registry.putQuantum(this.opts.collection, q.task, q.key, { status, key, executionId, time: outcome.finishedAt });
+      registry.putExecution({
+        id: executionId,
+        collection: this.opts.collection,
+        task: q.task,
+        dataId: q.key,
+        key,
+        status,
+        attempt: job.attempt,
+        error: outcome.ok ? undefined : outcome.error,
+        log: outcome.log,
+        inputs: manifest.inputs,
+        outputs: Object.entries(typed).map(([connection, o]) => ({ connection, type: o.type, dataId: q.key, digest: o.digest, size: o.size })),
+        config: job.task.config,
+        codeDigest: job.task.codeDigest,
+        packages: PACKAGES,
+        host: hostname(),
+        startedAt: outcome.startedAt,
+        finishedAt: outcome.finishedAt,
+        durationMs: outcome.finishedAt - outcome.startedAt,
+        peakRssBytes: outcome.peakRssBytes,
+        reasons,
+      });
+    });
+  }
+
+  private bindOutputs(q: GraphQuantum, key: QuantumKey, outputs: Record<string, { type: string; digest: BlobDigest; size: number }>): void {
+    const registry = this.opts.repo.registry;
+    for (const [name, id] of Object.entries(q.outputs)) {
+      const ds = this.opts.graph.datasets[id]!;
+      const out = outputs[name];
+      if (out) registry.putDataset(this.opts.collection, ds.type, ds.dataId, { digest: out.digest, size: out.size, storage: ds.storage, producer: key });
+      else registry.deleteDataset(this.opts.collection, ds.type, ds.key);
+    }
+  }
+
+  private ref(id: number): QuantumRef {
+    const q = this.opts.graph.quanta[id]!;
+    return { quantum: id, task: q.task, dataId: q.key };
+  }
+
+  private noteDuration(id: number, durationMs: number): void {
+    this.slowest.push({ ...this.ref(id), durationMs });
+    if (this.slowest.length > 64) {
+      this.slowest.sort((a, b) => b.durationMs - a.durationMs);
+      this.slowest.length = 5;
+    }
+  }
+
+  private countTerminal(q: GraphQuantum, what: "ran" | "upToDate" | "failed" | "blocked" | "noWork"): void {
+    const c = this.perTask.get(q.task)!;
+    if (what === "noWork") {
+      c.noWork++;
+      c.ran++;
+    } else c[what]++;
+    if (--c.remaining === 0) this.taskFinished(c);
+  }
+
+  private taskFinished(c: TaskCounts & { remaining: number }): void {
+    const { remaining: _remaining, ...counts } = c;
+    this.opts.emit({ event: "task-finished", counts });
+  }
+
+  private finish(): RunResult {
+    const counts: RunCounts = { ran: 0, upToDate: 0, failed: 0, blocked: 0, noWork: 0 };
+    const tasks: TaskCounts[] = [];
+    for (const c of this.perTask.values()) {
+      const { remaining: _remaining, ...t } = c;
+      tasks.push(t);
+      counts.ran += c.ran;
+      counts.upToDate += c.upToDate;
+      counts.failed += c.failed;
+      counts.blocked += c.blocked;
+      counts.noWork += c.noWork;
+    }
+    const exitCode = counts.failed + counts.blocked > 0 ? 1 : 0;
+    const durationMs = Date.now() - this.started;
+    const slowest = this.slowest.sort((a, b) => b.durationMs - a.durationMs).slice(0, 5);
+    const { graph, collection } = this.opts;
+    this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode });
+    return { counts, tasks, exitCode, durationMs };
+  }
+}
+
+function tail(log: string, lines = 10): string[] {
+  const all = log.split("\n");
+  while (all.length > 0 && all[all.length - 1] === "") all.pop();
+  return all.slice(-lines);
+}

@@ -1,0 +1,80 @@
+/**
+ * `-j N`: the local pool. TypeScript tasks run on up to N worker threads (started on demand, reused,
+ * replaced when one is killed by a timeout); command tasks run as child processes started from this
+ * thread. At most N quanta run at once, of either kind.
+ */
+import { Worker } from "node:worker_threads";
+import type { BlobStore } from "../store/blob-store.js";
+import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
+import { runQuantumJob } from "./run-quantum-job.js";
+import { raceTimeout } from "./race-timeout.js";
+
+interface PoolWorker {
+  worker: Worker;
+  busy: boolean;
+  settle?: (outcome: QuantumOutcome) => void;
+}
+
+const WORKER_URL = new URL("./pool-worker.js", import.meta.url);
+
+export class PoolExecutor implements QuantumExecutor {
+  readonly kind = "pool" as const;
+  private readonly workers: PoolWorker[] = [];
+
+  constructor(
+    readonly slots: number,
+    private readonly blobs: BlobStore,
+    private readonly repoRoot: string,
+    private readonly fsync: boolean = true,
+  ) {}
+
+  execute(job: QuantumJob): Promise<QuantumOutcome> {
+    if (job.task.kind !== "module") return runQuantumJob(job, this.blobs);
+    const pw = this.idleWorker();
+    pw.busy = true;
+    const run = new Promise<QuantumOutcome>((resolve) => {
+      pw.settle = resolve;
+      pw.worker.postMessage(job);
+    });
+    const finish = (outcome: QuantumOutcome) => {
+      pw.busy = false;
+      pw.settle = undefined;
+      return outcome;
+    };
+    if (job.task.timeoutMs === undefined) return run.then(finish);
+    return raceTimeout(run, job.task.timeoutMs, () => this.replace(pw)).then(finish);
+  }
+
+  private idleWorker(): PoolWorker {
+    const idle = this.workers.find((w) => !w.busy);
+    if (idle) return idle;
+    if (this.workers.length >= this.slots) throw new Error("internal error: more module jobs than pool slots");
+    const pw = this.start();
+    this.workers.push(pw);
+    return pw;
+  }
+
+  private start(): PoolWorker {
+    const worker = new Worker(WORKER_URL, { workerData: { repoRoot: this.repoRoot, fsync: this.fsync } });
+    const pw: PoolWorker = { worker, busy: false };
+    worker.on("message", (outcome: QuantumOutcome) => pw.settle?.(outcome));
+    worker.on("error", (err) => {
+      const now = Date.now();
+      pw.settle?.({ ok: false, error: `worker thread crashed: ${err.message}`, log: err.stack ?? "", startedAt: now, finishedAt: now, peakRssBytes: 0 });
+      this.replace(pw);
+    });
+    return pw;
+  }
+
+  /** Terminates a worker (timed out or crashed) and puts a fresh one in its place. */
+  private replace(pw: PoolWorker): void {
+    void pw.worker.terminate();
+    const i = this.workers.indexOf(pw);
+    if (i >= 0) this.workers.splice(i, 1);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    this.workers.length = 0;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Resolves each quantum of a graph against the repository, in graph order: its input digests (from the
+ * input collection, or from the upstream quanta of this walk), its key, and the decision (run, skip,
+ * maybe) with reasons. Shared by `quanta run`/`exec` (which then run what must run) and by `quanta
+ * status`/`why` (which only report).
+ *
+ * Each dataset of the walk is in one of four states: unknown (its producer has not been resolved yet),
+ * known (a digest), absent (its producer had no work, or it is missing), or pending (its producer will
+ * run, so its digest is not known in a dry run).
+ */
+import { canonicalJson } from "../core/canonical-json.js";
+import type { BlobDigest, QuantumKey } from "../core/digest.js";
+import { decideQuantum, type Decision, type Reason } from "../core/explain.js";
+import type { TaskNode } from "../core/pipeline.js";
+import type { GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
+import { buildKeyManifest, computeQuantumKey, type KeyInput, type KeyManifest } from "../core/quantum-key.js";
+import type { Repository } from "../store/repository.js";
+import type { JobInputItem, QuantumJob } from "./quantum-job.js";
+
+/** Marks a dataset whose producer will run in a dry run. */
+const PENDING = "pending" as const;
+type DatasetState = BlobDigest | null | typeof PENDING | undefined;
+
+export type Resolution =
+  | { kind: "decided"; decision: Exclude<Decision, { action: "maybe" }>; manifest: KeyManifest; job: QuantumJob }
+  | { kind: "maybe"; reasons: Reason[] }
+  /** A required input is absent (upstream had no work) or too few gathered: nothing to do. */
+  | { kind: "no-work"; reason: string }
+  | { kind: "missing-input"; error: string };
+
+interface TaskInfo {
+  task: TaskNode;
+  config: string;
+}
+
+export class QuantumDecider {
+  private readonly state: DatasetState[];
+  private readonly tasks = new Map<string, TaskInfo>();
+
+  constructor(
+    private readonly graph: QuantumGraph,
+    private readonly repo: Repository,
+    private readonly collection: string,
+  ) {
+    this.state = new Array(graph.datasets.length);
+    for (const t of graph.tasks) this.tasks.set(t.label, { task: t, config: canonicalJson(t.config) });
+  }
+
+  taskOf(q: GraphQuantum): TaskNode {
+    return this.tasks.get(q.task)!.task;
+  }
+
+  resolve(quantumId: number): Resolution {
+    const q = this.graph.quanta[quantumId]!;
+    const info = this.tasks.get(q.task);
+    if (!info) throw new Error(`internal error: quantum ${quantumId} of unknown task ${q.task}`);
+    const gathered = this.gatherInputs(q, info.task);
+    if (gathered.kind !== "ok") return gathered;
+    const manifest = buildKeyManifest({ task: q.task, codeDigest: info.task.codeDigest, config: info.config, inputs: gathered.keyInputs });
+    const key = computeQuantumKey(manifest, this.repo.hasher);
+    const decision = decideQuantum({ key, manifest, memory: this.recall(q, key), blobExists: (d) => this.repo.blobs.has(d) });
+    if (decision.action === "maybe") return { kind: "maybe", reasons: decision.reasons };
+    const job: QuantumJob = { quantum: quantumId, task: info.task, dataId: q.dataId, inputs: gathered.jobInputs, repoRoot: this.repo.root, attempt: 1 };
+    return { kind: "decided", decision, manifest, job };
+  }
+
+  /** What the repository remembers about the quantum (this collection's record, the action cache). */
+  private recall(q: GraphQuantum, key: QuantumKey) {
+    const registry = this.repo.registry;
+    const record = registry.getQuantum(this.collection, q.task, q.key);
+    const action = registry.getAction(key);
+    const memory: Parameters<typeof decideQuantum>[0]["memory"] = {};
+    if (record) memory.record = { key: record.key, status: record.status };
+    if (action) memory.cached = { outputs: action.outputs, noWork: action.noWork };
+    if (!action && record) {
+      memory.previous = registry.getAction(record.key)?.manifest;
+      if (record.status === "failed") {
+        const exec = registry.getExecution(record.executionId);
+        memory.previous ??= exec ? buildKeyManifest({ task: q.task, codeDigest: exec.codeDigest, config: canonicalJson(exec.config), inputs: exec.inputs }) : undefined;
+        memory.previousError = exec?.error;
+      }
+    }
+    return memory;
+  }
+
+  private gatherInputs(q: GraphQuantum, task: TaskNode) {
+    const keyInputs: KeyInput[] = [];
+    const jobInputs: QuantumJob["inputs"] = {};
+    const pending: Reason[] = [];
+    for (const [name, conn] of Object.entries(task.inputs)) {
+      const items: JobInputItem[] = [];
+      for (const id of q.inputs[name] ?? []) {
+        const ds = this.graph.datasets[id]!;
+        const st = this.datasetState(id);
+        if (st === PENDING) {
+          const producer = this.graph.quanta[ds.producer]!;
+          pending.push({ kind: "upstream-pending", connection: name, type: ds.type, dataId: ds.key, producer: `${producer.task}@${producer.key}` });
+          continue;
+        }
+        if (st === null) {
+          if (ds.producer < 0 && !conn.multiple) return { kind: "missing-input" as const, error: `input ${name} (${ds.type}@${ds.key}) is not in the repository` };
+          if (!conn.multiple) return { kind: "no-work" as const, reason: `input ${name} (${ds.type}@${ds.key}) was not produced` };
+          continue;
+        }
+        keyInputs.push({ connection: name, type: ds.type, dataId: ds.key, digest: st! });
+        items.push({ dataId: ds.dataId, digest: st!, path: this.repo.blobs.pathOf(st!) });
+      }
+      if (pending.length === 0 && conn.multiple && items.length < conn.minimum) {
+        return { kind: "no-work" as const, reason: `input ${name} gathered ${items.length} datasets, fewer than its minimum ${conn.minimum}` };
+      }
+      jobInputs[name] = { storage: conn.storage, multiple: conn.multiple, items };
+    }
+    if (pending.length > 0) return { kind: "maybe" as const, reasons: pending };
+    return { kind: "ok" as const, keyInputs, jobInputs };
+  }
+
+  private datasetState(id: number): DatasetState {
+    const st = this.state[id];
+    if (st !== undefined) return st;
+    const ds = this.graph.datasets[id]!;
+    if (ds.producer >= 0) throw new Error(`internal error: dataset ${ds.type}@${ds.key} read before its producer was resolved`);
+    const registry = this.repo.registry;
+    const rec = registry.getDataset(this.graph.inputCollection, ds.type, ds.key) ?? registry.getDataset(this.collection, ds.type, ds.key);
+    const resolved = rec ? rec.digest : null;
+    this.state[id] = resolved;
+    return resolved;
+  }
+
+  /** Records the outputs of a quantum that ran or was skipped. */
+  setOutputs(q: GraphQuantum, outputs: Record<string, { digest: BlobDigest }>): void {
+    for (const [name, id] of Object.entries(q.outputs)) this.state[id] = outputs[name]?.digest ?? null;
+  }
+
+  /** Marks every output of a quantum absent (no work, failed, blocked). */
+  setAbsent(q: GraphQuantum): void {
+    for (const id of Object.values(q.outputs)) this.state[id] = null;
+  }
+
+  /** Marks every output of a quantum pending (a dry run: it would run). */
+  setPending(q: GraphQuantum): void {
+    for (const id of Object.values(q.outputs)) this.state[id] = PENDING;
+  }
+}

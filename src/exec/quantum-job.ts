@@ -1,0 +1,61 @@
+/**
+ * What an executor is handed to run one quantum, and what it hands back. Both are plain data (they
+ * cross worker-thread boundaries by structured clone, and would cross a Slurm job boundary as files).
+ * Inputs are blob paths; the job writes its outputs into the blob store itself and returns digests, so
+ * bytes never travel back through the scheduler.
+ */
+import type { DataId } from "../core/data-id.js";
+import type { BlobDigest } from "../core/digest.js";
+import type { TaskNode } from "../core/pipeline.js";
+import type { StorageClass } from "../core/storage-class.js";
+
+export interface JobInputItem {
+  dataId: DataId;
+  digest: BlobDigest;
+  /** Absolute path of the input's blob (read-only). */
+  path: string;
+}
+
+export interface QuantumJob {
+  /** Quantum id in the graph. */
+  quantum: number;
+  task: TaskNode;
+  dataId: DataId;
+  inputs: Record<string, { storage: StorageClass; multiple: boolean; items: JobInputItem[] }>;
+  /** The repository directory (blobs under `blobs/`, scratch under `tmp/`). */
+  repoRoot: string;
+  attempt: number;
+}
+
+export interface OutputBlob {
+  digest: BlobDigest;
+  size: number;
+}
+
+export type QuantumOutcome =
+  | {
+      ok: true;
+      outputs: Record<string, OutputBlob>;
+      noWork: boolean;
+      log: string;
+      startedAt: number;
+      finishedAt: number;
+      peakRssBytes: number;
+    }
+  | {
+      ok: false;
+      error: string;
+      log: string;
+      startedAt: number;
+      finishedAt: number;
+      peakRssBytes: number;
+    };
+
+/** How quanta are started: the only thing that differs between executors. */
+export interface QuantumExecutor {
+  readonly kind: "in-process" | "pool" | "slurm";
+  /** How many quanta may run at once. */
+  readonly slots: number;
+  execute(job: QuantumJob): Promise<QuantumOutcome>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,78 @@
+/**
+ * Runs one quantum job where it stands (the CLI's thread, a worker thread, or a batch job): reads the
+ * input blobs, runs the task (a TypeScript module or a command in a sandbox), writes the outputs into
+ * the blob store, and returns their digests. It never touches the registry: the scheduler records the
+ * outcome, after the blobs are durable.
+ */
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { BlobStore } from "../store/blob-store.js";
+import { loadTaskModule } from "./task-module.js";
+import { runModuleQuantum } from "./module-runner.js";
+import { runCommandQuantum } from "./command-runner.js";
+import type { OutputBlob, QuantumJob, QuantumOutcome } from "./quantum-job.js";
+
+let sandboxCounter = 0;
+const EMPTY = new Uint8Array(0);
+
+function peakRss(): number {
+  return process.resourceUsage().maxRSS * 1024;
+}
+
+export async function runQuantumJob(job: QuantumJob, blobs: BlobStore): Promise<QuantumOutcome> {
+  const startedAt = Date.now();
+  try {
+    const result = job.task.kind === "module" ? await runModule(job, blobs) : await runCommand(job, blobs);
+    // The new blob names must be durable before the scheduler records them in the registry.
+    blobs.flush();
+    return { ...result, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() };
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    return { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() };
+  }
+}
+
+type Result = { ok: true; outputs: Record<string, OutputBlob>; noWork: boolean; log: string } | { ok: false; error: string; log: string };
+
+async function runModule(job: QuantumJob, blobs: BlobStore): Promise<Result> {
+  const task = job.task;
+  const loaded = await loadTaskModule(task.modulePath!, { cacheDir: join(job.repoRoot, "modules") });
+  if (loaded.codeDigest !== task.codeDigest) {
+    return {
+      ok: false,
+      error: `the code of task ${task.label} changed since the plan was made (${task.codeDigest} -> ${loaded.codeDigest}); run again`,
+      log: "",
+    };
+  }
+  const inputs: Parameters<typeof runModuleQuantum>[0]["inputs"] = {};
+  for (const [name, input] of Object.entries(job.inputs)) {
+    inputs[name] = {
+      storage: input.storage,
+      multiple: input.multiple,
+      items: input.items.map((i) => ({ dataId: i.dataId, bytes: input.storage === "file" ? EMPTY : readFileSync(i.path), path: i.path })),
+    };
+  }
+  const r = await runModuleQuantum({ definition: loaded.definition, config: task.config, label: task.label, dataId: job.dataId, inputs });
+  if (!r.ok) return r;
+  const outputs: Record<string, OutputBlob> = {};
+  for (const [name, bytes] of Object.entries(r.outputs)) {
+    const digest = await blobs.put(bytes);
+    outputs[name] = { digest, size: bytes.length };
+  }
+  return { ok: true, outputs, noWork: r.noWork, log: r.log };
+}
+
+async function runCommand(job: QuantumJob, blobs: BlobStore): Promise<Result> {
+  const sandboxRoot = join(job.repoRoot, "tmp", `sandbox-${process.pid}-${job.quantum}-${job.attempt}-${sandboxCounter++}`);
+  try {
+    const inputs: Record<string, { path: string; dataId: QuantumJob["dataId"] }[]> = {};
+    for (const [name, input] of Object.entries(job.inputs)) inputs[name] = input.items.map((i) => ({ path: i.path, dataId: i.dataId }));
+    const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandboxRoot, timeoutMs: job.task.timeoutMs });
+    if (!r.ok) return r;
+    const outputs: Record<string, OutputBlob> = {};
+    for (const [name, path] of Object.entries(r.outputs)) outputs[name] = await blobs.putFile(path);
+    return { ok: true, outputs, noWork: false, log: r.log };
+  } finally {
+    rmSync(sandboxRoot, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * The incremental engine through the real CLI: real LMDB, real files, real worker threads. Each test
+ * asserts the exact set of quanta that ran.
+ */
+import { readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { itemsOf, makeChainFixture, runChain } from "./chain-fixture.js";
+
+const N = 6;
+const ALL = [...Array(N).keys()].map((i) => i + 1);
+
+let fx: ReturnType<typeof makeChainFixture>;
+beforeEach(() => {
+  fx = makeChainFixture(N);
+});
+afterEach(() => fx.cleanup());
+
+async function coldRun(extra: string[] = []) {
+  const r = await runChain(fx.dir, extra);
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.ran).toEqual([...itemsOf("double", ALL), ...itemsOf("parity", ALL), "total"].sort());
+  return r;
+}
+
+describe("incremental runs", () => {
+  it("runs everything once, then nothing", async () => {
+    await coldRun(["-j", "1"]);
+    const again = await runChain(fx.dir, ["-j", "1"]);
+    expect(again.code).toBe(0);
+    expect(again.ran).toEqual([]);
+    expect(again.finished.counts).toMatchObject({ ran: 0, upToDate: 2 * N + 1, failed: 0, blocked: 0 });
+  });
+
+  it("a config change reruns that task and what its outputs changed; setting it back reruns nothing", async () => {
+    await coldRun();
+    const changed = await runChain(fx.dir, ["--config", "double.factor=4"]);
+    expect(changed.code).toBe(0);
+    // doubled values all change, parities do not: total is cut off.
+    expect(changed.ran).toEqual([...itemsOf("double", ALL), ...itemsOf("parity", ALL)].sort());
+    const back = await runChain(fx.dir);
+    expect(back.ran).toEqual([]);
+    expect(back.finished.counts.upToDate).toBe(2 * N + 1);
+  });
+
+  it("editing a task's module or its local import reruns that task only where outputs are unchanged", async () => {
+    await coldRun();
+    const module = join(fx.dir, "tasks", "double.ts");
+    writeFileSync(module, readFileSync(module, "utf8") + "\n// an edit that changes nothing\n");
+    const edited = await runChain(fx.dir);
+    expect(edited.ran).toEqual(itemsOf("double", ALL));
+    const helper = join(fx.dir, "tasks", "parse-number.ts");
+    writeFileSync(helper, readFileSync(helper, "utf8") + "\n// another\n");
+    expect((await runChain(fx.dir)).ran).toEqual(itemsOf("double", ALL));
+    writeFileSync(join(fx.dir, "tasks", "unrelated.ts"), "export const x = 1;\n");
+    expect((await runChain(fx.dir)).ran).toEqual([]);
+  });
+
+  it("editing one raw file reruns its chain; touching one reruns nothing", async () => {
+    await coldRun();
+    writeFileSync(join(fx.dir, "data", "raw-3.txt"), "7\n");
+    const edited = await runChain(fx.dir);
+    expect(edited.ran).toEqual(["double@item=3", "parity@item=3"]);
+    const later = new Date(Date.now() + 5000);
+    utimesSync(join(fx.dir, "data", "raw-4.txt"), later, later);
+    const touched = await runChain(fx.dir);
+    expect(touched.ran).toEqual([]);
+  });
+
+  it("deleting an output blob reruns the quantum that made it", async () => {
+    await coldRun();
+    const ls = await runCli(["datasets", "--repo", "repo", "--collection", "chain", "--type", "doubled", "--where", "item = 2", "--json"], { cwd: fx.dir });
+    expect(ls.code, ls.stderr).toBe(0);
+    const lines = ls.stdout.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    const digest = (JSON.parse(lines[0]!) as { digest: string }).digest;
+    rmSync(join(fx.repo, "blobs", digest.slice(0, 2), digest.slice(2)));
+    const r = await runChain(fx.dir);
+    // It reproduces the same bytes, so nothing downstream reruns.
+    expect(r.ran).toEqual(["double@item=2"]);
+    const verify = await runCli(["verify", "--repo", "repo"], { cwd: fx.dir });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  });
+});
+
+describe("failures", () => {
+  it("a failing quantum blocks only its descendants; the rest finishes; exit code 1", async () => {
+    const r = await runChain(fx.dir, ["--config", "double.failOn=[3]"]);
+    expect(r.code).toBe(1);
+    expect(r.failed).toEqual(["double@item=3"]);
+    expect(r.blocked).toEqual(["parity@item=3", "total"]);
+    expect(r.ran).toEqual([...itemsOf("double", [1, 2, 4, 5, 6]), ...itemsOf("parity", [1, 2, 4, 5, 6])].sort());
+    expect(r.finished.counts).toMatchObject({ failed: 1, blocked: 2 });
+    const log = await runCli(["log", "double@item=3", "--repo", "repo"], { cwd: fx.dir });
+    expect(log.stdout).toContain("refusing to double 3");
+    // Mended (its input no longer trips the failure): only the failed quantum and what it blocked run.
+    writeFileSync(join(fx.dir, "data", "raw-3.txt"), "7\n");
+    const fixed = await runChain(fx.dir, ["--config", "double.failOn=[3]"]);
+    expect(fixed.code).toBe(0);
+    expect(fixed.ran).toEqual(["double@item=3", "parity@item=3", "total"]);
+  });
+
+  it("--retries recovers a task that fails once", async () => {
+    const marker = join(fx.dir, "flaky-marker");
+    const r = await runChain(fx.dir, ["-j", "1", "--retries", "1", "--config", `double.flakyMarker=${marker}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.events.filter((e) => e.event === "quantum-retrying")).toHaveLength(1);
+    expect(r.failed).toEqual([]);
+    expect(r.finished.counts.ran).toBe(2 * N + 1);
+  });
+
+  it("--fail-fast starts nothing after the first failure", async () => {
+    const r = await runChain(fx.dir, ["-j", "1", "--fail-fast", "--config", "double.failOn=[1]"]);
+    expect(r.code).toBe(1);
+    expect(r.failed).toEqual(["double@item=1"]);
+    expect(r.ran).toEqual([]);
+    expect(r.finished.counts.blocked).toBe(2 * N);
+  });
+});
+
+describe("executors", () => {
+  it("-j 1 and -j 4 produce identical output digests", async () => {
+    const digests = async (jobs: string) => {
+      const local = makeChainFixture(N);
+      try {
+        const r = await runChain(local.dir, ["-j", jobs]);
+        expect(r.code).toBe(0);
+        const ls = await runCli(["datasets", "--repo", "repo", "--collection", "chain", "--json"], { cwd: local.dir });
+        return ls.stdout
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as { type: string; dataId: unknown; digest: string })
+          .map((d) => `${d.type} ${JSON.stringify(d.dataId)} ${d.digest}`)
+          .sort();
+      } finally {
+        local.cleanup();
+      }
+    };
+    const one = await digests("1");
+    expect(one).toHaveLength(2 * N + 1);
+    expect(await digests("4")).toEqual(one);
+  });
+});
