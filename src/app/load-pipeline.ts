@@ -13,7 +13,7 @@ import { parsePipelineFile } from "../core/parse-pipeline-file.js";
 import { PipelineError } from "../core/pipeline-error.js";
 import type { Pipeline } from "../core/pipeline.js";
 import { resolvePipeline } from "../core/pipeline-resolver.js";
-import type { LoadedTaskModule } from "../core/resolve-task.js";
+import type { TaskModuleInfo } from "../core/resolve-task.js";
 import { selectTasks } from "../core/select-tasks.js";
 import type { ConfigValueSource } from "../core/task-config.js";
 import type { YamlSource } from "../core/yaml-source.js";
@@ -32,7 +32,7 @@ export interface LoadPipelineOptions {
   /** Paths in messages are relative to this directory (default: the current directory). */
   readonly cwd?: string;
   /** How module tasks are loaded (default: bundling with esbuild, src/exec/task-module.ts). */
-  readonly loadTaskModule?: (modulePath: string) => Promise<Omit<LoadedTaskModule, "modulePath"> & { files?: string[] }>;
+  readonly loadTaskModule?: (modulePath: string) => Promise<Omit<TaskModuleInfo, "modulePath"> & { files?: string[] }>;
 }
 
 export interface LoadedPipeline {
@@ -54,7 +54,7 @@ export async function loadPipeline(file: string, options: LoadPipelineOptions = 
 
   const files = new Set<string>(listTreeFiles(tree));
   const load = options.loadTaskModule ?? ((p: string) => loadTaskModuleFromDisk(p));
-  const modules = new Map<string, LoadedTaskModule>();
+  const modules = new Map<string, TaskModuleInfo>();
   await Promise.all(
     [...merged.merged.tasks.values()]
       .filter((t) => t.definer.value.task !== undefined && t.definer.value.command === undefined)
@@ -128,7 +128,7 @@ async function loadModule(
   task: MergedTask,
   modulePath: string,
   load: NonNullable<LoadPipelineOptions["loadTaskModule"]>,
-): Promise<Omit<LoadedTaskModule, "modulePath"> & { files?: string[] }> {
+): Promise<Omit<TaskModuleInfo, "modulePath"> & { files?: string[] }> {
   const { source, path, value } = task.definer;
   if (!existsSync(modulePath)) {
     throw source.errorAt([...path, "task"], `task "${task.label}": module ${JSON.stringify(value.task)} does not exist`, {

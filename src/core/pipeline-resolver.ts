@@ -11,7 +11,7 @@ import { orderTasks } from "./order-tasks.js";
 import { parseConfigOverride, type ConfigOverride } from "./parse-config-override.js";
 import { PipelineError } from "./pipeline-error.js";
 import type { Connection, InputSpec, Pipeline, SubsetDef, TaskNode } from "./pipeline.js";
-import { resolveTask, type ConnectionBlame, type LoadedTaskModule, type ResolvedTask } from "./resolve-task.js";
+import { resolveTask, type ConnectionBlame, type TaskModuleInfo, type ResolvedTask } from "./resolve-task.js";
 import type { StorageClass } from "./storage-class.js";
 import { substituteParameters } from "./substitute-parameters.js";
 import type { ConfigValueSource } from "./task-config.js";
@@ -23,7 +23,7 @@ export interface ResolveContext {
   /** Absolute path of the pipeline file. */
   readonly file: string;
   /** The loaded module of every module task, by label. */
-  readonly modules: ReadonlyMap<string, LoadedTaskModule>;
+  readonly modules: ReadonlyMap<string, TaskModuleInfo>;
   /** xxh64 of a string as 16 hex (a command task's code digest hashes its template). */
   hashString(text: string): string;
   /** An absolute path for `relative` as written in the file `fromFile`. */

@@ -20,7 +20,7 @@ import type { ConnectionSpec, TaskDefinition } from "./task-definition.js";
 import type { ErrorAtOptions, YamlPath } from "./yaml-source.js";
 
 /** What the app loaded for a module task. */
-export interface LoadedTaskModule {
+export interface TaskModuleInfo {
   /** Absolute path of the module. */
   readonly modulePath: string;
   readonly definition: TaskDefinition;
@@ -32,7 +32,7 @@ export interface TaskResolveContext {
   readonly parameters: Readonly<Record<string, unknown>>;
   readonly overrides: readonly ConfigOverride[];
   /** For module tasks. */
-  readonly module?: LoadedTaskModule;
+  readonly module?: TaskModuleInfo;
   readonly hashString: (text: string) => string;
 }
 
