@@ -1,26 +1,35 @@
 /** The command table, in the order `quanta --help` lists them. */
 import type { CommandSpec } from "./command-spec.js";
 import { notBuiltYet } from "./command-spec.js";
+import { showCommand } from "./commands/show.js";
+import { schemaCommand } from "./commands/schema.js";
 import { ingestCommand } from "./commands/ingest.js";
 import { datasetsCommand } from "./commands/datasets.js";
 import { getCommand } from "./commands/get.js";
 import { verifyCommand } from "./commands/verify.js";
 import { gcCommand } from "./commands/gc.js";
+import { runCommand } from "./commands/run.js";
+import { statusCommand } from "./commands/status.js";
+import { whyCommand } from "./commands/why.js";
+import { graphCommand } from "./commands/graph.js";
+import { execCommand } from "./commands/exec.js";
+import { provenanceCommand } from "./commands/provenance.js";
+import { logCommand } from "./commands/log.js";
 
 export const COMMANDS: readonly CommandSpec[] = [
-  notBuiltYet("run <pipeline> [targets..]", "ingest changed inputs, build the graph and run what is stale"),
-  notBuiltYet("status <pipeline> [targets..]", "dry run: what would run, what may run, what is up to date"),
-  notBuiltYet("why <quantum>", "explain why a quantum would run (e.g. calibrate@visit=12,detector=3)"),
-  notBuiltYet("graph <pipeline> [targets..]", "build the quantum graph: save it (-o), summarise it, or draw it"),
-  notBuiltYet("exec <plan>", "execute a saved plan (.qg)"),
+  runCommand,
+  statusCommand,
+  whyCommand,
+  graphCommand,
+  execCommand,
   notBuiltYet("watch <pipeline>", "rerun what is stale whenever inputs, the pipeline or task code change"),
-  notBuiltYet("show <what> <pipeline> [label]", "print the pipeline, config, tasks or dimensions"),
+  showCommand,
   ingestCommand,
   datasetsCommand,
   getCommand,
-  notBuiltYet("provenance <dataset>", "print the lineage of a dataset as a tree"),
-  notBuiltYet("log <quantum>", "print the captured log of a quantum's latest execution"),
+  provenanceCommand,
+  logCommand,
   verifyCommand,
   gcCommand,
-  notBuiltYet("schema", "print the JSON Schema of pipeline files"),
+  schemaCommand,
 ];
