@@ -79,8 +79,13 @@ describe("the sky demo", () => {
     expect(finished.counts).toMatchObject({ ran: 17, upToDate: 72, failed: 0 });
   });
 
-  it("runs nothing when run again with the same config", async () => {
+  it("runs nothing when run again with the same config, and the results are still right", async () => {
     const finished = await runSky(["--config", "coadd.clip=2.5"]);
     expect(finished.counts).toMatchObject({ ran: 0, upToDate: 89, failed: 0 });
+    // Every patch's warp must be its own: quanta that read the same inputs at different data IDs
+    // (all patches of a visit gather the same calexps) must not share cached outputs.
+    const summary = await runCli(["get", "summary@", "--repo", repoDir()], { cwd: skyDir() });
+    expect(summary.code, summary.stderr).toBe(0);
+    expect(JSON.parse(summary.stdout).completeness).toBeGreaterThanOrEqual(0.8);
   });
 });
