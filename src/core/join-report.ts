@@ -104,7 +104,11 @@ export function explainEmptyTask(task: TaskReport, report: JoinReport): string {
   switch (step.kind) {
     case "read":
       if (step.producer !== undefined) return `${head}: its input ${step.type} has no datasets (task ${step.producer} has no quanta)`;
-      return `${head}: ${step.type} ${formatDims(step.dimensions)} has 0 datasets${under}`;
+      {
+        const total = report.sources.find((s) => s.name === step.type)?.total ?? 0;
+        const what = `${step.type} ${formatDims(step.dimensions)}`;
+        return total > 0 && report.where !== undefined ? `${head}: ${what} has ${total} datasets, none${under}` : `${head}: ${what} has 0 datasets`;
+      }
     case "link": {
       const kept = report.sources.find((s) => s.name === step.via)?.kept ?? 0;
       const via = `${step.viaKind} ${step.via} has ${kept} ${step.viaKind === "relation" ? "rows" : "datasets"}${under}`;

@@ -1,0 +1,225 @@
+/**
+ * Building the quantum graph over a repository: the flags (`--where`, `--bind`, targets, `--tasks`)
+ * become the builder's options, the registry becomes its `AvailableInputs`, and its outcomes become
+ * exceptions (UsageError, exit 2). Shared by `quanta graph` and the engine's `run`/`status`.
+ *
+ * Available datasets: a type the pipeline's `inputs:` declares is read from the input collection (`raw`);
+ * any other type (an output of a task left out by `--tasks`, or a prerequisite from elsewhere) from the
+ * output collection, then the input collection. Relations are the registry's.
+ */
+import type { DataId } from "../core/data-id.js";
+import { parseDataId } from "../core/data-id.js";
+import { UsageError } from "../core/errors.js";
+import { buildQuantumGraph, type AvailableInputs, type GraphTarget, type WhereFilter } from "../core/graph-builder.js";
+import { explainEmptyTask, type JoinReport } from "../core/join-report.js";
+import type { Pipeline } from "../core/pipeline.js";
+import type { QuantumGraph } from "../core/quantum-graph.js";
+import { compileWhere, parseBindings, parseWhere, referencedDimensions, toUsageError } from "../core/query/query.js";
+import type { PlanFlags } from "../cli/run-flags.js";
+import type { Registry } from "../store/registry.js";
+import type { Repository } from "../store/repository.js";
+
+export interface BuildGraphRequest {
+  readonly pipeline: Pipeline;
+  readonly repo: Repository;
+  readonly where?: string;
+  /** `--bind name=value` entries. */
+  readonly bind?: readonly string[];
+  /** Positional targets, `TYPE@DATAID` or `TYPE` (every dataset of the type). */
+  readonly targets?: readonly string[];
+  /** Selected labels of `pipeline` (already resolved); all its tasks when absent. */
+  readonly tasks?: readonly string[];
+  /** The output collection: where existing outputs of unselected tasks are found. */
+  readonly collection: string;
+  /** Default `raw`. */
+  readonly inputCollection?: string;
+  /** Return an empty graph instead of throwing a UsageError that explains it. */
+  readonly allowEmpty?: boolean;
+}
+
+export interface BuiltGraph {
+  readonly graph: QuantumGraph;
+  readonly report: JoinReport;
+  readonly durationMs: number;
+}
+
+/** The graph, or a UsageError (exit 2) that says why it cannot be built or why it is empty. */
+export async function buildGraphForPipeline(req: BuildGraphRequest): Promise<QuantumGraph> {
+  return (await buildGraphWithReport(req)).graph;
+}
+
+/** The graph with its join report and how long building took. */
+export async function buildGraphWithReport(req: BuildGraphRequest): Promise<BuiltGraph> {
+  const where = compileWhereFlag(req.pipeline, req.where, req.bind ?? []);
+  const targets = (req.targets ?? []).map((t) => parseTarget(t, req.pipeline));
+  const inputCollection = req.inputCollection ?? "raw";
+  const started = performance.now();
+  const result = buildQuantumGraph({
+    pipeline: req.pipeline,
+    available: availableInRepository(req.repo.registry, req.pipeline, inputCollection, req.collection),
+    ...(where === undefined ? {} : { where }),
+    ...(targets.length === 0 ? {} : { targets }),
+    ...(req.tasks === undefined ? {} : { tasks: req.tasks }),
+    inputCollection,
+  });
+  if (!result.ok) throw new UsageError(result.error.message, result.error.hint);
+  if (result.graph.quanta.length === 0 && !req.allowEmpty) throw emptyGraphError(result.report);
+  return { graph: result.graph, report: result.report, durationMs: performance.now() - started };
+}
+
+function compileWhereFlag(pipeline: Pipeline, text: string | undefined, bind: readonly string[]): WhereFilter | undefined {
+  if (text === undefined || text.trim() === "") return undefined;
+  const bindings = parseBindings(bind);
+  const parsed = parseWhere(text, pipeline.dimensions, bindings);
+  if (!parsed.ok) throw toUsageError(text, parsed.error);
+  return {
+    predicate: compileWhere(parsed.expr),
+    dimensions: referencedDimensions(parsed.expr),
+    text,
+    ...(Object.keys(bindings).length === 0 ? {} : { bind: bindings }),
+  };
+}
+
+/** `calexp@visit=12,detector=3`, or a bare type name for all its datasets. */
+export function parseTarget(text: string, pipeline: Pipeline): GraphTarget {
+  const at = text.indexOf("@");
+  const type = (at < 0 ? text : text.slice(0, at)).trim();
+  if (type === "") throw new UsageError(`target '${text}': expected TYPE@DATAID, e.g. calexp@visit=12,detector=3`);
+  if (at < 0) return { type, dataId: {} };
+  const parsed = parseDataId(text.slice(at + 1), pipeline.dimensions);
+  if (!parsed.ok) throw new UsageError(`target '${text}': ${parsed.message} (column ${parsed.column + at + 1})`);
+  return { type, dataId: parsed.dataId };
+}
+
+function availableInRepository(registry: Registry, pipeline: Pipeline, inputCollection: string, outputCollection: string): AvailableInputs {
+  const declared = new Set(pipeline.inputs.filter((i) => i.kind === "files").map((i) => i.type));
+  const list = (collection: string, type: string): DataId[] => {
+    const out: DataId[] = [];
+    for (const entry of registry.listDatasets({ collection, type })) out.push(entry.dataId);
+    return out;
+  };
+  return {
+    datasetIds(type) {
+      if (declared.has(type)) return list(inputCollection, type);
+      const existing = list(outputCollection, type);
+      if (existing.length > 0) return existing;
+      const inputs = list(inputCollection, type);
+      return inputs.length > 0 || registry.getDatasetType(type) !== undefined ? inputs : undefined;
+    },
+    relationRows: (name) => registry.getRelation(name)?.rows,
+  };
+}
+
+function emptyGraphError(report: JoinReport): UsageError {
+  const reasons = report.tasks.filter((t) => t.quanta === 0).map((t) => `  ${explainEmptyTask(t, report)}`);
+  const noInputs = report.sources.some((s) => s.kind === "dataset" && s.total === 0 && s.producer === undefined);
+  return new UsageError(
+    `the quantum graph is empty:\n${reasons.join("\n")}`,
+    noInputs ? "have the inputs been ingested? ('quanta ingest PIPELINE')" : "'quanta graph PIPELINE --explain' prints every join step",
+  );
+}
+
+export type GraphDisplay = "summary" | "list" | "dot" | "mermaid" | "explain" | "none";
+
+export interface GraphCommandOptions {
+  readonly repoRoot: string;
+  readonly pipelineFile: string;
+  readonly targets: readonly string[];
+  readonly flags: PlanFlags;
+  /** Write the plan here (`-o`). */
+  readonly save?: string;
+  readonly display: GraphDisplay;
+  /** Draw quanta and datasets rather than tasks and dataset types. */
+  readonly quanta: boolean;
+  readonly json: boolean;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+/**
+ * `quanta graph`: load the pipeline, ingest changed inputs (as `run` and `status` do), build the graph,
+ * then save it and/or print it. Returns the exit code.
+ */
+export async function runGraphCommand(opts: GraphCommandOptions): Promise<number> {
+  const { loadPipeline } = await import("./load-pipeline.js");
+  const { selectTasks } = await import("../core/select-tasks.js");
+  const { ingestInputs } = await import("./ingest.js");
+  const { openRepository } = await import("../store/repository.js");
+  const { pipeline } = await loadPipeline(opts.pipelineFile, { config: opts.flags.config });
+  let tasks: string[] | undefined;
+  if (opts.flags.tasks !== undefined) {
+    const selection = selectTasks(pipeline, opts.flags.tasks);
+    if (!selection.ok) throw selection.error;
+    tasks = selection.labels;
+  }
+  const repo = await openRepository(opts.repoRoot, { write: true, command: "quanta graph" });
+  let built: BuiltGraph;
+  try {
+    const ingest = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo });
+    for (const p of ingest.problems) opts.err(`warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}\n`);
+    built = await buildGraphWithReport({
+      pipeline,
+      repo,
+      where: opts.flags.where,
+      bind: opts.flags.bind,
+      targets: opts.targets,
+      ...(tasks === undefined ? {} : { tasks }),
+      collection: opts.flags.output ?? pipeline.name,
+      allowEmpty: opts.display === "explain",
+    });
+  } finally {
+    await repo.close();
+  }
+  if (opts.save !== undefined) {
+    const { savePlan } = await import("../store/plan-file.js");
+    await savePlan(built.graph, opts.save);
+  }
+  await printGraph(built, opts);
+  return 0;
+}
+
+async function printGraph(built: BuiltGraph, opts: GraphCommandOptions): Promise<void> {
+  const { graph, report } = built;
+  if (opts.json) {
+    const { stampEvent } = await import("../core/events.js");
+    const perTask = new Map<string, number>();
+    for (const q of graph.quanta) perTask.set(q.task, (perTask.get(q.task) ?? 0) + 1);
+    const event = stampEvent(
+      {
+        event: "graph-built",
+        pipeline: graph.pipeline.name,
+        quanta: graph.quanta.length,
+        datasets: graph.datasets.length,
+        durationMs: Math.round(built.durationMs),
+        tasks: graph.tasks.map((t) => ({ task: t.label, quanta: perTask.get(t.label) ?? 0 })),
+      },
+      Date.now(),
+    );
+    opts.out(JSON.stringify(event) + "\n");
+    return;
+  }
+  for (const t of report.tasks) if (t.quanta === 0 && opts.display !== "explain") opts.err(`warning: ${explainEmptyTask(t, report)}\n`);
+  opts.out(await formatDisplay(built, opts));
+  if (opts.save !== undefined) opts.err(`wrote ${opts.save}: ${graph.quanta.length} quanta, ${graph.datasets.length} datasets\n`);
+}
+
+async function formatDisplay(built: BuiltGraph, opts: GraphCommandOptions): Promise<string> {
+  switch (opts.display) {
+    case "summary":
+      return (await import("../core/graph-text.js")).formatGraphSummary(built.graph);
+    case "list":
+      return (await import("../core/graph-text.js")).formatGraphText(built.graph);
+    case "dot":
+      return (await import("../core/graph-dot.js")).formatGraphDot(built.graph, { quanta: opts.quanta });
+    case "mermaid":
+      return (await import("../core/graph-mermaid.js")).formatGraphMermaid(built.graph, { quanta: opts.quanta });
+    case "explain":
+      return (await import("../core/join-report.js")).formatJoinReport(built.report);
+    case "none":
+      return "";
+    default: {
+      const never: never = opts.display;
+      throw new Error(`internal error: unknown display ${String(never)}`);
+    }
+  }
+}
