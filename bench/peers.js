@@ -27,11 +27,10 @@
  * Installs nothing: peers that are not on PATH are reported and skipped.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, appendFileSync } from "node:fs";
-import { availableParallelism, tmpdir, cpus } from "node:os";
+import { availableParallelism, tmpdir, cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import {
   QUANTA_BIN,
-  PROJECT_ROOT,
   HAS_GNU_TIME,
   findTool,
   toolVersion,
@@ -90,7 +89,7 @@ function endsOf(n) {
 const TOOLS = {
   quanta: {
     available: () => true,
-    version: () => `quanta ${JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")).version} (node ${process.version})`,
+    version: () => `quanta ${JSON.parse(readFileSync(join(QUANTA_BIN, "..", "..", "package.json"), "utf8")).version} (node ${process.version}, ${QUANTA_BIN})`,
     write(dir) {
       const steps = [
         ["step1", "raw", "s1"],
@@ -363,6 +362,8 @@ async function main() {
   if (!HAS_GNU_TIME) console.log("GNU time not found at /usr/bin/time: peak RSS is not measured");
   if (!args.big && !args.n && !quick) console.log("N = 100,000 is opt-in (--big): expect several minutes per tool for the cold build, much more for snakemake");
 
+  const loadBefore = loadavg()[0].toFixed(1);
+  console.log(`load average before: ${loadBefore} (on ${availableParallelism()} cores; anything else running skews the cold builds)`);
   const root = mkdtempSync(join(tmpdir(), "quanta-bench-peers-"));
   const all = {};
   const tables = [];
@@ -396,7 +397,7 @@ async function main() {
   const md = [
     `# Chain workload: quanta vs peers (${new Date().toISOString()})`,
     "",
-    `Machine: ${cpu}, ${availableParallelism()} cores; all tools with -j ${jobs}. Tools: ${found.map((t) => versions[t]).join("; ")}.${missing.length ? ` Not installed: ${missing.join(", ")}.` : ""}`,
+    `Machine: ${cpu}, ${availableParallelism()} cores, load average ${loadBefore} before and ${loadavg()[0].toFixed(1)} after; all tools with -j ${jobs}. Tools: ${found.map((t) => versions[t]).join("; ")}.${missing.length ? ` Not installed: ${missing.join(", ")}.` : ""}`,
     "",
     "Each cell: wall time (steps the tool ran, peak RSS of the largest process). Warm scenarios are the median of",
     `${reps} run(s). ⚠ marks a step count other than expected (cold 3N+1, no-op 0, change 4, touch: 0 for quanta, 4 for make/ninja).`,

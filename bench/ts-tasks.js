@@ -13,7 +13,7 @@
  *   target; --quick runs N = 500.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { QUANTA_BIN, timeProcess, median, formatMs, formatRss, markdownTable, parseArgs, writeResults } from "./lib/measure.js";
 
@@ -176,7 +176,7 @@ async function measure(n, root) {
 }
 
 async function main() {
-  console.log(`ts-tasks: chains of 3 trivial TypeScript tasks + 1 gather, in process (-j 1), N = ${sizes.join(", ")}`);
+  console.log(`ts-tasks: chains of 3 trivial TypeScript tasks + 1 gather, in process (-j 1), N = ${sizes.join(", ")}, load average ${loadavg()[0].toFixed(1)}`);
   const root = mkdtempSync(join(tmpdir(), "quanta-bench-ts-"));
   const results = [];
   try {

@@ -13,7 +13,12 @@ import { join, resolve } from "node:path";
 import { tmpdir } from "node:os";
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, "..", "..");
-export const QUANTA_BIN = join(PROJECT_ROOT, "bin", "quanta.js");
+/**
+ * The CLI under test: this checkout's `bin/quanta.js`, or `$QUANTA_BENCH_BIN` (e.g. a copy of bin/,
+ * dist/ and package.json taken with a finished build, so that a rebuild during a long benchmark
+ * cannot change the code being measured).
+ */
+export const QUANTA_BIN = process.env.QUANTA_BENCH_BIN ? resolve(process.env.QUANTA_BENCH_BIN) : join(PROJECT_ROOT, "bin", "quanta.js");
 export const RESULTS_DIR = join(PROJECT_ROOT, "bench", "results");
 
 const GNU_TIME = "/usr/bin/time";
