@@ -3,11 +3,12 @@
  * `NO_COLOR`, `TERM=dumb`, `--plain` or `--quiet` → the live view; anything else → plain lines.
  * `--quiet` means "only failures and the summary", which the plain reporter does on a terminal too.
  *
- * The live view is loaded with a dynamic `import()`: this module and the plain and JSON reporters import
- * nothing from ink or React, so `quanta status`, piped runs and `--json` start fast.
+ * The live view is loaded with a dynamic `import()` (in `loadLiveView`): this module and the plain and
+ * JSON reporters import nothing from ink or React, so `quanta status`, piped runs and `--json` start fast.
  */
 import type { Reporter } from "../core/events.js";
 import { createJsonReporter } from "./json-reporter.js";
+import { loadLiveView } from "./load-live-view.js";
 import { createPlainReporter } from "./plain-reporter.js";
 
 export interface CreateReporterOptions {
@@ -22,7 +23,7 @@ export async function createReporter(options: CreateReporterOptions): Promise<Re
   const { stdout } = options;
   if (options.json) return createJsonReporter({ out: stdout });
   if (shouldDrawLiveView(options)) {
-    const { createLiveReporter } = await import("./live-view.js");
+    const { createLiveReporter } = await loadLiveView();
     return createLiveReporter({ stdout });
   }
   return createPlainReporter({ out: stdout, quiet: options.quiet });

@@ -5,8 +5,9 @@
  * Two parts. Above, ink's `<Static>` log: each failure (its quantum, error and log tail) and each run's
  * summary table, printed once and left in the scrollback. Below, the redrawn part: a header, one row per
  * task with a bar and counts, the longest-running quanta, and the watch state. Events only fold into
- * the model; a timer redraws at most `fps` times a second (failures and the summary are drawn at once),
- * so the cost of the view does not grow with the number of quanta.
+ * the model; a timer redraws at most `fps` times a second, and less often when drawing is slow (see
+ * RENDER_BUDGET), so the cost of the view does not grow with the number of quanta. A run's start is
+ * drawn at once, and `close()` draws the final state.
  */
 import { Box, Static, Text, render, type Instance } from "ink";
 import type { QuantaEvent, Reporter } from "../core/events.js";
@@ -14,7 +15,7 @@ import { formatDuration } from "./format-duration.js";
 import { formatSummary } from "./format-summary.js";
 import { formatStatus } from "./format-status.js";
 import { joinTaskRow, layoutTaskRows, type TaskRow } from "./layout-task-rows.js";
-import { createRunState, listRunning, reduceRunState, type RunState } from "./run-state.js";
+import { createRunState, foldRunState, listRunning, type RunState } from "./run-state.js";
 import { stripEscapes } from "./strip-escapes.js";
 import { truncateText } from "./truncate-text.js";
 import { systemClock, type UiClock } from "./ui-clock.js";
@@ -188,6 +189,9 @@ export function toStaticEntry(event: QuantaEvent): StaticEntry | undefined {
   }
 }
 
+/** The largest share of the wall time the live view may spend drawing. */
+export const RENDER_BUDGET = 0.02;
+
 export interface LiveReporterOptions {
   stdout: NodeJS.WriteStream;
   clock?: UiClock;
@@ -200,31 +204,41 @@ export function createLiveReporter(options: LiveReporterOptions): Reporter {
   const { stdout, clock = systemClock } = options;
   const fps = options.fps ?? 10;
   let state = createRunState();
+  // Events wait here until the next draw, which folds them in one go (see foldRunState).
+  let pending: QuantaEvent[] = [];
   const entries: StaticEntry[] = [];
-  let dirty = false;
   let closed = false;
 
-  const view = () => (
-    <LiveView state={state} entries={entries.slice()} now={clock.now()} columns={Math.max(40, stdout.columns || 80)} />
-  );
+  const view = () => {
+    if (pending.length > 0) {
+      state = foldRunState(state, pending);
+      pending = [];
+    }
+    return <LiveView state={state} entries={entries.slice()} now={clock.now()} columns={Math.max(40, stdout.columns || 80)} />;
+  };
   // maxFps 0: ink draws on every rerender; our timer is the throttle (ink's own runs on real time, not `clock`).
   const instance: Instance = render(view(), { stdout, patchConsole: false, exitOnCtrlC: false, maxFps: 0 });
+  // Drawing is not free (ink lays out and measures every character): after a draw that took d ms, the
+  // next waits at least d / RENDER_BUDGET ms, so drawing never takes more than that share of the run,
+  // however slow the machine or busy the CPU.
+  let nextDrawAt = -Infinity;
   const redraw = () => {
-    dirty = false;
+    const start = clock.now();
     instance.rerender(view());
+    const end = clock.now();
+    nextDrawAt = end + (end - start) / RENDER_BUDGET;
   };
   // While a run is going, redraw every tick even without events: elapsed times move.
   const stopTimer = clock.every(Math.ceil(1000 / fps), () => {
-    if (!closed && (dirty || state.phase === "running")) redraw();
+    if (!closed && (pending.length > 0 || state.phase === "running") && clock.now() >= nextDrawAt) redraw();
   });
 
   return {
     onEvent(event: QuantaEvent) {
       if (closed) return;
-      state = reduceRunState(state, event);
+      pending.push(event);
       const entry = toStaticEntry(event);
       if (entry) entries.push(entry);
-      dirty = true;
       // Draw the table as soon as a run starts, so even a run shorter than one tick shows it.
       if (event.event === "run-started") redraw();
     },

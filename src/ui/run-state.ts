@@ -77,23 +77,113 @@ export function createRunState(): RunState {
 
 /** Folds one event into the state. Never mutates `state`; events of an unknown kind change nothing. */
 export function reduceRunState(state: RunState, event: QuantaEvent): RunState {
+  return foldRunState(state, [event]);
+}
+
+/**
+ * Folds many events at once, as `events.reduce(reduceRunState, state)` would, but copying each part of
+ * the state at most once per call (the live view folds what arrived between two redraws in one go).
+ * Never mutates `state`.
+ */
+export function foldRunState(state: RunState, events: Iterable<QuantaEvent>): RunState {
+  const draft = new RunStateDraft(state);
+  for (const event of events) applyEvent(draft, event);
+  return draft.finish();
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * A working copy of a state that copies a part (the task list and each task, the running map, the
+ * failure and slowest lists) only when it is first changed, so the caller's state stays untouched and a
+ * batch of events costs one copy of what it touches.
+ */
+class RunStateDraft {
+  readonly s: Mutable<RunState>;
+  private ownTasks = new Set<number>();
+  private ownList = false;
+  private ownRunning = false;
+  private ownFailures = false;
+  private ownSlowest = false;
+
+  constructor(state: RunState) {
+    this.s = { ...state };
+  }
+
+  /** Replaces the whole state with a fresh one (owned: nothing in it is shared). */
+  reset(fresh: RunState): void {
+    Object.assign(this.s, fresh);
+    this.ownTasks = new Set(fresh.tasks.map((_, i) => i));
+    this.ownList = this.ownRunning = this.ownFailures = this.ownSlowest = true;
+  }
+
+  /** The named task, writable; appended (with no total) if the run never announced it. */
+  task(name: string): Mutable<TaskProgress> {
+    if (!this.ownList) {
+      this.s.tasks = this.s.tasks.slice();
+      this.ownList = true;
+    }
+    const tasks = this.s.tasks as TaskProgress[];
+    let index = tasks.findIndex((t) => t.task === name);
+    if (index < 0) {
+      index = tasks.push(createTaskProgress(name, 0)) - 1;
+      this.ownTasks.add(index);
+    } else if (!this.ownTasks.has(index)) {
+      tasks[index] = { ...tasks[index] };
+      this.ownTasks.add(index);
+    }
+    return tasks[index];
+  }
+
+  running(): Map<number, RunningQuantum> {
+    if (!this.ownRunning) {
+      this.s.running = new Map(this.s.running);
+      this.ownRunning = true;
+    }
+    return this.s.running as Map<number, RunningQuantum>;
+  }
+
+  failures(): FailureView[] {
+    if (!this.ownFailures) {
+      this.s.failures = this.s.failures.slice();
+      this.ownFailures = true;
+    }
+    return this.s.failures as FailureView[];
+  }
+
+  slowest(): SlowQuantum[] {
+    if (!this.ownSlowest) {
+      this.s.slowest = this.s.slowest.slice();
+      this.ownSlowest = true;
+    }
+    return this.s.slowest as SlowQuantum[];
+  }
+
+  finish(): RunState {
+    return this.s;
+  }
+}
+
+function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
+  const s = d.s;
   switch (event.event) {
     case "ingest-finished":
-      return { ...state, ingest: event };
+      s.ingest = event;
+      return;
     case "graph-built":
-      return {
-        ...state,
-        graph: event,
-        pipeline: state.pipeline ?? event.pipeline,
-        tasks: state.phase === "running" ? state.tasks : event.tasks.map((t) => createTaskProgress(t.task, t.quanta)),
-      };
+      s.graph = event;
+      s.pipeline ??= event.pipeline;
+      if (s.phase !== "running") {
+        d.reset({ ...s, tasks: event.tasks.map((t) => createTaskProgress(t.task, t.quanta)) } as RunState);
+      }
+      return;
     case "run-started":
       // A new run (watch mode starts one per change) resets everything but the graph and watch state.
-      return {
+      d.reset({
         ...createRunState(),
-        graph: state.graph,
-        ingest: state.ingest,
-        watch: state.watch,
+        graph: s.graph,
+        ingest: s.ingest,
+        watch: s.watch,
         phase: "running",
         pipeline: event.pipeline,
         collection: event.collection,
@@ -101,92 +191,110 @@ export function reduceRunState(state: RunState, event: QuantaEvent): RunState {
         workers: Math.max(1, event.workers),
         startedAt: event.time,
         tasks: event.tasks.map((t) => createTaskProgress(t.task, t.total)),
-      };
-    case "quantum-started": {
-      const running = new Map(state.running);
-      running.set(event.quantum, { ...pickRef(event), startedAt: event.time, attempt: event.attempt });
-      return { ...state, running };
+      });
+      return;
+    case "quantum-started":
+      d.running().set(event.quantum, { ...pickRef(event), startedAt: event.time, attempt: event.attempt });
+      return;
+    case "quantum-finished": {
+      stopRunning(d, event.quantum);
+      const t = settle(d, event.task);
+      t.ran += 1;
+      if (event.noWork) t.noWork += 1;
+      t.durationMs += event.durationMs;
+      t.timedCount += 1;
+      insertSlowest(d, { ...pickRef(event), durationMs: event.durationMs });
+      return;
     }
-    case "quantum-finished":
-      return {
-        ...withoutRunning(state, event.quantum),
-        tasks: updateTask(state.tasks, event.task, (t) => ({
-          ...t,
-          ran: t.ran + 1,
-          noWork: t.noWork + (event.noWork ? 1 : 0),
-          durationMs: t.durationMs + event.durationMs,
-          timedCount: t.timedCount + 1,
-        })),
-        slowest: insertSlowest(state.slowest, { ...pickRef(event), durationMs: event.durationMs }),
-      };
     case "quantum-up-to-date":
-      return { ...state, tasks: updateTask(state.tasks, event.task, (t) => ({ ...t, upToDate: t.upToDate + 1 })) };
+      settle(d, event.task).upToDate += 1;
+      return;
     case "quantum-failed": {
-      const failure: FailureView = {
+      stopRunning(d, event.quantum);
+      const t = settle(d, event.task);
+      t.failed += 1;
+      t.durationMs += event.durationMs;
+      t.timedCount += 1;
+      d.failures().push({
         ...pickRef(event),
         error: event.error,
         logTail: event.logTail,
         attempt: event.attempt,
         durationMs: event.durationMs,
         time: event.time,
-      };
-      return {
-        ...withoutRunning(state, event.quantum),
-        tasks: updateTask(state.tasks, event.task, (t) => ({
-          ...t,
-          failed: t.failed + 1,
-          durationMs: t.durationMs + event.durationMs,
-          timedCount: t.timedCount + 1,
-        })),
-        failures: [...state.failures, failure],
-      };
+      });
+      return;
     }
     case "quantum-retrying":
-      return {
-        ...withoutRunning(state, event.quantum),
-        tasks: updateTask(state.tasks, event.task, (t) => ({ ...t, retries: t.retries + 1 }), false),
-      };
+      stopRunning(d, event.quantum);
+      d.task(event.task).retries += 1;
+      return;
     case "quantum-blocked":
-      return { ...state, tasks: updateTask(state.tasks, event.task, (t) => ({ ...t, blocked: t.blocked + 1 })) };
+      settle(d, event.task).blocked += 1;
+      return;
     case "task-finished": {
       // The engine's counts are authoritative; keep the durations we saw for the ETA of other tasks.
       const c = event.counts;
-      return {
-        ...state,
-        tasks: updateTask(
-          state.tasks,
-          c.task,
-          (t) => ({
-            ...t,
-            total: c.total,
-            ran: c.ran,
-            upToDate: c.upToDate,
-            failed: c.failed,
-            blocked: c.blocked,
-            noWork: c.noWork,
-            done: c.ran + c.upToDate + c.failed + c.blocked,
-            finished: true,
-          }),
-          false,
-        ),
-      };
+      Object.assign(d.task(c.task), {
+        total: c.total,
+        ran: c.ran,
+        upToDate: c.upToDate,
+        failed: c.failed,
+        blocked: c.blocked,
+        noWork: c.noWork,
+        done: c.ran + c.upToDate + c.failed + c.blocked,
+        finished: true,
+      });
+      return;
     }
     case "run-finished":
-      return { ...state, phase: "finished", finishedAt: event.time, summary: event, running: new Map() };
+      s.phase = "finished";
+      s.finishedAt = event.time;
+      s.summary = event;
+      d.running().clear();
+      return;
     case "status":
-      return { ...state, status: event, pipeline: state.pipeline ?? event.pipeline };
+      s.status = event;
+      s.pipeline ??= event.pipeline;
+      return;
     case "watch-waiting":
-      return { ...state, watch: { state: "waiting", paths: event.paths, time: event.time } };
+      s.watch = { state: "waiting", paths: event.paths, time: event.time };
+      return;
     case "watch-changed":
-      return { ...state, watch: { state: "changed", paths: event.paths, time: event.time } };
+      s.watch = { state: "changed", paths: event.paths, time: event.time };
+      return;
     case "watch-error":
-      return { ...state, watch: { state: "error", message: event.message, time: event.time } };
+      s.watch = { state: "error", message: event.message, time: event.time };
+      return;
     default: {
       const unknown: never = event;
       void unknown;
-      return state;
     }
   }
+}
+
+/** One more quantum of the task is done; the task is finished when all are. */
+function settle(d: RunStateDraft, task: string): Mutable<TaskProgress> {
+  const t = d.task(task);
+  t.done += 1;
+  if (t.total < t.done) t.total = t.done;
+  if (t.done >= t.total) t.finished = true;
+  return t;
+}
+
+function stopRunning(d: RunStateDraft, quantum: number): void {
+  if (d.s.running.has(quantum)) d.running().delete(quantum);
+}
+
+/** Keeps the SLOWEST_KEPT slowest, slowest first (ties: lower quantum id first). */
+function insertSlowest(d: RunStateDraft, q: SlowQuantum): void {
+  const current = d.s.slowest;
+  if (current.length >= SLOWEST_KEPT && q.durationMs <= current[current.length - 1].durationMs) return;
+  const list = d.slowest();
+  let i = list.findIndex((x) => q.durationMs > x.durationMs || (q.durationMs === x.durationMs && q.quantum < x.quantum));
+  if (i < 0) i = list.length;
+  list.splice(i, 0, q);
+  if (list.length > SLOWEST_KEPT) list.length = SLOWEST_KEPT;
 }
 
 export interface RunTotals extends RunCounts {
@@ -268,42 +376,6 @@ function createTaskProgress(task: string, total: number): TaskProgress {
     timedCount: 0,
     finished: total === 0,
   };
-}
-
-/**
- * Applies `change` to the named task (appending it if the run never announced it). With `countsDone`,
- * the change settles one quantum: `done` goes up by one, and the task is finished when all are done.
- */
-function updateTask(
-  tasks: readonly TaskProgress[],
-  name: string,
-  change: (t: TaskProgress) => TaskProgress,
-  countsDone = true,
-): TaskProgress[] {
-  const index = tasks.findIndex((t) => t.task === name);
-  const before = index >= 0 ? tasks[index] : createTaskProgress(name, 0);
-  let after = change(before);
-  if (countsDone) {
-    const done = after.done + 1;
-    after = { ...after, done, total: Math.max(after.total, done), finished: after.finished || done >= after.total };
-  }
-  const next = tasks.slice();
-  if (index >= 0) next[index] = after;
-  else next.push(after);
-  return next;
-}
-
-function withoutRunning(state: RunState, quantum: number): RunState {
-  if (!state.running.has(quantum)) return state;
-  const running = new Map(state.running);
-  running.delete(quantum);
-  return { ...state, running };
-}
-
-function insertSlowest(slowest: readonly SlowQuantum[], q: SlowQuantum): readonly SlowQuantum[] {
-  if (slowest.length >= SLOWEST_KEPT && q.durationMs <= slowest[slowest.length - 1].durationMs) return slowest;
-  const next = [...slowest, q].sort((a, b) => b.durationMs - a.durationMs || a.quantum - b.quantum);
-  return next.slice(0, SLOWEST_KEPT);
 }
 
 function pickRef(e: QuantumRef): QuantumRef {

@@ -65,7 +65,7 @@ describe("loading ink", () => {
   function readImports(file: string): { statics: string[]; dynamics: string[] } {
     const source = readFileSync(file, "utf8");
     const statics = [...source.matchAll(/^\s*(?:import|export)\s[^;]*?\sfrom\s+"([^"]+)"/gms)].map((m) => m[1]);
-    const dynamics = [...source.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1]);
+    const dynamics = [...source.matchAll(/(?<!typeof )\bimport\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1]);
     return { statics, dynamics };
   }
 
@@ -100,7 +100,7 @@ describe("loading ink", () => {
     }
     expect([...packages].filter((p) => !p.startsWith("node:"))).toEqual([]);
     expect([...seen].some((f) => f.endsWith("live-view.tsx"))).toBe(false);
-    expect(readImports(start).dynamics).toEqual(["./live-view.js"]);
+    expect([...seen].flatMap((f) => readImports(f).dynamics)).toEqual(["./live-view.js"]);
   });
 
   it("at run time (dist/), a plain and a JSON reporter load no ink and no react; the live one does", () => {
@@ -138,14 +138,23 @@ describe("loading ink", () => {
       const live = await createReporter({ json: false, quiet: false, plain: false, stdout: tty, env: {} });
       await live.close();
       results.live = isUi(loaded());
+      // React was loaded in its production build, and NODE_ENV was put back as it was (unset).
+      const { createRequire } = await import("node:module");
+      const cjs = Object.keys(createRequire(import.meta.url).cache);
+      results.reactBuild = cjs.some((k) => k.includes("react.production")) ? "production" : cjs.some((k) => k.includes("react.development")) ? "development" : "none";
+      results.nodeEnv = process.env.NODE_ENV ?? null;
       console.log(JSON.stringify(results));`;
-    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", cwd: PROJECT_ROOT });
+    const env = { ...process.env };
+    delete env.NODE_ENV;
+    const child = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", cwd: PROJECT_ROOT, env });
     expect(child.stderr).toBe("");
     expect(JSON.parse(child.stdout.trim().split("\n").at(-1)!)).toEqual({
       plain: false,
       json: false,
       createReporterLoaded: true,
       live: true,
+      reactBuild: "production",
+      nodeEnv: null,
     });
   });
 });
