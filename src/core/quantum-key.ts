@@ -1,17 +1,18 @@
 /**
  * Quantum keys. A quantum's key is the hash of one typed, ordered, versioned object, the key manifest:
- * the task label, the task's code digest, the canonical JSON of its effective config, and the sorted
- * (connection, dataset type, data ID, content digest) of every input. Two quanta with equal manifests
+ * the task label, the quantum's own data ID (tasks see it, e.g. a warp's patch, and two quanta may read
+ * the very same inputs), the task's code digest, the canonical JSON of its effective config, and the
+ * sorted (connection, dataset type, data ID, content digest) of every input. Two quanta with equal manifests
  * produce equal outputs (tasks are assumed deterministic), which is what lets the action cache reuse
  * outputs across runs and collections.
  *
- * Encoding hashed (version 1): the fields joined by "\n", each input as
- * `connection\ttype\tdataId\tdigest`, prefixed by `quanta-key-v1`. Bumping KEY_VERSION invalidates every
+ * Encoding hashed (version 2): the fields joined by "\n", each input as
+ * `connection\ttype\tdataId\tdigest`, prefixed by `quanta-key-v2`. Bumping KEY_VERSION invalidates every
  * cached result, which is the safe failure mode.
  */
 import type { BlobDigest, CodeDigest, Hasher, QuantumKey } from "./digest.js";
 
-export const KEY_VERSION = 1;
+export const KEY_VERSION = 2;
 
 /** One input of a quantum, as it fed the quantum key. */
 export interface KeyInput {
@@ -26,6 +27,8 @@ export interface KeyInput {
 export interface KeyManifest {
   version: number;
   task: string;
+  /** The quantum's canonical data ID. */
+  dataId: string;
   codeDigest: CodeDigest;
   /** Canonical JSON of the effective config. */
   config: string;
@@ -40,13 +43,13 @@ function compareInputs(a: KeyInput, b: KeyInput): number {
   return 0;
 }
 
-export function buildKeyManifest(opts: { task: string; codeDigest: CodeDigest; config: string; inputs: KeyInput[] }): KeyManifest {
+export function buildKeyManifest(opts: { task: string; dataId: string; codeDigest: CodeDigest; config: string; inputs: KeyInput[] }): KeyManifest {
   const inputs = opts.inputs.slice().sort(compareInputs);
-  return { version: KEY_VERSION, task: opts.task, codeDigest: opts.codeDigest, config: opts.config, inputs };
+  return { version: KEY_VERSION, task: opts.task, dataId: opts.dataId, codeDigest: opts.codeDigest, config: opts.config, inputs };
 }
 
 export function computeQuantumKey(manifest: KeyManifest, hasher: Hasher): QuantumKey {
-  let text = `quanta-key-v${manifest.version}\n${manifest.task}\n${manifest.codeDigest}\n${manifest.config}`;
+  let text = `quanta-key-v${manifest.version}\n${manifest.task}\n${manifest.dataId}\n${manifest.codeDigest}\n${manifest.config}`;
   for (const i of manifest.inputs) text += `\n${i.connection}\t${i.type}\t${i.dataId}\t${i.digest}`;
   return hasher.hashString(text) as QuantumKey;
 }

@@ -36,6 +36,8 @@ export interface CommandInputItem {
   /** A readable file holding the dataset (usually its blob). */
   readonly path: string;
   readonly dataId: DataId;
+  /** The extension its file should have in the sandbox (`.c`), when `path` (a blob) has none. */
+  readonly extension?: string;
 }
 
 export interface CommandQuantumOptions {
@@ -143,7 +145,7 @@ async function prepareSandbox(
       let base = fileNameOf(item.dataId) || String(index);
       if (used.has(base)) base = `${base}-${index}`;
       used.add(base);
-      const relPath = `${dir}/${base}${extensionOf(item.path, connection)}`;
+      const relPath = `${dir}/${base}${item.extension ?? extensionOf(item.path, connection)}`;
       links.push(linkOrCopy(item.path, join(sandbox, relPath)));
       return relPath;
     });

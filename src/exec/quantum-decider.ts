@@ -36,6 +36,8 @@ interface TaskInfo {
 export class QuantumDecider {
   private readonly state: DatasetState[];
   private readonly tasks = new Map<string, TaskInfo>();
+  /** Extensions of the files ingested input types come from (`raw` → `.npy`). */
+  private readonly extensions = new Map<string, string>();
 
   constructor(
     private readonly graph: QuantumGraph,
@@ -44,6 +46,10 @@ export class QuantumDecider {
   ) {
     this.state = new Array(graph.datasets.length);
     for (const t of graph.tasks) this.tasks.set(t.label, { task: t, config: canonicalJson(t.config) });
+    for (const input of graph.pipeline.inputs) {
+      const ext = /\.[A-Za-z0-9_+-]{1,16}$/.exec(input.path)?.[0];
+      if (input.kind === "files" && ext !== undefined) this.extensions.set(input.type, ext);
+    }
   }
 
   taskOf(q: GraphQuantum): TaskNode {
@@ -56,7 +62,7 @@ export class QuantumDecider {
     if (!info) throw new Error(`internal error: quantum ${quantumId} of unknown task ${q.task}`);
     const gathered = this.gatherInputs(q, info.task);
     if (gathered.kind !== "ok") return gathered;
-    const manifest = buildKeyManifest({ task: q.task, codeDigest: info.task.codeDigest, config: info.config, inputs: gathered.keyInputs });
+    const manifest = buildKeyManifest({ task: q.task, dataId: q.key, codeDigest: info.task.codeDigest, config: info.config, inputs: gathered.keyInputs });
     const key = computeQuantumKey(manifest, this.repo.hasher);
     const decision = decideQuantum({ key, manifest, memory: this.recall(q, key), blobExists: (d) => this.repo.blobs.has(d) });
     if (decision.action === "maybe") return { kind: "maybe", reasons: decision.reasons };
@@ -76,7 +82,7 @@ export class QuantumDecider {
       memory.previous = registry.getAction(record.key)?.manifest;
       if (record.status === "failed") {
         const exec = registry.getExecution(record.executionId);
-        memory.previous ??= exec ? buildKeyManifest({ task: q.task, codeDigest: exec.codeDigest, config: canonicalJson(exec.config), inputs: exec.inputs }) : undefined;
+        memory.previous ??= exec ? buildKeyManifest({ task: q.task, dataId: q.key, codeDigest: exec.codeDigest, config: canonicalJson(exec.config), inputs: exec.inputs }) : undefined;
         memory.previousError = exec?.error;
       }
     }
@@ -103,7 +109,7 @@ export class QuantumDecider {
           continue;
         }
         keyInputs.push({ connection: name, type: ds.type, dataId: ds.key, digest: st! });
-        items.push({ dataId: ds.dataId, digest: st!, path: this.repo.blobs.pathOf(st!) });
+        items.push({ dataId: ds.dataId, digest: st!, path: this.repo.blobs.pathOf(st!), extension: ds.producer < 0 ? this.extensions.get(ds.type) : undefined });
       }
       if (pending.length === 0 && conn.multiple && items.length < conn.minimum) {
         return { kind: "no-work" as const, reason: `input ${name} gathered ${items.length} datasets, fewer than its minimum ${conn.minimum}` };

@@ -14,6 +14,8 @@ export interface JobInputItem {
   digest: BlobDigest;
   /** Absolute path of the input's blob (read-only). */
   path: string;
+  /** For ingested files: the extension of the file it came from (`.c`), so a sandbox can keep it. */
+  extension?: string;
 }
 
 export interface QuantumJob {

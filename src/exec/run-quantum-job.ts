@@ -65,8 +65,8 @@ async function runModule(job: QuantumJob, blobs: BlobStore): Promise<Result> {
 async function runCommand(job: QuantumJob, blobs: BlobStore): Promise<Result> {
   const sandboxRoot = join(job.repoRoot, "tmp", `sandbox-${process.pid}-${job.quantum}-${job.attempt}-${sandboxCounter++}`);
   try {
-    const inputs: Record<string, { path: string; dataId: QuantumJob["dataId"] }[]> = {};
-    for (const [name, input] of Object.entries(job.inputs)) inputs[name] = input.items.map((i) => ({ path: i.path, dataId: i.dataId }));
+    const inputs: Record<string, { path: string; dataId: QuantumJob["dataId"]; extension?: string }[]> = {};
+    for (const [name, input] of Object.entries(job.inputs)) inputs[name] = input.items.map((i) => ({ path: i.path, dataId: i.dataId, extension: i.extension }));
     const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandboxRoot, timeoutMs: job.task.timeoutMs });
     if (!r.ok) return r;
     const outputs: Record<string, OutputBlob> = {};

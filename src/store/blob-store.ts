@@ -30,6 +30,7 @@ import {
 } from "node:fs";
 import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
+import { threadId } from "node:worker_threads";
 import type { BlobDigest } from "../core/digest.js";
 import { isBlobDigest } from "../core/digest.js";
 import type { StoreHasher } from "./hasher.js";
@@ -223,7 +224,8 @@ export class BlobStore {
       this.shards.add("tmp");
     }
     tempCounter++;
-    return join(this.tmpDir, `${process.pid}-${Date.now().toString(36)}-${tempCounter}.tmp`);
+    // Worker threads share the pid: the thread id keeps their temporary names apart.
+    return join(this.tmpDir, `${process.pid}-${threadId}-${Date.now().toString(36)}-${tempCounter}.tmp`);
   }
 
   private async moveIntoPlace(temp: string, digest: BlobDigest): Promise<void> {
