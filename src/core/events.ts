@@ -41,9 +41,19 @@ interface Stamp {
   time: number;
 }
 
+/**
+ * Every event, by its `event` field. In a run, the order is: `ingest-finished` (`run` only),
+ * `graph-built`, `run-started`, then per quantum either `quantum-up-to-date`, or `quantum-started`
+ * followed by `quantum-finished` / `quantum-retrying` (then `quantum-started` again) / `quantum-failed`,
+ * or `quantum-blocked`; `task-finished` once all of a task's quanta are settled; `run-finished` last.
+ * `quanta status` ends with `status`; watch mode adds `watch-*` events between runs.
+ */
 export type QuantaEvent =
+  /** The inputs were (re)registered: how many files were new, changed, unchanged, gone, unreadable. */
   | (Stamp & { event: "ingest-finished"; added: number; changed: number; unchanged: number; removed: number; errors: number })
+  /** The quantum graph was built: its size, the time it took, and the quanta per task in pipeline order. */
   | (Stamp & { event: "graph-built"; pipeline: string; quanta: number; datasets: number; durationMs: number; tasks: { task: string; quanta: number }[] })
+  /** Execution begins: where outputs go, how, on how many workers, and every task's quanta in pipeline order. */
   | (Stamp & {
       event: "run-started";
       pipeline: string;
@@ -52,13 +62,25 @@ export type QuantaEvent =
       workers: number;
       tasks: { task: string; total: number }[];
     })
+  /** A quantum began running; `attempt` counts from 1 (retries start it again with the next number). */
   | (Stamp & QuantumRef & { event: "quantum-started"; attempt: number })
+  /** A quantum ran and its outputs are committed; `noWork` when its task returned `noWork()`. */
   | (Stamp & QuantumRef & { event: "quantum-finished"; durationMs: number; noWork: boolean; peakRssBytes?: number })
+  /** A quantum did not need to run: its key is in the action cache and its outputs exist (rebound). */
   | (Stamp & QuantumRef & { event: "quantum-up-to-date" })
+  /**
+   * A quantum failed for good (after its last attempt): the error's message and the last lines of its
+   * captured log (`quanta log` prints all of it). It may come without a `quantum-started`, when the
+   * quantum could not even be started.
+   */
   | (Stamp & QuantumRef & { event: "quantum-failed"; attempt: number; error: string; logTail: string[]; durationMs: number })
+  /** A quantum failed and will be tried again: `attempt` is the attempt about to start, `error` the last one's. */
   | (Stamp & QuantumRef & { event: "quantum-retrying"; attempt: number; error: string })
+  /** A quantum will not run because a quantum it depends on (`blockedBy`) failed. */
   | (Stamp & QuantumRef & { event: "quantum-blocked"; blockedBy: QuantumRef })
+  /** Every quantum of a task is settled (ran, up to date, failed or blocked): the task's counts. */
   | (Stamp & { event: "task-finished"; counts: TaskCounts })
+  /** The last event of a run: the totals, per task in pipeline order, the slowest quanta, the exit code. */
   | (Stamp & {
       event: "run-finished";
       pipeline: string;
@@ -70,6 +92,7 @@ export type QuantaEvent =
       slowest: (QuantumRef & { durationMs: number })[];
       exitCode: number;
     })
+  /** The last event of `quanta status`: how many quanta will run, may run, are up to date, in total and per task. */
   | (Stamp & {
       event: "status";
       pipeline: string;
@@ -77,8 +100,11 @@ export type QuantaEvent =
       counts: StatusCounts;
       tasks: ({ task: string; total: number } & StatusCounts)[];
     })
+  /** Watch mode is idle, watching this many paths. */
   | (Stamp & { event: "watch-waiting"; paths: number })
+  /** Watch mode saw these paths change (after debouncing); a run follows. */
   | (Stamp & { event: "watch-changed"; paths: string[] })
+  /** Watch mode could not load the changed pipeline (or another error): it keeps watching. */
   | (Stamp & { event: "watch-error"; message: string });
 
 export type QuantaEventName = QuantaEvent["event"];

@@ -144,6 +144,29 @@ describe("createLiveReporter", () => {
     expect(clock.activeTimers).toBe(0);
   });
 
+  it("draws less often when drawing is slow, to stay within its share of the run", async () => {
+    // Every reading of this clock costs 10 ms, as if drawing were slow: a draw reads it three times
+    // (start, elapsed time, end), so it "takes" 20 ms and the next may only come 20 / 0.02 = 1 s later.
+    class SlowClock extends FakeClock {
+      override now(): number {
+        this.advance(10);
+        return super.now();
+      }
+    }
+    const terminal = new FakeTerminal(80, 40);
+    const clock = new SlowClock(T0);
+    const reporter = createLiveReporter({ stdout: terminal.asStream(), clock, fps: 10 });
+    reporter.onEvent(at(0, { event: "run-started", pipeline: "p", collection: "c", executor: "pool", workers: 1, tasks: [{ task: "a", total: 2 }] }));
+    const afterFirstDraw = terminal.chunks.length;
+    reporter.onEvent(at(1, { event: "quantum-up-to-date", quantum: 0, task: "a", dataId: "x=0" }));
+    clock.advance(700);
+    expect(terminal.chunks.length).toBe(afterFirstDraw);
+    clock.advance(600);
+    expect(terminal.chunks.length).toBeGreaterThan(afterFirstDraw);
+    expect(renderScreen(terminal.text).some((l) => /^a +█+░+ +1\/2 /.test(l))).toBe(true);
+    await reporter.close();
+  });
+
   it("leaves the failures and the summary on screen, and erases the live rows", async () => {
     const { terminal, clock, reporter } = start();
     for (const event of sampleRun()) {

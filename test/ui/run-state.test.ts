@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { QuantaEvent } from "../../src/core/events.js";
 import {
   createRunState,
+  foldRunState,
   estimateRemainingMs,
   listRunning,
   reduceRunState,
@@ -55,6 +56,19 @@ describe("reduceRunState", () => {
       expect(JSON.stringify({ ...state, running: [...state.running] })).toBe(before);
       state = next;
     }
+  });
+
+  it("folds a batch exactly as one event at a time, without touching the state it starts from", () => {
+    const events = sampleRun();
+    const snapshot = (s: RunState) => JSON.stringify({ ...s, running: [...s.running] });
+    const oneByOne = events.map((_, i) => fold(events.slice(0, i + 1)));
+    const start = fold(events.slice(0, 4));
+    const before = snapshot(start);
+    const middle = foldRunState(start, events.slice(4, 11));
+    const end = foldRunState(middle, events.slice(11));
+    expect(snapshot(start)).toBe(before);
+    expect(snapshot(middle)).toBe(snapshot(oneByOne[10]));
+    expect(snapshot(end)).toBe(snapshot(oneByOne.at(-1)!));
   });
 
   it("takes a finished task's counts from the engine", () => {
