@@ -119,14 +119,20 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   const hashed = await hashFiles(toHash, repo, options.concurrency ?? DEFAULT_CONCURRENCY, report);
   const racyBefore = walkStart - racyWindowMs(candidates);
 
-  // Compare with what the collection holds.
+  // Compare with what the collection holds: one range scan per type (cheaper than a get per file).
+  const existingByType = new Map<string, Map<string, DatasetRecord>>();
+  for (const spec of fileSpecs) {
+    const map = new Map<string, DatasetRecord>();
+    for (const e of registry.listDatasets({ collection, type: spec.type })) map.set(e.key, e.record);
+    existingByType.set(spec.type, map);
+  }
   const writes: Array<() => void> = [];
   const keptKeys = new Map<string, Set<string>>(fileSpecs.map((s) => [s.type, new Set<string>()]));
   for (const c of candidates) {
     keptKeys.get(c.spec.type)!.add(c.key);
     let state = known.get(c.path) ?? hashed.get(c.path);
     if (state === undefined) continue; // unreadable: reported, and its old dataset is kept
-    const existing = registry.getDataset(collection, c.spec.type, c.key);
+    const existing = existingByType.get(c.spec.type)!.get(c.key);
     if (existing === undefined && known.has(c.path) && !repo.blobs.has(state.digest)) {
       // A remembered file whose blob is gone (collected after the dataset was removed): copy it again.
       const again = await hashFiles([c], repo, 1, report);
@@ -157,12 +163,12 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   // Datasets of these types whose file is gone.
   for (const spec of fileSpecs) {
     const kept = keptKeys.get(spec.type)!;
-    for (const entry of registry.listDatasets({ collection, type: spec.type })) {
-      if (kept.has(entry.key)) continue;
+    for (const [key, record] of existingByType.get(spec.type)!) {
+      if (kept.has(key)) continue;
       report.removed++;
       report.byType[spec.type]!.removed++;
-      writes.push(() => registry.deleteDataset(collection, spec.type, entry.key));
-      const source = entry.record.sourcePath;
+      writes.push(() => registry.deleteDataset(collection, spec.type, key));
+      const source = record.sourcePath;
       if (source !== undefined) writes.push(() => registry.deleteFileState(source));
     }
   }
