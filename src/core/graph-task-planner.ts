@@ -14,7 +14,7 @@ import { encodeDataId } from "./data-id.js";
 import { makeGraphError, type GraphError } from "./graph-error.js";
 import { formatRef } from "./graph-names.js";
 import type { GraphSources, TypeStore } from "./graph-sources.js";
-import { countMembers, groupRowTable, listMembers, tabulateGroups, type RowGroups } from "./join-groups.js";
+import { countMembers, groupRowTable, groupUniqueRows, listMembers, tabulateGroups, type RowGroups } from "./join-groups.js";
 import type { JoinStep, TaskReport } from "./join-report.js";
 import { RowTable, findRowsWhere, joinRowTables, makeKeyEncoder } from "./join-table.js";
 import type { Connection, TaskNode } from "./pipeline.js";
@@ -90,9 +90,14 @@ function readConnectionRows(sources: GraphSources, task: TaskNode, connection: C
   });
   const table = linkToDimensions(sources, connection, source.table, task.dimensions, steps);
   const groupDims = task.dimensions.filter((d) => table.dims.includes(d));
-  const groups = groupRowTable(table, groupDims);
+  const unique = store.producerTask !== undefined && table === source.table && sameDimensions(groupDims, store.dimensions);
+  const groups = unique ? groupUniqueRows(table, groupDims) : groupRowTable(table, groupDims);
   steps.push({ kind: "group", connection: connection.name, dimensions: groupDims, groups: groups.firstRows.length });
   return { ok: true, value: { connection, store, table, groups } };
+}
+
+function sameDimensions(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((d) => b.includes(d));
 }
 
 /**
@@ -140,7 +145,8 @@ function joinCandidates(rows: readonly ConnectionRows[], steps: JoinStep[]): Can
   for (const r of ordered) {
     const grouped = tabulateGroups(r.table, r.groups);
     const shared = table.dims.filter((d) => grouped.table.dims.includes(d));
-    const keyed = r.groups.groupDims.every((d) => shared.includes(d));
+    const unit = table.dims.length === 0 && table.size === 1;
+    const keyed = !unit && r.groups.groupDims.every((d) => shared.includes(d));
     const joined = joinRowTables(table, grouped.table, keyed ? grouped.index : undefined);
     groupOf = groupOf.map((of) => joined.leftRows.map((l) => of[l]!));
     groupOf.push(joined.rightRows);
@@ -249,10 +255,20 @@ function emitQuanta(sources: GraphSources, task: TaskNode, c: Candidates, rows: 
     }
     quanta[i] = { id, task: task.label, dataId, key, inputs, outputs: outs };
   }
-  const produced = c.table.selectRows(rows);
-  for (let i = 0; i < produced.refs.length; i++) produced.refs[i] = i;
+  const produced = selectProducedRows(c.table, rows);
   for (const { store } of outputs) store.table = produced;
   return { ok: true, value: quanta };
+}
+
+/** The rows of the quanta, in quantum order, with refs their local output indices (sharing values when nothing moved). */
+function selectProducedRows(table: RowTable, rows: readonly number[]): RowTable {
+  const refs: number[] = new Array(rows.length);
+  let moved = rows.length !== table.size;
+  for (let i = 0; i < rows.length; i++) {
+    refs[i] = i;
+    if (rows[i] !== i) moved = true;
+  }
+  return moved ? new RowTable(table.dims, table.selectRows(rows).values, refs) : new RowTable(table.dims, table.values, refs);
 }
 
 /** One reader per input connection, in declaration order. */

@@ -20,6 +20,8 @@ export interface RowGroups {
   readonly members: (number | number[])[];
   /** The other dimensions of the table that take one value in every group. */
   readonly carriedDims: readonly string[];
+  /** Set when group g is row g of the grouped table and that row's ref is g (see `groupUniqueRows`). */
+  readonly rowsAreGroups?: boolean;
 }
 
 /** Groups `table` by `groupDims` (each a dimension of the table). */
@@ -71,10 +73,51 @@ export function listMembers(groups: RowGroups, g: number): number[] {
 }
 
 /**
+ * The groups of a table whose rows are already unique on `groupDims` and whose refs are their row
+ * numbers: a task's outputs, read by a task with the same dimensions. One group per row; nothing is
+ * hashed until a join asks for the index.
+ */
+export function groupUniqueRows(table: RowTable, groupDims: readonly string[]): RowGroups {
+  const n = table.size;
+  const firstRows: number[] = new Array(n);
+  for (let i = 0; i < n; i++) firstRows[i] = i;
+  let built: { spec: KeySpec; index: Map<RowKey, number> } | undefined;
+  const build = (): { spec: KeySpec; index: Map<RowKey, number> } => {
+    if (built !== undefined) return built;
+    const spec = planKeySpec(table, groupDims);
+    const encode = makeRowKeyEncoder(spec, table.dims);
+    const index = new Map<RowKey, number>();
+    for (let r = 0; r < n; r++) index.set(encode(table.values, r), r);
+    return (built = { spec, index });
+  };
+  return {
+    groupDims,
+    get spec() {
+      return build().spec;
+    },
+    get index() {
+      return build().index;
+    },
+    firstRows,
+    members: table.refs,
+    carriedDims: table.dims.filter((d) => !groupDims.includes(d)),
+    rowsAreGroups: true,
+  };
+}
+
+/**
  * One row per group, over the grouped and carried dimensions; `refs[g] = g`. With the index it can be
  * joined on exactly the grouped dimensions without building another index.
  */
 export function tabulateGroups(table: RowTable, groups: RowGroups): { table: RowTable; index: RowIndex } {
+  if (groups.rowsAreGroups) {
+    return {
+      table,
+      get index() {
+        return { spec: groups.spec, head: groups.index };
+      },
+    };
+  }
   const dims = [...groups.groupDims, ...groups.carriedDims];
   const cols = dims.map((d) => table.dims.indexOf(d));
   const w = table.dims.length;

@@ -10,7 +10,8 @@
  *     dims             dictionary of dimension names
  *     strings          dictionary of string dimension values
  *     types[]          per dataset type, in graph order (by name): name, storage, count, dims (indices into
- *                      `dims`, in the order of the type's data IDs), columns (one per dim, see below)
+ *                      `dims`, in the order of the type's data IDs), columns (one per dim, see below; none
+ *                      for a type whose datasets are all produced: they share their producers' data IDs)
  *     producers        int32 per dataset (-1 for inputs)
  *     tasks[]          per task, in pipeline order: count of its quanta (they are contiguous), dims,
  *                      columns, inputs (per connection: CSR `offsets` uint32[count+1] and `ids` uint32[]),
@@ -105,24 +106,34 @@ class Dictionaries {
   }
 }
 
+/** One dimension's values of items[start, start + count), all of one type (an internal error otherwise). */
 function encodeColumn(dicts: Dictionaries, items: readonly { dataId: DataId }[], start: number, count: number, dim: string): Column {
   const first = count > 0 ? items[start]!.dataId[dim] : 0;
   if (typeof first === "string") {
     const out = new Uint32Array(count);
-    for (let i = 0; i < count; i++) out[i] = dicts.string(items[start + i]!.dataId[dim] as string);
+    for (let i = 0; i < count; i++) {
+      const v = items[start + i]!.dataId[dim];
+      if (typeof v !== "string") throw columnError(dim);
+      out[i] = dicts.string(v);
+    }
     return { kind: "str", data: bytesOf(out) };
   }
   const ints = new Int32Array(count);
+  let exact = true;
   for (let i = 0; i < count; i++) {
-    const v = items[start + i]!.dataId[dim] as number;
+    const v = items[start + i]!.dataId[dim];
+    if (typeof v !== "number") throw columnError(dim);
     ints[i] = v;
-    if (ints[i] !== v) {
-      const out = new Float64Array(count);
-      for (let j = 0; j < count; j++) out[j] = items[start + j]!.dataId[dim] as number;
-      return { kind: "f64", data: bytesOf(out) };
-    }
+    if (ints[i] !== v) exact = false;
   }
-  return { kind: "i32", data: bytesOf(ints) };
+  if (exact) return { kind: "i32", data: bytesOf(ints) };
+  const out = new Float64Array(count);
+  for (let i = 0; i < count; i++) out[i] = items[start + i]!.dataId[dim] as number;
+  return { kind: "f64", data: bytesOf(out) };
+}
+
+function columnError(dim: string): Error {
+  return new Error(`internal error: data IDs of one task or dataset type disagree on dimension ${dim}`);
 }
 
 function encodeTypes(graph: QuantumGraph, dicts: Dictionaries): TypeBlock[] {
@@ -133,17 +144,14 @@ function encodeTypes(graph: QuantumGraph, dicts: Dictionaries): TypeBlock[] {
     let end = start;
     while (end < graph.datasets.length && graph.datasets[end]!.type === first.type) end++;
     const dimNames = Object.keys(first.dataId);
-    for (let i = start; i < end; i++) checkDimensions(graph.datasets[i]!.dataId, dimNames, first.type);
-    const columns = dimNames.map((d) => encodeColumn(dicts, graph.datasets, start, end - start, d));
+    let inputs = false;
+    for (let i = start; i < end && !inputs; i++) inputs = graph.datasets[i]!.producer < 0;
+    // A produced dataset's data ID is its producer's: only inputs need their own columns.
+    const columns = inputs ? dimNames.map((d) => encodeColumn(dicts, graph.datasets, start, end - start, d)) : [];
     blocks.push({ name: first.type, storage: first.storage, count: end - start, dims: dimNames.map((d) => dicts.dim(d)), columns });
     start = end;
   }
   return blocks;
-}
-
-/** Every data ID of a type or task has the dimensions of its first (extra ones would be lost). */
-function checkDimensions(dataId: DataId, dims: readonly string[], what: string): void {
-  for (const d of dims) if (dataId[d] === undefined) throw new Error(`internal error: ${what} has data IDs over different dimensions`);
 }
 
 function encodeTasks(graph: QuantumGraph, dicts: Dictionaries): TaskBlock[] {
@@ -153,7 +161,6 @@ function encodeTasks(graph: QuantumGraph, dicts: Dictionaries): TaskBlock[] {
     while (end < graph.quanta.length && graph.quanta[end]!.task === task.label) end++;
     const count = end - start;
     const dims = [...task.dimensions];
-    for (let i = start; i < end; i++) checkDimensions(graph.quanta[i]!.dataId, dims, `task ${task.label}`);
     const inputs: TaskBlock["inputs"] = {};
     for (const name of Object.keys(task.inputs)) inputs[name] = encodeInputs(graph.quanta, start, end, name);
     const outputs: TaskBlock["outputs"] = {};
