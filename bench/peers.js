@@ -38,11 +38,10 @@ import {
   median,
   formatMs,
   formatRss,
-  formatRatio,
-  markdownTable,
   parseArgs,
   writeResults,
 } from "./lib/measure.js";
+import { SCENARIOS, peersTable as tableFor } from "./lib/peers-table.js";
 
 const args = parseArgs(process.argv.slice(2));
 const quick = Boolean(args.quick);
@@ -58,7 +57,6 @@ const sizes = args.n
       : [1_000, 10_000];
 const wantedTools = args.tools ? String(args.tools).split(",") : ["quanta", "make", "ninja", "snakemake"];
 
-const SCENARIOS = ["cold", "no-op", "change", "touch"];
 
 // ---------------------------------------------------------------------------------------------
 // The workload, written for each tool
@@ -327,27 +325,6 @@ async function measureTool(toolName, n, root) {
   return results;
 }
 
-function cell(result) {
-  if (!result) return "–";
-  if (!result.ok) return result.timedOut ? "timeout" : "failed";
-  const mark = result.unexpected ? " ⚠" : "";
-  return `${formatMs(result.wallMs)} (${result.ran} ran${mark}, ${formatRss(result.peakRssKb)})`;
-}
-
-function tableFor(n, byTool, tools) {
-  const peers = tools.filter((t) => t !== "quanta");
-  const header = ["scenario", ...tools, ...(tools.includes("quanta") ? peers.map((p) => `quanta/${p}`) : [])];
-  const rows = SCENARIOS.map((s) => {
-    const q = byTool.quanta?.[s];
-    return [
-      s,
-      ...tools.map((t) => cell(byTool[t]?.[s])),
-      ...(tools.includes("quanta") ? peers.map((p) => (q?.ok && byTool[p]?.[s]?.ok ? formatRatio(q.wallMs, byTool[p][s].wallMs) : "–")) : []),
-    ];
-  });
-  return `### N = ${n.toLocaleString("en-US")} chains (${(3 * n + 1).toLocaleString("en-US")} steps)\n\n${markdownTable(header, rows)}\n`;
-}
-
 async function main() {
   const found = [];
   const missing = [];
@@ -405,7 +382,7 @@ async function main() {
     ...tables,
     ...(unexpected.length ? ["Unexpected step counts:", "", ...unexpected.map((u) => `- ${u}`), ""] : []),
   ].join("\n");
-  const files = writeResults("peers", md, { date: new Date().toISOString(), cpu, cores: availableParallelism(), jobs, reps, versions, missing, results: all });
+  const files = writeResults("peers", md, { date: new Date().toISOString(), load: { before: loadBefore, after: loadavg()[0].toFixed(1) }, cpu, cores: availableParallelism(), jobs, reps, versions, missing, results: all });
   console.log(`results: ${files.md}`);
 }
 
