@@ -1,5 +1,6 @@
 import type { QuantaEvent } from "../core/events.js";
 import { formatDuration } from "./format-duration.js";
+import { formatQuantumName } from "./format-quantum-name.js";
 import { formatTable } from "./format-table.js";
 import { truncateText } from "./truncate-text.js";
 
@@ -30,7 +31,7 @@ export function formatSummary(summary: RunFinishedEvent, maxWidth?: number): str
     lines.push("slowest quanta:");
     const table = formatTable({
       header: ["", ""],
-      rows: summary.slowest.map((q) => [`${q.task}@${q.dataId}`, formatDuration(q.durationMs)]),
+      rows: summary.slowest.map((q) => [formatQuantumName(q), formatDuration(q.durationMs)]),
       maxWidth: maxWidth === undefined ? undefined : maxWidth - 2,
     }).slice(1);
     lines.push(...table.map((l) => `  ${l}`));

@@ -12,6 +12,7 @@
 import { Box, Static, Text, render, type Instance } from "ink";
 import type { QuantaEvent, Reporter } from "../core/events.js";
 import { formatDuration } from "./format-duration.js";
+import { formatQuantumName } from "./format-quantum-name.js";
 import { formatSummary } from "./format-summary.js";
 import { formatStatus } from "./format-status.js";
 import { joinTaskRow, layoutTaskRows, type TaskRow } from "./layout-task-rows.js";
@@ -73,7 +74,7 @@ function LiveArea({ state, now, columns, maxRunning = 5 }: LiveViewProps) {
       {running.length > 0 && <Text dimColor>{`running (${running.length}):`}</Text>}
       {running.slice(0, maxRunning).map((r) => {
         const elapsed = formatDuration(now - r.startedAt).padStart(7);
-        const name = truncateText(`${r.task}@${r.dataId}`, columns - 2 - elapsed.length - 1);
+        const name = truncateText(formatQuantumName(r), columns - 2 - elapsed.length - 1);
         return <Text key={r.quantum}>{`  ${name.padEnd(columns - 3 - elapsed.length)} ${elapsed}`}</Text>;
       })}
       {running.length > maxRunning && <Text dimColor>{`  … and ${running.length - maxRunning} more`}</Text>}
@@ -101,7 +102,7 @@ function StaticEntryView({ entry, columns, logLines }: { entry: StaticEntry; col
       const e = entry.event;
       const [head, ...rest] = stripEscapes(e.error).split("\n");
       const tail = [...rest, ...e.logTail.map(stripEscapes)].slice(-logLines);
-      const title = `✗ ${e.task}@${e.dataId} failed after ${formatDuration(e.durationMs)}:`;
+      const title = `✗ ${formatQuantumName(e)} failed after ${formatDuration(e.durationMs)}:`;
       // The error matters more than the data ID: when both do not fit on one line, the error wraps below.
       const fits = title.length + 1 + head.length <= columns;
       return (

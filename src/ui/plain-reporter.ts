@@ -7,6 +7,7 @@
 import type { Writable } from "node:stream";
 import type { QuantaEvent, Reporter, TaskCounts } from "../core/events.js";
 import { formatDuration } from "./format-duration.js";
+import { formatQuantumName } from "./format-quantum-name.js";
 import { formatStatus } from "./format-status.js";
 import { formatSummary } from "./format-summary.js";
 import { createRunState, estimateRemainingMs, reduceRunState, sumTasks, type RunState } from "./run-state.js";
@@ -96,7 +97,7 @@ function formatInfoLines(event: QuantaEvent): string[] {
       ];
     }
     case "quantum-retrying":
-      return [`retrying ${event.task}@${event.dataId} (attempt ${event.attempt}): ${firstLine(event.error)}`];
+      return [`retrying ${formatQuantumName(event)} (attempt ${event.attempt}): ${firstLine(event.error)}`];
     case "task-finished":
       return [formatTaskLine(event.counts)];
     case "watch-waiting":
@@ -124,7 +125,7 @@ function formatFailure(event: Extract<QuantaEvent, { event: "quantum-failed" }>)
   const [head, ...rest] = stripEscapes(event.error).split("\n");
   const retried = event.attempt > 1 ? `, attempt ${event.attempt}` : "";
   return [
-    `FAILED ${event.task}@${event.dataId} (after ${formatDuration(event.durationMs)}${retried}): ${head}`,
+    `FAILED ${formatQuantumName(event)} (after ${formatDuration(event.durationMs)}${retried}): ${head}`,
     ...[...rest, ...event.logTail.map(stripEscapes)].map((l) => `    ${l}`.trimEnd()),
   ];
 }
