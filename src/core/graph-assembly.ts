@@ -101,8 +101,8 @@ export function collectConsumers(datasetCount: number, quanta: readonly GraphQua
   const each = (visit: (id: number, q: number) => void): void => {
     last.fill(-1);
     for (const q of quanta) {
-      for (const ids of Object.values(q.inputs)) {
-        for (const id of ids) {
+      for (const name in q.inputs) {
+        for (const id of q.inputs[name]!) {
           if (last[id] === q.id) continue;
           last[id] = q.id;
           visit(id, q.id);
