@@ -52,6 +52,11 @@ export interface JoinReport {
   readonly tasks: readonly TaskReport[];
 }
 
+/** `1 quantum`, `2 quanta`, `0 datasets`. */
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 function formatDims(dims: readonly string[]): string {
   return `(${dims.join(", ")})`;
 }
@@ -60,18 +65,18 @@ function formatStep(step: JoinStep): string {
   switch (step.kind) {
     case "read":
       return step.producer === undefined
-        ? `${step.connection}: ${step.type} has ${step.rows} datasets`
-        : `${step.connection}: ${step.type} has ${step.rows} datasets from task ${step.producer}`;
+        ? `${step.connection}: ${step.type} has ${count(step.rows, "dataset", "datasets")}`
+        : `${step.connection}: ${step.type} has ${count(step.rows, "dataset", "datasets")} from task ${step.producer}`;
     case "link":
-      return `${step.connection}: joined with ${step.viaKind} ${step.via}: ${step.rows} rows`;
+      return `${step.connection}: joined with ${step.viaKind} ${step.via}: ${count(step.rows, "row", "rows")}`;
     case "group":
-      return `${step.connection}: ${step.groups} groups by ${formatDims(step.dimensions)}`;
+      return `${step.connection}: ${count(step.groups, "group", "groups")} by ${formatDims(step.dimensions)}`;
     case "join":
-      return `with ${step.connection}: ${step.rows} candidate quanta`;
+      return `with ${step.connection}: ${count(step.rows, "candidate quantum", "candidate quanta")}`;
     case "where":
-      return `under --where: ${step.rows} candidate quanta`;
+      return `under --where: ${count(step.rows, "candidate quantum", "candidate quanta")}`;
     case "minimum":
-      return `${step.connection}: ${step.dropped} quanta dropped with fewer than ${step.minimum} datasets (e.g. ${step.example})`;
+      return `${step.connection}: ${count(step.dropped, "quantum", "quanta")} dropped with fewer than ${step.minimum} datasets (e.g. ${step.example})`;
     default: {
       const never: never = step;
       throw new Error(`internal error: unknown join step ${JSON.stringify(never)}`);
@@ -129,7 +134,7 @@ export function formatJoinReport(report: JoinReport): string {
   lines.push(report.where === undefined ? "inputs:" : `inputs under --where '${report.where}':`);
   for (const s of report.sources) lines.push(`  ${formatSource(s)}`);
   for (const t of report.tasks) {
-    lines.push(`task ${t.task} ${formatDims(t.dimensions)}: ${t.quanta} quanta`);
+    lines.push(`task ${t.task} ${formatDims(t.dimensions)}: ${count(t.quanta, "quantum", "quanta")}`);
     for (const step of t.steps) lines.push(`  ${formatStep(step)}`);
   }
   const empty = report.tasks.filter((t) => t.quanta === 0);
