@@ -228,7 +228,12 @@ function collectCandidates(
         else if (m.reason === "bad-value") misfits.push(`${m.message} (input '${spec.type}', template '${template.text}')`);
       }
       if (matches.length === 0) {
-        const fits = mine.filter((t) => isInside(path, t.template.root || "/")).map((t) => `'${t.template.text}'`);
+        // Only a file under the root of a template with fields is a problem: the directory of a
+        // fixed-name input (`data/truth.json`) holds other inputs' files too (a relation file, say).
+        const fits = mine
+          .filter((t) => isInside(path, t.template.root || "/") && t.template.dimensions.length > 0)
+          .map((t) => `'${t.template.text}'`);
+        if (misfits.length === 0 && fits.length === 0) continue;
         report.problems.push({
           file: path,
           message: misfits.length > 0 ? misfits.join("; ") : `does not fit the template ${fits.join(" or ")}`,
