@@ -15,7 +15,7 @@ import { explainEmptyTask, type JoinReport } from "../core/join-report.js";
 import type { Pipeline } from "../core/pipeline.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import { compileWhere, parseBindings, parseWhere, referencedDimensions, toUsageError } from "../core/query/query.js";
-import type { PlanFlags } from "../cli/run-flags.js";
+import type { PlanFlags } from "./plan-pipeline.js";
 import type { Registry } from "../store/registry.js";
 import type { Repository } from "../store/repository.js";
 
@@ -141,32 +141,16 @@ export interface GraphCommandOptions {
  * then save it and/or print it. Returns the exit code.
  */
 export async function runGraphCommand(opts: GraphCommandOptions): Promise<number> {
-  const { loadPipeline } = await import("./load-pipeline.js");
-  const { selectTasks } = await import("../core/select-tasks.js");
-  const { ingestInputs } = await import("./ingest.js");
+  const { planPipeline } = await import("./plan-pipeline.js");
   const { openRepository } = await import("../store/repository.js");
-  const { pipeline } = await loadPipeline(opts.pipelineFile, { config: opts.flags.config });
-  let tasks: string[] | undefined;
-  if (opts.flags.tasks !== undefined) {
-    const selection = selectTasks(pipeline, opts.flags.tasks);
-    if (!selection.ok) throw selection.error;
-    tasks = selection.labels;
-  }
   const repo = await openRepository(opts.repoRoot, { write: true, command: "quanta graph" });
   let built: BuiltGraph;
   try {
-    const ingest = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo });
-    for (const p of ingest.problems) opts.err(`warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}\n`);
-    built = await buildGraphWithReport({
-      pipeline,
+    built = await planPipeline(
+      { repoRoot: opts.repoRoot, pipelineFile: opts.pipelineFile, targets: [...opts.targets], flags: opts.flags, allowEmpty: opts.display === "explain" },
       repo,
-      where: opts.flags.where,
-      bind: opts.flags.bind,
-      targets: opts.targets,
-      ...(tasks === undefined ? {} : { tasks }),
-      collection: opts.flags.output ?? pipeline.name,
-      allowEmpty: opts.display === "explain",
-    });
+      () => undefined,
+    );
   } finally {
     await repo.close();
   }

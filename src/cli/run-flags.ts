@@ -1,13 +1,7 @@
 /** Flags shared by the commands that plan a run: `run`, `status`, `why`, `graph`. */
 import type { Argv } from "yargs";
 
-export interface PlanFlags {
-  where?: string;
-  bind: string[];
-  tasks?: string;
-  config: string[];
-  output?: string;
-}
+import type { PlanFlags } from "../app/plan-pipeline.js";
 
 export function addPlanFlags(y: Argv): Argv {
   return y
