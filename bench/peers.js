@@ -26,7 +26,9 @@
  *   default N = 1,000 and 10,000; --big adds 100,000; --quick runs N = 200 only, 1 rep.
  * Installs nothing: peers that are not on PATH are reported and skipped.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, appendFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, appendFileSync } from "node:fs";
 import { availableParallelism, tmpdir, cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import {
@@ -322,7 +324,19 @@ async function measureTool(toolName, n, root) {
       break;
     }
   }
+  results.output = gatheredOutputDigest(toolName, dir);
   return results;
+}
+
+/** sha256 of the gather's output after the last scenario (the same edits were made in every workspace). */
+function gatheredOutputDigest(toolName, dir) {
+  const bytes =
+    toolName === "quanta"
+      ? spawnSync(process.execPath, [QUANTA_BIN, "get", "all", "--repo", "repo"], { cwd: dir, maxBuffer: 1 << 30 }).stdout
+      : existsSync(join(dir, "out", "all.txt"))
+        ? readFileSync(join(dir, "out", "all.txt"))
+        : undefined;
+  return bytes && bytes.length ? createHash("sha256").update(bytes).digest("hex").slice(0, 16) : undefined;
 }
 
 async function main() {
@@ -369,6 +383,12 @@ async function main() {
     }
   }
   if (unexpected.length) console.log(`unexpected step counts:\n  ${unexpected.join("\n  ")}`);
+  const outputChecks = Object.entries(all).map(([n, byTool]) => {
+    const digests = Object.entries(byTool).map(([t, res]) => `${t} ${res.output ?? "none"}`);
+    const same = new Set(Object.values(byTool).map((res) => res.output)).size === 1;
+    return `N=${n}: gather outputs ${same ? "identical" : "DIFFER"} (${digests.join(", ")})`;
+  });
+  for (const line of outputChecks) console.log(line);
 
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   const md = [
@@ -380,6 +400,8 @@ async function main() {
     `${reps} run(s). ⚠ marks a step count other than expected (cold 3N+1, no-op 0, change 4, touch: 0 for quanta, 4 for make/ninja).`,
     "",
     ...tables,
+    ...outputChecks.map((l) => `${l}  `),
+    "",
     ...(unexpected.length ? ["Unexpected step counts:", "", ...unexpected.map((u) => `- ${u}`), ""] : []),
   ].join("\n");
   const files = writeResults("peers", md, { date: new Date().toISOString(), load: { before: loadBefore, after: loadavg()[0].toFixed(1) }, cpu, cores: availableParallelism(), jobs, reps, versions, missing, results: all });
