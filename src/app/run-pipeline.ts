@@ -92,7 +92,7 @@ function makeExecutor(flags: ExecFlags, repo: Repository): QuantumExecutor {
   }
   const jobs = flags.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of at least 1, got ${flags.jobs}`);
-  return jobs === 1 ? new InProcessExecutor(repo.blobs) : new PoolExecutor(jobs, repo.blobs, repo.root, flags.fsync);
+  return jobs === 1 ? new InProcessExecutor(repo.blobs) : new PoolExecutor(jobs, repo.blobs, repo.root);
 }
 
 export async function openReporter(output: OutputFlags): Promise<Reporter> {

@@ -32,9 +32,8 @@ export function resolveStatuses(graph: QuantumGraph, repo: Repository, collectio
     switch (r.kind) {
       case "decided": {
         if (r.decision.action === "skip") {
-          const action = repo.registry.getAction(r.decision.key)!;
-          if (action.noWork) decider.setAbsent(q);
-          else decider.setOutputs(q, action.outputs);
+          if (r.cached!.noWork) decider.setAbsent(q);
+          else decider.setOutputs(q, r.cached!.outputs);
           verdicts.push({ status: "up-to-date", reasons: r.decision.reasons });
         } else {
           decider.setPending(q);

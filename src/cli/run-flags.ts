@@ -18,7 +18,7 @@ export function addExecFlags(y: Argv): Argv {
     .option("retries", { type: "number", default: 0, describe: "retry a failed quantum up to N more times" })
     .option("fail-fast", { type: "boolean", default: false, describe: "stop starting quanta after the first failure" })
     .option("executor", { type: "string", choices: ["local", "slurm"], default: "local", describe: "where quanta run" })
-    .option("no-fsync", { type: "boolean", default: false, hidden: true, describe: "do not fsync blobs (benchmarks only)" });
+    .option("fsync", { type: "boolean", default: true, hidden: true, describe: "make blobs durable before recording them (--no-fsync: benchmarks only)" });
 }
 
 export function readPlanFlags(args: Record<string, unknown>): PlanFlags {

@@ -10,15 +10,20 @@ import type { Registry } from "../store/registry.js";
 export class CommitBatcher {
   private pending: (() => void)[] = [];
   private firstAt = 0;
+  private newBlobs = false;
 
   constructor(
     private readonly registry: Registry,
-    private readonly options: { maxItems: number; maxDelayMs: number } = { maxItems: 512, maxDelayMs: 50 },
+    /** Makes new blobs durable; called before a commit whose writes reference new blobs. */
+    private readonly flushBlobs: () => void,
+    private readonly options: { maxItems: number; maxDelayMs: number } = { maxItems: 1024, maxDelayMs: 100 },
   ) {}
 
-  add(write: () => void): void {
+  /** Queues a write; `newBlobs` when it references blobs written since the last commit. */
+  add(write: () => void, opts: { newBlobs: boolean } = { newBlobs: false }): void {
     if (this.pending.length === 0) this.firstAt = Date.now();
     this.pending.push(write);
+    if (opts.newBlobs) this.newBlobs = true;
   }
 
   /** Milliseconds until the pending batch is due, or undefined when nothing is pending. */
@@ -38,6 +43,9 @@ export class CommitBatcher {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
+    // Blobs first: a record must never be durable before the blobs it references.
+    if (this.newBlobs) this.flushBlobs();
+    this.newBlobs = false;
     await this.registry.commit(() => {
       for (const write of batch) write();
     });

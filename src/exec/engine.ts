@@ -19,7 +19,7 @@ import type { GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import type { KeyManifest } from "../core/quantum-key.js";
 import type { Repository } from "../store/repository.js";
 import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
-import { QuantumDecider } from "./quantum-decider.js";
+import { QuantumDecider, type CachedResult } from "./quantum-decider.js";
 import { CommitBatcher } from "./commit-batcher.js";
 
 export interface RunOptions {
@@ -81,7 +81,7 @@ class GraphRun {
   constructor(private readonly opts: RunOptions) {
     this.walker = new GraphWalker(opts.graph, { order: opts.order });
     this.decider = new QuantumDecider(opts.graph, opts.repo, opts.collection);
-    this.batcher = new CommitBatcher(opts.repo.registry);
+    this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flush());
     for (const t of opts.graph.tasks) {
       this.perTask.set(t.label, { task: t.label, total: 0, remaining: 0, ran: 0, upToDate: 0, failed: 0, blocked: 0, noWork: 0, durationMs: 0 });
     }
@@ -161,7 +161,7 @@ class GraphRun {
           this.walker.finish(id);
           break;
         case "decided":
-          if (r.decision.action === "skip") this.skip(id, q, r.decision.key, r.decision.rebind);
+          if (r.decision.action === "skip") this.skip(id, q, r.decision.key, r.decision.rebind, r.cached!);
           else this.start(r.job, { key: r.decision.key, manifest: r.manifest, reasons: r.decision.reasons });
           break;
         default: {
@@ -172,15 +172,15 @@ class GraphRun {
     }
   }
 
-  private skip(id: number, q: GraphQuantum, key: QuantumKey, rebind: boolean): void {
+  private skip(id: number, q: GraphQuantum, key: QuantumKey, rebind: boolean, cached: CachedResult): void {
     const registry = this.opts.repo.registry;
-    const action = registry.getAction(key)!;
-    if (action.noWork) this.decider.setAbsent(q);
-    else this.decider.setOutputs(q, action.outputs);
+    if (cached.noWork) this.decider.setAbsent(q);
+    else this.decider.setOutputs(q, cached.outputs);
     if (rebind) {
       this.batcher.add(() => {
-        registry.putQuantum(this.opts.collection, q.task, q.key, { status: action.noWork ? "no-work" : "succeeded", key, executionId: action.executionId, time: Date.now() });
-        this.bindOutputs(q, key, action.outputs);
+        const status = cached.noWork ? "no-work" : "succeeded";
+        registry.putQuantum(this.opts.collection, q.task, q.key, { status, key, executionId: cached.executionId, time: Date.now(), outputs: cached.outputs });
+        this.bindOutputs(q, key, cached.outputs);
       });
     }
     this.countTerminal(q, "upToDate");
@@ -272,7 +272,7 @@ class GraphRun {
         registry.putAction({ key, manifest, outputs: typed, noWork: outcome.noWork, executionId });
         this.bindOutputs(q, key, typed);
       }
-      registry.putQuantum(this.opts.collection, q.task, q.key, { status, key, executionId, time: outcome.finishedAt });
+      registry.putQuantum(this.opts.collection, q.task, q.key, { status, key, executionId, time: outcome.finishedAt, ...(outcome.ok ? { outputs: typed } : {}) });
       registry.putExecution({
         id: executionId,
         collection: this.opts.collection,
@@ -295,7 +295,7 @@ class GraphRun {
         peakRssBytes: outcome.peakRssBytes,
         reasons,
       });
-    });
+    }, { newBlobs: outcome.ok });
   }
 
   private bindOutputs(q: GraphQuantum, key: QuantumKey, outputs: Record<string, { type: string; digest: BlobDigest; size: number }>): void {

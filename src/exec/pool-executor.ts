@@ -25,7 +25,6 @@ export class PoolExecutor implements QuantumExecutor {
     readonly slots: number,
     private readonly blobs: BlobStore,
     private readonly repoRoot: string,
-    private readonly fsync: boolean = true,
   ) {}
 
   execute(job: QuantumJob): Promise<QuantumOutcome> {
@@ -55,7 +54,7 @@ export class PoolExecutor implements QuantumExecutor {
   }
 
   private start(): PoolWorker {
-    const worker = new Worker(WORKER_URL, { workerData: { repoRoot: this.repoRoot, fsync: this.fsync } });
+    const worker = new Worker(WORKER_URL, { workerData: { repoRoot: this.repoRoot, durability: this.blobs.durability } });
     const pw: PoolWorker = { worker, busy: false };
     worker.on("message", (outcome: QuantumOutcome) => pw.settle?.(outcome));
     worker.on("error", (err) => {

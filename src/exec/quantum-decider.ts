@@ -10,10 +10,11 @@
  */
 import { canonicalJson } from "../core/canonical-json.js";
 import type { BlobDigest, QuantumKey } from "../core/digest.js";
-import { decideQuantum, type Decision, type Reason } from "../core/explain.js";
+import { decideQuantum, type Decision, type QuantumMemory, type Reason } from "../core/explain.js";
 import type { TaskNode } from "../core/pipeline.js";
 import type { GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import { buildKeyManifest, computeQuantumKey, type KeyInput, type KeyManifest } from "../core/quantum-key.js";
+import type { QuantumRecord } from "../store/registry.js";
 import type { Repository } from "../store/repository.js";
 import type { JobInputItem, QuantumJob } from "./quantum-job.js";
 
@@ -22,11 +23,24 @@ const PENDING = "pending" as const;
 type DatasetState = BlobDigest | null | typeof PENDING | undefined;
 
 export type Resolution =
-  | { kind: "decided"; decision: Exclude<Decision, { action: "maybe" }>; manifest: KeyManifest; job: QuantumJob }
+  | {
+      kind: "decided";
+      decision: Exclude<Decision, { action: "maybe" }>;
+      manifest: KeyManifest;
+      job: QuantumJob;
+      /** With a skip: the outputs to bind, and the execution that first produced them. */
+      cached?: CachedResult;
+    }
   | { kind: "maybe"; reasons: Reason[] }
   /** A required input is absent (upstream had no work) or too few gathered: nothing to do. */
   | { kind: "no-work"; reason: string }
   | { kind: "missing-input"; error: string };
+
+export interface CachedResult {
+  outputs: Record<string, { type: string; digest: BlobDigest; size: number }>;
+  noWork: boolean;
+  executionId: string;
+}
 
 interface TaskInfo {
   task: TaskNode;
@@ -36,6 +50,10 @@ interface TaskInfo {
 export class QuantumDecider {
   private readonly state: DatasetState[];
   private readonly tasks = new Map<string, TaskInfo>();
+  /** This collection's quantum records, read with one range scan per task on first use. */
+  private readonly records = new Map<string, Map<string, QuantumRecord>>();
+  /** Input datasets' digests, read with one range scan per (collection, type) on first use. */
+  private readonly inputDigests = new Map<string, Map<string, BlobDigest>>();
   /** Extensions of the files ingested input types come from (`raw` → `.npy`). */
   private readonly extensions = new Map<string, string>();
 
@@ -64,21 +82,33 @@ export class QuantumDecider {
     if (gathered.kind !== "ok") return gathered;
     const manifest = buildKeyManifest({ task: q.task, dataId: q.key, codeDigest: info.task.codeDigest, config: info.config, inputs: gathered.keyInputs });
     const key = computeQuantumKey(manifest, this.repo.hasher);
-    const decision = decideQuantum({ key, manifest, memory: this.recall(q, key), blobExists: (d) => this.repo.blobs.has(d) });
+    const { memory, cached } = this.recall(q, key);
+    const decision = decideQuantum({ key, manifest, memory, blobExists: (d) => this.repo.blobs.exists(d) });
     if (decision.action === "maybe") return { kind: "maybe", reasons: decision.reasons };
     const job: QuantumJob = { quantum: quantumId, task: info.task, dataId: q.dataId, inputs: gathered.jobInputs, repoRoot: this.repo.root, attempt: 1 };
-    return { kind: "decided", decision, manifest, job };
+    return decision.action === "skip" ? { kind: "decided", decision, manifest, job, cached } : { kind: "decided", decision, manifest, job };
   }
 
-  /** What the repository remembers about the quantum (this collection's record, the action cache). */
-  private recall(q: GraphQuantum, key: QuantumKey) {
+  /**
+   * What the repository remembers about the quantum. The common case of a no-op run, this collection's
+   * record holding the current key and its outputs, needs no lookup beyond the prefetched records.
+   */
+  private recall(q: GraphQuantum, key: QuantumKey): { memory: QuantumMemory; cached?: CachedResult } {
     const registry = this.repo.registry;
-    const record = registry.getQuantum(this.collection, q.task, q.key);
-    const action = registry.getAction(key);
-    const memory: Parameters<typeof decideQuantum>[0]["memory"] = {};
+    const record = this.recordsOf(q.task).get(q.key);
+    const memory: QuantumMemory = {};
     if (record) memory.record = { key: record.key, status: record.status };
-    if (action) memory.cached = { outputs: action.outputs, noWork: action.noWork };
-    if (!action && record) {
+    if (record && record.key === key && record.status !== "failed" && record.outputs) {
+      const cached = { outputs: record.outputs, noWork: record.status === "no-work", executionId: record.executionId };
+      memory.cached = cached;
+      return { memory, cached };
+    }
+    const action = registry.getAction(key);
+    if (action) {
+      memory.cached = { outputs: action.outputs, noWork: action.noWork };
+      return { memory, cached: { outputs: action.outputs, noWork: action.noWork, executionId: action.executionId } };
+    }
+    if (record) {
       memory.previous = registry.getAction(record.key)?.manifest;
       if (record.status === "failed") {
         const exec = registry.getExecution(record.executionId);
@@ -86,7 +116,28 @@ export class QuantumDecider {
         memory.previousError = exec?.error;
       }
     }
-    return memory;
+    return { memory };
+  }
+
+  private recordsOf(task: string): Map<string, QuantumRecord> {
+    let map = this.records.get(task);
+    if (!map) {
+      map = new Map();
+      for (const e of this.repo.registry.listQuanta(this.collection, task)) map.set(e.dataId, e.record);
+      this.records.set(task, map);
+    }
+    return map;
+  }
+
+  private digestsOf(collection: string, type: string): Map<string, BlobDigest> {
+    const id = `${collection}\0${type}`;
+    let map = this.inputDigests.get(id);
+    if (!map) {
+      map = new Map();
+      for (const e of this.repo.registry.listDatasets({ collection, type })) map.set(e.key, e.record.digest);
+      this.inputDigests.set(id, map);
+    }
+    return map;
   }
 
   private gatherInputs(q: GraphQuantum, task: TaskNode) {
@@ -125,9 +176,7 @@ export class QuantumDecider {
     if (st !== undefined) return st;
     const ds = this.graph.datasets[id]!;
     if (ds.producer >= 0) throw new Error(`internal error: dataset ${ds.type}@${ds.key} read before its producer was resolved`);
-    const registry = this.repo.registry;
-    const rec = registry.getDataset(this.graph.inputCollection, ds.type, ds.key) ?? registry.getDataset(this.collection, ds.type, ds.key);
-    const resolved = rec ? rec.digest : null;
+    const resolved = this.digestsOf(this.graph.inputCollection, ds.type).get(ds.key) ?? this.digestsOf(this.collection, ds.type).get(ds.key) ?? null;
     this.state[id] = resolved;
     return resolved;
   }

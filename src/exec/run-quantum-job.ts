@@ -1,8 +1,8 @@
 /**
  * Runs one quantum job where it stands (the CLI's thread, a worker thread, or a batch job): reads the
  * input blobs, runs the task (a TypeScript module or a command in a sandbox), writes the outputs into
- * the blob store, and returns their digests. It never touches the registry: the scheduler records the
- * outcome, after the blobs are durable.
+ * the blob store, and returns their digests. It never touches the registry, and does not make its blobs
+ * durable: the scheduler flushes the blob store once per batch of results, before committing them.
  */
 import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -23,8 +23,6 @@ export async function runQuantumJob(job: QuantumJob, blobs: BlobStore): Promise<
   const startedAt = Date.now();
   try {
     const result = job.task.kind === "module" ? await runModule(job, blobs) : await runCommand(job, blobs);
-    // The new blob names must be durable before the scheduler records them in the registry.
-    blobs.flush();
     return { ...result, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
@@ -32,11 +30,29 @@ export async function runQuantumJob(job: QuantumJob, blobs: BlobStore): Promise<
   }
 }
 
+/**
+ * Task modules already loaded by this thread, by path and code digest. A run's plan fixes each task's
+ * code digest, so the module is bundled and imported once per thread, not once per quantum; a module
+ * whose code changed during the run is loaded again (and then refused by its new digest).
+ */
+const loadedModules = new Map<string, Promise<Awaited<ReturnType<typeof loadTaskModule>>>>();
+
+function loadModuleOnce(modulePath: string, codeDigest: string, repoRoot: string) {
+  const id = `${codeDigest}\0${modulePath}`;
+  let loading = loadedModules.get(id);
+  if (!loading) {
+    loading = loadTaskModule(modulePath, { cacheDir: join(repoRoot, "modules") });
+    loadedModules.set(id, loading);
+    loading.catch(() => loadedModules.delete(id));
+  }
+  return loading;
+}
+
 type Result = { ok: true; outputs: Record<string, OutputBlob>; noWork: boolean; log: string } | { ok: false; error: string; log: string };
 
 async function runModule(job: QuantumJob, blobs: BlobStore): Promise<Result> {
   const task = job.task;
-  const loaded = await loadTaskModule(task.modulePath!, { cacheDir: join(job.repoRoot, "modules") });
+  const loaded = await loadModuleOnce(task.modulePath!, task.codeDigest, job.repoRoot);
   if (loaded.codeDigest !== task.codeDigest) {
     return {
       ok: false,

@@ -7,13 +7,18 @@
  * e.g. digest `9a0364b9e99bb480-1024` lives at `blobs/9a/0364b9e99bb480-1024`. A blob file holds exactly
  * the bytes whose xxh64 and length form its name.
  *
- * Writes: the bytes go to a fresh temporary file in `<repo>/tmp/`, are fsync'd (unless `fsync: false`),
- * and the file is renamed into place. `flush()` fsyncs the shard directories renamed into since the last
- * flush, so the new names are durable too: callers flush before committing registry records that
- * reference the blobs (a registry record must never outlive its blob). A blob that
+ * Writes: the bytes go to a fresh temporary file in `<repo>/tmp/` and the file is renamed into place.
+ * Durability has three modes. `per-blob` fsyncs each blob before its rename, and `flush()` fsyncs the
+ * shard directories renamed into since the last flush. `deferred` (what runs use) fsyncs nothing per
+ * blob: `flush()` syncs the whole file system once (`sync -f`, i.e. syncfs), which makes every blob
+ * written so far durable, by any thread or process, at the cost of one call per batch instead of two
+ * fsyncs per blob. `none` never syncs (benchmarks). In every mode, `flush()` then the registry commit
+ * means: the blobs a record references are durable before the record is (a registry record must never
+ * outlive its blob). A blob that
  * already exists is never rewritten (the temporary file is deleted instead). A crash therefore leaves
  * either no blob or a complete one; leftover temporary files are invisible to readers (they never look
- * in `tmp/`) and `quanta gc` deletes them.
+ * in `tmp/`) and `quanta gc` deletes them. (In `deferred` mode a power loss, unlike a killed process,
+ * can leave a renamed but unsynced blob with missing bytes and no record; `quanta verify` finds it.)
  */
 import { createReadStream } from "node:fs";
 import {
@@ -29,6 +34,7 @@ import {
   writeSync,
 } from "node:fs";
 import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
 import type { BlobDigest } from "../core/digest.js";
@@ -36,11 +42,15 @@ import { isBlobDigest } from "../core/digest.js";
 import type { StoreHasher } from "./hasher.js";
 
 export interface BlobStoreOptions {
-  /** fsync each blob before its rename (default true). Without it a power loss may lose recent blobs. */
+  /** When blobs become durable (default `per-blob`); see the module comment. */
+  durability?: BlobDurability;
+  /** Shorthand: false is `durability: "none"`, true `per-blob`. */
   fsync?: boolean;
   /** Files at least this large are hashed and copied in chunks rather than read whole (default 8 MiB). */
   streamThreshold?: number;
 }
+
+export type BlobDurability = "per-blob" | "deferred" | "none";
 
 /** Files this large or larger are streamed through putFile. */
 const DEFAULT_STREAM_THRESHOLD = 8 * 1024 * 1024;
@@ -53,6 +63,7 @@ export class BlobStore {
   /** `<repo>/tmp` */
   readonly tmpDir: string;
   private readonly fsync: boolean;
+  readonly durability: BlobDurability;
   private readonly streamThreshold: number;
   /** Shard directories known to exist (created and fsync'd once per process). */
   private readonly shards = new Set<string>();
@@ -66,13 +77,36 @@ export class BlobStore {
   ) {
     this.root = join(repoRoot, "blobs");
     this.tmpDir = join(repoRoot, "tmp");
-    this.fsync = options.fsync ?? true;
+    this.durability = options.durability ?? (options.fsync === false ? "none" : "per-blob");
+    this.fsync = this.durability === "per-blob";
     this.streamThreshold = options.streamThreshold ?? DEFAULT_STREAM_THRESHOLD;
   }
 
   /** The absolute path where the blob `digest` lives (whether or not it exists). */
   pathOf(digest: BlobDigest): string {
     return join(this.root, digest.slice(0, 2), digest.slice(2));
+  }
+
+  /**
+   * Whether the blob exists, from a listing of its shard directory taken once (the fast check for
+   * deciding many quanta: one readdir per shard instead of one stat per blob). Blobs this store writes
+   * afterwards are added; a blob another thread wrote since the listing reads as missing, which only
+   * ever makes a quantum rerun, never skip.
+   */
+  exists(digest: BlobDigest): boolean {
+    const shard = digest.slice(0, 2);
+    let names = this.listings.get(shard);
+    if (names === undefined) {
+      names = new Set(readdirIfExists(join(this.root, shard)));
+      this.listings.set(shard, names);
+    }
+    return names.has(digest.slice(2));
+  }
+
+  private readonly listings = new Map<string, Set<string>>();
+
+  private noteWritten(digest: BlobDigest): void {
+    this.listings.get(digest.slice(0, 2))?.add(digest.slice(2));
   }
 
   /** Whether the blob exists (one stat; its contents are not checked: see `quanta verify`). */
@@ -115,6 +149,7 @@ export class BlobStore {
     closeSync(fd);
     this.ensureShardSync(digest);
     renameSync(temp, this.pathOf(digest));
+    this.noteWritten(digest);
     return digest;
   }
 
@@ -237,11 +272,19 @@ export class BlobStore {
     }
     // rename over an existing blob replaces identical bytes with identical bytes: harmless.
     await rename(temp, this.pathOf(digest));
+    this.noteWritten(digest);
     if (this.fsync) this.dirtyShards.add(shard);
   }
 
-  /** Makes every blob written so far durable under its name (fsyncs the touched shard directories). */
+  /**
+   * Makes every blob written so far durable under its name: fsyncs the touched shard directories
+   * (`per-blob`), or syncs the file system (`deferred`: this covers blobs other threads wrote too).
+   */
   flush(): void {
+    if (this.durability === "deferred") {
+      syncFileSystem(this.root);
+      return;
+    }
     for (const shard of this.dirtyShards) fsyncDirectory(join(this.root, shard));
     this.dirtyShards.clear();
   }
@@ -257,6 +300,18 @@ export class BlobStore {
 }
 
 type BlobHashStreamLike = ReturnType<StoreHasher["createStream"]>;
+
+let warnedNoSync = false;
+
+/** syncfs(2) of the file system holding `dir`, through coreutils' `sync -f` (Node has no binding). */
+function syncFileSystem(dir: string): void {
+  const r = spawnSync("sync", ["-f", dir], { stdio: "ignore" });
+  if (r.status === 0) return;
+  if (!warnedNoSync) {
+    warnedNoSync = true;
+    process.stderr.write(`warning: 'sync -f ${dir}' failed; recent blobs may not survive a power loss\n`);
+  }
+}
 
 function fsyncDirectory(dir: string): void {
   const fd = openSync(dir, "r");

@@ -78,6 +78,11 @@ export interface QuantumRecord {
   executionId: string;
   /** Wall time of the latest decision, ms since the epoch. */
   time: number;
+  /**
+   * The outputs bound for it (as in the action record of `key`), so that a no-op run decides from this
+   * record alone. Absent on failures.
+   */
+  outputs?: Record<string, { type: string; digest: BlobDigest; size: number }>;
 }
 
 /** Provenance of one execution (one attempt at running one quantum). */

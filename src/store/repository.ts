@@ -41,7 +41,7 @@ export interface OpenRepositoryOptions {
   create?: boolean;
   /** What this writer is, shown to a blocked one (default `quanta`). */
   command?: string;
-  /** fsync blobs before renaming them into place (default true). */
+  /** Make blobs durable before registry commits (default true; `flush()` syncs the file system once). */
   fsync?: boolean;
   /** Receives notes such as a stale lock's takeover (default: stderr). */
   onNote?: (note: string) => void;
@@ -75,7 +75,7 @@ export async function openRepository(root: string, options: OpenRepositoryOption
     mkdirSync(join(root, "tmp"), { recursive: true });
     const hasher = await loadHasher();
     const registry = await LmdbRegistry.open({ root, readOnly: !options.write });
-    const blobs = new BlobStore(root, hasher, { fsync: options.fsync ?? true });
+    const blobs = new BlobStore(root, hasher, { durability: options.fsync === false ? "none" : "deferred" });
     let closed = false;
     return {
       root,

@@ -20,7 +20,7 @@ export const runCommand: CommandSpec = {
         retries: args.retries as number,
         failFast: args["fail-fast"] as boolean,
         executor: args.executor as "local" | "slurm",
-        fsync: !(args["no-fsync"] as boolean),
+        fsync: args.fsync as boolean,
       },
       output: { json: args.json, quiet: args.quiet, plain: args.plain },
     });
