@@ -4,8 +4,8 @@
  *
  * Sandbox layout (the command's working directory; every path in the template is relative to it):
  *
- *     inputs/<connection>/<data ID>[.<ext>]   one per input dataset (hard links to the read-only blobs,
- *                                              copies where a link is impossible)
+ *     inputs/<connection>/<data ID>[.<ext>]   one per input dataset (copies of the blobs; hard links
+ *                                              to blobs over 16 MiB, checked for writes afterwards)
  *     inputs/<connection>.list                 with `{inputs.X.list}`: those paths, one per line
  *     outputs/<connection>[.<ext>]             where the command must write each declared output
  *
@@ -25,7 +25,8 @@
  * outputs and then removes `sandboxRoot`.
  */
 import { spawn } from "node:child_process";
-import { copyFile, link, mkdir, mkdtemp, stat, writeFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { copyFile, link, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
 import { didYouMean } from "../core/errors.js";
@@ -72,6 +73,12 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
 
   const run = await runShell(expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal });
   const log = run.log;
+  const modified = await findModifiedInputs(layout.linked);
+  if (modified.length > 0) {
+    // The blob no longer holds the bytes its name promises: remove it, so that nothing trusts it.
+    await Promise.all(modified.map((blob) => rm(blob, { force: true })));
+    return { ok: false, error: `the command modified its input ${modified.join(", ")} (inputs are read-only); the damaged blob was removed`, log };
+  }
   switch (run.end.kind) {
     case "timeout":
       return { ok: false, error: `timed out after ${formatSeconds(opts.timeoutMs!)}`, log };
@@ -111,7 +118,7 @@ export function checkCommandTemplate(task: TaskNode): string | undefined {
   const dataId = Object.fromEntries(task.dimensions.map((d) => [d, 0]));
   const inputs = Object.fromEntries(Object.keys(task.inputs).map((name) => [name, [`inputs/${name}/x`]]));
   const outputs = Object.fromEntries(Object.keys(task.outputs).map((name) => [name, `outputs/${name}`]));
-  const layout: SandboxLayout = { inputs, outputs, listsWanted: new Set() };
+  const layout: SandboxLayout = { inputs, outputs, listsWanted: new Set(), linked: [] };
   const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId, layout }));
   return expanded.ok ? undefined : expanded.error;
 }
@@ -126,6 +133,15 @@ interface SandboxLayout {
   outputs: Record<string, string>;
   /** The inputs whose `.list` file the template uses (written after expansion). */
   listsWanted: Set<string>;
+  /** Large inputs hard-linked to their blobs, with what they looked like before the command ran. */
+  linked: LinkedInput[];
+}
+
+interface LinkedInput {
+  blob: string;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
 }
 
 async function prepareSandbox(
@@ -135,6 +151,7 @@ async function prepareSandbox(
 ): Promise<SandboxLayout> {
   const inputs: Record<string, string[]> = {};
   const links: Promise<void>[] = [];
+  const linked: LinkedInput[] = [];
   await mkdir(join(sandbox, "outputs"));
   for (const [name, connection] of Object.entries(task.inputs)) {
     const items = [...(given[name] ?? [])].sort((a, b) => compareDataIds(a.dataId, b.dataId));
@@ -146,7 +163,7 @@ async function prepareSandbox(
       if (used.has(base)) base = `${base}-${index}`;
       used.add(base);
       const relPath = `${dir}/${base}${item.extension ?? extensionOf(item.path, connection)}`;
-      links.push(linkOrCopy(item.path, join(sandbox, relPath)));
+      links.push(placeInput(item.path, join(sandbox, relPath), linked));
       return relPath;
     });
   }
@@ -155,7 +172,7 @@ async function prepareSandbox(
   for (const [name, connection] of Object.entries(task.outputs)) {
     outputs[name] = `outputs/${name}${STORAGE_EXTENSIONS[connection.storage]}`;
   }
-  return { inputs, outputs, listsWanted: new Set() };
+  return { inputs, outputs, listsWanted: new Set(), linked };
 }
 
 const STORAGE_EXTENSIONS: Record<StorageClass, string> = { json: ".json", text: ".txt", ndarray: ".npy", bytes: "", file: "" };
@@ -169,13 +186,36 @@ function fileNameOf(dataId: DataId): string {
   return encodeDataId(dataId).replace(/[^A-Za-z0-9._,=+-]/g, "_");
 }
 
-/** Blobs are read-only, so a hard link is as good as a copy and costs nothing. */
-async function linkOrCopy(from: string, to: string): Promise<void> {
-  try {
-    await link(from, to);
-  } catch {
-    await copyFile(from, to);
+/** Inputs up to this size are copied into the sandbox; larger ones are hard-linked to their blobs. */
+const COPY_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * Puts one input into the sandbox. A copy cannot hurt the blob store whatever the command does; a hard
+ * link to a large blob saves the copy, and is checked after the command (`findModifiedInputs`), since
+ * file modes do not stop root from writing through it.
+ */
+async function placeInput(from: string, to: string, linked: LinkedInput[]): Promise<void> {
+  const st = await stat(from);
+  if (st.size > COPY_LIMIT) {
+    try {
+      await link(from, to);
+      linked.push({ blob: from, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
+      return;
+    } catch {
+      // another file system: copy
+    }
   }
+  await copyFile(from, to, constants.COPYFILE_FICLONE);
+}
+
+/** Blobs written through a hard link by the command; they no longer match their digests. */
+async function findModifiedInputs(linked: readonly LinkedInput[]): Promise<string[]> {
+  const modified: string[] = [];
+  for (const l of linked) {
+    const st = await stat(l.blob).catch(() => undefined);
+    if (!st || st.size !== l.size || st.mtimeMs !== l.mtimeMs || st.ctimeMs !== l.ctimeMs) modified.push(l.blob);
+  }
+  return modified;
 }
 
 function listPath(input: string): string {

@@ -16,7 +16,7 @@ export class CommitBatcher {
     private readonly registry: Registry,
     /** Makes new blobs durable; called before a commit whose writes reference new blobs. */
     private readonly flushBlobs: () => void,
-    private readonly options: { maxItems: number; maxDelayMs: number } = { maxItems: 1024, maxDelayMs: 100 },
+    private readonly options: { maxItems: number; maxDelayMs: number } = { maxItems: 4096, maxDelayMs: 500 },
   ) {}
 
   /** Queues a write; `newBlobs` when it references blobs written since the last commit. */

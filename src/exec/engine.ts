@@ -155,9 +155,11 @@ class GraphRun {
           this.recordFailure(id, q, r.error);
           break;
         case "no-work":
+          // Nothing to do (an upstream quantum produced nothing): counted and reported as a quantum
+          // that ran and found no work, without starting it.
           this.decider.setAbsent(q);
           this.countTerminal(q, "noWork");
-          this.opts.emit({ event: "quantum-up-to-date", ...this.ref(id) });
+          this.opts.emit({ event: "quantum-finished", ...this.ref(id), durationMs: 0, noWork: true });
           this.walker.finish(id);
           break;
         case "decided":
@@ -212,7 +214,7 @@ class GraphRun {
     const q = this.opts.graph.quanta[id]!;
     if (!outcome.ok && job.attempt <= this.opts.retries && !this.stopping) {
       this.opts.emit({ event: "quantum-retrying", ...this.ref(id), attempt: job.attempt + 1, error: outcome.error });
-      this.start({ ...job, attempt: job.attempt + 1 }, done);
+      this.start({ ...job, attempt: job.attempt + 1 }, { key: done.key, manifest: done.manifest, reasons: done.reasons });
       return;
     }
     this.record(done);

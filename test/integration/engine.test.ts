@@ -110,6 +110,36 @@ describe("failures", () => {
     expect(r.finished.counts.ran).toBe(2 * N + 1);
   });
 
+  it("--retries gives up after N more attempts", async () => {
+    const r = await runChain(fx.dir, ["-j", "1", "--retries", "2", "--config", "double.failOn=[3]"]);
+    expect(r.code).toBe(1);
+    const retries = r.events.filter((e) => e.event === "quantum-retrying");
+    expect(retries.map((e) => (e as { attempt: number }).attempt)).toEqual([2, 3]);
+    expect(r.failed).toEqual(["double@item=3"]);
+  });
+
+  it("a command that writes to its input cannot damage the blob store", async () => {
+    writeFileSync(
+      join(fx.dir, "scribble.yaml"),
+      [
+        "dimensions: { item: int }",
+        'inputs: { raw: { path: "data/raw-{item}.txt", storage: text } }',
+        "tasks:",
+        "  scribble:",
+        '    command: "echo extra >> {inputs.src} && cp {inputs.src} {outputs.out}"',
+        "    dimensions: [item]",
+        "    inputs: { src: { type: raw, dimensions: [item], storage: text } }",
+        "    outputs: { out: { type: scribbled, dimensions: [item], storage: text } }",
+      ].join("\n") + "\n",
+    );
+    const run = await runCli(["run", "scribble.yaml", "--repo", "repo", "--json"], { cwd: fx.dir });
+    expect(run.code, run.stderr).toBe(0);
+    const verify = await runCli(["verify", "--repo", "repo"], { cwd: fx.dir });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    const again = await runCli(["run", "scribble.yaml", "--repo", "repo", "--json"], { cwd: fx.dir });
+    expect(again.stdout).toContain('"ran":0');
+  });
+
   it("--fail-fast starts nothing after the first failure", async () => {
     const r = await runChain(fx.dir, ["-j", "1", "--fail-fast", "--config", "double.failOn=[1]"]);
     expect(r.code).toBe(1);
