@@ -22,6 +22,7 @@ import type { DimensionUniverse } from "../core/dimensions.js";
 import { UsageError } from "../core/errors.js";
 import type { PathTemplate } from "../core/path-template.js";
 import { parsePathTemplate } from "../core/path-template.js";
+import { EVENTS_VERSION } from "../core/events.js";
 import type { FileInputSpec, InputSpec, RelationInputSpec } from "../core/pipeline.js";
 import type { DatasetRecord, FileState } from "../store/registry.js";
 import { readRelationFile } from "../store/relation-file.js";
@@ -390,9 +391,9 @@ export interface RunIngestOptions {
  * the exit code is 0 as long as the repository could be written.
  */
 export async function runIngest(options: RunIngestOptions): Promise<number> {
-  const { readInputsSection } = await import("./read-inputs-section.js");
+  const { loadPipeline } = await import("./load-pipeline.js");
   const { openRepository } = await import("../store/repository.js");
-  const section = readInputsSection(options.pipelineFile);
+  const { pipeline } = await loadPipeline(options.pipelineFile);
   const repo = await openRepository(options.repoRoot, {
     write: true,
     command: "quanta ingest",
@@ -402,17 +403,21 @@ export async function runIngest(options: RunIngestOptions): Promise<number> {
   const started = performance.now();
   let report: IngestReport;
   try {
-    report = await ingestInputs({ inputs: section.inputs, dimensions: section.dimensions, repo });
+    report = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo });
   } finally {
     await repo.close();
   }
   const seconds = (performance.now() - started) / 1000;
   const counts = { added: report.added, changed: report.changed, unchanged: report.unchanged, removed: report.removed };
   if (options.json) {
-    for (const p of report.problems) options.out(JSON.stringify({ event: "ingest-problem", ...p }) + "\n");
+    const stamp = { v: EVENTS_VERSION, time: Date.now() };
+    for (const p of report.problems) options.out(JSON.stringify({ ...stamp, event: "ingest-problem", ...p }) + "\n");
     options.out(
       JSON.stringify({
+        ...stamp,
         event: "ingest-finished",
+        ...counts,
+        errors: report.problems.length,
         collection: report.collection,
         counts,
         byType: report.byType,

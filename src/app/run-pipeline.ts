@@ -44,7 +44,7 @@ export async function runPipeline(req: PlanRequest & { exec: ExecFlags; output: 
       pipeline: resolve(req.pipelineFile),
       collection,
       dimensions: pipeline.dimensions,
-      flags: { where: req.flags.where, bind: req.flags.bind, tasks: req.flags.tasks, config: req.flags.config },
+      flags: { where: req.flags.where, bind: req.flags.bind, tasks: req.flags.tasks, config: req.flags.config, output: collection },
     });
     return await execute({ graph, repo, collection, exec: req.exec, emit });
   } finally {
@@ -60,7 +60,7 @@ export async function execPlan(opts: { repoRoot: string; planFile: string; colle
   const repo = await openRepository(opts.repoRoot, { write: true, command: "quanta exec", fsync: opts.exec.fsync });
   try {
     const collection = opts.collection ?? graph.pipeline.name;
-    writeLastRun(opts.repoRoot, { format: 1, pipeline: graph.pipeline.file, collection, dimensions: graph.dimensions, flags: { bind: [], config: [] } });
+    writeLastRun(opts.repoRoot, { format: 1, pipeline: graph.pipeline.file, collection, dimensions: graph.dimensions, flags: { bind: [], config: [], output: collection } });
     return await execute({ graph, repo, collection, exec: opts.exec, emit });
   } finally {
     await repo.close();

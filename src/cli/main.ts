@@ -10,6 +10,11 @@ import { QuantaError } from "../core/errors.js";
 
 async function main(argv: string[]): Promise<number> {
   process.setSourceMapsEnabled(true);
+  // `quanta datasets | head`: a closed pipe ends the output quietly, as in any Unix tool.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
   let exitCode = 0;
   const debug = argv.includes("--debug");
   const parser = yargs(argv)

@@ -174,7 +174,7 @@ function lockedError(root: string, holder: LockInfo | "unreadable"): RepositoryE
   const where = holder.host === hostname() ? "" : ` on ${holder.host}`;
   return new RepositoryError(
     `repository ${root} is locked by pid ${holder.pid}${where} (${holder.command}, started ${formatTime(holder.startedAt)})`,
-    "wait for it to finish; readers (datasets, get, status) do not need the lock",
+    "wait for it to finish; datasets, get, log, provenance and verify read without the lock",
   );
 }
 
