@@ -36,9 +36,19 @@ for (let i = 0; i < argv.length; i++) {
   else if (!a.startsWith("--only=") && !a.startsWith("--skip=")) passOn.push(a);
 }
 
+let current;
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    // Stop the running benchmark too, so that it leaves nothing running behind us.
+    if (current && current.exitCode === null) current.kill(signal);
+    process.exit(130);
+  });
+}
+
 function runScript(path) {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [path, ...passOn], { stdio: "inherit" });
+    current = child;
     child.on("close", (code, signal) => resolvePromise(code ?? (signal ? 128 : 1)));
   });
 }
