@@ -2,6 +2,7 @@
 import type { Argv } from "yargs";
 
 import type { PlanFlags } from "../app/plan-pipeline.js";
+import type { ExecFlags } from "../app/run-pipeline.js";
 
 export function addPlanFlags(y: Argv): Argv {
   return y
@@ -28,5 +29,15 @@ export function readPlanFlags(args: Record<string, unknown>): PlanFlags {
     tasks: args.tasks as string | undefined,
     config: (args.config as string[] | undefined) ?? [],
     output: args.output as string | undefined,
+  };
+}
+
+export function readExecFlags(args: Record<string, unknown>): ExecFlags {
+  return {
+    jobs: args.jobs as number | undefined,
+    retries: args.retries as number,
+    failFast: args["fail-fast"] as boolean,
+    executor: args.executor as "local" | "slurm",
+    fsync: args.fsync as boolean,
   };
 }

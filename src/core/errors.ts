@@ -4,6 +4,8 @@
  * stack trace unless `--debug`. A broken invariant throws a plain Error whose message starts with
  * `internal error:`.
  */
+import { findNearestName, suggestName } from "./suggest-name.js";
+
 export class QuantaError extends Error {
   constructor(
     message: string,
@@ -29,39 +31,8 @@ export class RepositoryError extends QuantaError {
   }
 }
 
-/** Levenshtein distance, for "did you mean" hints. */
-export function editDistance(a: string, b: string): number {
-  const prev = new Array<number>(b.length + 1);
-  for (let j = 0; j <= b.length; j++) prev[j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
-
-/** The candidate nearest to `name`, if it is near enough to be a plausible typo. */
-export function nearestName(name: string, candidates: Iterable<string>): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestDistance || (d === bestDistance && best !== undefined && c < best)) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  if (best === undefined) return undefined;
-  return bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
+/** The candidate nearest to `name`, if it is near enough to be a plausible typo (see suggest-name.ts). */
+export const nearestName = findNearestName;
 
 /** `did you mean "x"?` when a near name exists. */
-export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
-  const near = nearestName(name, candidates);
-  return near === undefined ? undefined : `did you mean "${near}"?`;
-}
+export const didYouMean = suggestName;

@@ -1,5 +1,5 @@
 import type { CommandSpec } from "../command-spec.js";
-import { addExecFlags } from "../run-flags.js";
+import { addExecFlags, readExecFlags } from "../run-flags.js";
 
 export const execCommand: CommandSpec = {
   command: "exec <plan>",
@@ -14,13 +14,7 @@ export const execCommand: CommandSpec = {
       repoRoot: args.repo,
       planFile: args.plan as string,
       collection: args.output as string | undefined,
-      exec: {
-        jobs: args.jobs as number | undefined,
-        retries: args.retries as number,
-        failFast: args["fail-fast"] as boolean,
-        executor: args.executor as "local" | "slurm",
-        fsync: args.fsync as boolean,
-      },
+      exec: readExecFlags(args),
       output: { json: args.json, quiet: args.quiet, plain: args.plain },
     });
   },

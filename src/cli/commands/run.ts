@@ -1,5 +1,5 @@
 import type { CommandSpec } from "../command-spec.js";
-import { addExecFlags, addPlanFlags, readPlanFlags } from "../run-flags.js";
+import { addExecFlags, addPlanFlags, readExecFlags, readPlanFlags } from "../run-flags.js";
 
 export const runCommand: CommandSpec = {
   command: "run <pipeline> [targets..]",
@@ -15,13 +15,7 @@ export const runCommand: CommandSpec = {
       pipelineFile: args.pipeline as string,
       targets: (args.targets as string[] | undefined) ?? [],
       flags: readPlanFlags(args),
-      exec: {
-        jobs: args.jobs as number | undefined,
-        retries: args.retries as number,
-        failFast: args["fail-fast"] as boolean,
-        executor: args.executor as "local" | "slurm",
-        fsync: args.fsync as boolean,
-      },
+      exec: readExecFlags(args),
       output: { json: args.json, quiet: args.quiet, plain: args.plain },
     });
   },
