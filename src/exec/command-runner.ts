@@ -4,8 +4,8 @@
  *
  * Sandbox layout (the command's working directory; every path in the template is relative to it):
  *
- *     inputs/<connection>/<data ID>[.<ext>]   one per input dataset (copies of the blobs; hard links
- *                                              to blobs over 16 MiB, checked for writes afterwards)
+ *     inputs/<connection>/<data ID>[.<ext>]   one per input dataset (hard links to the blobs, checked
+ *                                              for writes afterwards; copies on another file system)
  *     inputs/<connection>.list                 with `{inputs.X.list}`: those paths, one per line
  *     outputs/<connection>[.<ext>]             where the command must write each declared output
  *
@@ -25,7 +25,6 @@
  * outputs and then removes `sandboxRoot`.
  */
 import { spawn } from "node:child_process";
-import { constants } from "node:fs";
 import { copyFile, link, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
@@ -133,7 +132,7 @@ interface SandboxLayout {
   outputs: Record<string, string>;
   /** The inputs whose `.list` file the template uses (written after expansion). */
   listsWanted: Set<string>;
-  /** Large inputs hard-linked to their blobs, with what they looked like before the command ran. */
+  /** Inputs hard-linked to their blobs, with what they looked like before the command ran. */
   linked: LinkedInput[];
 }
 
@@ -141,7 +140,6 @@ interface LinkedInput {
   blob: string;
   size: number;
   mtimeMs: number;
-  ctimeMs: number;
 }
 
 async function prepareSandbox(
@@ -186,26 +184,20 @@ function fileNameOf(dataId: DataId): string {
   return encodeDataId(dataId).replace(/[^A-Za-z0-9._,=+-]/g, "_");
 }
 
-/** Inputs up to this size are copied into the sandbox; larger ones are hard-linked to their blobs. */
-const COPY_LIMIT = 16 * 1024 * 1024;
-
 /**
- * Puts one input into the sandbox. A copy cannot hurt the blob store whatever the command does; a hard
- * link to a large blob saves the copy, and is checked after the command (`findModifiedInputs`), since
- * file modes do not stop root from writing through it.
+ * Puts one input into the sandbox: a hard link to its blob (one system call, whatever the size), or a
+ * copy on another file system. File modes do not stop root from writing through a link, so every
+ * linked blob is checked after the command (`findModifiedInputs`).
  */
 async function placeInput(from: string, to: string, linked: LinkedInput[]): Promise<void> {
-  const st = await stat(from);
-  if (st.size > COPY_LIMIT) {
-    try {
-      await link(from, to);
-      linked.push({ blob: from, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
-      return;
-    } catch {
-      // another file system: copy
-    }
+  try {
+    await link(from, to);
+  } catch {
+    await copyFile(from, to);
+    return;
   }
-  await copyFile(from, to, constants.COPYFILE_FICLONE);
+  const st = await stat(from);
+  linked.push({ blob: from, size: st.size, mtimeMs: st.mtimeMs });
 }
 
 /** Blobs written through a hard link by the command; they no longer match their digests. */
@@ -213,7 +205,8 @@ async function findModifiedInputs(linked: readonly LinkedInput[]): Promise<strin
   const modified: string[] = [];
   for (const l of linked) {
     const st = await stat(l.blob).catch(() => undefined);
-    if (!st || st.size !== l.size || st.mtimeMs !== l.mtimeMs || st.ctimeMs !== l.ctimeMs) modified.push(l.blob);
+    // Not ctime: other quanta linking the same blob change it.
+    if (!st || st.size !== l.size || st.mtimeMs !== l.mtimeMs) modified.push(l.blob);
   }
   return modified;
 }

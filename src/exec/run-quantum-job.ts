@@ -4,7 +4,8 @@
  * the blob store, and returns their digests. It never touches the registry, and does not make its blobs
  * durable: the scheduler flushes the blob store once per batch of results, before committing them.
  */
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { BlobStore } from "../store/blob-store.js";
 import { loadTaskModule } from "./task-module.js";
@@ -97,9 +98,9 @@ async function runCommand(job: QuantumJob, blobs: BlobStore): Promise<Result> {
     const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandboxRoot, timeoutMs: job.task.timeoutMs });
     if (!r.ok) return r;
     const outputs: Record<string, OutputBlob> = {};
-    for (const [name, path] of Object.entries(r.outputs)) outputs[name] = await blobs.putFile(path);
+    for (const [name, path] of Object.entries(r.outputs)) outputs[name] = await blobs.adoptFile(path);
     return { ok: true, outputs, noWork: false, log: r.log };
   } finally {
-    rmSync(sandboxRoot, { recursive: true, force: true });
+    await rm(sandboxRoot, { recursive: true, force: true });
   }
 }

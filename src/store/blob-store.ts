@@ -33,7 +33,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
@@ -171,6 +171,33 @@ export class BlobStore {
       await handle.close();
     }
     return this.putLargeFile(srcPath);
+  }
+
+  /**
+   * Takes a file this process owns and no longer needs (a command's output in its sandbox, on the
+   * repository's file system) into the store by renaming it, so its bytes are read once (to hash them)
+   * and never copied. The file is gone afterwards either way.
+   */
+  async adoptFile(path: string): Promise<{ digest: BlobDigest; size: number }> {
+    const size = (await stat(path)).size;
+    if (size >= this.streamThreshold) {
+      const put = await this.putLargeFile(path);
+      await unlink(path);
+      return put;
+    }
+    const bytes = await readFile(path);
+    const digest = this.hasher.hashBytes(bytes);
+    if (this.exists(digest) || this.has(digest)) {
+      await unlink(path);
+      return { digest, size };
+    }
+    if (this.fsync) {
+      const handle = await open(path, "r+");
+      await handle.sync();
+      await handle.close();
+    }
+    await this.moveIntoPlace(path, digest);
+    return { digest, size };
   }
 
   private async putLargeFile(srcPath: string): Promise<{ digest: BlobDigest; size: number }> {
