@@ -36,6 +36,7 @@ const { values } = parseArgs({
     workers: { type: "string", default: "8" },
     rounds: { type: "string", default: "5" },
   },
+  strict: false, // bench/run.js passes its own flags (--quick, --big) to every benchmark
 });
 const QUANTA = Number(values.quanta);
 const WORK_US = Number(values["work-us"]);

@@ -4,10 +4,16 @@
  * slower to draw; so unless the user set `NODE_ENV`, it is `production` while the view loads, and put
  * back afterwards (task processes inherit the environment and must not see a value nobody set).
  */
+import { existsSync } from "node:fs";
+
 export async function loadLiveView(): Promise<typeof import("./live-view.js")> {
   const before = process.env.NODE_ENV;
   if (before === undefined) process.env.NODE_ENV = "production";
   try {
+    // The build's one-file bundle of the view with ink and React (scripts/bundle-live-view.mjs) loads
+    // five times faster than the modules one by one; without it (running from source), the modules.
+    const bundle = new URL("./live-view.bundle.js", import.meta.url);
+    if (existsSync(bundle)) return (await import(bundle.href)) as typeof import("./live-view.js");
     return await import("./live-view.js");
   } finally {
     if (before === undefined) delete process.env.NODE_ENV;

@@ -103,7 +103,7 @@ describe("loading ink", () => {
     expect([...seen].flatMap((f) => readImports(f).dynamics)).toEqual(["./live-view.js"]);
   });
 
-  it("at run time (dist/), a plain and a JSON reporter load no ink and no react; the live one does", () => {
+  it("at run time (dist/), a plain and a JSON reporter load no ink and no react; the live one does (bundled)", () => {
     // A resolve hook, on Node's loader thread, appends every resolved URL to a file the script reads back.
     const hooks = `
       import { appendFileSync } from "node:fs";
@@ -123,7 +123,7 @@ describe("loading ink", () => {
       const log = join(mkdtempSync(join(tmpdir(), "quanta-hooks-")), "resolved.txt");
       register("data:text/javascript," + encodeURIComponent(${JSON.stringify(hooks)}), { data: { log } });
       const loaded = () => { try { return readFileSync(log, "utf8"); } catch { return ""; } };
-      const isUi = (text) => /node_modules\\/(ink|react)\\//.test(text);
+      const isUi = (text) => /node_modules\\/(ink|react)\\/|live-view\\.bundle\\.js/.test(text);
       const sink = Object.assign(new Writable({ write(c, e, cb) { cb(); } }), { isTTY: false });
       const { createReporter } = await import(${JSON.stringify(join(PROJECT_ROOT, "dist", "ui", "create-reporter.js"))});
       const results = {};
@@ -141,7 +141,8 @@ describe("loading ink", () => {
       // React was loaded in its production build, and NODE_ENV was put back as it was (unset).
       const { createRequire } = await import("node:module");
       const cjs = Object.keys(createRequire(import.meta.url).cache);
-      results.reactBuild = cjs.some((k) => k.includes("react.production")) ? "production" : cjs.some((k) => k.includes("react.development")) ? "development" : "none";
+      // The build bundles the view with React's production build (scripts/bundle-live-view.mjs).
+      results.reactBuild = loaded().includes("live-view.bundle.js") ? "production" : cjs.some((k) => k.includes("react.production")) ? "production" : cjs.some((k) => k.includes("react.development")) ? "development" : "none";
       results.nodeEnv = process.env.NODE_ENV ?? null;
       console.log(JSON.stringify(results));`;
     const env = { ...process.env };
