@@ -114,7 +114,8 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   const toHash: Candidate[] = [];
   for (const c of candidates) {
     const state = registry.getFileState(c.path);
-    if (state !== undefined && state.size === c.size && state.mtimeMs === c.mtimeMs) known.set(c.path, state);
+    // An unchanged file whose blob is gone (removed as damaged, or collected) is copied in again.
+    if (state !== undefined && state.size === c.size && state.mtimeMs === c.mtimeMs && repo.blobs.exists(state.digest)) known.set(c.path, state);
     else toHash.push(c);
   }
   const hashed = await hashFiles(toHash, repo, options.concurrency ?? DEFAULT_CONCURRENCY, report);

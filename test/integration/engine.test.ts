@@ -118,7 +118,7 @@ describe("failures", () => {
     expect(r.failed).toEqual(["double@item=3"]);
   });
 
-  it("a command that writes to its input cannot damage the blob store", async () => {
+  it("a command that writes to its input fails, and the damaged blob is removed and restored by ingest", async () => {
     writeFileSync(
       join(fx.dir, "scribble.yaml"),
       [
@@ -132,12 +132,18 @@ describe("failures", () => {
         "    outputs: { out: { type: scribbled, dimensions: [item], storage: text } }",
       ].join("\n") + "\n",
     );
-    const run = await runCli(["run", "scribble.yaml", "--repo", "repo", "--json"], { cwd: fx.dir });
-    expect(run.code, run.stderr).toBe(0);
+    // The command writes through its sandbox link to the blob: the quantum fails, saying so, and the
+    // damaged blob is removed rather than trusted.
+    const run = await runCli(["run", "scribble.yaml", "--repo", "repo", "--json", "-j", "1"], { cwd: fx.dir });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("modified its input");
+    const damaged = await runCli(["verify", "--repo", "repo"], { cwd: fx.dir });
+    expect(damaged.code).toBe(3);
+    // The source file is intact: the next ingest copies it in again, and the store is whole.
+    const ingest = await runCli(["ingest", "scribble.yaml", "--repo", "repo"], { cwd: fx.dir });
+    expect(ingest.code, ingest.stderr).toBe(0);
     const verify = await runCli(["verify", "--repo", "repo"], { cwd: fx.dir });
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
-    const again = await runCli(["run", "scribble.yaml", "--repo", "repo", "--json"], { cwd: fx.dir });
-    expect(again.stdout).toContain('"ran":0');
   });
 
   it("--fail-fast starts nothing after the first failure", async () => {
