@@ -1,9 +1,13 @@
 /**
  * Groups registry writes into transactions: each `add`ed writer runs inside the next commit, and a
- * commit happens when `maxItems` writers are waiting or `maxDelayMs` passed since the first of them.
- * Each commit is one all-or-nothing transaction, so a crash loses at most the last small batch of
- * results, never part of one quantum's. (One fsync'd transaction per quantum would cap a run at a few
- * hundred quanta per second.)
+ * commit starts when `maxItems` writers are waiting or `maxDelayMs` passed since the first of them.
+ * Each commit is one all-or-nothing transaction, so a crash loses at most the last batch of results,
+ * never part of one quantum's. (One fsync'd transaction per quantum would cap a run at a few hundred
+ * quanta per second.)
+ *
+ * A commit first makes the batch's new blobs durable (a file-system sync, which can take a while on a
+ * busy disk) and only then writes the registry. The sync runs in the background: the scheduler goes
+ * on starting and finishing quanta, whose results wait for the next batch. One commit at a time.
  */
 import type { Registry } from "../store/registry.js";
 
@@ -11,11 +15,13 @@ export class CommitBatcher {
   private pending: (() => void)[] = [];
   private firstAt = 0;
   private newBlobs = false;
+  private inFlight: Promise<void> | undefined;
+  private failure: unknown;
 
   constructor(
     private readonly registry: Registry,
-    /** Makes new blobs durable; called before a commit whose writes reference new blobs. */
-    private readonly flushBlobs: () => void,
+    /** Makes new blobs durable; awaited before a commit whose writes reference new blobs. */
+    private readonly flushBlobs: () => Promise<void>,
     private readonly options: { maxItems: number; maxDelayMs: number } = { maxItems: 4096, maxDelayMs: 500 },
   ) {}
 
@@ -26,28 +32,51 @@ export class CommitBatcher {
     if (opts.newBlobs) this.newBlobs = true;
   }
 
-  /** Milliseconds until the pending batch is due, or undefined when nothing is pending. */
+  /**
+   * Milliseconds until the scheduler should call `maybeCommit` again even if no quantum finishes:
+   * when the pending batch is due, or soon while a commit is under way; undefined when nothing waits.
+   */
   dueInMs(): number | undefined {
     if (this.pending.length === 0) return undefined;
+    if (this.inFlight) return 50;
     return Math.max(0, this.firstAt + this.options.maxDelayMs - Date.now());
   }
 
-  /** Commits now if the batch is full or old enough. */
-  async maybeCommit(): Promise<void> {
-    if (this.pending.length >= this.options.maxItems || (this.pending.length > 0 && Date.now() - this.firstAt >= this.options.maxDelayMs)) {
-      await this.commit();
-    }
+  /** Starts a commit in the background if the batch is full or old enough and none is under way. */
+  maybeCommit(): void {
+    this.throwIfFailed();
+    if (this.inFlight || this.pending.length === 0) return;
+    if (this.pending.length < this.options.maxItems && Date.now() - this.firstAt < this.options.maxDelayMs) return;
+    this.inFlight = this.commitBatch().then(
+      () => (this.inFlight = undefined),
+      (err: unknown) => {
+        this.failure = err;
+        this.inFlight = undefined;
+      },
+    );
   }
 
+  /** Commits everything queued so far and waits until it is durable. */
   async commit(): Promise<void> {
+    await this.inFlight;
+    this.throwIfFailed();
+    await this.commitBatch();
+  }
+
+  private async commitBatch(): Promise<void> {
     if (this.pending.length === 0) return;
     const batch = this.pending;
+    const newBlobs = this.newBlobs;
     this.pending = [];
-    // Blobs first: a record must never be durable before the blobs it references.
-    if (this.newBlobs) this.flushBlobs();
     this.newBlobs = false;
+    // Blobs first: a record must never be durable before the blobs it references.
+    if (newBlobs) await this.flushBlobs();
     await this.registry.commit(() => {
       for (const write of batch) write();
     });
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 }

@@ -81,7 +81,7 @@ class GraphRun {
   constructor(private readonly opts: RunOptions) {
     this.walker = new GraphWalker(opts.graph, { order: opts.order });
     this.decider = new QuantumDecider(opts.graph, opts.repo, opts.collection);
-    this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flush());
+    this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
     for (const t of opts.graph.tasks) {
       this.perTask.set(t.label, { task: t.label, total: 0, remaining: 0, ran: 0, upToDate: 0, failed: 0, blocked: 0, noWork: 0, durationMs: 0 });
     }
@@ -109,7 +109,7 @@ class GraphRun {
       if (this.walker.isFinished) break;
       if (this.completions.length === 0) await this.waitForCompletion();
       for (const done of this.completions.splice(0)) this.complete(done);
-      await this.batcher.maybeCommit();
+      this.batcher.maybeCommit();
     }
     await this.batcher.commit();
     await this.opts.repo.registry.flush();

@@ -34,7 +34,7 @@ import {
   writeSync,
 } from "node:fs";
 import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
 import type { BlobDigest } from "../core/digest.js";
@@ -316,6 +316,19 @@ export class BlobStore {
     this.dirtyShards.clear();
   }
 
+  /** `flush()`, with the file-system sync of `deferred` mode run without blocking the event loop. */
+  async flushAsync(): Promise<void> {
+    if (this.durability !== "deferred") {
+      this.flush();
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const child = spawn("sync", ["-f", this.root], { stdio: "ignore" });
+      child.on("error", () => resolve(warnNoSync(this.root)));
+      child.on("close", (code) => resolve(code === 0 ? undefined : warnNoSync(this.root)));
+    });
+  }
+
   private ensureShardSync(digest: BlobDigest): void {
     const shard = digest.slice(0, 2);
     if (this.fsync) this.dirtyShards.add(shard);
@@ -333,11 +346,13 @@ let warnedNoSync = false;
 /** syncfs(2) of the file system holding `dir`, through coreutils' `sync -f` (Node has no binding). */
 function syncFileSystem(dir: string): void {
   const r = spawnSync("sync", ["-f", dir], { stdio: "ignore" });
-  if (r.status === 0) return;
-  if (!warnedNoSync) {
-    warnedNoSync = true;
-    process.stderr.write(`warning: 'sync -f ${dir}' failed; recent blobs may not survive a power loss\n`);
-  }
+  if (r.status !== 0) warnNoSync(dir);
+}
+
+function warnNoSync(dir: string): void {
+  if (warnedNoSync) return;
+  warnedNoSync = true;
+  process.stderr.write(`warning: 'sync -f ${dir}' failed; recent blobs may not survive a power loss\n`);
 }
 
 function fsyncDirectory(dir: string): void {
