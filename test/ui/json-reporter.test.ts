@@ -28,6 +28,7 @@ describe("createJsonReporter", () => {
     const output = collectOutput();
     const reporter = createJsonReporter({ out: output.out });
     for (const event of sampleRun()) reporter.onEvent(event);
+    await reporter.close();
     expect(output.text()).not.toMatch(/\u001b/);
     expect(output.text()).toContain("\\u001b[31mthreshold=-1");
   });
