@@ -44,6 +44,7 @@ export interface RunResult {
 }
 
 const PACKAGES = readPackages();
+const HOST = hostname();
 
 function readPackages(): Record<string, string> {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string; dependencies?: Record<string, string> };
@@ -290,7 +291,7 @@ class GraphRun {
         config: job.task.config,
         codeDigest: job.task.codeDigest,
         packages: PACKAGES,
-        host: hostname(),
+        host: HOST,
         startedAt: outcome.startedAt,
         finishedAt: outcome.finishedAt,
         durationMs: outcome.finishedAt - outcome.startedAt,

@@ -134,7 +134,8 @@ export class BlobStore {
 
   putSync(bytes: Uint8Array): BlobDigest {
     const digest = this.hasher.hashBytes(bytes);
-    if (this.has(digest)) return digest;
+    // The shard listing answers without a stat; a blob it misses is written again, harmlessly.
+    if (this.exists(digest)) return digest;
     const temp = this.makeTempPath();
     const fd = openSync(temp, "wx");
     try {
