@@ -34,6 +34,7 @@ export interface OutputFlags {
 }
 
 export async function runPipeline(req: PlanRequest & { exec: ExecFlags; output: OutputFlags }): Promise<number> {
+  checkExecFlags(req.exec);
   const reporter = await openReporter(req.output);
   const emit = emitterFor(reporter);
   const repo = await openRepository(req.repoRoot, { write: true, command: "quanta run", fsync: req.exec.fsync });
@@ -54,6 +55,7 @@ export async function runPipeline(req: PlanRequest & { exec: ExecFlags; output: 
 }
 
 export async function execPlan(opts: { repoRoot: string; planFile: string; collection?: string; exec: ExecFlags; output: OutputFlags }): Promise<number> {
+  checkExecFlags(opts.exec);
   const graph = await loadPlan(opts.planFile);
   const reporter = await openReporter(opts.output);
   const emit = emitterFor(reporter);
@@ -86,12 +88,18 @@ async function execute(opts: { graph: QuantumGraph; repo: Repository; collection
   }
 }
 
-function makeExecutor(flags: ExecFlags, repo: Repository): QuantumExecutor {
+/** Refuses flags that cannot work before anything is ingested or planned. */
+function checkExecFlags(flags: ExecFlags): void {
   if (flags.executor === "slurm") {
     throw new UsageError("the Slurm executor is not built yet in this version of quanta", "run locally: leave out --executor, or pass --executor local");
   }
   const jobs = flags.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of at least 1, got ${flags.jobs}`);
+  if (!Number.isInteger(flags.retries) || flags.retries < 0) throw new UsageError(`--retries expects a whole number, got ${flags.retries}`);
+}
+
+function makeExecutor(flags: ExecFlags, repo: Repository): QuantumExecutor {
+  const jobs = flags.jobs ?? availableParallelism();
   return jobs === 1 ? new InProcessExecutor(repo.blobs) : new PoolExecutor(jobs, repo.blobs, repo.root);
 }
 

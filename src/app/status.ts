@@ -98,7 +98,7 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
 }
 
 /** `quanta why QUANTUM`: the verdict on one quantum, with the chain of upstream quanta that decide it. */
-export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { pipelineFile?: string; quantum: string; out: (t: string) => void }): Promise<number> {
+export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { pipelineFile?: string; quantum: string; json?: boolean; out: (t: string) => void }): Promise<number> {
   const last = readLastRun(req.repoRoot);
   const pipelineFile = req.pipelineFile ?? last?.pipeline;
   if (!pipelineFile) throw new UsageError(`no run recorded in ${req.repoRoot}`, "name the pipeline with --pipeline FILE");
@@ -116,6 +116,15 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
       );
     }
     const verdicts = resolveStatuses(graph, repo, collection, id);
+    if (req.json) {
+      // The quantum's verdict, then the verdicts of the upstream quanta it waits on.
+      const name = (qid: number) => `${graph.quanta[qid]!.task}@${graph.quanta[qid]!.key}`;
+      const upstream = verdicts[id]!.reasons.flatMap((r) => (r.kind === "upstream-pending" ? [r.producer] : []));
+      const byName = new Map(graph.quanta.slice(0, id + 1).map((q, qid) => [`${q.task}@${q.key}`, qid]));
+      const show = (qid: number) => ({ quantum: name(qid), status: verdicts[qid]!.status, reasons: verdicts[qid]!.reasons });
+      req.out(JSON.stringify({ v: 1, time: Date.now(), event: "why", ...show(id), upstream: upstream.map((p) => show(byName.get(p)!)) }) + "\n");
+      return 0;
+    }
     const printed = new Set<number>();
     const print = (qid: number, indent: string) => {
       const q = graph.quanta[qid]!;

@@ -14,6 +14,7 @@ export const whyCommand: CommandSpec = {
       repoRoot: args.repo,
       pipelineFile: args.pipeline as string | undefined,
       quantum: args.quantum as string,
+      json: args.json,
       targets: [],
       flags: readPlanFlags(args),
       out: (t) => process.stdout.write(t),
