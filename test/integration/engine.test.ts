@@ -42,6 +42,15 @@ describe("incremental runs", () => {
     const back = await runChain(fx.dir);
     expect(back.ran).toEqual([]);
     expect(back.finished.counts.upToDate).toBe(2 * N + 1);
+    // Asked before running: the changed key, old and new, and the downstream quantum that waits on it.
+    const why = await runCli(["why", "parity@item=2", "--repo", "repo", "--config", "double.factor=3", "--json"], { cwd: fx.dir });
+    expect(why.code, why.stderr).toBe(0);
+    expect(JSON.parse(why.stdout)).toMatchObject({
+      event: "why",
+      quantum: "parity@item=2",
+      status: "may-run",
+      upstream: [{ quantum: "double@item=2", status: "will-run", reasons: [{ kind: "config-changed", key: "factor", before: 2, after: 3 }] }],
+    });
   });
 
   it("editing a task's module or its local import reruns that task only where outputs are unchanged", async () => {
