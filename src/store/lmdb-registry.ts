@@ -59,7 +59,6 @@ type DatasetValue = [DataId, DatasetRecord];
 export class LmdbRegistry implements Registry {
   readonly root: string;
   private readonly env: RootDatabase;
-  private readonly meta: Database<unknown, string>;
   private readonly dimensions: Database<DimensionType, string>;
   private readonly datasetTypes: Database<DatasetTypeRecord, string>;
   private readonly relations: Database<RelationRecord, string>;
@@ -73,7 +72,6 @@ export class LmdbRegistry implements Registry {
     this.root = root;
     this.env = env;
     const sub = <V>(name: string) => env.openDB<V, string>(name, { encoding: "msgpack", sharedStructuresKey: SHARED_STRUCTURES });
-    this.meta = env.openDB("meta", { encoding: "msgpack" });
     this.dimensions = sub("dimensions");
     this.datasetTypes = sub("datasetTypes");
     this.relations = sub("relations");

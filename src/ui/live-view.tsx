@@ -15,7 +15,7 @@ import { formatDuration } from "./format-duration.js";
 import { formatQuantumName } from "./format-quantum-name.js";
 import { formatSummary } from "./format-summary.js";
 import { formatStatus } from "./format-status.js";
-import { joinTaskRow, layoutTaskRows, type TaskRow } from "./layout-task-rows.js";
+import { layoutTaskRows, type TaskRow } from "./layout-task-rows.js";
 import { createRunState, foldRunState, listRunning, type RunState } from "./run-state.js";
 import { stripEscapes } from "./strip-escapes.js";
 import { truncateText } from "./truncate-text.js";
