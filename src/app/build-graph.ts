@@ -8,7 +8,7 @@
  * output collection, then the input collection. Relations are the registry's.
  */
 import type { DataId } from "../core/data-id.js";
-import { parseDataId } from "../core/data-id.js";
+import { parseDataIdRef } from "../core/data-id.js";
 import { UsageError } from "../core/errors.js";
 import { buildQuantumGraph, type AvailableInputs, type GraphTarget, type WhereFilter } from "../core/graph-builder.js";
 import { explainEmptyTask, type JoinReport } from "../core/join-report.js";
@@ -82,12 +82,10 @@ function compileWhereFlag(pipeline: Pipeline, text: string | undefined, bind: re
 
 /** `calexp@visit=12,detector=3`, or a bare type name for all its datasets. */
 export function parseTarget(text: string, pipeline: Pipeline): GraphTarget {
-  const at = text.indexOf("@");
-  const type = (at < 0 ? text : text.slice(0, at)).trim();
+  const type = text.split("@", 1)[0]!.trim();
   if (type === "") throw new UsageError(`target '${text}': expected TYPE@DATAID, e.g. calexp@visit=12,detector=3`);
-  if (at < 0) return { type, dataId: {} };
-  const parsed = parseDataId(text.slice(at + 1), pipeline.dimensions);
-  if (!parsed.ok) throw new UsageError(`target '${text}': ${parsed.message} (column ${parsed.column + at + 1})`);
+  const parsed = parseDataIdRef(text, pipeline.dimensions);
+  if (!parsed.ok) throw new UsageError(`target '${text}': ${parsed.message} (column ${parsed.column})`);
   return { type, dataId: parsed.dataId };
 }
 

@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from "node:fs";
 import type { DataIdValue } from "../core/data-id.js";
-import { encodeDataId, parseDataId } from "../core/data-id.js";
+import { encodeDataId, parseDataIdRef } from "../core/data-id.js";
 import type { DimensionType } from "../core/dimensions.js";
 import { didYouMean, RepositoryError, UsageError } from "../core/errors.js";
 import type { DatasetRecord } from "../store/registry.js";
@@ -25,9 +25,7 @@ export interface GetDatasetOptions {
 }
 
 export async function getDataset(options: GetDatasetOptions): Promise<number> {
-  const at = options.dataset.indexOf("@");
-  const typeName = at < 0 ? options.dataset : options.dataset.slice(0, at);
-  const dataIdText = at < 0 ? "" : options.dataset.slice(at + 1);
+  const typeName = options.dataset.split("@", 1)[0]!;
   const repo = await openRepository(options.repoRoot, { write: false });
   try {
     const registry = repo.registry;
@@ -39,10 +37,8 @@ export async function getDataset(options: GetDatasetOptions): Promise<number> {
     const all = registry.getDimensions();
     const universe: Record<string, DimensionType> = {};
     for (const d of type.dimensions) universe[d] = all[d] ?? "string";
-    const parsed = parseDataId(dataIdText, universe);
-    if (!parsed.ok) {
-      throw new UsageError(`${options.dataset}: ${parsed.message} at column ${parsed.column + at + 1}`);
-    }
+    const parsed = parseDataIdRef(options.dataset, universe);
+    if (!parsed.ok) throw new UsageError(`${options.dataset}: ${parsed.message} at column ${parsed.column}`);
     const missing = type.dimensions.filter((d) => !(d in parsed.dataId));
     if (missing.length > 0) {
       throw new UsageError(

@@ -83,6 +83,11 @@ interface Candidate {
 
 const DEFAULT_CONCURRENCY = 16;
 
+/** A problem as a warning line: `warning: FILE[:LINE]: MESSAGE`. */
+export function formatIngestProblem(p: IngestProblem): string {
+  return `warning: ${p.file}${p.line === undefined ? "" : `:${p.line}`}: ${p.message}\n`;
+}
+
 export async function ingestInputs(options: IngestOptions): Promise<IngestReport> {
   const { repo, dimensions } = options;
   const collection = options.collection ?? "raw";
@@ -432,7 +437,7 @@ export async function runIngest(options: RunIngestOptions): Promise<number> {
     );
     return 0;
   }
-  for (const p of report.problems) options.err(`warning: ${p.file}${p.line === undefined ? "" : `:${p.line}`}: ${p.message}\n`);
+  for (const p of report.problems) options.err(formatIngestProblem(p));
   const total = report.added + report.changed + report.unchanged;
   let line =
     `ingested ${total} dataset${total === 1 ? "" : "s"} into ${report.collection}: ` +

@@ -6,7 +6,7 @@ import type { EventBody } from "../core/events.js";
 import type { Pipeline } from "../core/pipeline.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { Repository } from "../store/repository.js";
-import { ingestInputs } from "./ingest.js";
+import { formatIngestProblem, ingestInputs } from "./ingest.js";
 import { loadPipeline } from "./load-pipeline.js";
 import { selectTasks } from "../core/select-tasks.js";
 import { buildGraphWithReport } from "./build-graph.js";
@@ -48,7 +48,7 @@ export async function planPipeline(req: PlanRequest & { allowEmpty?: boolean }, 
     tasks = [...selection.labels];
   }
   const ingest = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo });
-  for (const p of ingest.problems) process.stderr.write(`warning: ${p.file}${p.line ? `:${p.line}` : ""}: ${p.message}\n`);
+  for (const p of ingest.problems) process.stderr.write(formatIngestProblem(p));
   emit({ event: "ingest-finished", added: ingest.added, changed: ingest.changed, unchanged: ingest.unchanged, removed: ingest.removed, errors: ingest.problems.length });
   const collection = req.flags.output ?? pipeline.name;
   const { graph, report, durationMs } = await buildGraphWithReport({

@@ -30,17 +30,15 @@ export function resolveStatuses(graph: QuantumGraph, repo: Repository, collectio
     const q = graph.quanta[id]!;
     const r = decider.resolve(id);
     switch (r.kind) {
-      case "decided": {
-        if (r.decision.action === "skip") {
-          if (r.cached!.noWork) decider.setAbsent(q);
-          else decider.setOutputs(q, r.cached!.outputs);
-          verdicts.push({ status: "up-to-date", reasons: r.decision.reasons });
-        } else {
-          decider.setPending(q);
-          verdicts.push({ status: "will-run", reasons: r.decision.reasons });
-        }
+      case "skip":
+        if (r.cached.noWork) decider.setAbsent(q);
+        else decider.setOutputs(q, r.cached.outputs);
+        verdicts.push({ status: "up-to-date", reasons: r.decision.reasons });
         break;
-      }
+      case "run":
+        decider.setPending(q);
+        verdicts.push({ status: "will-run", reasons: r.decision.reasons });
+        break;
       case "maybe":
         decider.setPending(q);
         verdicts.push({ status: "may-run", reasons: r.reasons });

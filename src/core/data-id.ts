@@ -108,6 +108,20 @@ export function parseDataId(text: string, universe: DimensionUniverse): DataIdPa
   return { ok: true, dataId: out };
 }
 
+export type DataIdRefParse = { ok: true; name: string; dataId: DataId } | { ok: false; message: string; column: number };
+
+/**
+ * Splits `name@visit=12,detector=3` (a dataset, a quantum or a target) and parses its data ID; a bare
+ * `name` or `name@` has the empty data ID. Error columns count from the start of `text`.
+ */
+export function parseDataIdRef(text: string, universe: DimensionUniverse): DataIdRefParse {
+  const at = text.indexOf("@");
+  const name = at < 0 ? text : text.slice(0, at);
+  const parsed = parseDataId(at < 0 ? "" : text.slice(at + 1), universe);
+  if (!parsed.ok) return { ok: false, message: parsed.message, column: parsed.column + at + 1 };
+  return { ok: true, name, dataId: parsed.dataId };
+}
+
 type ValueRead = { ok: true; raw: string; quoted: boolean; end: number } | { ok: false; message: string };
 
 /** Reads a bare value (up to the next comma) or a single-quoted one ('' is a quote) at `start`. */

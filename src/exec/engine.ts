@@ -163,9 +163,11 @@ class GraphRun {
           this.opts.emit({ event: "quantum-finished", ...this.ref(id), durationMs: 0, noWork: true });
           this.walker.finish(id);
           break;
-        case "decided":
-          if (r.decision.action === "skip") this.skip(id, q, r.decision.key, r.decision.rebind, r.cached!);
-          else this.start(r.job, { key: r.decision.key, manifest: r.manifest, reasons: r.decision.reasons });
+        case "skip":
+          this.skip(id, q, r.decision.key, r.decision.rebind, r.cached);
+          break;
+        case "run":
+          this.start(r.job, { key: r.decision.key, manifest: r.manifest, reasons: r.decision.reasons });
           break;
         default: {
           const never: never = r;

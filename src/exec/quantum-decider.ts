@@ -23,14 +23,10 @@ const PENDING = "pending" as const;
 type DatasetState = BlobDigest | null | typeof PENDING | undefined;
 
 export type Resolution =
-  | {
-      kind: "decided";
-      decision: Exclude<Decision, { action: "maybe" }>;
-      manifest: KeyManifest;
-      job: QuantumJob;
-      /** With a skip: the outputs to bind, and the execution that first produced them. */
-      cached?: CachedResult;
-    }
+  /** Up to date: the outputs to bind, and the execution that first produced them. */
+  | { kind: "skip"; decision: Extract<Decision, { action: "skip" }>; cached: CachedResult }
+  /** Must run: the job to hand an executor (built only here, never for a skip). */
+  | { kind: "run"; decision: Extract<Decision, { action: "run" }>; manifest: KeyManifest; job: QuantumJob }
   | { kind: "maybe"; reasons: Reason[] }
   /** A required input is absent (upstream had no work) or too few gathered: nothing to do. */
   | { kind: "no-work"; reason: string }
@@ -70,10 +66,6 @@ export class QuantumDecider {
     }
   }
 
-  taskOf(q: GraphQuantum): TaskNode {
-    return this.tasks.get(q.task)!.task;
-  }
-
   resolve(quantumId: number): Resolution {
     const q = this.graph.quanta[quantumId]!;
     const info = this.tasks.get(q.task);
@@ -84,9 +76,32 @@ export class QuantumDecider {
     const key = computeQuantumKey(manifest, this.repo.hasher);
     const { memory, cached } = this.recall(q, key);
     const decision = decideQuantum({ key, manifest, memory, blobExists: (d) => this.repo.blobs.exists(d) });
-    if (decision.action === "maybe") return { kind: "maybe", reasons: decision.reasons };
-    const job: QuantumJob = { quantum: quantumId, task: info.task, dataId: q.dataId, inputs: gathered.jobInputs, repoRoot: this.repo.root, attempt: 1 };
-    return decision.action === "skip" ? { kind: "decided", decision, manifest, job, cached } : { kind: "decided", decision, manifest, job };
+    switch (decision.action) {
+      case "maybe":
+        return { kind: "maybe", reasons: decision.reasons };
+      case "skip":
+        return { kind: "skip", decision, cached: cached! };
+      case "run":
+        return { kind: "run", decision, manifest, job: this.buildJob(quantumId, q, info.task, gathered.kept) };
+      default: {
+        const never: never = decision;
+        throw new Error(`internal error: ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** The job of a quantum that runs: its inputs as blob paths (with the extension of their source). */
+  private buildJob(quantumId: number, q: GraphQuantum, task: TaskNode, kept: Record<string, number[]>): QuantumJob {
+    const inputs: QuantumJob["inputs"] = {};
+    for (const [name, conn] of Object.entries(task.inputs)) {
+      const items: JobInputItem[] = (kept[name] ?? []).map((id) => {
+        const ds = this.graph.datasets[id]!;
+        const digest = this.state[id] as BlobDigest;
+        return { dataId: ds.dataId, digest, path: this.repo.blobs.pathOf(digest), extension: ds.producer < 0 ? this.extensions.get(ds.type) : undefined };
+      });
+      inputs[name] = { storage: conn.storage, multiple: conn.multiple, items };
+    }
+    return { quantum: quantumId, task, dataId: q.dataId, inputs, repoRoot: this.repo.root, attempt: 1 };
   }
 
   /**
@@ -140,12 +155,13 @@ export class QuantumDecider {
     return map;
   }
 
+  /** The key's inputs, and per connection the datasets a job would read (those with a digest). */
   private gatherInputs(q: GraphQuantum, task: TaskNode) {
     const keyInputs: KeyInput[] = [];
-    const jobInputs: QuantumJob["inputs"] = {};
+    const kept: Record<string, number[]> = {};
     const pending: Reason[] = [];
     for (const [name, conn] of Object.entries(task.inputs)) {
-      const items: JobInputItem[] = [];
+      const ids: number[] = [];
       for (const id of q.inputs[name] ?? []) {
         const ds = this.graph.datasets[id]!;
         const st = this.datasetState(id);
@@ -160,15 +176,15 @@ export class QuantumDecider {
           continue;
         }
         keyInputs.push({ connection: name, type: ds.type, dataId: ds.key, digest: st! });
-        items.push({ dataId: ds.dataId, digest: st!, path: this.repo.blobs.pathOf(st!), extension: ds.producer < 0 ? this.extensions.get(ds.type) : undefined });
+        ids.push(id);
       }
-      if (pending.length === 0 && conn.multiple && items.length < conn.minimum) {
-        return { kind: "no-work" as const, reason: `input ${name} gathered ${items.length} datasets, fewer than its minimum ${conn.minimum}` };
+      if (pending.length === 0 && conn.multiple && ids.length < conn.minimum) {
+        return { kind: "no-work" as const, reason: `input ${name} gathered ${ids.length} datasets, fewer than its minimum ${conn.minimum}` };
       }
-      jobInputs[name] = { storage: conn.storage, multiple: conn.multiple, items };
+      kept[name] = ids;
     }
     if (pending.length > 0) return { kind: "maybe" as const, reasons: pending };
-    return { kind: "ok" as const, keyInputs, jobInputs };
+    return { kind: "ok" as const, keyInputs, kept };
   }
 
   private datasetState(id: number): DatasetState {
