@@ -4,6 +4,7 @@
  * writer of this repository is running and every temporary file is stale.
  */
 import { statSync, unlinkSync } from "node:fs";
+import { blobDigestSize } from "../core/digest.js";
 import type { Repository } from "../store/repository.js";
 
 export interface GcReport {
@@ -14,21 +15,23 @@ export interface GcReport {
   bytesFreed: number;
 }
 
-export function collectGarbage(repo: Repository): GcReport {
+export async function collectGarbage(repo: Repository): Promise<GcReport> {
   if (!repo.writable) throw new Error("internal error: gc needs the writer lock");
   const referenced = repo.registry.referencedDigests();
   const report: GcReport = { blobsDeleted: 0, blobsKept: 0, tempFilesDeleted: 0, bytesFreed: 0 };
-  for (const digest of repo.blobs.list()) {
-    if (referenced.has(digest)) {
-      report.blobsKept++;
-      continue;
+  // One transaction: blobs kept in the registry are deleted there.
+  await repo.registry.commit(() => {
+    for (const digest of repo.blobs.list()) {
+      if (referenced.has(digest)) {
+        report.blobsKept++;
+        continue;
+      }
+      if (repo.blobs.delete(digest)) {
+        report.blobsDeleted++;
+        report.bytesFreed += blobDigestSize(digest);
+      }
     }
-    const size = statSync(repo.blobs.pathOf(digest), { throwIfNoEntry: false })?.size ?? 0;
-    if (repo.blobs.delete(digest)) {
-      report.blobsDeleted++;
-      report.bytesFreed += size;
-    }
-  }
+  });
   for (const path of repo.blobs.listTemp()) {
     const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
     try {
@@ -48,7 +51,7 @@ export async function runGc(options: { repoRoot: string; json: boolean; out: (te
   const repo = await openRepository(options.repoRoot, { write: true, create: false, command: "quanta gc" });
   let report: GcReport;
   try {
-    report = collectGarbage(repo);
+    report = await collectGarbage(repo);
   } finally {
     await repo.close();
   }

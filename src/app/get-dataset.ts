@@ -47,7 +47,7 @@ export async function getDataset(options: GetDatasetOptions): Promise<number> {
     }
     const key = encodeDataId(parsed.dataId as Record<string, DataIdValue>);
     const { collection, record } = findDataset(options, registry.listCollections(), (c) => registry.getDataset(c, typeName, key), `${typeName}@${key}`);
-    let bytes: Buffer;
+    let bytes: Uint8Array;
     try {
       bytes = await repo.blobs.read(record.digest);
     } catch {

@@ -10,7 +10,7 @@ import type { Repository } from "../store/repository.js";
 export interface VerifyProblem {
   digest: BlobDigest;
   status: "missing" | "corrupt";
-  /** The blob's path. */
+  /** The blob's path, or `registry` for a blob kept in the registry (4 KiB or less). */
   path: string;
   /** `collection/type@dataId` of every dataset whose bytes are this blob. */
   referencedBy: string[];
@@ -53,7 +53,7 @@ export async function verifyRepository(repo: Repository, options: { concurrency?
     .map(([digest, status]) => ({
       digest,
       status,
-      path: repo.blobs.pathOf(digest),
+      path: repo.blobs.isInline(digest) ? "registry" : repo.blobs.pathOf(digest),
       referencedBy: referencedBy.get(digest) ?? [],
     }));
   return { blobsChecked: present.length, bytesChecked: repo.hasher.stats.bytes - before, problems };

@@ -220,6 +220,15 @@ class GraphRun {
       this.start({ ...job, attempt: job.attempt + 1 }, { key: done.key, manifest: done.manifest, reasons: done.reasons });
       return;
     }
+    if (outcome.ok) {
+      // Small outputs a worker thread handed back: kept in the registry from now on (readable at once,
+      // written by the commit of this quantum's records).
+      for (const blob of Object.values(outcome.outputs)) {
+        if (blob.bytes === undefined) continue;
+        this.opts.repo.blobs.stage(blob.digest, blob.bytes);
+        delete blob.bytes;
+      }
+    }
     this.record(done);
     const durationMs = outcome.finishedAt - outcome.startedAt;
     const counts = this.perTask.get(q.task)!;
@@ -300,7 +309,7 @@ class GraphRun {
         peakRssBytes: outcome.peakRssBytes,
         reasons,
       });
-    }, { newBlobs: outcome.ok });
+    }, { newBlobs: Object.values(outputs).some((o) => !this.opts.repo.blobs.isInline(o.digest)) });
   }
 
   private bindOutputs(q: GraphQuantum, key: QuantumKey, outputs: Record<string, { type: string; digest: BlobDigest; size: number }>): void {

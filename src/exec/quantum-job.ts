@@ -1,8 +1,10 @@
 /**
  * What an executor is handed to run one quantum, and what it hands back. Both are plain data (they
  * cross worker-thread boundaries by structured clone, and would cross a Slurm job boundary as files).
- * Inputs are blob paths; the job writes its outputs into the blob store itself and returns digests, so
- * bytes never travel back through the scheduler.
+ * Inputs are blob paths, or the bytes themselves for blobs kept in the registry (at most 4 KiB). The job
+ * writes large outputs into the blob store itself and returns digests; small outputs come back as bytes
+ * (from a worker thread, which has no registry) or already staged in the registry (in the scheduler's
+ * thread), so large bytes never travel back through the scheduler.
  */
 import type { DataId } from "../core/data-id.js";
 import type { BlobDigest } from "../core/digest.js";
@@ -12,8 +14,10 @@ import type { StorageClass } from "../core/storage-class.js";
 export interface JobInputItem {
   dataId: DataId;
   digest: BlobDigest;
-  /** Absolute path of the input's blob (read-only). */
-  path: string;
+  /** Absolute path of the input's blob file (read-only); unset when `bytes` is given. */
+  path?: string;
+  /** The bytes of a blob kept in the registry. */
+  bytes?: Uint8Array;
   /** For ingested files: the extension of the file it came from (`.c`), so a sandbox can keep it. */
   extension?: string;
 }
@@ -32,6 +36,8 @@ export interface QuantumJob {
 export interface OutputBlob {
   digest: BlobDigest;
   size: number;
+  /** A small output not stored yet (from a worker thread): the scheduler stages it in the registry. */
+  bytes?: Uint8Array;
 }
 
 export type QuantumOutcome =

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { BlobStore } from "../store/blob-store.js";
+import { INLINE_BLOB_MAX_BYTES, type BlobStore } from "../store/blob-store.js";
 import { loadTaskModule } from "./task-module.js";
 import { runModuleQuantum } from "./module-runner.js";
 import { runCommandQuantum } from "./command-runner.js";
@@ -75,13 +75,22 @@ async function runModule(job: QuantumJob, blobs: BlobStore): Promise<Result> {
     inputs[name] = {
       storage: input.storage,
       multiple: input.multiple,
-      items: input.items.map((i) => ({ dataId: i.dataId, bytes: input.storage === "file" ? EMPTY : readFileSync(i.path), path: i.path })),
+      items: input.items.map((i) => ({
+        dataId: i.dataId,
+        bytes: i.bytes ?? (input.storage === "file" ? EMPTY : readFileSync(i.path!)),
+        path: i.path,
+      })),
     };
   }
   const r = await runModuleQuantum({ definition: loaded.definition, config: task.config, label: task.label, dataId: job.dataId, inputs });
   if (!r.ok) return r;
   const outputs: Record<string, OutputBlob> = {};
   for (const [name, bytes] of Object.entries(r.outputs)) {
+    if (bytes.length <= INLINE_BLOB_MAX_BYTES && !blobs.keepsInline(bytes.length)) {
+      // A worker thread: the scheduler's thread keeps it in the registry.
+      outputs[name] = { digest: blobs.hasher.hashBytes(bytes), size: bytes.length, bytes };
+      continue;
+    }
     // Synchronous: the thread has nothing else to do meanwhile, and it saves four trips through
     // libuv's thread pool per output.
     const digest = blobs.putSync(bytes);
@@ -94,7 +103,7 @@ async function runCommand(job: QuantumJob, blobs: BlobStore): Promise<Result> {
   const sandboxRoot = join(job.repoRoot, "tmp", `sandbox-${process.pid}-${job.quantum}-${job.attempt}-${sandboxCounter++}`);
   try {
     const inputs: Record<string, { path: string; dataId: QuantumJob["dataId"]; extension?: string }[]> = {};
-    for (const [name, input] of Object.entries(job.inputs)) inputs[name] = input.items.map((i) => ({ path: i.path, dataId: i.dataId, extension: i.extension }));
+    for (const [name, input] of Object.entries(job.inputs)) inputs[name] = input.items.map((i) => ({ path: i.path!, dataId: i.dataId, extension: i.extension }));
     const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandboxRoot, timeoutMs: job.task.timeoutMs });
     if (!r.ok) return r;
     const outputs: Record<string, OutputBlob> = {};

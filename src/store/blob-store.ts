@@ -1,10 +1,20 @@
 /**
  * The content-addressed blob store.
  *
- * On-disk layout, blob format 1 (the repository's `format` file carries the number; see repository.ts):
+ * Where a blob lives depends on its size. Blobs of at most INLINE_BLOB_MAX_BYTES (4 KiB) live in the
+ * registry, one LMDB value each (registry format 3, sub-database `blobs`): a run of many small quanta
+ * then writes no file per output, reads its inputs with one LMDB get instead of open/read/close, and
+ * commits each small blob in the same transaction as the records that reference it. Larger blobs are
+ * files. The rule binds writers only: every blob of at most 4 KiB that this store writes goes to the
+ * registry (staged, then written by the next registry commit); readers look in the registry first and
+ * then for a file, so a small blob that is also a file (`pathFor` makes one for tasks that want a path)
+ * is found either way. A store opened without a registry (a worker thread) writes every blob as a file;
+ * worker threads hand small outputs back to the scheduler's thread instead (run-quantum-job.ts).
+ *
+ * On-disk layout of blob files, blob format 1 (the repository's `format` file carries the number; see repository.ts):
  *   <repo>/blobs/<first 2 hex of the digest>/<the rest of the digest>   the bytes, never modified
  *   <repo>/tmp/<name>.tmp                                              writes in progress
- * e.g. digest `9a0364b9e99bb480-1024` lives at `blobs/9a/0364b9e99bb480-1024`. A blob file holds exactly
+ * e.g. digest `9a0364b9e99bb480-10240` lives at `blobs/9a/0364b9e99bb480-10240`. A blob file holds exactly
  * the bytes whose xxh64 and length form its name.
  *
  * Writes: the bytes go to a fresh temporary file in `<repo>/tmp/` and the file is renamed into place.
@@ -14,8 +24,8 @@
  * written so far durable, by any thread or process, at the cost of one call per batch instead of two
  * fsyncs per blob. `none` never syncs (benchmarks). In every mode, `flush()` then the registry commit
  * means: the blobs a record references are durable before the record is (a registry record must never
- * outlive its blob). A blob that
- * already exists is never rewritten (the temporary file is deleted instead). A crash therefore leaves
+ * outlive its blob); blobs kept in the registry are durable with the very transaction of their records.
+ * A blob that already exists is never rewritten (the temporary file is deleted instead). A crash therefore leaves
  * either no blob or a complete one; leftover temporary files are invisible to readers (they never look
  * in `tmp/`) and `quanta gc` deletes them. (In `deferred` mode a power loss, unlike a killed process,
  * can leave a renamed but unsynced blob with missing bytes and no record; `quanta verify` finds it.)
@@ -38,8 +48,15 @@ import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
 import type { BlobDigest } from "../core/digest.js";
-import { isBlobDigest } from "../core/digest.js";
+import { blobDigestSize, isBlobDigest } from "../core/digest.js";
 import type { StoreHasher } from "./hasher.js";
+import type { Registry } from "./registry.js";
+
+/** Blobs this small or smaller live in the registry rather than in files of their own. */
+export const INLINE_BLOB_MAX_BYTES = 4096;
+
+/** The part of the registry that keeps small blobs. */
+export type InlineBlobs = Pick<Registry, "stageBlob" | "getBlob" | "hasBlob" | "deleteBlob" | "listBlobs">;
 
 export interface BlobStoreOptions {
   /** When blobs become durable (default `per-blob`); see the module comment. */
@@ -48,6 +65,8 @@ export interface BlobStoreOptions {
   fsync?: boolean;
   /** Files at least this large are hashed and copied in chunks rather than read whole (default 8 MiB). */
   streamThreshold?: number;
+  /** Where small blobs live; without it (worker threads), every blob is a file. */
+  inline?: InlineBlobs;
 }
 
 export type BlobDurability = "per-blob" | "deferred" | "none";
@@ -65,6 +84,9 @@ export class BlobStore {
   private readonly fsync: boolean;
   readonly durability: BlobDurability;
   private readonly streamThreshold: number;
+  private readonly inline: InlineBlobs | undefined;
+  /** Whether this store wrote a blob file since the last flush(). */
+  private wroteFiles = false;
   /** Shard directories known to exist (created and fsync'd once per process). */
   private readonly shards = new Set<string>();
   /** Shard directories renamed into since the last flush(). */
@@ -72,7 +94,7 @@ export class BlobStore {
 
   constructor(
     repoRoot: string,
-    private readonly hasher: StoreHasher,
+    readonly hasher: StoreHasher,
     options: BlobStoreOptions = {},
   ) {
     this.root = join(repoRoot, "blobs");
@@ -80,6 +102,48 @@ export class BlobStore {
     this.durability = options.durability ?? (options.fsync === false ? "none" : "per-blob");
     this.fsync = this.durability === "per-blob";
     this.streamThreshold = options.streamThreshold ?? DEFAULT_STREAM_THRESHOLD;
+    this.inline = options.inline;
+  }
+
+  /** Whether a blob of `size` bytes written by this store goes to the registry. */
+  keepsInline(size: number): boolean {
+    return this.inline !== undefined && size <= INLINE_BLOB_MAX_BYTES;
+  }
+
+  /** Whether `digest` names a blob that lives (or would live) in the registry rather than in a file. */
+  isInline(digest: BlobDigest): boolean {
+    return this.keepsInline(blobDigestSize(digest));
+  }
+
+  /** The bytes of a blob kept in the registry (staged or committed); undefined for blob files. */
+  inlineBytes(digest: BlobDigest): Uint8Array | undefined {
+    return this.isInline(digest) ? this.inline!.getBlob(digest) : undefined;
+  }
+
+  /**
+   * Keeps bytes whose digest is already known (a worker thread's small output): staged in the
+   * registry when small, else written as a file.
+   */
+  stage(digest: BlobDigest, bytes: Uint8Array): void {
+    if (this.keepsInline(bytes.length)) {
+      if (!this.inline!.hasBlob(digest)) this.inline!.stageBlob(digest, bytes);
+      return;
+    }
+    if (!this.exists(digest)) this.writeFileSync(digest, bytes);
+  }
+
+  /**
+   * A path holding the blob's bytes, for readers that want a file: the blob file, made from the
+   * registry's copy when the blob lives there.
+   */
+  pathFor(digest: BlobDigest): string {
+    const path = this.pathOf(digest);
+    if (this.exists(digest) && !this.isInline(digest)) return path;
+    if (statSync(path, { throwIfNoEntry: false }) !== undefined) return path;
+    const bytes = this.inline?.getBlob(digest);
+    if (bytes === undefined) return path; // missing: the reader's open names it
+    this.writeFileSync(digest, bytes);
+    return path;
   }
 
   /** The absolute path where the blob `digest` lives (whether or not it exists). */
@@ -94,6 +158,7 @@ export class BlobStore {
    * ever makes a quantum rerun, never skip.
    */
   exists(digest: BlobDigest): boolean {
+    if (this.isInline(digest) && this.inline!.hasBlob(digest)) return true;
     const shard = digest.slice(0, 2);
     let names = this.listings.get(shard);
     if (names === undefined) {
@@ -106,16 +171,22 @@ export class BlobStore {
   private readonly listings = new Map<string, Set<string>>();
 
   private noteWritten(digest: BlobDigest): void {
+    this.wroteFiles = true;
     this.listings.get(digest.slice(0, 2))?.add(digest.slice(2));
   }
 
   /** Whether the blob exists (one stat; its contents are not checked: see `quanta verify`). */
   has(digest: BlobDigest): boolean {
+    if (this.isInline(digest) && this.inline!.hasBlob(digest)) return true;
     return statSync(this.pathOf(digest), { throwIfNoEntry: false }) !== undefined;
   }
 
   async put(bytes: Uint8Array): Promise<BlobDigest> {
     const digest = this.hasher.hashBytes(bytes);
+    if (this.keepsInline(bytes.length)) {
+      this.stage(digest, bytes);
+      return digest;
+    }
     if (this.has(digest)) return digest;
     const temp = this.makeTempPath();
     const handle = await open(temp, "wx");
@@ -134,8 +205,16 @@ export class BlobStore {
 
   putSync(bytes: Uint8Array): BlobDigest {
     const digest = this.hasher.hashBytes(bytes);
+    if (this.keepsInline(bytes.length)) {
+      this.stage(digest, bytes);
+      return digest;
+    }
     // The shard listing answers without a stat; a blob it misses is written again, harmlessly.
-    if (this.exists(digest)) return digest;
+    if (!this.exists(digest)) this.writeFileSync(digest, bytes);
+    return digest;
+  }
+
+  private writeFileSync(digest: BlobDigest, bytes: Uint8Array): void {
     const temp = this.makeTempPath();
     const fd = openSync(temp, "wx");
     try {
@@ -151,7 +230,6 @@ export class BlobStore {
     this.ensureShardSync(digest);
     renameSync(temp, this.pathOf(digest));
     this.noteWritten(digest);
-    return digest;
   }
 
   /**
@@ -188,6 +266,11 @@ export class BlobStore {
     }
     const bytes = await readFile(path);
     const digest = this.hasher.hashBytes(bytes);
+    if (this.keepsInline(size)) {
+      this.stage(digest, bytes);
+      await unlink(path);
+      return { digest, size };
+    }
     if (this.exists(digest) || this.has(digest)) {
       await unlink(path);
       return { digest, size };
@@ -230,16 +313,18 @@ export class BlobStore {
   }
 
   /** The blob's bytes; throws ENOENT if it does not exist. */
-  read(digest: BlobDigest): Promise<Buffer> {
-    return readFile(this.pathOf(digest));
+  async read(digest: BlobDigest): Promise<Uint8Array> {
+    return this.inlineBytes(digest) ?? readFile(this.pathOf(digest));
   }
 
-  readSync(digest: BlobDigest): Buffer {
-    return readFileSync(this.pathOf(digest));
+  readSync(digest: BlobDigest): Uint8Array {
+    return this.inlineBytes(digest) ?? readFileSync(this.pathOf(digest));
   }
 
   /** Re-hashes the blob's bytes: "ok", "missing", or "corrupt" (the bytes no longer match the name). */
   async check(digest: BlobDigest): Promise<"ok" | "missing" | "corrupt"> {
+    const kept = this.inlineBytes(digest);
+    if (kept !== undefined) return this.hasher.hashBytes(kept) === digest ? "ok" : "corrupt";
     const path = this.pathOf(digest);
     let stream: BlobHashStreamLike;
     try {
@@ -252,20 +337,32 @@ export class BlobStore {
     return stream.digest() === digest ? "ok" : "corrupt";
   }
 
-  /** Deletes the blob; true if it existed. */
+  /**
+   * Deletes the blob (its file, and its registry copy: call it inside a registry commit); true if it
+   * existed.
+   */
   delete(digest: BlobDigest): boolean {
+    let existed = false;
+    if (this.isInline(digest) && this.inline!.hasBlob(digest)) {
+      this.inline!.deleteBlob(digest);
+      existed = true;
+    }
     try {
       unlinkSync(this.pathOf(digest));
+      this.listings.get(digest.slice(0, 2))?.delete(digest.slice(2));
       return true;
     } catch (err) {
-      if (isNotFound(err)) return false;
+      if (isNotFound(err)) return existed;
       throw err;
     }
   }
 
-  /** Every blob in the store, in digest order. Files that are not named like a blob are skipped. */
+  /**
+   * Every blob in the store (in the registry or a file), in digest order. Files that are not named
+   * like a blob are skipped.
+   */
   list(): BlobDigest[] {
-    const out: BlobDigest[] = [];
+    const out: BlobDigest[] = this.inline ? [...this.inline.listBlobs()] : [];
     for (const shard of readdirIfExists(this.root).sort()) {
       if (!/^[0-9a-f]{2}$/.test(shard)) continue;
       for (const rest of readdirIfExists(join(this.root, shard)).sort()) {
@@ -273,7 +370,7 @@ export class BlobStore {
         if (isBlobDigest(digest)) out.push(digest);
       }
     }
-    return out;
+    return [...new Set(out)].sort();
   }
 
   /** Names of leftover temporary files (absolute paths). */
@@ -301,6 +398,7 @@ export class BlobStore {
     // rename over an existing blob replaces identical bytes with identical bytes: harmless.
     await rename(temp, this.pathOf(digest));
     this.noteWritten(digest);
+    this.wroteFiles = true;
     if (this.fsync) this.dirtyShards.add(shard);
   }
 
@@ -309,6 +407,8 @@ export class BlobStore {
    * (`per-blob`), or syncs the file system (`deferred`: this covers blobs other threads wrote too).
    */
   flush(): void {
+    if (!this.wroteFiles) return;
+    this.wroteFiles = false;
     if (this.durability === "deferred") {
       syncFileSystem(this.root);
       return;
@@ -317,9 +417,13 @@ export class BlobStore {
     this.dirtyShards.clear();
   }
 
-  /** `flush()`, with the file-system sync of `deferred` mode run without blocking the event loop. */
+  /**
+   * `flush()`, with the file-system sync of `deferred` mode run without blocking the event loop. Syncs
+   * even when this store wrote no file: worker threads' blob files are covered by it too.
+   */
   async flushAsync(): Promise<void> {
-    if (this.durability !== "deferred") {
+    this.wroteFiles = this.durability !== "deferred";
+    if (this.wroteFiles) {
       this.flush();
       return;
     }

@@ -2,9 +2,10 @@
  * The registry in LMDB (lmdb-js), one environment at `<repo>/registry/` (data.mdb, lock.mdb) with
  * named sub-databases, values in msgpack, keys as strings.
  *
- * Registry format 2 (format 1 stored each value with its own msgpack structure; 2 shares structures per
- * sub-database, under lmdb-js's shared-structures key, which halves the cost of reading records back):
- *   meta          "format" → 1 (a number); "created" → ms since the epoch
+ * Registry format 3 (format 1 stored each value with its own msgpack structure; 2 shares structures per
+ * sub-database, under lmdb-js's shared-structures key, which halves the cost of reading records back;
+ * 3 keeps small blobs here, in `blobs`):
+ *   meta          "format" → 3 (a number); "created" → ms since the epoch
  *   dimensions    name → "int" | "string"
  *   datasetTypes  name → DatasetTypeRecord
  *   relations     name → RelationRecord
@@ -13,10 +14,12 @@
  *   actions       quantum key → ActionRecord
  *   quanta        `collection\0task\0dataIdKey` → QuantumRecord
  *   executions    execution id → ExecutionRecord
+ *   blobs         blob digest → the blob's bytes (binary, not msgpack): blobs of at most
+ *                 INLINE_BLOB_MAX_BYTES written by runs and ingest (blob-store.ts)
  * `\0` sorts before every other character, so key order is (collection, type, key) order and a prefix
  * range `c\0` … `c\x01` selects exactly one collection.
  *
- * On open, a `format` other than 2 is a RepositoryError (exit 3): "registry format N found, 2 expected".
+ * On open, a `format` other than 3 is a RepositoryError (exit 3): "registry format N found, 2 expected".
  * A registry with no format marker is treated as corrupt, the same way.
  */
 import { open } from "lmdb";
@@ -42,7 +45,7 @@ import type {
 } from "./registry.js";
 
 /** The registry format this code reads and writes. */
-export const REGISTRY_FORMAT = 2;
+export const REGISTRY_FORMAT = 3;
 
 const SEP = "\0";
 const AFTER_SEP = "\x01";
@@ -67,6 +70,9 @@ export class LmdbRegistry implements Registry {
   private readonly actions: Database<ActionRecord, string>;
   private readonly quanta: Database<QuantumRecord, string>;
   private readonly executions: Database<ExecutionRecord, string>;
+  private readonly blobs: Database<Buffer, string>;
+  /** Blobs staged for the next commit, readable meanwhile. */
+  private readonly stagedBlobs = new Map<BlobDigest, Uint8Array>();
 
   private constructor(root: string, env: RootDatabase) {
     this.root = root;
@@ -80,6 +86,7 @@ export class LmdbRegistry implements Registry {
     this.actions = sub("actions");
     this.quanta = sub("quanta");
     this.executions = sub("executions");
+    this.blobs = env.openDB<Buffer, string>("blobs", { encoding: "binary" });
   }
 
   /**
@@ -124,7 +131,13 @@ export class LmdbRegistry implements Registry {
    * `transactionSync`. It blocks the event loop while it runs (about 0.7 s for 100,000 puts).
    */
   async commit(fn: () => void): Promise<void> {
-    this.env.transactionSync(fn);
+    const staged = [...this.stagedBlobs];
+    this.env.transactionSync(() => {
+      for (const [digest, bytes] of staged) void this.blobs.put(digest, asBuffer(bytes));
+      fn();
+    });
+    // Only now: a failed transaction leaves them staged (and readable) for the next one.
+    for (const [digest] of staged) this.stagedBlobs.delete(digest);
   }
 
   async flush(): Promise<void> {
@@ -257,6 +270,27 @@ export class LmdbRegistry implements Registry {
     return this.executions.get(id);
   }
 
+  stageBlob(digest: BlobDigest, bytes: Uint8Array): void {
+    this.stagedBlobs.set(digest, bytes);
+  }
+
+  getBlob(digest: BlobDigest): Uint8Array | undefined {
+    return this.stagedBlobs.get(digest) ?? this.blobs.getBinary(digest);
+  }
+
+  hasBlob(digest: BlobDigest): boolean {
+    return this.stagedBlobs.has(digest) || this.blobs.doesExist(digest);
+  }
+
+  deleteBlob(digest: BlobDigest): void {
+    this.stagedBlobs.delete(digest);
+    void this.blobs.remove(digest);
+  }
+
+  *listBlobs(): Iterable<BlobDigest> {
+    for (const key of this.blobs.getKeys()) yield key as BlobDigest;
+  }
+
   referencedDigests(): Set<BlobDigest> {
     const out = new Set<BlobDigest>();
     for (const { value } of this.datasets.getRange()) out.add(value[1].digest);
@@ -270,6 +304,10 @@ export class LmdbRegistry implements Registry {
     }
     return out;
   }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 function datasetKey(collection: string, type: string, key: string): string {

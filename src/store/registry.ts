@@ -158,6 +158,19 @@ export interface Registry {
   putExecution(rec: ExecutionRecord): void;
   getExecution(id: string): ExecutionRecord | undefined;
 
+  /**
+   * Small blobs kept in the registry itself (see blob-store.ts). `stageBlob` holds the bytes in memory
+   * (readable at once) until the next `commit`, which writes every staged blob first, in the same
+   * transaction as the records that reference it.
+   */
+  stageBlob(digest: BlobDigest, bytes: Uint8Array): void;
+  getBlob(digest: BlobDigest): Uint8Array | undefined;
+  hasBlob(digest: BlobDigest): boolean;
+  /** Inside `commit`. */
+  deleteBlob(digest: BlobDigest): void;
+  /** The blobs kept in the registry (committed ones), in digest order. */
+  listBlobs(): Iterable<BlobDigest>;
+
   /** Every blob digest a dataset, action or execution references (for gc and verify). */
   referencedDigests(): Set<BlobDigest>;
 }

@@ -4,7 +4,7 @@
  * Repository layout, format 1:
  *   <repo>/format      the text `quanta repository 1`; its presence makes a directory a repository
  *   <repo>/registry/   the LMDB registry (lmdb-registry.ts, with its own format number)
- *   <repo>/blobs/      the blob store (blob-store.ts)
+ *   <repo>/blobs/      the blob store's files (blob-store.ts; blobs of at most 4 KiB live in the registry)
  *   <repo>/tmp/        blob writes in progress
  *   <repo>/lock        the writer lock, while a writer runs (repository-lock.ts)
  * A `format` file with another number is a RepositoryError (exit 3) naming both numbers.
@@ -75,7 +75,7 @@ export async function openRepository(root: string, options: OpenRepositoryOption
     mkdirSync(join(root, "tmp"), { recursive: true });
     const hasher = await loadHasher();
     const registry = await LmdbRegistry.open({ root, readOnly: !options.write });
-    const blobs = new BlobStore(root, hasher, { durability: options.fsync === false ? "none" : "deferred" });
+    const blobs = new BlobStore(root, hasher, { durability: options.fsync === false ? "none" : "deferred", inline: registry });
     let closed = false;
     return {
       root,

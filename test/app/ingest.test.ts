@@ -17,14 +17,15 @@ const dimensions: DimensionUniverse = { band: "string", visit: "int", detector: 
 const HOUR_AGO = Date.now() / 1000 - 3600;
 
 /** 3 bands × 10 visits × 10 detectors = 300 files, dated an hour ago (as data on disk usually is). */
-function makeTree(root: string): void {
+/** 300 files; `padTo` bytes each when given (more than 4 KiB makes them blob files, not registry values). */
+function makeTree(root: string, padTo = 0): void {
   for (const band of ["g", "r", "i"]) {
     for (let visit = 1; visit <= 10; visit++) {
       const d = join(root, "raw", band, `visit${visit}`);
       mkdirSync(d, { recursive: true });
       for (let det = 1; det <= 10; det++) {
         const f = join(d, `det${det}.npy`);
-        writeFileSync(f, `${band}-${visit}-${det}`);
+        writeFileSync(f, `${band}-${visit}-${det}`.padEnd(padTo, "."));
         utimesSync(f, HOUR_AGO, HOUR_AGO);
       }
     }
@@ -127,7 +128,7 @@ describe("ingestInputs", () => {
 
   it("an ingest killed midway leaves no reference to a missing blob, and the next one completes", async () => {
     const data = join(dir, "data");
-    makeTree(data);
+    makeTree(data, 8192);
     const repoDir = join(dir, "repo");
     const script = `
       import { openRepository } from ${JSON.stringify(join(PROJECT_ROOT, "dist/store/repository.js"))};

@@ -79,22 +79,25 @@ describe("ingest, datasets, get, verify, gc", () => {
 
   it("verify catches a blob whose bytes changed on disk, and gc reports the bytes it frees", async () => {
     expect((await runCli(["verify", "--repo", repo])).code).toBe(0);
+    // More than 4 KiB: a blob file (smaller blobs live in the registry).
+    writeFileSync(join(dir, "data/raw/g/visit2/det1.npy"), "g-2-1".padEnd(5000, "."));
+    expect((await runCli(["ingest", pipeline, "--repo", repo])).code).toBe(0);
     const listed = await runCli(["datasets", "--repo", repo, "--json", "--where", "band = 'g' AND visit = 2 AND detector = 1"]);
     const digest = JSON.parse(listed.stdout).digest as string;
     const blob = join(repo, "blobs", digest.slice(0, 2), digest.slice(2));
     writeFileSync(blob, "XXX");
     const v = await runCli(["verify", "--repo", repo]);
     expect(v.code).toBe(3);
-    expect(v.stdout).toBe("verified 13 blobs (60 bytes): 0 missing, 1 corrupt\n");
+    expect(v.stdout).toBe("verified 14 blobs (63 bytes): 0 missing, 1 corrupt\n");
     expect(v.stderr.split("\n")[0]).toBe(`corrupt: blob ${digest} (${blob}), referenced by raw/raw@band=g,detector=1,visit=2`);
 
-    // Re-ingest after an edit: the old blob of the edited file is unreferenced; gc frees it.
+    // Re-ingest after an edit: the old blobs of the two edited files are unreferenced; gc frees them.
     writeFileSync(join(dir, "data/raw/r/visit1/det1.npy"), "a longer new content");
     await runCli(["ingest", pipeline, "--repo", repo]);
     writeFileSync(join(dir, "cache/tmp/leftover.tmp"), "12345");
     const gc = await runCli(["gc", "--repo", repo]);
     expect(gc.code).toBe(0);
-    expect(gc.stdout).toBe("deleted 1 unreferenced blob and 1 temporary file, freed 8 bytes; kept 13 blobs\n");
+    expect(gc.stdout).toBe("deleted 2 unreferenced blobs and 1 temporary file, freed 11 bytes; kept 13 blobs\n");
     const again = await runCli(["gc", "--repo", repo, "--json"]);
     expect(JSON.parse(again.stdout)).toEqual({ event: "gc-finished", blobsDeleted: 0, blobsKept: 13, tempFilesDeleted: 0, bytesFreed: 0 });
   });

@@ -4,6 +4,7 @@
  */
 import { readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { open } from "lmdb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { itemsOf, makeChainFixture, runChain } from "./chain-fixture.js";
@@ -78,20 +79,41 @@ describe("incremental runs", () => {
   });
 
   it("deleting an output blob reruns the quantum that made it", async () => {
-    await coldRun();
-    const ls = await runCli(["datasets", "--repo", "repo", "--collection", "chain", "--type", "doubled", "--where", "item = 2", "--json"], { cwd: fx.dir });
-    expect(ls.code, ls.stderr).toBe(0);
-    const lines = ls.stdout.trim().split("\n");
-    expect(lines).toHaveLength(1);
-    const digest = (JSON.parse(lines[0]!) as { digest: string }).digest;
+    // A large output is a blob file: delete it the way a user or a disk would.
+    const padded = ["--config", "double.pad=5000"];
+    await coldRun(padded);
+    const digest = await digestOf("doubled", 2);
+    expect(Number(digest.split("-")[1])).toBeGreaterThan(4096);
     rmSync(join(fx.repo, "blobs", digest.slice(0, 2), digest.slice(2)));
-    const r = await runChain(fx.dir);
+    const r = await runChain(fx.dir, padded);
     // It reproduces the same bytes, so nothing downstream reruns.
     expect(r.ran).toEqual(["double@item=2"]);
     const verify = await runCli(["verify", "--repo", "repo"], { cwd: fx.dir });
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });
+
+  it("a small output blob (kept in the registry) that goes missing reruns the quantum that made it", async () => {
+    await coldRun();
+    const digest = await digestOf("doubled", 2);
+    const env = open({ path: join(fx.repo, "registry"), maxDbs: 16 });
+    const blobs = env.openDB<Buffer, string>("blobs", { encoding: "binary" });
+    expect(blobs.getBinary(digest)).toBeDefined();
+    await blobs.remove(digest);
+    await env.close();
+    const r = await runChain(fx.dir);
+    expect(r.ran).toEqual(["double@item=2"]);
+    const verify = await runCli(["verify", "--repo", "repo"], { cwd: fx.dir });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  });
 });
+
+async function digestOf(type: string, item: number): Promise<string> {
+  const ls = await runCli(["datasets", "--repo", "repo", "--collection", "chain", "--type", type, "--where", `item = ${item}`, "--json"], { cwd: fx.dir });
+  expect(ls.code, ls.stderr).toBe(0);
+  const lines = ls.stdout.trim().split("\n");
+  expect(lines).toHaveLength(1);
+  return (JSON.parse(lines[0]!) as { digest: string }).digest;
+}
 
 describe("failures", () => {
   it("a failing quantum blocks only its descendants; the rest finishes; exit code 1", async () => {
@@ -141,8 +163,9 @@ describe("failures", () => {
         "    outputs: { out: { type: scribbled, dimensions: [item], storage: text } }",
       ].join("\n") + "\n",
     );
-    // The command writes through its sandbox link to the blob: the quantum fails, saying so, and the
-    // damaged blob is removed rather than trusted.
+    // Inputs larger than 4 KiB are blob files, linked into the sandbox. The command writes through its
+    // link to the blob: the quantum fails, saying so, and the damaged blob is removed rather than trusted.
+    for (let i = 1; i <= N; i++) writeFileSync(join(fx.dir, "data", `raw-${i}.txt`), `${i}\n`.padEnd(5000, " "));
     const run = await runCli(["run", "scribble.yaml", "--repo", "repo", "--json", "-j", "1"], { cwd: fx.dir });
     expect(run.code).toBe(1);
     expect(run.stdout).toContain("modified its input");

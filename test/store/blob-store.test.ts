@@ -1,8 +1,12 @@
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { BlobStore } from "../../src/store/blob-store.js";
+import { open } from "lmdb";
+import { collectGarbage } from "../../src/app/gc.js";
+import { verifyRepository } from "../../src/app/verify.js";
+import { BlobStore, INLINE_BLOB_MAX_BYTES } from "../../src/store/blob-store.js";
+import { openRepository } from "../../src/store/repository.js";
 import { loadHasher } from "../../src/store/hasher.js";
 import { makeTempDir, PROJECT_ROOT } from "../helpers/cli.js";
 
@@ -114,5 +118,89 @@ describe("BlobStore", () => {
     expect(store.list()).toEqual([]);
     expect(store.listTemp()).toHaveLength(1);
     expect(statSync(store.listTemp()[0]!).size).toBeGreaterThan(0);
+  });
+});
+
+describe("small blobs in the registry", () => {
+  it("keeps blobs of at most 4 KiB in the registry: staged, readable at once, written by the next commit", async () => {
+    const repo = await openRepository(join(dir, "repo"), { write: true });
+    try {
+      const small = new TextEncoder().encode("a small blob");
+      const exact = new Uint8Array(INLINE_BLOB_MAX_BYTES).fill(7);
+      const large = new Uint8Array(INLINE_BLOB_MAX_BYTES + 1).fill(8);
+      const [ds, de, dl] = [small, exact, large].map((b) => repo.blobs.putSync(b));
+      // Before any commit: readable and present, but no file was written for the small ones.
+      expect(Buffer.from(repo.blobs.readSync(ds!)).toString()).toBe("a small blob");
+      expect(repo.blobs.exists(ds!) && repo.blobs.exists(de!) && repo.blobs.exists(dl!)).toBe(true);
+      expect(existsSync(repo.blobs.pathOf(ds!))).toBe(false);
+      expect(existsSync(repo.blobs.pathOf(de!))).toBe(false);
+      expect(existsSync(repo.blobs.pathOf(dl!))).toBe(true);
+      await repo.registry.commit(() => undefined);
+      expect([...repo.registry.listBlobs()].sort()).toEqual([ds, de].sort());
+      expect(repo.blobs.list()).toEqual([ds, de, dl].sort());
+      expect(await repo.blobs.check(de!)).toBe("ok");
+      // A path for readers that want a file: made from the registry's copy.
+      expect(readFileSync(repo.blobs.pathFor(ds!), "utf8")).toBe("a small blob");
+    } finally {
+      await repo.close();
+    }
+    // Another process (a reader) sees the committed small blobs.
+    const reader = await openRepository(join(dir, "repo"), { write: false });
+    try {
+      expect(Buffer.from(await reader.blobs.read(reader.hasher.hashBytes(new TextEncoder().encode("a small blob")))).toString()).toBe("a small blob");
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it("a staged blob whose commit never happens is gone after a crash, with the records that named it", async () => {
+    const root = join(dir, "repo");
+    const script = `
+      import { openRepository } from ${JSON.stringify(join(PROJECT_ROOT, "dist/store/repository.js"))};
+      const repo = await openRepository(process.argv[1], { write: true });
+      const d = repo.blobs.putSync(new TextEncoder().encode("never committed"));
+      repo.registry.putRelation({ name: "r", dimensions: [], rows: [], digest: d });
+      process.stdout.write(d);
+      process.kill(process.pid, "SIGKILL");
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script, root], { stdio: ["ignore", "pipe", "inherit"] });
+    let digest = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (digest += d));
+    await new Promise((resolve) => child.once("close", resolve));
+    expect(digest).toMatch(/^[0-9a-f]{16}-15$/);
+    const repo = await openRepository(root, { write: true, onNote: () => undefined });
+    try {
+      expect(repo.blobs.exists(digest as never)).toBe(false);
+      expect(repo.registry.getRelation("r")).toBeUndefined();
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it("verify finds a corrupt blob in the registry, and gc deletes unreferenced ones there", async () => {
+    const root = join(dir, "repo");
+    const repo = await openRepository(root, { write: true });
+    let kept: string, dropped: string;
+    try {
+      kept = repo.blobs.putSync(new TextEncoder().encode("kept"));
+      dropped = repo.blobs.putSync(new TextEncoder().encode("dropped"));
+      await repo.registry.commit(() => repo.registry.putRelation({ name: "r", dimensions: [], rows: [], digest: kept as never }));
+    } finally {
+      await repo.close();
+    }
+    const env = open({ path: join(root, "registry"), maxDbs: 16 });
+    await env.openDB<Buffer, string>("blobs", { encoding: "binary" }).put(kept, Buffer.from("KEPT"));
+    await env.close();
+    const again = await openRepository(root, { write: true });
+    try {
+      const report = await verifyRepository(again);
+      expect(report.problems).toEqual([{ digest: kept, status: "corrupt", path: "registry", referencedBy: [] }]);
+      const gc = await collectGarbage(again);
+      expect(gc).toMatchObject({ blobsDeleted: 1, blobsKept: 1, bytesFreed: 7 });
+      expect(again.blobs.exists(dropped as never)).toBe(false);
+      expect([...again.registry.listBlobs()]).toEqual([kept]);
+    } finally {
+      await again.close();
+    }
   });
 });
