@@ -27,6 +27,8 @@ import type { FileInputSpec, InputSpec, RelationInputSpec } from "../core/pipeli
 import type { DatasetRecord, FileState } from "../store/registry.js";
 import { readRelationFile } from "../store/relation-file.js";
 import type { Repository } from "../store/repository.js";
+import { canonicalJson } from "../core/canonical-json.js";
+import { ingestUnchanged, writeIngestStamp } from "./stamps.js";
 
 export interface IngestOptions {
   inputs: readonly InputSpec[];
@@ -113,6 +115,24 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
 
   const walkStart = Date.now();
   const candidates = collectCandidates(templates, report);
+  const racyBefore = walkStart - racyWindowMs(candidates);
+  const listing = listingDigest(repo, fileSpecs, candidates);
+  if (ingestUnchanged(repo, collection, listing)) {
+    // The same files, sizes and mtimes as the last complete ingest, and nothing written since.
+    for (const c of candidates) {
+      report.byType[c.spec.type]!.unchanged++;
+      report.unchanged++;
+    }
+    const writes: Array<() => void> = [];
+    for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, options, report, walkStart)));
+    if (writes.length > 0) {
+      repo.blobs.flush();
+      await registry.commit(() => {
+        for (const write of writes) write();
+      });
+    }
+    return report;
+  }
 
   // Decide, per candidate, whether its contents must be read.
   const known = new Map<string, FileState>();
@@ -124,7 +144,6 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
     else toHash.push(c);
   }
   const hashed = await hashFiles(toHash, repo, options.concurrency ?? DEFAULT_CONCURRENCY, report);
-  const racyBefore = walkStart - racyWindowMs(candidates);
 
   // Compare with what the collection holds: one range scan per type (cheaper than a get per file).
   const existingByType = new Map<string, Map<string, DatasetRecord>>();
@@ -191,7 +210,20 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
     }
     for (const write of writes) write();
   });
+  // Stamp a listing that a later walk can trust: every file read or known, none racily new.
+  const states = candidates.map((c) => known.get(c.path) ?? hashed.get(c.path));
+  if (states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
+    const fileBlobs = [...new Set(states.map((st) => st!.digest).filter((d) => !repo.blobs.isInline(d)))];
+    await writeIngestStamp(repo, collection, listing, fileBlobs);
+  }
   return report;
+}
+
+/** A digest of the input specs and of every matched file's data ID, path, size and mtime. */
+function listingDigest(repo: Repository, specs: readonly FileInputSpec[], candidates: readonly Candidate[]): string {
+  const parts = [canonicalJson(specs)];
+  for (const c of candidates) parts.push(`${c.spec.type}\t${c.key}\t${c.path}\t${c.size}\t${c.mtimeMs}`);
+  return repo.hasher.hashString(parts.join("\n"));
 }
 
 function checkDimensions(pipeline: DimensionUniverse, recorded: DimensionUniverse, root: string): void {

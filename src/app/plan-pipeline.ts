@@ -38,6 +38,18 @@ export interface Plan {
 
 /** Loads, ingests and builds; an empty graph is a UsageError that explains itself unless `allowEmpty`. */
 export async function planPipeline(req: PlanRequest & { allowEmpty?: boolean }, repo: Repository, emit: (e: EventBody) => void): Promise<Plan> {
+  return buildPlan(req, repo, emit, await preparePlan(req, repo, emit));
+}
+
+/** What a plan starts from: the loaded pipeline, the selected task labels, the output collection. */
+export interface PreparedPlan {
+  pipeline: Pipeline;
+  tasks?: string[];
+  collection: string;
+}
+
+/** The first half of planPipeline: loads the pipeline and ingests changed input files. */
+export async function preparePlan(req: PlanRequest, repo: Repository, emit: (e: EventBody) => void): Promise<PreparedPlan> {
   const { pipeline } = await loadPipeline(req.pipelineFile, { config: req.flags.config });
   // The whole pipeline goes to the builder with the selected labels, so that it can say which
   // unselected task produces an input that does not exist yet.
@@ -50,7 +62,17 @@ export async function planPipeline(req: PlanRequest & { allowEmpty?: boolean }, 
   const ingest = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo });
   for (const p of ingest.problems) process.stderr.write(formatIngestProblem(p));
   emit({ event: "ingest-finished", added: ingest.added, changed: ingest.changed, unchanged: ingest.unchanged, removed: ingest.removed, errors: ingest.problems.length });
-  const collection = req.flags.output ?? pipeline.name;
+  return { pipeline, tasks, collection: req.flags.output ?? pipeline.name };
+}
+
+/** The second half of planPipeline: builds the graph over what the repository holds. */
+export async function buildPlan(
+  req: PlanRequest & { allowEmpty?: boolean },
+  repo: Repository,
+  emit: (e: EventBody) => void,
+  prepared: PreparedPlan,
+): Promise<Plan> {
+  const { pipeline, tasks, collection } = prepared;
   const { graph, report, durationMs } = await buildGraphWithReport({
     pipeline,
     repo,
@@ -73,4 +95,3 @@ export async function planPipeline(req: PlanRequest & { allowEmpty?: boolean }, 
   });
   return { pipeline, graph, collection, report, durationMs };
 }
-

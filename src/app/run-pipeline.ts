@@ -5,18 +5,19 @@
  */
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import type { EventBody, QuantaEvent, Reporter } from "../core/events.js";
+import type { EventBody, QuantaEvent, Reporter, TaskCounts } from "../core/events.js";
 import { stampEvent } from "../core/events.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import { UsageError } from "../core/errors.js";
-import { runGraph } from "../exec/engine.js";
+import { runGraph, type RunResult } from "../exec/engine.js";
 import { InProcessExecutor } from "../exec/in-process-executor.js";
 import { PoolExecutor } from "../exec/pool-executor.js";
 import type { QuantumExecutor } from "../exec/quantum-job.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { loadPlan } from "../store/plan-file.js";
 import { createReporter } from "../ui/create-reporter.js";
-import { planPipeline, type PlanRequest } from "./plan-pipeline.js";
+import { buildPlan, preparePlan, type PlanRequest } from "./plan-pipeline.js";
+import { runFingerprint, upToDateStamp, writeRunStamp, type RunStamp } from "./stamps.js";
 import { writeLastRun } from "./last-run.js";
 
 export interface ExecFlags {
@@ -39,15 +40,38 @@ export async function runPipeline(req: PlanRequest & { exec: ExecFlags; output: 
   const emit = emitterFor(reporter);
   const repo = await openRepository(req.repoRoot, { write: true, command: "quanta run", fsync: req.exec.fsync });
   try {
-    const { graph, collection, pipeline } = await planPipeline(req, repo, emit);
-    writeLastRun(req.repoRoot, {
-      format: 1,
-      pipeline: resolve(req.pipelineFile),
-      collection,
-      dimensions: pipeline.dimensions,
-      flags: { where: req.flags.where, bind: req.flags.bind, tasks: req.flags.tasks, config: req.flags.config, output: collection },
-    });
-    return await execute({ graph, repo, collection, exec: req.exec, emit });
+    const prepared = await preparePlan(req, repo, emit);
+    const { pipeline, collection } = prepared;
+    const rememberRun = () =>
+      writeLastRun(req.repoRoot, {
+        format: 1,
+        pipeline: resolve(req.pipelineFile),
+        collection,
+        dimensions: pipeline.dimensions,
+        flags: { where: req.flags.where, bind: req.flags.bind, tasks: req.flags.tasks, config: req.flags.config, output: collection },
+      });
+    const identity = { pipeline, collection, where: req.flags.where, bind: req.flags.bind, tasks: prepared.tasks, targets: req.targets };
+    const fingerprint = runFingerprint(repo.hasher, identity);
+    const stamp = upToDateStamp(repo, collection, fingerprint);
+    if (stamp !== undefined) {
+      rememberRun();
+      return reportUpToDate({ stamp, pipeline: pipeline.name, collection, executor: makeExecutorInfo(req.exec), emit });
+    }
+    const { graph } = await buildPlan(req, repo, emit, prepared);
+    rememberRun();
+    const result = await execute({ graph, repo, collection, exec: req.exec, emit });
+    if (result.exitCode === 0) {
+      const perTask = new Map<string, number>();
+      for (const q of graph.quanta) perTask.set(q.task, (perTask.get(q.task) ?? 0) + 1);
+      await writeRunStamp(repo, collection, {
+        fingerprint,
+        quanta: graph.quanta.length,
+        datasets: graph.datasets.length,
+        tasks: graph.tasks.map((t) => ({ task: t.label, quanta: perTask.get(t.label) ?? 0 })),
+        fileBlobs: result.fileBlobs,
+      });
+    }
+    return result.exitCode;
   } finally {
     await repo.close();
     await reporter.close();
@@ -63,14 +87,41 @@ export async function execPlan(opts: { repoRoot: string; planFile: string; colle
   try {
     const collection = opts.collection ?? graph.pipeline.name;
     writeLastRun(opts.repoRoot, { format: 1, pipeline: graph.pipeline.file, collection, dimensions: graph.dimensions, flags: { bind: [], config: [], output: collection } });
-    return await execute({ graph, repo, collection, exec: opts.exec, emit });
+    return (await execute({ graph, repo, collection, exec: opts.exec, emit })).exitCode;
   } finally {
     await repo.close();
     await reporter.close();
   }
 }
 
-async function execute(opts: { graph: QuantumGraph; repo: Repository; collection: string; exec: ExecFlags; emit: (e: EventBody) => void }): Promise<number> {
+/**
+ * A run the run stamp answers (stamps.ts): the events of a run in which every quantum was up to date,
+ * per task rather than per quantum, without building the graph.
+ */
+function reportUpToDate(opts: {
+  stamp: RunStamp;
+  pipeline: string;
+  collection: string;
+  executor: { kind: "in-process" | "pool"; workers: number };
+  emit: (e: EventBody) => void;
+}): number {
+  const { stamp, pipeline, collection, emit } = opts;
+  const started = Date.now();
+  emit({ event: "graph-built", pipeline, quanta: stamp.quanta, datasets: stamp.datasets, durationMs: 0, tasks: stamp.tasks });
+  emit({ event: "run-started", pipeline, collection, executor: opts.executor.kind, workers: opts.executor.workers, tasks: stamp.tasks.map((t) => ({ task: t.task, total: t.quanta })) });
+  const tasks: TaskCounts[] = stamp.tasks.map((t) => ({ task: t.task, total: t.quanta, ran: 0, upToDate: t.quanta, failed: 0, blocked: 0, noWork: 0, durationMs: 0 }));
+  for (const counts of tasks) emit({ event: "task-finished", counts });
+  const counts = { ran: 0, upToDate: stamp.quanta, failed: 0, blocked: 0, noWork: 0 };
+  emit({ event: "run-finished", pipeline, collection, counts, durationMs: Date.now() - started, tasks, slowest: [], exitCode: 0 });
+  return 0;
+}
+
+function makeExecutorInfo(flags: ExecFlags): { kind: "in-process" | "pool"; workers: number } {
+  const jobs = flags.jobs ?? availableParallelism();
+  return { kind: jobs === 1 ? "in-process" : "pool", workers: jobs };
+}
+
+async function execute(opts: { graph: QuantumGraph; repo: Repository; collection: string; exec: ExecFlags; emit: (e: EventBody) => void }): Promise<RunResult> {
   const executor = makeExecutor(opts.exec, opts.repo);
   try {
     const result = await runGraph({
@@ -82,7 +133,7 @@ async function execute(opts: { graph: QuantumGraph; repo: Repository; collection
       retries: opts.exec.retries,
       failFast: opts.exec.failFast,
     });
-    return result.exitCode;
+    return result;
   } finally {
     await executor.close();
   }

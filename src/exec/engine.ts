@@ -41,6 +41,8 @@ export interface RunResult {
   tasks: TaskCounts[];
   exitCode: number;
   durationMs: number;
+  /** The outputs' blobs kept in files (not in the registry), for the run stamp. */
+  fileBlobs: BlobDigest[];
 }
 
 const PACKAGES = readPackages();
@@ -366,7 +368,8 @@ class GraphRun {
     const slowest = this.slowest.sort((a, b) => b.durationMs - a.durationMs).slice(0, 5);
     const { graph, collection } = this.opts;
     this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode });
-    return { counts, tasks, exitCode, durationMs };
+    const fileBlobs = this.decider.outputDigests((d) => !this.opts.repo.blobs.isInline(d));
+    return { counts, tasks, exitCode, durationMs, fileBlobs };
   }
 }
 

@@ -210,6 +210,16 @@ export class QuantumDecider {
     for (const [name, id] of Object.entries(q.outputs)) this.state[id] = outputs[name]?.digest ?? null;
   }
 
+  /** The distinct digests of the graph's outputs known so far that `select` picks. */
+  outputDigests(select: (digest: BlobDigest) => boolean): BlobDigest[] {
+    const out = new Set<BlobDigest>();
+    this.graph.datasets.forEach((ds, id) => {
+      const st = this.state[id];
+      if (ds.producer >= 0 && typeof st === "string" && st !== PENDING && select(st)) out.add(st);
+    });
+    return [...out];
+  }
+
   /** Marks every output of a quantum absent (no work, failed, blocked). */
   setAbsent(q: GraphQuantum): void {
     for (const id of Object.values(q.outputs)) this.state[id] = null;

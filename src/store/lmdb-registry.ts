@@ -14,6 +14,9 @@
  *   actions       quantum key → ActionRecord
  *   quanta        `collection\0task\0dataIdKey` → QuantumRecord
  *   executions    execution id → ExecutionRecord
+ *   stamps        `run\0collection`, `ingest\0collection` → what the last complete run or ingest saw
+ *                 (app/stamps.ts); writing one does not change the generation
+ *   meta          also "generation" → a number, raised by every commit that changes anything else
  *   blobs         blob digest → the blob's bytes (binary, not msgpack): blobs of at most
  *                 INLINE_BLOB_MAX_BYTES written by runs and ingest (blob-store.ts)
  * `\0` sorts before every other character, so key order is (collection, type, key) order and a prefix
@@ -73,6 +76,10 @@ export class LmdbRegistry implements Registry {
   private readonly blobs: Database<Buffer, string>;
   /** Blobs staged for the next commit, readable meanwhile. */
   private readonly stagedBlobs = new Map<BlobDigest, Uint8Array>();
+  private readonly meta: Database<unknown, string>;
+  private readonly stamps: Database<unknown, string>;
+  /** Whether a write since the last commit changed what the registry holds (see `generation`). */
+  private dirty = false;
 
   private constructor(root: string, env: RootDatabase) {
     this.root = root;
@@ -87,6 +94,8 @@ export class LmdbRegistry implements Registry {
     this.quanta = sub("quanta");
     this.executions = sub("executions");
     this.blobs = env.openDB<Buffer, string>("blobs", { encoding: "binary" });
+    this.meta = env.openDB<unknown, string>("meta", { encoding: "msgpack" });
+    this.stamps = sub("stamps");
   }
 
   /**
@@ -135,7 +144,9 @@ export class LmdbRegistry implements Registry {
     this.env.transactionSync(() => {
       for (const [digest, bytes] of staged) void this.blobs.put(digest, asBuffer(bytes));
       fn();
+      if (this.dirty) void this.meta.put("generation", this.generation() + 1);
     });
+    this.dirty = false;
     // Only now: a failed transaction leaves them staged (and readable) for the next one.
     for (const [digest] of staged) this.stagedBlobs.delete(digest);
   }
@@ -146,7 +157,9 @@ export class LmdbRegistry implements Registry {
 
   putDimensions(universe: DimensionUniverse): void {
     for (const [name, type] of Object.entries(universe)) {
-      if (this.dimensions.get(name) !== type) void this.dimensions.put(name, type);
+      if (this.dimensions.get(name) === type) continue;
+      void this.dimensions.put(name, type);
+      this.dirty = true;
     }
   }
 
@@ -157,6 +170,9 @@ export class LmdbRegistry implements Registry {
   }
 
   putDatasetType(rec: DatasetTypeRecord): void {
+    const known = this.datasetTypes.get(rec.name);
+    if (known && known.storage === rec.storage && known.dimensions.join("\0") === rec.dimensions.join("\0")) return;
+    this.dirty = true;
     void this.datasetTypes.put(rec.name, rec);
   }
 
@@ -169,6 +185,7 @@ export class LmdbRegistry implements Registry {
   }
 
   putRelation(rec: RelationRecord): void {
+    this.dirty = true;
     void this.relations.put(rec.name, rec);
   }
 
@@ -177,6 +194,7 @@ export class LmdbRegistry implements Registry {
   }
 
   deleteRelation(name: string): void {
+    this.dirty = true;
     void this.relations.remove(name);
   }
 
@@ -185,6 +203,7 @@ export class LmdbRegistry implements Registry {
   }
 
   putDataset(collection: string, type: string, dataId: DataId, rec: DatasetRecord): void {
+    this.dirty = true;
     void this.datasets.put(datasetKey(collection, type, encodeDataId(dataId)), [dataId, rec]);
   }
 
@@ -193,6 +212,7 @@ export class LmdbRegistry implements Registry {
   }
 
   deleteDataset(collection: string, type: string, key: string): void {
+    this.dirty = true;
     void this.datasets.remove(datasetKey(collection, type, key));
   }
 
@@ -230,10 +250,12 @@ export class LmdbRegistry implements Registry {
   }
 
   putFileState(path: string, state: FileState): void {
+    this.dirty = true;
     void this.fileStates.put(path, state);
   }
 
   deleteFileState(path: string): void {
+    this.dirty = true;
     void this.fileStates.remove(path);
   }
 
@@ -242,6 +264,7 @@ export class LmdbRegistry implements Registry {
   }
 
   putAction(rec: ActionRecord): void {
+    this.dirty = true;
     void this.actions.put(rec.key, rec);
   }
 
@@ -250,6 +273,7 @@ export class LmdbRegistry implements Registry {
   }
 
   putQuantum(collection: string, task: string, dataId: string, rec: QuantumRecord): void {
+    this.dirty = true;
     void this.quanta.put(datasetKey(collection, task, dataId), rec);
   }
 
@@ -263,6 +287,7 @@ export class LmdbRegistry implements Registry {
   }
 
   putExecution(rec: ExecutionRecord): void {
+    this.dirty = true;
     void this.executions.put(rec.id, rec);
   }
 
@@ -270,7 +295,20 @@ export class LmdbRegistry implements Registry {
     return this.executions.get(id);
   }
 
+  generation(): number {
+    return (this.meta.get("generation") as number | undefined) ?? 0;
+  }
+
+  getStamp(name: string): unknown {
+    return this.stamps.get(name);
+  }
+
+  putStamp(name: string, value: unknown): void {
+    void this.stamps.put(name, value);
+  }
+
   stageBlob(digest: BlobDigest, bytes: Uint8Array): void {
+    this.dirty = true;
     this.stagedBlobs.set(digest, bytes);
   }
 
@@ -283,6 +321,7 @@ export class LmdbRegistry implements Registry {
   }
 
   deleteBlob(digest: BlobDigest): void {
+    this.dirty = true;
     this.stagedBlobs.delete(digest);
     void this.blobs.remove(digest);
   }

@@ -171,6 +171,16 @@ export interface Registry {
   /** The blobs kept in the registry (committed ones), in digest order. */
   listBlobs(): Iterable<BlobDigest>;
 
+  /**
+   * A number that every commit changing the registry raises (stamps excepted): equal generations mean
+   * nothing was written in between, by this process or any other.
+   */
+  generation(): number;
+  /** Stamps: what a complete run or ingest saw, to answer the next one without redoing it (app/stamps.ts). */
+  getStamp(name: string): unknown;
+  /** Inside `commit`; does not raise the generation. */
+  putStamp(name: string, value: unknown): void;
+
   /** Every blob digest a dataset, action or execution references (for gc and verify). */
   referencedDigests(): Set<BlobDigest>;
 }
