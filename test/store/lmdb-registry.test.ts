@@ -14,6 +14,45 @@ afterEach(() => cleanup());
 const rec = (digest: string): DatasetRecord => ({ digest: digest as BlobDigest, size: 1, storage: "bytes", producer: null });
 
 describe("LmdbRegistry", () => {
+  it("raises its generation on every commit that changes it, and on no other", async () => {
+    const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
+    try {
+      const g0 = reg.generation();
+      await reg.commit(() => reg.putDimensions({ visit: "int" }));
+      const g1 = reg.generation();
+      expect(g1).toBe(g0 + 1);
+      // A new dataset type is a change; the same dimensions and type again, a stamp, or an empty
+      // commit are not.
+      await reg.commit(() => reg.putDatasetType({ name: "raw", dimensions: ["visit"], storage: "bytes" }));
+      const g2 = reg.generation();
+      expect(g2).toBe(g1 + 1);
+      await reg.commit(() => {
+        reg.putDimensions({ visit: "int" });
+        reg.putDatasetType({ name: "raw", dimensions: ["visit"], storage: "bytes" });
+        reg.putStamp("run\0x", { any: 1 });
+      });
+      await reg.commit(() => undefined);
+      expect(reg.generation()).toBe(g2);
+      expect(reg.getStamp("run\0x")).toEqual({ any: 1 });
+      // A staged blob is a change, written by the next commit.
+      reg.stageBlob("0000000000000001-1" as BlobDigest, new Uint8Array([1]));
+      await reg.commit(() => undefined);
+      expect(reg.generation()).toBe(g2 + 1);
+      for (const write of [
+        () => reg.putDataset("raw", "raw", { visit: 1 }, rec("0000000000000001-1")),
+        () => reg.deleteDataset("raw", "raw", "visit=1"),
+        () => reg.putFileState("/x", { digest: "0000000000000001-1" as BlobDigest, size: 1, mtimeMs: 1 }),
+        () => reg.deleteBlob("0000000000000001-1" as BlobDigest),
+      ]) {
+        const before = reg.generation();
+        await reg.commit(write);
+        expect(reg.generation()).toBe(before + 1);
+      }
+    } finally {
+      await reg.close();
+    }
+  });
+
   it("stores and lists datasets in (collection, type, key) order", async () => {
     const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
     await reg.commit(() => {
