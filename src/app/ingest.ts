@@ -84,6 +84,8 @@ interface Candidate {
 }
 
 const DEFAULT_CONCURRENCY = 16;
+/** Files up to this size are read with one synchronous call: cheaper than open/stat/read/close in libuv's pool. */
+const SYNC_READ_MAX_BYTES = 256 * 1024;
 
 /** A problem as a warning line: `warning: FILE[:LINE]: MESSAGE`. */
 export function formatIngestProblem(p: IngestProblem): string {
@@ -351,11 +353,19 @@ async function hashFiles(
 ): Promise<Map<string, FileState>> {
   const out = new Map<string, FileState>();
   let next = 0;
+  let yieldedAt = Date.now();
+  let sinceYield = 0;
   const worker = async () => {
     while (next < files.length) {
       const c = files[next++]!;
+      if (++sinceYield >= 64 || Date.now() - yieldedAt > 20) {
+        // Synchronous reads never wait: let timers and signals in now and then.
+        await new Promise((resolve) => setImmediate(resolve));
+        yieldedAt = Date.now();
+        sinceYield = 0;
+      }
       try {
-        const { digest, size } = await repo.blobs.putFile(c.path);
+        const { digest, size } = c.size <= SYNC_READ_MAX_BYTES ? repo.blobs.putFileSync(c.path) : await repo.blobs.putFile(c.path);
         out.set(c.path, { digest, size, mtimeMs: c.mtimeMs });
         report.filesHashed++;
         report.bytesHashed += size;

@@ -5,14 +5,22 @@
  * never part of one quantum's. (One fsync'd transaction per quantum would cap a run at a few hundred
  * quanta per second.)
  *
- * A commit first makes the batch's new blobs durable (a file-system sync, which can take a while on a
- * busy disk) and only then writes the registry. The sync runs in the background: the scheduler goes
- * on starting and finishing quanta, whose results wait for the next batch. One commit at a time.
+ * A commit first makes the batch's new blob files durable (a file-system sync, which can take a while
+ * on a busy disk) and only then writes the registry. Both run in the background: the scheduler goes
+ * on starting and finishing quanta, whose results wait for the next batch. One commit at a time. With
+ * a RegistryWriter, large batches are encoded and committed on the writer's thread: the writers run
+ * here against a recording view of the registry (`recordWrites`), and the recorded writes go there.
  */
-import type { Registry } from "../store/registry.js";
+import type { Registry, RegistryWrite } from "../store/registry.js";
+import { recordWrites, type RegistryWriter } from "../store/registry-writer.js";
+
+/** Batches smaller than this are committed on this thread (a message round trip is not worth it). */
+const OFFLOAD_MIN_ITEMS = 64;
+
+const DEFAULT_BATCH = { maxItems: 4096, maxDelayMs: 500 };
 
 export class CommitBatcher {
-  private pending: (() => void)[] = [];
+  private pending: ((registry: Registry) => void)[] = [];
   private firstAt = 0;
   private newBlobs = false;
   private inFlight: Promise<void> | undefined;
@@ -22,11 +30,18 @@ export class CommitBatcher {
     private readonly registry: Registry,
     /** Makes new blobs durable; awaited before a commit whose writes reference new blobs. */
     private readonly flushBlobs: () => Promise<void>,
-    private readonly options: { maxItems: number; maxDelayMs: number } = { maxItems: 4096, maxDelayMs: 500 },
+    private readonly options: { maxItems: number; maxDelayMs: number } = DEFAULT_BATCH,
+    /** Makes the writer that large batches are committed by (called once, on the first of them). */
+    private readonly makeWriter?: () => RegistryWriter,
   ) {}
 
-  /** Queues a write; `newBlobs` when it references blobs written since the last commit. */
-  add(write: () => void, opts: { newBlobs: boolean } = { newBlobs: false }): void {
+  private writer: RegistryWriter | undefined;
+
+  /**
+   * Queues a write, run with the registry to write to; `newBlobs` when it references blob files
+   * written since the last commit.
+   */
+  add(write: (registry: Registry) => void, opts: { newBlobs: boolean } = { newBlobs: false }): void {
     if (this.pending.length === 0) this.firstAt = Date.now();
     this.pending.push(write);
     if (opts.newBlobs) this.newBlobs = true;
@@ -63,6 +78,12 @@ export class CommitBatcher {
     await this.commitBatch();
   }
 
+  /** Stops the writer's thread, if one was started. */
+  async close(): Promise<void> {
+    await this.writer?.close();
+    this.writer = undefined;
+  }
+
   private async commitBatch(): Promise<void> {
     if (this.pending.length === 0) return;
     const batch = this.pending;
@@ -71,8 +92,16 @@ export class CommitBatcher {
     this.newBlobs = false;
     // Blobs first: a record must never be durable before the blobs it references.
     if (newBlobs) await this.flushBlobs();
+    if (this.makeWriter !== undefined && batch.length >= OFFLOAD_MIN_ITEMS) {
+      this.writer ??= this.makeWriter();
+      const writes: RegistryWrite[] = [];
+      const recorder = recordWrites(this.registry, writes);
+      for (const write of batch) write(recorder);
+      await this.writer.commit(writes);
+      return;
+    }
     await this.registry.commit(() => {
-      for (const write of batch) write();
+      for (const write of batch) write(this.registry);
     });
   }
 

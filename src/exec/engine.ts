@@ -17,6 +17,9 @@ import { GraphWalker } from "../core/graph-walker.js";
 import type { Reason } from "../core/explain.js";
 import type { GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import type { KeyManifest } from "../core/quantum-key.js";
+import type { Registry } from "../store/registry.js";
+import { RegistryWriter } from "../store/registry-writer.js";
+import { LmdbRegistry } from "../store/lmdb-registry.js";
 import type { Repository } from "../store/repository.js";
 import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 import { QuantumDecider, type CachedResult } from "./quantum-decider.js";
@@ -84,7 +87,13 @@ class GraphRun {
   constructor(private readonly opts: RunOptions) {
     this.walker = new GraphWalker(opts.graph, { order: opts.order });
     this.decider = new QuantumDecider(opts.graph, opts.repo, opts.collection);
-    this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
+    const registry = opts.repo.registry;
+    this.batcher = new CommitBatcher(
+      registry,
+      () => opts.repo.blobs.flushAsync(),
+      undefined,
+      registry instanceof LmdbRegistry ? () => new RegistryWriter(registry) : undefined,
+    );
     for (const t of opts.graph.tasks) {
       this.perTask.set(t.label, { task: t.label, total: 0, remaining: 0, ran: 0, upToDate: 0, failed: 0, blocked: 0, noWork: 0, durationMs: 0 });
     }
@@ -107,22 +116,25 @@ class GraphRun {
     });
     this.registerDatasetTypes();
     for (const c of this.perTask.values()) if (c.total === 0) this.taskFinished(c);
-    while (!this.walker.isFinished) {
-      this.dispatchReady();
-      if (this.walker.isFinished) break;
-      if (this.completions.length === 0) await this.waitForCompletion();
-      for (const done of this.completions.splice(0)) this.complete(done);
-      this.batcher.maybeCommit();
+    try {
+      while (!this.walker.isFinished) {
+        this.dispatchReady();
+        if (this.walker.isFinished) break;
+        if (this.completions.length === 0) await this.waitForCompletion();
+        for (const done of this.completions.splice(0)) this.complete(done);
+        this.batcher.maybeCommit();
+      }
+      await this.batcher.commit();
+    } finally {
+      await this.batcher.close();
     }
-    await this.batcher.commit();
     await this.opts.repo.registry.flush();
     return this.finish();
   }
 
   /** Records the dataset types the tasks write, so the repository can list and fetch them. */
   private registerDatasetTypes(): void {
-    const registry = this.opts.repo.registry;
-    this.batcher.add(() => {
+    this.batcher.add((registry) => {
       for (const t of this.opts.graph.tasks) {
         for (const c of Object.values(t.outputs)) {
           const known = registry.getDatasetType(c.type);
@@ -180,14 +192,13 @@ class GraphRun {
   }
 
   private skip(id: number, q: GraphQuantum, key: QuantumKey, rebind: boolean, cached: CachedResult): void {
-    const registry = this.opts.repo.registry;
     if (cached.noWork) this.decider.setAbsent(q);
     else this.decider.setOutputs(q, cached.outputs);
     if (rebind) {
-      this.batcher.add(() => {
+      this.batcher.add((registry) => {
         const status = cached.noWork ? "no-work" : "succeeded";
         registry.putQuantum(this.opts.collection, q.task, q.key, { status, key, executionId: cached.executionId, time: Date.now(), outputs: cached.outputs });
-        this.bindOutputs(q, key, cached.outputs);
+        this.bindOutputs(registry, q, key, cached.outputs);
       });
     }
     this.countTerminal(q, "upToDate");
@@ -277,16 +288,15 @@ class GraphRun {
   private record(done: Completion): void {
     const { job, key, manifest, outcome, reasons } = done;
     const q = this.opts.graph.quanta[job.quantum]!;
-    const registry = this.opts.repo.registry;
     const executionId = `${key}-${outcome.startedAt.toString(36)}-${process.pid.toString(36)}-${(executionCounter++).toString(36)}`;
     const status = !outcome.ok ? "failed" : outcome.noWork ? "no-work" : "succeeded";
     const outputs = outcome.ok ? outcome.outputs : {};
     const typed: Record<string, { type: string; digest: BlobDigest; size: number }> = {};
     for (const [name, blob] of Object.entries(outputs)) typed[name] = { type: this.opts.graph.datasets[q.outputs[name]!]!.type, ...blob };
-    this.batcher.add(() => {
+    this.batcher.add((registry) => {
       if (outcome.ok) {
         registry.putAction({ key, manifest, outputs: typed, noWork: outcome.noWork, executionId });
-        this.bindOutputs(q, key, typed);
+        this.bindOutputs(registry, q, key, typed);
       }
       registry.putQuantum(this.opts.collection, q.task, q.key, { status, key, executionId, time: outcome.finishedAt, ...(outcome.ok ? { outputs: typed } : {}) });
       registry.putExecution({
@@ -314,8 +324,7 @@ class GraphRun {
     }, { newBlobs: Object.values(outputs).some((o) => !this.opts.repo.blobs.isInline(o.digest)) });
   }
 
-  private bindOutputs(q: GraphQuantum, key: QuantumKey, outputs: Record<string, { type: string; digest: BlobDigest; size: number }>): void {
-    const registry = this.opts.repo.registry;
+  private bindOutputs(registry: Registry, q: GraphQuantum, key: QuantumKey, outputs: Record<string, { type: string; digest: BlobDigest; size: number }>): void {
     for (const [name, id] of Object.entries(q.outputs)) {
       const ds = this.opts.graph.datasets[id]!;
       const out = outputs[name];

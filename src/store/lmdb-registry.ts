@@ -144,7 +144,7 @@ export class LmdbRegistry implements Registry {
     this.env.transactionSync(() => {
       for (const [digest, bytes] of staged) void this.blobs.put(digest, asBuffer(bytes));
       fn();
-      if (this.dirty) void this.meta.put("generation", this.generation() + 1);
+      if (this.dirty || staged.length > 0) void this.meta.put("generation", this.generation() + 1);
     });
     this.dirty = false;
     // Only now: a failed transaction leaves them staged (and readable) for the next one.
@@ -308,8 +308,21 @@ export class LmdbRegistry implements Registry {
   }
 
   stageBlob(digest: BlobDigest, bytes: Uint8Array): void {
-    this.dirty = true;
     this.stagedBlobs.set(digest, bytes);
+  }
+
+  /** The blobs staged so far, for a commit made by another thread (registry-writer.ts). */
+  stagedBlobEntries(): [BlobDigest, Uint8Array][] {
+    return [...this.stagedBlobs];
+  }
+
+  /**
+   * After another thread committed writes (and these staged blobs) to this environment: drops the
+   * blobs from the staging map and renews this thread's read snapshot, so that it reads them there.
+   */
+  committedElsewhere(blobs: readonly [BlobDigest, Uint8Array][]): void {
+    this.env.resetReadTxn();
+    for (const [digest, bytes] of blobs) if (this.stagedBlobs.get(digest) === bytes) this.stagedBlobs.delete(digest);
   }
 
   getBlob(digest: BlobDigest): Uint8Array | undefined {

@@ -142,6 +142,7 @@ describe("ingestInputs", () => {
       };
       setImmediate(poll);
       await ingestInputs({ ...JSON.parse(spec), repo });
+      process.exit(0); // finished before any blob file appeared: stop polling
     `;
     const spec = JSON.stringify({ inputs: inputs(data), dimensions });
     const child = spawn(process.execPath, ["--input-type=module", "-e", script, repoDir, spec], { stdio: ["ignore", "pipe", "inherit"] });
