@@ -32,7 +32,7 @@ export class CommitBatcher {
     private readonly flushBlobs: () => Promise<void>,
     private readonly options: { maxItems: number; maxDelayMs: number } = DEFAULT_BATCH,
     /** Makes the writer that large batches are committed by (called once, on the first of them). */
-    private readonly makeWriter?: () => RegistryWriter,
+    private makeWriter?: () => RegistryWriter,
   ) {}
 
   private writer: RegistryWriter | undefined;
@@ -92,8 +92,14 @@ export class CommitBatcher {
     this.newBlobs = false;
     // Blobs first: a record must never be durable before the blobs it references.
     if (newBlobs) await this.flushBlobs();
-    if (this.makeWriter !== undefined && batch.length >= OFFLOAD_MIN_ITEMS) {
-      this.writer ??= this.makeWriter();
+    if (this.makeWriter !== undefined && batch.length >= OFFLOAD_MIN_ITEMS) this.writer ??= this.makeWriter();
+    // A writer whose thread could not start (say, its module is missing): commit here instead.
+    if (this.writer !== undefined && !(await this.writer.ready)) {
+      await this.writer.close();
+      this.writer = undefined;
+      this.makeWriter = undefined;
+    }
+    if (this.writer !== undefined && batch.length >= OFFLOAD_MIN_ITEMS) {
       const writes: RegistryWrite[] = [];
       const recorder = recordWrites(this.registry, writes);
       for (const write of batch) write(recorder);

@@ -32,13 +32,14 @@ export class RegistryWriter {
   private readonly worker: Worker;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   private nextId = 0;
-  private readonly ready: Promise<void>;
+  /** Whether the thread started (false: it could not, and nothing was sent to it). */
+  readonly ready: Promise<boolean>;
 
   constructor(private readonly registry: LmdbRegistry) {
     this.worker = new Worker(THREAD_URL, { workerData: { root: registry.root } });
-    this.ready = new Promise((resolve, reject) => {
-      this.worker.once("message", () => resolve());
-      this.worker.once("error", reject);
+    this.ready = new Promise((resolve) => {
+      this.worker.once("message", () => resolve(true));
+      this.worker.once("error", () => resolve(false));
     });
     this.worker.on("message", (reply: WriterReply | "ready") => {
       if (reply === "ready") return;
@@ -55,7 +56,7 @@ export class RegistryWriter {
 
   /** Commits `writes`, and every blob staged on this thread so far, in one transaction. */
   async commit(writes: RegistryWrite[]): Promise<void> {
-    await this.ready;
+    if (!(await this.ready)) throw new Error("internal error: the registry writer's thread did not start");
     const blobs = this.registry.stagedBlobEntries();
     const id = this.nextId++;
     const done = new Promise<void>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
