@@ -59,6 +59,34 @@ function expectNoDanglingReferences(repo: Repository): void {
 }
 
 describe("ingestInputs", () => {
+  it("an ingest that finds the same files as the last one is answered by its stamp, reading no file state", async () => {
+    const data = join(dir, "data");
+    makeTree(data);
+    await withRepo((repo) => ingestInputs({ inputs: inputs(data), dimensions, repo }));
+    const counted = async () =>
+      withRepo(async (repo) => {
+        let lookups = 0;
+        const get = repo.registry.getFileState.bind(repo.registry);
+        repo.registry.getFileState = (path) => (lookups++, get(path));
+        const report = await ingestInputs({ inputs: inputs(data), dimensions, repo });
+        return { report, lookups };
+      });
+    const again = await counted();
+    expect(again.report).toMatchObject({ added: 0, changed: 0, unchanged: 300, removed: 0, filesHashed: 0 });
+    expect(again.lookups).toBe(0);
+    // A removed file changes the listing: the full comparison runs, and notices it.
+    rmSync(join(data, "raw/i/visit10/det10.npy"));
+    const removed = await counted();
+    expect(removed.report).toMatchObject({ added: 0, changed: 0, unchanged: 299, removed: 1 });
+    expect(removed.lookups).toBe(299);
+    // So does any registry write since the stamp (here, a dataset removed by hand).
+    await withRepo(async (repo) => repo.registry.commit(() => repo.registry.deleteDataset("raw", "raw", "band=g,detector=1,visit=1")));
+    const written = await counted();
+    expect(written.report).toMatchObject({ added: 1, unchanged: 298 });
+    expect(written.lookups).toBe(299);
+    expect((await counted()).lookups).toBe(0);
+  });
+
   it("ingests a tree, then on a rerun re-hashes only the edited and touched files", async () => {
     const data = join(dir, "data");
     makeTree(data);
