@@ -23,7 +23,8 @@
  * exits, the helper kills its process group, so that processes left in the background end too; a run
  * has ended when the shell has been reaped and every process holding the pipe has closed it. A kill
  * of a run that has ended already is ignored. At the end of stdin (the CLI has gone), the helper kills
- * every process group it started, and exits once those runs have ended.
+ * every process group it started, and exits once those runs have ended. It ignores the signals that
+ * end the CLI (SIGINT, SIGTERM, SIGHUP, SIGQUIT), so as to outlive it long enough to do that.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -57,6 +58,14 @@ struct run {
 static struct run *runs;
 static size_t nruns, runs_cap;
 static int wake[2]; /* SIGCHLD writes a byte here, so poll() wakes up */
+
+/*
+ * Signals the helper ignores, so that a Ctrl-C or a hangup meant for the CLI's process group ends the
+ * CLI only: the helper then sees the end of its input and kills every run (ignoring them is not
+ * passed on: each shell starts with them at their defaults).
+ */
+static const int IGNORED[] = {SIGPIPE, SIGINT, SIGQUIT, SIGHUP, SIGTERM};
+#define NIGNORED (sizeof IGNORED / sizeof IGNORED[0])
 
 /* The CLI sees the helper exit and fails the runs it was waiting for; stderr is for a person's eyes. */
 static void die(const char *what) {
@@ -132,8 +141,8 @@ static int spawn_shell(const char *cwd, const char *command, int out, pid_t *pid
   int err;
   sigemptyset(&none);
   sigemptyset(&restored);
-  sigaddset(&restored, SIGPIPE);
   sigaddset(&restored, SIGCHLD);
+  for (size_t i = 0; i < NIGNORED; i++) sigaddset(&restored, IGNORED[i]);
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out, 1);
@@ -168,8 +177,8 @@ static int spawn_shell(const char *cwd, const char *command, int out, pid_t *pid
     sigset_t none;
     int null = open("/dev/null", O_RDONLY);
     setsid();
-    signal(SIGPIPE, SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
+    for (size_t i = 0; i < NIGNORED; i++) signal(IGNORED[i], SIG_DFL);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (null > 0) {
@@ -319,7 +328,7 @@ int main(void) {
   if (pipe(wake) != 0) die("pipe");
   set_flags(wake[0], FD_CLOEXEC, O_NONBLOCK);
   set_flags(wake[1], FD_CLOEXEC, O_NONBLOCK);
-  signal(SIGPIPE, SIG_IGN);
+  for (size_t i = 0; i < NIGNORED; i++) signal(IGNORED[i], SIG_IGN);
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_sigchld;
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;

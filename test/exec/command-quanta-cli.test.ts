@@ -2,10 +2,11 @@
  * Command quanta through the real CLI (`-j 2`: the pool executor, the shared spawner, the sandbox
  * pool), with the helper and with Node's spawn forced by QUANTA_SPAWNER=node.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeTempDir, runCli } from "../helpers/cli.js";
+import { makeTempDir, QUANTA_BIN, runCli } from "../helpers/cli.js";
 import { isDead } from "./process-state.js";
 import { hasCompiler } from "./spawners.js";
 
@@ -63,5 +64,33 @@ describe.each([
     expect(readdirSync(join(dir, "repo", "tmp"))).toEqual([]);
     const log = await runCli(["log", "copy@item=3", "--repo", "repo"], { cwd: dir });
     expect(log.stdout).toContain(`copied 3 by ${parent}\n`);
+  });
+});
+
+describe.runIf(hasCompiler)("a Ctrl-C", () => {
+  it("ends the CLI, and the helper then ends the commands it was running", async () => {
+    const dir = join(temp.dir, `ws-${counter++}`);
+    mkdirSync(dir, { recursive: true });
+    const pids = join(dir, "pids");
+    writeFileSync(
+      join(dir, "p.yaml"),
+      [
+        "tasks:",
+        "  wait:",
+        `    command: "sleep 60 & echo $PPID $! > ${pids}; wait; echo > {outputs.out}"`,
+        "    dimensions: []",
+        "    outputs: { out: { type: waited, dimensions: [], storage: text } }",
+      ].join("\n") + "\n",
+    );
+    // Its own process group, as a terminal's foreground job would be.
+    const cli = spawn(process.execPath, [QUANTA_BIN, "run", "p.yaml", "--repo", "repo", "--json", "-j", "2"], { cwd: dir, detached: true, stdio: "ignore" });
+    const exited = new Promise((resolve) => cli.on("close", resolve));
+    while (!existsSync(pids) || !readFileSync(pids, "utf8").endsWith("\n")) await new Promise((resolve) => setImmediate(resolve));
+    const [helper, background] = readFileSync(pids, "utf8").trim().split(" ").map(Number);
+    process.kill(-cli.pid!, "SIGINT");
+    await exited;
+    // The helper sees its input end, kills the run, and exits once it has ended.
+    while (!isDead(helper!)) await new Promise((resolve) => setImmediate(resolve));
+    expect(isDead(background!)).toBe(true);
   });
 });

@@ -68,6 +68,13 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
     expect(run.log.length - DROPPED_LOG_NOTE.length).toBeLessThanOrEqual(MAX_LOG_BYTES + 65536);
   });
 
+  it("start with the default signal dispositions", async () => {
+    expect(await spawner.run("kill -INT $$; echo survived", { cwd: root })).toEqual({ end: { kind: "signal", signal: "SIGINT" }, log: "" });
+    expect(await spawner.run("kill -HUP $$; echo survived", { cwd: root })).toEqual({ end: { kind: "signal", signal: "SIGHUP" }, log: "" });
+    // An ignored SIGPIPE would make `yes` complain of a broken pipe instead of dying quietly.
+    expect(await spawner.run("yes | head -n 1", { cwd: root })).toEqual({ end: { kind: "exit", code: 0 }, log: "y\n" });
+  });
+
   it("read nothing from stdin, and see the environment", async () => {
     process.env.QUANTA_TEST_VALUE = "seen";
     const fresh = spawner instanceof HelperShellSpawner ? await HelperShellSpawner.start(spawner.path) : spawner;
@@ -98,6 +105,19 @@ describe.runIf(hasCompiler)("the quanta-spawn helper", () => {
     own.close();
     expect(await running).toEqual({ end: { kind: "signal", signal: "SIGKILL" }, log: "" });
     expect(isDead(shell!)).toBe(true);
+    expect(isDead(background!)).toBe(true);
+  });
+
+  it("outlives a Ctrl-C or a hangup meant for the CLI, and ends its runs when the CLI has gone", async () => {
+    const own = (await HelperShellSpawner.start(HELPER_PATH))!;
+    const pids = join(root, "pids-on-interrupt");
+    const running = own.run(`sleep 30 & echo $$ $! > ${pids}; wait`, { cwd: root });
+    const [shell, background] = (await waitForLine(pids)).split(" ").map(Number);
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const) process.kill(own.pid!, signal);
+    expect(own.hasExited).toBe(false);
+    expect(isDead(shell!)).toBe(false);
+    own.close();
+    expect(await running).toEqual({ end: { kind: "signal", signal: "SIGKILL" }, log: "" });
     expect(isDead(background!)).toBe(true);
   });
 
