@@ -57,21 +57,21 @@ export class SandboxPool {
       list.push(sandbox);
       return;
     }
-    rmSync(sandbox.path, { recursive: true, force: true });
+    removeQuietly(sandbox.path);
     if (this.closed && this.out === 0) this.removeRoot();
   }
 
   /** Removes the idle sandboxes, and the others as they come back; the pool can no longer be used. */
   close(): void {
     this.closed = true;
-    for (const list of this.idle.values()) for (const sandbox of list) rmSync(sandbox.path, { recursive: true, force: true });
+    for (const list of this.idle.values()) for (const sandbox of list) removeQuietly(sandbox.path);
     this.idle.clear();
     if (this.out === 0) this.removeRoot();
   }
 
   /** Removes the pool's directory with whatever is in it (sandboxes still out included). */
   removeRoot(): void {
-    if (this.hasRoot) rmSync(this.root, { recursive: true, force: true });
+    if (this.hasRoot) removeQuietly(this.root);
     this.hasRoot = false;
     poolsWithRoots.delete(this);
   }
@@ -130,6 +130,18 @@ function emptyDirectory(dir: string, keep?: ReadonlySet<string>): boolean {
     }
   }
   return keep === undefined || kept === keep.size;
+}
+
+/**
+ * Removes a directory tree; a failure (a command made part of it unreadable, say) leaves it where it
+ * is, in the repository's tmp/, rather than failing the quantum that is done with it.
+ */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    // left behind
+  }
 }
 
 function inputsKey(inputNames: readonly string[]): string {
