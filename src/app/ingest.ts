@@ -215,7 +215,7 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   // Stamp a listing that a later walk can trust: every file read or known, none racily new.
   const states = candidates.map((c) => known.get(c.path) ?? hashed.get(c.path));
   if (states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
-    const fileBlobs = [...new Set(states.map((st) => st!.digest).filter((d) => !repo.blobs.isInline(d)))];
+    const fileBlobs = [...new Set(states.map((st) => st!.digest).filter((d) => !repo.blobs.inRegistry(d)))];
     await writeIngestStamp(repo, collection, listing, fileBlobs);
   }
   return report;

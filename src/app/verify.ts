@@ -53,7 +53,7 @@ export async function verifyRepository(repo: Repository, options: { concurrency?
     .map(([digest, status]) => ({
       digest,
       status,
-      path: repo.blobs.isInline(digest) ? "registry" : repo.blobs.pathOf(digest),
+      path: repo.blobs.inRegistry(digest) ? "registry" : repo.blobs.pathOf(digest),
       referencedBy: referencedBy.get(digest) ?? [],
     }));
   return { blobsChecked: present.length, bytesChecked: repo.hasher.stats.bytes - before, problems };

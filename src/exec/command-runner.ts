@@ -1,11 +1,12 @@
 /**
- * Runs one quantum of a command task: expands its template, runs it with `/bin/sh -c` in a fresh
- * sandbox directory that holds only its declared inputs, and checks that it wrote its declared outputs.
+ * Runs one quantum of a command task: expands its template, runs it with `/bin/sh -c` in a sandbox
+ * directory that holds only its declared inputs, and checks that it wrote its declared outputs.
  *
  * Sandbox layout (the command's working directory; every path in the template is relative to it):
  *
  *     inputs/<connection>/<data ID>[.<ext>]   one per input dataset (hard links to the blobs, checked
- *                                              for writes afterwards; copies on another file system)
+ *                                              for writes afterwards; copies on another file system;
+ *                                              written from the item's bytes when it carries them)
  *     inputs/<connection>.list                 with `{inputs.X.list}`: those paths, one per line
  *     outputs/<connection>[.<ext>]             where the command must write each declared output
  *
@@ -19,22 +20,28 @@
  * as text, arrays joined by spaces, objects as JSON; nothing is quoted, so `-O2 -Wall` stays two
  * words), `{dataId.d}`. `${…}` is left to the shell. An unknown field is an error naming it.
  *
- * stdout and stderr are captured together, interleaved as written. On a timeout or an abort the whole
- * process group is killed; when the shell exits, processes it left in the background are killed too,
- * so a finished quantum leaves nothing running. The sandbox is left in place: the caller ingests the
- * outputs and then removes `sandboxRoot`.
+ * The sandbox comes empty from a SandboxPool (its directories are reused, see sandbox-pool.ts), and
+ * the caller releases it once it has taken the outputs. The shell is started by a ShellSpawner
+ * (shell-spawner.ts): stdout and stderr are captured together, interleaved as written; on a timeout or
+ * an abort the whole process group is killed, and when the shell exits, processes it left in the
+ * background are killed too, so a finished quantum leaves nothing running. The file-system calls here
+ * are synchronous: each costs a few microseconds, less than a trip through libuv's thread pool.
  */
-import { spawn } from "node:child_process";
-import { copyFile, link, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { copyFileSync, linkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { extname, join } from "node:path";
 import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
 import { didYouMean } from "../core/errors.js";
 import type { Connection, TaskNode } from "../core/pipeline.js";
 import type { StorageClass } from "../core/storage-class.js";
+import type { Sandbox } from "./sandbox-pool.js";
+import { sharedShellSpawner } from "./shared-shell-spawner.js";
+import type { ShellSpawner } from "./shell-spawner.js";
 
 export interface CommandInputItem {
-  /** A readable file holding the dataset (usually its blob). */
+  /** A readable file holding the dataset (usually its blob); unused when `bytes` is given. */
   readonly path: string;
+  /** The dataset's bytes, for one that has no file of its own (a small blob kept in the registry). */
+  readonly bytes?: Uint8Array;
   readonly dataId: DataId;
   /** The extension its file should have in the sandbox (`.c`), when `path` (a blob) has none. */
   readonly extension?: string;
@@ -44,18 +51,18 @@ export interface CommandQuantumOptions {
   readonly task: TaskNode;
   readonly dataId: DataId;
   readonly inputs: Readonly<Record<string, readonly CommandInputItem[]>>;
-  /** The sandbox is made inside this directory (created if needed); the caller removes it. */
-  readonly sandboxRoot: string;
+  /** Taken from a SandboxPool for the task's inputs; the caller releases it after taking the outputs. */
+  readonly sandbox: Sandbox;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Default: this process's shared one. */
+  readonly spawner?: ShellSpawner;
 }
 
 export type CommandQuantumResult =
   | { ok: true; outputs: Record<string, string>; log: string }
   | { ok: false; error: string; log: string };
 
-/** The most log kept per quantum: the tail, where the error usually is. */
-const MAX_LOG_BYTES = 1 << 20;
 const ERROR_TAIL_LINES = 10;
 
 export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<CommandQuantumResult> {
@@ -63,19 +70,19 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   if (task.kind !== "command" || task.command === undefined) {
     throw new Error(`internal error: task ${task.label} is not a command task`);
   }
-  await mkdir(opts.sandboxRoot, { recursive: true });
-  const sandbox = await mkdtemp(join(opts.sandboxRoot, "sandbox-"));
-  const layout = await prepareSandbox(sandbox, task, opts.inputs);
+  const sandbox = opts.sandbox.path;
+  const layout = prepareSandbox(sandbox, task, opts.inputs);
   const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId: opts.dataId, layout }));
   if (!expanded.ok) return { ok: false, error: expanded.error, log: "" };
-  await Promise.all([...layout.listsWanted].map((name) => writeFile(join(sandbox, listPath(name)), layout.inputs[name]!.join("\n") + "\n")));
+  for (const name of layout.listsWanted) writeFileSync(join(sandbox, listPath(name)), layout.inputs[name]!.join("\n") + "\n");
 
-  const run = await runShell(expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal });
+  const spawner = opts.spawner ?? (await sharedShellSpawner());
+  const run = await spawner.run(expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal });
   const log = run.log;
-  const modified = await findModifiedInputs(layout.linked);
+  const modified = findModifiedInputs(layout.linked);
   if (modified.length > 0) {
     // The blob no longer holds the bytes its name promises: remove it, so that nothing trusts it.
-    await Promise.all(modified.map((blob) => rm(blob, { force: true })));
+    for (const blob of modified) removeFile(blob);
     return { ok: false, error: `the command modified its input ${modified.join(", ")} (inputs are read-only); the damaged blob was removed`, log };
   }
   switch (run.end.kind) {
@@ -98,7 +105,7 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   const missing: string[] = [];
   for (const [name, relPath] of Object.entries(layout.outputs)) {
     const path = join(sandbox, relPath);
-    if (await isFile(path)) outputs[name] = path;
+    if (statSync(path, { throwIfNoEntry: false })?.isFile()) outputs[name] = path;
     else missing.push(`"${name}" (${relPath})`);
   }
   if (missing.length > 0) {
@@ -142,30 +149,23 @@ interface LinkedInput {
   mtimeMs: number;
 }
 
-async function prepareSandbox(
-  sandbox: string,
-  task: TaskNode,
-  given: Readonly<Record<string, readonly CommandInputItem[]>>,
-): Promise<SandboxLayout> {
+/** Places the inputs in the (empty) sandbox, and says where everything is. */
+function prepareSandbox(sandbox: string, task: TaskNode, given: Readonly<Record<string, readonly CommandInputItem[]>>): SandboxLayout {
   const inputs: Record<string, string[]> = {};
-  const links: Promise<void>[] = [];
   const linked: LinkedInput[] = [];
-  await mkdir(join(sandbox, "outputs"));
   for (const [name, connection] of Object.entries(task.inputs)) {
     const items = [...(given[name] ?? [])].sort((a, b) => compareDataIds(a.dataId, b.dataId));
     const dir = `inputs/${name}`;
-    await mkdir(join(sandbox, dir), { recursive: true });
     const used = new Set<string>();
     inputs[name] = items.map((item, index) => {
       let base = fileNameOf(item.dataId) || String(index);
       if (used.has(base)) base = `${base}-${index}`;
       used.add(base);
       const relPath = `${dir}/${base}${item.extension ?? extensionOf(item.path, connection)}`;
-      links.push(placeInput(item.path, join(sandbox, relPath), linked));
+      placeInput(item, join(sandbox, relPath), linked);
       return relPath;
     });
   }
-  await Promise.all(links);
   const outputs: Record<string, string> = {};
   for (const [name, connection] of Object.entries(task.outputs)) {
     outputs[name] = `outputs/${name}${STORAGE_EXTENSIONS[connection.storage]}`;
@@ -185,42 +185,46 @@ function fileNameOf(dataId: DataId): string {
 }
 
 /**
- * Puts one input into the sandbox: a hard link to its blob (one system call, whatever the size), or a
- * copy on another file system. File modes do not stop root from writing through a link, so every
- * linked blob is checked after the command (`findModifiedInputs`).
+ * Puts one input into the sandbox: its bytes when the item carries them, else a hard link to its blob
+ * (one system call, whatever the size), or a copy on another file system. File modes do not stop root
+ * from writing through a link, so every linked blob is checked after the command (`findModifiedInputs`).
  */
-async function placeInput(from: string, to: string, linked: LinkedInput[]): Promise<void> {
-  try {
-    await link(from, to);
-  } catch {
-    await copyFile(from, to);
+function placeInput(item: CommandInputItem, to: string, linked: LinkedInput[]): void {
+  if (item.bytes !== undefined) {
+    writeFileSync(to, item.bytes);
     return;
   }
-  const st = await stat(from);
-  linked.push({ blob: from, size: st.size, mtimeMs: st.mtimeMs });
+  try {
+    linkSync(item.path, to);
+  } catch {
+    copyFileSync(item.path, to);
+    return;
+  }
+  const st = statSync(item.path);
+  linked.push({ blob: item.path, size: st.size, mtimeMs: st.mtimeMs });
 }
 
 /** Blobs written through a hard link by the command; they no longer match their digests. */
-async function findModifiedInputs(linked: readonly LinkedInput[]): Promise<string[]> {
+function findModifiedInputs(linked: readonly LinkedInput[]): string[] {
   const modified: string[] = [];
   for (const l of linked) {
-    const st = await stat(l.blob).catch(() => undefined);
+    const st = statSync(l.blob, { throwIfNoEntry: false });
     // Not ctime: other quanta linking the same blob change it.
     if (!st || st.size !== l.size || st.mtimeMs !== l.mtimeMs) modified.push(l.blob);
   }
   return modified;
 }
 
-function listPath(input: string): string {
-  return `inputs/${input}.list`;
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone already
+  }
 }
 
-async function isFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
+function listPath(input: string): string {
+  return `inputs/${input}.list`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,91 +316,6 @@ function formatConfigValue(value: unknown): string {
   return String(value);
 }
 
-// ---------------------------------------------------------------------------------------------
-// The process
-
-type ShellEnd =
-  | { kind: "exit"; code: number }
-  | { kind: "signal"; signal: string }
-  | { kind: "timeout" }
-  | { kind: "aborted" }
-  | { kind: "spawn-error"; message: string };
-
-interface ShellRun {
-  end: ShellEnd;
-  log: string;
-}
-
-function runShell(command: string, opts: { cwd: string; timeoutMs?: number; signal?: AbortSignal }): Promise<ShellRun> {
-  return new Promise((resolvePromise) => {
-    if (opts.signal?.aborted) {
-      resolvePromise({ end: { kind: "aborted" }, log: "" });
-      return;
-    }
-    // `exec 2>&1` first: stdout and stderr share one pipe, so the log interleaves them as written.
-    const child = spawn("/bin/sh", ["-c", `exec 2>&1\n${command}`], {
-      cwd: opts.cwd,
-      detached: true, // its own process group, so the whole tree can be killed
-      stdio: ["ignore", "pipe", "ignore"],
-    });
-    const chunks: Buffer[] = [];
-    let kept = 0;
-    let dropped = false;
-    child.stdout!.on("data", (chunk: Buffer) => {
-      chunks.push(chunk);
-      kept += chunk.length;
-      while (kept - chunks[0]!.length >= MAX_LOG_BYTES) {
-        kept -= chunks.shift()!.length;
-        dropped = true;
-      }
-    });
-    let forced: "timeout" | "aborted" | undefined;
-    const killGroup = () => {
-      if (child.pid === undefined) return;
-      try {
-        process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // The group is gone already.
-      }
-    };
-    const timer =
-      opts.timeoutMs !== undefined
-        ? setTimeout(() => {
-            forced ??= "timeout";
-            killGroup();
-          }, opts.timeoutMs)
-        : undefined;
-    const onAbort = () => {
-      forced ??= "aborted";
-      killGroup();
-    };
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
-    let end: ShellEnd | undefined;
-    let settled = false;
-    const finish = (result: ShellEnd) => {
-      if (settled) return;
-      settled = true;
-      if (timer !== undefined) clearTimeout(timer);
-      opts.signal?.removeEventListener("abort", onAbort);
-      let log = Buffer.concat(chunks).toString("utf8");
-      if (dropped) log = `[… earlier output dropped]\n${log}`;
-      resolvePromise({ end: result, log });
-    };
-    child.on("error", (error) => {
-      end ??= { kind: "spawn-error", message: error.message };
-      finish(end);
-    });
-    child.on("exit", (code, signal) => {
-      end = forced ? { kind: forced } : signal ? { kind: "signal", signal } : { kind: "exit", code: code ?? -1 };
-      // Background processes the command left behind would hold the pipe open: end them.
-      killGroup();
-    });
-    // "close" comes once every process holding the pipe is gone: the quantum leaves nothing running.
-    child.on("close", () => {
-      if (end !== undefined && end.kind !== "spawn-error") finish(end);
-    });
-  });
-}
 
 function withTail(message: string, log: string): string {
   const lines = log.trimEnd().split("\n");

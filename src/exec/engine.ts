@@ -321,7 +321,7 @@ class GraphRun {
         peakRssBytes: outcome.peakRssBytes,
         reasons,
       });
-    }, { newBlobs: Object.values(outputs).some((o) => !this.opts.repo.blobs.isInline(o.digest)) });
+    }, { newBlobs: Object.values(outputs).some((o) => !this.opts.repo.blobs.inRegistry(o.digest)) });
   }
 
   private bindOutputs(registry: Registry, q: GraphQuantum, key: QuantumKey, outputs: Record<string, { type: string; digest: BlobDigest; size: number }>): void {
@@ -377,7 +377,7 @@ class GraphRun {
     const slowest = this.slowest.sort((a, b) => b.durationMs - a.durationMs).slice(0, 5);
     const { graph, collection } = this.opts;
     this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode });
-    const fileBlobs = this.decider.outputDigests((d) => !this.opts.repo.blobs.isInline(d));
+    const fileBlobs = this.decider.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
     return { counts, tasks, exitCode, durationMs, fileBlobs };
   }
 }

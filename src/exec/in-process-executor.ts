@@ -6,6 +6,7 @@ import type { BlobStore } from "../store/blob-store.js";
 import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 import { runQuantumJob } from "./run-quantum-job.js";
 import { raceTimeout } from "./race-timeout.js";
+import { closeSandboxPools } from "./sandbox-pool.js";
 
 export class InProcessExecutor implements QuantumExecutor {
   readonly kind = "in-process" as const;
@@ -19,5 +20,7 @@ export class InProcessExecutor implements QuantumExecutor {
     return raceTimeout(run, job.task.timeoutMs, () => undefined);
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    closeSandboxPools();
+  }
 }

@@ -1,13 +1,15 @@
 /**
  * `-j N`: the local pool. TypeScript tasks run on up to N worker threads (started on demand, reused,
- * replaced when one is killed by a timeout); command tasks run as child processes started from this
- * thread. At most N quanta run at once, of either kind.
+ * replaced when one is killed by a timeout); command tasks run as child processes started for this
+ * thread by the shared shell spawner (shared-shell-spawner.ts), in sandboxes reused from this thread's
+ * pool (removed on close). At most N quanta run at once, of either kind.
  */
 import { Worker } from "node:worker_threads";
 import type { BlobStore } from "../store/blob-store.js";
 import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 import { runQuantumJob } from "./run-quantum-job.js";
 import { raceTimeout } from "./race-timeout.js";
+import { closeSandboxPools } from "./sandbox-pool.js";
 
 interface PoolWorker {
   worker: Worker;
@@ -75,5 +77,6 @@ export class PoolExecutor implements QuantumExecutor {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.worker.terminate()));
     this.workers.length = 0;
+    closeSandboxPools();
   }
 }

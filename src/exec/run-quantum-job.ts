@@ -5,15 +5,14 @@
  * durable: the scheduler flushes the blob store once per batch of results, before committing them.
  */
 import { readFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { INLINE_BLOB_MAX_BYTES, type BlobStore } from "../store/blob-store.js";
 import { loadTaskModule } from "./task-module.js";
 import { runModuleQuantum } from "./module-runner.js";
-import { runCommandQuantum } from "./command-runner.js";
+import { runCommandQuantum, type CommandInputItem } from "./command-runner.js";
+import { sandboxPoolFor } from "./sandbox-pool.js";
 import type { OutputBlob, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 
-let sandboxCounter = 0;
 const EMPTY = new Uint8Array(0);
 
 let rssReadAt = 0;
@@ -100,16 +99,20 @@ async function runModule(job: QuantumJob, blobs: BlobStore): Promise<Result> {
 }
 
 async function runCommand(job: QuantumJob, blobs: BlobStore): Promise<Result> {
-  const sandboxRoot = join(job.repoRoot, "tmp", `sandbox-${process.pid}-${job.quantum}-${job.attempt}-${sandboxCounter++}`);
+  const sandbox = sandboxPoolFor(join(job.repoRoot, "tmp")).take(Object.keys(job.task.inputs));
   try {
-    const inputs: Record<string, { path: string; dataId: QuantumJob["dataId"]; extension?: string }[]> = {};
+    // Commands get every input as a file (the decider makes one for a blob kept in the registry):
+    // a hard link into the sandbox costs far less than writing the bytes there.
+    const inputs: Record<string, CommandInputItem[]> = {};
     for (const [name, input] of Object.entries(job.inputs)) inputs[name] = input.items.map((i) => ({ path: i.path!, dataId: i.dataId, extension: i.extension }));
-    const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandboxRoot, timeoutMs: job.task.timeoutMs });
+    const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, timeoutMs: job.task.timeoutMs });
     if (!r.ok) return r;
     const outputs: Record<string, OutputBlob> = {};
-    for (const [name, path] of Object.entries(r.outputs)) outputs[name] = await blobs.adoptFile(path);
+    // Renamed into the store as blob files, whatever their size: cheaper here than a registry copy,
+    // which a command reading them would need as a file again.
+    for (const [name, path] of Object.entries(r.outputs)) outputs[name] = blobs.adoptFileSync(path);
     return { ok: true, outputs, noWork: false, log: r.log };
   } finally {
-    await rm(sandboxRoot, { recursive: true, force: true });
+    sandbox.release();
   }
 }

@@ -5,11 +5,14 @@
  * registry, one LMDB value each (registry format 3, sub-database `blobs`): a run of many small quanta
  * then writes no file per output, reads its inputs with one LMDB get instead of open/read/close, and
  * commits each small blob in the same transaction as the records that reference it. Larger blobs are
- * files. The rule binds writers only: every blob of at most 4 KiB that this store writes goes to the
- * registry (staged, then written by the next registry commit); readers look in the registry first and
- * then for a file, so a small blob that is also a file (`pathFor` makes one for tasks that want a path)
- * is found either way. A store opened without a registry (a worker thread) writes every blob as a file;
- * worker threads hand small outputs back to the scheduler's thread instead (run-quantum-job.ts).
+ * files. The rule binds writers only: every blob of at most 4 KiB that `put`, `putSync`, `putFile` or
+ * `stage` is given goes to the registry (staged, then written by the next registry commit), while a
+ * file adopted from a command's sandbox stays a file whatever its size (renaming it costs less than
+ * creating a file again for the next command to read). Readers look in the registry first and then for
+ * a file, so a small blob that is a file (adopted, or made by `pathFor` for a reader that wants a path)
+ * is found either way, and `inRegistry` tells where a blob is. A store opened without a registry (a
+ * worker thread) writes every blob as a file; worker threads hand small outputs back to the
+ * scheduler's thread instead (run-quantum-job.ts).
  *
  * On-disk layout of blob files, blob format 1 (the repository's `format` file carries the number; see repository.ts):
  *   <repo>/blobs/<first 2 hex of the digest>/<the rest of the digest>   the bytes, never modified
@@ -37,6 +40,7 @@ import {
   mkdirSync,
   openSync,
   readdirSync,
+  readSync,
   readFileSync,
   renameSync,
   statSync,
@@ -110,14 +114,14 @@ export class BlobStore {
     return this.inline !== undefined && size <= INLINE_BLOB_MAX_BYTES;
   }
 
-  /** Whether `digest` names a blob that lives (or would live) in the registry rather than in a file. */
-  isInline(digest: BlobDigest): boolean {
-    return this.keepsInline(blobDigestSize(digest));
+  /** Whether the blob is kept in the registry (staged or committed), whether or not it is also a file. */
+  inRegistry(digest: BlobDigest): boolean {
+    return this.keepsInline(blobDigestSize(digest)) && this.inline!.hasBlob(digest);
   }
 
   /** The bytes of a blob kept in the registry (staged or committed); undefined for blob files. */
   inlineBytes(digest: BlobDigest): Uint8Array | undefined {
-    return this.isInline(digest) ? this.inline!.getBlob(digest) : undefined;
+    return this.keepsInline(blobDigestSize(digest)) ? this.inline!.getBlob(digest) : undefined;
   }
 
   /**
@@ -138,8 +142,7 @@ export class BlobStore {
    */
   pathFor(digest: BlobDigest): string {
     const path = this.pathOf(digest);
-    if (this.exists(digest) && !this.isInline(digest)) return path;
-    if (statSync(path, { throwIfNoEntry: false }) !== undefined) return path;
+    if (!this.keepsInline(blobDigestSize(digest)) || statSync(path, { throwIfNoEntry: false }) !== undefined) return path;
     const bytes = this.inline?.getBlob(digest);
     if (bytes === undefined) return path; // missing: the reader's open names it
     this.writeFileSync(digest, bytes);
@@ -158,7 +161,7 @@ export class BlobStore {
    * ever makes a quantum rerun, never skip.
    */
   exists(digest: BlobDigest): boolean {
-    if (this.isInline(digest) && this.inline!.hasBlob(digest)) return true;
+    if (this.inRegistry(digest)) return true;
     const shard = digest.slice(0, 2);
     let names = this.listings.get(shard);
     if (names === undefined) {
@@ -177,7 +180,7 @@ export class BlobStore {
 
   /** Whether the blob exists (one stat; its contents are not checked: see `quanta verify`). */
   has(digest: BlobDigest): boolean {
-    if (this.isInline(digest) && this.inline!.hasBlob(digest)) return true;
+    if (this.inRegistry(digest)) return true;
     return statSync(this.pathOf(digest), { throwIfNoEntry: false }) !== undefined;
   }
 
@@ -259,6 +262,40 @@ export class BlobStore {
   }
 
   /**
+   * `adoptFile` with synchronous calls (stat, read, rename: no trips through libuv's thread pool),
+   * reading large files in chunks.
+   */
+  adoptFileSync(path: string): { digest: BlobDigest; size: number } {
+    const size = statSync(path).size;
+    let digest: BlobDigest;
+    if (size < this.streamThreshold) digest = this.hasher.hashBytes(readFileSync(path));
+    else {
+      const stream = this.hasher.createStream();
+      const chunk = Buffer.allocUnsafe(1024 * 1024);
+      const fd = openSync(path, "r");
+      try {
+        for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; ) stream.update(chunk.subarray(0, n));
+      } finally {
+        closeSync(fd);
+      }
+      digest = stream.digest();
+    }
+    if (this.exists(digest) || this.has(digest)) {
+      unlinkSync(path);
+      return { digest, size };
+    }
+    if (this.fsync) {
+      const fd = openSync(path, "r+");
+      fsyncSync(fd);
+      closeSync(fd);
+    }
+    this.ensureShardSync(digest);
+    renameSync(path, this.pathOf(digest));
+    this.noteWritten(digest);
+    return { digest, size };
+  }
+
+  /**
    * Takes a file this process owns and no longer needs (a command's output in its sandbox, on the
    * repository's file system) into the store by renaming it, so its bytes are read once (to hash them)
    * and never copied. The file is gone afterwards either way.
@@ -272,11 +309,6 @@ export class BlobStore {
     }
     const bytes = await readFile(path);
     const digest = this.hasher.hashBytes(bytes);
-    if (this.keepsInline(size)) {
-      this.stage(digest, bytes);
-      await unlink(path);
-      return { digest, size };
-    }
     if (this.exists(digest) || this.has(digest)) {
       await unlink(path);
       return { digest, size };
@@ -349,7 +381,7 @@ export class BlobStore {
    */
   delete(digest: BlobDigest): boolean {
     let existed = false;
-    if (this.isInline(digest) && this.inline!.hasBlob(digest)) {
+    if (this.inRegistry(digest)) {
       this.inline!.deleteBlob(digest);
       existed = true;
     }

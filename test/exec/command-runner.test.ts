@@ -5,7 +5,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { CodeDigest } from "../../src/core/digest.js";
 import type { Connection, TaskNode } from "../../src/core/pipeline.js";
 import type { StorageClass } from "../../src/core/storage-class.js";
-import { checkCommandTemplate, runCommandQuantum } from "../../src/exec/command-runner.js";
+import { checkCommandTemplate, runCommandQuantum, type CommandQuantumOptions } from "../../src/exec/command-runner.js";
+import { SandboxPool, type Sandbox } from "../../src/exec/sandbox-pool.js";
+import type { ShellSpawner } from "../../src/exec/shell-spawner.js";
+import { isDead } from "./process-state.js";
+import { startTestSpawners } from "./spawners.js";
 
 const root = mkdtempSync(join(tmpdir(), "quanta-command-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -37,23 +41,28 @@ function makeInputs(files: Record<string, string>): string {
   return dir;
 }
 
-function sandboxRoot(): string {
-  return join(root, `sandboxes-${counter++}`);
+/** A fresh pool (so its root holds only the sandboxes of one test). */
+function sandboxPool(): SandboxPool {
+  return new SandboxPool(join(root, `sandboxes-${counter++}`));
 }
 
 /**
- * Dead or dying: gone, a zombie, or inside exit (the kernel's PF_EXITING flag, set before a killed
- * process closes its files; the runner returns once the last holder of its output pipe closed it).
+ * Runs a quantum in a sandbox of a fresh pool, and returns the result with that sandbox (not yet
+ * released, so a test can look in it).
  */
-function isDead(pid: number): boolean {
-  if (!existsSync(`/proc/${pid}/stat`)) return true;
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const PF_EXITING = 0x4;
-  return fields[0] === "Z" || fields[0] === "X" || (Number(fields[6]) & PF_EXITING) !== 0;
+async function runIn(spawner: ShellSpawner, opts: Omit<CommandQuantumOptions, "sandbox" | "spawner">, pool = sandboxPool()) {
+  const sandbox: Sandbox = pool.take(Object.keys(opts.task.inputs));
+  const result = await runCommandQuantum({ ...opts, sandbox, spawner });
+  return Object.assign(result, { sandbox: sandbox.path, pool: pool.root });
 }
 
-describe("runCommandQuantum", () => {
+const spawners = await startTestSpawners();
+afterAll(() => spawners.close());
+
+describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, spawner) => {
+  // Without a C compiler there is no helper; shell-spawner.test.ts checks it is there when there is one.
+  if (spawner === undefined) return void it.skip("needs the helper");
+
   it("expands inputs (multiple in data ID order), lists, outputs, config and data ID fields", async () => {
     const dir = makeInputs({ a: "one\n", b: "two\n", c: "ten\n" });
     const task = commandTask(
@@ -65,7 +74,7 @@ describe("runCommandQuantum", () => {
         config: { greeting: { word: "hello" }, flags: ["-a", "-b"] },
       },
     );
-    const result = await runCommandQuantum({
+    const result = await runIn(spawner, {
       task,
       dataId: { visit: 7 },
       inputs: {
@@ -75,11 +84,10 @@ describe("runCommandQuantum", () => {
           { path: join(dir, "b"), dataId: { visit: 7, detector: 2 } },
         ],
       },
-      sandboxRoot: sandboxRoot(),
     });
     expect(result).toMatchObject({ ok: true, log: "done\n" });
     if (!result.ok) return;
-    expect(result.outputs.out).toMatch(/\/outputs\/out\.txt$/);
+    expect(result.outputs.out).toBe(join(result.sandbox, "outputs/out.txt"));
     expect(readFileSync(result.outputs.out!, "utf8")).toBe(
       [
         "one",
@@ -97,13 +105,7 @@ describe("runCommandQuantum", () => {
   it("runs in a sandbox that holds only the declared inputs", async () => {
     const dir = makeInputs({ "input.c": "int main;\n", "secret.txt": "do not read\n" });
     const task = commandTask(": > {outputs.out}; find . -type f | sort >> {outputs.out}; cat {inputs.src}; cat secret.txt");
-    const sandboxes = sandboxRoot();
-    const result = await runCommandQuantum({
-      task,
-      dataId: { visit: 1 },
-      inputs: { src: [{ path: join(dir, "input.c"), dataId: { visit: 1 } }] },
-      sandboxRoot: sandboxes,
-    });
+    const result = await runIn(spawner, { task, dataId: { visit: 1 }, inputs: { src: [{ path: join(dir, "input.c"), dataId: { visit: 1 } }] } });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.log).toContain("int main;\n");
@@ -112,10 +114,26 @@ describe("runCommandQuantum", () => {
     expect(result.error).toMatch(/^command exited with code 1; last lines of its output:\n/);
     expect(result.error).toContain("secret.txt");
     // What the command could see: its input (with the input's own extension) and the output it wrote.
-    const [sandbox, ...others] = readdirSync(sandboxes);
-    expect(others).toEqual([]);
-    const listing = readFileSync(join(sandboxes, sandbox!, "outputs", "out"), "utf8");
+    const listing = readFileSync(join(result.sandbox, "outputs", "out"), "utf8");
     expect(listing).toBe("./inputs/src/visit=1.c\n./outputs/out\n");
+  });
+
+  it("writes an input that carries its bytes into the sandbox", async () => {
+    const task = commandTask("cat {inputs.src} > {outputs.out}");
+    const bytes = new TextEncoder().encode("inline bytes\n");
+    const result = await runIn(spawner, { task, dataId: { visit: 1 }, inputs: { src: [{ path: "", bytes, dataId: { visit: 1 }, extension: ".txt" }] } });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(readFileSync(result.outputs.out!, "utf8")).toBe("inline bytes\n");
+    expect(readdirSync(join(result.sandbox, "inputs", "src"))).toEqual(["visit=1.txt"]);
+  });
+
+  it("fails a command that writes to a linked input, and removes the damaged blob", async () => {
+    const dir = makeInputs({ blob: "original\n" });
+    const task = commandTask("echo extra >> {inputs.src}; cp {inputs.src} {outputs.out}");
+    const result = await runIn(spawner, { task, dataId: { visit: 1 }, inputs: { src: [{ path: join(dir, "blob"), dataId: { visit: 1 } }] } });
+    expect(result).toMatchObject({ ok: false, error: `the command modified its input ${join(dir, "blob")} (inputs are read-only); the damaged blob was removed` });
+    expect(existsSync(join(dir, "blob"))).toBe(false);
   });
 
   it("names a declared output the command did not write", async () => {
@@ -123,14 +141,14 @@ describe("runCommandQuantum", () => {
       inputs: {},
       outputs: { out: connection("out", ["visit"]), table: connection("table", ["visit"], { storage: "json" }) },
     });
-    const result = await runCommandQuantum({ task, dataId: { visit: 1 }, inputs: {}, sandboxRoot: sandboxRoot() });
-    expect(result).toEqual({ ok: false, error: 'declared output "table" (outputs/table.json) was not written by the command', log: "" });
+    const result = await runIn(spawner, { task, dataId: { visit: 1 }, inputs: {} });
+    expect(result).toMatchObject({ ok: false, error: 'declared output "table" (outputs/table.json) was not written by the command', log: "" });
   });
 
   it("reports the exit code and the log tail, stdout and stderr interleaved", async () => {
     const lines = Array.from({ length: 15 }, (_, i) => `echo line${i + 1}`).join("; ");
     const task = commandTask(`echo one; echo two >&2; echo three; ${lines}; echo failing >&2; exit 3`, { inputs: {} });
-    const result = await runCommandQuantum({ task, dataId: { visit: 1 }, inputs: {}, sandboxRoot: sandboxRoot() });
+    const result = await runIn(spawner, { task, dataId: { visit: 1 }, inputs: {} });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.log.startsWith("one\ntwo\nthree\nline1\n")).toBe(true);
@@ -139,39 +157,56 @@ describe("runCommandQuantum", () => {
     expect(result.error).toBe(`command exited with code 3; last lines of its output:\n${tail}\nfailing`);
   });
 
+  it("reports a command killed by a signal", async () => {
+    const task = commandTask("echo dying; kill -TERM $$", { inputs: {} });
+    const result = await runIn(spawner, { task, dataId: { visit: 1 }, inputs: {} });
+    expect(result).toMatchObject({ ok: false, error: "command was killed by SIGTERM; last lines of its output:\ndying", log: "dying\n" });
+  });
+
   it("kills the whole process group on timeout", async () => {
-    const sandboxes = sandboxRoot();
+    const pool = sandboxPool();
     const task = commandTask("sleep 30 & echo $! > ../background.pid; echo started; sleep 30", { inputs: {} });
     const started = Date.now();
-    const result = await runCommandQuantum({ task, dataId: { visit: 1 }, inputs: {}, sandboxRoot: sandboxes, timeoutMs: 300 });
+    const result = await runIn(spawner, { task, dataId: { visit: 1 }, inputs: {}, timeoutMs: 300 }, pool);
     expect(Date.now() - started).toBeLessThan(10_000);
-    expect(result).toEqual({ ok: false, error: "timed out after 0.3s", log: "started\n" });
-    const pid = Number(readFileSync(join(sandboxes, "background.pid"), "utf8"));
+    expect(result).toMatchObject({ ok: false, error: "timed out after 0.3s", log: "started\n" });
+    const pid = Number(readFileSync(join(pool.root, "background.pid"), "utf8"));
     expect(isDead(pid)).toBe(true);
   });
 
   it("ends processes a finished command left in the background", async () => {
-    const sandboxes = sandboxRoot();
+    const pool = sandboxPool();
     const task = commandTask("sleep 30 & echo $! > ../background.pid; echo ok > {outputs.out}", { inputs: {} });
     const started = Date.now();
-    const result = await runCommandQuantum({ task, dataId: { visit: 1 }, inputs: {}, sandboxRoot: sandboxes });
+    const result = await runIn(spawner, { task, dataId: { visit: 1 }, inputs: {} }, pool);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(result.ok).toBe(true);
-    expect(isDead(Number(readFileSync(join(sandboxes, "background.pid"), "utf8")))).toBe(true);
+    expect(isDead(Number(readFileSync(join(pool.root, "background.pid"), "utf8")))).toBe(true);
   });
 
   it("stops when aborted", async () => {
     const controller = new AbortController();
     const task = commandTask("echo waiting; sleep 30", { inputs: {} });
-    const running = runCommandQuantum({ task, dataId: { visit: 1 }, inputs: {}, sandboxRoot: sandboxRoot(), signal: controller.signal });
+    const running = runIn(spawner, { task, dataId: { visit: 1 }, inputs: {}, signal: controller.signal });
     controller.abort();
     expect(await running).toMatchObject({ ok: false, error: "cancelled" });
   });
 
+  it("stops a command that is under way when aborted", async () => {
+    const pool = sandboxPool();
+    const controller = new AbortController();
+    const task = commandTask("echo $$ > ../shell.pid; echo waiting; sleep 30", { inputs: {} });
+    const running = runIn(spawner, { task, dataId: { visit: 1 }, inputs: {}, signal: controller.signal }, pool);
+    const pidFile = join(pool.root, "shell.pid");
+    while (!existsSync(pidFile) || readFileSync(pidFile, "utf8") === "") await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    expect(await running).toMatchObject({ ok: false, error: "cancelled" });
+    expect(isDead(Number(readFileSync(pidFile, "utf8")))).toBe(true);
+  });
+
   it("names an unknown template field, with a hint", async () => {
-    const run = (command: string) =>
-      runCommandQuantum({ task: commandTask(command, { config: { opt: { level: 2 } } }), dataId: { visit: 1 }, inputs: { src: [] }, sandboxRoot: sandboxRoot() });
-    expect(await run("cat {inputs.scr} > {outputs.out}")).toEqual({
+    const run = (command: string) => runIn(spawner, { task: commandTask(command, { config: { opt: { level: 2 } } }), dataId: { visit: 1 }, inputs: { src: [] } });
+    expect(await run("cat {inputs.scr} > {outputs.out}")).toMatchObject({
       ok: false,
       error: 'unknown template field {inputs.scr}: the task has no input "scr"; did you mean "inputs.src"?',
       log: "",
@@ -188,7 +223,9 @@ describe("runCommandQuantum", () => {
     const shell = await run("X=1; echo ${X} | awk '{print $1}' > {outputs.out}");
     expect(shell.ok).toBe(true);
   });
+});
 
+describe("checkCommandTemplate", () => {
   it("checks a template without running it", () => {
     expect(checkCommandTemplate(commandTask("cc -c {inputs.src} -o {outputs.out} {dataId.visit}"))).toBeUndefined();
     expect(checkCommandTemplate(commandTask("cc {inputs.source}"))).toBe(
@@ -196,4 +233,3 @@ describe("runCommandQuantum", () => {
     );
   });
 });
-

@@ -1,0 +1,178 @@
+/**
+ * Sandbox directories for command quanta, kept and reused. Making and removing directories is the
+ * dearest thing a quantum does to the file system (on ext4, 80-300 us of system time for each mkdir and
+ * rmdir, against about 10 us for a link or a readdir), so a sandbox is emptied after its quantum and
+ * handed to the next quantum whose task has the same input connections.
+ *
+ * On disk: `<repo>/tmp/sandboxes-<pid>-<thread>-<n>/` is a pool, and each directory in it a sandbox,
+ * holding `outputs/` and, when the task has inputs, `inputs/<connection>/` for each (command-runner.ts
+ * says what goes in them). Emptying reads each of those directories and removes whatever is in them,
+ * the command's stray files included; a sandbox that cannot be emptied (its command removed one of its
+ * directories, say) is removed rather than reused. A pool's directory goes when the executor closes
+ * (a sandbox still in use goes when it is released) and at the latest when the process exits; a
+ * process killed outright leaves it behind, as it would a sandbox in use.
+ */
+import { mkdirSync, readdirSync, rmSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { threadId } from "node:worker_threads";
+
+export class SandboxPool {
+  /** Idle sandboxes, by their input connections (`inputsKey`). */
+  private readonly idle = new Map<string, Sandbox[]>();
+  private made = 0;
+  /** Sandboxes taken and not yet released. */
+  private out = 0;
+  private hasRoot = false;
+  private closed = false;
+
+  /** `root` is made when the first sandbox is; each pool needs a root of its own. */
+  constructor(readonly root: string) {}
+
+  /** A sandbox, empty, with `outputs/` and `inputs/<name>/` for each of `inputNames`. */
+  take(inputNames: readonly string[]): Sandbox {
+    if (this.closed) throw new Error("internal error: a sandbox taken from a closed pool");
+    this.out++;
+    const key = inputsKey(inputNames);
+    const reused = this.idle.get(key)?.pop();
+    if (reused !== undefined) return reused;
+    if (!this.hasRoot) {
+      mkdirSync(this.root, { recursive: true });
+      this.hasRoot = true;
+      poolsWithRoots.add(this);
+    }
+    const path = join(this.root, String(this.made++));
+    mkdirSync(path);
+    mkdirSync(join(path, "outputs"));
+    if (inputNames.length > 0) mkdirSync(join(path, "inputs"));
+    for (const name of inputNames) mkdirSync(join(path, "inputs", name));
+    return new Sandbox(path, [...inputNames], key, this);
+  }
+
+  /** Called by `Sandbox.release`: keeps an emptied sandbox for reuse, or removes it. */
+  giveBack(sandbox: Sandbox, key: string, emptied: boolean): void {
+    this.out--;
+    if (emptied && !this.closed) {
+      let list = this.idle.get(key);
+      if (list === undefined) this.idle.set(key, (list = []));
+      list.push(sandbox);
+      return;
+    }
+    removeQuietly(sandbox.path);
+    if (this.closed && this.out === 0) this.removeRoot();
+  }
+
+  /** Removes the idle sandboxes, and the others as they come back; the pool can no longer be used. */
+  close(): void {
+    this.closed = true;
+    for (const list of this.idle.values()) for (const sandbox of list) removeQuietly(sandbox.path);
+    this.idle.clear();
+    if (this.out === 0) this.removeRoot();
+  }
+
+  /** Removes the pool's directory with whatever is in it (sandboxes still out included). */
+  removeRoot(): void {
+    if (this.hasRoot) removeQuietly(this.root);
+    this.hasRoot = false;
+    poolsWithRoots.delete(this);
+  }
+}
+
+export class Sandbox {
+  constructor(
+    /** The command's working directory. */
+    readonly path: string,
+    private readonly inputNames: readonly string[],
+    private readonly key: string,
+    private readonly pool: SandboxPool,
+  ) {}
+
+  /**
+   * Empties the sandbox and gives it back to its pool; one that cannot be emptied is removed. Call it
+   * once the outputs have been taken: they go too.
+   */
+  release(): void {
+    this.pool.giveBack(this, this.key, this.empty());
+  }
+
+  /** Four readdirs for a task with one input, and an unlink per file found. */
+  private empty(): boolean {
+    try {
+      const hasInputs = this.inputNames.length > 0;
+      if (!emptyDirectory(this.path, hasInputs ? TOP_WITH_INPUTS : TOP_WITHOUT_INPUTS)) return false;
+      emptyDirectory(join(this.path, "outputs"));
+      if (!hasInputs) return true;
+      const inputs = join(this.path, "inputs");
+      if (!emptyDirectory(inputs, new Set(this.inputNames))) return false;
+      for (const name of this.inputNames) emptyDirectory(join(inputs, name));
+      return true;
+    } catch {
+      return false; // the command removed or replaced one of the directories
+    }
+  }
+}
+
+const TOP_WITH_INPUTS: ReadonlySet<string> = new Set(["inputs", "outputs"]);
+const TOP_WITHOUT_INPUTS: ReadonlySet<string> = new Set(["outputs"]);
+
+/** Removes everything in `dir` but the entries named in `keep`; false if one of those is missing. */
+function emptyDirectory(dir: string, keep?: ReadonlySet<string>): boolean {
+  let kept = 0;
+  for (const name of readdirSync(dir)) {
+    if (keep?.has(name)) {
+      kept++;
+      continue;
+    }
+    const path = join(dir, name);
+    try {
+      unlinkSync(path);
+    } catch {
+      rmSync(path, { recursive: true, force: true }); // a directory the command made
+    }
+  }
+  return keep === undefined || kept === keep.size;
+}
+
+/**
+ * Removes a directory tree; a failure (a command made part of it unreadable, say) leaves it where it
+ * is, in the repository's tmp/, rather than failing the quantum that is done with it.
+ */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch {
+    // left behind
+  }
+}
+
+function inputsKey(inputNames: readonly string[]): string {
+  return [...inputNames].sort().join("/");
+}
+
+/** The pools whose directory exists, removed at the latest when the process exits. */
+const poolsWithRoots = new Set<SandboxPool>();
+/** This thread's current pool per repository `tmp/` directory. */
+const pools = new Map<string, SandboxPool>();
+let poolsMade = 0;
+
+process.once("exit", () => {
+  for (const pool of poolsWithRoots) pool.removeRoot();
+});
+
+/** This thread's pool of sandboxes under `tmpDir` (a repository's `tmp/`). */
+export function sandboxPoolFor(tmpDir: string): SandboxPool {
+  let pool = pools.get(tmpDir);
+  if (pool === undefined) {
+    pool = new SandboxPool(join(tmpDir, `sandboxes-${process.pid}-${threadId}-${poolsMade++}`));
+    pools.set(tmpDir, pool);
+  }
+  return pool;
+}
+
+/**
+ * Closes this thread's pools (their sandboxes are removed now, or when they are released) and forgets
+ * them, so that the next run starts afresh, should its repository have been removed meanwhile.
+ */
+export function closeSandboxPools(): void {
+  for (const pool of pools.values()) pool.close();
+  pools.clear();
+}

@@ -1,0 +1,43 @@
+/**
+ * How a command quantum's shell is started: `/bin/sh -c COMMAND` in a working directory, in its own
+ * process group (a timeout or an abort kills the whole tree; when the shell exits, whatever it left in
+ * the background is killed too), stdin from /dev/null, stdout and stderr captured together as written
+ * (the last `MAX_LOG_BYTES` of them).
+ *
+ * Two implementations, one behaviour: `HelperShellSpawner` hands the command to a small C helper
+ * (dist/exec/quanta-spawn, built by `npm run build` when a C compiler is at hand) that forks it, so the
+ * CLI's large Node process never forks; `NodeShellSpawner` uses Node's own `spawn`, a fork of the
+ * whole CLI per command (about 1.5 ms of the main thread's time). `sharedShellSpawner()`
+ * (shared-shell-spawner.ts) picks one.
+ */
+export type ShellEnd =
+  | { kind: "exit"; code: number }
+  | { kind: "signal"; signal: string }
+  | { kind: "timeout" }
+  | { kind: "aborted" }
+  | { kind: "spawn-error"; message: string };
+
+export interface ShellRun {
+  end: ShellEnd;
+  /** stdout and stderr interleaved; `[… earlier output dropped]` first when only the tail was kept. */
+  log: string;
+}
+
+export interface ShellRunOptions {
+  readonly cwd: string;
+  /** Kills the process group after this long (the end is then `timeout`). */
+  readonly timeoutMs?: number;
+  /** Kills the process group when aborted (the end is then `aborted`). */
+  readonly signal?: AbortSignal;
+}
+
+export interface ShellSpawner {
+  readonly kind: "helper" | "node";
+  /** Runs `/bin/sh -c command`; resolves once the shell and everything it started are gone. */
+  run(command: string, opts: ShellRunOptions): Promise<ShellRun>;
+}
+
+/** The most log kept per quantum: the tail, where the error usually is. */
+export const MAX_LOG_BYTES = 1 << 20;
+
+export const DROPPED_LOG_NOTE = "[… earlier output dropped]\n";

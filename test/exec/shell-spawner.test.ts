@@ -1,0 +1,138 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { HelperShellSpawner } from "../../src/exec/helper-shell-spawner.js";
+import { chooseShellSpawner, HELPER_PATH, sharedShellSpawner } from "../../src/exec/shared-shell-spawner.js";
+import { DROPPED_LOG_NOTE, MAX_LOG_BYTES } from "../../src/exec/shell-spawner.js";
+import { isDead } from "./process-state.js";
+import { hasCompiler, startTestSpawners } from "./spawners.js";
+
+const root = mkdtempSync(join(tmpdir(), "quanta-spawner-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+
+/** Waits (without sleeping) until `path` holds a line, and returns it. */
+async function waitForLine(path: string): Promise<string> {
+  while (!existsSync(path) || !readFileSync(path, "utf8").endsWith("\n")) await new Promise((resolve) => setImmediate(resolve));
+  return readFileSync(path, "utf8").trim();
+}
+
+describe("choosing a spawner", () => {
+  it("the build made the helper, when there is a C compiler", () => {
+    expect(existsSync(HELPER_PATH)).toBe(hasCompiler);
+  });
+
+  it.runIf(hasCompiler)("takes the helper when it answers, unless QUANTA_SPAWNER=node", async () => {
+    const chosen = await chooseShellSpawner({ helperPath: HELPER_PATH });
+    expect(chosen.kind).toBe("helper");
+    (chosen as HelperShellSpawner).close();
+    expect((await chooseShellSpawner({ helperPath: HELPER_PATH, wanted: "node" })).kind).toBe("node");
+  });
+
+  it("falls back to Node's spawn without a helper, and its commands run", async () => {
+    const chosen = await chooseShellSpawner({ helperPath: join(root, "no-such-helper") });
+    expect(chosen.kind).toBe("node");
+    expect(await chosen.run("echo fallback", { cwd: root })).toEqual({ end: { kind: "exit", code: 0 }, log: "fallback\n" });
+  });
+
+  it("falls back to Node's spawn when the helper exits at once or speaks another protocol", async () => {
+    expect((await chooseShellSpawner({ helperPath: "/bin/true" })).kind).toBe("node");
+    const stale = join(root, "stale-helper");
+    writeFileSync(stale, "#!/bin/sh\necho quanta-spawn 0\nexec cat > /dev/null\n");
+    chmodSync(stale, 0o755);
+    expect((await chooseShellSpawner({ helperPath: stale })).kind).toBe("node");
+  });
+});
+
+const spawners = await startTestSpawners();
+afterAll(() => spawners.close());
+const helper = spawners.list[0]![1] as HelperShellSpawner | undefined;
+
+describe.each(spawners.list)("runs started by %s", (_, spawner) => {
+  if (spawner === undefined) return void it.skip("needs the helper");
+
+  it("keep their logs apart when many run at once", async () => {
+    const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => spawner.run(`echo run ${i}; echo err ${i} >&2`, { cwd: root })));
+    expect(runs.map((r) => r.log)).toEqual(Array.from({ length: 20 }, (_, i) => `run ${i}\nerr ${i}\n`));
+    expect(runs.every((r) => r.end.kind === "exit" && r.end.code === 0)).toBe(true);
+  });
+
+  it("keep the last MiB of a longer log, saying that the rest was dropped", async () => {
+    const run = await spawner.run("head -c 3000000 /dev/zero | tr '\\0' a; echo END", { cwd: root });
+    expect(run.end).toEqual({ kind: "exit", code: 0 });
+    expect(run.log.startsWith(`${DROPPED_LOG_NOTE}aaaa`)).toBe(true);
+    expect(run.log.endsWith("aaaaEND\n")).toBe(true);
+    // The helper keeps exactly the last MiB; Node's spawn keeps whole chunks of up to 64 KiB more.
+    expect(run.log.length - DROPPED_LOG_NOTE.length).toBeGreaterThanOrEqual(MAX_LOG_BYTES);
+    expect(run.log.length - DROPPED_LOG_NOTE.length).toBeLessThanOrEqual(MAX_LOG_BYTES + 65536);
+  });
+
+  it("start with the default signal dispositions", async () => {
+    expect(await spawner.run("kill -INT $$; echo survived", { cwd: root })).toEqual({ end: { kind: "signal", signal: "SIGINT" }, log: "" });
+    expect(await spawner.run("kill -HUP $$; echo survived", { cwd: root })).toEqual({ end: { kind: "signal", signal: "SIGHUP" }, log: "" });
+    // An ignored SIGPIPE would make `yes` complain of a broken pipe instead of dying quietly.
+    expect(await spawner.run("yes | head -n 1", { cwd: root })).toEqual({ end: { kind: "exit", code: 0 }, log: "y\n" });
+  });
+
+  it("read nothing from stdin, and see the environment", async () => {
+    process.env.QUANTA_TEST_VALUE = "seen";
+    const fresh = spawner instanceof HelperShellSpawner ? await HelperShellSpawner.start(spawner.path) : spawner;
+    const run = await fresh!.run('cat; echo "[$QUANTA_TEST_VALUE]"', { cwd: root });
+    if (fresh instanceof HelperShellSpawner) fresh.close();
+    delete process.env.QUANTA_TEST_VALUE;
+    expect(run).toEqual({ end: { kind: "exit", code: 0 }, log: "[seen]\n" });
+  });
+});
+
+describe.runIf(hasCompiler)("the quanta-spawn helper", () => {
+  it("says why a command cannot start in a missing directory", async () => {
+    const message = `No such file or directory (${join(root, "missing")})`;
+    expect(await helper!.run("echo never", { cwd: join(root, "missing") })).toEqual({ end: { kind: "spawn-error", message }, log: "" });
+    const forking = spawners.list[1]![1]!;
+    expect(await forking.run("echo never", { cwd: join(root, "missing") })).toEqual({ end: { kind: "spawn-error", message }, log: "" });
+  });
+
+  it("refuses a command holding a NUL character", async () => {
+    expect(await helper!.run("echo a\0b", { cwd: root })).toEqual({ end: { kind: "spawn-error", message: "the command holds a NUL character" }, log: "" });
+  });
+
+  it("kills what it runs when the CLI goes (its input ends)", async () => {
+    const own = (await HelperShellSpawner.start(HELPER_PATH))!;
+    const pids = join(root, "pids-on-close");
+    const running = own.run(`sleep 30 & echo $$ $! > ${pids}; wait`, { cwd: root });
+    const [shell, background] = (await waitForLine(pids)).split(" ").map(Number);
+    own.close();
+    expect(await running).toEqual({ end: { kind: "signal", signal: "SIGKILL" }, log: "" });
+    expect(isDead(shell!)).toBe(true);
+    expect(isDead(background!)).toBe(true);
+  });
+
+  it("outlives a Ctrl-C or a hangup meant for the CLI, and ends its runs when the CLI has gone", async () => {
+    const own = (await HelperShellSpawner.start(HELPER_PATH))!;
+    const pids = join(root, "pids-on-interrupt");
+    const running = own.run(`sleep 30 & echo $$ $! > ${pids}; wait`, { cwd: root });
+    const [shell, background] = (await waitForLine(pids)).split(" ").map(Number);
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const) process.kill(own.pid!, signal);
+    expect(own.hasExited).toBe(false);
+    expect(isDead(shell!)).toBe(false);
+    own.close();
+    expect(await running).toEqual({ end: { kind: "signal", signal: "SIGKILL" }, log: "" });
+    expect(isDead(background!)).toBe(true);
+  });
+
+  it("fails the runs in hand when it dies, and the process goes on with Node's spawn", async () => {
+    const shared = await sharedShellSpawner();
+    expect(shared.kind).toBe("helper");
+    const pids = join(root, "pids-on-crash");
+    const running = shared.run(`echo $$ > ${pids}; exec sleep 30`, { cwd: root });
+    const shell = Number(await waitForLine(pids));
+    process.kill((shared as HelperShellSpawner).pid!, "SIGKILL");
+    expect(await running).toEqual({ end: { kind: "spawn-error", message: "the quanta-spawn helper was killed by SIGKILL" }, log: "" });
+    // A helper killed outright cannot kill its commands: this one is left to the test to end.
+    process.kill(-shell, "SIGKILL");
+    const next = await sharedShellSpawner();
+    expect(next.kind).toBe("node");
+    expect((await next.run("echo after", { cwd: root })).log).toBe("after\n");
+  });
+});
