@@ -6,16 +6,12 @@
  * quanta per second.)
  *
  * A commit first makes the batch's new blob files durable (a file-system sync, which can take a while
- * on a busy disk) and only then writes the registry. Both run in the background: the scheduler goes
- * on starting and finishing quanta, whose results wait for the next batch. One commit at a time. With
- * a RegistryWriter, large batches are encoded and committed on the writer's thread: the writers run
- * here against a recording view of the registry (`recordWrites`), and the recorded writes go there.
+ * on a busy disk) and only then writes the registry. The sync runs in the background: the scheduler goes
+ * on starting and finishing quanta, whose results wait for the next batch. One commit at a time.
+ * (Encoding and committing on a thread of its own was tried: cloning the writes over to it cost this
+ * thread a third of what it saved, and that thread fell behind, so runs got slower.)
  */
-import type { Registry, RegistryWrite } from "../store/registry.js";
-import { recordWrites, type RegistryWriter } from "../store/registry-writer.js";
-
-/** Batches smaller than this are committed on this thread (a message round trip is not worth it). */
-const OFFLOAD_MIN_ITEMS = 64;
+import type { Registry } from "../store/registry.js";
 
 const DEFAULT_BATCH = { maxItems: 4096, maxDelayMs: 500 };
 
@@ -31,11 +27,7 @@ export class CommitBatcher {
     /** Makes new blobs durable; awaited before a commit whose writes reference new blobs. */
     private readonly flushBlobs: () => Promise<void>,
     private readonly options: { maxItems: number; maxDelayMs: number } = DEFAULT_BATCH,
-    /** Makes the writer that large batches are committed by (called once, on the first of them). */
-    private makeWriter?: () => RegistryWriter,
   ) {}
-
-  private writer: RegistryWriter | undefined;
 
   /**
    * Queues a write, run with the registry to write to; `newBlobs` when it references blob files
@@ -78,11 +70,6 @@ export class CommitBatcher {
     await this.commitBatch();
   }
 
-  /** Stops the writer's thread, if one was started. */
-  async close(): Promise<void> {
-    await this.writer?.close();
-    this.writer = undefined;
-  }
 
   private async commitBatch(): Promise<void> {
     if (this.pending.length === 0) return;
@@ -92,20 +79,6 @@ export class CommitBatcher {
     this.newBlobs = false;
     // Blobs first: a record must never be durable before the blobs it references.
     if (newBlobs) await this.flushBlobs();
-    if (this.makeWriter !== undefined && batch.length >= OFFLOAD_MIN_ITEMS) this.writer ??= this.makeWriter();
-    // A writer whose thread could not start (say, its module is missing): commit here instead.
-    if (this.writer !== undefined && !(await this.writer.ready)) {
-      await this.writer.close();
-      this.writer = undefined;
-      this.makeWriter = undefined;
-    }
-    if (this.writer !== undefined && batch.length >= OFFLOAD_MIN_ITEMS) {
-      const writes: RegistryWrite[] = [];
-      const recorder = recordWrites(this.registry, writes);
-      for (const write of batch) write(recorder);
-      await this.writer.commit(writes);
-      return;
-    }
     await this.registry.commit(() => {
       for (const write of batch) write(this.registry);
     });

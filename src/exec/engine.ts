@@ -18,8 +18,6 @@ import type { Reason } from "../core/explain.js";
 import type { GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import type { KeyManifest } from "../core/quantum-key.js";
 import type { Registry } from "../store/registry.js";
-import { RegistryWriter } from "../store/registry-writer.js";
-import { LmdbRegistry } from "../store/lmdb-registry.js";
 import type { Repository } from "../store/repository.js";
 import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 import { QuantumDecider, type CachedResult } from "./quantum-decider.js";
@@ -87,13 +85,7 @@ class GraphRun {
   constructor(private readonly opts: RunOptions) {
     this.walker = new GraphWalker(opts.graph, { order: opts.order });
     this.decider = new QuantumDecider(opts.graph, opts.repo, opts.collection);
-    const registry = opts.repo.registry;
-    this.batcher = new CommitBatcher(
-      registry,
-      () => opts.repo.blobs.flushAsync(),
-      undefined,
-      registry instanceof LmdbRegistry ? () => new RegistryWriter(registry) : undefined,
-    );
+    this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
     for (const t of opts.graph.tasks) {
       this.perTask.set(t.label, { task: t.label, total: 0, remaining: 0, ran: 0, upToDate: 0, failed: 0, blocked: 0, noWork: 0, durationMs: 0 });
     }
@@ -116,18 +108,14 @@ class GraphRun {
     });
     this.registerDatasetTypes();
     for (const c of this.perTask.values()) if (c.total === 0) this.taskFinished(c);
-    try {
-      while (!this.walker.isFinished) {
-        this.dispatchReady();
-        if (this.walker.isFinished) break;
-        if (this.completions.length === 0) await this.waitForCompletion();
-        for (const done of this.completions.splice(0)) this.complete(done);
-        this.batcher.maybeCommit();
-      }
-      await this.batcher.commit();
-    } finally {
-      await this.batcher.close();
+    while (!this.walker.isFinished) {
+      this.dispatchReady();
+      if (this.walker.isFinished) break;
+      if (this.completions.length === 0) await this.waitForCompletion();
+      for (const done of this.completions.splice(0)) this.complete(done);
+      this.batcher.maybeCommit();
     }
+    await this.batcher.commit();
     await this.opts.repo.registry.flush();
     return this.finish();
   }

@@ -184,24 +184,3 @@ export interface Registry {
   /** Every blob digest a dataset, action or execution references (for gc and verify). */
   referencedDigests(): Set<BlobDigest>;
 }
-
-/** The registry methods that change it: what a recorded write (`RegistryWrite`) may call. */
-export const WRITE_METHODS = [
-  "putDimensions",
-  "putDatasetType",
-  "putRelation",
-  "deleteRelation",
-  "putDataset",
-  "deleteDataset",
-  "putFileState",
-  "deleteFileState",
-  "putAction",
-  "putQuantum",
-  "putExecution",
-  "putStamp",
-  "deleteBlob",
-] as const;
-export type WriteMethod = (typeof WRITE_METHODS)[number];
-
-/** One write as data (method and arguments), so that another thread can apply it. */
-export type RegistryWrite = { [M in WriteMethod]: [M, ...Parameters<Registry[M]>] }[WriteMethod];
