@@ -76,6 +76,7 @@ export async function openRepository(root: string, options: OpenRepositoryOption
     const hasher = await loadHasher();
     const registry = await LmdbRegistry.open({ root, readOnly: !options.write });
     const blobs = new BlobStore(root, hasher, { durability: options.fsync === false ? "none" : "deferred", inline: registry });
+    if (options.write) blobs.prepareShards();
     let closed = false;
     return {
       root,
@@ -87,6 +88,7 @@ export async function openRepository(root: string, options: OpenRepositoryOption
         if (closed) return;
         closed = true;
         try {
+          await blobs.settle();
           await registry.close();
         } finally {
           lock?.releaseSync();

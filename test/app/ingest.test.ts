@@ -165,7 +165,9 @@ describe("ingestInputs", () => {
       const [repoDir, spec] = process.argv.slice(1);
       const repo = await openRepository(repoDir, { write: true });
       const poll = () => {
-        if (existsSync(repoDir + "/blobs") && readdirSync(repoDir + "/blobs").length > 0) process.stdout.write("writing\\n");
+        const blobs = repoDir + "/blobs";
+        const written = existsSync(blobs) && readdirSync(blobs).some((shard) => readdirSync(blobs + "/" + shard).length > 0);
+        if (written) process.stdout.write("writing\\n");
         else setImmediate(poll);
       };
       setImmediate(poll);
