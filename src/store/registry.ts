@@ -6,10 +6,10 @@
  * writes one output collection (default: the pipeline's name). The action cache (`getAction`/`putAction`)
  * is keyed by quantum key alone and shared by all collections.
  *
- * Writes: `commit(fn)` runs `fn` inside one write transaction; everything `fn` writes becomes visible
- * and durable together, or not at all. Several commits may be grouped into one LMDB transaction by the
- * implementation, which keeps each of them all-or-nothing. Plain `put*` calls outside `commit` are
- * single-put transactions.
+ * Writes: `commit(fn)` runs `fn` and commits what it wrote in one write transaction: everything becomes
+ * visible and durable together, or not at all (a throw from `fn` writes nothing). Reads inside `fn` see
+ * what was committed before it, not its own writes. Plain `put*` calls outside `commit` are single-put
+ * transactions.
  */
 import type { DataId } from "../core/data-id.js";
 import type { BlobDigest, CodeDigest, QuantumKey } from "../core/digest.js";
@@ -115,7 +115,7 @@ export interface Registry {
   readonly root: string;
   close(): Promise<void>;
 
-  /** Runs `fn` in one all-or-nothing write transaction; resolves once it is durable. */
+  /** Runs `fn` and commits its writes in one all-or-nothing transaction; resolves once it is durable. */
   commit(fn: () => void): Promise<void>;
   /** Waits for every write issued so far to be durable. */
   flush(): Promise<void>;
