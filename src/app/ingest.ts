@@ -118,7 +118,7 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   const walkStart = Date.now();
   const candidates = collectCandidates(templates, report);
   const racyBefore = walkStart - racyWindowMs(candidates);
-  const listing = listingDigest(repo, fileSpecs, candidates);
+  const listing = listingDigest(repo, dimensions, fileSpecs, candidates);
   if (ingestUnchanged(repo, collection, listing)) {
     // The same files, sizes and mtimes as the last complete ingest, and nothing written since.
     for (const c of candidates) {
@@ -221,9 +221,9 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   return report;
 }
 
-/** A digest of the input specs and of every matched file's data ID, path, size and mtime. */
-function listingDigest(repo: Repository, specs: readonly FileInputSpec[], candidates: readonly Candidate[]): string {
-  const parts = [canonicalJson(specs)];
+/** A digest of the dimensions, the input specs, and every matched file's data ID, path, size and mtime. */
+function listingDigest(repo: Repository, dimensions: DimensionUniverse, specs: readonly FileInputSpec[], candidates: readonly Candidate[]): string {
+  const parts = [canonicalJson({ dimensions, specs })];
   for (const c of candidates) parts.push(`${c.spec.type}\t${c.key}\t${c.path}\t${c.size}\t${c.mtimeMs}`);
   return repo.hasher.hashString(parts.join("\n"));
 }

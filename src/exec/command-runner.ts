@@ -28,6 +28,7 @@
  * are synchronous: each costs a few microseconds, less than a trip through libuv's thread pool.
  */
 import { copyFileSync, linkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
 import { didYouMean } from "../core/errors.js";
@@ -61,7 +62,8 @@ export interface CommandQuantumOptions {
 
 export type CommandQuantumResult =
   | { ok: true; outputs: Record<string, string>; log: string }
-  | { ok: false; error: string; log: string };
+  /** `stray`: processes of the command may still run (a timeout, a cancel, a spawner that died). */
+  | { ok: false; error: string; log: string; stray?: boolean };
 
 const ERROR_TAIL_LINES = 10;
 
@@ -72,6 +74,7 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   }
   const sandbox = opts.sandbox.path;
   const layout = prepareSandbox(sandbox, task, opts.inputs);
+  if (layout.writes.length > 0) await Promise.all(layout.writes.map(([to, bytes]) => writeFile(to, bytes)));
   const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId: opts.dataId, layout }));
   if (!expanded.ok) return { ok: false, error: expanded.error, log: "" };
   for (const name of layout.listsWanted) writeFileSync(join(sandbox, listPath(name)), layout.inputs[name]!.join("\n") + "\n");
@@ -87,11 +90,11 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   }
   switch (run.end.kind) {
     case "timeout":
-      return { ok: false, error: `timed out after ${formatSeconds(opts.timeoutMs!)}`, log };
+      return { ok: false, error: `timed out after ${formatSeconds(opts.timeoutMs!)}`, log, stray: true };
     case "aborted":
-      return { ok: false, error: "cancelled", log };
+      return { ok: false, error: "cancelled", log, stray: true };
     case "spawn-error":
-      return { ok: false, error: `cannot run /bin/sh: ${run.end.message}`, log };
+      return { ok: false, error: `cannot run /bin/sh: ${run.end.message}`, log, stray: true };
     case "signal":
       return { ok: false, error: withTail(`command was killed by ${run.end.signal}`, log), log };
     case "exit":
@@ -124,7 +127,7 @@ export function checkCommandTemplate(task: TaskNode): string | undefined {
   const dataId = Object.fromEntries(task.dimensions.map((d) => [d, 0]));
   const inputs = Object.fromEntries(Object.keys(task.inputs).map((name) => [name, [`inputs/${name}/x`]]));
   const outputs = Object.fromEntries(Object.keys(task.outputs).map((name) => [name, `outputs/${name}`]));
-  const layout: SandboxLayout = { inputs, outputs, listsWanted: new Set(), linked: [] };
+  const layout: SandboxLayout = { inputs, outputs, listsWanted: new Set(), linked: [], writes: [] };
   const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId, layout }));
   return expanded.ok ? undefined : expanded.error;
 }
@@ -141,6 +144,8 @@ interface SandboxLayout {
   listsWanted: Set<string>;
   /** Inputs hard-linked to their blobs, with what they looked like before the command ran. */
   linked: LinkedInput[];
+  /** Inputs to write from their bytes (`runCommandQuantum` writes them in libuv's thread pool). */
+  writes: [string, Uint8Array][];
 }
 
 interface LinkedInput {
@@ -153,6 +158,7 @@ interface LinkedInput {
 function prepareSandbox(sandbox: string, task: TaskNode, given: Readonly<Record<string, readonly CommandInputItem[]>>): SandboxLayout {
   const inputs: Record<string, string[]> = {};
   const linked: LinkedInput[] = [];
+  const writes: [string, Uint8Array][] = [];
   for (const [name, connection] of Object.entries(task.inputs)) {
     const items = [...(given[name] ?? [])].sort((a, b) => compareDataIds(a.dataId, b.dataId));
     const dir = `inputs/${name}`;
@@ -162,7 +168,8 @@ function prepareSandbox(sandbox: string, task: TaskNode, given: Readonly<Record<
       if (used.has(base)) base = `${base}-${index}`;
       used.add(base);
       const relPath = `${dir}/${base}${item.extension ?? extensionOf(item.path, connection)}`;
-      placeInput(item, join(sandbox, relPath), linked);
+      if (item.bytes !== undefined) writes.push([join(sandbox, relPath), item.bytes]);
+      else linkInput(item.path, join(sandbox, relPath), linked);
       return relPath;
     });
   }
@@ -170,7 +177,7 @@ function prepareSandbox(sandbox: string, task: TaskNode, given: Readonly<Record<
   for (const [name, connection] of Object.entries(task.outputs)) {
     outputs[name] = `outputs/${name}${STORAGE_EXTENSIONS[connection.storage]}`;
   }
-  return { inputs, outputs, listsWanted: new Set(), linked };
+  return { inputs, outputs, listsWanted: new Set(), linked, writes };
 }
 
 const STORAGE_EXTENSIONS: Record<StorageClass, string> = { json: ".json", text: ".txt", ndarray: ".npy", bytes: "", file: "" };
@@ -185,23 +192,20 @@ function fileNameOf(dataId: DataId): string {
 }
 
 /**
- * Puts one input into the sandbox: its bytes when the item carries them, else a hard link to its blob
- * (one system call, whatever the size), or a copy on another file system. File modes do not stop root
- * from writing through a link, so every linked blob is checked after the command (`findModifiedInputs`).
+ * Puts an input that has a file into the sandbox: a hard link to its blob (one system call, whatever
+ * the size), or a copy on another file system. File modes do not stop root from writing through a
+ * link, so every linked blob is checked after the command (`findModifiedInputs`). (Inputs given as
+ * bytes are written by `runCommandQuantum`, off this thread: creating a file can take a millisecond.)
  */
-function placeInput(item: CommandInputItem, to: string, linked: LinkedInput[]): void {
-  if (item.bytes !== undefined) {
-    writeFileSync(to, item.bytes);
-    return;
-  }
+function linkInput(from: string, to: string, linked: LinkedInput[]): void {
   try {
-    linkSync(item.path, to);
+    linkSync(from, to);
   } catch {
-    copyFileSync(item.path, to);
+    copyFileSync(from, to);
     return;
   }
-  const st = statSync(item.path);
-  linked.push({ blob: item.path, size: st.size, mtimeMs: st.mtimeMs });
+  const st = statSync(from);
+  linked.push({ blob: from, size: st.size, mtimeMs: st.mtimeMs });
 }
 
 /** Blobs written through a hard link by the command; they no longer match their digests. */

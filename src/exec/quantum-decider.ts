@@ -92,20 +92,19 @@ export class QuantumDecider {
 
   /**
    * The job of a quantum that runs: its inputs as blob paths (with the extension of their source), or
-   * as bytes for the blobs kept in the registry. A command gets a file for every input.
+   * as bytes for the blobs kept in the registry.
    */
   private buildJob(quantumId: number, q: GraphQuantum, task: TaskNode, kept: Record<string, number[]>): QuantumJob {
     const inputs: QuantumJob["inputs"] = {};
     const blobs = this.repo.blobs;
-    const wantsFiles = task.kind === "command";
     for (const [name, conn] of Object.entries(task.inputs)) {
       const items: JobInputItem[] = (kept[name] ?? []).map((id) => {
         const ds = this.graph.datasets[id]!;
         const digest = this.state[id] as BlobDigest;
         const extension = ds.producer < 0 ? this.extensions.get(ds.type) : undefined;
-        const bytes = wantsFiles ? undefined : blobs.inlineBytes(digest);
+        const bytes = blobs.inlineBytes(digest);
         if (bytes !== undefined) return { dataId: ds.dataId, digest, bytes, extension };
-        return { dataId: ds.dataId, digest, path: wantsFiles ? blobs.pathFor(digest) : blobs.pathOf(digest), extension };
+        return { dataId: ds.dataId, digest, path: blobs.pathOf(digest), extension };
       });
       inputs[name] = { storage: conn.storage, multiple: conn.multiple, items };
     }

@@ -100,19 +100,23 @@ async function runModule(job: QuantumJob, blobs: BlobStore): Promise<Result> {
 
 async function runCommand(job: QuantumJob, blobs: BlobStore): Promise<Result> {
   const sandbox = sandboxPoolFor(join(job.repoRoot, "tmp")).take(Object.keys(job.task.inputs));
+  // A sandbox whose command may still be running is removed, never handed to another quantum.
+  let reuse = false;
   try {
-    // Commands get every input as a file (the decider makes one for a blob kept in the registry):
-    // a hard link into the sandbox costs far less than writing the bytes there.
+    // Blob files are hard-linked into the sandbox; blobs kept in the registry are written there.
     const inputs: Record<string, CommandInputItem[]> = {};
-    for (const [name, input] of Object.entries(job.inputs)) inputs[name] = input.items.map((i) => ({ path: i.path!, dataId: i.dataId, extension: i.extension }));
+    for (const [name, input] of Object.entries(job.inputs)) {
+      inputs[name] = input.items.map((i) => ({ path: i.path ?? "", bytes: i.bytes, dataId: i.dataId, extension: i.extension }));
+    }
     const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, timeoutMs: job.task.timeoutMs });
-    if (!r.ok) return r;
+    reuse = r.ok || r.stray !== true;
+    if (!r.ok) return { ok: false, error: r.error, log: r.log };
     const outputs: Record<string, OutputBlob> = {};
-    // Renamed into the store as blob files, whatever their size: cheaper here than a registry copy,
-    // which a command reading them would need as a file again.
+    // Synchronous: no trips through libuv's thread pool. Small outputs go to the registry, larger
+    // ones are renamed into the store.
     for (const [name, path] of Object.entries(r.outputs)) outputs[name] = blobs.adoptFileSync(path);
     return { ok: true, outputs, noWork: false, log: r.log };
   } finally {
-    sandbox.release();
+    sandbox.release({ reuse });
   }
 }

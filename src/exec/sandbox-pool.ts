@@ -87,11 +87,12 @@ export class Sandbox {
   ) {}
 
   /**
-   * Empties the sandbox and gives it back to its pool; one that cannot be emptied is removed. Call it
-   * once the outputs have been taken: they go too.
+   * Empties the sandbox and gives it back to its pool; one that cannot be emptied is removed, and so
+   * is one released with `reuse: false` (its command may still be running: the spawner died under it).
+   * Call it once the outputs have been taken: they go too.
    */
-  release(): void {
-    this.pool.giveBack(this, this.key, this.empty());
+  release(options: { reuse: boolean } = { reuse: true }): void {
+    this.pool.giveBack(this, this.key, options.reuse && this.empty());
   }
 
   /** Four readdirs for a task with one input, and an unlink per file found. */
@@ -114,11 +115,17 @@ export class Sandbox {
 const TOP_WITH_INPUTS: ReadonlySet<string> = new Set(["inputs", "outputs"]);
 const TOP_WITHOUT_INPUTS: ReadonlySet<string> = new Set(["outputs"]);
 
-/** Removes everything in `dir` but the entries named in `keep`; false if one of those is missing. */
+/**
+ * Removes everything in `dir` but the directories named in `keep`; false if one of those is missing or
+ * is not a directory (a command replaced it by a symbolic link, say: emptying it would follow the link
+ * out of the sandbox).
+ */
 function emptyDirectory(dir: string, keep?: ReadonlySet<string>): boolean {
   let kept = 0;
-  for (const name of readdirSync(dir)) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const name = entry.name;
     if (keep?.has(name)) {
+      if (!entry.isDirectory()) return false;
       kept++;
       continue;
     }

@@ -5,12 +5,10 @@
  * registry, one LMDB value each (registry format 3, sub-database `blobs`): a run of many small quanta
  * then writes no file per output, reads its inputs with one LMDB get instead of open/read/close, and
  * commits each small blob in the same transaction as the records that reference it. Larger blobs are
- * files. The rule binds writers only: every blob of at most 4 KiB that `put`, `putSync`, `putFile` or
- * `stage` is given goes to the registry (staged, then written by the next registry commit), while a
- * file adopted from a command's sandbox stays a file whatever its size (renaming it costs less than
- * creating a file again for the next command to read). Readers look in the registry first and then for
- * a file, so a small blob that is a file (adopted, or made by `pathFor` for a reader that wants a path)
- * is found either way, and `inRegistry` tells where a blob is. A store opened without a registry (a
+ * files. The rule binds writers only: every blob of at most 4 KiB that this store writes goes to the
+ * registry (staged, then written by the next registry commit). Readers look in the registry first and
+ * then for a file, so a small blob that is also a file is found either way, and `inRegistry` tells
+ * where a blob is. A store opened without a registry (a
  * worker thread) writes every blob as a file; worker threads hand small outputs back to the
  * scheduler's thread instead (run-quantum-job.ts).
  *
@@ -47,7 +45,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
@@ -157,19 +155,6 @@ export class BlobStore {
       return;
     }
     if (!this.exists(digest)) this.writeFileSync(digest, bytes);
-  }
-
-  /**
-   * A path holding the blob's bytes, for readers that want a file: the blob file, made from the
-   * registry's copy when the blob lives there.
-   */
-  pathFor(digest: BlobDigest): string {
-    const path = this.pathOf(digest);
-    if (!this.keepsInline(blobDigestSize(digest)) || this.fileListed(digest)) return path;
-    const bytes = this.inline?.getBlob(digest);
-    if (bytes === undefined) return path; // missing: the reader's open names it
-    this.writeFileSync(digest, bytes);
-    return path;
   }
 
   /** The absolute path where the blob `digest` lives (whether or not it exists). */
@@ -289,12 +274,24 @@ export class BlobStore {
   }
 
   /**
-   * `adoptFile` with synchronous calls (stat, read, rename: no trips through libuv's thread pool),
-   * reading large files in chunks.
+   * Takes a file this process owns and no longer needs (a command's output in its sandbox, on the
+   * repository's file system) into the store, reading its bytes once: a small one is staged for the
+   * registry, a larger one renamed into place, never copied. The file is gone afterwards either way.
+   * Synchronous calls throughout (no trips through libuv's thread pool); large files are hashed in
+   * chunks.
    */
   adoptFileSync(path: string): { digest: BlobDigest; size: number } {
     const size = statSync(path).size;
     let digest: BlobDigest;
+    if (this.keepsInline(size)) {
+      // Small: kept in the registry like any small blob (a rename into a shard costs more here than
+      // the read it takes to hash it; a command that reads it later gets it written off this thread).
+      const bytes = readFileSync(path);
+      digest = this.hasher.hashBytes(bytes);
+      this.stage(digest, bytes);
+      unlinkSync(path);
+      return { digest, size: bytes.length };
+    }
     if (size < this.streamThreshold) digest = this.hasher.hashBytes(readFileSync(path));
     else {
       const stream = this.hasher.createStream();
@@ -307,9 +304,10 @@ export class BlobStore {
       }
       digest = stream.digest();
     }
-    // The listing answers without a stat (a miss costs one here); a blob it misses is renamed over,
-    // harmlessly: same name, same bytes.
-    if (this.exists(digest)) {
+    // The listing answers without a stat on a miss (the usual case); a hit is checked, since a blob
+    // file can go (a command that damaged its input has it removed). A blob the listing misses is
+    // renamed over, harmlessly: same name, same bytes.
+    if (this.exists(digest) && this.has(digest)) {
       unlinkSync(path);
       return { digest, size };
     }
@@ -321,33 +319,6 @@ export class BlobStore {
     this.ensureShardSync(digest);
     renameSync(path, this.pathOf(digest));
     this.noteWritten(digest);
-    return { digest, size };
-  }
-
-  /**
-   * Takes a file this process owns and no longer needs (a command's output in its sandbox, on the
-   * repository's file system) into the store by renaming it, so its bytes are read once (to hash them)
-   * and never copied. The file is gone afterwards either way.
-   */
-  async adoptFile(path: string): Promise<{ digest: BlobDigest; size: number }> {
-    const size = (await stat(path)).size;
-    if (size >= this.streamThreshold) {
-      const put = await this.putLargeFile(path);
-      await unlink(path);
-      return put;
-    }
-    const bytes = await readFile(path);
-    const digest = this.hasher.hashBytes(bytes);
-    if (this.exists(digest) || this.has(digest)) {
-      await unlink(path);
-      return { digest, size };
-    }
-    if (this.fsync) {
-      const handle = await open(path, "r+");
-      await handle.sync();
-      await handle.close();
-    }
-    await this.moveIntoPlace(path, digest);
     return { digest, size };
   }
 

@@ -34,7 +34,7 @@ import type { DataId } from "../core/data-id.js";
 import { encodeDataId } from "../core/data-id.js";
 import type { BlobDigest, QuantumKey } from "../core/digest.js";
 import type { DimensionType, DimensionUniverse } from "../core/dimensions.js";
-import { RepositoryError } from "../core/errors.js";
+import { RepositoryError, UsageError } from "../core/errors.js";
 import type {
   ActionRecord,
   DatasetEntry,
@@ -51,6 +51,8 @@ import type {
 export const REGISTRY_FORMAT = 3;
 
 const SEP = "\0";
+/** LMDB's largest key, in bytes (its default build). */
+const MAX_KEY_BYTES = 1978;
 /** Marks a collected write as a delete. */
 const REMOVE = Symbol("remove");
 type Write = [Database<unknown, string>, string, unknown];
@@ -160,9 +162,11 @@ export class LmdbRegistry implements Registry {
     const staged = [...this.stagedBlobs];
     if (writes.length === 0 && staged.length === 0) return;
     await this.env.transaction(() => {
+      // First: should a write below fail (lmdb-js commits the ones before it), no stamp vouches for
+      // the half-written state.
+      if (changed || staged.length > 0) void this.meta.put("generation", this.generation() + 1);
       for (const [digest, bytes] of staged) void this.blobs.put(digest, asBuffer(bytes));
       for (const [db, key, value] of writes) void (value === REMOVE ? db.remove(key) : db.put(key, value));
-      if (changed || staged.length > 0) void this.meta.put("generation", this.generation() + 1);
     });
     // Only now: until the commit is done, reads find them here.
     for (const [digest] of staged) this.stagedBlobs.delete(digest);
@@ -173,6 +177,10 @@ export class LmdbRegistry implements Registry {
 
   /** A put (or, with REMOVE, a delete): collected inside `commit`, a transaction of its own outside. */
   private write<V>(db: Database<V, string>, key: string, value: V | typeof REMOVE): void {
+    // LMDB refuses longer keys; refused here, inside `fn`, the commit writes nothing.
+    if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES) {
+      throw new UsageError(`a registry key is too long (${Buffer.byteLength(key)} bytes, at most ${MAX_KEY_BYTES}): ${key.slice(0, 120).replace(/\0/g, "/")}…`, "use shorter data ID values or file paths");
+    }
     if (this.collecting !== undefined) this.collecting.push([db as Database<unknown, string>, key, value]);
     else void (value === REMOVE ? db.remove(key) : db.put(key, value as V));
   }

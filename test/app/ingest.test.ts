@@ -85,6 +85,12 @@ describe("ingestInputs", () => {
     expect(written.report).toMatchObject({ added: 1, unchanged: 298 });
     expect(written.lookups).toBe(299);
     expect((await counted()).lookups).toBe(0);
+    // New dimensions are part of the listing: they are recorded, not skipped with the walk.
+    const more = { ...dimensions, extra: "int" as const };
+    await withRepo(async (repo) => {
+      await ingestInputs({ inputs: inputs(data), dimensions: more, repo });
+      expect(repo.registry.getDimensions()).toMatchObject({ extra: "int" });
+    });
   });
 
   it("ingests a tree, then on a rerun re-hashes only the edited and touched files", async () => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -20,6 +20,30 @@ function tree(dir: string, prefix = ""): string[] {
 }
 
 describe("SandboxPool", () => {
+  it("never empties through a symbolic link a command put in place of a sandbox directory", () => {
+    const p = pool();
+    const victim = join(root, `victim-${counter++}`);
+    mkdirSync(join(victim, "sub"), { recursive: true });
+    writeFileSync(join(victim, "precious.txt"), "keep me");
+    for (const replaced of ["outputs", "inputs", "inputs/src"]) {
+      const sandbox = p.take(["src"]);
+      rmSync(join(sandbox.path, replaced), { recursive: true });
+      symlinkSync(victim, join(sandbox.path, replaced));
+      sandbox.release();
+      expect(tree(victim)).toEqual(["precious.txt", "sub/"]);
+      // Not handed out again: removed (the link with it, not what it points to).
+      expect(existsSync(sandbox.path)).toBe(false);
+    }
+  });
+
+  it("removes a sandbox released with reuse: false (its command may still be running)", () => {
+    const p = pool();
+    const first = p.take(["src"]);
+    first.release({ reuse: false });
+    expect(existsSync(first.path)).toBe(false);
+    expect(p.take(["src"]).path).not.toBe(first.path);
+  });
+
   it("makes a sandbox with a directory per input connection, and one for outputs", () => {
     const p = pool();
     expect(tree(p.take(["src", "flats"]).path)).toEqual(["inputs/", "inputs/flats/", "inputs/src/", "outputs/"]);

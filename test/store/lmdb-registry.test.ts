@@ -14,6 +14,23 @@ afterEach(() => cleanup());
 const rec = (digest: string): DatasetRecord => ({ digest: digest as BlobDigest, size: 1, storage: "bytes", producer: null });
 
 describe("LmdbRegistry", () => {
+  it("refuses a key longer than LMDB allows inside the commit's function, so nothing of it is written", async () => {
+    const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
+    try {
+      const before = reg.generation();
+      await expect(
+        reg.commit(() => {
+          reg.putDataset("raw", "t", { name: "short" }, rec("0000000000000001-1"));
+          reg.putDataset("raw", "t", { name: "x".repeat(3000) }, rec("0000000000000002-1"));
+        }),
+      ).rejects.toThrow(/registry key is too long \(30\d\d bytes, at most 1978\)/);
+      expect(reg.getDataset("raw", "t", "name=short")).toBeUndefined();
+      expect(reg.generation()).toBe(before);
+    } finally {
+      await reg.close();
+    }
+  });
+
   it("raises its generation on every commit that changes it, and on no other", async () => {
     const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
     try {
