@@ -103,17 +103,19 @@ async function runCommand(job: QuantumJob, blobs: BlobStore): Promise<Result> {
   // A sandbox whose command may still be running is removed, never handed to another quantum.
   let reuse = false;
   try {
-    // Blob files are hard-linked into the sandbox; blobs kept in the registry are written there.
+    // Every input is hard-linked into the sandbox from a blob file; one kept in the registry gets its
+    // file made once (a gather of 10,000 small outputs would otherwise write 10,000 files each run).
     const inputs: Record<string, CommandInputItem[]> = {};
     for (const [name, input] of Object.entries(job.inputs)) {
-      inputs[name] = input.items.map((i) => ({ path: i.path ?? "", bytes: i.bytes, dataId: i.dataId, extension: i.extension }));
+      inputs[name] = await Promise.all(
+        input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension })),
+      );
     }
     const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, timeoutMs: job.task.timeoutMs });
     reuse = r.ok || r.stray !== true;
     if (!r.ok) return { ok: false, error: r.error, log: r.log };
     const outputs: Record<string, OutputBlob> = {};
-    // Synchronous: no trips through libuv's thread pool. Small outputs go to the registry, larger
-    // ones are renamed into the store.
+    // Renamed into the store as blob files, synchronously (no trips through libuv's thread pool).
     for (const [name, path] of Object.entries(r.outputs)) outputs[name] = blobs.adoptFileSync(path);
     return { ok: true, outputs, noWork: false, log: r.log };
   } finally {

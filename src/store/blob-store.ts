@@ -6,9 +6,10 @@
  * then writes no file per output, reads its inputs with one LMDB get instead of open/read/close, and
  * commits each small blob in the same transaction as the records that reference it. Larger blobs are
  * files. The rule binds writers only: every blob of at most 4 KiB that this store writes goes to the
- * registry (staged, then written by the next registry commit). Readers look in the registry first and
- * then for a file, so a small blob that is also a file is found either way, and `inRegistry` tells
- * where a blob is. A store opened without a registry (a
+ * registry (staged, then written by the next registry commit), except a command's output, adopted as
+ * a file (`adoptFileSync`), and a file made for a command to read (`materialize`). Readers look in the
+ * registry first and then for a file, so a small blob that is also a file is found either way, and
+ * `inRegistry` tells where a blob is. A store opened without a registry (a
  * worker thread) writes every blob as a file; worker threads hand small outputs back to the
  * scheduler's thread instead (run-quantum-job.ts).
  *
@@ -45,7 +46,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
@@ -155,6 +156,21 @@ export class BlobStore {
       return;
     }
     if (!this.exists(digest)) this.writeFileSync(digest, bytes);
+  }
+
+  /**
+   * The path of a blob file holding `bytes` (whose digest is `digest`), made if this store has not
+   * seen one: for a command, which reads its inputs through hard links, when the blob is kept in the
+   * registry. Made once, off this thread (libuv's pool: creating a file can take a millisecond), and
+   * linked by every later quantum and run.
+   */
+  async materialize(digest: BlobDigest, bytes: Uint8Array): Promise<string> {
+    const path = this.pathOf(digest);
+    if (this.fileListed(digest)) return path;
+    const temp = this.makeTempPath();
+    await writeFile(temp, bytes, { flag: "wx" });
+    await this.moveIntoPlace(temp, digest);
+    return path;
   }
 
   /** The absolute path where the blob `digest` lives (whether or not it exists). */
@@ -275,23 +291,15 @@ export class BlobStore {
 
   /**
    * Takes a file this process owns and no longer needs (a command's output in its sandbox, on the
-   * repository's file system) into the store, reading its bytes once: a small one is staged for the
-   * registry, a larger one renamed into place, never copied. The file is gone afterwards either way.
+   * repository's file system) into the store by renaming it, whatever its size, so its bytes are read
+   * once (to hash them) and never copied; the next command links it into its sandbox. The file is gone
+   * afterwards either way.
    * Synchronous calls throughout (no trips through libuv's thread pool); large files are hashed in
    * chunks.
    */
   adoptFileSync(path: string): { digest: BlobDigest; size: number } {
     const size = statSync(path).size;
     let digest: BlobDigest;
-    if (this.keepsInline(size)) {
-      // Small: kept in the registry like any small blob (a rename into a shard costs more here than
-      // the read it takes to hash it; a command that reads it later gets it written off this thread).
-      const bytes = readFileSync(path);
-      digest = this.hasher.hashBytes(bytes);
-      this.stage(digest, bytes);
-      unlinkSync(path);
-      return { digest, size: bytes.length };
-    }
     if (size < this.streamThreshold) digest = this.hasher.hashBytes(readFileSync(path));
     else {
       const stream = this.hasher.createStream();
