@@ -62,8 +62,11 @@ export interface CommandQuantumOptions {
 
 export type CommandQuantumResult =
   | { ok: true; outputs: Record<string, string>; log: string }
-  /** `stray`: processes of the command may still run (a timeout, a cancel, a spawner that died). */
-  | { ok: false; error: string; log: string; stray?: boolean };
+  /**
+   * `stray`: processes of the command may still run (a timeout, a cancel, a spawner that died).
+   * `removed`: blob files the command damaged through their links, now deleted.
+   */
+  | { ok: false; error: string; log: string; stray?: boolean; removed?: string[] };
 
 const ERROR_TAIL_LINES = 10;
 
@@ -86,7 +89,7 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   if (modified.length > 0) {
     // The blob no longer holds the bytes its name promises: remove it, so that nothing trusts it.
     for (const blob of modified) removeFile(blob);
-    return { ok: false, error: `the command modified its input ${modified.join(", ")} (inputs are read-only); the damaged blob was removed`, log };
+    return { ok: false, error: `the command modified its input ${modified.join(", ")} (inputs are read-only); the damaged blob was removed`, log, removed: modified };
   }
   switch (run.end.kind) {
     case "timeout":

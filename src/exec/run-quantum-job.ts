@@ -113,7 +113,10 @@ async function runCommand(job: QuantumJob, blobs: BlobStore): Promise<Result> {
     }
     const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, timeoutMs: job.task.timeoutMs });
     reuse = r.ok || r.stray !== true;
-    if (!r.ok) return { ok: false, error: r.error, log: r.log };
+    if (!r.ok) {
+      for (const path of r.removed ?? []) blobs.forgetFile(path);
+      return { ok: false, error: r.error, log: r.log };
+    }
     const outputs: Record<string, OutputBlob> = {};
     // Renamed into the store as blob files, synchronously (no trips through libuv's thread pool).
     for (const [name, path] of Object.entries(r.outputs)) outputs[name] = blobs.adoptFileSync(path);

@@ -48,7 +48,7 @@ import {
 } from "node:fs";
 import { mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { spawn, spawnSync } from "node:child_process";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import type { BlobDigest } from "../core/digest.js";
 import { blobDigestSize, isBlobDigest } from "../core/digest.js";
@@ -171,6 +171,12 @@ export class BlobStore {
     await writeFile(temp, bytes, { flag: "wx" });
     await this.moveIntoPlace(temp, digest);
     return path;
+  }
+
+  /** Tells the store that the blob file at `path` (under `blobs/`) was deleted behind its back. */
+  forgetFile(path: string): void {
+    const shard = basename(dirname(path));
+    this.listings.get(shard)?.delete(basename(path));
   }
 
   /** The absolute path where the blob `digest` lives (whether or not it exists). */

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { open } from "lmdb";
@@ -200,5 +200,17 @@ describe("small blobs in the registry", () => {
     } finally {
       await again.close();
     }
+  });
+});
+
+describe("forgetFile", () => {
+  it("drops a blob file deleted behind the store's back from its shard listing", async () => {
+    const store = new BlobStore(dir, await loadHasher());
+    const digest = store.putSync(new Uint8Array(10_000).fill(3));
+    expect(store.exists(digest)).toBe(true);
+    rmSync(store.pathOf(digest));
+    expect(store.exists(digest)).toBe(true); // the listing, taken before
+    store.forgetFile(store.pathOf(digest));
+    expect(store.exists(digest)).toBe(false);
   });
 });
