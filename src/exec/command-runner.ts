@@ -153,6 +153,7 @@ interface SandboxLayout {
 
 interface LinkedInput {
   blob: string;
+  ino: number;
   size: number;
   mtimeMs: number;
 }
@@ -208,7 +209,7 @@ function linkInput(from: string, to: string, linked: LinkedInput[]): void {
     return;
   }
   const st = statSync(from);
-  linked.push({ blob: from, size: st.size, mtimeMs: st.mtimeMs });
+  linked.push({ blob: from, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
 }
 
 /** Blobs written through a hard link by the command; they no longer match their digests. */
@@ -216,6 +217,9 @@ function findModifiedInputs(linked: readonly LinkedInput[]): string[] {
   const modified: string[] = [];
   for (const l of linked) {
     const st = statSync(l.blob, { throwIfNoEntry: false });
+    // Another file under the blob's name: another writer put the same bytes there meanwhile, and it is
+    // not the file this command could write to.
+    if (st !== undefined && st.ino !== l.ino) continue;
     // Not ctime: other quanta linking the same blob change it.
     if (!st || st.size !== l.size || st.mtimeMs !== l.mtimeMs) modified.push(l.blob);
   }

@@ -46,7 +46,7 @@ import {
   unlinkSync,
   writeSync,
 } from "node:fs";
-import { mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { spawn, spawnSync } from "node:child_process";
 import { basename, dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
@@ -167,11 +167,34 @@ export class BlobStore {
   async materialize(digest: BlobDigest, bytes: Uint8Array): Promise<string> {
     const path = this.pathOf(digest);
     if (this.fileListed(digest)) return path;
-    const temp = this.makeTempPath();
-    await writeFile(temp, bytes, { flag: "wx" });
-    await this.moveIntoPlace(temp, digest);
-    return path;
+    // One write per blob, however many quanta ask at once; and never over an existing file (a link,
+    // not a rename): a command may have linked that file already, and a new inode under its name
+    // would look like a command writing to its input.
+    let making = this.materializing.get(digest);
+    if (making === undefined) {
+      making = (async () => {
+        const temp = this.makeTempPath();
+        await writeFile(temp, bytes, { flag: "wx" });
+        const shard = digest.slice(0, 2);
+        if (!this.shards.has(shard)) {
+          await mkdir(join(this.root, shard), { recursive: true });
+          this.shards.add(shard);
+        }
+        try {
+          await link(temp, path);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        }
+        await unlink(temp);
+        this.noteWritten(digest);
+        return path;
+      })().finally(() => this.materializing.delete(digest));
+      this.materializing.set(digest, making);
+    }
+    return making;
   }
+
+  private readonly materializing = new Map<BlobDigest, Promise<string>>();
 
   /** Tells the store that the blob file at `path` (under `blobs/`) was deleted behind its back. */
   forgetFile(path: string): void {

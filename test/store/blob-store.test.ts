@@ -214,3 +214,25 @@ describe("forgetFile", () => {
     expect(store.exists(digest)).toBe(false);
   });
 });
+
+describe("materialize", () => {
+  it("makes one blob file for a blob kept in the registry, however many ask at once, and never replaces one", async () => {
+    const repo = await openRepository(join(dir, "repo"), { write: true });
+    try {
+      const bytes = new TextEncoder().encode("#define N 3\n");
+      const digest = repo.blobs.putSync(bytes);
+      expect(repo.blobs.inRegistry(digest)).toBe(true);
+      const paths = await Promise.all(Array.from({ length: 8 }, () => repo.blobs.materialize(digest, bytes)));
+      expect(new Set(paths)).toEqual(new Set([repo.blobs.pathOf(digest)]));
+      const ino = statSync(paths[0]!).ino;
+      // A fresh store (another process, say) asked again: the existing file, linked by some command
+      // perhaps, keeps its inode.
+      const other = new BlobStore(join(dir, "repo"), repo.hasher, { inline: repo.registry });
+      expect(await other.materialize(digest, bytes)).toBe(paths[0]);
+      expect(statSync(paths[0]!).ino).toBe(ino);
+      expect(readdirSync(join(dir, "repo", "tmp")).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+    } finally {
+      await repo.close();
+    }
+  });
+});
