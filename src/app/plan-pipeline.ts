@@ -34,6 +34,8 @@ export interface Plan {
   collection: string;
   report: JoinReport;
   durationMs: number;
+  /** The quanta of each task, in pipeline order. */
+  taskQuanta: { task: string; quanta: number }[];
 }
 
 /** Loads, ingests and builds; an empty graph is a UsageError that explains itself unless `allowEmpty`. */
@@ -85,13 +87,14 @@ export async function buildPlan(
   });
   const perTask = new Map<string, number>();
   for (const q of graph.quanta) perTask.set(q.task, (perTask.get(q.task) ?? 0) + 1);
+  const taskQuanta = graph.tasks.map((t) => ({ task: t.label, quanta: perTask.get(t.label) ?? 0 }));
   emit({
     event: "graph-built",
     pipeline: pipeline.name,
     quanta: graph.quanta.length,
     datasets: graph.datasets.length,
     durationMs: Math.round(durationMs),
-    tasks: graph.tasks.map((t) => ({ task: t.label, quanta: perTask.get(t.label) ?? 0 })),
+    tasks: taskQuanta,
   });
-  return { pipeline, graph, collection, report, durationMs };
+  return { pipeline, graph, collection, report, durationMs, taskQuanta };
 }

@@ -57,17 +57,15 @@ export async function runPipeline(req: PlanRequest & { exec: ExecFlags; output: 
       rememberRun();
       return reportUpToDate({ stamp, pipeline: pipeline.name, collection, executor: makeExecutorInfo(req.exec), emit });
     }
-    const { graph } = await buildPlan(req, repo, emit, prepared);
+    const { graph, taskQuanta } = await buildPlan(req, repo, emit, prepared);
     rememberRun();
     const result = await execute({ graph, repo, collection, exec: req.exec, emit });
     if (result.exitCode === 0) {
-      const perTask = new Map<string, number>();
-      for (const q of graph.quanta) perTask.set(q.task, (perTask.get(q.task) ?? 0) + 1);
       await writeRunStamp(repo, collection, {
         fingerprint,
         quanta: graph.quanta.length,
         datasets: graph.datasets.length,
-        tasks: graph.tasks.map((t) => ({ task: t.label, quanta: perTask.get(t.label) ?? 0 })),
+        tasks: taskQuanta,
         fileBlobs: result.fileBlobs,
       });
     }

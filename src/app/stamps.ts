@@ -78,11 +78,15 @@ export function runFingerprint(hasher: Hasher, id: RunIdentity): string {
 const runStampName = (collection: string) => `run\0${collection}`;
 const ingestStampName = (collection: string) => `ingest\0${collection}`;
 
+/** Whether a stamp of this version still holds: nothing written since, its blob files all there. */
+function holds(repo: Repository, stamp: { v: number; generation: number; fileBlobs: BlobDigest[] }): boolean {
+  return stamp.v === STAMP_VERSION && stamp.generation === repo.registry.generation() && stamp.fileBlobs.every((d) => repo.blobs.exists(d));
+}
+
 /** The run stamp of `collection` if it answers a run with this fingerprint now. */
 export function upToDateStamp(repo: Repository, collection: string, fingerprint: string): RunStamp | undefined {
   const stamp = repo.registry.getStamp(runStampName(collection)) as RunStamp | undefined;
-  if (stamp?.v !== STAMP_VERSION || stamp.fingerprint !== fingerprint || stamp.generation !== repo.registry.generation()) return undefined;
-  return stamp.fileBlobs.every((d) => repo.blobs.exists(d)) ? stamp : undefined;
+  return stamp?.fingerprint === fingerprint && holds(repo, stamp) ? stamp : undefined;
 }
 
 export async function writeRunStamp(repo: Repository, collection: string, stamp: Omit<RunStamp, "v" | "generation">): Promise<void> {
@@ -94,8 +98,7 @@ export async function writeRunStamp(repo: Repository, collection: string, stamp:
 /** Whether the ingest stamp of `collection` says a walk that found `listing` changes nothing. */
 export function ingestUnchanged(repo: Repository, collection: string, listing: string): boolean {
   const stamp = repo.registry.getStamp(ingestStampName(collection)) as IngestStamp | undefined;
-  if (stamp?.v !== STAMP_VERSION || stamp.listing !== listing || stamp.generation !== repo.registry.generation()) return false;
-  return stamp.fileBlobs.every((d) => repo.blobs.exists(d));
+  return stamp?.listing === listing && holds(repo, stamp);
 }
 
 export async function writeIngestStamp(repo: Repository, collection: string, listing: string, fileBlobs: BlobDigest[]): Promise<void> {

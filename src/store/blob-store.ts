@@ -175,11 +175,7 @@ export class BlobStore {
       making = (async () => {
         const temp = this.makeTempPath();
         await writeFile(temp, bytes, { flag: "wx" });
-        const shard = digest.slice(0, 2);
-        if (!this.shards.has(shard)) {
-          await mkdir(join(this.root, shard), { recursive: true });
-          this.shards.add(shard);
-        }
+        await this.ensureShard(digest.slice(0, 2));
         try {
           await link(temp, path);
         } catch (err) {
@@ -198,8 +194,7 @@ export class BlobStore {
 
   /** Tells the store that the blob file at `path` (under `blobs/`) was deleted behind its back. */
   forgetFile(path: string): void {
-    const shard = basename(dirname(path));
-    this.listings.get(shard)?.delete(basename(path));
+    this.listings.get(basename(dirname(path)))?.delete(basename(path));
   }
 
   /** The absolute path where the blob `digest` lives (whether or not it exists). */
@@ -424,7 +419,7 @@ export class BlobStore {
     }
     try {
       unlinkSync(this.pathOf(digest));
-      this.listings.get(digest.slice(0, 2))?.delete(digest.slice(2));
+      this.forgetFile(this.pathOf(digest));
       return true;
     } catch (err) {
       if (isNotFound(err)) return existed;
@@ -465,16 +460,18 @@ export class BlobStore {
 
   private async moveIntoPlace(temp: string, digest: BlobDigest): Promise<void> {
     const shard = digest.slice(0, 2);
-    if (!this.shards.has(shard)) {
-      await mkdir(join(this.root, shard), { recursive: true });
-      if (this.fsync) fsyncDirectory(this.root);
-      this.shards.add(shard);
-    }
+    await this.ensureShard(shard);
     // rename over an existing blob replaces identical bytes with identical bytes: harmless.
     await rename(temp, this.pathOf(digest));
     this.noteWritten(digest);
-    this.wroteFiles = true;
     if (this.fsync) this.dirtyShards.add(shard);
+  }
+
+  private async ensureShard(shard: string): Promise<void> {
+    if (this.shards.has(shard)) return;
+    await mkdir(join(this.root, shard), { recursive: true });
+    if (this.fsync) fsyncDirectory(this.root);
+    this.shards.add(shard);
   }
 
   /**
