@@ -17,7 +17,7 @@ import { GraphWalker } from "../core/graph-walker.js";
 import type { Reason } from "../core/explain.js";
 import type { GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import type { KeyManifest } from "../core/quantum-key.js";
-import type { Registry } from "../store/registry.js";
+import type { ActionRecord, ExecutionRecord, QuantumRecord, Registry } from "../store/registry.js";
 import type { Repository } from "../store/repository.js";
 import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 import { QuantumDecider, type CachedResult } from "./quantum-decider.js";
@@ -55,6 +55,9 @@ function readPackages(): Record<string, string> {
 }
 
 let executionCounter = 0;
+
+/** How many of the slowest quanta `run-finished` names. */
+const SLOWEST_KEPT = 5;
 
 /** A job that ran (or tried to), with what it needs to be recorded. */
 interface Completion {
@@ -115,6 +118,7 @@ class GraphRun {
       for (const done of this.completions.splice(0)) this.complete(done);
       this.batcher.maybeCommit();
     }
+    clearTimeout(this.dueTimer);
     await this.batcher.commit();
     await this.opts.repo.registry.flush();
     return this.finish();
@@ -134,15 +138,27 @@ class GraphRun {
     });
   }
 
-  /** Waits for a job to complete, or for the pending batch of results to be due for its commit. */
+  /**
+   * Waits for a job to complete, or for the pending batch of results to be due for its commit. One
+   * timer serves many waits (short quanta complete hundreds of times before a batch is due); it is
+   * set again only for a due time earlier than the one it is set for.
+   */
   private async waitForCompletion(): Promise<void> {
     const due = this.batcher.dueInMs();
-    await new Promise<void>((resolve) => {
-      this.wake = resolve;
-      if (due !== undefined) setTimeout(resolve, due);
-    });
+    if (due !== undefined && (this.dueTimer === undefined || Date.now() + due < this.dueAt)) {
+      clearTimeout(this.dueTimer);
+      this.dueAt = Date.now() + due;
+      this.dueTimer = setTimeout(() => {
+        this.dueTimer = undefined;
+        this.wake?.();
+      }, due);
+    }
+    await new Promise<void>((resolve) => (this.wake = resolve));
     this.wake = undefined;
   }
+
+  private dueTimer: NodeJS.Timeout | undefined;
+  private dueAt = 0;
 
   /** Decides ready quanta in order; skips what is up to date; starts the rest while slots are free. */
   private dispatchReady(): void {
@@ -272,7 +288,11 @@ class GraphRun {
     this.opts.emit({ event: "quantum-blocked", ...this.ref(id), blockedBy: by });
   }
 
-  /** One transaction: the action cache entry, this collection's record, the outputs, the provenance. */
+  /**
+   * One transaction: the action cache entry, this collection's record, the outputs, the provenance.
+   * The records are built now, so the pending batch holds only them (not the job, whose input bytes
+   * would otherwise live on until the commit).
+   */
   private record(done: Completion): void {
     const { job, key, manifest, outcome, reasons } = done;
     const q = this.opts.graph.quanta[job.quantum]!;
@@ -281,34 +301,37 @@ class GraphRun {
     const outputs = outcome.ok ? outcome.outputs : {};
     const typed: Record<string, { type: string; digest: BlobDigest; size: number }> = {};
     for (const [name, blob] of Object.entries(outputs)) typed[name] = { type: this.opts.graph.datasets[q.outputs[name]!]!.type, ...blob };
+    const action: ActionRecord | undefined = outcome.ok ? { key, manifest, outputs: typed, noWork: outcome.noWork, executionId } : undefined;
+    const quantum: QuantumRecord = { status, key, executionId, time: outcome.finishedAt, ...(outcome.ok ? { outputs: typed } : {}) };
+    const execution: ExecutionRecord = {
+      id: executionId,
+      collection: this.opts.collection,
+      task: q.task,
+      dataId: q.key,
+      key,
+      status,
+      attempt: job.attempt,
+      error: outcome.ok ? undefined : outcome.error,
+      log: outcome.log,
+      inputs: manifest.inputs,
+      outputs: Object.entries(typed).map(([connection, o]) => ({ connection, type: o.type, dataId: q.key, digest: o.digest, size: o.size })),
+      config: job.task.config,
+      codeDigest: job.task.codeDigest,
+      packages: PACKAGES,
+      host: HOST,
+      startedAt: outcome.startedAt,
+      finishedAt: outcome.finishedAt,
+      durationMs: outcome.finishedAt - outcome.startedAt,
+      peakRssBytes: outcome.peakRssBytes,
+      reasons,
+    };
     this.batcher.add((registry) => {
-      if (outcome.ok) {
-        registry.putAction({ key, manifest, outputs: typed, noWork: outcome.noWork, executionId });
+      if (action !== undefined) {
+        registry.putAction(action);
         this.bindOutputs(registry, q, key, typed);
       }
-      registry.putQuantum(this.opts.collection, q.task, q.key, { status, key, executionId, time: outcome.finishedAt, ...(outcome.ok ? { outputs: typed } : {}) });
-      registry.putExecution({
-        id: executionId,
-        collection: this.opts.collection,
-        task: q.task,
-        dataId: q.key,
-        key,
-        status,
-        attempt: job.attempt,
-        error: outcome.ok ? undefined : outcome.error,
-        log: outcome.log,
-        inputs: manifest.inputs,
-        outputs: Object.entries(typed).map(([connection, o]) => ({ connection, type: o.type, dataId: q.key, digest: o.digest, size: o.size })),
-        config: job.task.config,
-        codeDigest: job.task.codeDigest,
-        packages: PACKAGES,
-        host: HOST,
-        startedAt: outcome.startedAt,
-        finishedAt: outcome.finishedAt,
-        durationMs: outcome.finishedAt - outcome.startedAt,
-        peakRssBytes: outcome.peakRssBytes,
-        reasons,
-      });
+      registry.putQuantum(this.opts.collection, q.task, q.key, quantum);
+      registry.putExecution(execution);
     }, { newBlobs: Object.values(outputs).some((o) => !this.opts.repo.blobs.inRegistry(o.digest)) });
   }
 
@@ -326,12 +349,13 @@ class GraphRun {
     return { quantum: id, task: q.task, dataId: q.key };
   }
 
+  /** Keeps the five slowest quanta so far (most quanta are faster than all five: one comparison). */
   private noteDuration(id: number, durationMs: number): void {
-    this.slowest.push({ ...this.ref(id), durationMs });
-    if (this.slowest.length > 64) {
-      this.slowest.sort((a, b) => b.durationMs - a.durationMs);
-      this.slowest.length = 5;
-    }
+    const slowest = this.slowest;
+    if (slowest.length === SLOWEST_KEPT && durationMs <= slowest[SLOWEST_KEPT - 1]!.durationMs) return;
+    slowest.push({ ...this.ref(id), durationMs });
+    slowest.sort((a, b) => b.durationMs - a.durationMs);
+    if (slowest.length > SLOWEST_KEPT) slowest.length = SLOWEST_KEPT;
   }
 
   private countTerminal(q: GraphQuantum, what: "ran" | "upToDate" | "failed" | "blocked" | "noWork"): void {
@@ -362,7 +386,7 @@ class GraphRun {
     }
     const exitCode = counts.failed + counts.blocked > 0 ? 1 : 0;
     const durationMs = Date.now() - this.started;
-    const slowest = this.slowest.sort((a, b) => b.durationMs - a.durationMs).slice(0, 5);
+    const slowest = this.slowest;
     const { graph, collection } = this.opts;
     this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode });
     const fileBlobs = this.decider.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));

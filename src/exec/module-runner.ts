@@ -7,7 +7,7 @@
  *
  * The log is one line per call, `LEVEL message` (`INFO detecting above 5 sigma`), in call order.
  */
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
@@ -47,23 +47,19 @@ export type ModuleQuantumResult =
 
 const STACK_FRAMES_KEPT = 6;
 
-export async function runModuleQuantum(opts: ModuleQuantumOptions): Promise<ModuleQuantumResult> {
+/**
+ * Runs the quantum. Synchronous when the task's `run` is (the common case of a trivial task: no
+ * promise and no trip through the microtask queue per quantum); a promise when `run` returns one.
+ */
+export function runModuleQuantum(opts: ModuleQuantumOptions): ModuleQuantumResult | Promise<ModuleQuantumResult> {
   const lines: string[] = [];
   const joinLog = () => (lines.length === 0 ? "" : lines.join("\n") + "\n");
   const fail = (error: string): ModuleQuantumResult => ({ ok: false, error, log: joinLog() });
-  const scratch = new ScratchFiles();
-  try {
-    const decoded = await decodeInputs(opts, scratch);
-    if (!decoded.ok) return fail(decoded.error);
-
-    const ctx = { label: opts.label, dataId: opts.dataId, log: createCapturedLog(lines) };
-    let result: unknown;
-    try {
-      result = await opts.definition.run(decoded.values as never, opts.config, ctx);
-    } catch (thrown) {
-      lines.push(...describeThrown(thrown));
-      return fail(`run() threw ${thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : summarize(thrown)}`);
-    }
+  const threw = (thrown: unknown): ModuleQuantumResult => {
+    lines.push(...describeThrown(thrown));
+    return fail(`run() threw ${thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : summarize(thrown)}`);
+  };
+  const finish = (result: unknown): ModuleQuantumResult => {
     if (isNoWork(result)) {
       lines.push(`INFO no work${result.reason ? `: ${result.reason}` : ""}`);
       return { ok: true, outputs: {}, noWork: true, log: joinLog() };
@@ -71,29 +67,52 @@ export async function runModuleQuantum(opts: ModuleQuantumOptions): Promise<Modu
     const encoded = encodeOutputs(opts.definition, result);
     if (!encoded.ok) return fail(encoded.error);
     return { ok: true, outputs: encoded.outputs, noWork: false, log: joinLog() };
+  };
+  const scratch = new ScratchFiles();
+  let removeScratch = true;
+  try {
+    const decoded = decodeInputs(opts, scratch);
+    if (!decoded.ok) return fail(decoded.error);
+    const ctx = { label: opts.label, dataId: opts.dataId, log: createCapturedLog(lines) };
+    let result: unknown;
+    try {
+      result = opts.definition.run(decoded.values as never, opts.config, ctx);
+    } catch (thrown) {
+      return threw(thrown);
+    }
+    if (!isThenable(result)) return finish(result);
+    // The scratch files stay until the task's promise settles.
+    removeScratch = false;
+    return Promise.resolve(result)
+      .then(finish, threw)
+      .finally(() => scratch.remove());
   } finally {
-    await scratch.remove();
+    if (removeScratch) scratch.remove();
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 type Decoded = { ok: true; values: Record<string, unknown> } | { ok: false; error: string };
 
-async function decodeInputs(opts: ModuleQuantumOptions, scratch: ScratchFiles): Promise<Decoded> {
+function decodeInputs(opts: ModuleQuantumOptions, scratch: ScratchFiles): Decoded {
   const values: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(opts.definition.inputs)) {
     const input = opts.inputs[name];
-    const items = [...(input?.items ?? [])].sort((a, b) => compareDataIds(a.dataId, b.dataId));
+    const items = input === undefined ? [] : input.items.length < 2 ? input.items : [...input.items].sort((a, b) => compareDataIds(a.dataId, b.dataId));
     const storage = input?.storage ?? spec.storage;
     const multiple = input?.multiple ?? spec.multiple === true;
-    const decodeItem = async (item: ModuleInputItem): Promise<unknown> => {
-      const path = storage === "file" ? (item.path ?? (await scratch.write(item.bytes))) : undefined;
+    const decodeItem = (item: ModuleInputItem): unknown => {
+      const path = storage === "file" ? (item.path ?? scratch.write(item.bytes)) : undefined;
       return decodeValue(storage, item.bytes, { path });
     };
     try {
       if (multiple) {
-        values[name] = await Promise.all(items.map(async (item) => ({ dataId: item.dataId, value: await decodeItem(item) })));
+        values[name] = items.map((item) => ({ dataId: item.dataId, value: decodeItem(item) }));
       } else if (items.length === 1) {
-        values[name] = await decodeItem(items[0]!);
+        values[name] = decodeItem(items[0]!);
       } else {
         return { ok: false, error: `input "${name}" needs exactly one dataset, got ${items.length}` };
       }
@@ -163,20 +182,23 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Temporary read-only files for `file` inputs that came without a path; removed after the run. */
+/**
+ * Temporary read-only files for `file` inputs that came without a path (small blobs kept in the
+ * registry); removed after the run. Synchronous: they are rare and small.
+ */
 class ScratchFiles {
   private dir: string | undefined;
   private count = 0;
 
-  async write(bytes: Uint8Array): Promise<string> {
-    this.dir ??= await mkdtemp(join(tmpdir(), "quanta-file-input-"));
+  write(bytes: Uint8Array): string {
+    this.dir ??= mkdtempSync(join(tmpdir(), "quanta-file-input-"));
     const path = join(this.dir, String(this.count++));
-    await writeFile(path, bytes);
-    await chmod(path, 0o444);
+    writeFileSync(path, bytes, { mode: 0o444 });
     return path;
   }
 
-  async remove(): Promise<void> {
-    if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
+  remove(): void {
+    if (this.dir !== undefined) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
   }
 }

@@ -7,8 +7,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { INLINE_BLOB_MAX_BYTES, type BlobStore } from "../store/blob-store.js";
-import { loadTaskModule } from "./task-module.js";
-import { runModuleQuantum } from "./module-runner.js";
+import { loadTaskModule, type LoadedTaskModule } from "./task-module.js";
+import { runModuleQuantum, type ModuleQuantumResult } from "./module-runner.js";
 import { runCommandQuantum, type CommandInputItem } from "./command-runner.js";
 import { sandboxPoolFor } from "./sandbox-pool.js";
 import type { OutputBlob, QuantumJob, QuantumOutcome } from "./quantum-job.js";
@@ -28,14 +28,18 @@ function peakRss(): number {
   return rssBytes;
 }
 
-export async function runQuantumJob(job: QuantumJob, blobs: BlobStore): Promise<QuantumOutcome> {
+export function runQuantumJob(job: QuantumJob, blobs: BlobStore): Promise<QuantumOutcome> {
   const startedAt = Date.now();
-  try {
-    const result = job.task.kind === "module" ? await runModule(job, blobs) : await runCommand(job, blobs);
-    return { ...result, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() };
-  } catch (err) {
+  const done = (result: Result): QuantumOutcome => ({ ...result, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() });
+  const threw = (err: unknown): QuantumOutcome => {
     const e = err instanceof Error ? err : new Error(String(err));
     return { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() };
+  };
+  try {
+    const result = job.task.kind === "module" ? runModule(job, blobs) : runCommand(job, blobs);
+    return result instanceof Promise ? result.then(done, threw) : Promise.resolve(done(result));
+  } catch (err) {
+    return Promise.resolve(threw(err));
   }
 }
 
@@ -44,24 +48,31 @@ export async function runQuantumJob(job: QuantumJob, blobs: BlobStore): Promise<
  * code digest, so the module is bundled and imported once per thread, not once per quantum; a module
  * whose code changed during the run is loaded again (and then refused by its new digest).
  */
-const loadedModules = new Map<string, Promise<Awaited<ReturnType<typeof loadTaskModule>>>>();
+const loadedModules = new Map<string, Promise<LoadedTaskModule>>();
+/** The same modules once loaded, for quanta that need not wait for anything. */
+const readyModules = new Map<string, LoadedTaskModule>();
 
-function loadModuleOnce(modulePath: string, codeDigest: string, repoRoot: string) {
-  const id = `${codeDigest}\0${modulePath}`;
+function loadModuleOnce(id: string, modulePath: string, repoRoot: string): Promise<LoadedTaskModule> {
   let loading = loadedModules.get(id);
   if (!loading) {
     loading = loadTaskModule(modulePath, { cacheDir: join(repoRoot, "modules") });
     loadedModules.set(id, loading);
-    loading.catch(() => loadedModules.delete(id));
+    loading.then(
+      (loaded) => readyModules.set(id, loaded),
+      () => loadedModules.delete(id),
+    );
   }
   return loading;
 }
 
 type Result = { ok: true; outputs: Record<string, OutputBlob>; noWork: boolean; log: string } | { ok: false; error: string; log: string };
 
-async function runModule(job: QuantumJob, blobs: BlobStore): Promise<Result> {
+/** Runs a module task's quantum: synchronously when its module is loaded and its `run` is synchronous. */
+function runModule(job: QuantumJob, blobs: BlobStore): Result | Promise<Result> {
   const task = job.task;
-  const loaded = await loadModuleOnce(task.modulePath!, task.codeDigest, job.repoRoot);
+  const id = `${task.codeDigest}\0${task.modulePath!}`;
+  const loaded = readyModules.get(id);
+  if (loaded === undefined) return loadModuleOnce(id, task.modulePath!, job.repoRoot).then(() => runModule(job, blobs));
   if (loaded.codeDigest !== task.codeDigest) {
     return {
       ok: false,
@@ -81,7 +92,12 @@ async function runModule(job: QuantumJob, blobs: BlobStore): Promise<Result> {
       })),
     };
   }
-  const r = await runModuleQuantum({ definition: loaded.definition, config: task.config, label: task.label, dataId: job.dataId, inputs });
+  const r = runModuleQuantum({ definition: loaded.definition, config: task.config, label: task.label, dataId: job.dataId, inputs });
+  return r instanceof Promise ? r.then((settled) => keepOutputs(settled, blobs)) : keepOutputs(r, blobs);
+}
+
+/** Puts a module quantum's encoded outputs in the blob store (or hands small ones back as bytes). */
+function keepOutputs(r: ModuleQuantumResult, blobs: BlobStore): Result {
   if (!r.ok) return r;
   const outputs: Record<string, OutputBlob> = {};
   for (const [name, bytes] of Object.entries(r.outputs)) {

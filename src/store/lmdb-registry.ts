@@ -86,7 +86,7 @@ export class LmdbRegistry implements Registry {
   /** Whether a write since the last commit changed what the registry holds (see `generation`). */
   private dirty = false;
 
-  private constructor(root: string, env: RootDatabase) {
+  private constructor(root: string, env: RootDatabase, private readonly readOnly: boolean) {
     this.root = root;
     this.env = env;
     const sub = <V>(name: string) => env.openDB<V, string>(name, { encoding: "msgpack", sharedStructuresKey: SHARED_STRUCTURES });
@@ -131,7 +131,7 @@ export class LmdbRegistry implements Registry {
         `registry format ${String(found)} found, ${REGISTRY_FORMAT} expected: delete ${options.root} or use the version of quanta that wrote it`,
       );
     }
-    return new LmdbRegistry(options.root, env);
+    return new LmdbRegistry(options.root, env, options.readOnly);
   }
 
   async close(): Promise<void> {
@@ -350,12 +350,20 @@ export class LmdbRegistry implements Registry {
   }
 
   hasBlob(digest: BlobDigest): boolean {
-    return this.stagedBlobs.has(digest) || this.blobs.doesExist(digest);
+    if (this.stagedBlobs.has(digest) || this.blobsSeen.has(digest)) return true;
+    const found = this.blobs.doesExist(digest);
+    // Only a writer remembers: it holds the repository's lock, so no other process deletes blobs.
+    if (found && !this.readOnly) this.blobsSeen.add(digest);
+    return found;
   }
+
+  /** Blobs a lookup found committed (a run asks about each of its outputs more than once). */
+  private readonly blobsSeen = new Set<BlobDigest>();
 
   deleteBlob(digest: BlobDigest): void {
     this.dirty = true;
     this.stagedBlobs.delete(digest);
+    this.blobsSeen.delete(digest);
     this.write(this.blobs, digest, REMOVE);
   }
 

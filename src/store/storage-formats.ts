@@ -17,6 +17,10 @@ import { didYouMean, UsageError } from "../core/errors.js";
 import { STORAGE_CLASSES, type NdArray, type StorageClass } from "../core/storage-class.js";
 import { decodeNpy, encodeNpy } from "./npy.js";
 
+const UTF8 = new TextEncoder();
+/** Not fatal: malformed UTF-8 becomes U+FFFD, as for any text file read by a tool. */
+const TEXT = new TextDecoder("utf-8", { fatal: false });
+
 /** The storage class named `name`, or a UsageError with the nearest valid name as hint. */
 export function parseStorageClass(name: string): StorageClass {
   if ((STORAGE_CLASSES as readonly string[]).includes(name)) return name as StorageClass;
@@ -31,10 +35,10 @@ export function encodeValue(storage: StorageClass | string, value: unknown): Uin
   const cls = parseStorageClass(storage);
   switch (cls) {
     case "json":
-      return new TextEncoder().encode(encodeCanonicalJson(value));
+      return UTF8.encode(encodeCanonicalJson(value));
     case "text":
       if (typeof value !== "string") throw new Error(`a text value must be a string, got ${describeType(value)}`);
-      return new TextEncoder().encode(value);
+      return UTF8.encode(value);
     case "bytes":
       if (!(value instanceof Uint8Array)) throw new Error(`a bytes value must be a Uint8Array, got ${describeType(value)}`);
       return value;
@@ -59,9 +63,9 @@ export function decodeValue(storage: StorageClass | string, bytes: Uint8Array, o
   const cls = parseStorageClass(storage);
   switch (cls) {
     case "json":
-      return JSON.parse(new TextDecoder("utf-8", { fatal: false }).decode(bytes));
+      return JSON.parse(TEXT.decode(bytes));
     case "text":
-      return new TextDecoder().decode(bytes);
+      return TEXT.decode(bytes);
     case "bytes":
       return bytes;
     case "ndarray":
