@@ -55,6 +55,16 @@ function readPackages(): Record<string, string> {
 }
 
 let executionCounter = 0;
+/**
+ * Execution ids are this process's start time (fixed-width base 36, so they sort by time), its pid,
+ * and a counter: each run appends to the end of the registry's `executions` table instead of
+ * scattering its records over every page of it (a key that began with the quantum key did, and each
+ * commit then rewrote most of the table).
+ */
+const RUN_TAG = `${Date.now().toString(36).padStart(9, "0")}-${process.pid.toString(36)}`;
+
+/** The longest the scheduler keeps the event loop's turn (see `yieldNowAndThen`). */
+const TURN_MS = 10;
 
 /** How many of the slowest quanta `run-finished` names. */
 const SLOWEST_KEPT = 5;
@@ -117,12 +127,27 @@ class GraphRun {
       if (this.completions.length === 0) await this.waitForCompletion();
       for (const done of this.completions.splice(0)) this.complete(done);
       this.batcher.maybeCommit();
+      await this.yieldNowAndThen();
     }
     clearTimeout(this.dueTimer);
     await this.batcher.commit();
     await this.opts.repo.registry.flush();
     return this.finish();
   }
+
+  /**
+   * Lets the event loop turn every few milliseconds. Quanta run in this thread complete through
+   * promises alone, which never end the loop's turn: lmdb-js commits the writes of a turn when it
+   * ends, and the reporter writes its lines then.
+   */
+  private async yieldNowAndThen(): Promise<void> {
+    const now = Date.now();
+    if (now - this.turnStarted < TURN_MS) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    this.turnStarted = Date.now();
+  }
+
+  private turnStarted = Date.now();
 
   /** Records the dataset types the tasks write, so the repository can list and fetch them. */
   private registerDatasetTypes(): void {
@@ -296,7 +321,7 @@ class GraphRun {
   private record(done: Completion): void {
     const { job, key, manifest, outcome, reasons } = done;
     const q = this.opts.graph.quanta[job.quantum]!;
-    const executionId = `${key}-${outcome.startedAt.toString(36)}-${process.pid.toString(36)}-${(executionCounter++).toString(36)}`;
+    const executionId = `${RUN_TAG}-${(executionCounter++).toString(36).padStart(6, "0")}`;
     const status = !outcome.ok ? "failed" : outcome.noWork ? "no-work" : "succeeded";
     const outputs = outcome.ok ? outcome.outputs : {};
     const typed: Record<string, { type: string; digest: BlobDigest; size: number }> = {};
