@@ -46,14 +46,21 @@ export class CommitBatcher {
   dueInMs(): number | undefined {
     if (this.pending.length === 0) return undefined;
     if (this.inFlight) return 50;
+    if (!this.newBlobs) return 0;
     return Math.max(0, this.firstAt + this.options.maxDelayMs - Date.now());
   }
 
-  /** Starts a commit in the background if the batch is full or old enough and none is under way. */
+  /**
+   * Starts a commit in the background if none is under way and the batch is due: at once when it
+   * references no new blob file (a group commit: what finished during one commit goes into the next,
+   * so the batch stays small and the run does not end waiting for a large one), else when it is full
+   * or old enough (each such commit first syncs the file system).
+   */
   maybeCommit(): void {
     this.throwIfFailed();
     if (this.inFlight || this.pending.length === 0) return;
-    if (this.pending.length < this.options.maxItems && Date.now() - this.firstAt < this.options.maxDelayMs) return;
+    const due = !this.newBlobs || this.pending.length >= this.options.maxItems || Date.now() - this.firstAt >= this.options.maxDelayMs;
+    if (!due) return;
     this.inFlight = this.commitBatch().then(
       () => (this.inFlight = undefined),
       (err: unknown) => {
