@@ -76,11 +76,28 @@ export class GraphWalker {
       this.state[q] = RUNNING;
       out.push(q);
     }
+    this.compactQueue();
+    return out;
+  }
+
+  /** Drops the taken head of the queue once it is most of it. */
+  private compactQueue(): void {
     if (this.readyHead > 4096 && this.readyHead * 2 > this.readyQueue.length) {
       this.readyQueue = this.readyQueue.slice(this.readyHead);
       this.readyHead = 0;
     }
-    return out;
+  }
+
+  /** Takes one ready quantum and marks it running; -1 when none is ready. */
+  takeOne(): number {
+    while (this.readyHead < this.readyQueue.length) {
+      const q = this.readyQueue[this.readyHead++]!;
+      if (this.state[q] !== READY) continue;
+      this.state[q] = RUNNING;
+      this.compactQueue();
+      return q;
+    }
+    return -1;
   }
 
   get hasReady(): boolean {

@@ -88,7 +88,7 @@ class GraphRun {
   private readonly decider: QuantumDecider;
   private readonly perTask = new Map<string, TaskCounts & { remaining: number }>();
   private readonly batcher: CommitBatcher;
-  private readonly completions: Completion[] = [];
+  private completions: Completion[] = [];
   private readonly slowest: (QuantumRef & { durationMs: number })[] = [];
   private wake: (() => void) | undefined;
   private inFlight = 0;
@@ -125,7 +125,9 @@ class GraphRun {
       this.dispatchReady();
       if (this.walker.isFinished) break;
       if (this.completions.length === 0) await this.waitForCompletion();
-      for (const done of this.completions.splice(0)) this.complete(done);
+      const completions = this.completions;
+      this.completions = [];
+      for (const done of completions) this.complete(done);
       this.batcher.maybeCommit();
       await this.yieldNowAndThen();
     }
@@ -188,8 +190,8 @@ class GraphRun {
   /** Decides ready quanta in order; skips what is up to date; starts the rest while slots are free. */
   private dispatchReady(): void {
     while (!this.stopping && this.inFlight < this.opts.executor.slots) {
-      const [id] = this.walker.takeReady(1);
-      if (id === undefined) return;
+      const id = this.walker.takeOne();
+      if (id < 0) return;
       const q = this.opts.graph.quanta[id]!;
       const r = this.decider.resolve(id);
       switch (r.kind) {
@@ -231,13 +233,14 @@ class GraphRun {
       });
     }
     this.countTerminal(q, "upToDate");
-    this.opts.emit({ event: "quantum-up-to-date", ...this.ref(id) });
+    this.opts.emit({ event: "quantum-up-to-date", quantum: id, task: q.task, dataId: q.key });
     this.walker.finish(id);
   }
 
   private start(job: QuantumJob, why: Pick<Completion, "key" | "manifest" | "reasons">): void {
     this.inFlight++;
-    this.opts.emit({ event: "quantum-started", ...this.ref(job.quantum), attempt: job.attempt });
+    const q = this.opts.graph.quanta[job.quantum]!;
+    this.opts.emit({ event: "quantum-started", quantum: job.quantum, task: q.task, dataId: q.key, attempt: job.attempt });
     this.opts.executor.execute(job).then(
       (outcome) => this.completed({ id: job.quantum, job, ...why, outcome }),
       (err: unknown) => {
@@ -265,7 +268,8 @@ class GraphRun {
     if (outcome.ok) {
       // Small outputs a worker thread handed back: kept in the registry from now on (readable at once,
       // written by the commit of this quantum's records).
-      for (const blob of Object.values(outcome.outputs)) {
+      for (const name in outcome.outputs) {
+        const blob = outcome.outputs[name]!;
         if (blob.bytes === undefined) continue;
         this.opts.repo.blobs.stage(blob.digest, blob.bytes);
         delete blob.bytes;
@@ -280,7 +284,7 @@ class GraphRun {
       else this.decider.setOutputs(q, outcome.outputs);
       this.noteDuration(id, durationMs);
       this.countTerminal(q, outcome.noWork ? "noWork" : "ran");
-      this.opts.emit({ event: "quantum-finished", ...this.ref(id), durationMs, noWork: outcome.noWork, peakRssBytes: outcome.peakRssBytes });
+      this.opts.emit({ event: "quantum-finished", quantum: id, task: q.task, dataId: q.key, durationMs, noWork: outcome.noWork, peakRssBytes: outcome.peakRssBytes });
       this.walker.finish(id);
     } else {
       this.opts.emit({ event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs });
@@ -325,7 +329,10 @@ class GraphRun {
     const status = !outcome.ok ? "failed" : outcome.noWork ? "no-work" : "succeeded";
     const outputs = outcome.ok ? outcome.outputs : {};
     const typed: Record<string, { type: string; digest: BlobDigest; size: number }> = {};
-    for (const [name, blob] of Object.entries(outputs)) typed[name] = { type: this.opts.graph.datasets[q.outputs[name]!]!.type, ...blob };
+    for (const name in outputs) {
+      const blob = outputs[name]!;
+      typed[name] = { type: this.opts.graph.datasets[q.outputs[name]!]!.type, digest: blob.digest, size: blob.size };
+    }
     const action: ActionRecord | undefined = outcome.ok ? { key, manifest, outputs: typed, noWork: outcome.noWork, executionId } : undefined;
     const quantum: QuantumRecord = { status, key, executionId, time: outcome.finishedAt, ...(outcome.ok ? { outputs: typed } : {}) };
     const execution: ExecutionRecord = {
@@ -339,7 +346,7 @@ class GraphRun {
       error: outcome.ok ? undefined : outcome.error,
       log: outcome.log,
       inputs: manifest.inputs,
-      outputs: Object.entries(typed).map(([connection, o]) => ({ connection, type: o.type, dataId: q.key, digest: o.digest, size: o.size })),
+      outputs: executionOutputs(typed, q.key),
       config: job.task.config,
       codeDigest: job.task.codeDigest,
       packages: PACKAGES,
@@ -357,12 +364,18 @@ class GraphRun {
       }
       registry.putQuantum(this.opts.collection, q.task, q.key, quantum);
       registry.putExecution(execution);
-    }, { newBlobs: Object.values(outputs).some((o) => !this.opts.repo.blobs.inRegistry(o.digest)) });
+    }, { newBlobs: this.hasNewBlobFile(outputs) });
+  }
+
+  /** Whether any of these outputs is a blob file (written since the last sync), not kept in the registry. */
+  private hasNewBlobFile(outputs: Record<string, { digest: BlobDigest }>): boolean {
+    for (const name in outputs) if (!this.opts.repo.blobs.inRegistry(outputs[name]!.digest)) return true;
+    return false;
   }
 
   private bindOutputs(registry: Registry, q: GraphQuantum, key: QuantumKey, outputs: Record<string, { type: string; digest: BlobDigest; size: number }>): void {
-    for (const [name, id] of Object.entries(q.outputs)) {
-      const ds = this.opts.graph.datasets[id]!;
+    for (const name in q.outputs) {
+      const ds = this.opts.graph.datasets[q.outputs[name]!]!;
       const out = outputs[name];
       if (out) registry.putDataset(this.opts.collection, ds.type, ds.dataId, { digest: out.digest, size: out.size, storage: ds.storage, producer: key });
       else registry.deleteDataset(this.opts.collection, ds.type, ds.key);
@@ -417,6 +430,15 @@ class GraphRun {
     const fileBlobs = this.decider.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
     return { counts, tasks, exitCode, durationMs, fileBlobs };
   }
+}
+
+function executionOutputs(typed: Record<string, { type: string; digest: BlobDigest; size: number }>, dataId: string): ExecutionRecord["outputs"] {
+  const out: ExecutionRecord["outputs"] = [];
+  for (const connection in typed) {
+    const o = typed[connection]!;
+    out.push({ connection, type: o.type, dataId, digest: o.digest, size: o.size });
+  }
+  return out;
 }
 
 function tail(log: string, lines = 10): string[] {

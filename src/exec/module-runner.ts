@@ -99,7 +99,8 @@ type Decoded = { ok: true; values: Record<string, unknown> } | { ok: false; erro
 
 function decodeInputs(opts: ModuleQuantumOptions, scratch: ScratchFiles): Decoded {
   const values: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(opts.definition.inputs)) {
+  for (const name in opts.definition.inputs) {
+    const spec = opts.definition.inputs[name]!;
     const input = opts.inputs[name];
     const items = input === undefined ? [] : input.items.length < 2 ? input.items : [...input.items].sort((a, b) => compareDataIds(a.dataId, b.dataId));
     const storage = input?.storage ?? spec.storage;

@@ -97,7 +97,8 @@ export class QuantumDecider {
   private buildJob(quantumId: number, q: GraphQuantum, task: TaskNode, kept: Record<string, number[]>): QuantumJob {
     const inputs: QuantumJob["inputs"] = {};
     const blobs = this.repo.blobs;
-    for (const [name, conn] of Object.entries(task.inputs)) {
+    for (const name in task.inputs) {
+      const conn = task.inputs[name]!;
       const items: JobInputItem[] = (kept[name] ?? []).map((id) => {
         const ds = this.graph.datasets[id]!;
         const digest = this.state[id] as BlobDigest;
@@ -167,7 +168,8 @@ export class QuantumDecider {
     const keyInputs: KeyInput[] = [];
     const kept: Record<string, number[]> = {};
     const pending: Reason[] = [];
-    for (const [name, conn] of Object.entries(task.inputs)) {
+    for (const name in task.inputs) {
+      const conn = task.inputs[name]!;
       const ids: number[] = [];
       for (const id of q.inputs[name] ?? []) {
         const ds = this.graph.datasets[id]!;
@@ -206,7 +208,7 @@ export class QuantumDecider {
 
   /** Records the outputs of a quantum that ran or was skipped. */
   setOutputs(q: GraphQuantum, outputs: Record<string, { digest: BlobDigest }>): void {
-    for (const [name, id] of Object.entries(q.outputs)) this.state[id] = outputs[name]?.digest ?? null;
+    for (const name in q.outputs) this.state[q.outputs[name]!] = outputs[name]?.digest ?? null;
   }
 
   /** The distinct digests of the graph's outputs known so far that `select` picks. */
@@ -221,11 +223,11 @@ export class QuantumDecider {
 
   /** Marks every output of a quantum absent (no work, failed, blocked). */
   setAbsent(q: GraphQuantum): void {
-    for (const id of Object.values(q.outputs)) this.state[id] = null;
+    for (const name in q.outputs) this.state[q.outputs[name]!] = null;
   }
 
   /** Marks every output of a quantum pending (a dry run: it would run). */
   setPending(q: GraphQuantum): void {
-    for (const id of Object.values(q.outputs)) this.state[id] = PENDING;
+    for (const name in q.outputs) this.state[q.outputs[name]!] = PENDING;
   }
 }

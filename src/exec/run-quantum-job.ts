@@ -30,7 +30,11 @@ function peakRss(): number {
 
 export function runQuantumJob(job: QuantumJob, blobs: BlobStore): Promise<QuantumOutcome> {
   const startedAt = Date.now();
-  const done = (result: Result): QuantumOutcome => ({ ...result, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() });
+  // Spelled out (no spread): this runs once per quantum.
+  const done = (r: Result): QuantumOutcome =>
+    r.ok
+      ? { ok: true, outputs: r.outputs, noWork: r.noWork, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() }
+      : { ok: false, error: r.error, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() };
   const threw = (err: unknown): QuantumOutcome => {
     const e = err instanceof Error ? err : new Error(String(err));
     return { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() };
@@ -81,7 +85,8 @@ function runModule(job: QuantumJob, blobs: BlobStore): Result | Promise<Result> 
     };
   }
   const inputs: Parameters<typeof runModuleQuantum>[0]["inputs"] = {};
-  for (const [name, input] of Object.entries(job.inputs)) {
+  for (const name in job.inputs) {
+    const input = job.inputs[name]!;
     inputs[name] = {
       storage: input.storage,
       multiple: input.multiple,
@@ -100,7 +105,8 @@ function runModule(job: QuantumJob, blobs: BlobStore): Result | Promise<Result> 
 function keepOutputs(r: ModuleQuantumResult, blobs: BlobStore): Result {
   if (!r.ok) return r;
   const outputs: Record<string, OutputBlob> = {};
-  for (const [name, bytes] of Object.entries(r.outputs)) {
+  for (const name in r.outputs) {
+    const bytes = r.outputs[name]!;
     if (bytes.length <= INLINE_BLOB_MAX_BYTES && !blobs.keepsInline(bytes.length)) {
       // A worker thread: the scheduler's thread keeps it in the registry.
       outputs[name] = { digest: blobs.hasher.hashBytes(bytes), size: bytes.length, bytes };
