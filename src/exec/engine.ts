@@ -242,11 +242,12 @@ class GraphRun {
     const q = this.opts.graph.quanta[job.quantum]!;
     this.opts.emit({ event: "quantum-started", quantum: job.quantum, task: q.task, dataId: q.key, attempt: job.attempt });
     this.opts.executor.execute(job).then(
-      (outcome) => this.completed({ id: job.quantum, job, ...why, outcome }),
+      (outcome) => this.completed({ id: job.quantum, job, key: why.key, manifest: why.manifest, reasons: why.reasons, outcome }),
       (err: unknown) => {
         const now = Date.now();
         const error = err instanceof Error ? err.message : String(err);
-        this.completed({ id: job.quantum, job, ...why, outcome: { ok: false, error, log: String(err), startedAt: now, finishedAt: now, peakRssBytes: 0 } });
+        const outcome: QuantumOutcome = { ok: false, error, log: String(err), startedAt: now, finishedAt: now, peakRssBytes: 0 };
+        this.completed({ id: job.quantum, job, key: why.key, manifest: why.manifest, reasons: why.reasons, outcome });
       },
     );
   }
