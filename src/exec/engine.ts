@@ -63,7 +63,7 @@ let executionCounter = 0;
  */
 const RUN_TAG = `${Date.now().toString(36).padStart(9, "0")}-${process.pid.toString(36)}`;
 
-/** The longest the scheduler keeps the event loop's turn (see `yieldNowAndThen`). */
+/** The longest the scheduler keeps the event loop's turn (see `yieldTurn`). */
 const TURN_MS = 10;
 
 /** How many of the slowest quanta `run-finished` names. */
@@ -129,7 +129,7 @@ class GraphRun {
       this.completions = [];
       for (const done of completions) this.complete(done);
       this.batcher.maybeCommit();
-      await this.yieldNowAndThen();
+      if (Date.now() - this.turnStarted >= TURN_MS) await this.yieldTurn();
     }
     clearTimeout(this.dueTimer);
     await this.batcher.commit();
@@ -138,13 +138,11 @@ class GraphRun {
   }
 
   /**
-   * Lets the event loop turn every few milliseconds. Quanta run in this thread complete through
-   * promises alone, which never end the loop's turn: lmdb-js commits the writes of a turn when it
-   * ends, and the reporter writes its lines then.
+   * Lets the event loop turn; the scheduler does every few milliseconds. Quanta run in this thread
+   * complete without the event loop, which would otherwise not turn until the run ends: lmdb-js
+   * commits the writes of a turn when it ends, and the reporter writes its lines then.
    */
-  private async yieldNowAndThen(): Promise<void> {
-    const now = Date.now();
-    if (now - this.turnStarted < TURN_MS) return;
+  private async yieldTurn(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     this.turnStarted = Date.now();
   }
@@ -241,15 +239,22 @@ class GraphRun {
     this.inFlight++;
     const q = this.opts.graph.quanta[job.quantum]!;
     this.opts.emit({ event: "quantum-started", quantum: job.quantum, task: q.task, dataId: q.key, attempt: job.attempt });
-    this.opts.executor.execute(job).then(
-      (outcome) => this.completed({ id: job.quantum, job, key: why.key, manifest: why.manifest, reasons: why.reasons, outcome }),
-      (err: unknown) => {
-        const now = Date.now();
-        const error = err instanceof Error ? err.message : String(err);
-        const outcome: QuantumOutcome = { ok: false, error, log: String(err), startedAt: now, finishedAt: now, peakRssBytes: 0 };
-        this.completed({ id: job.quantum, job, key: why.key, manifest: why.manifest, reasons: why.reasons, outcome });
-      },
-    );
+    const done = (outcome: QuantumOutcome) => this.completed({ id: job.quantum, job, key: why.key, manifest: why.manifest, reasons: why.reasons, outcome });
+    const crashed = (err: unknown) => {
+      const now = Date.now();
+      const error = err instanceof Error ? err.message : String(err);
+      done({ ok: false, error, log: String(err), startedAt: now, finishedAt: now, peakRssBytes: 0 });
+    };
+    let running: QuantumOutcome | Promise<QuantumOutcome>;
+    try {
+      running = this.opts.executor.execute(job);
+    } catch (err) {
+      crashed(err);
+      return;
+    }
+    // A quantum that already ran is completed by the scheduler's next step, without a promise.
+    if (running instanceof Promise) running.then(done, crashed);
+    else done(running);
   }
 
   private completed(done: Completion): void {

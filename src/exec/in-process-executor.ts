@@ -4,7 +4,7 @@
  */
 import type { BlobStore } from "../store/blob-store.js";
 import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
-import { runQuantumJob } from "./run-quantum-job.js";
+import { runQuantumJobNow } from "./run-quantum-job.js";
 import { raceTimeout } from "./race-timeout.js";
 import { closeSandboxPools } from "./sandbox-pool.js";
 
@@ -14,9 +14,10 @@ export class InProcessExecutor implements QuantumExecutor {
 
   constructor(private readonly blobs: BlobStore) {}
 
-  execute(job: QuantumJob): Promise<QuantumOutcome> {
-    const run = runQuantumJob(job, this.blobs);
-    if (job.task.kind !== "module" || job.task.timeoutMs === undefined) return run;
+  execute(job: QuantumJob): QuantumOutcome | Promise<QuantumOutcome> {
+    const run = runQuantumJobNow(job, this.blobs);
+    // A task that ran to its end synchronously cannot have been stopped by a timeout anyway.
+    if (!(run instanceof Promise) || job.task.kind !== "module" || job.task.timeoutMs === undefined) return run;
     return raceTimeout(run, job.task.timeoutMs, () => undefined);
   }
 

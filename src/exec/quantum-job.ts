@@ -64,6 +64,10 @@ export interface QuantumExecutor {
   readonly kind: "in-process" | "pool" | "slurm";
   /** How many quanta may run at once. */
   readonly slots: number;
-  execute(job: QuantumJob): Promise<QuantumOutcome>;
+  /**
+   * Runs the quantum: its outcome itself when it ran to its end at once (a synchronous task in process:
+   * no promise and no turn of the microtask queue per quantum), else a promise of it.
+   */
+  execute(job: QuantumJob): QuantumOutcome | Promise<QuantumOutcome>;
   close(): Promise<void>;
 }

@@ -29,6 +29,12 @@ function peakRss(): number {
 }
 
 export function runQuantumJob(job: QuantumJob, blobs: BlobStore): Promise<QuantumOutcome> {
+  const outcome = runQuantumJobNow(job, blobs);
+  return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
+}
+
+/** `runQuantumJob`, with the outcome itself when the job ran to its end synchronously. */
+export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore): QuantumOutcome | Promise<QuantumOutcome> {
   const startedAt = Date.now();
   // Spelled out (no spread): this runs once per quantum.
   const done = (r: Result): QuantumOutcome =>
@@ -41,9 +47,9 @@ export function runQuantumJob(job: QuantumJob, blobs: BlobStore): Promise<Quantu
   };
   try {
     const result = job.task.kind === "module" ? runModule(job, blobs) : runCommand(job, blobs);
-    return result instanceof Promise ? result.then(done, threw) : Promise.resolve(done(result));
+    return result instanceof Promise ? result.then(done, threw) : done(result);
   } catch (err) {
-    return Promise.resolve(threw(err));
+    return threw(err);
   }
 }
 
