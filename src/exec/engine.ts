@@ -245,15 +245,9 @@ class GraphRun {
       const error = err instanceof Error ? err.message : String(err);
       done({ ok: false, error, log: String(err), startedAt: now, finishedAt: now, peakRssBytes: 0 });
     };
-    let running: QuantumOutcome | Promise<QuantumOutcome>;
-    try {
-      running = this.opts.executor.execute(job);
-    } catch (err) {
-      crashed(err);
-      return;
-    }
+    const running = this.opts.executor.execute(job);
     // A quantum that already ran is completed by the scheduler's next step, without a promise.
-    if (running instanceof Promise) running.then(done, crashed);
+    if (isThenable(running)) running.then(done, crashed);
     else done(running);
   }
 
@@ -436,6 +430,10 @@ class GraphRun {
     const fileBlobs = this.decider.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
     return { counts, tasks, exitCode, durationMs, fileBlobs };
   }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown }).then === "function";
 }
 
 function executionOutputs(typed: Record<string, { type: string; digest: BlobDigest; size: number }>, dataId: string): ExecutionRecord["outputs"] {

@@ -7,7 +7,7 @@
  *
  * The log is one line per call, `LEVEL message` (`INFO detecting above 5 sigma`), in call order.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
@@ -99,7 +99,7 @@ type Decoded = { ok: true; values: Record<string, unknown> } | { ok: false; erro
 
 function decodeInputs(opts: ModuleQuantumOptions, scratch: ScratchFiles): Decoded {
   const values: Record<string, unknown> = {};
-  for (const name in opts.definition.inputs) {
+  for (const name of Object.keys(opts.definition.inputs)) {
     const spec = opts.definition.inputs[name]!;
     const input = opts.inputs[name];
     const items = input === undefined ? [] : input.items.length < 2 ? input.items : [...input.items].sort((a, b) => compareDataIds(a.dataId, b.dataId));
@@ -194,7 +194,8 @@ class ScratchFiles {
   write(bytes: Uint8Array): string {
     this.dir ??= mkdtempSync(join(tmpdir(), "quanta-file-input-"));
     const path = join(this.dir, String(this.count++));
-    writeFileSync(path, bytes, { mode: 0o444 });
+    writeFileSync(path, bytes);
+    chmodSync(path, 0o444);
     return path;
   }
 
