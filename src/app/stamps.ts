@@ -21,7 +21,8 @@
  *   new (modified within the timestamp granularity), so such a file is hashed again next time.
  *
  * Stamps are a cache: a miss costs only the full walk, and a stale hit cannot happen, because any
- * write to the registry changes the generation.
+ * write to the registry changes the generation, but for stamps and file states. (A file state changes
+ * only with a file's size or mtime, which the ingest stamp's listing holds; runs never read them.)
  */
 import { canonicalJson } from "../core/canonical-json.js";
 import type { BlobDigest, Hasher } from "../core/digest.js";

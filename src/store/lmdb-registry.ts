@@ -17,6 +17,7 @@
  *   stamps        `run\0collection`, `ingest\0collection` → what the last complete run or ingest saw
  *                 (app/stamps.ts); writing one does not change the generation
  *   meta          also "generation" → a number, raised by every commit that changes anything else
+ *                 but stamps and file states
  *   blobs         blob digest → the blob's bytes (binary, not msgpack): blobs of at most
  *                 INLINE_BLOB_MAX_BYTES written by runs and ingest (blob-store.ts)
  * `\0` sorts before every other character, so key order is (collection, type, key) order and a prefix
@@ -283,13 +284,12 @@ export class LmdbRegistry implements Registry {
     return this.fileStates.get(path);
   }
 
+  // File states do not raise the generation (see Registry.generation).
   putFileState(path: string, state: FileState): void {
-    this.dirty = true;
     this.write(this.fileStates, path, state);
   }
 
   deleteFileState(path: string): void {
-    this.dirty = true;
     this.write(this.fileStates, path, REMOVE);
   }
 

@@ -172,8 +172,10 @@ export interface Registry {
   listBlobs(): Iterable<BlobDigest>;
 
   /**
-   * A number that every commit changing the registry raises (stamps excepted): equal generations mean
-   * nothing was written in between, by this process or any other.
+   * A number that every commit changing the registry raises, except for stamps and file states: equal
+   * generations mean nothing a run depends on was written in between, by this process or any other.
+   * File states are ingest's cache of its sources (size, mtime → digest): a file touched without a
+   * change rewrites its state and nothing else, so the next run is still answered by its stamp.
    */
   generation(): number;
   /** Stamps: what a complete run or ingest saw, to answer the next one without redoing it (app/stamps.ts). */
