@@ -334,7 +334,8 @@ class GraphRun {
       typed[name] = { type: this.opts.graph.datasets[q.outputs[name]!]!.type, digest: blob.digest, size: blob.size };
     }
     const action: ActionRecord | undefined = outcome.ok ? { key, manifest, outputs: typed, noWork: outcome.noWork, executionId } : undefined;
-    const quantum: QuantumRecord = { status, key, executionId, time: outcome.finishedAt, ...(outcome.ok ? { outputs: typed } : {}) };
+    const quantum: QuantumRecord = { status, key, executionId, time: outcome.finishedAt };
+    if (outcome.ok) quantum.outputs = typed;
     const execution: ExecutionRecord = {
       id: executionId,
       collection: this.opts.collection,
