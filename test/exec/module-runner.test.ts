@@ -155,6 +155,41 @@ describe("runModuleQuantum", () => {
     expect(() => statSync(seen[1]!)).toThrow();
   });
 
+  it("runs a run() that returns a value without a promise, and waits for one that returns a promise", async () => {
+    const done = plain(() => ({ a: 1, b: { dtype: "uint8", shape: [1], data: new Uint8Array([7]) } }));
+    expect(done).not.toBeInstanceOf(Promise);
+    expect(done).toMatchObject({ ok: true, noWork: false });
+    const later = plain(async () => ({ a: 2, b: { dtype: "uint8", shape: [1], data: new Uint8Array([8]) } }));
+    expect(later).toBeInstanceOf(Promise);
+    expect(await later).toMatchObject({ ok: true, noWork: false });
+
+    // A scratch file input stays until an asynchronous run() settles, and no longer.
+    let scratch = "";
+    let readAfterAwait = "";
+    const definition = defineTask({
+      name: "late",
+      dimensions: [],
+      inputs: { src: { type: "s", dimensions: [], storage: "file" } },
+      outputs: { out: { type: "x", dimensions: [], storage: "text" } },
+      async run({ src }) {
+        scratch = src;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        readAfterAwait = readFileSync(src, "utf8");
+        return { out: readAfterAwait };
+      },
+    });
+    const result = await runModuleQuantum({
+      definition,
+      config: {},
+      label: "late",
+      dataId: {},
+      inputs: { src: { storage: "file", multiple: false, items: [{ dataId: {}, bytes: new TextEncoder().encode("kept") }] } },
+    });
+    expect(result).toMatchObject({ ok: true });
+    expect(readAfterAwait).toBe("kept");
+    expect(() => statSync(scratch)).toThrow();
+  });
+
   it("fails on a single input without exactly one dataset, and on undecodable bytes", async () => {
     const missing = await runModuleQuantum({ definition: coadd, config: { scale: 1 }, label: "coadd", dataId: { patch: 1 }, inputs: { warps: { storage: "ndarray", multiple: true, items: [] } } });
     expect(missing).toEqual({ ok: false, error: 'input "meta" needs exactly one dataset, got 0', log: "" });
