@@ -1,17 +1,19 @@
 /**
- * `quanta gc`: delete the blobs that no dataset, relation, action or execution references, and the
- * temporary files that interrupted writes left in `<repo>/tmp/`. Runs under the writer lock, so no
- * writer of this repository is running and every temporary file is stale.
+ * `quanta gc`: delete the blobs that no dataset, relation, action or execution references, and what
+ * interrupted runs left in `<repo>/tmp/`: temporary files, and the sandbox directories of a process
+ * that was killed. Runs under the writer lock, so no writer of this repository is running and all of
+ * it is stale.
  */
-import { statSync, unlinkSync } from "node:fs";
+import { lstatSync, rmSync, unlinkSync } from "node:fs";
 import { blobDigestSize } from "../core/digest.js";
 import type { Repository } from "../store/repository.js";
 
 export interface GcReport {
   blobsDeleted: number;
   blobsKept: number;
+  /** Temporary files and leftover sandbox directories. */
   tempFilesDeleted: number;
-  /** Bytes of deleted blobs and temporary files. */
+  /** Bytes of deleted blobs and temporary files (not counted for sandbox directories). */
   bytesFreed: number;
 }
 
@@ -33,13 +35,19 @@ export async function collectGarbage(repo: Repository): Promise<GcReport> {
     }
   });
   for (const path of repo.blobs.listTemp()) {
-    const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (stat === undefined) continue; // gone meanwhile
     try {
-      unlinkSync(path);
+      // A sandbox pool: its files are mostly links to blobs, and a link a command made is removed,
+      // never followed.
+      if (stat.isDirectory()) rmSync(path, { recursive: true, force: true });
+      else {
+        unlinkSync(path);
+        report.bytesFreed += stat.size;
+      }
       report.tempFilesDeleted++;
-      report.bytesFreed += size;
     } catch {
-      // gone meanwhile
+      // gone meanwhile, or not ours to remove (a directory a command made read-only): left alone
     }
   }
   return report;

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, runCli } from "../helpers/cli.js";
@@ -95,9 +95,18 @@ describe("ingest, datasets, get, verify, gc", () => {
     writeFileSync(join(dir, "data/raw/r/visit1/det1.npy"), "a longer new content");
     await runCli(["ingest", pipeline, "--repo", repo]);
     writeFileSync(join(dir, "cache/tmp/leftover.tmp"), "12345");
+    // A killed run's sandbox pool, with a link a command made to a file outside the repository.
+    const outside = join(dir, "outside.txt");
+    writeFileSync(outside, "keep me");
+    const pool = join(dir, "cache/tmp/sandboxes-999999-0-0");
+    mkdirSync(join(pool, "0/inputs/src"), { recursive: true });
+    writeFileSync(join(pool, "0/inputs/src/item=1"), "x");
+    symlinkSync(outside, join(pool, "0/escape"));
     const gc = await runCli(["gc", "--repo", repo]);
     expect(gc.code).toBe(0);
-    expect(gc.stdout).toBe("deleted 2 unreferenced blobs and 1 temporary file, freed 11 bytes; kept 13 blobs\n");
+    expect(gc.stdout).toBe("deleted 2 unreferenced blobs and 2 temporary files, freed 11 bytes; kept 13 blobs\n");
+    expect(existsSync(pool)).toBe(false);
+    expect(readFileSync(outside, "utf8")).toBe("keep me");
     const again = await runCli(["gc", "--repo", repo, "--json"]);
     expect(JSON.parse(again.stdout)).toEqual({ event: "gc-finished", blobsDeleted: 0, blobsKept: 13, tempFilesDeleted: 0, bytesFreed: 0 });
   });
