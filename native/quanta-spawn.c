@@ -21,7 +21,10 @@
  * Each shell runs in a new session (its own process group), with stdin from /dev/null and stdout and
  * stderr on one pipe that the helper reads (so the log interleaves them as written). When the shell
  * exits, the helper kills its process group, so that processes left in the background end too; a run
- * has ended when the shell has been reaped and every process holding the pipe has closed it. A kill
+ * has ended when the shell has been reaped and every process holding the pipe has closed it, or
+ * ESCAPED_GRACE_MS after the shell was reaped: a process that started a session of its own escapes
+ * the kill and may hold the pipe for ever, so the helper then stops reading it, and ends the log with
+ * ESCAPED_NOTE (the same words as src/exec/shell-spawner.ts). A kill
  * of a run that has ended already is ignored. At the end of stdin (the CLI has gone), the helper kills
  * every process group it started, and exits once those runs have ended. It ignores the signals that
  * end the CLI (SIGINT, SIGTERM, SIGHUP, SIGQUIT), so as to outlive it long enough to do that.
@@ -37,10 +40,13 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOG_CAP (1 << 20)
 #define READ_CHUNK 65536
+#define ESCAPED_GRACE_MS 500
+#define ESCAPED_NOTE "[quanta: a process the command started in a session of its own still held its output; stopped reading it]\n"
 
 extern char **environ;
 
@@ -49,6 +55,7 @@ struct run {
   pid_t pid;    /* the shell, also its process group */
   int out;      /* read end of its output pipe; -1 after end of file */
   int reaped;   /* the shell has exited */
+  long long reaped_ms; /* when (CLOCK_MONOTONIC) */
   int status;   /* its wait status, once reaped */
   char *log;    /* output so far: at most 2 * LOG_CAP bytes, the last LOG_CAP of them kept at the end */
   size_t len, cap;
@@ -254,6 +261,12 @@ static void finish_ended(void) {
   }
 }
 
+static long long now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static void reap(void) {
   int status;
   pid_t pid;
@@ -261,6 +274,7 @@ static void reap(void) {
     for (size_t i = 0; i < nruns; i++) {
       if (runs[i].pid == pid && !runs[i].reaped) {
         runs[i].reaped = 1;
+        runs[i].reaped_ms = now_ms();
         runs[i].status = status;
         /* What the shell left in the background goes with it (and lets go of the pipe). */
         kill(-pid, SIGKILL);
@@ -292,6 +306,37 @@ static void read_output(struct run *r) {
     r->out = -1;
     return;
   }
+}
+
+/*
+ * Stops reading the pipes that a process in another session has held open ESCAPED_GRACE_MS past the
+ * shell's end (what it wrote until now is kept); returns the milliseconds until the next such
+ * deadline, or -1 when there is none.
+ */
+static int give_up_escaped(void) {
+  long long now = now_ms();
+  int wait = -1;
+  for (size_t i = 0; i < nruns; i++) {
+    struct run *r = &runs[i];
+    if (!r->reaped || r->out < 0) continue;
+    long long left = r->reaped_ms + ESCAPED_GRACE_MS - now;
+    if (left > 0) {
+      if (wait < 0 || left < wait) wait = (int)left;
+      continue;
+    }
+    read_output(r);
+    if (r->out < 0) continue;
+    close(r->out);
+    r->out = -1;
+    size_t note = sizeof ESCAPED_NOTE - 1;
+    if (r->cap - r->len < note) {
+      r->cap = r->len + note;
+      r->log = grow(r->log, r->cap);
+    }
+    memcpy(r->log + r->len, ESCAPED_NOTE, note);
+    r->len += note;
+  }
+  return wait;
 }
 
 /* Handles the complete requests at the start of buf; returns how many bytes they took. */
@@ -338,6 +383,9 @@ int main(void) {
 
   while (stdin_open || nruns > 0) {
     size_t n = 0;
+    int timeout = give_up_escaped();
+    finish_ended();
+    if (!stdin_open && nruns == 0) break;
     if (fds_cap < nruns + 2) {
       fds_cap = 2 * (nruns + 2);
       fds = grow(fds, fds_cap * sizeof *fds);
@@ -345,7 +393,7 @@ int main(void) {
     fds[n++] = (struct pollfd){.fd = stdin_open ? 0 : -1, .events = POLLIN};
     fds[n++] = (struct pollfd){.fd = wake[0], .events = POLLIN};
     for (size_t i = 0; i < nruns; i++) fds[n++] = (struct pollfd){.fd = runs[i].out, .events = POLLIN};
-    if (poll(fds, n, -1) < 0) {
+    if (poll(fds, n, timeout) < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }

@@ -4,7 +4,7 @@
  * forks the whole CLI process, which costs the main thread about 1.5 ms per command.
  */
 import { spawn } from "node:child_process";
-import { DROPPED_LOG_NOTE, MAX_LOG_BYTES, type ShellEnd, type ShellRun, type ShellRunOptions, type ShellSpawner } from "./shell-spawner.js";
+import { DROPPED_LOG_NOTE, ESCAPED_GRACE_MS, ESCAPED_NOTE, MAX_LOG_BYTES, type ShellEnd, type ShellRun, type ShellRunOptions, type ShellSpawner } from "./shell-spawner.js";
 
 export class NodeShellSpawner implements ShellSpawner {
   readonly kind = "node" as const;
@@ -55,12 +55,14 @@ export class NodeShellSpawner implements ShellSpawner {
       opts.signal?.addEventListener("abort", onAbort, { once: true });
       let end: ShellEnd | undefined;
       let settled = false;
-      const finish = (result: ShellEnd) => {
+      let escaped: NodeJS.Timeout | undefined;
+      const finish = (result: ShellEnd, note = "") => {
         if (settled) return;
         settled = true;
         if (timer !== undefined) clearTimeout(timer);
+        if (escaped !== undefined) clearTimeout(escaped);
         opts.signal?.removeEventListener("abort", onAbort);
-        let log = Buffer.concat(chunks).toString("utf8");
+        let log = Buffer.concat(chunks).toString("utf8") + note;
         if (dropped) log = DROPPED_LOG_NOTE + log;
         resolvePromise({ end: result, log });
       };
@@ -72,6 +74,11 @@ export class NodeShellSpawner implements ShellSpawner {
         end = forced ? { kind: forced } : signal ? { kind: "signal", signal } : { kind: "exit", code: code ?? -1 };
         // Background processes the command left behind would hold the pipe open: end them.
         killGroup();
+        // One that started a session of its own is out of reach: stop waiting for it after a while.
+        escaped = setTimeout(() => {
+          child.stdout!.destroy();
+          finish(end!, ESCAPED_NOTE);
+        }, ESCAPED_GRACE_MS);
       });
       // "close" comes once every process holding the pipe is gone: the quantum leaves nothing running.
       child.on("close", () => {

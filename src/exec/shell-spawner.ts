@@ -33,7 +33,12 @@ export interface ShellRunOptions {
 
 export interface ShellSpawner {
   readonly kind: "helper" | "node";
-  /** Runs `/bin/sh -c command`; resolves once the shell and everything it started are gone. */
+  /**
+   * Runs `/bin/sh -c command`; resolves once the shell and everything it started are gone, or, when a
+   * process it started in a session of its own (out of reach of the kill of its process group) still
+   * holds the output `ESCAPED_GRACE_MS` after the shell ended, stops reading it (`ESCAPED_NOTE` ends
+   * the log) and resolves then.
+   */
   run(command: string, opts: ShellRunOptions): Promise<ShellRun>;
 }
 
@@ -41,3 +46,9 @@ export interface ShellSpawner {
 export const MAX_LOG_BYTES = 1 << 20;
 
 export const DROPPED_LOG_NOTE = "[… earlier output dropped]\n";
+
+/** How long the output may stay open once the shell has ended and its process group was killed. */
+export const ESCAPED_GRACE_MS = 500;
+
+/** Ends the log of a run whose output a process in another session held open (native/quanta-spawn.c too). */
+export const ESCAPED_NOTE = "[quanta: a process the command started in a session of its own still held its output; stopped reading it]\n";

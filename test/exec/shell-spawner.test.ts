@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { HelperShellSpawner } from "../../src/exec/helper-shell-spawner.js";
 import { chooseShellSpawner, HELPER_PATH, sharedShellSpawner } from "../../src/exec/shared-shell-spawner.js";
-import { DROPPED_LOG_NOTE, MAX_LOG_BYTES } from "../../src/exec/shell-spawner.js";
+import { DROPPED_LOG_NOTE, ESCAPED_GRACE_MS, ESCAPED_NOTE, MAX_LOG_BYTES } from "../../src/exec/shell-spawner.js";
 import { isDead } from "./process-state.js";
 import { hasCompiler, startTestSpawners } from "./spawners.js";
 
@@ -73,6 +73,25 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
     expect(await spawner.run("kill -HUP $$; echo survived", { cwd: root })).toEqual({ end: { kind: "signal", signal: "SIGHUP" }, log: "" });
     // An ignored SIGPIPE would make `yes` complain of a broken pipe instead of dying quietly.
     expect(await spawner.run("yes | head -n 1", { cwd: root })).toEqual({ end: { kind: "exit", code: 0 }, log: "y\n" });
+  });
+
+  it("stop waiting for a process the command started in a session of its own, which holds the output", async () => {
+    // `setsid` puts `sleep` out of reach of the kill of the shell's process group, its output still open.
+    const started = Date.now();
+    // The shell waits until it is there (its pid written), so the kill of the group cannot catch it first.
+    const pidFile = join(root, "escaped.pid");
+    rmSync(pidFile, { force: true });
+    const command = `echo before; setsid sh -c 'echo $$ > ${pidFile}.new && mv ${pidFile}.new ${pidFile}; exec sleep 30' & while [ ! -s ${pidFile} ]; do sleep 0.01; done; echo after`;
+    const run = await spawner.run(command, { cwd: root });
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    try {
+      expect(run.end).toEqual({ kind: "exit", code: 0 });
+      expect(run.log).toBe(`before\nafter\n${ESCAPED_NOTE}`);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(ESCAPED_GRACE_MS - 50);
+      expect(Date.now() - started).toBeLessThan(ESCAPED_GRACE_MS + 5000);
+    } finally {
+      process.kill(pid, "SIGKILL");
+    }
   });
 
   it("read nothing from stdin, and see the environment", async () => {
