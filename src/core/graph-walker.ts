@@ -70,13 +70,11 @@ export class GraphWalker {
   /** Takes up to `max` ready quanta and marks them running. */
   takeReady(max = Infinity): number[] {
     const out: number[] = [];
-    while (out.length < max && this.readyHead < this.readyQueue.length) {
-      const q = this.readyQueue[this.readyHead++]!;
-      if (this.state[q] !== READY) continue;
-      this.state[q] = RUNNING;
+    while (out.length < max) {
+      const q = this.takeOne();
+      if (q < 0) break;
       out.push(q);
     }
-    this.compactQueue();
     return out;
   }
 

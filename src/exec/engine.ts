@@ -19,7 +19,7 @@ import type { GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import type { KeyManifest } from "../core/quantum-key.js";
 import type { ActionRecord, ExecutionRecord, QuantumRecord, Registry } from "../store/registry.js";
 import type { Repository } from "../store/repository.js";
-import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
+import { isThenable, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "./quantum-job.js";
 import { QuantumDecider, type CachedResult } from "./quantum-decider.js";
 import { CommitBatcher } from "./commit-batcher.js";
 
@@ -431,10 +431,6 @@ class GraphRun {
     const fileBlobs = this.decider.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
     return { counts, tasks, exitCode, durationMs, fileBlobs };
   }
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown }).then === "function";
 }
 
 function executionOutputs(typed: Record<string, { type: string; digest: BlobDigest; size: number }>, dataId: string): ExecutionRecord["outputs"] {

@@ -15,6 +15,7 @@ import { createCapturedLog } from "../core/define-task.js";
 import type { StorageClass } from "../core/storage-class.js";
 import { isNoWork, type TaskDefinition } from "../core/task-definition.js";
 import { decodeValue, encodeValue } from "../store/storage-formats.js";
+import { isThenable } from "./quantum-job.js";
 
 export interface ModuleInputItem {
   readonly dataId: DataId;
@@ -89,10 +90,6 @@ export function runModuleQuantum(opts: ModuleQuantumOptions): ModuleQuantumResul
   } finally {
     if (removeScratch) scratch.remove();
   }
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 type Decoded = { ok: true; values: Record<string, unknown> } | { ok: false; error: string };

@@ -71,3 +71,11 @@ export interface QuantumExecutor {
   execute(job: QuantumJob): QuantumOutcome | Promise<QuantumOutcome>;
   close(): Promise<void>;
 }
+
+/**
+ * Whether a value that may be a promise is one (any thenable: a task's `run`, or an executor, may
+ * hand back a promise of another realm or library). Values are taken as they are.
+ */
+export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+}
