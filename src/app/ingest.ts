@@ -119,7 +119,7 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   const candidates = collectCandidates(templates, report);
   const racyBefore = walkStart - racyWindowMs(candidates);
   const listing = listingDigest(repo, dimensions, fileSpecs, candidates);
-  if (ingestUnchanged(repo, collection, listing)) {
+  if (await ingestUnchanged(repo, collection, listing)) {
     // The same files, sizes and mtimes as the last complete ingest, and nothing written since.
     for (const c of candidates) {
       report.byType[c.spec.type]!.unchanged++;

@@ -52,7 +52,7 @@ export async function runPipeline(req: PlanRequest & { exec: ExecFlags; output: 
       });
     const identity = { pipeline, collection, where: req.flags.where, bind: req.flags.bind, tasks: prepared.tasks, targets: req.targets };
     const fingerprint = runFingerprint(repo.hasher, identity);
-    const stamp = upToDateStamp(repo, collection, fingerprint);
+    const stamp = await upToDateStamp(repo, collection, fingerprint);
     if (stamp !== undefined) {
       rememberRun();
       return reportUpToDate({ stamp, pipeline: pipeline.name, collection, executor: makeExecutorInfo(req.exec), emit });

@@ -23,6 +23,12 @@
  * Stamps are a cache: a miss costs only the full walk, and a stale hit cannot happen, because any
  * write to the registry changes the generation, but for stamps and file states. (A file state changes
  * only with a file's size or mtime, which the ingest stamp's listing holds; runs never read them.)
+ *
+ * Blob files are not in the registry: a stamp lists the ones it needs, and holds only while they all
+ * exist. Checking 300,000 of them would read every shard directory; instead a stamp remembers the
+ * ctime of each shard directory found complete (`BlobStore.filesPresent`), and a shard whose
+ * directory has not changed since is not read. The first check after a stamp is written reads the
+ * shards and writes the stamp again with their ctimes (`refreshed`); later ones stat 256 directories.
  */
 import { canonicalJson } from "../core/canonical-json.js";
 import type { BlobDigest, Hasher } from "../core/digest.js";
@@ -41,6 +47,8 @@ export interface RunStamp {
   tasks: { task: string; quanta: number }[];
   /** Output blobs kept in files: each must still exist for the stamp to hold. */
   fileBlobs: BlobDigest[];
+  /** The ctimes of shard directories found to hold their `fileBlobs` (see the module comment). */
+  shards?: Record<string, number>;
 }
 
 export interface IngestStamp {
@@ -48,6 +56,7 @@ export interface IngestStamp {
   listing: string;
   generation: number;
   fileBlobs: BlobDigest[];
+  shards?: Record<string, number>;
 }
 
 /** What a run's plan is made of besides the registry's contents. */
@@ -79,15 +88,35 @@ export function runFingerprint(hasher: Hasher, id: RunIdentity): string {
 const runStampName = (collection: string) => `run\0${collection}`;
 const ingestStampName = (collection: string) => `ingest\0${collection}`;
 
-/** Whether a stamp of this version still holds: nothing written since, its blob files all there. */
-function holds(repo: Repository, stamp: { v: number; generation: number; fileBlobs: BlobDigest[] }): boolean {
-  return stamp.v === STAMP_VERSION && stamp.generation === repo.registry.generation() && stamp.fileBlobs.every((d) => repo.blobs.exists(d));
+type AnyStamp = RunStamp | IngestStamp;
+
+/**
+ * Whether a stamp of this version still holds (nothing written since, its blob files all there), and
+ * the same stamp with more shards to trust when the check read some that the next check need not.
+ */
+function holds<S extends AnyStamp>(repo: Repository, stamp: S): { holds: boolean; refreshed?: S } {
+  if (stamp.v !== STAMP_VERSION || stamp.generation !== repo.registry.generation()) return { holds: false };
+  const check = repo.blobs.filesPresent(stamp.fileBlobs, stamp.shards);
+  if (!check.present) return { holds: false };
+  const before = stamp.shards ?? {};
+  const gained = Object.keys(check.trusted).some((shard) => before[shard] !== check.trusted[shard]);
+  return { holds: true, refreshed: gained ? { ...stamp, shards: check.trusted } : undefined };
+}
+
+/** Writes a stamp again with the shards its check found it can trust; not an error if it cannot. */
+async function rewrite(repo: Repository, name: string, stamp: AnyStamp | undefined): Promise<void> {
+  if (stamp === undefined) return;
+  await repo.registry.commit(() => repo.registry.putStamp(name, stamp));
 }
 
 /** The run stamp of `collection` if it answers a run with this fingerprint now. */
-export function upToDateStamp(repo: Repository, collection: string, fingerprint: string): RunStamp | undefined {
+export async function upToDateStamp(repo: Repository, collection: string, fingerprint: string): Promise<RunStamp | undefined> {
   const stamp = repo.registry.getStamp(runStampName(collection)) as RunStamp | undefined;
-  return stamp?.fingerprint === fingerprint && holds(repo, stamp) ? stamp : undefined;
+  if (stamp?.fingerprint !== fingerprint) return undefined;
+  const check = holds(repo, stamp);
+  if (!check.holds) return undefined;
+  await rewrite(repo, runStampName(collection), check.refreshed);
+  return stamp;
 }
 
 export async function writeRunStamp(repo: Repository, collection: string, stamp: Omit<RunStamp, "v" | "generation">): Promise<void> {
@@ -97,9 +126,13 @@ export async function writeRunStamp(repo: Repository, collection: string, stamp:
 }
 
 /** Whether the ingest stamp of `collection` says a walk that found `listing` changes nothing. */
-export function ingestUnchanged(repo: Repository, collection: string, listing: string): boolean {
+export async function ingestUnchanged(repo: Repository, collection: string, listing: string): Promise<boolean> {
   const stamp = repo.registry.getStamp(ingestStampName(collection)) as IngestStamp | undefined;
-  return stamp?.listing === listing && holds(repo, stamp);
+  if (stamp?.listing !== listing) return false;
+  const check = holds(repo, stamp);
+  if (!check.holds) return false;
+  await rewrite(repo, ingestStampName(collection), check.refreshed);
+  return true;
 }
 
 export async function writeIngestStamp(repo: Repository, collection: string, listing: string, fileBlobs: BlobDigest[]): Promise<void> {

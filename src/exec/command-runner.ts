@@ -34,7 +34,7 @@ import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
 import { didYouMean } from "../core/errors.js";
 import type { Connection, TaskNode } from "../core/pipeline.js";
 import type { StorageClass } from "../core/storage-class.js";
-import type { Sandbox } from "./sandbox-pool.js";
+import type { Sandbox, SandboxPool } from "./sandbox-pool.js";
 import { sharedShellSpawner } from "./shared-shell-spawner.js";
 import type { ShellSpawner } from "./shell-spawner.js";
 
@@ -76,7 +76,7 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
     throw new Error(`internal error: task ${task.label} is not a command task`);
   }
   const sandbox = opts.sandbox.path;
-  const layout = prepareSandbox(sandbox, task, opts.inputs);
+  const layout = prepareSandbox(opts.sandbox, task, opts.inputs);
   if (layout.writes.length > 0) await Promise.all(layout.writes.map(([to, bytes]) => writeFile(to, bytes)));
   const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId: opts.dataId, layout }));
   if (!expanded.ok) return { ok: false, error: expanded.error, log: "" };
@@ -85,11 +85,16 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   const spawner = opts.spawner ?? (await sharedShellSpawner());
   const run = await spawner.run(expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal });
   const log = run.log;
-  const modified = findModifiedInputs(layout.linked);
+  const modified = findModifiedInputs(layout.linked.checked.values());
   if (modified.length > 0) {
     // The blob no longer holds the bytes its name promises: remove it, so that nothing trusts it.
-    for (const blob of modified) removeFile(blob);
-    return { ok: false, error: `the command modified its input ${modified.join(", ")} (inputs are read-only); the damaged blob was removed`, log, removed: modified };
+    for (const m of modified) {
+      removeFile(m.file);
+      if (m.spare) opts.sandbox.pool.forgetCopy(m.file);
+    }
+    const blobs = modified.filter((m) => !m.spare).map((m) => m.file);
+    const names = modified.map((m) => m.file).join(", ");
+    return { ok: false, error: `the command modified its input ${names} (inputs are read-only); the damaged blob was removed`, log, removed: blobs };
   }
   switch (run.end.kind) {
     case "timeout":
@@ -130,7 +135,7 @@ export function checkCommandTemplate(task: TaskNode): string | undefined {
   const dataId = Object.fromEntries(task.dimensions.map((d) => [d, 0]));
   const inputs = Object.fromEntries(Object.keys(task.inputs).map((name) => [name, [`inputs/${name}/x`]]));
   const outputs = Object.fromEntries(Object.keys(task.outputs).map((name) => [name, `outputs/${name}`]));
-  const layout: SandboxLayout = { inputs, outputs, listsWanted: new Set(), linked: [], writes: [] };
+  const layout: SandboxLayout = { inputs, outputs, listsWanted: new Set(), linked: { checked: new Map(), sourceOf: new Map() }, writes: [] };
   const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId, layout }));
   return expanded.ok ? undefined : expanded.error;
 }
@@ -145,23 +150,16 @@ interface SandboxLayout {
   outputs: Record<string, string>;
   /** The inputs whose `.list` file the template uses (written after expansion). */
   listsWanted: Set<string>;
-  /** Inputs hard-linked to their blobs, with what they looked like before the command ran. */
-  linked: LinkedInput[];
+  /** The files inputs are hard-linked to. */
+  linked: LinkedFiles;
   /** Inputs to write from their bytes (`runCommandQuantum` writes them in libuv's thread pool). */
   writes: [string, Uint8Array][];
 }
 
-interface LinkedInput {
-  blob: string;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-}
-
 /** Places the inputs in the (empty) sandbox, and says where everything is. */
-function prepareSandbox(sandbox: string, task: TaskNode, given: Readonly<Record<string, readonly CommandInputItem[]>>): SandboxLayout {
+function prepareSandbox(sandbox: Sandbox, task: TaskNode, given: Readonly<Record<string, readonly CommandInputItem[]>>): SandboxLayout {
   const inputs: Record<string, string[]> = {};
-  const linked: LinkedInput[] = [];
+  const linked: LinkedFiles = { checked: new Map(), sourceOf: new Map() };
   const writes: [string, Uint8Array][] = [];
   for (const [name, connection] of Object.entries(task.inputs)) {
     const items = [...(given[name] ?? [])].sort((a, b) => compareDataIds(a.dataId, b.dataId));
@@ -172,8 +170,8 @@ function prepareSandbox(sandbox: string, task: TaskNode, given: Readonly<Record<
       if (used.has(base)) base = `${base}-${index}`;
       used.add(base);
       const relPath = `${dir}/${base}${item.extension ?? extensionOf(item.path, connection)}`;
-      if (item.bytes !== undefined) writes.push([join(sandbox, relPath), item.bytes]);
-      else linkInput(item.path, join(sandbox, relPath), linked);
+      if (item.bytes !== undefined) writes.push([join(sandbox.path, relPath), item.bytes]);
+      else linkInput(item.path, join(sandbox.path, relPath), linked, sandbox.pool);
       return relPath;
     });
   }
@@ -198,30 +196,56 @@ function fileNameOf(dataId: DataId): string {
 /**
  * Puts an input that has a file into the sandbox: a hard link to its blob (one system call, whatever
  * the size), or a copy on another file system. File modes do not stop root from writing through a
- * link, so every linked blob is checked after the command (`findModifiedInputs`). (Inputs given as
- * bytes are written by `runCommandQuantum`, off this thread: creating a file can take a millisecond.)
+ * link, so every linked file is checked after the command (`findModifiedInputs`), once however many
+ * inputs link it. A blob with as many links as the file system allows is linked through a spare copy
+ * (`SandboxPool.spareCopy`), which is checked likewise.
  */
-function linkInput(from: string, to: string, linked: LinkedInput[]): void {
-  try {
-    linkSync(from, to);
-  } catch {
-    copyFileSync(from, to);
-    return;
+function linkInput(from: string, to: string, links: LinkedFiles, pool: SandboxPool): void {
+  let source = links.sourceOf.get(from) ?? from;
+  for (;;) {
+    try {
+      linkSync(source, to);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EMLINK") {
+        copyFileSync(from, to);
+        return;
+      }
+      source = pool.spareCopy(from, source === from ? undefined : source);
+      links.sourceOf.set(from, source);
+    }
   }
-  const st = statSync(from);
-  linked.push({ blob: from, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+  if (links.checked.has(source)) return;
+  const st = statSync(source);
+  links.checked.set(source, { file: source, spare: source !== from, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
 }
 
-/** Blobs written through a hard link by the command; they no longer match their digests. */
-function findModifiedInputs(linked: readonly LinkedInput[]): string[] {
-  const modified: string[] = [];
+/** The files a sandbox's inputs are hard links to, each with what it looked like before the command ran. */
+interface LinkedFiles {
+  checked: Map<string, LinkedFile>;
+  /** The spare copy an input's blob is linked through, for blobs that had too many links. */
+  sourceOf: Map<string, string>;
+}
+
+interface LinkedFile {
+  file: string;
+  /** A spare copy of a blob rather than the blob itself. */
+  spare: boolean;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Linked files the command wrote to; they no longer match their digests. */
+function findModifiedInputs(linked: Iterable<LinkedFile>): LinkedFile[] {
+  const modified: LinkedFile[] = [];
   for (const l of linked) {
-    const st = statSync(l.blob, { throwIfNoEntry: false });
+    const st = statSync(l.file, { throwIfNoEntry: false });
     // Another file under the blob's name: another writer put the same bytes there meanwhile, and it is
     // not the file this command could write to.
     if (st !== undefined && st.ino !== l.ino) continue;
     // Not ctime: other quanta linking the same blob change it.
-    if (!st || st.size !== l.size || st.mtimeMs !== l.mtimeMs) modified.push(l.blob);
+    if (!st || st.size !== l.size || st.mtimeMs !== l.mtimeMs) modified.push(l);
   }
   return modified;
 }

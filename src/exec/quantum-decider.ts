@@ -213,12 +213,15 @@ export class QuantumDecider {
 
   /** The distinct digests of the graph's outputs known so far that `select` picks. */
   outputDigests(select: (digest: BlobDigest) => boolean): BlobDigest[] {
-    const out = new Set<BlobDigest>();
-    this.graph.datasets.forEach((ds, id) => {
+    const distinct = new Set<BlobDigest>();
+    const { datasets } = this.graph;
+    for (let id = 0; id < datasets.length; id++) {
       const st = this.state[id];
-      if (ds.producer >= 0 && typeof st === "string" && st !== PENDING && select(st)) out.add(st);
-    });
-    return [...out];
+      if (datasets[id]!.producer >= 0 && typeof st === "string" && st !== PENDING) distinct.add(st);
+    }
+    const out: BlobDigest[] = [];
+    for (const digest of distinct) if (select(digest)) out.push(digest);
+    return out;
   }
 
   /** Marks every output of a quantum absent (no work, failed, blocked). */

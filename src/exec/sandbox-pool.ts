@@ -4,15 +4,15 @@
  * rmdir, against about 10 us for a link or a readdir), so a sandbox is emptied after its quantum and
  * handed to the next quantum whose task has the same input connections.
  *
- * On disk: `<repo>/tmp/sandboxes-<pid>-<thread>-<n>/` is a pool, and each directory in it a sandbox,
- * holding `outputs/` and, when the task has inputs, `inputs/<connection>/` for each (command-runner.ts
+ * On disk: `<repo>/tmp/sandboxes-<pid>-<thread>-<n>/` is a pool, and each numbered directory in it a
+ * sandbox (`copies/` holds the pool's spare copies of blobs, see `spareCopy`), holding `outputs/` and, when the task has inputs, `inputs/<connection>/` for each (command-runner.ts
  * says what goes in them). Emptying reads each of those directories and removes whatever is in them,
  * the command's stray files included; a sandbox that cannot be emptied (its command removed one of its
  * directories, say) is removed rather than reused. A pool's directory goes when the executor closes
  * (a sandbox still in use goes when it is released) and at the latest when the process exits; a
  * process killed outright leaves it behind, as it would a sandbox in use.
  */
-import { mkdirSync, readdirSync, rmSync, unlinkSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, rmSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
 
@@ -35,17 +35,45 @@ export class SandboxPool {
     const key = inputsKey(inputNames);
     const reused = this.idle.get(key)?.pop();
     if (reused !== undefined) return reused;
-    if (!this.hasRoot) {
-      mkdirSync(this.root, { recursive: true });
-      this.hasRoot = true;
-      poolsWithRoots.add(this);
-    }
+    if (!this.hasRoot) this.makeRoot();
     const path = join(this.root, String(this.made++));
     mkdirSync(path);
     mkdirSync(join(path, "outputs"));
     if (inputNames.length > 0) mkdirSync(join(path, "inputs"));
     for (const name of inputNames) mkdirSync(join(path, "inputs", name));
     return new Sandbox(path, [...inputNames], key, this);
+  }
+
+  /**
+   * A private copy of the blob file `blob`, made in the pool's directory, for a sandbox to link when
+   * the blob itself has as many links as the file system allows (EMLINK: 65,000 on ext4, reached when
+   * a gather reads the same bytes from many datasets). Each copy serves until it too is full; `full`
+   * is the copy that just refused a link. Copies go with the pool's directory.
+   */
+  spareCopy(blob: string, full?: string): string {
+    const known = this.spares.get(blob);
+    if (known !== undefined && known !== full) return known;
+    if (!this.hasRoot) this.makeRoot();
+    const copies = join(this.root, "copies");
+    if (this.sparesMade === 0) mkdirSync(copies, { recursive: true });
+    const copy = join(copies, String(this.sparesMade++));
+    copyFileSync(blob, copy);
+    this.spares.set(blob, copy);
+    return copy;
+  }
+
+  /** Forgets a copy made by `spareCopy` (a command wrote to it, and it was removed). */
+  forgetCopy(copy: string): void {
+    for (const [blob, known] of this.spares) if (known === copy) this.spares.delete(blob);
+  }
+
+  private readonly spares = new Map<string, string>();
+  private sparesMade = 0;
+
+  private makeRoot(): void {
+    mkdirSync(this.root, { recursive: true });
+    this.hasRoot = true;
+    poolsWithRoots.add(this);
   }
 
   /** Called by `Sandbox.release`: keeps an emptied sandbox for reuse, or removes it. */
@@ -73,6 +101,8 @@ export class SandboxPool {
   removeRoot(): void {
     if (this.hasRoot) removeQuietly(this.root);
     this.hasRoot = false;
+    this.spares.clear();
+    this.sparesMade = 0;
     poolsWithRoots.delete(this);
   }
 }
@@ -83,7 +113,7 @@ export class Sandbox {
     readonly path: string,
     private readonly inputNames: readonly string[],
     private readonly key: string,
-    private readonly pool: SandboxPool,
+    readonly pool: SandboxPool,
   ) {}
 
   /**

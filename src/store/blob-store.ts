@@ -74,6 +74,9 @@ export interface BlobStoreOptions {
 
 export type BlobDurability = "per-blob" | "deferred" | "none";
 
+/** A shard directory changed this recently is read again by the next `filesPresent`. */
+const RACY_SHARD_MS = 1000;
+
 /** Files this large or larger are streamed through putFile. */
 const DEFAULT_STREAM_THRESHOLD = 8 * 1024 * 1024;
 
@@ -206,10 +209,11 @@ export class BlobStore {
    * Whether the blob exists, from a listing of its shard directory taken once (the fast check for
    * deciding many quanta: one readdir per shard instead of one stat per blob). Blobs this store writes
    * afterwards are added; a blob another thread wrote since the listing reads as missing, which only
-   * ever makes a quantum rerun, never skip.
+   * ever makes a quantum rerun, never skip. The listing is asked first: a lookup in memory, where the
+   * registry's is a read of LMDB, and a command's outputs are files, however small.
    */
   exists(digest: BlobDigest): boolean {
-    return this.inRegistry(digest) || this.fileListed(digest);
+    return this.fileListed(digest) || this.inRegistry(digest);
   }
 
   /** Whether the blob's file is in its shard's listing (see `exists`). */
@@ -425,6 +429,38 @@ export class BlobStore {
       if (isNotFound(err)) return existed;
       throw err;
     }
+  }
+
+  /**
+   * Whether every blob in `digests` exists, read afresh from the disk (not from `exists`'s listings),
+   * and what the next check may trust. A blob file cannot go without its shard directory's ctime
+   * changing (POSIX: unlink, rename and link mark the parent directory changed, and no call sets a
+   * ctime back), so a shard whose ctime equals the one in `trusted` is not read. The answer's `trusted`
+   * holds each shard read now whose ctime is older than RACY_SHARD_MS: its directory was stat'ed before
+   * it was read, and any change after that gets a later ctime, even from a coarse file-system clock.
+   */
+  filesPresent(digests: readonly BlobDigest[], trusted: Readonly<Record<string, number>> = {}): { present: boolean; trusted: Record<string, number> } {
+    const byShard = new Map<string, BlobDigest[]>();
+    for (const d of digests) {
+      const shard = d.slice(0, 2);
+      const list = byShard.get(shard);
+      if (list === undefined) byShard.set(shard, [d]);
+      else list.push(d);
+    }
+    const next: Record<string, number> = {};
+    const now = Date.now();
+    for (const [shard, list] of byShard) {
+      const dir = join(this.root, shard);
+      const ctime = statSync(dir, { throwIfNoEntry: false })?.ctimeMs;
+      if (ctime !== undefined && trusted[shard] === ctime) {
+        next[shard] = ctime;
+        continue;
+      }
+      const names = new Set(readdirIfExists(dir));
+      for (const d of list) if (!names.has(d.slice(2)) && !this.inRegistry(d)) return { present: false, trusted: {} };
+      if (ctime !== undefined && ctime < now - RACY_SHARD_MS) next[shard] = ctime;
+    }
+    return { present: true, trusted: next };
   }
 
   /**

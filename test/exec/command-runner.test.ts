@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -222,6 +222,57 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     // Shell syntax is left alone.
     const shell = await run("X=1; echo ${X} | awk '{print $1}' > {outputs.out}");
     expect(shell.ok).toBe(true);
+  });
+});
+
+describe("runCommandQuantum, a blob with no links to spare", () => {
+  const spawner = spawners.list.find(([, s]) => s !== undefined)![1]!;
+
+  /** A blob file linked until the file system refuses (EMLINK); undefined where it never does. */
+  function fullBlob(text: string): string | undefined {
+    const dir = makeInputs({ blob: text });
+    const links = join(dir, "links");
+    mkdirSync(links);
+    for (let i = 0; i < 70_000; i++) {
+      try {
+        linkSync(join(dir, "blob"), join(links, String(i)));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EMLINK") return join(dir, "blob");
+        throw err;
+      }
+    }
+    return undefined;
+  }
+
+  it("links it through a spare copy, checked like the blob", { timeout: 60_000 }, async () => {
+    const blob = fullBlob("same bytes\n");
+    // ext4, where CI runs, allows 65,000 links; a file system without a limit needs no spare copy.
+    if (blob === undefined) return;
+    expect(statSync(blob).nlink).toBe(65_000);
+    const pool = sandboxPool();
+    const parts = (n: number) => Array.from({ length: n }, (_, i) => ({ path: blob, dataId: { visit: 1, detector: i } }));
+    const gather = commandTask("cat {inputs.parts} > {outputs.out}", { inputs: { parts: connection("parts", ["visit", "detector"], { multiple: true }) } });
+    const ok = await runIn(spawner, { task: gather, dataId: { visit: 1 }, inputs: { parts: parts(3) } }, pool);
+    expect(ok.ok).toBe(true);
+    if (!ok.ok) return;
+    expect(readFileSync(ok.outputs.out!, "utf8")).toBe("same bytes\n".repeat(3));
+    const copies = readdirSync(join(pool.root, "copies"));
+    expect(copies).toHaveLength(1);
+    expect(statSync(join(pool.root, "copies", copies[0]!)).nlink).toBe(4);
+
+    // A command that writes through the copy fails, and the copy goes; the blob is untouched.
+    const writer = commandTask("echo extra >> {inputs.src}; cp {inputs.src} {outputs.out}");
+    const bad = await runIn(spawner, { task: writer, dataId: { visit: 2 }, inputs: { src: parts(1) } }, pool);
+    expect(bad).toMatchObject({ ok: false, removed: [] });
+    if (bad.ok) return;
+    expect(bad.error).toMatch(/^the command modified its input .*copies\/0 \(inputs are read-only\)/);
+    expect(existsSync(join(pool.root, "copies", "0"))).toBe(false);
+    expect(readFileSync(blob, "utf8")).toBe("same bytes\n");
+
+    // The next quantum gets a fresh copy.
+    const again = await runIn(spawner, { task: gather, dataId: { visit: 3 }, inputs: { parts: parts(2) } }, pool);
+    expect(again.ok).toBe(true);
+    expect(readdirSync(join(pool.root, "copies"))).toEqual(["1"]);
   });
 });
 

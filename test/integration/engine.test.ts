@@ -2,7 +2,7 @@
  * The incremental engine through the real CLI: real LMDB, real files, real worker threads. Each test
  * asserts the exact set of quanta that ran.
  */
-import { readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openRepository } from "../../src/store/repository.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -119,6 +119,16 @@ describe("incremental runs", () => {
     const r = await runChain(fx.dir, padded);
     // It reproduces the same bytes, so nothing downstream reruns.
     expect(r.ran).toEqual(["double@item=2"]);
+
+    // Once the run stamp trusts the blob's shard directory (unchanged for a second), a deletion still
+    // shows: it changes the directory.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await runChain(fx.dir, padded)).ran).toEqual([]);
+    const shardDir = join(fx.repo, "blobs", digest.slice(0, 2));
+    const trusted = await runStampShards(fx.repo);
+    expect(trusted[digest.slice(0, 2)]).toBe(statSync(shardDir).ctimeMs);
+    rmSync(join(shardDir, digest.slice(2)));
+    expect((await runChain(fx.dir, padded)).ran).toEqual(["double@item=2"]);
     const verify = await runCli(["verify", "--repo", "repo"], { cwd: fx.dir });
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });
@@ -141,6 +151,16 @@ describe("incremental runs", () => {
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });
 });
+
+/** The shard directories the run stamp of the `chain` collection trusts, with their ctimes. */
+async function runStampShards(repoRoot: string): Promise<Record<string, number>> {
+  const repo = await openRepository(repoRoot, { write: false });
+  try {
+    return (repo.registry.getStamp("run\0chain") as { shards?: Record<string, number> } | undefined)?.shards ?? {};
+  } finally {
+    await repo.close();
+  }
+}
 
 async function digestOf(type: string, item: number): Promise<string> {
   const ls = await runCli(["datasets", "--repo", "repo", "--collection", "chain", "--type", type, "--where", `item = ${item}`, "--json"], { cwd: fx.dir });

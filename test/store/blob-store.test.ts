@@ -121,6 +121,27 @@ describe("BlobStore", () => {
   });
 });
 
+describe("filesPresent", () => {
+  it("trusts a shard whose directory is unchanged, and sees a blob deleted from it", async () => {
+    const store = new BlobStore(dir, await loadHasher());
+    const digests = [store.putSync(Buffer.from("one")), store.putSync(Buffer.from("two"))];
+    const shards = digests.map((d) => d.slice(0, 2));
+    // Just written: too recent to trust (a coarse clock could give a later change the same ctime).
+    const fresh = store.filesPresent(digests);
+    expect(fresh).toEqual({ present: true, trusted: {} });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const settled = store.filesPresent(digests);
+    expect(settled.present).toBe(true);
+    expect(Object.keys(settled.trusted).sort()).toEqual([...new Set(shards)].sort());
+    expect(settled.trusted[shards[0]!]).toBe(statSync(join(dir, "blobs", shards[0]!)).ctimeMs);
+    // Unchanged since: still trusted, and the answer is the same.
+    expect(store.filesPresent(digests, settled.trusted)).toEqual(settled);
+    rmSync(store.pathOf(digests[0]!));
+    expect(store.filesPresent(digests, settled.trusted)).toEqual({ present: false, trusted: {} });
+    expect(store.filesPresent([digests[1]!], settled.trusted).present).toBe(true);
+  });
+});
+
 describe("small blobs in the registry", () => {
   it("keeps blobs of at most 4 KiB in the registry: staged, readable at once, written by the next commit", async () => {
     const repo = await openRepository(join(dir, "repo"), { write: true });
