@@ -34,6 +34,7 @@ import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
 import { didYouMean } from "../core/errors.js";
 import type { Connection, TaskNode } from "../core/pipeline.js";
 import type { StorageClass } from "../core/storage-class.js";
+import type { Launch } from "./launch-slots.js";
 import type { Sandbox, SandboxPool } from "./sandbox-pool.js";
 import { sharedShellSpawner } from "./shared-shell-spawner.js";
 import type { ShellSpawner } from "./shell-spawner.js";
@@ -58,6 +59,8 @@ export interface CommandQuantumOptions {
   readonly signal?: AbortSignal;
   /** Default: this process's shared one. */
   readonly spawner?: ShellSpawner;
+  /** The slot the command must hold while it runs (the pool's `-j`); the sandbox is prepared before. */
+  readonly launch?: Launch;
 }
 
 export type CommandQuantumResult =
@@ -83,7 +86,12 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   for (const name of layout.listsWanted) writeFileSync(join(sandbox, listPath(name)), layout.inputs[name]!.join("\n") + "\n");
 
   const spawner = opts.spawner ?? (await sharedShellSpawner());
-  const run = await spawner.run(expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal });
+  const launch = opts.launch;
+  const waiting = launch?.slots.take();
+  if (waiting !== undefined) await waiting;
+  launch?.started();
+  const running = spawner.run(expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal });
+  const run = await (launch === undefined ? running : running.finally(() => launch.slots.give()));
   const log = run.log;
   const modified = findModifiedInputs(layout.linked.checked.values());
   if (modified.length > 0) {

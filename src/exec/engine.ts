@@ -187,7 +187,11 @@ class GraphRun {
 
   /** Decides ready quanta in order; skips what is up to date; starts the rest while slots are free. */
   private dispatchReady(): void {
-    while (!this.stopping && this.inFlight < this.opts.executor.slots) {
+    const { executor } = this.opts;
+    // Quanta taken in advance would start as soon as a slot is free, before a failure is known: none
+    // under --fail-fast, which starts nothing after the first failure.
+    const limit = executor.slots + (this.opts.failFast ? 0 : (executor.queued ?? 0));
+    while (!this.stopping && this.inFlight < limit) {
       const id = this.walker.takeOne();
       if (id < 0) return;
       const q = this.opts.graph.quanta[id]!;
@@ -238,14 +242,14 @@ class GraphRun {
   private start(job: QuantumJob, why: Pick<Completion, "key" | "manifest" | "reasons">): void {
     this.inFlight++;
     const q = this.opts.graph.quanta[job.quantum]!;
-    this.opts.emit({ event: "quantum-started", quantum: job.quantum, task: q.task, dataId: q.key, attempt: job.attempt });
+    const started = () => this.opts.emit({ event: "quantum-started", quantum: job.quantum, task: q.task, dataId: q.key, attempt: job.attempt });
     const done = (outcome: QuantumOutcome) => this.completed({ id: job.quantum, job, key: why.key, manifest: why.manifest, reasons: why.reasons, outcome });
     const crashed = (err: unknown) => {
       const now = Date.now();
       const error = err instanceof Error ? err.message : String(err);
       done({ ok: false, error, log: String(err), startedAt: now, finishedAt: now, peakRssBytes: 0 });
     };
-    const running = this.opts.executor.execute(job);
+    const running = this.opts.executor.execute(job, started);
     // A quantum that already ran is completed by the scheduler's next step, without a promise.
     if (isThenable(running)) running.then(done, crashed);
     else done(running);

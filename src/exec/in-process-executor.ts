@@ -14,7 +14,8 @@ export class InProcessExecutor implements QuantumExecutor {
 
   constructor(private readonly blobs: BlobStore) {}
 
-  execute(job: QuantumJob): QuantumOutcome | Promise<QuantumOutcome> {
+  execute(job: QuantumJob, started: () => void): QuantumOutcome | Promise<QuantumOutcome> {
+    started();
     const run = runQuantumJobNow(job, this.blobs);
     // A task that ran to its end synchronously cannot have been stopped by a timeout anyway.
     if (!(run instanceof Promise) || job.task.kind !== "module" || job.task.timeoutMs === undefined) return run;

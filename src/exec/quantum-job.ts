@@ -65,10 +65,16 @@ export interface QuantumExecutor {
   /** How many quanta may run at once. */
   readonly slots: number;
   /**
-   * Runs the quantum: its outcome itself when it ran to its end at once (a synchronous task in process:
-   * no promise and no turn of the microtask queue per quantum), else a promise of it.
+   * How many quanta more than `slots` it takes in advance (none when unset): they are prepared (a
+   * command's sandbox filled) and wait for a slot, so that one starts the moment another ends.
    */
-  execute(job: QuantumJob): QuantumOutcome | Promise<QuantumOutcome>;
+  readonly queued?: number;
+  /**
+   * Runs the quantum: its outcome itself when it ran to its end at once (a synchronous task in process:
+   * no promise and no turn of the microtask queue per quantum), else a promise of it. `started` is
+   * called when the quantum starts running (at once, unless it waits for a slot).
+   */
+  execute(job: QuantumJob, started: () => void): QuantumOutcome | Promise<QuantumOutcome>;
   close(): Promise<void>;
 }
 

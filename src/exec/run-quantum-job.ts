@@ -11,6 +11,7 @@ import { loadTaskModule, type LoadedTaskModule } from "./task-module.js";
 import { runModuleQuantum, type ModuleQuantumResult } from "./module-runner.js";
 import { runCommandQuantum, type CommandInputItem } from "./command-runner.js";
 import { sandboxPoolFor } from "./sandbox-pool.js";
+import type { Launch } from "./launch-slots.js";
 import type { OutputBlob, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 
 const EMPTY = new Uint8Array(0);
@@ -28,14 +29,24 @@ function peakRss(): number {
   return rssBytes;
 }
 
-export function runQuantumJob(job: QuantumJob, blobs: BlobStore): Promise<QuantumOutcome> {
-  const outcome = runQuantumJobNow(job, blobs);
+export function runQuantumJob(job: QuantumJob, blobs: BlobStore, launch?: Launch): Promise<QuantumOutcome> {
+  const outcome = runQuantumJobNow(job, blobs, launch);
   return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
 }
 
-/** `runQuantumJob`, with the outcome itself when the job ran to its end synchronously. */
-export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore): QuantumOutcome | Promise<QuantumOutcome> {
-  const startedAt = Date.now();
+/**
+ * `runQuantumJob`, with the outcome itself when the job ran to its end synchronously. With `launch`, a
+ * command is prepared at once and started when it gets a slot; its time counts from then.
+ */
+export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, launch?: Launch): QuantumOutcome | Promise<QuantumOutcome> {
+  let startedAt = Date.now();
+  const timedLaunch: Launch | undefined = launch && {
+    slots: launch.slots,
+    started: () => {
+      startedAt = Date.now();
+      launch.started();
+    },
+  };
   // Spelled out (no spread): this runs once per quantum.
   const done = (r: Result): QuantumOutcome =>
     r.ok
@@ -46,7 +57,7 @@ export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore): QuantumOutc
     return { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() };
   };
   try {
-    const result = job.task.kind === "module" ? runModule(job, blobs) : runCommand(job, blobs);
+    const result = job.task.kind === "module" ? runModule(job, blobs) : runCommand(job, blobs, timedLaunch);
     return result instanceof Promise ? result.then(done, threw) : done(result);
   } catch (err) {
     return threw(err);
@@ -126,7 +137,7 @@ function keepOutputs(r: ModuleQuantumResult, blobs: BlobStore): Result {
   return { ok: true, outputs, noWork: r.noWork, log: r.log };
 }
 
-async function runCommand(job: QuantumJob, blobs: BlobStore): Promise<Result> {
+async function runCommand(job: QuantumJob, blobs: BlobStore, launch: Launch | undefined): Promise<Result> {
   const sandbox = sandboxPoolFor(join(job.repoRoot, "tmp")).take(Object.keys(job.task.inputs));
   // A sandbox whose command may still be running is removed, never handed to another quantum.
   let reuse = false;
@@ -139,7 +150,7 @@ async function runCommand(job: QuantumJob, blobs: BlobStore): Promise<Result> {
         input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension })),
       );
     }
-    const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, timeoutMs: job.task.timeoutMs });
+    const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, timeoutMs: job.task.timeoutMs, launch });
     reuse = r.ok || r.stray !== true;
     if (!r.ok) {
       for (const path of r.removed ?? []) blobs.forgetFile(path);

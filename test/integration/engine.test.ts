@@ -2,7 +2,7 @@
  * The incremental engine through the real CLI: real LMDB, real files, real worker threads. Each test
  * asserts the exact set of quanta that ran.
  */
-import { readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openRepository } from "../../src/store/repository.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -243,6 +243,50 @@ describe("failures", () => {
 });
 
 describe("executors", () => {
+  /** A pipeline of one command task over items 1..6 whose command is `command`. */
+  function probePipeline(command: string): string {
+    writeFileSync(
+      join(fx.dir, "probe.yaml"),
+      [
+        "dimensions: { item: int }",
+        'inputs: { raw: { path: "data/raw-{item}.txt", storage: text } }',
+        "tasks:",
+        "  probe:",
+        `    command: ${JSON.stringify(command)}`,
+        "    dimensions: [item]",
+        "    inputs: { src: { type: raw, dimensions: [item], storage: text } }",
+        "    outputs: { out: { type: probed, dimensions: [item], storage: text } }",
+      ].join("\n") + "\n",
+    );
+    return "probe.yaml";
+  }
+
+  it("-j 2 runs at most two commands at once, though it prepares two more in advance", async () => {
+    const locks = join(fx.dir, "running");
+    const seen = join(fx.dir, "seen.txt");
+    mkdirSync(locks);
+    // Each command counts the commands running with it (itself included), then stays a while.
+    const file = probePipeline(`mkdir ${locks}/$$ && ls ${locks} | wc -l >> ${seen} && sleep 0.2; rmdir ${locks}/$$; cp {inputs.src} {outputs.out}`);
+    const r = await runCli(["run", file, "--repo", "repo", "--json", "-j", "2"], { cwd: fx.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const counts = readFileSync(seen, "utf8").trim().split("\n").map(Number);
+    expect(counts).toHaveLength(N);
+    expect(Math.max(...counts)).toBe(2);
+    const started = r.stdout.split("\n").filter((l) => l.includes('"quantum-started"'));
+    expect(started).toHaveLength(N);
+  });
+
+  it("-j 2 --fail-fast starts nothing after the first failure, not even what it could have prepared", async () => {
+    // Item 1 fails at once; item 2, started with it, runs on; nothing else may start.
+    const file = probePipeline("if [ {dataId.item} = 1 ]; then exit 1; fi; sleep 0.3; cp {inputs.src} {outputs.out}");
+    const r = await runCli(["run", file, "--repo", "repo", "--json", "-j", "2", "--fail-fast"], { cwd: fx.dir });
+    expect(r.code).toBe(1);
+    const events = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { event: string; dataId?: string });
+    expect(events.filter((e) => e.event === "quantum-started").map((e) => e.dataId)).toEqual(["item=1", "item=2"]);
+    expect(events.filter((e) => e.event === "quantum-failed").map((e) => e.dataId)).toEqual(["item=1"]);
+    expect(events.filter((e) => e.event === "quantum-blocked")).toHaveLength(N - 2);
+  });
+
   it("-j 1 and -j 4 produce identical output digests", async () => {
     const digests = async (jobs: string) => {
       const local = makeChainFixture(N);
