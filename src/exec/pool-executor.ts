@@ -22,7 +22,8 @@ interface PoolWorker {
   settle?: (outcome: QuantumOutcome) => void;
 }
 
-const WORKER_URL = new URL("./pool-worker.js", import.meta.url);
+/** From dist/exec/ or, in the CLI's bundle, dist/bundle/. */
+const WORKER_URL = new URL("../exec/pool-worker.js", import.meta.url);
 
 export class PoolExecutor implements QuantumExecutor {
   readonly kind = "pool" as const;

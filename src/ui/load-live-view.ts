@@ -12,9 +12,10 @@ export async function loadLiveView(): Promise<typeof import("./live-view.js")> {
   try {
     // The build's one-file bundle of the view with ink and React (scripts/bundle-live-view.mjs) loads
     // five times faster than the modules one by one; without it (running from source), the modules.
-    const bundle = new URL("./live-view.bundle.js", import.meta.url);
-    if (existsSync(bundle)) return (await import(bundle.href)) as typeof import("./live-view.js");
-    return await import("./live-view.js");
+    // Both found from this module's URL, which is dist/ui/ or, in the CLI's bundle, dist/bundle/.
+    const bundle = new URL("../ui/live-view.bundle.js", import.meta.url);
+    const modules = new URL("../ui/live-view.js", import.meta.url);
+    return (await import(existsSync(bundle) ? bundle.href : modules.href)) as typeof import("./live-view.js");
   } finally {
     if (before === undefined) delete process.env.NODE_ENV;
   }

@@ -282,7 +282,8 @@ describe("executors", () => {
     const r = await runCli(["run", file, "--repo", "repo", "--json", "-j", "2", "--fail-fast"], { cwd: fx.dir });
     expect(r.code).toBe(1);
     const events = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { event: string; dataId?: string });
-    expect(events.filter((e) => e.event === "quantum-started").map((e) => e.dataId)).toEqual(["item=1", "item=2"]);
+    // Started in either order: each starts when its sandbox is ready.
+    expect(events.filter((e) => e.event === "quantum-started").map((e) => e.dataId).sort()).toEqual(["item=1", "item=2"]);
     expect(events.filter((e) => e.event === "quantum-failed").map((e) => e.dataId)).toEqual(["item=1"]);
     expect(events.filter((e) => e.event === "quantum-blocked")).toHaveLength(N - 2);
   });

@@ -1,6 +1,6 @@
 import "./without-ci-env.js";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createReporter, shouldDrawLiveView } from "../../src/ui/create-reporter.js";
@@ -100,7 +100,19 @@ describe("loading ink", () => {
     }
     expect([...packages].filter((p) => !p.startsWith("node:"))).toEqual([]);
     expect([...seen].some((f) => f.endsWith("live-view.tsx"))).toBe(false);
-    expect([...seen].flatMap((f) => readImports(f).dynamics)).toEqual(["./live-view.js"]);
+    // The live view is imported by URL (load-live-view.ts), so that the CLI's bundle leaves it out.
+    expect([...seen].flatMap((f) => readImports(f).dynamics)).toEqual([]);
+  });
+
+  it("the CLI's bundle imports neither ink nor react, and the live view only on demand", () => {
+    const bundle = join(PROJECT_ROOT, "dist", "bundle");
+    const files = readdirSync(bundle).filter((f) => f.endsWith(".js"));
+    expect(files).toContain("main.js");
+    for (const file of files) {
+      const text = readFileSync(join(bundle, file), "utf8");
+      expect(text, file).not.toMatch(/from\s*["'](ink|react)["']/);
+      expect(text, file).not.toMatch(/function\s+LiveView\b/);
+    }
   });
 
   it("at run time (dist/), a plain and a JSON reporter load no ink and no react; the live one does (bundled)", () => {
