@@ -2,6 +2,7 @@
  * The `quanta` command line: global flags, the command table, and the one place where errors become
  * messages and exit codes (0 success, 1 some quanta failed, 2 usage or pipeline error, 3 repository error).
  */
+import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { COMMANDS } from "./commands.js";
@@ -26,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
     .option("quiet", { type: "boolean", default: false, describe: "print only failures and the summary", global: true })
     .option("plain", { type: "boolean", default: false, describe: "plain lines, never the live view", global: true })
     .strict()
-    .demandCommand(1, "error: name a command (see quanta --help)")
+    .demandCommand(1, "name a command")
     .recommendCommands()
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err, y) => {
@@ -35,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
       exitCode = 2;
       throw new ParseFailure();
     })
-    .version(false)
+    .version(packageVersion())
     .help();
   for (const spec of COMMANDS) {
     parser.command(spec.command, spec.describe, spec.builder, async (args) => {
@@ -52,6 +53,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class ParseFailure extends Error {}
+
+/** This package's version (package.json is two levels up from dist/cli/ and from dist/bundle/). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+}
 
 function reportError(err: unknown, debug: boolean): number {
   if (err instanceof QuantaError) {

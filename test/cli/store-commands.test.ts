@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTempDir, runCli } from "../helpers/cli.js";
+import { makeTempDir, PROJECT_ROOT, runCli } from "../helpers/cli.js";
 
 // One repository, built up step by step: ingest, look, corrupt, verify, gc.
 let dir: string;
@@ -109,5 +109,16 @@ describe("ingest, datasets, get, verify, gc", () => {
     expect(readFileSync(outside, "utf8")).toBe("keep me");
     const again = await runCli(["gc", "--repo", repo, "--json"]);
     expect(JSON.parse(again.stdout)).toEqual({ event: "gc-finished", blobsDeleted: 0, blobsKept: 13, tempFilesDeleted: 0, bytesFreed: 0 });
+  });
+});
+
+describe("the command line itself", () => {
+  it("--version prints the package's version; no command is a usage error with a hint", async () => {
+    const version = await runCli(["--version"], { cwd: dir });
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(PROJECT_ROOT, "package.json"), "utf8")) as { version: string }).version);
+    const bare = await runCli([], { cwd: dir });
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toBe("error: name a command\nhint: see 'quanta --help'\n");
   });
 });
