@@ -6,7 +6,9 @@
  *
  *     inputs/<connection>/<data ID>[.<ext>]   one per input dataset (hard links to the blobs, checked
  *                                              for writes afterwards; copies on another file system;
- *                                              written from the item's bytes when it carries them)
+ *                                              written from the item's bytes when it carries them,
+ *                                              into the file the sandbox's last quantum had for a
+ *                                              connection of one dataset)
  *     inputs/<connection>.list                 with `{inputs.X.list}`: those paths, one per line
  *     outputs/<connection>[.<ext>]             where the command must write each declared output
  *
@@ -27,7 +29,7 @@
  * background are killed too, so a finished quantum leaves nothing running. The file-system calls here
  * are synchronous: each costs a few microseconds, less than a trip through libuv's thread pool.
  */
-import { copyFileSync, linkSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, copyFileSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
@@ -160,7 +162,7 @@ interface SandboxLayout {
   listsWanted: Set<string>;
   /** The files inputs are hard-linked to. */
   linked: LinkedFiles;
-  /** Inputs to write from their bytes (`runCommandQuantum` writes them in libuv's thread pool). */
+  /** Inputs of `multiple` connections to write from their bytes (in libuv's thread pool). */
   writes: [string, Uint8Array][];
 }
 
@@ -173,15 +175,19 @@ function prepareSandbox(sandbox: Sandbox, task: TaskNode, given: Readonly<Record
     const items = [...(given[name] ?? [])].sort((a, b) => compareDataIds(a.dataId, b.dataId));
     const dir = `inputs/${name}`;
     const used = new Set<string>();
+    const spare = sandbox.takeSpare(name);
     inputs[name] = items.map((item, index) => {
       let base = fileNameOf(item.dataId) || String(index);
       if (used.has(base)) base = `${base}-${index}`;
       used.add(base);
       const relPath = `${dir}/${base}${item.extension ?? extensionOf(item.path, connection)}`;
-      if (item.bytes !== undefined) writes.push([join(sandbox.path, relPath), item.bytes]);
-      else linkInput(item.path, join(sandbox.path, relPath), linked, sandbox.pool);
+      if (item.bytes === undefined) linkInput(item.path, join(sandbox.path, relPath), linked, sandbox.pool);
+      else if (connection.multiple) writes.push([join(sandbox.path, relPath), item.bytes]);
+      else writePrivateInput(sandbox, name, join(sandbox.path, relPath), item.bytes, spare);
       return relPath;
     });
+    // A private file left by the sandbox's last quantum and not rewritten now must not be seen.
+    if (spare !== undefined && !items.some((item) => item.bytes !== undefined && !connection.multiple)) removeFile(spare);
   }
   const outputs: Record<string, string> = {};
   for (const [name, connection] of Object.entries(task.outputs)) {
@@ -226,6 +232,29 @@ function linkInput(from: string, to: string, links: LinkedFiles, pool: SandboxPo
   if (links.checked.has(source)) return;
   const st = statSync(source);
   links.checked.set(source, { file: source, spare: source !== from, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+}
+
+/**
+ * Writes an input's bytes (a blob kept in the registry) into the sandbox as a private copy: into the
+ * file the sandbox's last quantum had for it when there is one, renamed (no new inode: see
+ * `Sandbox.takeSpare`), else into a new file. The old file is rewritten only if it is still a regular
+ * file of one link, and never through a symbolic link: a command may have put a link to a blob, or
+ * to anything else, in its place. A command that writes to its private copy harms nothing.
+ */
+function writePrivateInput(sandbox: Sandbox, input: string, path: string, bytes: Uint8Array, spare: string | undefined): void {
+  if (spare !== undefined) {
+    const st = lstatSync(spare, { throwIfNoEntry: false });
+    if (st?.isFile() && st.nlink === 1) {
+      if (spare !== path) renameSync(spare, path);
+    } else if (st !== undefined) removeFile(spare);
+  }
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+  try {
+    writeSync(fd, bytes);
+  } finally {
+    closeSync(fd);
+  }
+  sandbox.keepSpare(input, path);
 }
 
 /** The files a sandbox's inputs are hard links to, each with what it looked like before the command ran. */

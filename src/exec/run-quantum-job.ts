@@ -142,13 +142,15 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, launch: Launch | un
   // A sandbox whose command may still be running is removed, never handed to another quantum.
   let reuse = false;
   try {
-    // Every input is hard-linked into the sandbox from a blob file; one kept in the registry gets its
-    // file made once (a gather of 10,000 small outputs would otherwise write 10,000 files each run).
+    // Inputs are hard-linked into the sandbox from blob files. A blob kept in the registry is written
+    // into the sandbox from its bytes for a connection of one dataset (into a file the sandbox keeps:
+    // see command-runner.ts), and made a blob file once for a `multiple` one (a gather of 10,000 small
+    // outputs would otherwise write 10,000 files each run).
     const inputs: Record<string, CommandInputItem[]> = {};
     for (const [name, input] of Object.entries(job.inputs)) {
-      inputs[name] = await Promise.all(
-        input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension })),
-      );
+      inputs[name] = input.multiple
+        ? await Promise.all(input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension })))
+        : input.items.map((i) => ({ path: i.path ?? "", bytes: i.bytes, dataId: i.dataId, extension: i.extension }));
     }
     const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, timeoutMs: job.task.timeoutMs, launch });
     reuse = r.ok || r.stray !== true;

@@ -128,6 +128,55 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     expect(readdirSync(join(result.sandbox, "inputs", "src"))).toEqual(["visit=1.txt"]);
   });
 
+  it("rewrites the file a sandbox kept for an input's bytes, never through a link a command put there", async () => {
+    const pool = sandboxPool();
+    const bytes = (text: string) => new TextEncoder().encode(text);
+    const run = async (command: string, visit: number, text: string) => {
+      const sandbox = pool.take(["src"]);
+      const task = commandTask(command);
+      const result = await runCommandQuantum({ task, dataId: { visit }, inputs: { src: [{ path: "", bytes: bytes(text), dataId: { visit }, extension: ".txt" }] }, sandbox, spawner });
+      const input = join(sandbox.path, "inputs", "src", `visit=${visit}.txt`);
+      const st = statSync(input, { throwIfNoEntry: false });
+      const out = result.ok ? readFileSync(result.outputs.out!, "utf8") : result.error;
+      sandbox.release();
+      return { out, ino: st?.ino, listing: readdirSync(join(sandbox.path, "inputs", "src")) };
+    };
+    const first = await run("cat {inputs.src} > {outputs.out}", 1, "first\n");
+    expect(first.out).toBe("first\n");
+    // Kept by the emptying, renamed and rewritten for the next quantum: the same inode.
+    expect(first.listing).toEqual(["visit=1.txt"]);
+    const second = await run("cat {inputs.src} > {outputs.out}", 2, "second, longer\n");
+    expect(second).toMatchObject({ out: "second, longer\n", ino: first.ino, listing: ["visit=2.txt"] });
+
+    // A command that writes to its private copy harms nothing; one that puts links in its place gets
+    // neither written through.
+    const outside = makeInputs({ "precious.txt": "precious\n", "linked.txt": "linked\n" });
+    await run(`echo scribble >> {inputs.src}; cp {inputs.src} {outputs.out}`, 3, "third\n");
+    expect((await run("cat {inputs.src} > {outputs.out}", 4, "fourth\n")).out).toBe("fourth\n");
+    await run(`cat {inputs.src} > {outputs.out}; rm {inputs.src}; ln -s ${join(outside, "precious.txt")} {inputs.src}`, 5, "fifth\n");
+    expect((await run("cat {inputs.src} > {outputs.out}", 6, "sixth\n")).out).toBe("sixth\n");
+    await run(`cat {inputs.src} > {outputs.out}; rm {inputs.src}; ln ${join(outside, "linked.txt")} {inputs.src}`, 7, "seventh\n");
+    expect((await run("cat {inputs.src} > {outputs.out}", 8, "eighth\n")).out).toBe("eighth\n");
+    expect(readFileSync(join(outside, "precious.txt"), "utf8")).toBe("precious\n");
+    expect(readFileSync(join(outside, "linked.txt"), "utf8")).toBe("linked\n");
+  });
+
+  it("leaves no kept file where the next quantum reads its input through a link", async () => {
+    const pool = sandboxPool();
+    const dir = makeInputs({ blob: "from a blob\n" });
+    const first = pool.take(["src"]);
+    const inline = { path: "", bytes: new TextEncoder().encode("x\n"), dataId: { visit: 1 } };
+    expect((await runCommandQuantum({ task: commandTask("cat {inputs.src} > {outputs.out}"), dataId: { visit: 1 }, inputs: { src: [inline] }, sandbox: first, spawner })).ok).toBe(true);
+    first.release();
+    expect(readdirSync(join(first.path, "inputs", "src"))).toEqual(["visit=1"]);
+    const second = pool.take(["src"]);
+    expect(second.path).toBe(first.path);
+    const linked = await runCommandQuantum({ task: commandTask("ls inputs/src > {outputs.out}"), dataId: { visit: 2 }, inputs: { src: [{ path: join(dir, "blob"), dataId: { visit: 2 } }] }, sandbox: second, spawner });
+    expect(linked.ok).toBe(true);
+    if (linked.ok) expect(readFileSync(linked.outputs.out!, "utf8")).toBe("visit=2\n");
+    second.release();
+  });
+
   it("fails a command that writes to a linked input, and removes the damaged blob", async () => {
     const dir = makeInputs({ blob: "original\n" });
     const task = commandTask("echo extra >> {inputs.src}; cp {inputs.src} {outputs.out}");
