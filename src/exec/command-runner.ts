@@ -29,7 +29,7 @@
  * background are killed too, so a finished quantum leaves nothing running. The file-system calls here
  * are synchronous: each costs a few microseconds, less than a trip through libuv's thread pool.
  */
-import { closeSync, constants, copyFileSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, copyFileSync, ftruncateSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
@@ -248,9 +248,12 @@ function writePrivateInput(sandbox: Sandbox, input: string, path: string, bytes:
       if (spare !== path) renameSync(spare, path);
     } else if (st !== undefined) removeFile(spare);
   }
-  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+  // Written over and cut to length, not truncated first: truncating frees the file's block, and the
+  // write then allocates one again, both journaled (O_TRUNC made this open cost 75 us on average).
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
   try {
-    writeSync(fd, bytes);
+    writeSync(fd, bytes, 0, bytes.length, 0);
+    ftruncateSync(fd, bytes.length);
   } finally {
     closeSync(fd);
   }
