@@ -66,7 +66,8 @@ export interface CommandQuantumOptions {
 }
 
 export type CommandQuantumResult =
-  | { ok: true; outputs: Record<string, string>; log: string }
+  /** `outputs`: each output's file in the sandbox; `sizes`: their sizes when the command ended. */
+  | { ok: true; outputs: Record<string, string>; sizes: Record<string, number>; log: string }
   /**
    * `stray`: processes of the command may still run (a timeout, a cancel, a spawner that died).
    * `removed`: blob files the command damaged through their links, now deleted.
@@ -123,17 +124,21 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   }
 
   const outputs: Record<string, string> = {};
+  const sizes: Record<string, number> = {};
   const missing: string[] = [];
   for (const [name, relPath] of Object.entries(layout.outputs)) {
     const path = join(sandbox, relPath);
-    if (statSync(path, { throwIfNoEntry: false })?.isFile()) outputs[name] = path;
-    else missing.push(`"${name}" (${relPath})`);
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st?.isFile()) {
+      outputs[name] = path;
+      sizes[name] = st.size;
+    } else missing.push(`"${name}" (${relPath})`);
   }
   if (missing.length > 0) {
     const what = missing.length === 1 ? `declared output ${missing[0]} was` : `declared outputs ${missing.join(", ")} were`;
     return { ok: false, error: `${what} not written by the command`, log };
   }
-  return { ok: true, outputs, log };
+  return { ok: true, outputs, sizes, log };
 }
 
 /**

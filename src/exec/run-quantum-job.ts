@@ -160,7 +160,7 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, launch: Launch | un
     }
     const outputs: Record<string, OutputBlob> = {};
     // Renamed into the store as blob files, synchronously (no trips through libuv's thread pool).
-    for (const [name, path] of Object.entries(r.outputs)) outputs[name] = blobs.adoptFileSync(path);
+    for (const name in r.outputs) outputs[name] = blobs.adoptFileSync(r.outputs[name]!, r.sizes[name]);
     return { ok: true, outputs, noWork: false, log: r.log };
   } finally {
     sandbox.release({ reuse });

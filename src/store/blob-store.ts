@@ -323,22 +323,29 @@ export class BlobStore {
    * once (to hash them) and never copied; the next command links it into its sandbox. The file is gone
    * afterwards either way.
    * Synchronous calls throughout (no trips through libuv's thread pool); large files are hashed in
-   * chunks.
+   * chunks. `statSize`: the size a stat the caller just made gave (saves one).
    */
-  adoptFileSync(path: string): { digest: BlobDigest; size: number } {
-    const size = statSync(path).size;
+  adoptFileSync(path: string, statSize?: number): { digest: BlobDigest; size: number } {
+    let size = statSize ?? statSync(path).size;
     let digest: BlobDigest;
-    if (size < this.streamThreshold) digest = this.hasher.hashBytes(readFileSync(path));
-    else {
-      const stream = this.hasher.createStream();
-      const chunk = Buffer.allocUnsafe(1024 * 1024);
-      const fd = openSync(path, "r");
-      try {
-        for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; ) stream.update(chunk.subarray(0, n));
-      } finally {
-        closeSync(fd);
+    const fd = openSync(path, "r");
+    try {
+      if (size < this.streamThreshold) {
+        // Read to the size known, in place of readFileSync's own fstat.
+        const bytes = Buffer.allocUnsafe(size);
+        let read = 0;
+        for (let n; read < size && (n = readSync(fd, bytes, read, size - read, read)) > 0; ) read += n;
+        size = read;
+        digest = this.hasher.hashBytes(bytes.subarray(0, read));
+      } else {
+        const stream = this.hasher.createStream();
+        const chunk = Buffer.allocUnsafe(1024 * 1024);
+        size = 0;
+        for (let n; (n = readSync(fd, chunk, 0, chunk.length, null)) > 0; size += n) stream.update(chunk.subarray(0, n));
+        digest = stream.digest();
       }
-      digest = stream.digest();
+    } finally {
+      closeSync(fd);
     }
     // The listing answers without a stat on a miss (the usual case); a hit is checked, since a blob
     // file can go (a command that damaged its input has it removed). A blob the listing misses is

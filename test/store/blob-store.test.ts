@@ -121,6 +121,26 @@ describe("BlobStore", () => {
   });
 });
 
+describe("adoptFileSync", () => {
+  it("renames a file into the store under its digest, read whole or in chunks, with or without a size given", async () => {
+    const hasher = await loadHasher();
+    const store = new BlobStore(dir, hasher, { streamThreshold: 1024 });
+    const cases = [
+      { bytes: Buffer.from("small output\n"), statSize: undefined },
+      { bytes: Buffer.from("small output, its size known\n"), statSize: 29 },
+      { bytes: Buffer.alloc(5000, "x"), statSize: 5000 },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const path = join(dir, `out-${i}`);
+      writeFileSync(path, c.bytes);
+      const adopted = store.adoptFileSync(path, c.statSize);
+      expect(adopted).toEqual({ digest: hasher.hashBytes(c.bytes), size: c.bytes.length });
+      expect(existsSync(path)).toBe(false);
+      expect(store.readSync(adopted.digest).equals(c.bytes)).toBe(true);
+    }
+  });
+});
+
 describe("filesPresent", () => {
   it("trusts a shard whose directory is unchanged, and sees a blob deleted from it", async () => {
     const store = new BlobStore(dir, await loadHasher());
