@@ -106,7 +106,11 @@ function holds<S extends AnyStamp>(repo: Repository, stamp: S): { holds: boolean
 /** Writes a stamp again with the shards its check found it can trust; not an error if it cannot. */
 async function rewrite(repo: Repository, name: string, stamp: AnyStamp | undefined): Promise<void> {
   if (stamp === undefined) return;
-  await repo.registry.commit(() => repo.registry.putStamp(name, stamp));
+  try {
+    await repo.registry.commit(() => repo.registry.putStamp(name, stamp));
+  } catch {
+    // The stamp still holds as it was; the next check reads the shards again.
+  }
 }
 
 /** The run stamp of `collection` if it answers a run with this fingerprint now. */

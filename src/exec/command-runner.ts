@@ -29,6 +29,7 @@
  * background are killed too, so a finished quantum leaves nothing running. The file-system calls here
  * are synchronous: each costs a few microseconds, less than a trip through libuv's thread pool.
  */
+import type { Stats } from "node:fs";
 import { closeSync, constants, copyFileSync, ftruncateSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
@@ -88,10 +89,11 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   if (!expanded.ok) return { ok: false, error: expanded.error, log: "" };
   for (const name of layout.listsWanted) writeFileSync(join(sandbox, listPath(name)), layout.inputs[name]!.join("\n") + "\n");
 
-  const spawner = opts.spawner ?? (await sharedShellSpawner());
   const launch = opts.launch;
   const waiting = launch?.slots.take();
   if (waiting !== undefined) await waiting;
+  // Asked for once the slot is taken: a helper that died meanwhile has been replaced by then.
+  const spawner = opts.spawner ?? (await sharedShellSpawner());
   launch?.started();
   const running = spawner.run(expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal });
   const run = await (launch === undefined ? running : running.finally(() => launch.slots.give()));
@@ -128,7 +130,7 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   const missing: string[] = [];
   for (const [name, relPath] of Object.entries(layout.outputs)) {
     const path = join(sandbox, relPath);
-    const st = statSync(path, { throwIfNoEntry: false });
+    const st = regularOutput(path);
     if (st?.isFile()) {
       outputs[name] = path;
       sizes[name] = st.size;
@@ -139,6 +141,21 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
     return { ok: false, error: `${what} not written by the command`, log };
   }
   return { ok: true, outputs, sizes, log };
+}
+
+/**
+ * The stat of an output file, never of a link: an output that is a symbolic link to a file is replaced
+ * by a copy of that file first (the store keeps files, and the link could point at anything, such as
+ * an input the sandbox rewrites later). Undefined when there is no such file.
+ */
+function regularOutput(path: string): Stats | undefined {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st?.isSymbolicLink()) return st;
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) return undefined;
+  const copy = `${path}.copy`;
+  copyFileSync(path, copy);
+  renameSync(copy, path);
+  return lstatSync(path);
 }
 
 /**
@@ -180,19 +197,24 @@ function prepareSandbox(sandbox: Sandbox, task: TaskNode, given: Readonly<Record
     const items = [...(given[name] ?? [])].sort((a, b) => compareDataIds(a.dataId, b.dataId));
     const dir = `inputs/${name}`;
     const used = new Set<string>();
-    const spare = sandbox.takeSpare(name);
+    // The private file the sandbox's last quantum left for this connection is rewritten if this
+    // quantum has bytes to write there too, and removed first otherwise (another input may take its name).
+    const rewrites = !connection.multiple && items.length === 1 && items[0]!.bytes !== undefined;
+    let spare = sandbox.takeSpare(name);
+    if (spare !== undefined && !rewrites) {
+      removeFile(spare);
+      spare = undefined;
+    }
     inputs[name] = items.map((item, index) => {
       let base = fileNameOf(item.dataId) || String(index);
       if (used.has(base)) base = `${base}-${index}`;
       used.add(base);
       const relPath = `${dir}/${base}${item.extension ?? extensionOf(item.path, connection)}`;
       if (item.bytes === undefined) linkInput(item.path, join(sandbox.path, relPath), linked, sandbox.pool);
-      else if (connection.multiple) writes.push([join(sandbox.path, relPath), item.bytes]);
-      else writePrivateInput(sandbox, name, join(sandbox.path, relPath), item.bytes, spare);
+      else if (rewrites) writePrivateInput(sandbox, name, join(sandbox.path, relPath), item.bytes, spare);
+      else writes.push([join(sandbox.path, relPath), item.bytes]);
       return relPath;
     });
-    // A private file left by the sandbox's last quantum and not rewritten now must not be seen.
-    if (spare !== undefined && !items.some((item) => item.bytes !== undefined && !connection.multiple)) removeFile(spare);
   }
   const outputs: Record<string, string> = {};
   for (const [name, connection] of Object.entries(task.outputs)) {
@@ -226,10 +248,13 @@ function linkInput(from: string, to: string, links: LinkedFiles, pool: SandboxPo
       linkSync(source, to);
       break;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EMLINK") {
-        copyFileSync(from, to);
+      const code = (err as NodeJS.ErrnoException).code;
+      // Another file system (EXDEV), or one without hard links (EPERM): a private copy, never over a file.
+      if (code === "EXDEV" || code === "EPERM") {
+        copyFileSync(from, to, constants.COPYFILE_EXCL);
         return;
       }
+      if (code !== "EMLINK") throw err;
       source = pool.spareCopy(from, source === from ? undefined : source);
       links.sourceOf.set(from, source);
     }
@@ -255,7 +280,14 @@ function writePrivateInput(sandbox: Sandbox, input: string, path: string, bytes:
   }
   // Written over and cut to length, not truncated first: truncating frees the file's block, and the
   // write then allocates one again, both journaled (O_TRUNC made this open cost 75 us on average).
-  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  // A file the command made read-only is replaced by a new one.
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW, 0o644);
+  } catch {
+    removeFile(path);
+    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  }
   try {
     writeSync(fd, bytes, 0, bytes.length, 0);
     ftruncateSync(fd, bytes.length);

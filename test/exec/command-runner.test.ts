@@ -1,4 +1,4 @@
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -175,6 +175,35 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     expect(linked.ok).toBe(true);
     if (linked.ok) expect(readFileSync(linked.outputs.out!, "utf8")).toBe("visit=2\n");
     second.release();
+  });
+
+  it("removes a kept file before linking an input that takes its name, and never writes through what a command left there", async () => {
+    const pool = sandboxPool();
+    const dir = makeInputs({ blob: "from a blob\n", "victim.txt": "victim\n" });
+    const first = pool.take(["src"]);
+    const inline = { path: "", bytes: new TextEncoder().encode("inline\n"), dataId: { visit: 1 } };
+    // The command puts a hard link to an outside file where its private copy was.
+    const scribbler = commandTask(`cat {inputs.src} > {outputs.out}; ln -f ${join(dir, "victim.txt")} {inputs.src}`);
+    expect((await runCommandQuantum({ task: scribbler, dataId: { visit: 1 }, inputs: { src: [inline] }, sandbox: first, spawner })).ok).toBe(true);
+    first.release();
+    const second = pool.take(["src"]);
+    const reader = commandTask("cat {inputs.src} > {outputs.out}");
+    const linked = await runCommandQuantum({ task: reader, dataId: { visit: 1 }, inputs: { src: [{ path: join(dir, "blob"), dataId: { visit: 1 } }] }, sandbox: second, spawner });
+    expect(linked.ok).toBe(true);
+    if (linked.ok) expect(readFileSync(linked.outputs.out!, "utf8")).toBe("from a blob\n");
+    second.release();
+    expect(readFileSync(join(dir, "victim.txt"), "utf8")).toBe("victim\n");
+  });
+
+  it("takes an output that is a symbolic link to a file as a copy of that file", async () => {
+    const task = commandTask('ln -s "$PWD/{inputs.src}" {outputs.out}');
+    const bytes = new TextEncoder().encode("linked through\n");
+    const result = await runIn(spawner, { task, dataId: { visit: 1 }, inputs: { src: [{ path: "", bytes, dataId: { visit: 1 } }] } });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(lstatSync(result.outputs.out!).isFile()).toBe(true);
+    expect(readFileSync(result.outputs.out!, "utf8")).toBe("linked through\n");
+    expect(result.sizes.out).toBe(15);
   });
 
   it("fails a command that writes to a linked input, and removes the damaged blob", async () => {
