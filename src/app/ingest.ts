@@ -139,11 +139,21 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   // Decide, per candidate, whether its contents must be read.
   const known = new Map<string, FileState>();
   const toHash: Candidate[] = [];
+  // Blobs found in the registry (most ingested files are small): the stamp need not ask again.
+  const inRegistry = new Set<BlobDigest>();
   for (const c of candidates) {
     const state = registry.getFileState(c.path);
+    if (state === undefined || state.size !== c.size || state.mtimeMs !== c.mtimeMs) {
+      toHash.push(c);
+      continue;
+    }
     // An unchanged file whose blob is gone (removed as damaged, or collected) is copied in again.
-    if (state !== undefined && state.size === c.size && state.mtimeMs === c.mtimeMs && repo.blobs.exists(state.digest)) known.set(c.path, state);
-    else toHash.push(c);
+    if (repo.blobs.inRegistry(state.digest)) inRegistry.add(state.digest);
+    else if (!repo.blobs.exists(state.digest)) {
+      toHash.push(c);
+      continue;
+    }
+    known.set(c.path, state);
   }
   const hashed = await hashFiles(toHash, repo, options.concurrency ?? DEFAULT_CONCURRENCY, report);
 
@@ -215,7 +225,7 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   // Stamp a listing that a later walk can trust: every file read or known, none racily new.
   const states = candidates.map((c) => known.get(c.path) ?? hashed.get(c.path));
   if (states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
-    const fileBlobs = [...new Set(states.map((st) => st!.digest).filter((d) => !repo.blobs.inRegistry(d)))];
+    const fileBlobs = [...new Set(states.map((st) => st!.digest).filter((d) => !inRegistry.has(d) && !repo.blobs.inRegistry(d)))];
     await writeIngestStamp(repo, collection, listing, fileBlobs);
   }
   return report;
