@@ -102,4 +102,3 @@ export class PoolExecutor implements QuantumExecutor {
     closeSandboxPools();
   }
 }
-
