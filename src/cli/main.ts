@@ -38,6 +38,7 @@ async function main(argv: string[]): Promise<number> {
     })
     .version(packageVersion())
     .help();
+  skipHelpCache(parser);
   for (const spec of COMMANDS) {
     parser.command(spec.command, spec.describe, spec.builder, async (args) => {
       exitCode = await spec.handler(args as unknown as GlobalArgs & Record<string, unknown>);
@@ -53,6 +54,16 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class ParseFailure extends Error {}
+
+/**
+ * yargs formats the whole help text of the command it runs, in case the handler asks for it later:
+ * about 30 ms of every `quanta run`. quanta's handlers never do, and `--help` formats it afresh.
+ */
+function skipHelpCache(parser: object): void {
+  type Internals = { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
+  const usage = (parser as Internals).getInternalMethods?.().getUsageInstance?.();
+  if (typeof usage?.cacheHelpMessage === "function") usage.cacheHelpMessage = () => undefined;
+}
 
 /** This package's version (package.json is two levels up from dist/cli/ and from dist/bundle/). */
 function packageVersion(): string {
