@@ -2,12 +2,12 @@
  * The `quanta` command line: global flags, the command table, and the one place where errors become
  * messages and exit codes (0 success, 1 some quanta failed, 2 usage or pipeline error, 3 repository error).
  */
-import { readFileSync } from "node:fs";
 import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { COMMANDS } from "./commands.js";
 import type { GlobalArgs } from "./command-spec.js";
 import { QuantaError } from "../core/errors.js";
+import { QUANTA_VERSION } from "../core/version.js";
 
 async function main(argv: string[]): Promise<number> {
   process.setSourceMapsEnabled(true);
@@ -36,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
       exitCode = 2;
       throw new ParseFailure();
     })
-    .version(packageVersion())
+    .version(QUANTA_VERSION)
     .help();
   skipHelpCache(parser);
   for (const spec of COMMANDS) {
@@ -63,11 +63,6 @@ function skipHelpCache(parser: object): void {
   type Internals = { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } };
   const usage = (parser as Internals).getInternalMethods?.().getUsageInstance?.();
   if (typeof usage?.cacheHelpMessage === "function") usage.cacheHelpMessage = () => undefined;
-}
-
-/** This package's version (package.json is two levels up from dist/cli/ and from dist/bundle/). */
-function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
 }
 
 function reportError(err: unknown, debug: boolean): number {

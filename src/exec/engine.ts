@@ -10,7 +10,7 @@
  * so a downstream record is never durable without its upstream one.
  */
 import { hostname } from "node:os";
-import { readFileSync } from "node:fs";
+import { QUANTA_VERSION } from "../core/version.js";
 import type { BlobDigest, QuantumKey } from "../core/digest.js";
 import type { EventBody, QuantumRef, RunCounts, TaskCounts } from "../core/events.js";
 import { GraphWalker } from "../core/graph-walker.js";
@@ -46,13 +46,8 @@ export interface RunResult {
   fileBlobs: BlobDigest[];
 }
 
-const PACKAGES = readPackages();
+const PACKAGES: Record<string, string> = { quanta: QUANTA_VERSION, node: process.version };
 const HOST = hostname();
-
-function readPackages(): Record<string, string> {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string; dependencies?: Record<string, string> };
-  return { quanta: pkg.version, node: process.version };
-}
 
 let executionCounter = 0;
 /**

@@ -5,8 +5,9 @@
  * handed to the next quantum whose task has the same input connections.
  *
  * On disk: `<repo>/tmp/sandboxes-<pid>-<thread>-<n>/` is a pool, and each numbered directory in it a
- * sandbox (`copies/` holds the pool's spare copies of blobs, see `spareCopy`), holding `outputs/` and, when the task has inputs, `inputs/<connection>/` for each (command-runner.ts
- * says what goes in them). Emptying reads each of those directories and removes whatever is in them,
+ * sandbox, holding `outputs/` and, when the task has inputs, `inputs/<connection>/` for each
+ * (command-runner.ts says what goes in them); `copies/` holds the pool's spare copies of blobs (see
+ * `spareCopy`). Emptying reads each of those directories and removes whatever is in them,
  * the command's stray files included; a sandbox that cannot be emptied (its command removed one of its
  * directories, say) is removed rather than reused. A pool's directory goes when the executor closes
  * (a sandbox still in use goes when it is released) and at the latest when the process exits; a
@@ -51,24 +52,25 @@ export class SandboxPool {
    * is the copy that just refused a link. Copies go with the pool's directory.
    */
   spareCopy(blob: string, full?: string): string {
-    const known = this.spares.get(blob);
+    const known = this.copies.get(blob);
     if (known !== undefined && known !== full) return known;
     if (!this.hasRoot) this.makeRoot();
-    const copies = join(this.root, "copies");
-    if (this.sparesMade === 0) mkdirSync(copies, { recursive: true });
-    const copy = join(copies, String(this.sparesMade++));
+    const dir = join(this.root, "copies");
+    if (this.copiesMade === 0) mkdirSync(dir, { recursive: true });
+    const copy = join(dir, String(this.copiesMade++));
     copyFileSync(blob, copy);
-    this.spares.set(blob, copy);
+    this.copies.set(blob, copy);
     return copy;
   }
 
   /** Forgets a copy made by `spareCopy` (a command wrote to it, and it was removed). */
   forgetCopy(copy: string): void {
-    for (const [blob, known] of this.spares) if (known === copy) this.spares.delete(blob);
+    for (const [blob, known] of this.copies) if (known === copy) this.copies.delete(blob);
   }
 
-  private readonly spares = new Map<string, string>();
-  private sparesMade = 0;
+  /** The spare copy in use for each blob path. */
+  private readonly copies = new Map<string, string>();
+  private copiesMade = 0;
 
   private makeRoot(): void {
     mkdirSync(this.root, { recursive: true });
@@ -101,8 +103,8 @@ export class SandboxPool {
   removeRoot(): void {
     if (this.hasRoot) removeQuietly(this.root);
     this.hasRoot = false;
-    this.spares.clear();
-    this.sparesMade = 0;
+    this.copies.clear();
+    this.copiesMade = 0;
     poolsWithRoots.delete(this);
   }
 }
