@@ -4,19 +4,29 @@
  * run; src/exec/helper-shell-spawner.ts starts it and speaks to it. Built by `npm run build`
  * (scripts/build-spawner.mjs) into dist/exec/quanta-spawn; without it, Node spawns the commands.
  *
- * Protocol, version 1. The helper first writes the line "quanta-spawn 1\n". Then it reads requests
+ * Protocol, version 2. The helper first writes the line "quanta-spawn 2\n". Then it reads requests
  * from stdin, fields ended by NUL bytes (so neither a path nor a command may hold one):
  *
- *     r<id> NUL <working directory> NUL <command> NUL    run `/bin/sh -c <command>` there
+ *     r<id> NUL <working directory> NUL <command> NUL    run `/bin/sh -c <command>` there, now
+ *     q<id> NUL <working directory> NUL <command> NUL    the same, queued: started in the place of the
+ *                                                          next run that ends (oldest queued first)
+ *     s<id> NUL                                            start queued run <id> now
  *     k<id> NUL                                            SIGKILL the process group of run <id>
  *
  * and writes one reply per run to stdout, once the run has ended:
  *
- *     <id> <how> <value> <dropped> <length> LF, then <length> bytes of log
+ *     <id> <how> <value> <dropped> <length> <next> LF, then <length> bytes of log
+ *
+ * The CLI holds one of its `-j` slots for each run it asks to start now (r, s); a queued run takes
+ * over the slot of the run that ended, and <next> names it (`-`: none), so the CLI knows that it has
+ * started and holds that slot. The next command thus starts the moment one ends, without a trip
+ * through the CLI. An s for a run already started or ended is ignored (the CLI may have given it a
+ * slot of its own meanwhile: it then has one slot too many, and gives one back).
  *
  * how: `x` the shell exited with code <value>; `s` it was killed by signal <value>; `e` it could not be
  * started (<value> is errno; the log says why, e.g. `No such file or directory (/the/directory)`).
- * dropped: 1 when the log is only the last 1 MiB of the output.
+ * dropped: 1 when the log is only the last 1 MiB of the output. A queued run killed before it started
+ * is dropped, and its reply says `s 9` with an empty log.
  *
  * Each shell runs in a new session (its own process group), with stdin from /dev/null and stdout and
  * stderr on one pipe that the helper reads (so the log interleaves them as written). When the shell
@@ -25,8 +35,8 @@
  * ESCAPED_GRACE_MS after the shell was reaped: a process that started a session of its own escapes
  * the kill and may hold the pipe for ever, so the helper then stops reading it, and ends the log with
  * ESCAPED_NOTE (the same words as src/exec/shell-spawner.ts). A kill
- * of a run that has ended already is ignored. At the end of stdin (the CLI has gone), the helper kills
- * every process group it started, and exits once those runs have ended. It ignores the signals that
+ * of a run that has ended already is ignored. At the end of stdin (the CLI has gone), the helper drops
+ * the queued runs (replying for each as killed by SIGKILL), kills every process group it started, and exits once those runs have ended. It ignores the signals that
  * end the CLI (SIGINT, SIGTERM, SIGHUP, SIGQUIT), so as to outlive it long enough to do that.
  */
 #define _GNU_SOURCE
@@ -64,6 +74,13 @@ struct run {
 
 static struct run *runs;
 static size_t nruns, runs_cap;
+
+/* Runs asked for with q and not started yet, oldest first. */
+struct queued {
+  char *id, *cwd, *command;
+};
+static struct queued *queue;
+static size_t nqueued, queue_cap;
 static int wake[2]; /* SIGCHLD writes a byte here, so poll() wakes up */
 
 /*
@@ -105,9 +122,11 @@ static void write_all(const char *p, size_t n) {
   }
 }
 
-static void reply(const char *id, char how, int value, int dropped, const char *log, size_t len) {
-  char head[128];
-  int n = snprintf(head, sizeof head, "%s %c %d %d %zu\n", id, how, value, dropped, len);
+/* `next`: the queued run started in this one's place, or NULL. */
+static void reply(const char *id, char how, int value, int dropped, const char *log, size_t len, const char *next) {
+  char head[256];
+  int n = snprintf(head, sizeof head, "%s %c %d %d %zu %s\n", id, how, value, dropped, len, next ? next : "-");
+  if (n < 0 || (size_t)n >= sizeof head) die("run id too long");
   write_all(head, (size_t)n);
   write_all(log, len);
 }
@@ -118,7 +137,7 @@ static void reply_error(const char *id, const char *what, int err) {
   int n = snprintf(msg, sizeof msg, "%s (%s)", strerror(err), what);
   if (n < 0) n = 0;
   if ((size_t)n >= sizeof msg) n = sizeof msg - 1;
-  reply(id, 'e', err, 0, msg, (size_t)n);
+  reply(id, 'e', err, 0, msg, (size_t)n, NULL);
 }
 
 static void on_sigchld(int sig) {
@@ -205,14 +224,14 @@ static int spawn_shell(const char *cwd, const char *command, int out, pid_t *pid
 }
 #endif
 
-static void start_run(const char *id, const char *cwd, const char *command) {
+/* Starts a run; 0, or the errno of what failed, `*what` saying what that was (for its log). */
+static int start_run(const char *id, const char *cwd, const char *command, const char **what) {
   int fds[2], err;
   pid_t pid = 0;
   struct run *r;
   if (pipe(fds) != 0) {
-    err = errno;
-    reply_error(id, "cannot make a pipe", err);
-    return;
+    *what = "cannot make a pipe";
+    return errno;
   }
   set_flags(fds[0], FD_CLOEXEC, O_NONBLOCK);
   set_flags(fds[1], FD_CLOEXEC, 0);
@@ -220,8 +239,8 @@ static void start_run(const char *id, const char *cwd, const char *command) {
   close(fds[1]);
   if (err != 0) {
     close(fds[0]);
-    reply_error(id, cwd, err);
-    return;
+    *what = cwd;
+    return err;
   }
   if (nruns == runs_cap) {
     runs_cap = runs_cap ? 2 * runs_cap : 8;
@@ -233,6 +252,49 @@ static void start_run(const char *id, const char *cwd, const char *command) {
   if (r->id == NULL) die("out of memory");
   r->pid = pid;
   r->out = fds[0];
+  return 0;
+}
+
+/* Starts a run now, or replies why it could not start. */
+static void start_or_fail(const char *id, const char *cwd, const char *command) {
+  const char *what = NULL;
+  int err = start_run(id, cwd, command, &what);
+  if (err != 0) reply_error(id, what, err);
+}
+
+static char *copy(const char *text) {
+  char *c = strdup(text);
+  if (c == NULL) die("out of memory");
+  return c;
+}
+
+static void enqueue(const char *id, const char *cwd, const char *command) {
+  if (nqueued == queue_cap) {
+    queue_cap = queue_cap ? 2 * queue_cap : 8;
+    queue = grow(queue, queue_cap * sizeof *queue);
+  }
+  queue[nqueued++] = (struct queued){copy(id), copy(cwd), copy(command)};
+}
+
+/* Takes queued run `i` out of the queue (keeping the order of the others); the caller frees it. */
+static struct queued dequeue(size_t i) {
+  struct queued q = queue[i];
+  memmove(&queue[i], &queue[i + 1], (nqueued - i - 1) * sizeof *queue);
+  nqueued--;
+  return q;
+}
+
+static void free_queued(struct queued *q) {
+  free(q->id);
+  free(q->cwd);
+  free(q->command);
+}
+
+/* The index of queued run `id`, or -1. */
+static long find_queued(const char *id) {
+  for (size_t i = 0; i < nqueued; i++)
+    if (strcmp(queue[i].id, id) == 0) return (long)i;
+  return -1;
 }
 
 static struct run *find_run(const char *id) {
@@ -241,23 +303,35 @@ static struct run *find_run(const char *id) {
   return NULL;
 }
 
-/* Replies for every run that has ended, and forgets it. */
+/*
+ * Replies for every run that has ended, and forgets it; the oldest queued run, if any, starts in its
+ * place first, and the reply names it (a queued run that cannot start is replied for right after).
+ */
 static void finish_ended(void) {
   size_t i = 0;
   while (i < nruns) {
-    struct run *r = &runs[i];
-    if (!r->reaped || r->out >= 0) {
+    if (!runs[i].reaped || runs[i].out >= 0) {
       i++;
       continue;
     }
-    size_t len = r->len > LOG_CAP ? LOG_CAP : r->len;
-    int dropped = r->dropped || r->len > LOG_CAP;
-    const char *log = r->log ? r->log + (r->len - len) : "";
-    if (WIFSIGNALED(r->status)) reply(r->id, 's', WTERMSIG(r->status), dropped, log, len);
-    else reply(r->id, 'x', WEXITSTATUS(r->status), dropped, log, len);
-    free(r->id);
-    free(r->log);
+    struct run ended = runs[i];
     runs[i] = runs[--nruns];
+    struct queued next = {0};
+    const char *what = NULL;
+    int err = 0;
+    if (nqueued > 0) {
+      next = dequeue(0);
+      err = start_run(next.id, next.cwd, next.command, &what);
+    }
+    size_t len = ended.len > LOG_CAP ? LOG_CAP : ended.len;
+    int dropped = ended.dropped || ended.len > LOG_CAP;
+    const char *log = ended.log ? ended.log + (ended.len - len) : "";
+    if (WIFSIGNALED(ended.status)) reply(ended.id, 's', WTERMSIG(ended.status), dropped, log, len, next.id);
+    else reply(ended.id, 'x', WEXITSTATUS(ended.status), dropped, log, len, next.id);
+    if (err != 0) reply_error(next.id, what, err);
+    free(ended.id);
+    free(ended.log);
+    free_queued(&next);
   }
 }
 
@@ -346,18 +420,27 @@ static size_t handle_requests(char *buf, size_t len) {
     char *p = buf + done, *end = buf + len;
     char *f1 = memchr(p, 0, (size_t)(end - p));
     if (f1 == NULL) return done;
-    if (p[0] == 'k') {
-      struct run *r = find_run(p + 1);
-      if (r != NULL) kill_run(r);
+    if (p[0] == 'k' || p[0] == 's') {
+      long q = find_queued(p + 1);
+      if (q >= 0) {
+        struct queued taken = dequeue((size_t)q);
+        if (p[0] == 's') start_or_fail(taken.id, taken.cwd, taken.command);
+        else reply(taken.id, 's', SIGKILL, 0, "", 0, NULL);
+        free_queued(&taken);
+      } else if (p[0] == 'k') {
+        struct run *r = find_run(p + 1);
+        if (r != NULL) kill_run(r);
+      }
       done = (size_t)(f1 + 1 - buf);
       continue;
     }
-    if (p[0] != 'r') die("bad request");
+    if (p[0] != 'r' && p[0] != 'q') die("bad request");
     char *f2 = memchr(f1 + 1, 0, (size_t)(end - f1 - 1));
     if (f2 == NULL) return done;
     char *f3 = memchr(f2 + 1, 0, (size_t)(end - f2 - 1));
     if (f3 == NULL) return done;
-    start_run(p + 1, f1 + 1, f2 + 1);
+    if (p[0] == 'r') start_or_fail(p + 1, f1 + 1, f2 + 1);
+    else enqueue(p + 1, f1 + 1, f2 + 1);
     done = (size_t)(f3 + 1 - buf);
   }
 }
@@ -379,7 +462,7 @@ int main(void) {
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGCHLD, &sa, NULL);
-  write_all("quanta-spawn 1\n", 15);
+  write_all("quanta-spawn 2\n", 15);
 
   while (stdin_open || nruns > 0) {
     size_t n = 0;
@@ -417,6 +500,11 @@ int main(void) {
       if (r == 0) {
         /* The CLI has gone, or is going: end every run, and exit once they have ended. */
         stdin_open = 0;
+        while (nqueued > 0) {
+          struct queued dropped = dequeue(0);
+          reply(dropped.id, 's', SIGKILL, 0, "", 0, NULL);
+          free_queued(&dropped);
+        }
         for (size_t i = 0; i < nruns; i++) kill_run(&runs[i]);
       }
       if (r > 0) {

@@ -89,14 +89,10 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   if (!expanded.ok) return { ok: false, error: expanded.error, log: "" };
   for (const name of layout.listsWanted) writeFileSync(join(sandbox, listPath(name)), layout.inputs[name]!.join("\n") + "\n");
 
-  const launch = opts.launch;
-  const waiting = launch?.slots.take();
-  if (waiting !== undefined) await waiting;
-  // Asked for once the slot is taken: a helper that died meanwhile has been replaced by then.
+  // The spawner waits for the launch slot (the helper may queue the command, to start it the moment
+  // another ends) and gives it back.
   const spawner = opts.spawner ?? (await sharedShellSpawner());
-  launch?.started();
-  const running = spawner.run(expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal });
-  const run = await (launch === undefined ? running : running.finally(() => launch.slots.give()));
+  const run = await spawner.run(expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal, launch: opts.launch });
   const log = run.log;
   const modified = findModifiedInputs(layout.linked.checked.values());
   if (modified.length > 0) {

@@ -6,14 +6,20 @@
  * Timeouts and aborts are the CLI's: it asks the helper to kill the run's process group, and reports
  * the run as timed out or cancelled when the helper's reply comes. The helper holds the event loop
  * open only while runs are in hand, and ends (killing what it started) when the CLI's process does.
+ *
+ * A run that must hold a launch slot (`ShellRunOptions.launch`) and finds none free is sent to the
+ * helper to queue, as long as only such runs wait for slots (see launch-slots.ts): the helper starts it
+ * in the place of the next run that ends, and says so in that run's reply, whose slot passes to it.
+ * Otherwise it waits for a slot here, and is sent once it has one.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import type { Readable, Writable } from "node:stream";
+import type { Launch, SlotWaiter } from "./launch-slots.js";
 import { DROPPED_LOG_NOTE, type ShellEnd, type ShellRun, type ShellRunOptions, type ShellSpawner } from "./shell-spawner.js";
 
-const PROTOCOL_GREETING = "quanta-spawn 1\n";
+const PROTOCOL_GREETING = "quanta-spawn 2\n";
 /** How long a starting helper may take to greet before Node's spawn is used instead. */
 const START_TIMEOUT_MS = 10_000;
 
@@ -21,8 +27,17 @@ interface PendingRun {
   resolve: (run: ShellRun) => void;
   forced?: "timeout" | "aborted";
   timer?: NodeJS.Timeout;
+  timeoutMs?: number;
   signal?: AbortSignal;
   onAbort?: () => void;
+  launch?: Launch;
+  /** In line for a launch slot (it holds none yet). */
+  waiter?: SlotWaiter;
+  /** It holds a launch slot, given back when it ends. */
+  hasSlot: boolean;
+  /** The helper has it (queued or started). */
+  sent: boolean;
+  started: boolean;
 }
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, number]) => [number as number, name]));
@@ -94,11 +109,23 @@ export class HelperShellSpawner implements ShellSpawner {
     if (this.exited) return Promise.resolve(spawnError("the quanta-spawn helper has exited"));
     const id = String(this.nextId++);
     return new Promise((resolve) => {
-      const run: PendingRun = { resolve };
+      const run: PendingRun = { resolve, timeoutMs: opts.timeoutMs, launch: opts.launch, hasSlot: false, sent: false, started: false };
       if (this.runs.size === 0) this.ref();
       this.runs.set(id, run);
-      this.stdin.write(`r${id}\0${opts.cwd}\0${command}\0`);
-      if (opts.timeoutMs !== undefined) run.timer = setTimeout(() => this.kill(id, "timeout"), opts.timeoutMs);
+      const request = `${id}\0${opts.cwd}\0${command}\0`;
+      const slots = opts.launch?.slots;
+      if (slots === undefined || slots.tryTake()) {
+        run.hasSlot = slots !== undefined;
+        this.send(run, `r${request}`);
+        this.started(id, run);
+      } else if (slots.onlyHandOversWait) {
+        // Queued by the helper, and started there in the place of a run that ends, unless this
+        // process gives it a slot first (then it is told to start now).
+        run.waiter = slots.wait(() => this.slotGiven(id, run, `s${id}\0`), true);
+        this.send(run, `q${request}`);
+      } else {
+        run.waiter = slots.wait(() => this.slotGiven(id, run, `r${request}`));
+      }
       if (opts.signal !== undefined) {
         run.signal = opts.signal;
         run.onAbort = () => this.kill(id, "aborted");
@@ -107,38 +134,74 @@ export class HelperShellSpawner implements ShellSpawner {
     });
   }
 
+  private send(run: PendingRun, request: string): void {
+    run.sent = true;
+    this.stdin.write(request);
+  }
+
+  /** A launch slot was given to a run in line for one: it starts now (`request`), unless it has already. */
+  private slotGiven(id: string, run: PendingRun, request: string): void {
+    run.waiter = undefined;
+    run.hasSlot = true;
+    if (run.started) return;
+    if (this.exited || this.stdin.writableEnded) return this.settle(id, { kind: "spawn-error", message: "the quanta-spawn helper has exited" }, "");
+    this.send(run, request);
+    this.started(id, run);
+  }
+
+  /** The run's shell has started (or is starting): the timeout counts from now. */
+  private started(id: string, run: PendingRun): void {
+    run.started = true;
+    run.launch?.started();
+    if (run.timeoutMs !== undefined) run.timer = setTimeout(() => this.kill(id, "timeout"), run.timeoutMs);
+  }
+
   private kill(id: string, why: "timeout" | "aborted"): void {
     const run = this.runs.get(id);
     if (run === undefined) return;
     run.forced ??= why;
-    this.stdin.write(`k${id}\0`);
+    if (run.sent) this.stdin.write(`k${id}\0`);
+    else this.settle(id, { kind: why }, "");
   }
 
-  /** Replies: `<id> <how> <value> <dropped> <length>\n` and `<length>` bytes of log. */
+  /** Replies: `<id> <how> <value> <dropped> <length> <next>\n` and `<length>` bytes of log. */
   private onData(chunk: Buffer): void {
     const buf = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
     let at = 0;
     for (;;) {
       const newline = buf.indexOf(10, at);
       if (newline < 0) break;
-      const [id, how, value, dropped, length] = buf.toString("latin1", at, newline).split(" ");
+      const [id, how, value, dropped, length, next] = buf.toString("latin1", at, newline).split(" ");
       const logEnd = newline + 1 + Number(length);
       if (buf.length < logEnd) break;
       const log = logEnd > newline + 1 ? buf.toString("utf8", newline + 1, logEnd) : "";
       at = logEnd;
-      if (how === "e") this.settle(id!, { kind: "spawn-error", message: log }, "");
-      else this.settle(id!, endOf(how!, Number(value)), dropped === "1" ? DROPPED_LOG_NOTE + log : log);
+      const successor = next === "-" ? undefined : next;
+      if (how === "e") this.settle(id!, { kind: "spawn-error", message: log }, "", successor);
+      else this.settle(id!, endOf(how!, Number(value)), dropped === "1" ? DROPPED_LOG_NOTE + log : log, successor);
     }
     this.rest = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
   }
 
-  private settle(id: string, end: ShellEnd, log: string): void {
+  /** Ends run `id`; `successor`: the queued run the helper started in its place, which takes its slot. */
+  private settle(id: string, end: ShellEnd, log: string, successor?: string): void {
     const run = this.runs.get(id);
     if (run === undefined) throw new Error(`internal error: quanta-spawn replied for unknown run ${id}`);
     this.runs.delete(id);
-    if (this.runs.size === 0) this.unref();
     if (run.timer !== undefined) clearTimeout(run.timer);
     if (run.onAbort !== undefined) run.signal!.removeEventListener("abort", run.onAbort);
+    if (run.waiter !== undefined) run.launch!.slots.leave(run.waiter);
+    const next = successor === undefined ? undefined : this.runs.get(successor);
+    if (next !== undefined && !next.hasSlot) {
+      // This run's slot passes to the one started in its place (a run that held none has none to pass).
+      if (next.waiter !== undefined) next.launch!.slots.leave(next.waiter);
+      next.waiter = undefined;
+      next.hasSlot = run.hasSlot || next.launch!.slots.tryTake();
+      this.started(successor!, next);
+    } else if (run.hasSlot) {
+      run.launch!.slots.give();
+    }
+    if (this.runs.size === 0) this.unref();
     run.resolve({ end: run.forced !== undefined ? { kind: run.forced } : end, log });
   }
 
@@ -150,7 +213,8 @@ export class HelperShellSpawner implements ShellSpawner {
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.exited = true;
     const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
-    for (const id of [...this.runs.keys()]) this.settle(id, { kind: "spawn-error", message: `the quanta-spawn helper ${how}` }, "");
+    // A slot given back may go to a run in line here, which then fails at once: hence the check.
+    for (const id of [...this.runs.keys()]) if (this.runs.has(id)) this.settle(id, { kind: "spawn-error", message: `the quanta-spawn helper ${how}` }, "");
   }
 
   /** The helper's process id. */
@@ -158,9 +222,13 @@ export class HelperShellSpawner implements ShellSpawner {
     return this.child.pid;
   }
 
-  /** Ends the helper's input: it kills what it still runs (those runs end killed by SIGKILL), and exits. */
+  /**
+   * Ends the helper's input: it kills what it still runs and drops what it queued (those runs end
+   * killed by SIGKILL, as do runs still in line for a slot here), and exits.
+   */
   close(): void {
     this.stdin.end();
+    for (const [id, run] of [...this.runs]) if (!run.sent && this.runs.has(id)) this.settle(id, { kind: "signal", signal: "SIGKILL" }, "");
   }
 
   /** While runs are in hand the helper keeps the process alive; idle, it does not. */

@@ -1,11 +1,19 @@
 /**
  * A counting semaphore for starting quanta: at most `size` hold a slot at once. A free slot is taken
- * without a promise; a slot given back goes to the longest waiter at once (its promise resolves in the
- * same turn), so a quantum prepared in advance starts the moment another ends.
+ * without a promise; a slot given back goes to the longest waiter at once (its callback runs, or its
+ * promise resolves, in the same turn), so a quantum prepared in advance starts the moment another ends.
+ *
+ * A waiter may also be `handedOver` a slot outside of `give`: the quanta-spawn helper starts a queued
+ * command in the place of one that ended (helper-shell-spawner.ts), and the slot of the one that ended
+ * passes to it without being given back. Such waiters are marked `handsOver`; the helper is sent a
+ * command to queue only while every waiter is of that kind, so that it never starts a command ahead
+ * of a quantum that waited longer.
  */
 export class LaunchSlots {
   private free: number;
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters: SlotWaiter[] = [];
+  /** How many of `waiters` are `handsOver` ones. */
+  private handingOver = 0;
 
   constructor(readonly size: number) {
     this.free = size;
@@ -13,19 +21,54 @@ export class LaunchSlots {
 
   /** Takes a slot: undefined when one was free, else a promise that resolves once one is handed over. */
   take(): Promise<void> | undefined {
-    if (this.free > 0) {
-      this.free--;
-      return undefined;
-    }
-    return new Promise((resolve) => this.waiters.push(resolve));
+    if (this.tryTake()) return undefined;
+    return new Promise((resolve) => this.wait(resolve));
+  }
+
+  /** Takes a free slot if there is one. */
+  tryTake(): boolean {
+    if (this.free === 0) return false;
+    this.free--;
+    return true;
+  }
+
+  /** Waits in line for a slot: `onSlot` is called when one is given to this waiter. */
+  wait(onSlot: () => void, handsOver = false): SlotWaiter {
+    const waiter: SlotWaiter = { onSlot, handsOver };
+    this.waiters.push(waiter);
+    if (handsOver) this.handingOver++;
+    return waiter;
+  }
+
+  /** True when nobody waits but `handsOver` waiters (whom the helper starts in the order they came). */
+  get onlyHandOversWait(): boolean {
+    return this.handingOver === this.waiters.length;
+  }
+
+  /** Takes a waiter out of the line (it got its slot some other way, or gave up); false if it was not in it. */
+  leave(waiter: SlotWaiter): boolean {
+    const i = this.waiters.indexOf(waiter);
+    if (i < 0) return false;
+    this.waiters.splice(i, 1);
+    if (waiter.handsOver) this.handingOver--;
+    return true;
   }
 
   /** Gives a slot back: to the first waiter, or to the free ones. */
   give(): void {
     const next = this.waiters.shift();
-    if (next !== undefined) next();
-    else this.free++;
+    if (next === undefined) {
+      this.free++;
+      return;
+    }
+    if (next.handsOver) this.handingOver--;
+    next.onSlot();
   }
+}
+
+export interface SlotWaiter {
+  readonly onSlot: () => void;
+  readonly handsOver: boolean;
 }
 
 /** What an executor hands the code that starts a quantum: the slots, and whom to tell when it starts. */

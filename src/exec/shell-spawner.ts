@@ -10,6 +10,8 @@
  * whole CLI per command (about 1.5 ms of the main thread's time). `sharedShellSpawner()`
  * (shared-shell-spawner.ts) picks one.
  */
+import type { Launch } from "./launch-slots.js";
+
 export type ShellEnd =
   | { kind: "exit"; code: number }
   | { kind: "signal"; signal: string }
@@ -29,6 +31,11 @@ export interface ShellRunOptions {
   readonly timeoutMs?: number;
   /** Kills the process group when aborted (the end is then `aborted`). */
   readonly signal?: AbortSignal;
+  /**
+   * The `-j` slot the run must hold: the spawner waits for one, calls `started` when the shell starts
+   * (the timeout counts from then), and gives the slot back when the run ends.
+   */
+  readonly launch?: Launch;
 }
 
 export interface ShellSpawner {

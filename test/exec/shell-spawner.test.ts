@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { HelperShellSpawner } from "../../src/exec/helper-shell-spawner.js";
+import { LaunchSlots } from "../../src/exec/launch-slots.js";
 import { chooseShellSpawner, HELPER_PATH, sharedShellSpawner } from "../../src/exec/shared-shell-spawner.js";
 import { DROPPED_LOG_NOTE, ESCAPED_GRACE_MS, ESCAPED_NOTE, MAX_LOG_BYTES } from "../../src/exec/shell-spawner.js";
 import { isDead } from "./process-state.js";
@@ -92,6 +93,70 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
     } finally {
       process.kill(pid, "SIGKILL");
     }
+  });
+
+  it("hold launch slots: never more runs at once than slots, each started when it gets one", async () => {
+    const slots = new LaunchSlots(2);
+    const trace = join(root, `slots-${spawner.kind}-${Math.random()}`);
+    let started = 0;
+    const runs = Array.from({ length: 7 }, (_, i) =>
+      spawner.run(`echo start >> ${trace}; sleep 0.05; echo end >> ${trace}; echo ${i}`, { cwd: root, launch: { slots, started: () => started++ } }),
+    );
+    expect(started).toBe(2);
+    const done = await Promise.all(runs);
+    expect(done.map((r) => r.log)).toEqual(Array.from({ length: 7 }, (_, i) => `${i}\n`));
+    expect(started).toBe(7);
+    // The shells' own view: at most two between a start and its end.
+    let inside = 0;
+    let mostInside = 0;
+    for (const line of readFileSync(trace, "utf8").trim().split("\n")) mostInside = Math.max(mostInside, (inside += line === "start" ? 1 : -1));
+    expect(mostInside).toBeLessThanOrEqual(2);
+    // Every slot came back.
+    expect([slots.tryTake(), slots.tryTake(), slots.tryTake()]).toEqual([true, true, false]);
+  });
+
+  it("give up a run cancelled while it waits for a slot, which never starts", async () => {
+    const slots = new LaunchSlots(1);
+    const marker = join(root, `never-${spawner.kind}-${Math.random()}`);
+    const first = spawner.run("sleep 0.2; echo first", { cwd: root, launch: { slots, started: () => undefined } });
+    const cancel = new AbortController();
+    let started = false;
+    const second = spawner.run(`touch ${marker}`, { cwd: root, signal: cancel.signal, launch: { slots, started: () => (started = true) } });
+    cancel.abort();
+    expect(await second).toEqual({ end: { kind: "aborted" }, log: "" });
+    expect(await first).toEqual({ end: { kind: "exit", code: 0 }, log: "first\n" });
+    expect(started).toBe(false);
+    expect(existsSync(marker)).toBe(false);
+    expect([slots.tryTake(), slots.tryTake()]).toEqual([true, false]);
+  });
+
+  it("start a command waiting for a slot as soon as another quantum gives one back", async () => {
+    const slots = new LaunchSlots(2);
+    expect(slots.tryTake()).toBe(true); // held by another quantum
+    const slow = spawner.run("sleep 0.3; echo slow", { cwd: root, launch: { slots, started: () => undefined } });
+    const ended: string[] = [];
+    const quick = spawner.run("echo quick", { cwd: root, launch: { slots, started: () => undefined } }).then((r) => (ended.push("quick"), r));
+    void slow.then(() => ended.push("slow"));
+    slots.give();
+    expect(await quick).toEqual({ end: { kind: "exit", code: 0 }, log: "quick\n" });
+    expect(await slow).toEqual({ end: { kind: "exit", code: 0 }, log: "slow\n" });
+    expect(ended).toEqual(["quick", "slow"]);
+    expect([slots.tryTake(), slots.tryTake(), slots.tryTake()]).toEqual([true, true, false]);
+  });
+
+  it("leave a quantum that waited longer for a slot ahead of a command", async () => {
+    const slots = new LaunchSlots(1);
+    expect(slots.tryTake()).toBe(true);
+    const order: string[] = [];
+    slots.wait(() => order.push("waited longer"));
+    const run = spawner.run("echo ran", { cwd: root, launch: { slots, started: () => order.push("command") } });
+    slots.give(); // to the one that waited longer
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(order).toEqual(["waited longer"]);
+    slots.give(); // now to the command
+    expect(await run).toEqual({ end: { kind: "exit", code: 0 }, log: "ran\n" });
+    expect(order).toEqual(["waited longer", "command"]);
+    expect([slots.tryTake(), slots.tryTake()]).toEqual([true, false]);
   });
 
   it("read nothing from stdin, and see the environment", async () => {
