@@ -13,7 +13,7 @@
  * (a sandbox still in use goes when it is released) and at the latest when the process exits; a
  * process killed outright leaves it behind, as it would a sandbox in use.
  */
-import { copyFileSync, mkdirSync, readdirSync, rmSync, unlinkSync } from "node:fs";
+import { copyFileSync, lstatSync, mkdirSync, readdirSync, rmSync, unlinkSync } from "node:fs";
 import { basename, join } from "node:path";
 import { threadId } from "node:worker_threads";
 
@@ -145,15 +145,24 @@ export class Sandbox {
 
   private readonly spares = new Map<string, string>();
 
-  /** Four readdirs for a task with one input, and an unlink per file found (but a spare input file). */
+  /**
+   * The sandbox's own directory and `inputs/` as last found holding nothing but their subdirectories
+   * (see `emptyUnlessUnchanged`).
+   */
+  private readonly clean = new Map<string, DirectoryState>();
+
+  /**
+   * Reads `outputs/` and each `inputs/<name>/`, and unlinks each file found (but a spare input file);
+   * the sandbox's own directory and `inputs/` only when they changed since they were last found clean.
+   */
   private empty(): boolean {
     try {
       const hasInputs = this.inputNames.length > 0;
-      if (!emptyDirectory(this.path, hasInputs ? TOP_WITH_INPUTS : TOP_WITHOUT_INPUTS)) return false;
+      if (!this.emptyUnlessUnchanged(this.path, hasInputs ? TOP_WITH_INPUTS : TOP_WITHOUT_INPUTS)) return false;
       emptyDirectory(join(this.path, "outputs"));
       if (!hasInputs) return true;
       const inputs = join(this.path, "inputs");
-      if (!emptyDirectory(inputs, new Set(this.inputNames))) return false;
+      if (!this.emptyUnlessUnchanged(inputs, new Set(this.inputNames))) return false;
       for (const name of this.inputNames) {
         const spare = this.spares.get(name);
         emptyDirectory(join(inputs, name), undefined, spare === undefined ? undefined : basename(spare));
@@ -163,7 +172,37 @@ export class Sandbox {
       return false; // the command removed or replaced one of the directories
     }
   }
+
+  /**
+   * `emptyDirectory(dir, keep)` for a directory that quanta leave alone (only the command may put
+   * something there, and a gather's `.list` file goes in `inputs/`): skipped, for one stat in place of
+   * five system calls, when the directory has the same inode and change time as when it was last found
+   * holding only `keep`. Adding, removing or renaming an entry sets a directory's change time to the
+   * clock's time, and nothing can set it back; a change time less than RACY_DIRECTORY_MS old when it is
+   * recorded is not trusted, since a coarse clock could give a change made right after it the same time.
+   */
+  private emptyUnlessUnchanged(dir: string, keep: ReadonlySet<string>): boolean {
+    const before = lstatSync(dir, { bigint: true });
+    if (!before.isDirectory()) return false;
+    const known = this.clean.get(dir);
+    if (known !== undefined && known.ino === before.ino && known.ctimeNs === before.ctimeNs) return true;
+    this.clean.delete(dir);
+    if (!emptyDirectory(dir, keep)) return false;
+    const after = lstatSync(dir, { bigint: true });
+    if (after.isDirectory() && after.ctimeMs < BigInt(Date.now() - RACY_DIRECTORY_MS)) {
+      this.clean.set(dir, { ino: after.ino, ctimeNs: after.ctimeNs });
+    }
+    return true;
+  }
 }
+
+interface DirectoryState {
+  ino: bigint;
+  ctimeNs: bigint;
+}
+
+/** How old a directory's change time must be for an unchanged one to be trusted (see `emptyUnlessUnchanged`). */
+const RACY_DIRECTORY_MS = 1000;
 
 const TOP_WITH_INPUTS: ReadonlySet<string> = new Set(["inputs", "outputs"]);
 const TOP_WITHOUT_INPUTS: ReadonlySet<string> = new Set(["outputs"]);

@@ -70,6 +70,28 @@ describe("SandboxPool", () => {
     expect(tree(second.path)).toEqual(["inputs/", "inputs/src/", "outputs/"]);
   });
 
+  it("finds what a command left in a directory it last found clean a while ago", async () => {
+    const p = pool();
+    const sandbox = p.take(["src"]);
+    sandbox.release(); // too fresh to be trusted: read
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(p.take(["src"])).toBe(sandbox);
+    sandbox.release(); // read, and its state kept: unchanged from now on, it is not read again
+    for (const stray of ["stray.o", "inputs/stray.o"]) {
+      expect(p.take(["src"])).toBe(sandbox);
+      writeFileSync(join(sandbox.path, stray), "");
+      sandbox.release();
+      expect(tree(sandbox.path)).toEqual(["inputs/", "inputs/src/", "outputs/"]);
+    }
+    // Replaced by another directory of its own making: read too.
+    expect(p.take(["src"])).toBe(sandbox);
+    rmSync(join(sandbox.path, "inputs"), { recursive: true });
+    mkdirSync(join(sandbox.path, "inputs/src"), { recursive: true });
+    writeFileSync(join(sandbox.path, "inputs/stray.o"), "");
+    sandbox.release();
+    expect(tree(sandbox.path)).toEqual(["inputs/", "inputs/src/", "outputs/"]);
+  });
+
   it("removes a sandbox that lost one of its directories instead of reusing it", () => {
     const p = pool();
     const broken = p.take(["src"]);
