@@ -363,8 +363,10 @@ async function main() {
       const byTool = {};
       for (const t of found) {
         const nRoot = join(root, `n${n}`);
+        // Workspaces are removed at the end, not between tools: deleting tens of thousands of files
+        // slows the file creations that follow (ext4 then skips recently freed inodes one by one),
+        // which would weigh on the next tool's cold build only.
         byTool[t] = await measureTool(t, n, nRoot);
-        if (!args.keep) rmSync(join(nRoot, t), { recursive: true, force: true });
       }
       all[n] = byTool;
       const table = tableFor(n, byTool, found);

@@ -347,10 +347,11 @@ export class BlobStore {
     } finally {
       closeSync(fd);
     }
-    // The listing answers without a stat on a miss (the usual case); a hit is checked, since a blob
-    // file can go (a command that damaged its input has it removed). A blob the listing misses is
-    // renamed over, harmlessly: same name, same bytes.
-    if (this.exists(digest) && this.has(digest)) {
+    // Only a blob file makes this one redundant (the registry is not asked: a small blob it holds may
+    // have a file too, harmlessly). The listing answers without a stat on a miss (the usual case); a
+    // hit is checked, since a blob file can go (a command that damaged its input has it removed). A
+    // blob the listing misses is renamed over, harmlessly: same name, same bytes.
+    if (this.fileListed(digest) && statSync(this.pathOf(digest), { throwIfNoEntry: false }) !== undefined) {
       unlinkSync(path);
       return { digest, size };
     }
