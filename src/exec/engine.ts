@@ -19,7 +19,7 @@ import type { GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import type { KeyManifest } from "../core/quantum-key.js";
 import type { ActionRecord, ExecutionRecord, QuantumRecord, Registry } from "../store/registry.js";
 import type { Repository } from "../store/repository.js";
-import { isThenable, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "./quantum-job.js";
+import { isThenable, type OutputBlob, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "./quantum-job.js";
 import { QuantumDecider, type CachedResult } from "./quantum-decider.js";
 import { CommitBatcher } from "./commit-batcher.js";
 
@@ -367,9 +367,9 @@ class GraphRun {
     }, { newBlobs: this.hasNewBlobFile(outputs) });
   }
 
-  /** Whether any of these outputs is a blob file (written since the last sync), not kept in the registry. */
-  private hasNewBlobFile(outputs: Record<string, { digest: BlobDigest }>): boolean {
-    for (const name in outputs) if (!this.opts.repo.blobs.inRegistry(outputs[name]!.digest)) return true;
+  /** Whether any of these outputs is a blob file (perhaps written since the last sync), not kept in the registry. */
+  private hasNewBlobFile(outputs: Record<string, OutputBlob>): boolean {
+    for (const name in outputs) if (outputs[name]!.file) return true;
     return false;
   }
 

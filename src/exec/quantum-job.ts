@@ -38,6 +38,8 @@ export interface OutputBlob {
   size: number;
   /** A small output not stored yet (from a worker thread): the scheduler stages it in the registry. */
   bytes?: Uint8Array;
+  /** Kept as a blob file, not in the registry: the commit of its record syncs the file system first. */
+  file?: true;
 }
 
 export type QuantumOutcome =

@@ -132,7 +132,7 @@ function keepOutputs(r: ModuleQuantumResult, blobs: BlobStore): Result {
     // Synchronous: the thread has nothing else to do meanwhile, and it saves four trips through
     // libuv's thread pool per output.
     const digest = blobs.putSync(bytes);
-    outputs[name] = { digest, size: bytes.length };
+    outputs[name] = blobs.keepsInline(bytes.length) ? { digest, size: bytes.length } : { digest, size: bytes.length, file: true };
   }
   return { ok: true, outputs, noWork: r.noWork, log: r.log };
 }
@@ -160,7 +160,7 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, launch: Launch | un
     }
     const outputs: Record<string, OutputBlob> = {};
     // Renamed into the store as blob files, synchronously (no trips through libuv's thread pool).
-    for (const name in r.outputs) outputs[name] = blobs.adoptFileSync(r.outputs[name]!, r.sizes[name]);
+    for (const name in r.outputs) outputs[name] = { ...blobs.adoptFileSync(r.outputs[name]!, r.sizes[name]), file: true };
     return { ok: true, outputs, noWork: false, log: r.log };
   } finally {
     sandbox.release({ reuse });

@@ -144,9 +144,13 @@ export class BlobStore {
     return this.keepsInline(blobDigestSize(digest)) && this.inline!.hasBlob(digest);
   }
 
-  /** The bytes of a blob kept in the registry (staged or committed); undefined for blob files. */
+  /**
+   * The bytes of a blob kept in the registry (staged or committed); undefined for blob files (a small
+   * one this store knows as a file is not looked up in the registry: a command's output, say).
+   */
   inlineBytes(digest: BlobDigest): Uint8Array | undefined {
-    return this.keepsInline(blobDigestSize(digest)) ? this.inline!.getBlob(digest) : undefined;
+    if (!this.keepsInline(blobDigestSize(digest)) || this.fileListed(digest)) return undefined;
+    return this.inline!.getBlob(digest);
   }
 
   /**
@@ -405,7 +409,7 @@ export class BlobStore {
 
   /** Re-hashes the blob's bytes: "ok", "missing", or "corrupt" (the bytes no longer match the name). */
   async check(digest: BlobDigest): Promise<"ok" | "missing" | "corrupt"> {
-    const kept = this.inlineBytes(digest);
+    const kept = this.keepsInline(blobDigestSize(digest)) ? this.inline!.getBlob(digest) : undefined;
     if (kept !== undefined) return this.hasher.hashBytes(kept) === digest ? "ok" : "corrupt";
     const path = this.pathOf(digest);
     let stream: BlobHashStreamLike;
