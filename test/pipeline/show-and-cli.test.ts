@@ -1,6 +1,4 @@
-import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
 import { showPipeline } from "../../src/app/show.js";
 import { PROJECT_ROOT, runCli } from "../helpers/cli.js";
 
@@ -40,15 +38,6 @@ describe("showPipeline", () => {
 });
 
 describe("the CLI", () => {
-  beforeAll(() => {
-    // tsc exits non-zero while other parts of the tree do not type-check; it still emits.
-    try {
-      execFileSync(process.execPath, [join(PROJECT_ROOT, "node_modules/typescript/bin/tsc"), "-p", PROJECT_ROOT], { stdio: "ignore" });
-    } catch {
-      /* emitted anyway */
-    }
-  });
-
   it("exits 2 on a bad pipeline, with the positioned message and no stack trace", async () => {
     const r = await runCli(["show", "pipeline", "test/pipeline/invalid/unknown-dataset-type.yaml"]);
     expect(r.code).toBe(2);
