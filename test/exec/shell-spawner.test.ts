@@ -144,6 +144,18 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
     expect([slots.tryTake(), slots.tryTake(), slots.tryTake()]).toEqual([true, true, false]);
   });
 
+  it("count a run's timeout from its start, not from when it began to wait for a slot", async () => {
+    const slots = new LaunchSlots(1);
+    const launch = { slots, started: () => undefined };
+    const first = spawner.run("sleep 0.3", { cwd: root, launch });
+    const waited = spawner.run("echo in time", { cwd: root, launch, timeoutMs: 200 });
+    const stuck = spawner.run("sleep 5", { cwd: root, launch, timeoutMs: 200 });
+    expect(await first).toEqual({ end: { kind: "exit", code: 0 }, log: "" });
+    expect(await waited).toEqual({ end: { kind: "exit", code: 0 }, log: "in time\n" });
+    expect(await stuck).toEqual({ end: { kind: "timeout" }, log: "" });
+    expect([slots.tryTake(), slots.tryTake()]).toEqual([true, false]);
+  });
+
   it("leave a quantum that waited longer for a slot ahead of a command", async () => {
     const slots = new LaunchSlots(1);
     expect(slots.tryTake()).toBe(true);
