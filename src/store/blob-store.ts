@@ -144,13 +144,9 @@ export class BlobStore {
     return this.keepsInline(blobDigestSize(digest)) && this.inline!.hasBlob(digest);
   }
 
-  /**
-   * The bytes of a blob kept in the registry (staged or committed); undefined for blob files (a small
-   * one this store knows as a file is not looked up in the registry: a command's output, say).
-   */
+  /** The bytes of a blob kept in the registry (staged or committed); undefined for blob files. */
   inlineBytes(digest: BlobDigest): Uint8Array | undefined {
-    if (!this.keepsInline(blobDigestSize(digest)) || this.fileListed(digest)) return undefined;
-    return this.inline!.getBlob(digest);
+    return this.keepsInline(blobDigestSize(digest)) ? this.inline!.getBlob(digest) : undefined;
   }
 
   /**
@@ -409,7 +405,7 @@ export class BlobStore {
 
   /** Re-hashes the blob's bytes: "ok", "missing", or "corrupt" (the bytes no longer match the name). */
   async check(digest: BlobDigest): Promise<"ok" | "missing" | "corrupt"> {
-    const kept = this.keepsInline(blobDigestSize(digest)) ? this.inline!.getBlob(digest) : undefined;
+    const kept = this.inlineBytes(digest);
     if (kept !== undefined) return this.hasher.hashBytes(kept) === digest ? "ok" : "corrupt";
     const path = this.pathOf(digest);
     let stream: BlobHashStreamLike;
