@@ -4,12 +4,14 @@
  * run; src/exec/helper-shell-spawner.ts starts it and speaks to it. Built by `npm run build`
  * (scripts/build-spawner.mjs) into dist/exec/quanta-spawn; without it, Node spawns the commands.
  *
- * Protocol, version 2. The helper first writes the line "quanta-spawn 2\n". Then it reads requests
+ * Protocol, version 3. The helper first writes the line "quanta-spawn 3\n". Then it reads requests
  * from stdin, fields ended by NUL bytes (so neither a path nor a command may hold one):
  *
- *     r<id> NUL <working directory> NUL <command> NUL    run `/bin/sh -c <command>` there, now
- *     q<id> NUL <working directory> NUL <command> NUL    the same, queued: started in the place of the
- *                                                          next run that ends (oldest queued first)
+ *     r<id> NUL <pool> NUL <working directory> NUL <command> NUL
+ *                          run `/bin/sh -c <command>` there, now
+ *     q<id> NUL <pool> NUL <working directory> NUL <command> NUL
+ *                          the same, queued: started in the place of the next run of the same pool
+ *                          that ends (the oldest queued run of that pool first)
  *     s<id> NUL                                            start queued run <id> now
  *     k<id> NUL                                            SIGKILL the process group of run <id>
  *
@@ -17,9 +19,9 @@
  *
  *     <id> <how> <value> <dropped> <length> <next> LF, then <length> bytes of log
  *
- * The CLI holds one of its `-j` slots for each run it asks to start now (r, s); a queued run takes
- * over the slot of the run that ended, and <next> names it (`-`: none), so the CLI knows that it has
- * started and holds that slot. The next command thus starts the moment one ends, without a trip
+ * <pool> names the set of `-j` slots the run holds one of (`-`: none). The CLI holds a slot for each
+ * run it asks to start now (r, s); a queued run takes over the slot of a run of its pool that ended,
+ * and <next> names it (`-`: none), so the CLI knows that it has started and holds that slot. The next command thus starts the moment one ends, without a trip
  * through the CLI. An s for a run already started or ended is ignored (the CLI may have given it a
  * slot of its own meanwhile: it then has one slot too many, and gives one back).
  *
@@ -62,6 +64,7 @@ extern char **environ;
 
 struct run {
   char *id;     /* as the request spelled it */
+  char *pool;   /* whose slot it holds; "-" for none */
   pid_t pid;    /* the shell, also its process group */
   int out;      /* read end of its output pipe; -1 after end of file */
   int reaped;   /* the shell has exited */
@@ -77,7 +80,7 @@ static size_t nruns, runs_cap;
 
 /* Runs asked for with q and not started yet, oldest first. */
 struct queued {
-  char *id, *cwd, *command;
+  char *id, *pool, *cwd, *command;
 };
 static struct queued *queue;
 static size_t nqueued, queue_cap;
@@ -224,8 +227,14 @@ static int spawn_shell(const char *cwd, const char *command, int out, pid_t *pid
 }
 #endif
 
+static char *copy(const char *text) {
+  char *c = strdup(text);
+  if (c == NULL) die("out of memory");
+  return c;
+}
+
 /* Starts a run; 0, or the errno of what failed, `*what` saying what that was (for its log). */
-static int start_run(const char *id, const char *cwd, const char *command, const char **what) {
+static int start_run(const char *id, const char *pool, const char *cwd, const char *command, const char **what) {
   int fds[2], err;
   pid_t pid = 0;
   struct run *r;
@@ -248,32 +257,26 @@ static int start_run(const char *id, const char *cwd, const char *command, const
   }
   r = &runs[nruns++];
   memset(r, 0, sizeof *r);
-  r->id = strdup(id);
-  if (r->id == NULL) die("out of memory");
+  r->id = copy(id);
+  r->pool = copy(pool);
   r->pid = pid;
   r->out = fds[0];
   return 0;
 }
 
 /* Starts a run now, or replies why it could not start. */
-static void start_or_fail(const char *id, const char *cwd, const char *command) {
+static void start_or_fail(const char *id, const char *pool, const char *cwd, const char *command) {
   const char *what = NULL;
-  int err = start_run(id, cwd, command, &what);
+  int err = start_run(id, pool, cwd, command, &what);
   if (err != 0) reply_error(id, what, err);
 }
 
-static char *copy(const char *text) {
-  char *c = strdup(text);
-  if (c == NULL) die("out of memory");
-  return c;
-}
-
-static void enqueue(const char *id, const char *cwd, const char *command) {
+static void enqueue(const char *id, const char *pool, const char *cwd, const char *command) {
   if (nqueued == queue_cap) {
     queue_cap = queue_cap ? 2 * queue_cap : 8;
     queue = grow(queue, queue_cap * sizeof *queue);
   }
-  queue[nqueued++] = (struct queued){copy(id), copy(cwd), copy(command)};
+  queue[nqueued++] = (struct queued){copy(id), copy(pool), copy(cwd), copy(command)};
 }
 
 /* Takes queued run `i` out of the queue (keeping the order of the others); the caller frees it. */
@@ -286,8 +289,17 @@ static struct queued dequeue(size_t i) {
 
 static void free_queued(struct queued *q) {
   free(q->id);
+  free(q->pool);
   free(q->cwd);
   free(q->command);
+}
+
+/* The index of the oldest queued run of `pool`, or -1 (none for "-": such runs hold no slot). */
+static long oldest_queued(const char *pool) {
+  if (strcmp(pool, "-") == 0) return -1;
+  for (size_t i = 0; i < nqueued; i++)
+    if (strcmp(queue[i].pool, pool) == 0) return (long)i;
+  return -1;
 }
 
 /* The index of queued run `id`, or -1. */
@@ -304,8 +316,9 @@ static struct run *find_run(const char *id) {
 }
 
 /*
- * Replies for every run that has ended, and forgets it; the oldest queued run, if any, starts in its
- * place first, and the reply names it (a queued run that cannot start is replied for right after).
+ * Replies for every run that has ended, and forgets it; the oldest queued run of its pool, if any,
+ * starts in its place first, and the reply names it (a queued run that cannot start is replied for
+ * right after).
  */
 static void finish_ended(void) {
   size_t i = 0;
@@ -319,9 +332,10 @@ static void finish_ended(void) {
     struct queued next = {0};
     const char *what = NULL;
     int err = 0;
-    if (nqueued > 0) {
-      next = dequeue(0);
-      err = start_run(next.id, next.cwd, next.command, &what);
+    long q = oldest_queued(ended.pool);
+    if (q >= 0) {
+      next = dequeue((size_t)q);
+      err = start_run(next.id, next.pool, next.cwd, next.command, &what);
     }
     size_t len = ended.len > LOG_CAP ? LOG_CAP : ended.len;
     int dropped = ended.dropped || ended.len > LOG_CAP;
@@ -330,6 +344,7 @@ static void finish_ended(void) {
     else reply(ended.id, 'x', WEXITSTATUS(ended.status), dropped, log, len, next.id);
     if (err != 0) reply_error(next.id, what, err);
     free(ended.id);
+    free(ended.pool);
     free(ended.log);
     free_queued(&next);
   }
@@ -424,7 +439,7 @@ static size_t handle_requests(char *buf, size_t len) {
       long q = find_queued(p + 1);
       if (q >= 0) {
         struct queued taken = dequeue((size_t)q);
-        if (p[0] == 's') start_or_fail(taken.id, taken.cwd, taken.command);
+        if (p[0] == 's') start_or_fail(taken.id, taken.pool, taken.cwd, taken.command);
         else reply(taken.id, 's', SIGKILL, 0, "", 0, NULL);
         free_queued(&taken);
       } else if (p[0] == 'k') {
@@ -439,9 +454,11 @@ static size_t handle_requests(char *buf, size_t len) {
     if (f2 == NULL) return done;
     char *f3 = memchr(f2 + 1, 0, (size_t)(end - f2 - 1));
     if (f3 == NULL) return done;
-    if (p[0] == 'r') start_or_fail(p + 1, f1 + 1, f2 + 1);
-    else enqueue(p + 1, f1 + 1, f2 + 1);
-    done = (size_t)(f3 + 1 - buf);
+    char *f4 = memchr(f3 + 1, 0, (size_t)(end - f3 - 1));
+    if (f4 == NULL) return done;
+    if (p[0] == 'r') start_or_fail(p + 1, f1 + 1, f2 + 1, f3 + 1);
+    else enqueue(p + 1, f1 + 1, f2 + 1, f3 + 1);
+    done = (size_t)(f4 + 1 - buf);
   }
 }
 
@@ -462,7 +479,7 @@ int main(void) {
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGCHLD, &sa, NULL);
-  write_all("quanta-spawn 2\n", 15);
+  write_all("quanta-spawn 3\n", 15);
 
   while (stdin_open || nruns > 0) {
     size_t n = 0;

@@ -92,7 +92,10 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   // The spawner waits for the launch slot (the helper may queue the command, to start it the moment
   // another ends) and gives it back.
   const spawner = opts.spawner ?? (await sharedShellSpawner());
-  const run = await spawner.run(expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal, launch: opts.launch });
+  const runOptions = { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal, launch: opts.launch };
+  let run = await spawner.run(expanded.text, runOptions);
+  // The helper died while the command waited for its slot: the spawner that replaces it runs it.
+  if (run.unstarted && opts.spawner === undefined) run = await (await sharedShellSpawner()).run(expanded.text, runOptions);
   const log = run.log;
   const modified = findModifiedInputs(layout.linked.checked.values());
   if (modified.length > 0) {

@@ -9,17 +9,17 @@
  *
  * A run that must hold a launch slot (`ShellRunOptions.launch`) and finds none free is sent to the
  * helper to queue, as long as only such runs wait for slots (see launch-slots.ts): the helper starts it
- * in the place of the next run that ends, and says so in that run's reply, whose slot passes to it.
- * Otherwise it waits for a slot here, and is sent once it has one.
+ * in the place of the next run holding a slot of the same LaunchSlots that ends, and says so in that
+ * run's reply, whose slot passes to it. Otherwise it waits for a slot here, and is sent once it has one.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import type { Readable, Writable } from "node:stream";
-import type { Launch, SlotWaiter } from "./launch-slots.js";
+import type { Launch, LaunchSlots, SlotWaiter } from "./launch-slots.js";
 import { DROPPED_LOG_NOTE, type ShellEnd, type ShellRun, type ShellRunOptions, type ShellSpawner } from "./shell-spawner.js";
 
-const PROTOCOL_GREETING = "quanta-spawn 2\n";
+const PROTOCOL_GREETING = "quanta-spawn 3\n";
 /** How long a starting helper may take to greet before Node's spawn is used instead. */
 const START_TIMEOUT_MS = 10_000;
 
@@ -47,6 +47,9 @@ export class HelperShellSpawner implements ShellSpawner {
   private exited = false;
   private readonly runs = new Map<string, PendingRun>();
   private nextId = 1;
+  /** The helper's name for each set of launch slots its runs hold (`-`: a run that holds none). */
+  private readonly pools = new WeakMap<LaunchSlots, string>();
+  private nextPool = 1;
   /** Reply bytes received but not yet complete. */
   private rest: Buffer = Buffer.alloc(0);
   private readonly stdin: Writable & { ref(): void; unref(): void };
@@ -112,8 +115,8 @@ export class HelperShellSpawner implements ShellSpawner {
       const run: PendingRun = { resolve, timeoutMs: opts.timeoutMs, launch: opts.launch, hasSlot: false, sent: false, started: false };
       if (this.runs.size === 0) this.ref();
       this.runs.set(id, run);
-      const request = `${id}\0${opts.cwd}\0${command}\0`;
       const slots = opts.launch?.slots;
+      const request = `${id}\0${slots === undefined ? "-" : this.poolOf(slots)}\0${opts.cwd}\0${command}\0`;
       if (slots === undefined || slots.tryTake()) {
         run.hasSlot = slots !== undefined;
         this.send(run, `r${request}`);
@@ -134,6 +137,12 @@ export class HelperShellSpawner implements ShellSpawner {
     });
   }
 
+  private poolOf(slots: LaunchSlots): string {
+    let pool = this.pools.get(slots);
+    if (pool === undefined) this.pools.set(slots, (pool = String(this.nextPool++)));
+    return pool;
+  }
+
   private send(run: PendingRun, request: string): void {
     run.sent = true;
     this.stdin.write(request);
@@ -144,7 +153,11 @@ export class HelperShellSpawner implements ShellSpawner {
     run.waiter = undefined;
     run.hasSlot = true;
     if (run.started) return;
-    if (this.exited || this.stdin.writableEnded) return this.settle(id, { kind: "spawn-error", message: "the quanta-spawn helper has exited" }, "");
+    if (this.exited || this.stdin.writableEnded) {
+      // Queued there: the helper's reply (or its exit) settles it. Never sent: it never started.
+      if (!run.sent) this.settle(id, { kind: "spawn-error", message: "the quanta-spawn helper has exited" }, "");
+      return;
+    }
     this.send(run, request);
     this.started(id, run);
   }
@@ -202,6 +215,7 @@ export class HelperShellSpawner implements ShellSpawner {
       run.launch!.slots.give();
     }
     if (this.runs.size === 0) this.unref();
+    if (run.forced === undefined && !run.sent && end.kind === "spawn-error") return run.resolve({ end, log, unstarted: true });
     run.resolve({ end: run.forced !== undefined ? { kind: run.forced } : end, log });
   }
 

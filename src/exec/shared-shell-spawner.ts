@@ -15,8 +15,9 @@ let choosing: Promise<ShellSpawner> | undefined;
 
 /**
  * The spawner of this process's command quanta: one helper serves every slot, started on first use.
- * A helper that dies is replaced by Node's spawn for the rest of the process (the runs it had in hand
- * fail, as they would if their commands had crashed).
+ * A helper that dies is replaced by Node's spawn for the rest of the process (the runs it had in hand,
+ * queued there included, fail, as they would if their commands had crashed; runs still waiting for a
+ * launch slot in this process are run by the replacement: see `ShellRun.unstarted`).
  */
 export function sharedShellSpawner(): ShellSpawner | Promise<ShellSpawner> {
   if (shared instanceof HelperShellSpawner && shared.hasExited) shared = new NodeShellSpawner();

@@ -23,6 +23,11 @@ export interface ShellRun {
   end: ShellEnd;
   /** stdout and stderr interleaved; `[… earlier output dropped]` first when only the tail was kept. */
   log: string;
+  /**
+   * With a `spawn-error`: the spawner went away while the run waited for a launch slot, before it was
+   * handed over, so nothing of it ran and another spawner may run it.
+   */
+  unstarted?: true;
 }
 
 export interface ShellRunOptions {

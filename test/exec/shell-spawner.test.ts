@@ -156,6 +156,19 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
     expect([slots.tryTake(), slots.tryTake()]).toEqual([true, false]);
   });
 
+  it("keep sets of launch slots apart: a run never starts in the place of another set's, or of a run holding none", async () => {
+    const mine = new LaunchSlots(1);
+    const theirs = new LaunchSlots(1);
+    const trace = join(root, `sets-${spawner.kind}-${Math.random()}`);
+    const first = spawner.run(`echo start >> ${trace}; sleep 0.3; echo end >> ${trace}`, { cwd: root, launch: { slots: mine, started: () => undefined } });
+    const second = spawner.run(`echo start >> ${trace}; echo end >> ${trace}`, { cwd: root, launch: { slots: mine, started: () => undefined } });
+    // Two runs that end while `first` still holds the only slot of `mine`.
+    await Promise.all([spawner.run("true", { cwd: root, launch: { slots: theirs, started: () => undefined } }), spawner.run("true", { cwd: root })]);
+    await Promise.all([first, second]);
+    expect(readFileSync(trace, "utf8")).toBe("start\nend\nstart\nend\n");
+    expect([mine.tryTake(), mine.tryTake(), theirs.tryTake(), theirs.tryTake()]).toEqual([true, false, true, false]);
+  });
+
   it("leave a quantum that waited longer for a slot ahead of a command", async () => {
     const slots = new LaunchSlots(1);
     expect(slots.tryTake()).toBe(true);
@@ -215,6 +228,44 @@ describe.runIf(hasCompiler)("the quanta-spawn helper", () => {
     own.close();
     expect(await running).toEqual({ end: { kind: "signal", signal: "SIGKILL" }, log: "" });
     expect(isDead(background!)).toBe(true);
+  });
+
+  it("when it dies, fails the runs it had (queued ones too), and says which never reached it", async () => {
+    const own = (await HelperShellSpawner.start(HELPER_PATH))!;
+    const slots = new LaunchSlots(1);
+    const launch = { slots, started: () => undefined };
+    const pids = join(root, "pids-on-death");
+    const running = own.run(`echo $$ > ${pids}; exec sleep 30`, { cwd: root, launch });
+    const queued = own.run("echo never", { cwd: root, launch }); // queued in the helper
+    const shell = Number(await waitForLine(pids));
+    let other = false;
+    slots.wait(() => (other = true)); // a quantum of another kind waits: the next run stays here
+    const waiting = own.run("echo never", { cwd: root, launch });
+    process.kill(own.pid!, "SIGKILL");
+    const gone = { kind: "spawn-error", message: "the quanta-spawn helper was killed by SIGKILL" };
+    expect(await running).toEqual({ end: gone, log: "" });
+    expect(await queued).toEqual({ end: gone, log: "" });
+    expect(await waiting).toEqual({ end: gone, log: "", unstarted: true });
+    process.kill(-shell, "SIGKILL");
+    // The slot went to the other quantum; once it gives it back, it is free again.
+    expect(other).toBe(true);
+    slots.give();
+    expect([slots.tryTake(), slots.tryTake()]).toEqual([true, false]);
+  });
+
+  it("settles a queued run given a slot after its input was closed once, when the helper replies", async () => {
+    const own = (await HelperShellSpawner.start(HELPER_PATH))!;
+    const slots = new LaunchSlots(2);
+    expect(slots.tryTake()).toBe(true);
+    const launch = { slots, started: () => undefined };
+    const running = own.run("sleep 30", { cwd: root, launch });
+    const queued = own.run("echo never", { cwd: root, launch });
+    own.close();
+    slots.give(); // to the queued run, whose `s` can no longer be sent
+    const killed = { end: { kind: "signal", signal: "SIGKILL" }, log: "" };
+    expect(await running).toEqual(killed);
+    expect(await queued).toEqual(killed);
+    expect([slots.tryTake(), slots.tryTake(), slots.tryTake()]).toEqual([true, true, false]);
   });
 
   it("fails the runs in hand when it dies, and the process goes on with Node's spawn", async () => {
