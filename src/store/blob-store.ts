@@ -169,7 +169,7 @@ export class BlobStore {
    */
   async materialize(digest: BlobDigest, bytes: Uint8Array): Promise<string> {
     const path = this.pathOf(digest);
-    if (this.fileListed(digest)) return path;
+    if (this.fileListed(digest) && this.materializedIntact(digest, path, bytes.length)) return path;
     // One write per blob, however many quanta ask at once; and never over an existing file (a link,
     // not a rename): a command may have linked that file already, and a new inode under its name
     // would look like a command writing to its input.
@@ -186,6 +186,7 @@ export class BlobStore {
         }
         await unlink(temp);
         this.noteWritten(digest);
+        this.intact.add(digest);
         return path;
       })().finally(() => this.materializing.delete(digest));
       this.materializing.set(digest, making);
@@ -194,6 +195,28 @@ export class BlobStore {
   }
 
   private readonly materializing = new Map<BlobDigest, Promise<string>>();
+
+  /**
+   * Whether a blob file made by an earlier `materialize` has its size, checked once per store. Such a
+   * file has no record of its own, so nothing syncs it before the next commit that needs a sync: a
+   * power loss before then can leave it empty under its name (ext4 allocates its blocks late). One
+   * that is not whole is removed here, to be made again (no command has linked it yet: this is its
+   * first use since the store was opened, and a writer holds the repository's lock).
+   */
+  private materializedIntact(digest: BlobDigest, path: string, size: number): boolean {
+    if (this.intact.has(digest)) return true;
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st?.size === size) {
+      this.intact.add(digest);
+      return true;
+    }
+    if (st !== undefined) unlinkSync(path);
+    this.forgetFile(path);
+    return false;
+  }
+
+  /** Blob files this store made or found whole (see `materializedIntact`). */
+  private readonly intact = new Set<BlobDigest>();
 
   /** Tells the store that the blob file at `path` (under `blobs/`) was deleted behind its back. */
   forgetFile(path: string): void {
