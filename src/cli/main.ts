@@ -7,7 +7,7 @@ import { hideBin } from "yargs/helpers";
 import { COMMANDS } from "./commands.js";
 import type { GlobalArgs } from "./command-spec.js";
 import { QuantaError } from "../core/errors.js";
-import { QUANTA_VERSION } from "../core/version.js";
+import { QUANTA_VERSION } from "../exec/version.js";
 
 async function main(argv: string[]): Promise<number> {
   process.setSourceMapsEnabled(true);

@@ -10,7 +10,7 @@
  * so a downstream record is never durable without its upstream one.
  */
 import { hostname } from "node:os";
-import { QUANTA_VERSION } from "../core/version.js";
+import { QUANTA_VERSION } from "./version.js";
 import type { BlobDigest, QuantumKey } from "../core/digest.js";
 import type { EventBody, QuantumRef, RunCounts, TaskCounts } from "../core/events.js";
 import { GraphWalker } from "../core/graph-walker.js";

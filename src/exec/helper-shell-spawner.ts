@@ -215,8 +215,9 @@ export class HelperShellSpawner implements ShellSpawner {
       run.launch!.slots.give();
     }
     if (this.runs.size === 0) this.unref();
-    if (run.forced === undefined && !run.sent && end.kind === "spawn-error") return run.resolve({ end, log, unstarted: true });
-    run.resolve({ end: run.forced !== undefined ? { kind: run.forced } : end, log });
+    const result: ShellRun = { end: run.forced !== undefined ? { kind: run.forced } : end, log };
+    if (!run.sent && result.end.kind === "spawn-error") result.unstarted = true;
+    run.resolve(result);
   }
 
   /** The helper is gone: every run from now on fails (sharedShellSpawner then switches to Node). */

@@ -1,7 +1,7 @@
 /**
  * A counting semaphore for starting quanta: at most `size` hold a slot at once. A free slot is taken
- * without a promise; a slot given back goes to the longest waiter at once (its callback runs, or its
- * promise resolves, in the same turn), so a quantum prepared in advance starts the moment another ends.
+ * without a promise; a slot given back goes to the longest waiter at once (its callback runs in the
+ * same turn), so a quantum prepared in advance starts the moment another ends.
  *
  * A waiter may also be `handedOver` a slot outside of `give`: the quanta-spawn helper starts a queued
  * command in the place of one that ended (helper-shell-spawner.ts), and the slot of the one that ended
@@ -17,12 +17,6 @@ export class LaunchSlots {
 
   constructor(readonly size: number) {
     this.free = size;
-  }
-
-  /** Takes a slot: undefined when one was free, else a promise that resolves once one is handed over. */
-  take(): Promise<void> | undefined {
-    if (this.tryTake()) return undefined;
-    return new Promise((resolve) => this.wait(resolve));
   }
 
   /** Takes a free slot if there is one. */
@@ -76,4 +70,28 @@ export interface Launch {
   readonly slots: LaunchSlots;
   /** Called when the quantum takes its slot and starts. */
   readonly started: () => void;
+}
+
+/**
+ * Runs `work` holding one of the launch's slots: waits in line for one, calls `started`, and gives the
+ * slot back when the work has ended. A wait cancelled through `cancel.signal` ends with
+ * `cancel.cancelled()`, and the work never runs.
+ */
+export function holdingSlot<T>(launch: Launch, work: () => Promise<T>, cancel?: { signal?: AbortSignal; cancelled: () => T }): Promise<T> {
+  const go = () => {
+    launch.started();
+    return work().finally(() => launch.slots.give());
+  };
+  if (launch.slots.tryTake()) return go();
+  return new Promise((resolve) => {
+    const signal = cancel?.signal;
+    const onAbort = () => {
+      if (launch.slots.leave(waiter)) resolve(cancel!.cancelled());
+    };
+    const waiter = launch.slots.wait(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve(go());
+    });
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

@@ -4,31 +4,16 @@
  * forks the whole CLI process, which costs the main thread about 1.5 ms per command.
  */
 import { spawn } from "node:child_process";
+import { holdingSlot } from "./launch-slots.js";
 import { DROPPED_LOG_NOTE, ESCAPED_GRACE_MS, ESCAPED_NOTE, MAX_LOG_BYTES, type ShellEnd, type ShellRun, type ShellRunOptions, type ShellSpawner } from "./shell-spawner.js";
 
 export class NodeShellSpawner implements ShellSpawner {
   readonly kind = "node" as const;
 
   run(command: string, opts: ShellRunOptions): Promise<ShellRun> {
-    const launch = opts.launch;
-    if (launch === undefined || opts.signal?.aborted) return this.start(command, opts);
-    const go = () => {
-      launch.started();
-      return this.start(command, opts).finally(() => launch.slots.give());
-    };
-    if (launch.slots.tryTake()) return go();
+    if (opts.launch === undefined || opts.signal?.aborted) return this.start(command, opts);
     // In line for a slot; cancelled there, it never starts.
-    return new Promise((resolve) => {
-      const signal = opts.signal;
-      const onAbort = () => {
-        if (launch.slots.leave(waiter)) resolve({ end: { kind: "aborted" }, log: "" });
-      };
-      const waiter = launch.slots.wait(() => {
-        signal?.removeEventListener("abort", onAbort);
-        resolve(go());
-      });
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    return holdingSlot(opts.launch, () => this.start(command, opts), { signal: opts.signal, cancelled: () => ({ end: { kind: "aborted" }, log: "" }) });
   }
 
   private start(command: string, opts: ShellRunOptions): Promise<ShellRun> {

@@ -16,7 +16,7 @@ import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.
 import { runQuantumJob } from "./run-quantum-job.js";
 import { raceTimeout } from "./race-timeout.js";
 import { closeSandboxPools } from "./sandbox-pool.js";
-import { LaunchSlots } from "./launch-slots.js";
+import { holdingSlot, LaunchSlots } from "./launch-slots.js";
 
 interface PoolWorker {
   worker: Worker;
@@ -44,13 +44,9 @@ export class PoolExecutor implements QuantumExecutor {
   }
 
   execute(job: QuantumJob, started: () => void): Promise<QuantumOutcome> {
-    if (job.task.kind !== "module") return runQuantumJob(job, this.blobs, { slots: this.launch, started });
-    const waiting = this.launch.take();
-    const go = () => {
-      started();
-      return this.runOnWorker(job).finally(() => this.launch.give());
-    };
-    return waiting === undefined ? go() : waiting.then(go);
+    const launch = { slots: this.launch, started };
+    if (job.task.kind !== "module") return runQuantumJob(job, this.blobs, launch);
+    return holdingSlot(launch, () => this.runOnWorker(job));
   }
 
   /** Runs a module job on an idle worker thread (the caller holds a launch slot). */

@@ -47,11 +47,11 @@ import {
   writeSync,
 } from "node:fs";
 import { link, mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
-import { spawn, spawnSync } from "node:child_process";
 import { basename, dirname, join } from "node:path";
 import { threadId } from "node:worker_threads";
 import type { BlobDigest } from "../core/digest.js";
 import { blobDigestSize, isBlobDigest } from "../core/digest.js";
+import { fsyncDirectory, syncFileSystem, syncFileSystemAsync } from "./file-sync.js";
 import type { StoreHasher } from "./hasher.js";
 import type { Registry } from "./registry.js";
 
@@ -566,11 +566,7 @@ export class BlobStore {
       this.flush();
       return;
     }
-    await new Promise<void>((resolve) => {
-      const child = spawn("sync", ["-f", this.root], { stdio: "ignore" });
-      child.on("error", () => resolve(warnNoSync(this.root)));
-      child.on("close", (code) => resolve(code === 0 ? undefined : warnNoSync(this.root)));
-    });
+    await syncFileSystemAsync(this.root);
   }
 
   private ensureShardSync(digest: BlobDigest): void {
@@ -584,29 +580,6 @@ export class BlobStore {
 }
 
 type BlobHashStreamLike = ReturnType<StoreHasher["createStream"]>;
-
-let warnedNoSync = false;
-
-/** syncfs(2) of the file system holding `dir`, through coreutils' `sync -f` (Node has no binding). */
-function syncFileSystem(dir: string): void {
-  const r = spawnSync("sync", ["-f", dir], { stdio: "ignore" });
-  if (r.status !== 0) warnNoSync(dir);
-}
-
-function warnNoSync(dir: string): void {
-  if (warnedNoSync) return;
-  warnedNoSync = true;
-  process.stderr.write(`warning: 'sync -f ${dir}' failed; recent blobs may not survive a power loss\n`);
-}
-
-function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function readdirIfExists(dir: string): string[] {
   try {
