@@ -58,8 +58,8 @@ export const REGISTRY_FORMAT = 4;
 
 /** Where each sub-database keeps its shared msgpack structures: after every key (registry-key.ts). */
 const SHARED_STRUCTURES = END_OF_KEYS;
-/** Every tuple key of a sub-database, not its shared structures. */
-const ALL_KEYS = { end: END_OF_KEYS };
+/** Every tuple key of a sub-database, not its shared structures (a new object each time: lmdb-js writes to range options). */
+const allKeys = () => ({ end: END_OF_KEYS });
 /** Marks a collected write as a delete. */
 const REMOVE = Symbol("remove");
 type Key = Uint8Array;
@@ -219,7 +219,7 @@ export class LmdbRegistry implements Registry {
 
   getDimensions(): DimensionUniverse {
     const out: Record<string, DimensionType> = {};
-    for (const { key, value } of this.dimensions.getRange(ALL_KEYS)) out[decodeRegistryKey(key)[0]!] = value;
+    for (const { key, value } of this.dimensions.getRange(allKeys())) out[decodeRegistryKey(key)[0]!] = value;
     return out;
   }
 
@@ -235,7 +235,7 @@ export class LmdbRegistry implements Registry {
   }
 
   listDatasetTypes(): DatasetTypeRecord[] {
-    return [...this.datasetTypes.getRange(ALL_KEYS).map(({ value }) => value)];
+    return [...this.datasetTypes.getRange(allKeys()).map(({ value }) => value)];
   }
 
   putRelation(rec: RelationRecord): void {
@@ -253,7 +253,7 @@ export class LmdbRegistry implements Registry {
   }
 
   listRelations(): RelationRecord[] {
-    return [...this.relations.getRange(ALL_KEYS).map(({ value }) => value)];
+    return [...this.relations.getRange(allKeys()).map(({ value }) => value)];
   }
 
   putDataset(collection: string, type: string, dataId: DataId, rec: DatasetRecord): void {
@@ -272,7 +272,7 @@ export class LmdbRegistry implements Registry {
 
   *listDatasets(filter: { collection?: string; type?: string } = {}): Iterable<DatasetEntry> {
     const { collection, type } = filter;
-    const range = collection === undefined ? ALL_KEYS : prefixRange(type === undefined ? [collection] : [collection, type]);
+    const range = collection === undefined ? allKeys() : prefixRange(type === undefined ? [collection] : [collection, type]);
     if (!isStorableKey(range.end)) return;
     for (const { key, value } of this.datasets.getRange(range)) {
       const [c, t, k] = splitKey(key);
@@ -385,17 +385,17 @@ export class LmdbRegistry implements Registry {
   }
 
   *listBlobs(): Iterable<BlobDigest> {
-    for (const key of this.blobs.getKeys(ALL_KEYS)) yield decodeRegistryKey(key)[0] as BlobDigest;
+    for (const key of this.blobs.getKeys(allKeys())) yield decodeRegistryKey(key)[0] as BlobDigest;
   }
 
   referencedDigests(): Set<BlobDigest> {
     const out = new Set<BlobDigest>();
-    for (const { value } of this.datasets.getRange(ALL_KEYS)) out.add(value[1].digest);
-    for (const { value } of this.relations.getRange(ALL_KEYS)) out.add(value.digest);
-    for (const { value } of this.actions.getRange(ALL_KEYS)) {
+    for (const { value } of this.datasets.getRange(allKeys())) out.add(value[1].digest);
+    for (const { value } of this.relations.getRange(allKeys())) out.add(value.digest);
+    for (const { value } of this.actions.getRange(allKeys())) {
       for (const o of Object.values(value.outputs)) out.add(o.digest);
     }
-    for (const { value } of this.executions.getRange(ALL_KEYS)) {
+    for (const { value } of this.executions.getRange(allKeys())) {
       for (const i of value.inputs) out.add(i.digest);
       for (const o of value.outputs) out.add(o.digest);
     }

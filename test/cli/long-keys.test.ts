@@ -59,7 +59,7 @@ export default defineTask({
 afterAll(() => cleanup());
 
 describe("14.1 long registry keys, end to end", () => {
-  it("14.1 run builds every quantum, and datasets, get and a rerun read the long keys back", async () => {
+  it("14.1 run builds every quantum, and datasets, get, verify and a rerun read the long keys back", async () => {
     const run = await runCli(["run", "p.yaml", "--repo", "repo", "--output", COLLECTION, "--json"], { cwd: dir });
     expect(run.code, run.stderr).toBe(0);
     const finished = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
@@ -79,6 +79,9 @@ describe("14.1 long registry keys, end to end", () => {
     expect(got, got.stderr).toMatchObject({ code: 0, stdout: "ITEM 2\n" });
     const count = await runCli(["get", "n", "--repo", "repo", "--collection", COLLECTION], { cwd: dir });
     expect(count).toMatchObject({ code: 0, stdout: "3" });
+
+    const verified = await runCli(["verify", "--repo", "repo"], { cwd: dir });
+    expect(verified.code, verified.stderr).toBe(0);
 
     const again = await runCli(["run", "p.yaml", "--repo", "repo", "--output", COLLECTION, "--json"], { cwd: dir });
     expect(JSON.parse(again.stdout.trim().split("\n").at(-1)!)).toMatchObject({ counts: { ran: 0, upToDate: 4 } });

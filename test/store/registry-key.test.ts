@@ -61,6 +61,9 @@ describe("14.1 long registry keys", () => {
       expect(ro.getStamp(`run\0${collection}`)).toEqual({ v: 1 });
       expect(ro.getFileState("/" + "p".repeat(300))?.digest).toBe(digest(1));
       expect(ro.getDatasetType(type)?.dimensions).toHaveLength(6);
+      // Listing keys alone first, then records: every range still reads values.
+      expect([...ro.listBlobs()]).toEqual([]);
+      expect([...ro.referencedDigests()].sort()).toEqual([0, 1, 2, 7, 8].map(digest));
     } finally {
       await ro.close();
     }
