@@ -51,6 +51,7 @@ import type {
   Registry,
   RelationRecord,
 } from "./registry.js";
+import { UnfinishedRegistryError } from "./registry-file.js";
 import { decodeRegistryKey, describeRegistryKey, encodeRegistryKey, END_OF_KEYS, isStorableKey, keyAfter, MAX_KEY_BYTES, prefixRange } from "./registry-key.js";
 
 /** The registry format this code reads and writes. */
@@ -123,10 +124,7 @@ export class LmdbRegistry implements Registry {
     if (found === undefined) {
       if (options.readOnly) {
         await env.close();
-        throw new RepositoryError(
-          `registry in ${options.root} has no format marker (an interrupted creation?)`,
-          `delete ${options.root} and ingest again`,
-        );
+        throw new UnfinishedRegistryError(options.root);
       }
       await env.transaction(() => {
         if (meta.get("format") !== undefined) return;
