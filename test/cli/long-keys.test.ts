@@ -87,3 +87,22 @@ describe("14.1 long registry keys, end to end", () => {
     expect(JSON.parse(again.stdout.trim().split("\n").at(-1)!)).toMatchObject({ counts: { ran: 0, upToDate: 4 } });
   });
 });
+
+describe("14.1 a registry key longer than LMDB allows, end to end", () => {
+  it("14.1 ingest refuses it with exit 2, naming the key, and writes nothing", async () => {
+    const dims = Array.from({ length: 8 }, (_, i) => `d${i}`);
+    const values = dims.map((d) => d.padEnd(250, "v"));
+    const folder = join(dir, "huge", ...values.slice(0, -1));
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, `${values.at(-1)}.txt`), "x\n");
+    writeFileSync(
+      join(dir, "huge.yaml"),
+      `dimensions: { ${dims.map((d) => `${d}: string`).join(", ")} }\ninputs: { raw: { path: "huge/${dims.map((d) => `{${d}}`).join("/")}.txt", storage: text } }\n`,
+    );
+    const r = await runCli(["ingest", "huge.yaml", "--repo", "huge-repo"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: a registry key is too long \(\d{4} bytes, at most 1978\): raw\/raw\/d0=d0v+…\nhint: use shorter data ID values/);
+    const listed = await runCli(["datasets", "--repo", "huge-repo"], { cwd: dir });
+    expect(listed).toMatchObject({ code: 0, stdout: "no datasets\n" });
+  });
+});
