@@ -4,6 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { open } from "lmdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, runCli } from "../helpers/cli.js";
 
@@ -104,5 +105,24 @@ describe("14.1 a registry key longer than LMDB allows, end to end", () => {
     expect(r.stderr).toMatch(/^error: a registry key is too long \(\d{4} bytes, at most 1978\): raw\/raw\/d0=d0v+…\nhint: use shorter data ID values/);
     const listed = await runCli(["datasets", "--repo", "huge-repo"], { cwd: dir });
     expect(listed).toMatchObject({ code: 0, stdout: "no datasets\n" });
+  });
+});
+
+describe("14.1 a repository of the previous registry format", () => {
+  it("14.1 is refused by readers and writers with exit 3, what was found, what is expected and what to do", async () => {
+    const repo = join(dir, "old-repo");
+    mkdirSync(join(repo, "registry"), { recursive: true });
+    writeFileSync(join(repo, "format"), "quanta repository 1\n");
+    const env = open({ path: join(repo, "registry"), maxDbs: 16 });
+    await env.openDB("meta", { encoding: "msgpack" }).put("format", 3);
+    await env.close();
+    for (const args of [["datasets"], ["run", "p.yaml"]]) {
+      const r = await runCli([...args, "--repo", repo], { cwd: dir });
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toBe(
+        `error: registry format 3 found in ${repo}, 4 expected\n` +
+          `hint: delete ${repo} and ingest again (the next run recomputes every result), or keep using the version of quanta that wrote it (format 3: quanta 0.1 before 128-bit digests and binary registry keys)\n`,
+      );
+    }
   });
 });
