@@ -31,7 +31,8 @@
  *
  * On open, a `format` other than 4 is a RepositoryError (exit 3): "registry format 3 found, 4 expected",
  * with what to do (delete the repository, or use the quanta that wrote it). A registry with no format
- * marker is an interrupted creation: a writer completes it; a reader reports it (registry-file.ts).
+ * marker is an interrupted creation: a writer's open completes it; a read-only open throws
+ * UnfinishedRegistryError, on which repository.ts completes it (under the writer lock) and reads on.
  */
 import { open } from "lmdb";
 import type { Database, RootDatabase } from "lmdb";
