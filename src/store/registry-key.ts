@@ -29,6 +29,8 @@ const ESCAPE = 0x01;
 
 /** The LMDB key of a tuple of strings (not checked against MAX_KEY_BYTES; see `isStorableKey`). */
 export function encodeRegistryKey(parts: readonly string[]): Buffer {
+  // Almost every key has no 0x00 or 0x01 in its parts: then it is their UTF-8 joined by 0x00, in one go.
+  if (parts.every((part) => part.indexOf("\0") < 0 && part.indexOf("\x01") < 0)) return Buffer.from(parts.join("\0"), "utf8");
   const encoded = parts.map((part) => escapePart(Buffer.from(part, "utf8")));
   const out = Buffer.allocUnsafe(encoded.reduce((n, p) => n + p.length, 0) + parts.length - 1);
   let at = 0;
@@ -43,16 +45,7 @@ export function encodeRegistryKey(parts: readonly string[]): Buffer {
 export function decodeRegistryKey(key: Uint8Array): string[] {
   const bytes = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
   if (bytes.indexOf(ESCAPE) >= 0) return decodeEscaped(bytes);
-  const parts: string[] = [];
-  for (let from = 0; ; ) {
-    const at = bytes.indexOf(SEPARATOR, from);
-    if (at < 0) {
-      parts.push(bytes.toString("utf8", from));
-      return parts;
-    }
-    parts.push(bytes.toString("utf8", from, at));
-    from = at + 1;
-  }
+  return bytes.toString("utf8").split("\0");
 }
 
 function decodeEscaped(key: Buffer): string[] {
