@@ -7,6 +7,7 @@ import { hideBin } from "yargs/helpers";
 import { COMMANDS } from "./commands.js";
 import type { GlobalArgs } from "./command-spec.js";
 import { QuantaError } from "../core/errors.js";
+import { asRegistryDamage } from "../store/registry-file.js";
 import { QUANTA_VERSION } from "../exec/version.js";
 
 async function main(argv: string[]): Promise<number> {
@@ -65,7 +66,8 @@ function skipHelpCache(parser: object): void {
   if (typeof usage?.cacheHelpMessage === "function") usage.cacheHelpMessage = () => undefined;
 }
 
-function reportError(err: unknown, debug: boolean): number {
+function reportError(thrown: unknown, debug: boolean): number {
+  const err = asRegistryDamage(thrown) ?? thrown;
   if (err instanceof QuantaError) {
     process.stderr.write(`error: ${err.message}\n`);
     if (err.hint) process.stderr.write(`hint: ${err.hint}\n`);

@@ -24,7 +24,7 @@ export interface ResolveContext {
   readonly file: string;
   /** The loaded module of every module task, by label. */
   readonly modules: ReadonlyMap<string, TaskModuleInfo>;
-  /** xxh64 of a string as 16 hex (a command task's code digest hashes its template). */
+  /** The 128-bit hash of a string as 32 hex (core/digest.ts; a command task's code digest hashes its template). */
   hashString(text: string): string;
   /** An absolute path for `relative` as written in the file `fromFile`. */
   resolvePath(fromFile: string, relative: string): string;

@@ -7,7 +7,7 @@
  * copy of the runtime; node built-ins stay external; everything else (local modules and packages) is
  * bundled, so a task in any directory loads without a `node_modules` next to it.
  *
- * Code digest, format 1: the xxh64 (16 hex) of the text
+ * Code digest, format 1: the 128-bit hash (32 hex, core/digest.ts) of the text
  *
  *     quanta-code 1\n
  *     <path relative to the module's directory>\t<blob digest of its bytes>\n   (one line per file)

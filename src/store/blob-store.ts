@@ -16,8 +16,9 @@
  * On-disk layout of blob files, blob format 1 (the repository's `format` file carries the number; see repository.ts):
  *   <repo>/blobs/<first 2 hex of the digest>/<the rest of the digest>   the bytes, never modified
  *   <repo>/tmp/<name>.tmp                                              writes in progress
- * e.g. digest `9a0364b9e99bb480-10240` lives at `blobs/9a/0364b9e99bb480-10240`. A blob file holds exactly
- * the bytes whose xxh64 and length form its name.
+ * e.g. digest `9a0364b9e99bb4805d1c0e7f3a2b6c48-10240` lives at `blobs/9a/0364b9e99bb4805d1c0e7f3a2b6c48-10240`.
+ * A blob file holds exactly the bytes whose 128-bit hash (core/digest.ts) and length form its name. (The
+ * hash was 64 bits up to registry format 3; an older repository is refused by its registry format.)
  *
  * Writes: the bytes go to a fresh temporary file in `<repo>/tmp/` and the file is renamed into place.
  * Durability has three modes. `per-blob` fsyncs each blob before its rename, and `flush()` fsyncs the

@@ -1,7 +1,10 @@
 /**
- * Hashing for the store: xxh64 (xxhash-wasm, seed 0) behind the core's `Hasher` interface, plus a
- * streaming form for files too large to hold in memory. Digests are lower-case, zero-padded hex; a
- * blob digest appends `-<byte length>` (see core/digest.ts).
+ * Hashing for the store, behind the core's `Hasher` interface, plus a streaming form for files too
+ * large to hold in memory. Digests are 128 bits, as 32 lower-case hex digits: xxhash-wasm has no
+ * 128-bit function, so a digest is two xxh64 of the same bytes, with seed 0 then with seed
+ * SECOND_SEED, each zero-padded to 16 hex digits and concatenated. A blob digest appends
+ * `-<byte length>` (see core/digest.ts). (64 bits were too few for a cache shared by many runs: at
+ * 10^9 results a collision, which silently reuses a wrong result, is no longer negligible.)
  *
  * The instance counts what it hashes (`stats`), so callers and benchmarks can prove that an
  * operation read no file contents.
@@ -37,6 +40,9 @@ export function loadHasher(): Promise<StoreHasher> {
   return loading;
 }
 
+/** The seed of a digest's second half (the first half's is 0); any fixed value other than 0 would do. */
+const SECOND_SEED = 0x9e3779b97f4a7c15n;
+
 function toHex16(value: bigint): string {
   return value.toString(16).padStart(16, "0");
 }
@@ -46,21 +52,23 @@ function createStoreHasher(api: XxhashApi): StoreHasher {
   return {
     stats,
     hashString(text: string): string {
-      return api.h64ToString(text);
+      return api.h64ToString(text) + api.h64ToString(text, SECOND_SEED);
     },
     hashBytes(bytes: Uint8Array): BlobDigest {
       stats.calls++;
       stats.bytes += bytes.length;
-      return `${toHex16(api.h64Raw(bytes))}-${bytes.length}` as BlobDigest;
+      return `${toHex16(api.h64Raw(bytes))}${toHex16(api.h64Raw(bytes, SECOND_SEED))}-${bytes.length}` as BlobDigest;
     },
     createStream(): BlobHashStream {
-      const state = api.create64();
+      const first = api.create64();
+      const second = api.create64(SECOND_SEED);
       let length = 0;
       let done = false;
       return {
         update(bytes: Uint8Array): void {
           if (done) throw new Error("internal error: hash stream updated after digest()");
-          state.update(bytes);
+          first.update(bytes);
+          second.update(bytes);
           length += bytes.length;
         },
         digest(): BlobDigest {
@@ -68,7 +76,7 @@ function createStoreHasher(api: XxhashApi): StoreHasher {
           done = true;
           stats.calls++;
           stats.bytes += length;
-          return `${toHex16(state.digest())}-${length}` as BlobDigest;
+          return `${toHex16(first.digest())}${toHex16(second.digest())}-${length}` as BlobDigest;
         },
       };
     },

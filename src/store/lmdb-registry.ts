@@ -1,35 +1,40 @@
 /**
  * The registry in LMDB (lmdb-js), one environment at `<repo>/registry/` (data.mdb, lock.mdb) with
- * named sub-databases, values in msgpack, keys as strings.
+ * named sub-databases, values in msgpack.
  *
- * Registry format 3 (format 1 stored each value with its own msgpack structure; 2 shares structures per
+ * Registry format 4 (format 1 stored each value with its own msgpack structure; 2 shares structures per
  * sub-database, under lmdb-js's shared-structures key, which halves the cost of reading records back;
- * 3 keeps small blobs here, in `blobs`):
- *   meta          "format" → 3 (a number); "created" → ms since the epoch
- *   dimensions    name → "int" | "string"
- *   datasetTypes  name → DatasetTypeRecord
- *   relations     name → RelationRecord
- *   datasets      `collection\0type\0dataIdKey` → [dataId, DatasetRecord]
- *   fileStates    absolute source path → FileState
- *   actions       quantum key → ActionRecord
- *   quanta        `collection\0task\0dataIdKey` → QuantumRecord
- *   executions    execution id → ExecutionRecord
- *   stamps        `run\0collection`, `ingest\0collection` → what the last complete run or ingest saw
- *                 (app/stamps.ts); writing one does not change the generation
+ * 3 keeps small blobs here, in `blobs`; 4 encodes keys as bytes (registry-key.ts), so keys of any
+ * length read back as written, and widens digests and quantum keys to 128 bits (core/digest.ts)):
+ *   meta          "format" → 4 (a number); "created" → ms since the epoch
+ *   dimensions    (name) → "int" | "string"
+ *   datasetTypes  (name) → DatasetTypeRecord
+ *   relations     (name) → RelationRecord
+ *   datasets      (collection, type, dataIdKey) → [dataId, DatasetRecord]
+ *   fileStates    (absolute source path) → FileState
+ *   actions       (quantum key) → ActionRecord
+ *   quanta        (collection, task, dataIdKey) → QuantumRecord
+ *   executions    (execution id) → ExecutionRecord
+ *   stamps        (`run\0collection`), (`ingest\0collection`) → what the last complete run or
+ *                 ingest saw (app/stamps.ts); writing one does not change the generation
  *   meta          also "generation" → a number, raised by every commit that changes anything else
  *                 but stamps and file states
- *   blobs         blob digest → the blob's bytes (binary, not msgpack): blobs of at most
+ *   blobs         (blob digest) → the blob's bytes (binary, not msgpack): blobs of at most
  *                 INLINE_BLOB_MAX_BYTES written by runs and ingest (blob-store.ts)
- * `\0` sorts before every other character, so key order is (collection, type, key) order and a prefix
- * range `c\0` … `c\x01` selects exactly one collection.
+ * Every sub-database but `meta` has binary keys: a tuple of strings, encoded by registry-key.ts, which
+ * keeps key order equal to tuple order, so a prefix range selects exactly one collection (or one
+ * collection and type). A sub-database's shared msgpack structures sit under the key 0xff, after every
+ * tuple. `meta` keeps lmdb-js's default string keys: its keys are short ASCII names, stored as their
+ * bytes by every format, so the format marker of an older registry is read and named.
+ * A key longer than LMDB's maximum (1978 bytes) is refused with a UsageError (exit 2) that names it,
+ * before the commit writes anything; a lookup of such a key finds nothing.
  *
- * On open, a `format` other than 3 is a RepositoryError (exit 3): "registry format N found, 2 expected".
- * A registry with no format marker is treated as corrupt, the same way.
+ * On open, a `format` other than 4 is a RepositoryError (exit 3): "registry format 3 found, 4 expected",
+ * with what to do (delete the repository, or use the quanta that wrote it). A registry with no format
+ * marker is an interrupted creation: a writer's open completes it; a read-only open throws
+ * UnfinishedRegistryError, on which repository.ts completes it (under the writer lock) and reads on.
  */
 import { open } from "lmdb";
-
-/** Where each sub-database keeps its shared msgpack structures (not visible to range reads). */
-const SHARED_STRUCTURES = Symbol.for("quanta.structures");
 import type { Database, RootDatabase } from "lmdb";
 import type { DataId } from "../core/data-id.js";
 import { encodeDataId } from "../core/data-id.js";
@@ -47,17 +52,20 @@ import type {
   Registry,
   RelationRecord,
 } from "./registry.js";
+import { UnfinishedRegistryError } from "./registry-file.js";
+import { decodeRegistryKey, describeRegistryKey, encodeRegistryKey, END_OF_KEYS, isStorableKey, keyAfter, MAX_KEY_BYTES, prefixRange } from "./registry-key.js";
 
 /** The registry format this code reads and writes. */
-export const REGISTRY_FORMAT = 3;
+export const REGISTRY_FORMAT = 4;
 
-const SEP = "\0";
-/** LMDB's largest key, in bytes (its default build). */
-const MAX_KEY_BYTES = 1978;
+/** Where each sub-database keeps its shared msgpack structures: after every key (registry-key.ts). */
+const SHARED_STRUCTURES = END_OF_KEYS;
+/** Every tuple key of a sub-database, not its shared structures (a new object each time: lmdb-js writes to range options). */
+const allKeys = () => ({ end: END_OF_KEYS });
 /** Marks a collected write as a delete. */
 const REMOVE = Symbol("remove");
-type Write = [Database<unknown, string>, string, unknown];
-const AFTER_SEP = "\x01";
+type Key = Uint8Array;
+type Write = [Database<unknown, Key>, Key, unknown];
 
 export interface LmdbRegistryOptions {
   /** The repository directory; the environment lives in `<root>/registry/`. */
@@ -71,26 +79,27 @@ type DatasetValue = [DataId, DatasetRecord];
 export class LmdbRegistry implements Registry {
   readonly root: string;
   private readonly env: RootDatabase;
-  private readonly dimensions: Database<DimensionType, string>;
-  private readonly datasetTypes: Database<DatasetTypeRecord, string>;
-  private readonly relations: Database<RelationRecord, string>;
-  private readonly datasets: Database<DatasetValue, string>;
-  private readonly fileStates: Database<FileState, string>;
-  private readonly actions: Database<ActionRecord, string>;
-  private readonly quanta: Database<QuantumRecord, string>;
-  private readonly executions: Database<ExecutionRecord, string>;
-  private readonly blobs: Database<Buffer, string>;
+  private readonly dimensions: Database<DimensionType, Key>;
+  private readonly datasetTypes: Database<DatasetTypeRecord, Key>;
+  private readonly relations: Database<RelationRecord, Key>;
+  private readonly datasets: Database<DatasetValue, Key>;
+  private readonly fileStates: Database<FileState, Key>;
+  private readonly actions: Database<ActionRecord, Key>;
+  private readonly quanta: Database<QuantumRecord, Key>;
+  private readonly executions: Database<ExecutionRecord, Key>;
+  private readonly blobs: Database<Buffer, Key>;
   /** Blobs staged for the next commit, readable meanwhile. */
   private readonly stagedBlobs = new Map<BlobDigest, Uint8Array>();
   private readonly meta: Database<unknown, string>;
-  private readonly stamps: Database<unknown, string>;
+  private readonly stamps: Database<unknown, Key>;
   /** Whether a write since the last commit changed what the registry holds (see `generation`). */
   private dirty = false;
 
   private constructor(root: string, env: RootDatabase, private readonly readOnly: boolean) {
     this.root = root;
     this.env = env;
-    const sub = <V>(name: string) => env.openDB<V, string>(name, { encoding: "msgpack", sharedStructuresKey: SHARED_STRUCTURES });
+    const sub = <V>(name: string) =>
+      env.openDB<V, Key>(name, { encoding: "msgpack", keyEncoding: "binary", sharedStructuresKey: SHARED_STRUCTURES });
     this.dimensions = sub("dimensions");
     this.datasetTypes = sub("datasetTypes");
     this.relations = sub("relations");
@@ -99,7 +108,7 @@ export class LmdbRegistry implements Registry {
     this.actions = sub("actions");
     this.quanta = sub("quanta");
     this.executions = sub("executions");
-    this.blobs = env.openDB<Buffer, string>("blobs", { encoding: "binary" });
+    this.blobs = env.openDB<Buffer, Key>("blobs", { encoding: "binary", keyEncoding: "binary" });
     this.meta = env.openDB<unknown, string>("meta", { encoding: "msgpack" });
     this.stamps = sub("stamps");
   }
@@ -116,10 +125,7 @@ export class LmdbRegistry implements Registry {
     if (found === undefined) {
       if (options.readOnly) {
         await env.close();
-        throw new RepositoryError(
-          `registry in ${options.root} has no format marker (an interrupted creation?)`,
-          `delete ${options.root} and ingest again`,
-        );
+        throw new UnfinishedRegistryError(options.root);
       }
       await env.transaction(() => {
         if (meta.get("format") !== undefined) return;
@@ -129,7 +135,9 @@ export class LmdbRegistry implements Registry {
     } else if (found !== REGISTRY_FORMAT) {
       await env.close();
       throw new RepositoryError(
-        `registry format ${String(found)} found, ${REGISTRY_FORMAT} expected: delete ${options.root} or use the version of quanta that wrote it`,
+        `registry format ${String(found)} found in ${options.root}, ${REGISTRY_FORMAT} expected`,
+        `delete ${options.root} and ingest again (the next run recomputes every result), or keep using the version of quanta that wrote it` +
+          (typeof found === "number" && found < REGISTRY_FORMAT ? ` (format ${found}: quanta 0.1 before 128-bit digests and binary registry keys)` : ""),
       );
     }
     return new LmdbRegistry(options.root, env, options.readOnly);
@@ -166,7 +174,7 @@ export class LmdbRegistry implements Registry {
       // First: should a write below fail (lmdb-js commits the ones before it), no stamp vouches for
       // the half-written state.
       if (changed || staged.length > 0) void this.meta.put("generation", this.generation() + 1);
-      for (const [digest, bytes] of staged) void this.blobs.put(digest, asBuffer(bytes));
+      for (const [digest, bytes] of staged) void this.blobs.put(encodeRegistryKey([digest]), asBuffer(bytes));
       for (const [db, key, value] of writes) void (value === REMOVE ? db.remove(key) : db.put(key, value));
     });
     // Only now: until the commit is done, reads find them here.
@@ -177,13 +185,23 @@ export class LmdbRegistry implements Registry {
   private collecting: Write[] | undefined;
 
   /** A put (or, with REMOVE, a delete): collected inside `commit`, a transaction of its own outside. */
-  private write<V>(db: Database<V, string>, key: string, value: V | typeof REMOVE): void {
+  private write<V>(db: Database<V, Key>, parts: readonly string[], value: V | typeof REMOVE): void {
+    const key = encodeRegistryKey(parts);
     // LMDB refuses longer keys; refused here, inside `fn`, the commit writes nothing.
-    if (key.length * 3 > MAX_KEY_BYTES && Buffer.byteLength(key) > MAX_KEY_BYTES) {
-      throw new UsageError(`a registry key is too long (${Buffer.byteLength(key)} bytes, at most ${MAX_KEY_BYTES}): ${key.slice(0, 120).replace(/\0/g, "/")}…`, "use shorter data ID values or file paths");
+    if (!isStorableKey(key)) {
+      throw new UsageError(
+        `a registry key is too long (${key.length} bytes, at most ${MAX_KEY_BYTES}): ${describeRegistryKey(key)}`,
+        "use shorter data ID values, dataset type, task or collection names, or file paths",
+      );
     }
-    if (this.collecting !== undefined) this.collecting.push([db as Database<unknown, string>, key, value]);
+    if (this.collecting !== undefined) this.collecting.push([db as Database<unknown, Key>, key, value]);
     else void (value === REMOVE ? db.remove(key) : db.put(key, value as V));
+  }
+
+  /** The value at the key of `parts`; undefined for a key too long to have been stored. */
+  private read<V>(db: Database<V, Key>, parts: readonly string[]): V | undefined {
+    const key = encodeRegistryKey(parts);
+    return isStorableKey(key) ? db.get(key) : undefined;
   }
 
   async flush(): Promise<void> {
@@ -192,73 +210,69 @@ export class LmdbRegistry implements Registry {
 
   putDimensions(universe: DimensionUniverse): void {
     for (const [name, type] of Object.entries(universe)) {
-      if (this.dimensions.get(name) === type) continue;
-      this.write(this.dimensions, name, type);
+      if (this.read(this.dimensions, [name]) === type) continue;
+      this.write(this.dimensions, [name], type);
       this.dirty = true;
     }
   }
 
   getDimensions(): DimensionUniverse {
     const out: Record<string, DimensionType> = {};
-    for (const { key, value } of this.dimensions.getRange()) out[key] = value;
+    for (const { key, value } of this.dimensions.getRange(allKeys())) out[decodeRegistryKey(key)[0]!] = value;
     return out;
   }
 
   putDatasetType(rec: DatasetTypeRecord): void {
-    const known = this.datasetTypes.get(rec.name);
+    const known = this.read(this.datasetTypes, [rec.name]);
     if (known && known.storage === rec.storage && known.dimensions.join("\0") === rec.dimensions.join("\0")) return;
     this.dirty = true;
-    this.write(this.datasetTypes, rec.name, rec);
+    this.write(this.datasetTypes, [rec.name], rec);
   }
 
   getDatasetType(name: string): DatasetTypeRecord | undefined {
-    return this.datasetTypes.get(name);
+    return this.read(this.datasetTypes, [name]);
   }
 
   listDatasetTypes(): DatasetTypeRecord[] {
-    return [...this.datasetTypes.getRange().map(({ value }) => value)];
+    return [...this.datasetTypes.getRange(allKeys()).map(({ value }) => value)];
   }
 
   putRelation(rec: RelationRecord): void {
     this.dirty = true;
-    this.write(this.relations, rec.name, rec);
+    this.write(this.relations, [rec.name], rec);
   }
 
   getRelation(name: string): RelationRecord | undefined {
-    return this.relations.get(name);
+    return this.read(this.relations, [name]);
   }
 
   deleteRelation(name: string): void {
     this.dirty = true;
-    this.write(this.relations, name, REMOVE);
+    this.write(this.relations, [name], REMOVE);
   }
 
   listRelations(): RelationRecord[] {
-    return [...this.relations.getRange().map(({ value }) => value)];
+    return [...this.relations.getRange(allKeys()).map(({ value }) => value)];
   }
 
   putDataset(collection: string, type: string, dataId: DataId, rec: DatasetRecord): void {
     this.dirty = true;
-    this.write(this.datasets, datasetKey(collection, type, encodeDataId(dataId)), [dataId, rec]);
+    this.write(this.datasets, [collection, type, encodeDataId(dataId)], [dataId, rec]);
   }
 
   getDataset(collection: string, type: string, key: string): DatasetRecord | undefined {
-    return this.datasets.get(datasetKey(collection, type, key))?.[1];
+    return this.read(this.datasets, [collection, type, key])?.[1];
   }
 
   deleteDataset(collection: string, type: string, key: string): void {
     this.dirty = true;
-    this.write(this.datasets, datasetKey(collection, type, key), REMOVE);
+    this.write(this.datasets, [collection, type, key], REMOVE);
   }
 
   *listDatasets(filter: { collection?: string; type?: string } = {}): Iterable<DatasetEntry> {
     const { collection, type } = filter;
-    const range =
-      collection === undefined
-        ? {}
-        : type === undefined
-          ? { start: collection + SEP, end: collection + AFTER_SEP }
-          : { start: collection + SEP + type + SEP, end: collection + SEP + type + AFTER_SEP };
+    const range = collection === undefined ? allKeys() : prefixRange(type === undefined ? [collection] : [collection, type]);
+    if (!isStorableKey(range.end)) return;
     for (const { key, value } of this.datasets.getRange(range)) {
       const [c, t, k] = splitKey(key);
       if (type !== undefined && t !== type) continue;
@@ -269,52 +283,52 @@ export class LmdbRegistry implements Registry {
   listCollections(): string[] {
     const out: string[] = [];
     // Skip from one collection to the next instead of visiting every dataset.
-    let start = "";
+    let start: Key | undefined;
     for (;;) {
-      let next: string | undefined;
-      for (const key of this.datasets.getKeys({ start, limit: 1 })) next = key;
+      let next: Key | undefined;
+      for (const key of this.datasets.getKeys({ start, end: END_OF_KEYS, limit: 1 })) next = key;
       if (next === undefined) return out;
       const collection = splitKey(next)[0];
       out.push(collection);
-      start = collection + AFTER_SEP;
+      start = keyAfter(collection);
     }
   }
 
   getFileState(path: string): FileState | undefined {
-    return this.fileStates.get(path);
+    return this.read(this.fileStates, [path]);
   }
 
   // File states do not raise the generation (see Registry.generation).
   putFileState(path: string, state: FileState): void {
-    this.write(this.fileStates, path, state);
+    this.write(this.fileStates, [path], state);
   }
 
   deleteFileState(path: string): void {
-    this.write(this.fileStates, path, REMOVE);
+    this.write(this.fileStates, [path], REMOVE);
   }
 
   getAction(key: QuantumKey): ActionRecord | undefined {
-    return this.actions.get(key);
+    return this.read(this.actions, [key]);
   }
 
   putAction(rec: ActionRecord): void {
     this.dirty = true;
-    this.write(this.actions, rec.key, rec);
+    this.write(this.actions, [rec.key], rec);
   }
 
   getQuantum(collection: string, task: string, dataId: string): QuantumRecord | undefined {
-    return this.quanta.get(datasetKey(collection, task, dataId));
+    return this.read(this.quanta, [collection, task, dataId]);
   }
 
   putQuantum(collection: string, task: string, dataId: string, rec: QuantumRecord): void {
     this.dirty = true;
-    this.write(this.quanta, datasetKey(collection, task, dataId), rec);
+    this.write(this.quanta, [collection, task, dataId], rec);
   }
 
   *listQuanta(collection: string, task?: string): Iterable<{ task: string; dataId: string; record: QuantumRecord }> {
-    const start = task === undefined ? collection + SEP : collection + SEP + task + SEP;
-    const end = task === undefined ? collection + AFTER_SEP : collection + SEP + task + AFTER_SEP;
-    for (const { key, value } of this.quanta.getRange({ start, end })) {
+    const range = prefixRange(task === undefined ? [collection] : [collection, task]);
+    if (!isStorableKey(range.end)) return;
+    for (const { key, value } of this.quanta.getRange(range)) {
       const [, t, k] = splitKey(key);
       yield { task: t, dataId: k, record: value };
     }
@@ -322,11 +336,11 @@ export class LmdbRegistry implements Registry {
 
   putExecution(rec: ExecutionRecord): void {
     this.dirty = true;
-    this.write(this.executions, rec.id, rec);
+    this.write(this.executions, [rec.id], rec);
   }
 
   getExecution(id: string): ExecutionRecord | undefined {
-    return this.executions.get(id);
+    return this.read(this.executions, [id]);
   }
 
   generation(): number {
@@ -334,11 +348,11 @@ export class LmdbRegistry implements Registry {
   }
 
   getStamp(name: string): unknown {
-    return this.stamps.get(name);
+    return this.read(this.stamps, [name]);
   }
 
   putStamp(name: string, value: unknown): void {
-    this.write(this.stamps, name, value);
+    this.write(this.stamps, [name], value);
   }
 
   stageBlob(digest: BlobDigest, bytes: Uint8Array): void {
@@ -346,12 +360,14 @@ export class LmdbRegistry implements Registry {
   }
 
   getBlob(digest: BlobDigest): Uint8Array | undefined {
-    return this.stagedBlobs.get(digest) ?? this.blobs.getBinary(digest);
+    const key = encodeRegistryKey([digest]);
+    return this.stagedBlobs.get(digest) ?? (isStorableKey(key) ? this.blobs.getBinary(key) : undefined);
   }
 
   hasBlob(digest: BlobDigest): boolean {
     if (this.stagedBlobs.has(digest) || this.blobsSeen.has(digest)) return true;
-    const found = this.blobs.doesExist(digest);
+    const key = encodeRegistryKey([digest]);
+    const found = isStorableKey(key) && this.blobs.doesExist(key);
     // Only a writer remembers: it holds the repository's lock, so no other process deletes blobs.
     if (found && !this.readOnly) this.blobsSeen.add(digest);
     return found;
@@ -364,21 +380,21 @@ export class LmdbRegistry implements Registry {
     this.dirty = true;
     this.stagedBlobs.delete(digest);
     this.blobsSeen.delete(digest);
-    this.write(this.blobs, digest, REMOVE);
+    this.write(this.blobs, [digest], REMOVE);
   }
 
   *listBlobs(): Iterable<BlobDigest> {
-    for (const key of this.blobs.getKeys()) yield key as BlobDigest;
+    for (const key of this.blobs.getKeys(allKeys())) yield decodeRegistryKey(key)[0] as BlobDigest;
   }
 
   referencedDigests(): Set<BlobDigest> {
     const out = new Set<BlobDigest>();
-    for (const { value } of this.datasets.getRange()) out.add(value[1].digest);
-    for (const { value } of this.relations.getRange()) out.add(value.digest);
-    for (const { value } of this.actions.getRange()) {
+    for (const { value } of this.datasets.getRange(allKeys())) out.add(value[1].digest);
+    for (const { value } of this.relations.getRange(allKeys())) out.add(value.digest);
+    for (const { value } of this.actions.getRange(allKeys())) {
       for (const o of Object.values(value.outputs)) out.add(o.digest);
     }
-    for (const { value } of this.executions.getRange()) {
+    for (const { value } of this.executions.getRange(allKeys())) {
       for (const i of value.inputs) out.add(i.digest);
       for (const o of value.outputs) out.add(o.digest);
     }
@@ -390,13 +406,9 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function datasetKey(collection: string, type: string, key: string): string {
-  return collection + SEP + type + SEP + key;
-}
-
-function splitKey(key: string): [string, string, string] {
-  const a = key.indexOf(SEP);
-  const b = key.indexOf(SEP, a + 1);
-  if (a < 0 || b < 0) throw new Error(`internal error: malformed registry key ${JSON.stringify(key)}`);
-  return [key.slice(0, a), key.slice(a + 1, b), key.slice(b + 1)];
+/** The parts of a (collection, type or task, data ID key) key. */
+function splitKey(key: Key): [string, string, string] {
+  const parts = decodeRegistryKey(key);
+  if (parts.length !== 3) throw new Error(`internal error: malformed registry key ${JSON.stringify(parts)}`);
+  return parts as [string, string, string];
 }

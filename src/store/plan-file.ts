@@ -1,7 +1,8 @@
 /**
  * Saved plans (`quanta graph -o plan.qg`, run later by `quanta exec plan.qg`).
  *
- * Format 1, all integers little-endian:
+ * Format 2 (1 held 64-bit code digests, 16 hex; 2 holds 128-bit ones, see core/digest.ts), all integers
+ * little-endian:
  *   bytes 0-7   magic "QUANTAQG"
  *   bytes 8-11  format version (uint32)
  *   bytes 12-   a msgpack map (msgpackr, no records extension):
@@ -20,7 +21,7 @@
  *   into `strings`. Keys, consumers and the ids of quanta and datasets are implied by the order and are
  *   rebuilt on load; a produced dataset shares its producer's data ID.
  * On a version mismatch, loading fails with "plan format N found, M expected: rebuild it with quanta graph".
- * Plans hold no digests and no absolute repository paths, so a plan runs on any machine that has the
+ * Plans hold no digests of data (only the tasks' code digests) and no absolute repository paths, so a plan runs on any machine that has the
  * pipeline's files at the same paths.
  */
 import { readFile, writeFile } from "node:fs/promises";
@@ -33,7 +34,7 @@ import type { Pipeline } from "../core/pipeline.js";
 import type { GraphDataset, GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import type { StorageClass } from "../core/storage-class.js";
 
-export const PLAN_FORMAT = 1;
+export const PLAN_FORMAT = 2;
 const MAGIC = "QUANTAQG";
 const HEADER_BYTES = 12;
 const packr = new Packr({ useRecords: false });

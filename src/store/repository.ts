@@ -7,7 +7,9 @@
  *   <repo>/blobs/      the blob store's files (blob-store.ts; blobs of at most 4 KiB live in the registry)
  *   <repo>/tmp/        blob writes in progress
  *   <repo>/lock        the writer lock, while a writer runs (repository-lock.ts)
- * A `format` file with another number is a RepositoryError (exit 3) naming both numbers.
+ * A `format` file with another number is a RepositoryError (exit 3) naming both numbers. Every open
+ * looks at the registry's LMDB file first (registry-file.ts): a damaged one is a RepositoryError
+ * ("the registry is damaged", exit 3); an unfinished creation is finished, by readers too.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,6 +18,7 @@ import { BlobStore } from "./blob-store.js";
 import type { StoreHasher } from "./hasher.js";
 import { loadHasher } from "./hasher.js";
 import { LmdbRegistry } from "./lmdb-registry.js";
+import { inspectRegistryFile, registryDamagedError, UnfinishedRegistryError } from "./registry-file.js";
 import type { Registry } from "./registry.js";
 import { RepositoryLock } from "./repository-lock.js";
 
@@ -74,7 +77,7 @@ export async function openRepository(root: string, options: OpenRepositoryOption
     mkdirSync(join(root, "blobs"), { recursive: true });
     mkdirSync(join(root, "tmp"), { recursive: true });
     const hasher = await loadHasher();
-    const registry = await LmdbRegistry.open({ root, readOnly: !options.write });
+    const registry = await openRegistry(root, options);
     const blobs = new BlobStore(root, hasher, { durability: options.fsync === false ? "none" : "deferred", inline: registry });
     if (options.write) blobs.prepareShards();
     let closed = false;
@@ -99,6 +102,36 @@ export async function openRepository(root: string, options: OpenRepositoryOption
     lock?.releaseSync();
     throw err;
   }
+}
+
+/**
+ * Opens the registry after a look at its file (registry-file.ts): a damaged one is a RepositoryError
+ * (exit 3) before LMDB maps it. A reader that finds the repository's creation unfinished (no LMDB
+ * file, an empty one, or no format marker) finishes it as a writer's open would, under the writer
+ * lock for that moment, and then reads the empty registry.
+ */
+async function openRegistry(root: string, options: OpenRepositoryOptions): Promise<LmdbRegistry> {
+  const state = inspectRegistryFile(join(root, "registry"));
+  if (state.kind === "damaged") throw registryDamagedError(root, state.problem);
+  if (options.write) return LmdbRegistry.open({ root, readOnly: false });
+  if (state.kind === "sound") {
+    try {
+      return await LmdbRegistry.open({ root, readOnly: true });
+    } catch (err) {
+      if (!(err instanceof UnfinishedRegistryError)) throw err;
+    }
+  }
+  const lock = RepositoryLock.acquire({
+    root,
+    command: "quanta (finishing an interrupted creation)",
+    onNote: options.onNote ?? ((note) => process.stderr.write(note + "\n")),
+  });
+  try {
+    await (await LmdbRegistry.open({ root, readOnly: false })).close();
+  } finally {
+    lock.releaseSync();
+  }
+  return LmdbRegistry.open({ root, readOnly: true });
 }
 
 function checkFormat(root: string, formatPath: string): void {

@@ -55,7 +55,7 @@ describe("ingest, datasets, get, verify, gc", () => {
       ["raw", { band: "r", visit: 2, detector: 1 }, "raw", 3],
       ["raw", { band: "r", visit: 2, detector: 3 }, "raw", 3],
     ]);
-    expect(lines[0].digest).toMatch(/^[0-9a-f]{16}-3$/);
+    expect(lines[0].digest).toMatch(/^[0-9a-f]{32}-3$/);
     const bad = await runCli(["datasets", "--repo", repo, "--where", "visit = 'x'"]);
     expect(bad.code).toBe(2);
     const plain = await runCli(["datasets", "--repo", repo, "--type", "raw"]);

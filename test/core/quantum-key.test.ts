@@ -10,6 +10,11 @@ const input = (dataId: string, digest: string): KeyInput => ({ connection: "expo
 const base = { task: "calibrate", dataId: "detector=1,visit=2", codeDigest: "c0de" as CodeDigest, config: '{"threshold":5}' };
 
 describe("quantum keys", () => {
+  it("14.11 are 128 bits wide (32 hex digits)", () => {
+    const key = computeQuantumKey(buildKeyManifest({ ...base, inputs: [input("visit=1", "aa-1")] }), hasher);
+    expect(key).toMatch(/^[0-9a-f]{32}$/);
+  });
+
   it("do not depend on the order inputs are listed in", () => {
     const a = buildKeyManifest({ ...base, inputs: [input("visit=1", "aa-1"), input("visit=2", "bb-1")] });
     const b = buildKeyManifest({ ...base, inputs: [input("visit=2", "bb-1"), input("visit=1", "aa-1")] });

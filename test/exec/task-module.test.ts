@@ -54,7 +54,7 @@ describe("loadTaskModule", () => {
     const modulePath = writeProject(dir);
     const loaded = await loadTaskModule(modulePath, { cacheDir });
     expect(loaded.definition.name).toBe("double");
-    expect(loaded.codeDigest).toMatch(/^[0-9a-f]{16}$/);
+    expect(loaded.codeDigest).toMatch(/^[0-9a-f]{32}$/);
     expect(loaded.files).toEqual([join(dir, "lib", "round.ts"), join(dir, "lib", "scale.ts"), join(dir, "task.ts")]);
 
     const lines: string[] = [];

@@ -78,7 +78,7 @@ describe("loadPipeline", () => {
   it("loads real task modules with esbuild and lists the files to watch", async () => {
     const { pipeline, files } = await loadPipeline(SKY);
     const isr = pipeline.tasks.find((t) => t.label === "isr")!;
-    expect(isr.codeDigest).toMatch(/^[0-9a-f]{16}$/);
+    expect(isr.codeDigest).toMatch(/^[0-9a-f]{32}$/);
     expect(isr.config).toEqual({ gain: 2, bias: { subtract: true, level: 0 } });
     expect(files).toContain(SKY);
     expect(files).toContain(join(TASKS, "isr.mjs"));

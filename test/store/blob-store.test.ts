@@ -16,12 +16,16 @@ beforeEach(() => ({ dir, cleanup } = makeTempDir("quanta-blobs-")));
 afterEach(() => cleanup());
 
 describe("hasher", () => {
-  it("gives xxh64 in 16 hex digits and blob digests with the length", async () => {
+  it("14.11 gives 128-bit digests, 32 hex digits (xxh64 with seed 0, then with a second seed), and blob digests with the length", async () => {
     const h = await loadHasher();
-    expect(h.hashString("")).toBe("ef46db3751d8e999");
-    expect(h.hashString("abc")).toBe("44bc2cf5ad770999");
-    expect(h.hashBytes(new TextEncoder().encode("abc"))).toBe("44bc2cf5ad770999-3");
-    expect(h.hashBytes(new Uint8Array(0))).toBe("ef46db3751d8e999-0");
+    expect(h.hashString("")).toBe("ef46db3751d8e999c4349fc93c010000");
+    expect(h.hashString("abc")).toBe("44bc2cf5ad7709992ed0f59d6b43ac8b");
+    expect(h.hashBytes(new TextEncoder().encode("abc"))).toBe("44bc2cf5ad7709992ed0f59d6b43ac8b-3");
+    expect(h.hashBytes(new Uint8Array(0))).toBe("ef46db3751d8e999c4349fc93c010000-0");
+    // Inputs that agree in one half of the digest still differ in the whole: a collision needs both.
+    const digests = new Set(Array.from({ length: 2000 }, (_, i) => h.hashString(`input ${i}`)));
+    expect(digests.size).toBe(2000);
+    for (const d of digests) expect(d).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it("streams to the same digest however the bytes are split", async () => {
@@ -40,7 +44,7 @@ describe("BlobStore", () => {
     const store = new BlobStore(dir, await loadHasher());
     const bytes = new TextEncoder().encode("hello blobs");
     const digest = await store.put(bytes);
-    expect(digest).toMatch(/^[0-9a-f]{16}-11$/);
+    expect(digest).toMatch(/^[0-9a-f]{32}-11$/);
     expect(store.pathOf(digest)).toBe(join(dir, "blobs", digest.slice(0, 2), digest.slice(2)));
     expect(store.has(digest)).toBe(true);
     expect(new Uint8Array(await store.read(digest))).toEqual(bytes);
@@ -206,7 +210,7 @@ describe("small blobs in the registry", () => {
     let digest = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (digest += d));
     await new Promise((resolve) => child.once("close", resolve));
-    expect(digest).toMatch(/^[0-9a-f]{16}-15$/);
+    expect(digest).toMatch(/^[0-9a-f]{32}-15$/);
     const repo = await openRepository(root, { write: true, onNote: () => undefined });
     try {
       expect(repo.blobs.exists(digest as never)).toBe(false);

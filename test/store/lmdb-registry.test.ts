@@ -143,8 +143,7 @@ describe("LmdbRegistry", () => {
     const err = await LmdbRegistry.open({ root: dir, readOnly: true }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RepositoryError);
     expect((err as RepositoryError).exitCode).toBe(3);
-    expect((err as Error).message).toBe(
-      `registry format ${REGISTRY_FORMAT + 1} found, ${REGISTRY_FORMAT} expected: delete ${dir} or use the version of quanta that wrote it`,
-    );
+    expect((err as Error).message).toBe(`registry format ${REGISTRY_FORMAT + 1} found in ${dir}, ${REGISTRY_FORMAT} expected`);
+    expect((err as RepositoryError).hint).toBe(`delete ${dir} and ingest again (the next run recomputes every result), or keep using the version of quanta that wrote it`);
   });
 });
