@@ -77,6 +77,11 @@ export interface QuantumExecutor {
    * called when the quantum starts running (at once, unless it waits for a slot).
    */
   execute(job: QuantumJob, started: () => void): QuantumOutcome | Promise<QuantumOutcome>;
+  /**
+   * Stops every quantum it runs or holds in advance (an interrupt): commands' process groups are
+   * killed, worker threads terminated, and each of those quanta then ends as a failure.
+   */
+  stop(): void;
   close(): Promise<void>;
 }
 

@@ -29,8 +29,15 @@ function peakRss(): number {
   return rssBytes;
 }
 
-export function runQuantumJob(job: QuantumJob, blobs: BlobStore, launch?: Launch): Promise<QuantumOutcome> {
-  const outcome = runQuantumJobNow(job, blobs, launch);
+/** How the executor starts and stops a job: the `-j` slot a command must hold, and a signal that cancels it. */
+export interface JobControl {
+  readonly launch?: Launch;
+  /** Aborted to stop the job (an interrupt): a command's process group is killed, it ends as failed. */
+  readonly signal?: AbortSignal;
+}
+
+export function runQuantumJob(job: QuantumJob, blobs: BlobStore, control: JobControl = {}): Promise<QuantumOutcome> {
+  const outcome = runQuantumJobNow(job, blobs, control);
   return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
 }
 
@@ -38,7 +45,8 @@ export function runQuantumJob(job: QuantumJob, blobs: BlobStore, launch?: Launch
  * `runQuantumJob`, with the outcome itself when the job ran to its end synchronously. With `launch`, a
  * command is prepared at once and started when it gets a slot; its time counts from then.
  */
-export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, launch?: Launch): QuantumOutcome | Promise<QuantumOutcome> {
+export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, control: JobControl = {}): QuantumOutcome | Promise<QuantumOutcome> {
+  const { launch, signal } = control;
   let startedAt = Date.now();
   const timedLaunch: Launch | undefined = launch && {
     slots: launch.slots,
@@ -57,7 +65,7 @@ export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, launch?: Lau
     return { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() };
   };
   try {
-    const result = job.task.kind === "module" ? runModule(job, blobs) : runCommand(job, blobs, timedLaunch);
+    const result = job.task.kind === "module" ? runModule(job, blobs) : runCommand(job, blobs, { launch: timedLaunch, signal });
     return result instanceof Promise ? result.then(done, threw) : done(result);
   } catch (err) {
     return threw(err);
@@ -137,7 +145,7 @@ function keepOutputs(r: ModuleQuantumResult, blobs: BlobStore): Result {
   return { ok: true, outputs, noWork: r.noWork, log: r.log };
 }
 
-async function runCommand(job: QuantumJob, blobs: BlobStore, launch: Launch | undefined): Promise<Result> {
+async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl): Promise<Result> {
   const sandbox = sandboxPoolFor(join(job.repoRoot, "tmp")).take(Object.keys(job.task.inputs));
   // A sandbox whose command may still be running is removed, never handed to another quantum.
   let reuse = false;
@@ -152,7 +160,7 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, launch: Launch | un
         ? await Promise.all(input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension })))
         : input.items.map((i) => ({ path: i.path ?? "", bytes: i.bytes, dataId: i.dataId, extension: i.extension }));
     }
-    const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, timeoutMs: job.task.timeoutMs, launch });
+    const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, timeoutMs: job.task.timeoutMs, launch: control.launch, signal: control.signal });
     reuse = r.ok || r.stray !== true;
     if (!r.ok) {
       for (const path of r.removed ?? []) blobs.forgetFile(path);
