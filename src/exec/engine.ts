@@ -262,7 +262,7 @@ class GraphRun {
     const crashed = (err: unknown) => {
       const now = Date.now();
       const error = err instanceof Error ? err.message : String(err);
-      done({ ok: false, error, log: String(err), startedAt: now, finishedAt: now, peakRssBytes: 0 });
+      done({ ok: false, error, log: String(err), startedAt: now, finishedAt: now });
     };
     const running = this.opts.executor.execute(job, started);
     // A quantum that already ran is completed by the scheduler's next step, without a promise.

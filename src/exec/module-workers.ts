@@ -106,7 +106,7 @@ export class ModuleWorkers {
   /** Fails the quantum the worker runs, if any. */
   private fail(mw: ModuleWorker, error: string, log: string): void {
     const now = Date.now();
-    mw.settle?.({ ok: false, error, log, startedAt: now, finishedAt: now, peakRssBytes: 0 });
+    mw.settle?.({ ok: false, error, log, startedAt: now, finishedAt: now });
   }
 
   /** Takes a worker out of service (a fresh one is started when needed) and terminates it. */

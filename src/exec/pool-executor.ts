@@ -39,7 +39,7 @@ export class PoolExecutor implements QuantumExecutor {
     const launch = { slots: this.launch, started };
     const signal = this.stopping.signal;
     if (job.task.kind !== "module") return runQuantumJob(job, this.blobs, { launch, signal });
-    const cancelled = (): QuantumOutcome => ({ ok: false, error: STOPPED_ERROR, log: "", startedAt: Date.now(), finishedAt: Date.now(), peakRssBytes: 0 });
+    const cancelled = (): QuantumOutcome => ({ ok: false, error: STOPPED_ERROR, log: "", startedAt: Date.now(), finishedAt: Date.now() });
     return holdingSlot(launch, () => this.workers.run(job), { signal, cancelled });
   }
 

@@ -50,7 +50,8 @@ export type QuantumOutcome =
       log: string;
       startedAt: number;
       finishedAt: number;
-      peakRssBytes: number;
+      /** See `ExecutionRecord.peakRssBytes`; unset when not measured. */
+      peakRssBytes?: number;
     }
   | {
       ok: false;
@@ -58,7 +59,7 @@ export type QuantumOutcome =
       log: string;
       startedAt: number;
       finishedAt: number;
-      peakRssBytes: number;
+      peakRssBytes?: number;
     };
 
 /** How quanta are started: the only thing that differs between executors. */
