@@ -3,8 +3,8 @@
  * stops starting quanta, kills the running commands' process groups, commits what finished, releases
  * the lock, says what was stopped and exits with 130; the next run does not redo what finished.
  */
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeTempDir, QUANTA_BIN, runCli } from "../helpers/cli.js";
@@ -132,5 +132,46 @@ describe.each(spawners)("14.12 an interrupted run, with %s", (_name, spawner) =>
     expect(run.stdout).toMatch(/^run interrupted by SIGINT in \S+: \d+ ran, 0 up to date, 0 failed, 0 blocked, \d+ stopped while running, \d+ not started \(collection p\)$/m);
     for (const pid of slowPids(dir)) expect(isDead(pid), `pid ${pid}`).toBe(true);
     expect(existsSync(join(dir, "repo", "lock"))).toBe(false);
+  });
+});
+
+/** Resolves once `condition` holds (checked every 20 ms), or rejects after `ms`. */
+function waitUntil(condition: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (condition()) resolve();
+      else if (Date.now() > deadline) reject(new Error(`timed out waiting for ${what}`));
+      else return;
+      clearInterval(timer);
+    }, 20);
+  });
+}
+
+describe("14.12 other writers on a signal", () => {
+  it("ingest, interrupted while it holds the lock, releases it and exits 130", async () => {
+    const { dir, cleanup } = makeTempDir("quanta-interrupt-ingest-");
+    cleanups.push(cleanup);
+    mkdirSync(join(dir, "data"));
+    writeFileSync(join(dir, "data", "src-1.txt"), "one\n");
+    // A relation file that is a FIFO: ingest blocks reading it, with the writer lock held.
+    expect(spawnSync("mkfifo", [join(dir, "data", "rel.csv")]).status).toBe(0);
+    const pipeline = PIPELINE.replace("  src: {", '  rel: { path: "data/rel.csv", relation: [n] }\n  src: {');
+    writeFileSync(join(dir, "p.yaml"), pipeline);
+    const child = spawn(process.execPath, [QUANTA_BIN, "ingest", "p.yaml", "--repo", "repo"], { cwd: dir, stdio: "ignore" });
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const lock = join(dir, "repo", "lock");
+    await waitUntil(() => existsSync(lock), 20_000, "the lock");
+    child.kill("SIGINT");
+    await waitUntil(() => !existsSync(lock), 5000, "the lock's release");
+    // Lets the blocked read of the FIFO end (a thread blocked in it holds the process up), if it still waits.
+    try {
+      const fd = openSync(join(dir, "data", "rel.csv"), constants.O_WRONLY | constants.O_NONBLOCK);
+      writeSync(fd, "n\n1\n");
+      closeSync(fd);
+    } catch {
+      // No reader any more.
+    }
+    expect(await exited).toBe(130);
   });
 });
