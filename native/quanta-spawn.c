@@ -4,7 +4,7 @@
  * run; src/exec/helper-shell-spawner.ts starts it and speaks to it. Built by `npm run build`
  * (scripts/build-spawner.mjs) into dist/exec/quanta-spawn; without it, Node spawns the commands.
  *
- * Protocol, version 3. The helper first writes the line "quanta-spawn 3\n". Then it reads requests
+ * Protocol, version 4. The helper first writes the line "quanta-spawn 4\n". Then it reads requests
  * from stdin, fields ended by NUL bytes (so neither a path nor a command may hold one):
  *
  *     r<id> NUL <pool> NUL <working directory> NUL <command> NUL
@@ -17,7 +17,7 @@
  *
  * and writes one reply per run to stdout, once the run has ended:
  *
- *     <id> <how> <value> <dropped> <length> <next> LF, then <length> bytes of log
+ *     <id> <how> <value> <dropped> <length> <next> <maxrss> LF, then <length> bytes of log
  *
  * <pool> names the set of `-j` slots the run holds one of (`-`: none). The CLI holds a slot for each
  * run it asks to start now (r, s); a queued run takes over the slot of a run of its pool that ended,
@@ -27,8 +27,10 @@
  *
  * how: `x` the shell exited with code <value>; `s` it was killed by signal <value>; `e` it could not be
  * started (<value> is errno; the log says why, e.g. `No such file or directory (/the/directory)`).
- * dropped: 1 when the log is only the last 1 MiB of the output. A queued run killed before it started
- * is dropped, and its reply says `s 9` with an empty log.
+ * dropped: 1 when the log is only the last 1 MiB of the output. maxrss: the peak resident memory of
+ * the shell and of the descendants it waited for, in KiB (wait4's ru_maxrss: the largest of them,
+ * not their sum; 0 for a run that never started). A queued run killed before it started is dropped,
+ * and its reply says `s 9` with an empty log.
  *
  * Each shell runs in a new session (its own process group), with stdin from /dev/null and stdout and
  * stderr on one pipe that the helper reads (so the log interleaves them as written). When the shell
@@ -50,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -70,6 +73,7 @@ struct run {
   int reaped;   /* the shell has exited */
   long long reaped_ms; /* when (CLOCK_MONOTONIC) */
   int status;   /* its wait status, once reaped */
+  long maxrss_kb; /* its peak resident memory (and its waited-for descendants'), once reaped */
   char *log;    /* output so far: at most 2 * LOG_CAP bytes, the last LOG_CAP of them kept at the end */
   size_t len, cap;
   int dropped;
@@ -125,10 +129,10 @@ static void write_all(const char *p, size_t n) {
   }
 }
 
-/* `next`: the queued run started in this one's place, or NULL. */
-static void reply(const char *id, char how, int value, int dropped, const char *log, size_t len, const char *next) {
+/* `next`: the queued run started in this one's place, or NULL; `maxrss_kb`: 0 when it never ran. */
+static void reply(const char *id, char how, int value, int dropped, const char *log, size_t len, const char *next, long maxrss_kb) {
   char head[256];
-  int n = snprintf(head, sizeof head, "%s %c %d %d %zu %s\n", id, how, value, dropped, len, next ? next : "-");
+  int n = snprintf(head, sizeof head, "%s %c %d %d %zu %s %ld\n", id, how, value, dropped, len, next ? next : "-", maxrss_kb);
   if (n < 0 || (size_t)n >= sizeof head) die("run id too long");
   write_all(head, (size_t)n);
   write_all(log, len);
@@ -140,7 +144,7 @@ static void reply_error(const char *id, const char *what, int err) {
   int n = snprintf(msg, sizeof msg, "%s (%s)", strerror(err), what);
   if (n < 0) n = 0;
   if ((size_t)n >= sizeof msg) n = sizeof msg - 1;
-  reply(id, 'e', err, 0, msg, (size_t)n, NULL);
+  reply(id, 'e', err, 0, msg, (size_t)n, NULL, 0);
 }
 
 static void on_sigchld(int sig) {
@@ -340,8 +344,8 @@ static void finish_ended(void) {
     size_t len = ended.len > LOG_CAP ? LOG_CAP : ended.len;
     int dropped = ended.dropped || ended.len > LOG_CAP;
     const char *log = ended.log ? ended.log + (ended.len - len) : "";
-    if (WIFSIGNALED(ended.status)) reply(ended.id, 's', WTERMSIG(ended.status), dropped, log, len, next.id);
-    else reply(ended.id, 'x', WEXITSTATUS(ended.status), dropped, log, len, next.id);
+    if (WIFSIGNALED(ended.status)) reply(ended.id, 's', WTERMSIG(ended.status), dropped, log, len, next.id, ended.maxrss_kb);
+    else reply(ended.id, 'x', WEXITSTATUS(ended.status), dropped, log, len, next.id, ended.maxrss_kb);
     if (err != 0) reply_error(next.id, what, err);
     free(ended.id);
     free(ended.pool);
@@ -356,15 +360,26 @@ static long long now_ms(void) {
   return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/* ru_maxrss in KiB: Linux counts it in KiB, macOS in bytes. */
+static long maxrss_kb(const struct rusage *usage) {
+#ifdef __APPLE__
+  return usage->ru_maxrss / 1024;
+#else
+  return usage->ru_maxrss;
+#endif
+}
+
 static void reap(void) {
   int status;
   pid_t pid;
-  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+  struct rusage usage;
+  while ((pid = wait4(-1, &status, WNOHANG, &usage)) > 0) {
     for (size_t i = 0; i < nruns; i++) {
       if (runs[i].pid == pid && !runs[i].reaped) {
         runs[i].reaped = 1;
         runs[i].reaped_ms = now_ms();
         runs[i].status = status;
+        runs[i].maxrss_kb = maxrss_kb(&usage);
         /* What the shell left in the background goes with it (and lets go of the pipe). */
         kill(-pid, SIGKILL);
         break;
@@ -440,7 +455,7 @@ static size_t handle_requests(char *buf, size_t len) {
       if (q >= 0) {
         struct queued taken = dequeue((size_t)q);
         if (p[0] == 's') start_or_fail(taken.id, taken.pool, taken.cwd, taken.command);
-        else reply(taken.id, 's', SIGKILL, 0, "", 0, NULL);
+        else reply(taken.id, 's', SIGKILL, 0, "", 0, NULL, 0);
         free_queued(&taken);
       } else if (p[0] == 'k') {
         struct run *r = find_run(p + 1);
@@ -479,7 +494,7 @@ int main(void) {
   sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGCHLD, &sa, NULL);
-  write_all("quanta-spawn 3\n", 15);
+  write_all("quanta-spawn 4\n", 15);
 
   while (stdin_open || nruns > 0) {
     size_t n = 0;
@@ -519,7 +534,7 @@ int main(void) {
         stdin_open = 0;
         while (nqueued > 0) {
           struct queued dropped = dequeue(0);
-          reply(dropped.id, 's', SIGKILL, 0, "", 0, NULL);
+          reply(dropped.id, 's', SIGKILL, 0, "", 0, NULL, 0);
           free_queued(&dropped);
         }
         for (size_t i = 0; i < nruns; i++) kill_run(&runs[i]);

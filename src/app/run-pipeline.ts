@@ -19,6 +19,7 @@ import { createReporter } from "../ui/create-reporter.js";
 import { buildPlan, preparePlan, type PlanRequest } from "./plan-pipeline.js";
 import { runFingerprint, upToDateStamp, writeRunStamp, type RunStamp } from "./stamps.js";
 import { writeLastRun } from "./last-run.js";
+import { stopOnInterrupt } from "./interrupts.js";
 
 export interface ExecFlags {
   jobs?: number;
@@ -121,6 +122,8 @@ function makeExecutorInfo(flags: ExecFlags): { kind: "in-process" | "pool"; work
 
 async function execute(opts: { graph: QuantumGraph; repo: Repository; collection: string; exec: ExecFlags; emit: (e: EventBody) => void }): Promise<RunResult> {
   const executor = makeExecutor(opts.exec, opts.repo);
+  // Ctrl-C or SIGTERM from here on stops the run in order; a second one exits at once.
+  const interrupt = stopOnInterrupt();
   try {
     const result = await runGraph({
       graph: opts.graph,
@@ -130,9 +133,11 @@ async function execute(opts: { graph: QuantumGraph; repo: Repository; collection
       emit: opts.emit,
       retries: opts.exec.retries,
       failFast: opts.exec.failFast,
+      interrupt: interrupt.signal,
     });
     return result;
   } finally {
+    interrupt.dispose();
     await executor.close();
   }
 }
@@ -149,7 +154,7 @@ function checkExecFlags(flags: ExecFlags): void {
 
 function makeExecutor(flags: ExecFlags, repo: Repository): QuantumExecutor {
   const jobs = flags.jobs ?? availableParallelism();
-  return jobs === 1 ? new InProcessExecutor(repo.blobs) : new PoolExecutor(jobs, repo.blobs, repo.root);
+  return jobs === 1 ? new InProcessExecutor(repo.blobs, repo.root) : new PoolExecutor(jobs, repo.blobs, repo.root);
 }
 
 export async function openReporter(output: OutputFlags): Promise<Reporter> {

@@ -9,9 +9,12 @@ import type { GlobalArgs } from "./command-spec.js";
 import { QuantaError } from "../core/errors.js";
 import { asRegistryDamage } from "../store/registry-file.js";
 import { QUANTA_VERSION } from "../exec/version.js";
+import { installInterruptHandlers } from "../app/interrupts.js";
 
 async function main(argv: string[]): Promise<number> {
   process.setSourceMapsEnabled(true);
+  // Ctrl-C and SIGTERM end every command through its exit handlers (the writer lock is released).
+  installInterruptHandlers();
   // `quanta datasets | head`: a closed pipe ends the output quietly, as in any Unix tool.
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
     if (err.code === "EPIPE") process.exit(0);

@@ -91,6 +91,11 @@ export type QuantaEvent =
       /** The slowest quanta that ran, slowest first (a few at most). */
       slowest: (QuantumRef & { durationMs: number })[];
       exitCode: number;
+      /**
+       * Only in a run ended by Ctrl-C or SIGTERM (exit code 130): the signal, the quanta it stopped while
+       * they ran (not recorded: the next run starts them again), and how many never started.
+       */
+      interrupted?: { signal: string; stopped: QuantumRef[]; notStarted: number };
     })
   /** The last event of `quanta status`: how many quanta will run, may run, are up to date, in total and per task. */
   | (Stamp & {

@@ -66,18 +66,30 @@ export interface CommandQuantumOptions {
   readonly launch?: Launch;
 }
 
+/**
+ * `peakRssBytes` (both kinds, when the spawner measured it): the command's peak memory, see
+ * `ShellRun.peakRssBytes`.
+ */
 export type CommandQuantumResult =
   /** `outputs`: each output's file in the sandbox; `sizes`: their sizes when the command ended. */
-  | { ok: true; outputs: Record<string, string>; sizes: Record<string, number>; log: string }
+  | { ok: true; outputs: Record<string, string>; sizes: Record<string, number>; log: string; peakRssBytes?: number }
   /**
    * `stray`: processes of the command may still run (a timeout, a cancel, a spawner that died).
    * `removed`: blob files the command damaged through their links, now deleted.
    */
-  | { ok: false; error: string; log: string; stray?: boolean; removed?: string[] };
+  | { ok: false; error: string; log: string; stray?: boolean; removed?: string[]; peakRssBytes?: number };
 
 const ERROR_TAIL_LINES = 10;
 
 export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<CommandQuantumResult> {
+  const measured: { peakRssBytes?: number } = {};
+  const result = await runCommandOnce(opts, measured);
+  if (measured.peakRssBytes !== undefined) result.peakRssBytes = measured.peakRssBytes;
+  return result;
+}
+
+/** `runCommandQuantum`, leaving the command's peak memory (when measured) in `measured`. */
+async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBytes?: number }): Promise<CommandQuantumResult> {
   const { task } = opts;
   if (task.kind !== "command" || task.command === undefined) {
     throw new Error(`internal error: task ${task.label} is not a command task`);
@@ -97,6 +109,7 @@ export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<Co
   // The helper died while the command waited for its slot: the spawner that replaces it runs it.
   if (run.unstarted && opts.spawner === undefined) run = await (await sharedShellSpawner()).run(expanded.text, runOptions);
   const log = run.log;
+  measured.peakRssBytes = run.peakRssBytes;
   const modified = findModifiedInputs(layout.linked.checked.values());
   if (modified.length > 0) {
     // The blob no longer holds the bytes its name promises: remove it, so that nothing trusts it.

@@ -35,6 +35,12 @@ export interface RunOptions {
   failFast: boolean;
   /** Shuffles each batch of ready quanta (tests use it to expose missing edges). */
   order?: (ready: number[]) => number[];
+  /**
+   * Aborted by an interrupt (its `reason`: the signal's name): no quantum starts any more, the running
+   * ones are stopped (`QuantumExecutor.stop`) and not recorded, what finished is committed, and the
+   * run ends with exit code 130, its `run-finished` event saying what was stopped.
+   */
+  interrupt?: AbortSignal;
 }
 
 export interface RunResult {
@@ -60,6 +66,9 @@ const RUN_TAG = `${Date.now().toString(36).padStart(9, "0")}-${process.pid.toStr
 
 /** The longest the scheduler keeps the event loop's turn (see `yieldTurn`). */
 const TURN_MS = 10;
+
+/** The exit code of an interrupted run (128 + SIGINT, as src/app/interrupts.ts). */
+const INTERRUPTED_EXIT_CODE = 130;
 
 /** How many of the slowest quanta `run-finished` names. */
 const SLOWEST_KEPT = 5;
@@ -88,6 +97,10 @@ class GraphRun {
   private wake: (() => void) | undefined;
   private inFlight = 0;
   private stopping = false;
+  /** The quanta started and not completed yet. */
+  private readonly running = new Set<number>();
+  /** Set by an interrupt: the signal's name, and the quanta it stopped while they ran. */
+  private interrupted: { signal: string; stopped: QuantumRef[] } | undefined;
   private readonly started = Date.now();
 
   constructor(private readonly opts: RunOptions) {
@@ -116,7 +129,10 @@ class GraphRun {
     });
     this.registerDatasetTypes();
     for (const c of this.perTask.values()) if (c.total === 0) this.taskFinished(c);
-    while (!this.walker.isFinished) {
+    const onInterrupt = () => this.interrupt(String(this.opts.interrupt!.reason ?? "interrupt"));
+    if (this.opts.interrupt?.aborted) onInterrupt();
+    else this.opts.interrupt?.addEventListener("abort", onInterrupt, { once: true });
+    while (!this.walker.isFinished && !(this.interrupted && this.inFlight === 0)) {
       this.dispatchReady();
       if (this.walker.isFinished) break;
       if (this.completions.length === 0) await this.waitForCompletion();
@@ -127,6 +143,7 @@ class GraphRun {
       if (Date.now() - this.turnStarted >= TURN_MS) await this.yieldTurn();
     }
     clearTimeout(this.dueTimer);
+    this.opts.interrupt?.removeEventListener("abort", onInterrupt);
     await this.batcher.commit();
     await this.opts.repo.registry.flush();
     return this.finish();
@@ -237,17 +254,29 @@ class GraphRun {
   private start(job: QuantumJob, why: Pick<Completion, "key" | "manifest" | "reasons">): void {
     this.inFlight++;
     const q = this.opts.graph.quanta[job.quantum]!;
-    const started = () => this.opts.emit({ event: "quantum-started", quantum: job.quantum, task: q.task, dataId: q.key, attempt: job.attempt });
+    const started = () => {
+      this.running.add(job.quantum);
+      this.opts.emit({ event: "quantum-started", quantum: job.quantum, task: q.task, dataId: q.key, attempt: job.attempt });
+    };
     const done = (outcome: QuantumOutcome) => this.completed({ id: job.quantum, job, key: why.key, manifest: why.manifest, reasons: why.reasons, outcome });
     const crashed = (err: unknown) => {
       const now = Date.now();
       const error = err instanceof Error ? err.message : String(err);
-      done({ ok: false, error, log: String(err), startedAt: now, finishedAt: now, peakRssBytes: 0 });
+      done({ ok: false, error, log: String(err), startedAt: now, finishedAt: now });
     };
     const running = this.opts.executor.execute(job, started);
     // A quantum that already ran is completed by the scheduler's next step, without a promise.
     if (isThenable(running)) running.then(done, crashed);
     else done(running);
+  }
+
+  /** Stops starting quanta and stops the running ones; the loop ends once they have all come back. */
+  private interrupt(signal: string): void {
+    if (this.interrupted) return;
+    this.interrupted = { signal, stopped: [] };
+    this.stopping = true;
+    this.opts.executor.stop();
+    this.wake?.();
   }
 
   private completed(done: Completion): void {
@@ -259,6 +288,13 @@ class GraphRun {
     const { id, job, outcome } = done;
     this.inFlight--;
     const q = this.opts.graph.quanta[id]!;
+    const wasRunning = this.running.delete(id);
+    if (!outcome.ok && this.interrupted) {
+      // Stopped by the interrupt (or failing as it came): not recorded, so the next run starts it
+      // again. One taken in advance that had not started yet counts among those not started.
+      if (wasRunning) this.interrupted.stopped.push(this.ref(id));
+      return;
+    }
     if (!outcome.ok && job.attempt <= this.opts.retries && !this.stopping) {
       this.opts.emit({ event: "quantum-retrying", ...this.ref(id), attempt: job.attempt + 1, error: outcome.error });
       this.start({ ...job, attempt: job.attempt + 1 }, { key: done.key, manifest: done.manifest, reasons: done.reasons });
@@ -422,13 +458,19 @@ class GraphRun {
       counts.blocked += c.blocked;
       counts.noWork += c.noWork;
     }
-    const exitCode = counts.failed + counts.blocked > 0 ? 1 : 0;
+    const exitCode = this.interrupted ? INTERRUPTED_EXIT_CODE : counts.failed + counts.blocked > 0 ? 1 : 0;
     const durationMs = Date.now() - this.started;
     const slowest = this.slowest;
     const { graph, collection } = this.opts;
-    this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode });
+    const interrupted = this.interrupted && { ...this.interrupted, notStarted: this.countNotStarted(counts) };
+    this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode, ...(interrupted && { interrupted }) });
     const fileBlobs = this.decider.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
     return { counts, tasks, exitCode, durationMs, fileBlobs };
+  }
+
+  private countNotStarted(counts: RunCounts): number {
+    const settled = counts.ran + counts.upToDate + counts.failed + counts.blocked + (this.interrupted?.stopped.length ?? 0);
+    return this.opts.graph.quanta.length - settled;
   }
 }
 

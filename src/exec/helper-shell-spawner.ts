@@ -19,7 +19,7 @@ import type { Readable, Writable } from "node:stream";
 import type { Launch, LaunchSlots, SlotWaiter } from "./launch-slots.js";
 import { DROPPED_LOG_NOTE, type ShellEnd, type ShellRun, type ShellRunOptions, type ShellSpawner } from "./shell-spawner.js";
 
-const PROTOCOL_GREETING = "quanta-spawn 3\n";
+const PROTOCOL_GREETING = "quanta-spawn 4\n";
 /** How long a starting helper may take to greet before Node's spawn is used instead. */
 const START_TIMEOUT_MS = 10_000;
 
@@ -177,27 +177,30 @@ export class HelperShellSpawner implements ShellSpawner {
     else this.settle(id, { kind: why }, "");
   }
 
-  /** Replies: `<id> <how> <value> <dropped> <length> <next>\n` and `<length>` bytes of log. */
+  /** Replies: `<id> <how> <value> <dropped> <length> <next> <maxrss KiB>\n` and `<length>` bytes of log. */
   private onData(chunk: Buffer): void {
     const buf = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
     let at = 0;
     for (;;) {
       const newline = buf.indexOf(10, at);
       if (newline < 0) break;
-      const [id, how, value, dropped, length, next] = buf.toString("latin1", at, newline).split(" ");
+      const [id, how, value, dropped, length, next, maxrss] = buf.toString("latin1", at, newline).split(" ");
       const logEnd = newline + 1 + Number(length);
       if (buf.length < logEnd) break;
       const log = logEnd > newline + 1 ? buf.toString("utf8", newline + 1, logEnd) : "";
       at = logEnd;
       const successor = next === "-" ? undefined : next;
       if (how === "e") this.settle(id!, { kind: "spawn-error", message: log }, "", successor);
-      else this.settle(id!, endOf(how!, Number(value)), dropped === "1" ? DROPPED_LOG_NOTE + log : log, successor);
+      else this.settle(id!, endOf(how!, Number(value)), dropped === "1" ? DROPPED_LOG_NOTE + log : log, successor, Number(maxrss) * 1024 || undefined);
     }
     this.rest = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
   }
 
-  /** Ends run `id`; `successor`: the queued run the helper started in its place, which takes its slot. */
-  private settle(id: string, end: ShellEnd, log: string, successor?: string): void {
+  /**
+   * Ends run `id`; `successor`: the queued run the helper started in its place, which takes its slot;
+   * `peakRssBytes`: the shell's peak memory, when it ran.
+   */
+  private settle(id: string, end: ShellEnd, log: string, successor?: string, peakRssBytes?: number): void {
     const run = this.runs.get(id);
     if (run === undefined) throw new Error(`internal error: quanta-spawn replied for unknown run ${id}`);
     this.runs.delete(id);
@@ -216,6 +219,7 @@ export class HelperShellSpawner implements ShellSpawner {
     }
     if (this.runs.size === 0) this.unref();
     const result: ShellRun = { end: run.forced !== undefined ? { kind: run.forced } : end, log };
+    if (peakRssBytes !== undefined) result.peakRssBytes = peakRssBytes;
     if (!run.sent && result.end.kind === "spawn-error") result.unstarted = true;
     run.resolve(result);
   }

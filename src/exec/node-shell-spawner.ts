@@ -7,6 +7,30 @@ import { spawn } from "node:child_process";
 import { holdingSlot } from "./launch-slots.js";
 import { DROPPED_LOG_NOTE, ESCAPED_GRACE_MS, ESCAPED_NOTE, MAX_LOG_BYTES, type ShellEnd, type ShellRun, type ShellRunOptions, type ShellSpawner } from "./shell-spawner.js";
 
+/**
+ * The process groups of the commands this process started and that may still run. Detached, they
+ * would outlive the CLI: when it exits (an interrupt included, see src/app/interrupts.ts), they are killed.
+ */
+const liveGroups = new Set<number>();
+let killsOnExit = false;
+
+function watchGroup(pid: number): void {
+  liveGroups.add(pid);
+  if (killsOnExit) return;
+  killsOnExit = true;
+  process.on("exit", () => {
+    for (const group of liveGroups) killProcessGroup(group);
+  });
+}
+
+function killProcessGroup(pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // The group is gone already.
+  }
+}
+
 export class NodeShellSpawner implements ShellSpawner {
   readonly kind = "node" as const;
 
@@ -28,6 +52,7 @@ export class NodeShellSpawner implements ShellSpawner {
         detached: true, // its own process group, so the whole tree can be killed
         stdio: ["ignore", "pipe", "ignore"],
       });
+      if (child.pid !== undefined) watchGroup(child.pid);
       const chunks: Buffer[] = [];
       let kept = 0;
       let dropped = false;
@@ -41,12 +66,7 @@ export class NodeShellSpawner implements ShellSpawner {
       });
       let forced: "timeout" | "aborted" | undefined;
       const killGroup = () => {
-        if (child.pid === undefined) return;
-        try {
-          process.kill(-child.pid, "SIGKILL");
-        } catch {
-          // The group is gone already.
-        }
+        if (child.pid !== undefined) killProcessGroup(child.pid);
       };
       const timer =
         opts.timeoutMs !== undefined
@@ -66,6 +86,7 @@ export class NodeShellSpawner implements ShellSpawner {
       const finish = (result: ShellEnd, note = "") => {
         if (settled) return;
         settled = true;
+        if (child.pid !== undefined) liveGroups.delete(child.pid);
         if (timer !== undefined) clearTimeout(timer);
         if (escaped !== undefined) clearTimeout(escaped);
         opts.signal?.removeEventListener("abort", onAbort);

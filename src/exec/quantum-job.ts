@@ -50,7 +50,8 @@ export type QuantumOutcome =
       log: string;
       startedAt: number;
       finishedAt: number;
-      peakRssBytes: number;
+      /** See `ExecutionRecord.peakRssBytes`; unset when not measured. */
+      peakRssBytes?: number;
     }
   | {
       ok: false;
@@ -58,7 +59,7 @@ export type QuantumOutcome =
       log: string;
       startedAt: number;
       finishedAt: number;
-      peakRssBytes: number;
+      peakRssBytes?: number;
     };
 
 /** How quanta are started: the only thing that differs between executors. */
@@ -77,6 +78,11 @@ export interface QuantumExecutor {
    * called when the quantum starts running (at once, unless it waits for a slot).
    */
   execute(job: QuantumJob, started: () => void): QuantumOutcome | Promise<QuantumOutcome>;
+  /**
+   * Stops every quantum it runs or holds in advance (an interrupt): commands' process groups are
+   * killed, worker threads terminated, and each of those quanta then ends as a failure.
+   */
+  stop(): void;
   close(): Promise<void>;
 }
 

@@ -7,7 +7,7 @@ export function raceTimeout(run: Promise<QuantumOutcome>, timeoutMs: number, onT
     const timer = setTimeout(() => {
       onTimeout();
       const seconds = Math.round(timeoutMs / 100) / 10;
-      resolve({ ok: false, error: `timed out after ${seconds}s`, log: "", startedAt, finishedAt: Date.now(), peakRssBytes: 0 });
+      resolve({ ok: false, error: `timed out after ${seconds}s`, log: "", startedAt, finishedAt: Date.now() });
     }, timeoutMs);
     run.then((outcome) => {
       clearTimeout(timer);

@@ -5,6 +5,7 @@
  * durable: the scheduler flushes the blob store once per batch of results, before committing them.
  */
 import { readFileSync } from "node:fs";
+import { getHeapStatistics } from "node:v8";
 import { join } from "node:path";
 import { INLINE_BLOB_MAX_BYTES, type BlobStore } from "../store/blob-store.js";
 import { loadTaskModule, type LoadedTaskModule } from "./task-module.js";
@@ -16,21 +17,26 @@ import type { OutputBlob, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 
 const EMPTY = new Uint8Array(0);
 
-let rssReadAt = 0;
-let rssBytes = 0;
-
-/** The process's peak resident set so far, read at most every 50 ms (getrusage is not free). */
-function peakRss(): number {
-  const now = Date.now();
-  if (now - rssReadAt > 50) {
-    rssBytes = process.resourceUsage().maxRSS * 1024;
-    rssReadAt = now;
-  }
-  return rssBytes;
+/**
+ * The memory a module quantum's thread holds when it ends: its V8 heap (as committed: the heap grows to
+ * what the quantum needed at its peak, and shrinks only later) and the memory of its ArrayBuffers. The
+ * thread's own, not the process's: module quanta run on worker threads. It may include what earlier
+ * quanta on the same thread left for the garbage collector.
+ */
+function threadMemory(): number {
+  const heap = getHeapStatistics();
+  return heap.total_heap_size + heap.external_memory;
 }
 
-export function runQuantumJob(job: QuantumJob, blobs: BlobStore, launch?: Launch): Promise<QuantumOutcome> {
-  const outcome = runQuantumJobNow(job, blobs, launch);
+/** How the executor starts and stops a job: the `-j` slot a command must hold, and a signal that cancels it. */
+export interface JobControl {
+  readonly launch?: Launch;
+  /** Aborted to stop the job (an interrupt): a command's process group is killed, it ends as failed. */
+  readonly signal?: AbortSignal;
+}
+
+export function runQuantumJob(job: QuantumJob, blobs: BlobStore, control: JobControl = {}): Promise<QuantumOutcome> {
+  const outcome = runQuantumJobNow(job, blobs, control);
   return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
 }
 
@@ -38,7 +44,8 @@ export function runQuantumJob(job: QuantumJob, blobs: BlobStore, launch?: Launch
  * `runQuantumJob`, with the outcome itself when the job ran to its end synchronously. With `launch`, a
  * command is prepared at once and started when it gets a slot; its time counts from then.
  */
-export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, launch?: Launch): QuantumOutcome | Promise<QuantumOutcome> {
+export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, control: JobControl = {}): QuantumOutcome | Promise<QuantumOutcome> {
+  const { launch, signal } = control;
   let startedAt = Date.now();
   const timedLaunch: Launch | undefined = launch && {
     slots: launch.slots,
@@ -47,17 +54,19 @@ export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, launch?: Lau
       launch.started();
     },
   };
+  // Peak memory: a command's as its spawner measured it (none with Node's spawn); a module quantum's thread's.
+  const memory = (r: Result) => (job.task.kind === "module" ? threadMemory() : r.peakRssBytes);
   // Spelled out (no spread): this runs once per quantum.
   const done = (r: Result): QuantumOutcome =>
     r.ok
-      ? { ok: true, outputs: r.outputs, noWork: r.noWork, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() }
-      : { ok: false, error: r.error, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() };
+      ? { ok: true, outputs: r.outputs, noWork: r.noWork, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r) }
+      : { ok: false, error: r.error, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r) };
   const threw = (err: unknown): QuantumOutcome => {
     const e = err instanceof Error ? err : new Error(String(err));
-    return { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now(), peakRssBytes: peakRss() };
+    return { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now() };
   };
   try {
-    const result = job.task.kind === "module" ? runModule(job, blobs) : runCommand(job, blobs, timedLaunch);
+    const result = job.task.kind === "module" ? runModule(job, blobs) : runCommand(job, blobs, { launch: timedLaunch, signal });
     return result instanceof Promise ? result.then(done, threw) : done(result);
   } catch (err) {
     return threw(err);
@@ -86,7 +95,9 @@ function loadModuleOnce(id: string, modulePath: string, repoRoot: string): Promi
   return loading;
 }
 
-type Result = { ok: true; outputs: Record<string, OutputBlob>; noWork: boolean; log: string } | { ok: false; error: string; log: string };
+type Result =
+  | { ok: true; outputs: Record<string, OutputBlob>; noWork: boolean; log: string; peakRssBytes?: number }
+  | { ok: false; error: string; log: string; peakRssBytes?: number };
 
 /** Runs a module task's quantum: synchronously when its module is loaded and its `run` is synchronous. */
 function runModule(job: QuantumJob, blobs: BlobStore): Result | Promise<Result> {
@@ -137,7 +148,7 @@ function keepOutputs(r: ModuleQuantumResult, blobs: BlobStore): Result {
   return { ok: true, outputs, noWork: r.noWork, log: r.log };
 }
 
-async function runCommand(job: QuantumJob, blobs: BlobStore, launch: Launch | undefined): Promise<Result> {
+async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl): Promise<Result> {
   const sandbox = sandboxPoolFor(join(job.repoRoot, "tmp")).take(Object.keys(job.task.inputs));
   // A sandbox whose command may still be running is removed, never handed to another quantum.
   let reuse = false;
@@ -152,16 +163,16 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, launch: Launch | un
         ? await Promise.all(input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension })))
         : input.items.map((i) => ({ path: i.path ?? "", bytes: i.bytes, dataId: i.dataId, extension: i.extension }));
     }
-    const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, timeoutMs: job.task.timeoutMs, launch });
+    const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, timeoutMs: job.task.timeoutMs, launch: control.launch, signal: control.signal });
     reuse = r.ok || r.stray !== true;
     if (!r.ok) {
       for (const path of r.removed ?? []) blobs.forgetFile(path);
-      return { ok: false, error: r.error, log: r.log };
+      return { ok: false, error: r.error, log: r.log, peakRssBytes: r.peakRssBytes };
     }
     const outputs: Record<string, OutputBlob> = {};
     // Renamed into the store as blob files, synchronously (no trips through libuv's thread pool).
     for (const name in r.outputs) outputs[name] = { ...blobs.adoptFileSync(r.outputs[name]!, r.sizes[name]), file: true };
-    return { ok: true, outputs, noWork: false, log: r.log };
+    return { ok: true, outputs, noWork: false, log: r.log, peakRssBytes: r.peakRssBytes };
   } finally {
     sandbox.release({ reuse });
   }

@@ -28,6 +28,12 @@ export interface ShellRun {
    * handed over, so nothing of it ran and another spawner may run it.
    */
   unstarted?: true;
+  /**
+   * The peak resident memory of the shell and of the descendants it waited for (the largest of them,
+   * not their sum: wait4's ru_maxrss), from the quanta-spawn helper. Unset with Node's spawn, which
+   * cannot tell it (Node reports no child's resource usage).
+   */
+  peakRssBytes?: number;
 }
 
 export interface ShellRunOptions {

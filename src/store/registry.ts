@@ -105,7 +105,13 @@ export interface ExecutionRecord {
   startedAt: number;
   finishedAt: number;
   durationMs: number;
-  peakRssBytes: number;
+  /**
+   * Peak memory of the quantum itself, in bytes; unset when not measured. A command's: the peak resident
+   * set of its shell and the descendants the shell waited for (the largest one, not their sum), from
+   * the quanta-spawn helper (commands started by Node's spawn are not measured). A TypeScript task's:
+   * its worker thread's V8 heap and ArrayBuffers when the quantum ended.
+   */
+  peakRssBytes?: number;
   /** Why it ran (what changed since the previous run of the same quantum). */
   reasons?: Reason[];
 }

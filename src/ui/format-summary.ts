@@ -37,10 +37,12 @@ export function formatSummary(summary: RunFinishedEvent, maxWidth?: number): str
     lines.push(...table.map((l) => `  ${l}`));
   }
   const c = summary.counts;
-  const verdict = c.failed > 0 ? "run failed" : "run finished";
+  const stop = summary.interrupted;
+  const verdict = stop ? `run interrupted by ${stop.signal}` : c.failed > 0 ? "run failed" : "run finished";
+  const stopped = stop ? `, ${stop.stopped.length} stopped while running, ${stop.notStarted} not started` : "";
   const closing =
     `${verdict} in ${formatDuration(summary.durationMs)}: ${c.ran} ran, ${c.upToDate} up to date, ` +
-    `${c.failed} failed, ${c.blocked} blocked (collection ${summary.collection})`;
+    `${c.failed} failed, ${c.blocked} blocked${stopped} (collection ${summary.collection})`;
   lines.push(maxWidth === undefined ? closing : truncateText(closing, maxWidth));
   return lines;
 }

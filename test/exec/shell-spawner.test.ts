@@ -12,6 +12,30 @@ import { hasCompiler, startTestSpawners } from "./spawners.js";
 const root = mkdtempSync(join(tmpdir(), "quanta-spawner-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
+// The tests below compare runs' ends and logs; the helper's measure of peak memory, which varies, is
+// checked by "14.11 the helper measures a run's peak memory" (with `measuredRun`) and left out of the others.
+const measuredRun = HelperShellSpawner.prototype.run;
+HelperShellSpawner.prototype.run = async function (this: HelperShellSpawner, ...args: Parameters<typeof measuredRun>) {
+  const { peakRssBytes: _peak, ...rest } = await measuredRun.apply(this, args);
+  return rest;
+};
+
+describe.runIf(hasCompiler)("14.11 the helper measures a run's peak memory", () => {
+  it("as the largest resident set among the shell and what it waited for", async () => {
+    const helper = (await HelperShellSpawner.start(HELPER_PATH))!;
+    try {
+      const big = await measuredRun.call(helper, "(dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null)", { cwd: root });
+      const small = await measuredRun.call(helper, "true", { cwd: root });
+      expect(big.end).toEqual({ kind: "exit", code: 0 });
+      expect(big.peakRssBytes).toBeGreaterThanOrEqual(60 * 1024 * 1024);
+      expect(small.peakRssBytes).toBeGreaterThan(0);
+      expect(small.peakRssBytes).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      helper.close();
+    }
+  });
+});
+
 
 /** Waits (without sleeping) until `path` holds a line, and returns it. */
 async function waitForLine(path: string): Promise<string> {
