@@ -206,9 +206,8 @@ export function toStaticEntry(event: QuantaEvent): StaticEntry | undefined {
 export const RENDER_BUDGET = 0.02;
 
 /**
- * The longest the view waits between two draws. A draw that lays out new failures, or the first one
- * (ink warming up), costs far more than the steady ones; without a bound, one slow draw would freeze
- * the rows for many seconds.
+ * The longest the view waits between two draws. The first draw (ink warming up) costs far more than
+ * the steady ones; without a bound, one slow draw would freeze the rows for many seconds.
  */
 export const MAX_DRAW_GAP_MS = 2000;
 

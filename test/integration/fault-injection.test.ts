@@ -50,23 +50,41 @@ function writeSource(dir: string, item: number, variant: number): void {
   writeFileSync(join(dir, "data", `src-${item}.txt`), sourceText(item, variant));
 }
 
+interface KilledRun {
+  killed: boolean;
+  code: number | null;
+  stderr: string;
+  /** How far the run had got, from its events: `start-up or ingest`, `graph`, `run (12 quanta settled)`. */
+  phase: string;
+}
+
 /** Starts `quanta run` and sends SIGKILL after `delayMs` (unless it ended first). */
-function runAndKill(dir: string, delayMs: number): Promise<{ killed: boolean; code: number | null; stderr: string }> {
+function runAndKill(dir: string, delayMs: number): Promise<KilledRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [QUANTA_BIN, ...RUN_ARGS], {
       cwd: dir,
       env: { ...process.env, CI: "true" },
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    let stdout = "";
     let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), delayMs);
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      resolve({ killed: signal === "SIGKILL", code, stderr });
+      resolve({ killed: signal === "SIGKILL", code, stderr, phase: describePhase(stdout) });
     });
   });
+}
+
+function describePhase(stdout: string): string {
+  const settled = stdout.match(/"event":"quantum-(finished|up-to-date|failed|blocked)"/g)?.length ?? 0;
+  if (stdout.includes('"event":"run-finished"')) return "finished";
+  if (stdout.includes('"event":"run-started"')) return `run (${settled} quanta reported)`;
+  if (stdout.includes('"event":"ingest-finished"')) return "graph";
+  return "start-up or ingest";
 }
 
 /** Every dataset of the collection as `type dataId digest`, sorted. */
@@ -111,7 +129,7 @@ describe("14 fault injection: 20 random kills", () => {
       for (let k = 0; k < EDITS; k++) writeSource(dir, 1 + Math.floor(random() * ITEMS), Math.floor(random() * 3));
       const delayMs = Math.floor(random() * latestKillMs);
       const run = await runAndKill(dir, delayMs);
-      log.push(`kill ${kill} at ${delayMs} ms: ${run.killed ? "killed" : `ended first (exit ${run.code})`}`);
+      log.push(`kill ${kill} at ${delayMs} ms: ${run.killed ? "killed" : `ended first (exit ${run.code})`} in ${run.phase}`);
       const context = `seed ${seed}\n${log.join("\n")}\n${run.stderr}`;
       if (!run.killed) expect(run.code, context).toBe(0);
       const verify = await runCli(["verify", "--repo", "repo"], { cwd: dir });
