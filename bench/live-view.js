@@ -1,12 +1,13 @@
 // Benchmark: what the live view costs a run of 10,000 trivial quanta, against `--json` to /dev/null.
 //
-//   npm run build && node bench/live-view.js [--quanta 10000] [--work-us 200] [--workers 8] [--rounds 5]
+//   npm run build && node bench/live-view.js [--quanta 10000] [--work-us 200] [--workers 8] [--rounds 5] [--failing]
 //
 // A simulated engine runs the quanta on `workers` slots: each quantum emits quantum-started, does a
 // fixed amount of computation (calibrated to take `work-us` microseconds: the engine's own cost of a
 // trivial quantum), emits quantum-finished, and yields to the event loop (as a real engine does between
 // I/O), so the live view's redraw timer fires as it would in a real run. Each variant runs `rounds`
-// times, interleaved; medians are compared.
+// times, interleaved; medians are compared. With `--failing`, every quantum fails instead, with a
+// three-line log tail (issue 14, item 17: a task failing for each of 10,000 data IDs).
 //   none  a reporter that drops every event (the engine alone)
 //   json  the JSON-lines reporter writing to /dev/null (synchronous writes, like stdout to a file)
 //   live  the ink live view drawing to a fake 100x40 terminal whose bytes go to /dev/null
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     "work-us": { type: "string", default: "200" },
     workers: { type: "string", default: "8" },
     rounds: { type: "string", default: "5" },
+    failing: { type: "boolean", default: false },
   },
   strict: false, // bench/run.js passes its own flags (--quick, --big) to every benchmark
 });
@@ -42,6 +44,8 @@ const QUANTA = Number(values.quanta);
 const WORK_US = Number(values["work-us"]);
 const WORKERS = Number(values.workers);
 const ROUNDS = Number(values.rounds);
+const FAILING = Boolean(values.failing);
+const LOG_TAIL = ["reading the input", "warning: 3 pixels saturated", "error: no sources above 5 sigma"];
 const TASKS = ["isr", "calibrate", "makeWarp", "coadd"];
 
 const devNull = openSync("/dev/null", "w");
@@ -111,10 +115,12 @@ async function simulateRun(reporter) {
     const { started, ...r } = done;
     const durationMs = performance.now() - started;
     durations.set(r.task, durations.get(r.task) + durationMs);
-    emit({ event: "quantum-finished", durationMs, noWork: false, ...r });
+    if (FAILING) emit({ event: "quantum-failed", attempt: 1, error: "command exited with code 1", logTail: LOG_TAIL, durationMs, ...r });
+    else emit({ event: "quantum-finished", durationMs, noWork: false, ...r });
     if ((r.quantum + 1) % perTask === 0 || r.quantum === QUANTA - 1) {
       const total = Math.min(perTask, QUANTA - TASKS.indexOf(r.task) * perTask);
-      emit({ event: "task-finished", counts: { task: r.task, total, ran: total, upToDate: 0, failed: 0, blocked: 0, noWork: 0, durationMs: durations.get(r.task) } });
+      const ran = FAILING ? 0 : total;
+      emit({ event: "task-finished", counts: { task: r.task, total, ran, upToDate: 0, failed: total - ran, blocked: 0, noWork: 0, durationMs: durations.get(r.task) } });
     }
     await yieldToLoop();
   }
@@ -123,11 +129,11 @@ async function simulateRun(reporter) {
     event: "run-finished",
     pipeline: "bench",
     collection: "bench",
-    counts: { ran: QUANTA, upToDate: 0, failed: 0, blocked: 0, noWork: 0 },
+    counts: { ran: FAILING ? 0 : QUANTA, upToDate: 0, failed: FAILING ? QUANTA : 0, blocked: 0, noWork: 0 },
     durationMs: wall,
-    tasks: TASKS.map((task) => ({ task, total: perTask, ran: perTask, upToDate: 0, failed: 0, blocked: 0, noWork: 0, durationMs: durations.get(task) })),
+    tasks: TASKS.map((task) => ({ task, total: perTask, ran: FAILING ? 0 : perTask, upToDate: 0, failed: FAILING ? perTask : 0, blocked: 0, noWork: 0, durationMs: durations.get(task) })),
     slowest: [],
-    exitCode: 0,
+    exitCode: FAILING ? 1 : 0,
   });
   await reporter.close();
   const cpu = process.cpuUsage(cpuStart);
@@ -199,7 +205,7 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`live view vs --json: ${QUANTA} quanta, ${WORK_US} µs of engine work each, ${WORKERS} workers, ${ROUNDS} rounds (medians)`);
+console.log(`live view vs --json: ${QUANTA} ${FAILING ? "failing " : ""}quanta, ${WORK_US} µs of engine work each, ${WORKERS} workers, ${ROUNDS} rounds (medians)`);
 console.log("  variant   wall ms    cpu ms   in reporter ms   written");
 for (const name of Object.keys(variants)) {
   const wall = median(walls[name]).toFixed(0).padStart(7);

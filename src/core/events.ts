@@ -45,7 +45,8 @@ interface Stamp {
  * Every event, by its `event` field. In a run, the order is: `ingest-finished` (`run` only),
  * `graph-built`, `run-started`, then per quantum either `quantum-up-to-date`, or `quantum-started`
  * followed by `quantum-finished` / `quantum-retrying` (then `quantum-started` again) / `quantum-failed`,
- * or `quantum-blocked`; `task-finished` once all of a task's quanta are settled; `run-finished` last.
+ * or `quantum-blocked`; `task-finished` once all of a task's quanta are settled (after the last one's
+ * event, so its counts include every quantum reported before it); `run-finished` last.
  * `quanta status` ends with `status`; watch mode adds `watch-*` events between runs.
  */
 export type QuantaEvent =

@@ -79,8 +79,6 @@ export type CommandQuantumResult =
    */
   | { ok: false; error: string; log: string; stray?: boolean; removed?: string[]; peakRssBytes?: number };
 
-const ERROR_TAIL_LINES = 10;
-
 export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<CommandQuantumResult> {
   const measured: { peakRssBytes?: number } = {};
   const result = await runCommandOnce(opts, measured);
@@ -129,9 +127,11 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
     case "spawn-error":
       return { ok: false, error: `cannot run /bin/sh: ${run.end.message}`, log, stray: true };
     case "signal":
-      return { ok: false, error: withTail(`command was killed by ${run.end.signal}`, log), log };
+      return { ok: false, error: `command was killed by ${run.end.signal}`, log };
     case "exit":
-      if (run.end.code !== 0) return { ok: false, error: withTail(`command exited with code ${run.end.code}`, log), log };
+      // The error says what happened, the log what the command said: reporters print the log's tail
+      // under the error, and `quanta log` all of it, so the error does not repeat it.
+      if (run.end.code !== 0) return { ok: false, error: `command exited with code ${run.end.code}`, log };
       break;
     default:
       return assertNever(run.end);
@@ -440,12 +440,6 @@ function formatConfigValue(value: unknown): string {
   return String(value);
 }
 
-
-function withTail(message: string, log: string): string {
-  const lines = log.trimEnd().split("\n");
-  if (lines.length === 1 && lines[0] === "") return message;
-  return `${message}; last lines of its output:\n${lines.slice(-ERROR_TAIL_LINES).join("\n")}`;
-}
 
 function formatSeconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))}s`;

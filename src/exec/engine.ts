@@ -218,8 +218,8 @@ class GraphRun {
           // Nothing to do (an upstream quantum produced nothing): counted and reported as a quantum
           // that ran and found no work, without starting it.
           this.decider.setAbsent(q);
-          this.countTerminal(q, "noWork");
           this.opts.emit({ event: "quantum-finished", ...this.ref(id), durationMs: 0, noWork: true });
+          this.countTerminal(q, "noWork");
           this.walker.finish(id);
           break;
         case "skip":
@@ -246,8 +246,8 @@ class GraphRun {
         this.bindOutputs(registry, q, key, cached.outputs);
       });
     }
-    this.countTerminal(q, "upToDate");
     this.opts.emit({ event: "quantum-up-to-date", quantum: id, task: q.task, dataId: q.key });
+    this.countTerminal(q, "upToDate");
     this.walker.finish(id);
   }
 
@@ -318,8 +318,8 @@ class GraphRun {
       if (outcome.noWork) this.decider.setAbsent(q);
       else this.decider.setOutputs(q, outcome.outputs);
       this.noteDuration(id, durationMs);
-      this.countTerminal(q, outcome.noWork ? "noWork" : "ran");
       this.opts.emit({ event: "quantum-finished", quantum: id, task: q.task, dataId: q.key, durationMs, noWork: outcome.noWork, peakRssBytes: outcome.peakRssBytes });
+      this.countTerminal(q, outcome.noWork ? "noWork" : "ran");
       this.walker.finish(id);
     } else {
       this.opts.emit({ event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs });
@@ -348,8 +348,8 @@ class GraphRun {
   private block(id: number, by: QuantumRef): void {
     const q = this.opts.graph.quanta[id]!;
     this.decider.setAbsent(q);
-    this.countTerminal(q, "blocked");
     this.opts.emit({ event: "quantum-blocked", ...this.ref(id), blockedBy: by });
+    this.countTerminal(q, "blocked");
   }
 
   /**
@@ -432,6 +432,11 @@ class GraphRun {
     if (slowest.length > SLOWEST_KEPT) slowest.length = SLOWEST_KEPT;
   }
 
+  /**
+   * Counts a settled quantum; the last of its task emits `task-finished`. Called after the quantum's
+   * own event, so that a task's quanta are all reported before the task is (a reporter that counted
+   * the quantum after the task's totals counted it twice).
+   */
   private countTerminal(q: GraphQuantum, what: "ran" | "upToDate" | "failed" | "blocked" | "noWork"): void {
     const c = this.perTask.get(q.task)!;
     if (what === "noWork") {

@@ -2,8 +2,9 @@
  * The live terminal view (ink). Loaded only by `createReporter` when stdout is a terminal, so plain and
  * JSON runs never pay for ink and React.
  *
- * Two parts. Above, ink's `<Static>` log: each failure (its quantum, error and log tail) and each run's
- * summary table, printed once and left in the scrollback. Below, the redrawn part: a header, one row per
+ * Two parts. Above, ink's `<Static>` log: the first `FAILURES_SHOWN` failures of a run (quantum, error
+ * and log tail; a line at the end of the run counts the others) and each run's summary table, printed
+ * once and left in the scrollback. Below, the redrawn part: a header, one row per
  * task with a bar and counts, the longest-running quanta, and the watch state. Events only fold into
  * the model; a timer redraws at most `fps` times a second, and less often when drawing is slow (see
  * RENDER_BUDGET), so the cost of the view does not grow with the number of quanta. A run's start is
@@ -11,12 +12,13 @@
  */
 import { Box, Static, Text, render, type Instance } from "ink";
 import type { QuantaEvent, Reporter } from "../core/events.js";
+import { FailureLimit } from "./failure-limit.js";
 import { formatDuration } from "./format-duration.js";
 import { formatQuantumName } from "./format-quantum-name.js";
 import { formatSummary } from "./format-summary.js";
 import { formatStatus } from "./format-status.js";
 import { layoutTaskRows, type TaskRow } from "./layout-task-rows.js";
-import { createRunState, foldRunState, listRunning, type RunState } from "./run-state.js";
+import { createRunState, foldRunState, listRunning, sumTasks, type RunState } from "./run-state.js";
 import { stripEscapes } from "./strip-escapes.js";
 import { truncateText } from "./truncate-text.js";
 import { systemClock, type UiClock } from "./ui-clock.js";
@@ -27,7 +29,9 @@ export type StaticEntry =
   | { kind: "failure"; event: Extract<QuantaEvent, { event: "quantum-failed" }> }
   | { kind: "summary"; event: Extract<QuantaEvent, { event: "run-finished" }> }
   | { kind: "status"; event: Extract<QuantaEvent, { event: "status" }> }
-  | { kind: "message"; text: string };
+  | { kind: "message"; text: string }
+  /** The closing line of a run with more failures than shown: wrapped, not cut (it names a command). */
+  | { kind: "note"; text: string };
 
 export interface LiveViewProps {
   state: RunState;
@@ -78,9 +82,7 @@ function LiveArea({ state, now, columns, maxRunning = 5 }: LiveViewProps) {
         return <Text key={r.quantum}>{`  ${name.padEnd(columns - 3 - elapsed.length)} ${elapsed}`}</Text>;
       })}
       {running.length > maxRunning && <Text dimColor>{`  … and ${running.length - maxRunning} more`}</Text>}
-      {state.failures.length > 0 && (
-        <Text color="red">{truncateText(`${state.failures.length} failed (logs above)`, columns)}</Text>
-      )}
+      {state.failures.length > 0 && <Text color="red">{truncateText(formatFailedLine(state), columns)}</Text>}
     </Box>
   );
 }
@@ -143,11 +145,21 @@ function StaticEntryView({ entry, columns, logLines }: { entry: StaticEntry; col
       );
     case "message":
       return <Text>{truncateText(entry.text, columns)}</Text>;
+    case "note":
+      return <Text wrap="wrap">{entry.text}</Text>;
     default: {
       const unknown: never = entry;
       return unknown;
     }
   }
+}
+
+/** `3 failed (logs above)`, or, past the failures shown, `9980 failed (the first 20 above; …)`. */
+export function formatFailedLine(state: RunState): string {
+  const failed = sumTasks(state).failed;
+  const shown = state.failures.length;
+  if (failed <= shown) return `${failed} failed (logs above)`;
+  return `${failed} failed (the first ${shown} above; \`quanta log QUANTUM\` shows any other)`;
 }
 
 /** `sky → collection sky · pool, 8 workers · 1m02s`. */
@@ -193,6 +205,12 @@ export function toStaticEntry(event: QuantaEvent): StaticEntry | undefined {
 /** The largest share of the wall time the live view may spend drawing. */
 export const RENDER_BUDGET = 0.02;
 
+/**
+ * The longest the view waits between two draws. The first draw (ink warming up) costs far more than
+ * the steady ones; without a bound, one slow draw would freeze the rows for many seconds.
+ */
+export const MAX_DRAW_GAP_MS = 2000;
+
 export interface LiveReporterOptions {
   stdout: NodeJS.WriteStream;
   clock?: UiClock;
@@ -208,6 +226,8 @@ export function createLiveReporter(options: LiveReporterOptions): Reporter {
   // Events wait here until the next draw, which folds them in one go (see foldRunState).
   let pending: QuantaEvent[] = [];
   const entries: StaticEntry[] = [];
+  // Each failure laid out costs the view more than the engine spends on a quantum: the first few are shown.
+  const failures = new FailureLimit();
   let closed = false;
 
   const view = () => {
@@ -220,14 +240,18 @@ export function createLiveReporter(options: LiveReporterOptions): Reporter {
   // maxFps 0: ink draws on every rerender; our timer is the throttle (ink's own runs on real time, not `clock`).
   const instance: Instance = render(view(), { stdout, patchConsole: false, exitOnCtrlC: false, maxFps: 0 });
   // Drawing is not free (ink lays out and measures every character): after a draw that took d ms, the
-  // next waits at least d / RENDER_BUDGET ms, so drawing never takes more than that share of the run,
-  // however slow the machine or busy the CPU.
+  // next waits d / RENDER_BUDGET ms (at most MAX_DRAW_GAP_MS), so steady drawing takes no more than
+  // that share of the run, however slow the machine or busy the CPU. A draw that printed new static
+  // entries is not held against the next: laying out a failure is a one-off cost (FAILURES_SHOWN a run).
   let nextDrawAt = -Infinity;
+  let entriesDrawn = 0;
   const redraw = () => {
     const start = clock.now();
     instance.rerender(view());
     const end = clock.now();
-    nextDrawAt = end + (end - start) / RENDER_BUDGET;
+    const printed = entries.length > entriesDrawn;
+    entriesDrawn = entries.length;
+    nextDrawAt = printed ? end : end + Math.min(MAX_DRAW_GAP_MS, (end - start) / RENDER_BUDGET);
   };
   // While a run is going, redraw every tick even without events: elapsed times move.
   const stopTimer = clock.every(Math.ceil(1000 / fps), () => {
@@ -238,7 +262,12 @@ export function createLiveReporter(options: LiveReporterOptions): Reporter {
     onEvent(event: QuantaEvent) {
       if (closed) return;
       pending.push(event);
-      const entry = toStaticEntry(event);
+      const shown = failures.admit(event);
+      if (event.event === "run-finished") {
+        const hidden = failures.formatHidden(event);
+        if (hidden !== undefined) entries.push({ kind: "note", text: hidden });
+      }
+      const entry = event.event === "quantum-failed" && !shown ? undefined : toStaticEntry(event);
       if (entry) entries.push(entry);
       // Draw the table as soon as a run starts, so even a run shorter than one tick shows it.
       if (event.event === "run-started") redraw();

@@ -1,11 +1,13 @@
 /**
  * Plain lines, for logs, pipes and CI: no escape codes, nothing redrawn, every line complete. One line
- * per failure (its error, then the log tail indented by four spaces), one per finished task, a progress
- * line every `progressEveryMs` while a run is going, and the summary table at the end. `quiet` keeps
- * only failures, watch errors, the summary and `status` output.
+ * per failure (its error, then the log tail indented by four spaces) for the first `FAILURES_SHOWN` of
+ * a run, and one line at its end counting the rest; one per finished task, a progress line every
+ * `progressEveryMs` while a run is going, and the summary table at the end. `quiet` keeps only
+ * failures, watch errors, the summary and `status` output.
  */
 import type { Writable } from "node:stream";
 import type { QuantaEvent, Reporter, TaskCounts } from "../core/events.js";
+import { FailureLimit } from "./failure-limit.js";
 import { formatDuration } from "./format-duration.js";
 import { formatQuantumName } from "./format-quantum-name.js";
 import { formatStatus } from "./format-status.js";
@@ -21,6 +23,8 @@ export interface PlainReporterOptions {
   clock?: UiClock;
   /** How often a progress line is printed while a run is going (default 5 s). */
   progressEveryMs?: number;
+  /** Failures printed in full per run (default FAILURES_SHOWN); the rest are counted at the end. */
+  failuresShown?: number;
 }
 
 export const DEFAULT_PROGRESS_EVERY_MS = 5000;
@@ -29,6 +33,7 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
   const { out, quiet = false, clock = systemClock } = options;
   const every = options.progressEveryMs ?? DEFAULT_PROGRESS_EVERY_MS;
   let state = createRunState();
+  const failures = new FailureLimit(options.failuresShown);
   let stopTimer: (() => void) | undefined;
 
   const print = (lines: string[]) => {
@@ -48,7 +53,13 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
           if (state.phase === "running") print([formatProgressLine(state, clock.now())]);
         });
       }
-      if (event.event === "run-finished") stopProgress();
+      const shown = failures.admit(event);
+      if (event.event === "quantum-failed" && !shown) return;
+      if (event.event === "run-finished") {
+        stopProgress();
+        const hidden = failures.formatHidden(event);
+        if (hidden !== undefined) print([hidden]);
+      }
       print(formatEventLines(event, quiet));
     },
     async close() {

@@ -4,9 +4,12 @@
  * (and, for ETAs and elapsed times, from a `now` the caller passes in), so a test replays a run exactly.
  *
  * Invariants, per task: `done = upToDate + ran + failed + blocked`; `noWork` is counted among `ran`;
- * `timedCount` is how many durations were seen (finished or failed quanta), `durationMs` their sum.
+ * `timedCount` is how many durations were seen (finished or failed quanta), `durationMs` their sum;
+ * `done <= total` once the run announced the task's total: each quantum is counted once, from its own
+ * event or from the engine's `task-finished` counts, whichever comes first.
  */
 import type { QuantaEvent, QuantumRef, RunCounts } from "../core/events.js";
+import { FAILURES_SHOWN } from "./failure-limit.js";
 
 type EventOf<N extends QuantaEvent["event"]> = Extract<QuantaEvent, { event: N }>;
 
@@ -21,6 +24,11 @@ export interface TaskProgress extends RunCounts {
   readonly timedCount: number;
   /** The engine said `task-finished`, or every quantum of the task is done. */
   readonly finished: boolean;
+  /**
+   * The total came from `run-started` or `graph-built`. A task never announced (events replayed
+   * without their start) has the total of the quanta seen so far.
+   */
+  readonly announced: boolean;
 }
 
 export interface RunningQuantum extends QuantumRef {
@@ -59,6 +67,10 @@ export interface RunState {
   readonly tasks: readonly TaskProgress[];
   /** Keyed by quantum id. */
   readonly running: ReadonlyMap<number, RunningQuantum>;
+  /**
+   * The run's first `FAILURES_SHOWN` failures (a view keeps only what it can show: a run can fail
+   * 10,000 times); `sumTasks(state).failed` counts them all.
+   */
   readonly failures: readonly FailureView[];
   /** The slowest quanta seen so far, slowest first, at most `SLOWEST_KEPT`. */
   readonly slowest: readonly SlowQuantum[];
@@ -126,7 +138,7 @@ class RunStateDraft {
     const tasks = this.s.tasks as TaskProgress[];
     let index = tasks.findIndex((t) => t.task === name);
     if (index < 0) {
-      index = tasks.push(createTaskProgress(name, 0)) - 1;
+      index = tasks.push({ ...createTaskProgress(name, 0), finished: false, announced: false }) - 1;
       this.ownTasks.add(index);
     } else if (!this.ownTasks.has(index)) {
       tasks[index] = { ...tasks[index] };
@@ -198,23 +210,24 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
       return;
     case "quantum-finished": {
       stopRunning(d, event.quantum);
-      const t = settle(d, event.task);
-      t.ran += 1;
-      if (event.noWork) t.noWork += 1;
+      const counted = settle(d, event.task, "ran");
+      const t = d.task(event.task);
+      if (event.noWork && counted) t.noWork += 1;
       t.durationMs += event.durationMs;
       t.timedCount += 1;
       insertSlowest(d, { ...pickRef(event), durationMs: event.durationMs });
       return;
     }
     case "quantum-up-to-date":
-      settle(d, event.task).upToDate += 1;
+      settle(d, event.task, "upToDate");
       return;
     case "quantum-failed": {
       stopRunning(d, event.quantum);
-      const t = settle(d, event.task);
-      t.failed += 1;
+      settle(d, event.task, "failed");
+      const t = d.task(event.task);
       t.durationMs += event.durationMs;
       t.timedCount += 1;
+      if (d.s.failures.length >= FAILURES_SHOWN) return;
       d.failures().push({
         ...pickRef(event),
         error: event.error,
@@ -230,7 +243,7 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
       d.task(event.task).retries += 1;
       return;
     case "quantum-blocked":
-      settle(d, event.task).blocked += 1;
+      settle(d, event.task, "blocked");
       return;
     case "task-finished": {
       // The engine's counts are authoritative; keep the durations we saw for the ETA of other tasks.
@@ -244,6 +257,7 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
         noWork: c.noWork,
         done: c.ran + c.upToDate + c.failed + c.blocked,
         finished: true,
+        announced: true,
       });
       return;
     }
@@ -273,13 +287,19 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
   }
 }
 
-/** One more quantum of the task is done; the task is finished when all are. */
-function settle(d: RunStateDraft, task: string): Mutable<TaskProgress> {
+/**
+ * One more quantum of the task is done, counted under `what`; the task is finished when all are.
+ * Returns false, counting nothing, when the task's announced total is already reached: that quantum
+ * was counted before, by the engine's `task-finished` counts.
+ */
+function settle(d: RunStateDraft, task: string, what: "ran" | "upToDate" | "failed" | "blocked"): boolean {
   const t = d.task(task);
+  if (t.announced && t.done >= t.total) return false;
+  t[what] += 1;
   t.done += 1;
   if (t.total < t.done) t.total = t.done;
-  if (t.done >= t.total) t.finished = true;
-  return t;
+  if (t.announced && t.done >= t.total) t.finished = true;
+  return true;
 }
 
 function stopRunning(d: RunStateDraft, quantum: number): void {
@@ -375,6 +395,7 @@ function createTaskProgress(task: string, total: number): TaskProgress {
     durationMs: 0,
     timedCount: 0,
     finished: total === 0,
+    announced: true,
   };
 }
 

@@ -111,8 +111,8 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     expect(result.log).toContain("int main;\n");
     expect(result.log).toMatch(/secret\.txt: No such file or directory/);
     expect(result.log).not.toContain("do not read");
-    expect(result.error).toMatch(/^command exited with code 1; last lines of its output:\n/);
-    expect(result.error).toContain("secret.txt");
+    expect(result.error).toBe("command exited with code 1");
+    expect(result.log).toContain("secret.txt");
     // What the command could see: its input (with the input's own extension) and the output it wrote.
     const listing = readFileSync(join(result.sandbox, "outputs", "out"), "utf8");
     expect(listing).toBe("./inputs/src/visit=1.c\n./outputs/out\n");
@@ -231,14 +231,14 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     if (result.ok) return;
     expect(result.log.startsWith("one\ntwo\nthree\nline1\n")).toBe(true);
     expect(result.log.endsWith("line15\nfailing\n")).toBe(true);
-    const tail = Array.from({ length: 9 }, (_, i) => `line${i + 7}`).join("\n");
-    expect(result.error).toBe(`command exited with code 3; last lines of its output:\n${tail}\nfailing`);
+    // The error does not repeat the log: the reporters print the log's tail under it.
+    expect(result.error).toBe("command exited with code 3");
   });
 
   it("reports a command killed by a signal", async () => {
     const task = commandTask("echo dying; kill -TERM $$", { inputs: {} });
     const result = await runIn(spawner, { task, dataId: { visit: 1 }, inputs: {} });
-    expect(result).toMatchObject({ ok: false, error: "command was killed by SIGTERM; last lines of its output:\ndying", log: "dying\n" });
+    expect(result).toMatchObject({ ok: false, error: "command was killed by SIGTERM", log: "dying\n" });
   });
 
   it("kills the whole process group on timeout", async () => {

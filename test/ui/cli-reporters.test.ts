@@ -4,10 +4,12 @@
  * The fixture pipeline (fixtures/copy) copies four files then joins them: 5 quanta, 5 output datasets.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync } from "node:fs";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeTempDir, QUANTA_BIN, runCli } from "../helpers/cli.js";
+import type { QuantaEvent } from "../../src/core/events.js";
+import { createRunState, reduceRunState, sumTasks } from "../../src/ui/run-state.js";
 import { stripEscapes } from "../../src/ui/strip-escapes.js";
 import { renderScreen } from "./render-screen.js";
 
@@ -124,5 +126,92 @@ describe("quanta run --json", () => {
     const again = (await runJson()).at(-1)!;
     expect(again.counts).toMatchObject({ ran: 0, upToDate: 5, failed: 0, blocked: 0 });
     expect(await countOutputDatasets()).toBe(again.counts.ran + again.counts.upToDate);
+  });
+});
+
+describe("17 ten thousand failures stay readable: the real CLI", () => {
+  const FAILING = 150;
+  const TAIL = ["line one of stderr", "line two", "line three"];
+
+  /**
+   * A command task that fails, with three lines on stderr, for each of FAILING data IDs; a gather after
+   * it. `sleep` seconds per quantum make the run last a few of the live view's frames.
+   */
+  function writeFailingPipeline(sleep = 0): void {
+    mkdirSync(join(dir, "failing"));
+    for (let i = 1; i <= FAILING; i++) writeFileSync(join(dir, "failing", `in-${i}.txt`), `${i}\n`);
+    const echo = TAIL.map((l) => `echo '${l}' >&2`).join("; ");
+    writeFileSync(
+      join(dir, "fail.yaml"),
+      [
+        "dimensions: { item: int }",
+        'inputs: { src: { path: "failing/in-{item}.txt", storage: file } }',
+        "tasks:",
+        "  broken:",
+        `    command: "${sleep > 0 ? `sleep ${sleep}; ` : ""}${echo}; exit 1"`,
+        "    dimensions: [item]",
+        "    inputs: { src: { type: src, dimensions: [item], storage: file } }",
+        "    outputs: { out: { type: out, dimensions: [item], storage: file } }",
+        "  gather:",
+        '    command: "cat {inputs.all} > {outputs.out}"',
+        "    dimensions: []",
+        "    inputs: { all: { type: out, dimensions: [item], storage: file, multiple: true } }",
+        "    outputs: { out: { type: book, dimensions: [], storage: file } }",
+        "",
+      ].join("\n"),
+    );
+  }
+
+  it("plain lines: each log tail once, the first 20 failures, then a count", async () => {
+    writeFailingPipeline();
+    const result = await runCli(["run", "fail.yaml", "--repo", "cache"], { cwd: dir });
+    expect(result.code, result.stderr).toBe(1);
+    const lines = result.stdout.trimEnd().split("\n");
+    const failed = lines.filter((l) => l.startsWith("FAILED "));
+    expect(failed).toHaveLength(20);
+    for (const line of failed) expect(line).toMatch(/^FAILED broken@item=\d+ \(after \S+\): command exited with code 1$/);
+    for (const tailLine of TAIL) expect(lines.filter((l) => l === `    ${tailLine}`)).toHaveLength(20);
+    expect(lines).toContainEqual(expect.stringMatching(/^… and 130 more failures, not shown \(`quanta log broken@item=\d+` prints one; --json lists all\)$/));
+    expect(lines.at(-1)).toMatch(/^run failed in \S+: 0 ran, 0 up to date, 150 failed, 1 blocked \(collection fail\)$/);
+  });
+
+  it("--json: every quantum is reported before its task's task-finished, and counted once", async () => {
+    writeFailingPipeline();
+    const result = await runCli(["run", "fail.yaml", "--repo", "cache", "--json"], { cwd: dir });
+    expect(result.code, result.stderr).toBe(1);
+    const events = result.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as QuantaEvent);
+    const finishedTasks = new Set<string>();
+    let state = createRunState();
+    for (const e of events) {
+      if ("task" in e && e.event !== "quantum-started" && finishedTasks.has(e.task)) throw new Error(`${e.event} for ${e.task} after its task-finished`);
+      if (e.event === "task-finished") finishedTasks.add(e.counts.task);
+      state = reduceRunState(state, e);
+      const t = sumTasks(state);
+      if (state.phase !== "idle" && (t.total !== FAILING + 1 || t.done > t.total)) throw new Error(`progress ${t.done}/${t.total} after ${e.event}`);
+    }
+    expect(sumTasks(state)).toMatchObject({ total: 151, done: 151, failed: 150, blocked: 1 });
+    const failures = events.filter((e) => e.event === "quantum-failed");
+    expect(failures).toHaveLength(150);
+    for (const f of failures) expect(f).toMatchObject({ error: "command exited with code 1", logTail: TAIL });
+  });
+
+  it("live view in a terminal: counts never above the graph, 20 failures drawn, then a count", () => {
+    writeFailingPipeline(0.03);
+    const { code, output } = runInTerminal(["run", "fail.yaml", "--repo", "cache"]);
+    expect(code, output).toBe(1);
+    const drawn = stripEscapes(output).split(/\r?\n|\r/);
+    const rows = drawn.map((l) => /^(broken|gather|total)\s+[█░]+\s+(\d+)\/(\d+)\s/.exec(l)).filter((m) => m !== null);
+    expect(rows.length).toBeGreaterThan(3);
+    const totals: Record<string, number> = { broken: 150, gather: 1, total: 151 };
+    for (const [line, task, done, total] of rows) {
+      expect(Number(total), line).toBe(totals[task]);
+      expect(Number(done), line).toBeLessThanOrEqual(totals[task]);
+    }
+    expect(drawn.filter((l) => /^✗ broken@item=\d+ failed after \S+: command exited with code 1$/.test(l))).toHaveLength(20);
+    expect(drawn.filter((l) => l === "    line two")).toHaveLength(20);
+    // The closing line wraps at 80 columns.
+    const end = drawn.slice(drawn.findIndex((l) => l.startsWith("… and "))).join(" ");
+    expect(end).toMatch(/^… and 130 more failures, not shown \(`quanta log broken@item=\d+` prints one; --json lists all\) task +ran/);
+    expect(end).toMatch(/run failed in \S+: 0 ran, 0 up to date, 150 failed, 1 blocked/);
   });
 });

@@ -3,6 +3,8 @@ import type { QuantaEvent } from "../../src/core/events.js";
 import { createPlainReporter } from "../../src/ui/plain-reporter.js";
 import { collectOutput } from "./collect-output.js";
 import { FakeClock } from "./fake-clock.js";
+import { FAILURES_SHOWN } from "../../src/ui/failure-limit.js";
+import { LOG_TAIL, manyFailures } from "./many-failures.js";
 import { at, runStarted, sampleRun, T0 } from "./sample-events.js";
 
 /** Feeds the events, moving the clock to each event's time first, as a real run would. */
@@ -143,5 +145,41 @@ describe("createPlainReporter", () => {
         "status of sky (collection sky): 5 will run, 4 may run, 3 up to date",
       ]);
     }
+  });
+});
+
+describe("17 ten thousand failures stay readable: plain lines", () => {
+  it("prints the first 20 failures with their log tail once each, then one line counting the rest", async () => {
+    const { output, reporter } = await replay(manyFailures(10_000), { progressEveryMs: 5000 });
+    await reporter.close();
+    const lines = output.lines();
+    const failed = lines.filter((l) => l.startsWith("FAILED "));
+    expect(failed).toEqual(Array.from({ length: FAILURES_SHOWN }, (_, i) => `FAILED broken@item=${i + 1} (after 0.0s): command exited with code 1`));
+    for (const tailLine of LOG_TAIL) expect(lines.filter((l) => l === `    ${tailLine}`)).toHaveLength(FAILURES_SHOWN);
+    const more = lines.indexOf("… and 9980 more failures, not shown (`quanta log broken@item=21` prints one; --json lists all)");
+    expect(more).toBeGreaterThan(lines.indexOf("task broken: 0 ran, 0 up to date, 10000 failed, 0 blocked in 1m40s"));
+    expect(lines[more + 1]).toMatch(/^task +ran +up to date/);
+    expect(lines.at(-1)).toBe("run failed in 1m40s: 0 ran, 0 up to date, 10000 failed, 1 blocked (collection fail)");
+  });
+
+  for (const order of ["engine", "engine-before-fix"] as const) {
+    it(`never prints progress above the graph's size (${order} order)`, async () => {
+      const { output } = await replay(manyFailures(1000, order), { progressEveryMs: 500 });
+      const progress = output.lines().filter((l) => l.startsWith("progress: "));
+      expect(progress.length).toBeGreaterThan(10);
+      for (const line of progress) {
+        const [, done, total] = /^progress: (\d+)\/(\d+) /.exec(line)!;
+        expect(Number(total), line).toBe(1001);
+        expect(Number(done), line).toBeLessThanOrEqual(1001);
+      }
+      expect(progress.at(-1)).toMatch(/^progress: 1000\/1001 quanta done \(0 ran, 0 up to date, 999 failed, 1 blocked\)/);
+    });
+  }
+
+  it("counts failures per run, so each run of watch mode shows its own first failures", async () => {
+    const { output } = await replay([...manyFailures(30), ...manyFailures(30).map((e) => ({ ...e, time: e.time + 1000 }))], { quiet: true });
+    const lines = output.lines();
+    expect(lines.filter((l) => l.startsWith("FAILED "))).toHaveLength(2 * FAILURES_SHOWN);
+    expect(lines.filter((l) => l.startsWith("… and 10 more failures"))).toHaveLength(2);
   });
 });

@@ -9,6 +9,8 @@ import {
   sumTasks,
   type RunState,
 } from "../../src/ui/run-state.js";
+import { FAILURES_SHOWN } from "../../src/ui/failure-limit.js";
+import { manyFailures } from "./many-failures.js";
 import { at, eventsBefore, sampleRun, T0 } from "./sample-events.js";
 
 const fold = (events: QuantaEvent[], from: RunState = createRunState()) => events.reduce(reduceRunState, from);
@@ -177,5 +179,42 @@ describe("estimateRemainingMs", () => {
       finished(0, 100, 100),
     ]);
     expect(estimateRemainingMs(state, T0 + 100, "a")).toBe(100);
+  });
+});
+
+describe("17 ten thousand failures stay readable: run state", () => {
+  for (const order of ["engine", "engine-before-fix"] as const) {
+    it(`never counts a quantum twice, so progress never exceeds the graph (${order} order)`, () => {
+      const events = manyFailures(10_000, order);
+      let state = createRunState();
+      let batch: QuantaEvent[] = [];
+      for (const event of events) {
+        state = reduceRunState(state, event);
+        batch.push(event);
+        const t = sumTasks(state);
+        const over = state.tasks.find((task) => task.done > task.total);
+        if (t.total !== 10_001 || over) throw new Error(`${t.done}/${t.total} (${over?.task} over) after ${JSON.stringify(event)}`);
+      }
+      expect(state.tasks.map((t) => [t.task, t.total, t.done, t.failed, t.blocked])).toEqual([
+        ["broken", 10_000, 10_000, 10_000, 0],
+        ["gather", 1, 1, 0, 1],
+      ]);
+      // Folded in batches (as the live view does), the same.
+      batch = [];
+      let batched = createRunState();
+      for (const event of events) {
+        batch.push(event);
+        if (batch.length === 777) (batched = foldRunState(batched, batch)), (batch = []);
+      }
+      batched = foldRunState(batched, batch);
+      expect(sumTasks(batched)).toEqual(sumTasks(state));
+    });
+  }
+
+  it("keeps the first FAILURES_SHOWN failures for display and counts them all", () => {
+    const state = fold(manyFailures(500));
+    expect(state.failures).toHaveLength(FAILURES_SHOWN);
+    expect(state.failures.map((f) => f.dataId)).toEqual(Array.from({ length: FAILURES_SHOWN }, (_, i) => `item=${i + 1}`));
+    expect(sumTasks(state).failed).toBe(500);
   });
 });
