@@ -162,8 +162,13 @@ export async function runGraphCommand(opts: GraphCommandOptions): Promise<number
 
 async function printGraph(built: BuiltGraph, opts: GraphCommandOptions): Promise<void> {
   const { graph, report } = built;
+  const { collectPlanWarnings, formatPlanWarning } = await import("../core/plan-warning.js");
+  const warnings = opts.display === "explain" ? [] : collectPlanWarnings(report);
   if (opts.json) {
     const { stampEvent } = await import("../core/events.js");
+    for (const warning of warnings) {
+      opts.out(JSON.stringify(stampEvent({ event: "plan-warning", warning, message: formatPlanWarning(warning) }, Date.now())) + "\n");
+    }
     const perTask = new Map<string, number>();
     for (const q of graph.quanta) perTask.set(q.task, (perTask.get(q.task) ?? 0) + 1);
     const event = stampEvent(
@@ -180,7 +185,7 @@ async function printGraph(built: BuiltGraph, opts: GraphCommandOptions): Promise
     opts.out(JSON.stringify(event) + "\n");
     return;
   }
-  for (const t of report.tasks) if (t.quanta === 0 && opts.display !== "explain") opts.err(`warning: ${explainEmptyTask(t, report)}\n`);
+  for (const warning of warnings) opts.err(`warning: ${formatPlanWarning(warning)}\n`);
   opts.out(await formatDisplay(built, opts));
   if (opts.save !== undefined) opts.err(`wrote ${opts.save}: ${graph.quanta.length} quanta, ${graph.datasets.length} datasets\n`);
 }

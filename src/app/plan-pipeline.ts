@@ -11,6 +11,7 @@ import { loadPipeline } from "./load-pipeline.js";
 import { selectTasks } from "../core/select-tasks.js";
 import { buildGraphWithReport } from "./build-graph.js";
 import type { JoinReport } from "../core/join-report.js";
+import { collectPlanWarnings, formatPlanWarning, type PlanWarning } from "../core/plan-warning.js";
 
 /** The flags that shape a plan: the data query, the task selection, config overrides, the output. */
 export interface PlanFlags {
@@ -36,6 +37,8 @@ export interface Plan {
   durationMs: number;
   /** The quanta of each task, in pipeline order. */
   taskQuanta: { task: string; quanta: number }[];
+  /** What planning dropped without failing; already emitted as `plan-warning` events. */
+  warnings: PlanWarning[];
 }
 
 /** Loads, ingests and builds; an empty graph is a UsageError that explains itself unless `allowEmpty`. */
@@ -88,6 +91,8 @@ export async function buildPlan(
   const perTask = new Map<string, number>();
   for (const q of graph.quanta) perTask.set(q.task, (perTask.get(q.task) ?? 0) + 1);
   const taskQuanta = graph.tasks.map((t) => ({ task: t.label, quanta: perTask.get(t.label) ?? 0 }));
+  const warnings = collectPlanWarnings(report);
+  emitPlanWarnings(warnings, emit);
   emit({
     event: "graph-built",
     pipeline: pipeline.name,
@@ -96,5 +101,10 @@ export async function buildPlan(
     durationMs: Math.round(durationMs),
     tasks: taskQuanta,
   });
-  return { pipeline, graph, collection, report, durationMs, taskQuanta };
+  return { pipeline, graph, collection, report, durationMs, taskQuanta, warnings };
+}
+
+/** One `plan-warning` event per warning. */
+export function emitPlanWarnings(warnings: readonly PlanWarning[], emit: (e: EventBody) => void): void {
+  for (const warning of warnings) emit({ event: "plan-warning", warning, message: formatPlanWarning(warning) });
 }

@@ -40,7 +40,7 @@ export function formatSummary(summary: RunFinishedEvent, maxWidth?: number): str
   const verdict = c.failed > 0 ? "run failed" : "run finished";
   const closing =
     `${verdict} in ${formatDuration(summary.durationMs)}: ${c.ran} ran, ${c.upToDate} up to date, ` +
-    `${c.failed} failed, ${c.blocked} blocked (collection ${summary.collection})`;
+    `${c.failed} failed, ${c.blocked} blocked${summary.dropped ? `, ${summary.dropped} dropped in planning` : ""} (collection ${summary.collection})`;
   lines.push(maxWidth === undefined ? closing : truncateText(closing, maxWidth));
   return lines;
 }
