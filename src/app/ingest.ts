@@ -1,5 +1,6 @@
 /**
- * Ingest: turns the files named by a pipeline's `inputs:` section into datasets of the `raw` collection.
+ * Ingest: turns the files named by a pipeline's `inputs:` section into datasets of the pipeline's input
+ * collection (`raw/<pipeline name>`, see core/input-collection.ts; `raw` when none is given).
  *
  * One pass: walk each template's root directory once (roots nested in another root are walked as part of
  * it), match every file against the templates whose root contains it, stat it, and compare (size,
@@ -28,6 +29,7 @@ import type { DatasetRecord, FileState } from "../store/registry.js";
 import { readRelationFile } from "../store/relation-file.js";
 import type { Repository } from "../store/repository.js";
 import { canonicalJson } from "../core/canonical-json.js";
+import { inputCollectionOf, relationKeyOf } from "../core/input-collection.js";
 import { ingestUnchanged, writeIngestStamp } from "./stamps.js";
 
 export interface IngestOptions {
@@ -466,13 +468,14 @@ async function ingestRelation(
 ): Promise<Array<() => void>> {
   const { repo } = options;
   const registry = repo.registry;
+  const relationKey = relationKeyOf(options.collection ?? "raw", spec.type);
   const st = statSync(spec.path, { throwIfNoEntry: false });
   if (st === undefined) {
     report.problems.push({ file: spec.path, message: `relation '${spec.type}': file does not exist` });
     report.relations.push({ name: spec.type, rows: 0, status: "failed" });
     return [];
   }
-  const before = registry.getRelation(spec.type);
+  const before = registry.getRelation(relationKey);
   const state = registry.getFileState(spec.path);
   const sameDims = before !== undefined && before.dimensions.join(",") === spec.dimensions.join(",");
   if (sameDims && state?.size === st.size && state.mtimeMs === st.mtimeMs && before!.digest === state.digest) {
@@ -496,7 +499,7 @@ async function ingestRelation(
   report.relations.push({ name: spec.type, rows: result.rows.length, status });
   const fileState: FileState = { size: bytes.length, mtimeMs: st.mtimeMs >= walkStart - 50 ? -1 : st.mtimeMs, digest };
   return [
-    () => registry.putRelation({ name: spec.type, dimensions: [...spec.dimensions], rows: result.rows, digest }),
+    () => registry.putRelation({ name: relationKey, dimensions: [...spec.dimensions], rows: result.rows, digest }),
     () => registry.putFileState(spec.path, fileState),
   ];
 }
@@ -529,7 +532,7 @@ export async function runIngest(options: RunIngestOptions): Promise<number> {
   const started = performance.now();
   let report: IngestReport;
   try {
-    report = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo });
+    report = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo, collection: inputCollectionOf(pipeline.name) });
   } finally {
     await repo.close();
   }

@@ -11,6 +11,7 @@ import { loadPipeline } from "./load-pipeline.js";
 import { selectTasks } from "../core/select-tasks.js";
 import { buildGraphWithReport } from "./build-graph.js";
 import type { JoinReport } from "../core/join-report.js";
+import { inputCollectionOf } from "../core/input-collection.js";
 import { collectPlanWarnings, formatPlanWarning, type PlanWarning } from "../core/plan-warning.js";
 
 /** The flags that shape a plan: the data query, the task selection, config overrides, the output. */
@@ -64,7 +65,7 @@ export async function preparePlan(req: PlanRequest, repo: Repository, emit: (e: 
     if (!selection.ok) throw selection.error;
     tasks = [...selection.labels];
   }
-  const ingest = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo });
+  const ingest = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo, collection: inputCollectionOf(pipeline.name) });
   for (const p of ingest.problems) process.stderr.write(formatIngestProblem(p));
   emit({ event: "ingest-finished", added: ingest.added, changed: ingest.changed, unchanged: ingest.unchanged, removed: ingest.removed, errors: ingest.problems.length });
   return { pipeline, tasks, collection: req.flags.output ?? pipeline.name };
@@ -86,6 +87,7 @@ export async function buildPlan(
     targets: req.targets,
     collection,
     tasks,
+    inputCollection: inputCollectionOf(pipeline.name),
     allowEmpty: req.allowEmpty,
   });
   const perTask = new Map<string, number>();
