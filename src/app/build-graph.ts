@@ -3,7 +3,8 @@
  * become the builder's options, the registry becomes its `AvailableInputs`, and its outcomes become
  * exceptions (UsageError, exit 2). Shared by `quanta graph` and the engine's `run`/`status`.
  *
- * Available datasets: a type the pipeline's `inputs:` declares is read from the input collection (`raw`);
+ * Available datasets: a type the pipeline's `inputs:` declares is read from the input collection
+ * (`raw/<pipeline name>` when planned by a command, see core/input-collection.ts);
  * any other type (an output of a task left out by `--tasks`, or a prerequisite from elsewhere) from the
  * output collection, then the input collection. Relations are the registry's.
  */
@@ -16,6 +17,7 @@ import type { Pipeline } from "../core/pipeline.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import { compileWhere, parseBindings, parseWhere, referencedDimensions, toUsageError } from "../core/query/query.js";
 import type { PlanFlags } from "./plan-pipeline.js";
+import { relationKeyOf } from "../core/input-collection.js";
 import type { Registry } from "../store/registry.js";
 import type { Repository } from "../store/repository.js";
 
@@ -104,7 +106,7 @@ function availableInRepository(registry: Registry, pipeline: Pipeline, inputColl
       const inputs = list(inputCollection, type);
       return inputs.length > 0 || registry.getDatasetType(type) !== undefined ? inputs : undefined;
     },
-    relationRows: (name) => registry.getRelation(name)?.rows,
+    relationRows: (name) => registry.getRelation(relationKeyOf(inputCollection, name))?.rows,
   };
 }
 
@@ -162,8 +164,13 @@ export async function runGraphCommand(opts: GraphCommandOptions): Promise<number
 
 async function printGraph(built: BuiltGraph, opts: GraphCommandOptions): Promise<void> {
   const { graph, report } = built;
+  const { collectPlanWarnings, formatPlanWarning } = await import("../core/plan-warning.js");
+  const warnings = opts.display === "explain" ? [] : collectPlanWarnings(report);
   if (opts.json) {
     const { stampEvent } = await import("../core/events.js");
+    for (const warning of warnings) {
+      opts.out(JSON.stringify(stampEvent({ event: "plan-warning", warning, message: formatPlanWarning(warning) }, Date.now())) + "\n");
+    }
     const perTask = new Map<string, number>();
     for (const q of graph.quanta) perTask.set(q.task, (perTask.get(q.task) ?? 0) + 1);
     const event = stampEvent(
@@ -180,7 +187,7 @@ async function printGraph(built: BuiltGraph, opts: GraphCommandOptions): Promise
     opts.out(JSON.stringify(event) + "\n");
     return;
   }
-  for (const t of report.tasks) if (t.quanta === 0 && opts.display !== "explain") opts.err(`warning: ${explainEmptyTask(t, report)}\n`);
+  for (const warning of warnings) opts.err(`warning: ${formatPlanWarning(warning)}\n`);
   opts.out(await formatDisplay(built, opts));
   if (opts.save !== undefined) opts.err(`wrote ${opts.save}: ${graph.quanta.length} quanta, ${graph.datasets.length} datasets\n`);
 }

@@ -1,5 +1,6 @@
 /**
- * Ingest: turns the files named by a pipeline's `inputs:` section into datasets of the `raw` collection.
+ * Ingest: turns the files named by a pipeline's `inputs:` section into datasets of the pipeline's input
+ * collection (`raw/<pipeline name>`, see core/input-collection.ts; `raw` when none is given).
  *
  * One pass: walk each template's root directory once (roots nested in another root are walked as part of
  * it), match every file against the templates whose root contains it, stat it, and compare (size,
@@ -13,7 +14,7 @@
  * re-hashes it (as git does with "racily clean" index entries).
  */
 import type { Dirent } from "node:fs";
-import { readdirSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { DataId } from "../core/data-id.js";
 import { encodeDataId } from "../core/data-id.js";
@@ -28,6 +29,7 @@ import type { DatasetRecord, FileState } from "../store/registry.js";
 import { readRelationFile } from "../store/relation-file.js";
 import type { Repository } from "../store/repository.js";
 import { canonicalJson } from "../core/canonical-json.js";
+import { inputCollectionOf, relationKeyOf } from "../core/input-collection.js";
 import { ingestUnchanged, writeIngestStamp } from "./stamps.js";
 
 export interface IngestOptions {
@@ -116,7 +118,7 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   };
 
   const walkStart = Date.now();
-  const candidates = collectCandidates(templates, report);
+  let candidates = collectCandidates(templates, report);
   const racyBefore = walkStart - racyWindowMs(candidates);
   const listing = listingDigest(repo, dimensions, fileSpecs, candidates);
   if (await ingestUnchanged(repo, collection, listing)) {
@@ -155,7 +157,9 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
     }
     known.set(c.path, state);
   }
-  const hashed = await hashFiles(toHash, repo, options.concurrency ?? DEFAULT_CONCURRENCY, report);
+  const notText = findNonUtf8(toHash, report);
+  if (notText.size > 0) candidates = candidates.filter((c) => !notText.has(c.path));
+  const hashed = await hashFiles(notText.size > 0 ? toHash.filter((c) => !notText.has(c.path)) : toHash, repo, options.concurrency ?? DEFAULT_CONCURRENCY, report);
 
   // Compare with what the collection holds: one range scan per type (cheaper than a get per file).
   const existingByType = new Map<string, Map<string, DatasetRecord>>();
@@ -224,7 +228,7 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   });
   // Stamp a listing that a later walk can trust: every file read or known, none racily new.
   const states = candidates.map((c) => known.get(c.path) ?? hashed.get(c.path));
-  if (states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
+  if (notText.size === 0 && states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
     const fileBlobs = [...new Set(states.map((st) => st!.digest).filter((d) => !inRegistry.has(d) && !repo.blobs.inRegistry(d)))];
     await writeIngestStamp(repo, collection, listing, fileBlobs);
   }
@@ -267,7 +271,10 @@ function collectCandidates(
   const seen = new Map<string, string>(); // type + "\0" + key → first path
   for (const root of outer) {
     const mine = templates.filter((t) => isInside(t.template.root || "/", root) || (t.template.root || "/") === root);
-    for (const path of walkFiles(root, report)) {
+    const odd: OddEntry[] = [];
+    const files = walkFiles(root, report, odd);
+    reportOddEntries(odd, mine, report);
+    for (const path of files) {
       report.filesSeen++;
       const matches: { spec: FileInputSpec; dataId: DataId }[] = [];
       const misfits: string[] = [];
@@ -312,8 +319,28 @@ function isInside(path: string, dir: string): boolean {
   return dir === "/" ? path.startsWith("/") : path.startsWith(dir + "/");
 }
 
-/** Regular files (and symlinks to them) under `root`, in sorted order; names starting with `.` are skipped. */
-function walkFiles(root: string, report: IngestReport): string[] {
+/** An entry under a template root that is not a regular file: reported when its path fits a template. */
+interface OddEntry {
+  path: string;
+  /** Why it is not read, e.g. `is a FIFO, not a regular file`. */
+  reason: string;
+}
+
+/** Why a non-regular entry is skipped; its target's kind for a symlink (`stat` never opens a FIFO). */
+function describeOddEntry(kind: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }): string {
+  if (kind.isDirectory()) return "is a directory, not a file";
+  if (kind.isFIFO()) return "is a FIFO (named pipe), not a regular file; not read";
+  if (kind.isSocket()) return "is a socket, not a regular file";
+  if (kind.isBlockDevice() || kind.isCharacterDevice()) return "is a device, not a regular file";
+  return "is not a regular file";
+}
+
+/**
+ * Regular files (and symlinks to them) under `root`, in sorted order; names starting with `.` are
+ * skipped. Everything else (directories, dangling symlinks, FIFOs, sockets, devices) goes to `odd`, to
+ * be reported if a template would match it.
+ */
+function walkFiles(root: string, report: IngestReport, odd: OddEntry[]): string[] {
   const out: string[] = [];
   const visit = (dir: string) => {
     let entries: Dirent[];
@@ -333,17 +360,60 @@ function walkFiles(root: string, report: IngestReport): string[] {
     for (const e of entries) {
       if (e.name.startsWith(".")) continue;
       const path = dir === "/" ? "/" + e.name : join(dir, e.name);
-      if (e.isDirectory()) visit(path);
-      else if (e.isFile()) out.push(path);
+      if (e.isDirectory()) {
+        odd.push({ path, reason: describeOddEntry(e) });
+        visit(path);
+      } else if (e.isFile()) out.push(path);
       else if (e.isSymbolicLink()) {
         const st = statSync(path, { throwIfNoEntry: false });
         if (st?.isFile()) out.push(path);
-        else if (st?.isDirectory()) visit(path);
-      }
+        else if (st === undefined) odd.push({ path, reason: "is a dangling symbolic link (its target does not exist)" });
+        else {
+          odd.push({ path, reason: describeOddEntry(st) });
+          if (st.isDirectory()) visit(path);
+        }
+      } else odd.push({ path, reason: describeOddEntry(e) });
     }
   };
   visit(root);
   return out;
+}
+
+/** Reports the odd entries a template matches: a path that looks like an input but cannot be read as one. */
+function reportOddEntries(odd: readonly OddEntry[], templates: readonly { spec: FileInputSpec; template: PathTemplate }[], report: IngestReport): void {
+  for (const entry of odd) {
+    for (const { spec, template } of templates) {
+      const tRoot = template.root || "/";
+      if (!isInside(entry.path, tRoot) || !template.match(entry.path.slice(tRoot === "/" ? 1 : tRoot.length + 1)).ok) continue;
+      report.problems.push({ file: entry.path, message: `${entry.reason}; input '${spec.type}' skips it` });
+      break;
+    }
+  }
+}
+
+/**
+ * Files of `text` inputs that are not UTF-8: reported and left out (their datasets, if any, removed),
+ * so that no task reads mangled text. Only files about to be hashed are read here.
+ */
+function findNonUtf8(files: readonly Candidate[], report: IngestReport): Set<string> {
+  const bad = new Set<string>();
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  for (const c of files) {
+    if (c.spec.storage !== "text") continue;
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(c.path);
+    } catch {
+      continue; // unreadable: hashing reports it
+    }
+    try {
+      decoder.decode(bytes);
+    } catch {
+      bad.add(c.path);
+      report.problems.push({ file: c.path, message: `is not UTF-8 text, but input '${c.spec.type}' has storage text; skipped` });
+    }
+  }
+  return bad;
 }
 
 /**
@@ -398,13 +468,14 @@ async function ingestRelation(
 ): Promise<Array<() => void>> {
   const { repo } = options;
   const registry = repo.registry;
+  const relationKey = relationKeyOf(options.collection ?? "raw", spec.type);
   const st = statSync(spec.path, { throwIfNoEntry: false });
   if (st === undefined) {
     report.problems.push({ file: spec.path, message: `relation '${spec.type}': file does not exist` });
     report.relations.push({ name: spec.type, rows: 0, status: "failed" });
     return [];
   }
-  const before = registry.getRelation(spec.type);
+  const before = registry.getRelation(relationKey);
   const state = registry.getFileState(spec.path);
   const sameDims = before !== undefined && before.dimensions.join(",") === spec.dimensions.join(",");
   if (sameDims && state?.size === st.size && state.mtimeMs === st.mtimeMs && before!.digest === state.digest) {
@@ -428,7 +499,7 @@ async function ingestRelation(
   report.relations.push({ name: spec.type, rows: result.rows.length, status });
   const fileState: FileState = { size: bytes.length, mtimeMs: st.mtimeMs >= walkStart - 50 ? -1 : st.mtimeMs, digest };
   return [
-    () => registry.putRelation({ name: spec.type, dimensions: [...spec.dimensions], rows: result.rows, digest }),
+    () => registry.putRelation({ name: relationKey, dimensions: [...spec.dimensions], rows: result.rows, digest }),
     () => registry.putFileState(spec.path, fileState),
   ];
 }
@@ -461,7 +532,7 @@ export async function runIngest(options: RunIngestOptions): Promise<number> {
   const started = performance.now();
   let report: IngestReport;
   try {
-    report = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo });
+    report = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo, collection: inputCollectionOf(pipeline.name) });
   } finally {
     await repo.close();
   }

@@ -11,6 +11,8 @@ import { loadPipeline } from "./load-pipeline.js";
 import { selectTasks } from "../core/select-tasks.js";
 import { buildGraphWithReport } from "./build-graph.js";
 import type { JoinReport } from "../core/join-report.js";
+import { inputCollectionOf } from "../core/input-collection.js";
+import { collectPlanWarnings, formatPlanWarning, type PlanWarning } from "../core/plan-warning.js";
 
 /** The flags that shape a plan: the data query, the task selection, config overrides, the output. */
 export interface PlanFlags {
@@ -36,6 +38,8 @@ export interface Plan {
   durationMs: number;
   /** The quanta of each task, in pipeline order. */
   taskQuanta: { task: string; quanta: number }[];
+  /** What planning dropped without failing; already emitted as `plan-warning` events. */
+  warnings: PlanWarning[];
 }
 
 /** Loads, ingests and builds; an empty graph is a UsageError that explains itself unless `allowEmpty`. */
@@ -61,7 +65,7 @@ export async function preparePlan(req: PlanRequest, repo: Repository, emit: (e: 
     if (!selection.ok) throw selection.error;
     tasks = [...selection.labels];
   }
-  const ingest = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo });
+  const ingest = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo, collection: inputCollectionOf(pipeline.name) });
   for (const p of ingest.problems) process.stderr.write(formatIngestProblem(p));
   emit({ event: "ingest-finished", added: ingest.added, changed: ingest.changed, unchanged: ingest.unchanged, removed: ingest.removed, errors: ingest.problems.length });
   return { pipeline, tasks, collection: req.flags.output ?? pipeline.name };
@@ -83,11 +87,14 @@ export async function buildPlan(
     targets: req.targets,
     collection,
     tasks,
+    inputCollection: inputCollectionOf(pipeline.name),
     allowEmpty: req.allowEmpty,
   });
   const perTask = new Map<string, number>();
   for (const q of graph.quanta) perTask.set(q.task, (perTask.get(q.task) ?? 0) + 1);
   const taskQuanta = graph.tasks.map((t) => ({ task: t.label, quanta: perTask.get(t.label) ?? 0 }));
+  const warnings = collectPlanWarnings(report);
+  emitPlanWarnings(warnings, emit);
   emit({
     event: "graph-built",
     pipeline: pipeline.name,
@@ -96,5 +103,10 @@ export async function buildPlan(
     durationMs: Math.round(durationMs),
     tasks: taskQuanta,
   });
-  return { pipeline, graph, collection, report, durationMs, taskQuanta };
+  return { pipeline, graph, collection, report, durationMs, taskQuanta, warnings };
+}
+
+/** One `plan-warning` event per warning. */
+export function emitPlanWarnings(warnings: readonly PlanWarning[], emit: (e: EventBody) => void): void {
+  for (const warning of warnings) emit({ event: "plan-warning", warning, message: formatPlanWarning(warning) });
 }

@@ -16,7 +16,8 @@ import type { QuantumExecutor } from "../exec/quantum-job.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { loadPlan } from "../store/plan-file.js";
 import { createReporter } from "../ui/create-reporter.js";
-import { buildPlan, preparePlan, type PlanRequest } from "./plan-pipeline.js";
+import { buildPlan, emitPlanWarnings, preparePlan, type PlanRequest } from "./plan-pipeline.js";
+import { countDroppedQuanta, type PlanWarning } from "../core/plan-warning.js";
 import { runFingerprint, upToDateStamp, writeRunStamp, type RunStamp } from "./stamps.js";
 import { writeLastRun } from "./last-run.js";
 import { stopOnInterrupt } from "./interrupts.js";
@@ -58,9 +59,9 @@ export async function runPipeline(req: PlanRequest & { exec: ExecFlags; output: 
       rememberRun();
       return reportUpToDate({ stamp, pipeline: pipeline.name, collection, executor: makeExecutorInfo(req.exec), emit });
     }
-    const { graph, taskQuanta } = await buildPlan(req, repo, emit, prepared);
+    const { graph, taskQuanta, warnings } = await buildPlan(req, repo, emit, prepared);
     rememberRun();
-    const result = await execute({ graph, repo, collection, exec: req.exec, emit });
+    const result = await execute({ graph, repo, collection, exec: req.exec, emit: countingDropped(emit, warnings) });
     if (result.exitCode === 0) {
       await writeRunStamp(repo, collection, {
         fingerprint,
@@ -68,6 +69,7 @@ export async function runPipeline(req: PlanRequest & { exec: ExecFlags; output: 
         datasets: graph.datasets.length,
         tasks: taskQuanta,
         fileBlobs: result.fileBlobs,
+        ...(warnings.length === 0 ? {} : { warnings }),
       });
     }
     return result.exitCode;
@@ -104,8 +106,11 @@ function reportUpToDate(opts: {
   executor: { kind: "in-process" | "pool"; workers: number };
   emit: (e: EventBody) => void;
 }): number {
-  const { stamp, pipeline, collection, emit } = opts;
+  const { stamp, pipeline, collection } = opts;
+  const warnings = stamp.warnings ?? [];
+  const emit = countingDropped(opts.emit, warnings);
   const started = Date.now();
+  emitPlanWarnings(warnings, emit);
   emit({ event: "graph-built", pipeline, quanta: stamp.quanta, datasets: stamp.datasets, durationMs: 0, tasks: stamp.tasks });
   emit({ event: "run-started", pipeline, collection, executor: opts.executor.kind, workers: opts.executor.workers, tasks: stamp.tasks.map((t) => ({ task: t.task, total: t.quanta })) });
   const tasks: TaskCounts[] = stamp.tasks.map((t) => ({ task: t.task, total: t.quanta, ran: 0, upToDate: t.quanta, failed: 0, blocked: 0, noWork: 0, durationMs: 0 }));
@@ -113,6 +118,13 @@ function reportUpToDate(opts: {
   const counts = { ran: 0, upToDate: stamp.quanta, failed: 0, blocked: 0, noWork: 0 };
   emit({ event: "run-finished", pipeline, collection, counts, durationMs: Date.now() - started, tasks, slowest: [], exitCode: 0 });
   return 0;
+}
+
+/** `emit`, with the quanta the plan dropped counted in `run-finished`. */
+function countingDropped(emit: (e: EventBody) => void, warnings: readonly PlanWarning[]): (e: EventBody) => void {
+  const dropped = countDroppedQuanta(warnings);
+  if (dropped === 0) return emit;
+  return (e) => emit(e.event === "run-finished" ? { ...e, dropped } : e);
 }
 
 function makeExecutorInfo(flags: ExecFlags): { kind: "in-process" | "pool"; workers: number } {

@@ -4,8 +4,10 @@
  * below it, its inputs, recursively; ingested inputs show the file they came from. A subtree already
  * printed is not repeated.
  */
+import { basename, extname } from "node:path";
 import { UsageError } from "../core/errors.js";
-import type { Registry } from "../store/registry.js";
+import { inputCollectionOf, LEGACY_INPUT_COLLECTION } from "../core/input-collection.js";
+import type { DatasetRecord, Registry } from "../store/registry.js";
 import { openRepository } from "../store/repository.js";
 import { readLastRun } from "./last-run.js";
 import { parseQuantumRef } from "./parse-quantum-ref.js";
@@ -26,9 +28,18 @@ export async function showProvenance(opts: { repoRoot: string; dataset: string; 
     if (!last) throw new UsageError(`no run recorded in ${opts.repoRoot}`, "run a pipeline first with 'quanta run PIPELINE'");
     const collection = opts.collection ?? last.collection;
     const ref = parseQuantumRef(opts.dataset, last.dimensions, "dataset");
-    const rec = repo.registry.getDataset(collection, ref.name, ref.key) ?? repo.registry.getDataset("raw", ref.name, ref.key);
+    // Ingested inputs: the last pipeline's input collection, then the shared `raw` of older repositories.
+    const collections = [collection, inputCollectionOf(basename(last.pipeline, extname(last.pipeline))), LEGACY_INPUT_COLLECTION];
+    const find: FindDataset = (type, key) => {
+      for (const c of collections) {
+        const rec = repo.registry.getDataset(c, type, key);
+        if (rec !== undefined) return rec;
+      }
+      return undefined;
+    };
+    const rec = find(ref.name, ref.key);
     if (!rec) throw new UsageError(`dataset ${ref.name}@${ref.key} is not in collection ${collection}`, "list datasets with 'quanta datasets'");
-    const tree = trace(repo.registry, collection, ref.name, ref.key, new Set());
+    const tree = trace(repo.registry, find, ref.name, ref.key, new Set());
     opts.out(opts.json ? JSON.stringify(tree) + "\n" : renderTree(tree));
     return 0;
   } finally {
@@ -36,9 +47,12 @@ export async function showProvenance(opts: { repoRoot: string; dataset: string; 
   }
 }
 
-function trace(registry: Registry, collection: string, type: string, key: string, seen: Set<string>): Node {
+/** A dataset's record in the output collection or an input collection. */
+type FindDataset = (type: string, key: string) => DatasetRecord | undefined;
+
+function trace(registry: Registry, find: FindDataset, type: string, key: string, seen: Set<string>): Node {
   const name = key === "" ? type : `${type}@${key}`;
-  const rec = registry.getDataset(collection, type, key) ?? registry.getDataset("raw", type, key);
+  const rec = find(type, key);
   if (!rec) return { dataset: name, digest: "(missing)" };
   const node: Node = { dataset: name, digest: rec.digest };
   if (rec.producer === null) {
@@ -61,7 +75,7 @@ function trace(registry: Registry, collection: string, type: string, key: string
     startedAt: exec?.startedAt,
     durationMs: exec?.durationMs,
   };
-  node.inputs = m.inputs.map((i) => trace(registry, collection, i.type, i.dataId, seen));
+  node.inputs = m.inputs.map((i) => trace(registry, find, i.type, i.dataId, seen));
   return node;
 }
 

@@ -33,6 +33,7 @@
 import { canonicalJson } from "../core/canonical-json.js";
 import type { BlobDigest, Hasher } from "../core/digest.js";
 import type { Pipeline } from "../core/pipeline.js";
+import type { PlanWarning } from "../core/plan-warning.js";
 import { KEY_VERSION } from "../core/quantum-key.js";
 import type { Repository } from "../store/repository.js";
 
@@ -49,6 +50,8 @@ export interface RunStamp {
   fileBlobs: BlobDigest[];
   /** The ctimes of shard directories found to hold their `fileBlobs` (see the module comment). */
   shards?: Record<string, number>;
+  /** What the plan dropped (reported again by a run the stamp answers). */
+  warnings?: PlanWarning[];
 }
 
 export interface IngestStamp {

@@ -5,6 +5,7 @@
  */
 import type { EventBody, StatusCounts } from "../core/events.js";
 import { formatReason, type Reason } from "../core/explain.js";
+import { formatPlanWarning } from "../core/plan-warning.js";
 import { UsageError } from "../core/errors.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import { QuantumDecider } from "../exec/quantum-decider.js";
@@ -67,7 +68,8 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
   const emit = reporter ? emitterFor(reporter) : () => undefined;
   const repo = await openRepository(req.repoRoot, { write: true, command: "quanta status" });
   try {
-    const { graph, collection } = await planPipeline(req, repo, emit);
+    const { graph, collection, warnings } = await planPipeline(req, repo, emit);
+    if (!reporter) for (const w of warnings) process.stderr.write(`warning: ${formatPlanWarning(w)}\n`);
     const verdicts = resolveStatuses(graph, repo, collection);
     const perTask = new Map(graph.tasks.map((t) => [t.label, { task: t.label, total: 0, willRun: 0, mayRun: 0, upToDate: 0 }]));
     const counts: StatusCounts = { willRun: 0, mayRun: 0, upToDate: 0 };
@@ -103,7 +105,8 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
   const flags = req.pipelineFile || !last ? req.flags : { ...last.flags, ...definedOnly(req.flags) };
   const repo = await openRepository(req.repoRoot, { write: true, command: "quanta why" });
   try {
-    const { graph, collection, pipeline } = await planPipeline({ ...req, pipelineFile, flags }, repo, () => undefined);
+    const { graph, collection, pipeline, warnings } = await planPipeline({ ...req, pipelineFile, flags }, repo, () => undefined);
+    if (!req.json) for (const w of warnings) process.stderr.write(`warning: ${formatPlanWarning(w)}\n`);
     const ref = parseQuantumRef(req.quantum, pipeline.dimensions, "quantum");
     const id = graph.quanta.findIndex((q) => q.task === ref.name && q.key === ref.key);
     if (id < 0) {

@@ -4,6 +4,8 @@
  * versioned interface: add fields and events freely, never rename or remove them without bumping
  * `EVENTS_VERSION`. Every event carries `v` (the version) and `time` (ms since the epoch).
  */
+import type { PlanWarning } from "./plan-warning.js";
+
 export const EVENTS_VERSION = 1;
 
 export interface RunCounts {
@@ -54,6 +56,8 @@ export type QuantaEvent =
   | (Stamp & { event: "ingest-finished"; added: number; changed: number; unchanged: number; removed: number; errors: number })
   /** The quantum graph was built: its size, the time it took, and the quanta per task in pipeline order. */
   | (Stamp & { event: "graph-built"; pipeline: string; quanta: number; datasets: number; durationMs: number; tasks: { task: string; quanta: number }[] })
+  /** Planning dropped something without failing (plan-warning.ts): `message` is the warning as text. */
+  | (Stamp & { event: "plan-warning"; warning: PlanWarning; message: string })
   /** Execution begins: where outputs go, how, on how many workers, and every task's quanta in pipeline order. */
   | (Stamp & {
       event: "run-started";
@@ -97,6 +101,8 @@ export type QuantaEvent =
        * they ran (not recorded: the next run starts them again), and how many never started.
        */
       interrupted?: { signal: string; stopped: QuantumRef[]; notStarted: number };
+      /** Candidate quanta the plan dropped (a `multiple` input short of its `minimum`), when any. */
+      dropped?: number;
     })
   /** The last event of `quanta status`: how many quanta will run, may run, are up to date, in total and per task. */
   | (Stamp & {

@@ -14,11 +14,22 @@ import { encodeDataId } from "./data-id.js";
 import { makeGraphError, type GraphError } from "./graph-error.js";
 import { formatRef } from "./graph-names.js";
 import type { GraphSources, TypeStore } from "./graph-sources.js";
-import { countMembers, groupRowTable, groupUniqueRows, listMembers, tabulateGroups, type RowGroups } from "./join-groups.js";
+import { countMembers, groupRowTable, groupUniqueRows, listMembers, tabulateGroups } from "./join-groups.js";
 import type { JoinStep, TaskReport } from "./join-report.js";
-import { RowTable, findRowsWhere, joinRowTables, makeKeyEncoder } from "./join-table.js";
+import { RowTable, makeKeyEncoder } from "./join-table.js";
 import type { Connection, TaskNode } from "./pipeline.js";
 import { makePrerequisiteReader } from "./graph-prerequisites.js";
+import {
+  chooseLink,
+  findCandidatesWhere,
+  isGather,
+  joinGroupTables,
+  joinLink,
+  linkCandidates,
+  restrictCandidates,
+  type Candidates,
+  type ConnectionRows,
+} from "./graph-relations.js";
 
 /** A quantum under construction: inputs and outputs hold type-local dataset indices until assembly. */
 export interface PlannedQuantum {
@@ -32,21 +43,6 @@ export interface PlannedQuantum {
 
 export type TaskPlan = { ok: true; quanta: PlannedQuantum[]; report: TaskReport } | { ok: false; error: GraphError };
 
-/** A connection's rows, grouped by the quantum dimensions they have. */
-interface ConnectionRows {
-  readonly connection: Connection;
-  readonly store: TypeStore;
-  readonly table: RowTable;
-  readonly groups: RowGroups;
-}
-
-/** The candidate quanta: one row each, and per connection (in `rows` order) the group each reads. */
-interface Candidates {
-  readonly table: RowTable;
-  readonly connections: readonly ConnectionRows[];
-  readonly groupOf: readonly number[][];
-}
-
 type Result<T> = { ok: true; value: T } | { ok: false; error: GraphError };
 
 /** Plans the quanta of `task`, numbering them from `firstId`; adds its outputs to `sources`. */
@@ -59,14 +55,10 @@ export function planTaskQuanta(sources: GraphSources, task: TaskNode, firstId: n
     if (!read.ok) return read;
     rows.push(read.value);
   }
-  const candidates = joinCandidates(rows, steps);
+  const candidates = linkCandidates(sources, task, joinCandidates(task, rows, steps), steps);
   const missing = task.dimensions.filter((d) => !candidates.table.dims.includes(d));
   if (missing.length > 0) return { ok: false, error: unsuppliedError(task, missing) };
-  let kept = Array.from({ length: candidates.table.size }, (_, i) => i);
-  if (sources.where !== undefined) {
-    kept = findRowsWhere(candidates.table, sources.where.dimensions, sources.where.predicate);
-    steps.push({ kind: "where", rows: kept.length });
-  }
+  const kept = restrictCandidates(sources, task, candidates.table, findCandidatesWhere(sources, candidates.table, steps), steps);
   const checked = checkMultiplicity(task, candidates, kept, steps);
   if (!checked.ok) return checked;
   const sorted = sortRows(candidates.table, task.dimensions, checked.value);
@@ -88,7 +80,7 @@ function readConnectionRows(sources: GraphSources, task: TaskNode, connection: C
     ...(store.producerTask === undefined ? {} : { producer: store.producerTask }),
     rows: source.table.size,
   });
-  const table = linkToDimensions(sources, connection, source.table, task.dimensions, steps);
+  const table = isGather(connection, task) ? linkToDimensions(sources, connection, source.table, task.dimensions, steps) : source.table;
   const groupDims = task.dimensions.filter((d) => table.dims.includes(d));
   const unique = store.producerTask !== undefined && table === source.table && sameDimensions(groupDims, store.dimensions);
   const groups = unique ? groupUniqueRows(table, groupDims) : groupRowTable(table, groupDims);
@@ -101,9 +93,9 @@ function sameDimensions(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /**
- * Joins `table` with relations (then input types' data IDs) until it has every dimension of `wanted`:
- * each time the link sharing a dimension with it that supplies the most missing ones (first in
- * declaration order on a tie). Stops when no link helps; the rows then cover part of the quantum.
+ * Joins a gathering connection's rows with relations (then input types' data IDs) until they have every
+ * dimension of `wanted` (see graph-relations.ts for which link comes first). Stops when no link helps;
+ * the rows then cover part of the quantum.
  */
 function linkToDimensions(
   sources: GraphSources,
@@ -113,30 +105,20 @@ function linkToDimensions(
   steps: JoinStep[],
 ): RowTable {
   const used = new Set([connection.type]);
+  const carried = table.dims.filter((d) => !connection.dimensions.includes(d) && !wanted.includes(d));
   let out = table;
   for (;;) {
     const missing = wanted.filter((d) => !out.dims.includes(d));
-    if (missing.length === 0) return out;
-    let best: (typeof links)[number] | undefined;
-    let bestCount = 0;
-    const links = sources.links();
-    for (const link of links) {
-      if (used.has(link.name) || !link.table.dims.some((d) => out.dims.includes(d))) continue;
-      const count = missing.filter((d) => link.table.dims.includes(d)).length;
-      if (count > bestCount) {
-        best = link;
-        bestCount = count;
-      }
-    }
+    const best = missing.length === 0 ? undefined : chooseLink(sources.links(), used, out.dims, missing, wanted);
     if (best === undefined) return out;
     used.add(best.name);
-    out = sources.applyWhere(joinRowTables(out, best.table).table);
+    out = sources.applyWhere(joinLink(out, best.table, carried).table);
     steps.push({ kind: "link", connection: connection.name, via: best.name, viaKind: best.kind, rows: out.size });
   }
 }
 
 /** Joins the connections' groups, the ones grouped on most quantum dimensions first. */
-function joinCandidates(rows: readonly ConnectionRows[], steps: JoinStep[]): Candidates {
+function joinCandidates(task: TaskNode, rows: readonly ConnectionRows[], steps: JoinStep[]): Candidates {
   const ordered = [...rows].sort(
     (a, b) => b.groups.groupDims.length - a.groups.groupDims.length || (a.connection.name < b.connection.name ? -1 : 1),
   );
@@ -147,7 +129,7 @@ function joinCandidates(rows: readonly ConnectionRows[], steps: JoinStep[]): Can
     const shared = table.dims.filter((d) => grouped.table.dims.includes(d));
     const unit = table.dims.length === 0 && table.size === 1;
     const keyed = !unit && r.groups.groupDims.every((d) => shared.includes(d));
-    const joined = joinRowTables(table, grouped.table, keyed ? grouped.index : undefined);
+    const joined = joinGroupTables(table, grouped.table, task.dimensions, keyed ? grouped.index : undefined);
     groupOf = groupOf.map((of) => joined.leftRows.map((l) => of[l]!));
     groupOf.push(joined.rightRows);
     table = joined.table;

@@ -33,6 +33,10 @@ export type JoinStep =
   | { readonly kind: "group"; readonly connection: string; readonly dimensions: readonly string[]; readonly groups: number }
   /** The candidate quanta after joining this connection's groups with those of the connections before. */
   | { readonly kind: "join"; readonly connection: string; readonly rows: number }
+  /** The candidate quanta joined with a relation (or an input type's data IDs) to reach quantum dimensions no input has. */
+  | { readonly kind: "link-quanta"; readonly via: string; readonly viaKind: "relation" | "dataset"; readonly rows: number }
+  /** The candidate quanta restricted to those a relation holds, on the dimensions they share. */
+  | { readonly kind: "restrict"; readonly via: string; readonly dimensions: readonly string[]; readonly rows: number }
   /** The candidate quanta under `--where`. */
   | { readonly kind: "where"; readonly rows: number }
   /** Candidate quanta dropped because a `multiple` input has fewer than `minimum` datasets. */
@@ -73,6 +77,10 @@ function formatStep(step: JoinStep): string {
       return `${step.connection}: ${count(step.groups, "group", "groups")} by ${formatDims(step.dimensions)}`;
     case "join":
       return `with ${step.connection}: ${count(step.rows, "candidate quantum", "candidate quanta")}`;
+    case "link-quanta":
+      return `candidate quanta joined with ${step.viaKind} ${step.via}: ${count(step.rows, "row", "rows")}`;
+    case "restrict":
+      return `in relation ${step.via} on ${formatDims(step.dimensions)}: ${count(step.rows, "candidate quantum", "candidate quanta")}`;
     case "where":
       return `under --where: ${count(step.rows, "candidate quantum", "candidate quanta")}`;
     case "minimum":
@@ -121,6 +129,13 @@ export function explainEmptyTask(task: TaskReport, report: JoinReport): string {
     }
     case "join":
       return `${head}: no data ID has datasets for every input (${step.connection} matched none)`;
+    case "link-quanta":
+    case "restrict": {
+      const kept = report.sources.find((s) => s.name === step.via)?.kept ?? 0;
+      const unit = step.kind === "restrict" || step.viaKind === "relation" ? "rows" : "datasets";
+      const what = `${step.kind === "restrict" ? "relation" : step.viaKind} ${step.via} has ${kept} ${unit}${under}`;
+      return kept === 0 ? `${head}: ${what}` : `${head}: ${what}, and none matches a candidate quantum`;
+    }
     case "where":
       return `${head}: no candidate quantum satisfies --where '${report.where ?? ""}'`;
     default:

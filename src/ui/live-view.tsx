@@ -197,6 +197,8 @@ export function toStaticEntry(event: QuantaEvent): StaticEntry | undefined {
       return { kind: "status", event };
     case "watch-error":
       return { kind: "message", text: `watch: error: ${stripEscapes(event.message)}` };
+    case "plan-warning":
+      return { kind: "message", text: `warning: ${stripEscapes(event.message)}` };
     default:
       return undefined;
   }

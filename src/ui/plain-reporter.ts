@@ -80,6 +80,8 @@ export function formatEventLines(event: QuantaEvent, quiet: boolean): string[] {
       return formatStatus(event);
     case "watch-error":
       return [`watch: error: ${stripEscapes(event.message)}`];
+    case "plan-warning":
+      return [`warning: ${stripEscapes(event.message)}`];
     default:
       return quiet ? [] : formatInfoLines(event);
   }

@@ -280,6 +280,8 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
     case "watch-error":
       s.watch = { state: "error", message: event.message, time: event.time };
       return;
+    case "plan-warning":
+      return;
     default: {
       const unknown: never = event;
       void unknown;

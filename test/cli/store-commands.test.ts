@@ -37,7 +37,7 @@ describe("ingest, datasets, get, verify, gc", () => {
   it("ingest reports counts and names the file that does not fit", async () => {
     const r = await runCli(["ingest", pipeline, "--repo", repo]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ingested 12 datasets into raw: 12 added, 0 changed, 0 unchanged, 0 removed; relations: overlaps \(2 rows, added\); 1 problem \(see above\) \[/);
+    expect(r.stdout).toMatch(/^ingested 12 datasets into raw\/sky: 12 added, 0 changed, 0 unchanged, 0 removed; relations: overlaps \(2 rows, added\); 1 problem \(see above\) \[/);
     expect(r.stderr).toBe(
       `warning: ${join(dir, "data/raw/g/visit1/det9x.npy")}: dimension 'detector' is an int, got '9x' ` +
         `(input 'raw', template '${join(dir, "data/raw/{band}/visit{visit}/det{detector}.npy")}')\n`,
@@ -52,8 +52,8 @@ describe("ingest, datasets, get, verify, gc", () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.map((l) => [l.type, l.dataId, l.collection, l.size])).toEqual([
-      ["raw", { band: "r", visit: 2, detector: 1 }, "raw", 3],
-      ["raw", { band: "r", visit: 2, detector: 3 }, "raw", 3],
+      ["raw", { band: "r", visit: 2, detector: 1 }, "raw/sky", 3],
+      ["raw", { band: "r", visit: 2, detector: 3 }, "raw/sky", 3],
     ]);
     expect(lines[0].digest).toMatch(/^[0-9a-f]{32}-3$/);
     const bad = await runCli(["datasets", "--repo", repo, "--where", "visit = 'x'"]);
@@ -89,7 +89,7 @@ describe("ingest, datasets, get, verify, gc", () => {
     const v = await runCli(["verify", "--repo", repo]);
     expect(v.code).toBe(3);
     expect(v.stdout).toBe("verified 14 blobs (63 bytes): 0 missing, 1 corrupt\n");
-    expect(v.stderr.split("\n")[0]).toBe(`corrupt: blob ${digest} (${blob}), referenced by raw/raw@band=g,detector=1,visit=2`);
+    expect(v.stderr.split("\n")[0]).toBe(`corrupt: blob ${digest} (${blob}), referenced by raw/sky/raw@band=g,detector=1,visit=2`);
 
     // Re-ingest after an edit: the old blobs of the two edited files are unreferenced; gc frees them.
     writeFileSync(join(dir, "data/raw/r/visit1/det1.npy"), "a longer new content");

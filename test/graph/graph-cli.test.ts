@@ -77,7 +77,7 @@ describe("quanta graph", () => {
     const r = await graph("--where", "tract = 99", "--explain");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("relation overlaps (visit, detector, tract, patch): 0 of ");
-    expect(r.stdout).toContain("task makeWarp: 0 quanta: calexp (band, visit, detector) has 24 datasets, relation overlaps has 0 rows under --where 'tract = 99'");
+    expect(r.stdout).toContain("task isr: 0 quanta: relation overlaps has 0 rows under --where 'tract = 99'");
   });
 
   test("--tasks: without the producer of an input, and with it (+)", async () => {

@@ -2,7 +2,7 @@ import type { CommandSpec } from "../command-spec.js";
 
 export const ingestCommand: CommandSpec = {
   command: "ingest <pipeline>",
-  describe: "register the pipeline's input files in the raw collection",
+  describe: "register the pipeline's input files in its input collection (raw/<pipeline name>)",
   builder: (y) =>
     y
       .positional("pipeline", { type: "string", describe: "pipeline file (YAML)" })
