@@ -13,7 +13,7 @@
  * re-hashes it (as git does with "racily clean" index entries).
  */
 import type { Dirent } from "node:fs";
-import { readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import type { DataId } from "../core/data-id.js";
 import { encodeDataId } from "../core/data-id.js";
@@ -267,7 +267,8 @@ function collectCandidates(
   const seen = new Map<string, string>(); // type + "\0" + key → first path
   for (const root of outer) {
     const mine = templates.filter((t) => isInside(t.template.root || "/", root) || (t.template.root || "/") === root);
-    for (const path of walkFiles(root, report)) {
+    const depth = Math.max(...mine.map((t) => t.template.text.slice(root === "/" ? 1 : root.length + 1).split("/").length));
+    for (const path of walkFiles(root, depth, report)) {
       report.filesSeen++;
       const matches: { spec: FileInputSpec; dataId: DataId }[] = [];
       const misfits: string[] = [];
@@ -312,10 +313,21 @@ function isInside(path: string, dir: string): boolean {
   return dir === "/" ? path.startsWith("/") : path.startsWith(dir + "/");
 }
 
-/** Regular files (and symlinks to them) under `root`, in sorted order; names starting with `.` are skipped. */
-function walkFiles(root: string, report: IngestReport): string[] {
+/**
+ * Regular files (and symlinks to them) under `root`, in sorted order; names starting with `.` are
+ * skipped. Descends at most `depth` levels (a template's fields never match a `/`, so no file deeper
+ * than its template can be an input), and never into a directory that is one of its own ancestors
+ * (a symbolic link loop: reported, not followed).
+ */
+function walkFiles(root: string, depth: number, report: IngestReport): string[] {
   const out: string[] = [];
-  const visit = (dir: string) => {
+  const ancestors = new Set<string>();
+  const visit = (dir: string, level: number) => {
+    const id = directoryId(dir);
+    if (id !== undefined && ancestors.has(id)) {
+      report.problems.push({ file: dir, message: "symbolic link loop (a directory inside itself); not followed" });
+      return;
+    }
     let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -329,21 +341,44 @@ function walkFiles(root: string, report: IngestReport): string[] {
       report.problems.push({ file: dir, message: `cannot list directory: ${(err as Error).message}` });
       return;
     }
+    if (id !== undefined) ancestors.add(id);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (e.name.startsWith(".")) continue;
       const path = dir === "/" ? "/" + e.name : join(dir, e.name);
-      if (e.isDirectory()) visit(path);
-      else if (e.isFile()) out.push(path);
+      const deeper = level + 1 < depth;
+      if (e.isDirectory()) {
+        if (deeper) visit(path, level + 1);
+      } else if (e.isFile()) out.push(path);
       else if (e.isSymbolicLink()) {
-        const st = statSync(path, { throwIfNoEntry: false });
+        const st = statFollowing(path, report);
         if (st?.isFile()) out.push(path);
-        else if (st?.isDirectory()) visit(path);
+        else if (st?.isDirectory() && deeper) visit(path, level + 1);
       }
     }
+    if (id !== undefined) ancestors.delete(id);
   };
-  visit(root);
+  visit(root, 0);
   return out;
+}
+
+function directoryId(dir: string): string | undefined {
+  try {
+    const st = statSync(dir);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The stat of what a symbolic link points at; undefined when dangling, or looping (reported). */
+function statFollowing(path: string, report: IngestReport): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    report.problems.push({ file: path, message: `cannot follow symbolic link: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+    return undefined;
+  }
 }
 
 /**

@@ -244,6 +244,8 @@ function checkTemplateFields(
 }
 
 const DURATION = /^([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)$/;
+/** The longest delay a timer holds (a signed 32-bit number of milliseconds); longer ones fire at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 function resolveLimits(task: MergedTask): { timeoutMs?: number; resources?: Readonly<Record<string, unknown>> } {
@@ -259,6 +261,12 @@ function resolveLimits(task: MergedTask): { timeoutMs?: number; resources?: Read
         });
       }
       out.timeoutMs = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+    }
+    if (timeout !== undefined && out.timeoutMs !== undefined && !(out.timeoutMs >= 1 && out.timeoutMs <= MAX_TIMEOUT_MS)) {
+      const what = out.timeoutMs < 1 ? "shorter than 1 ms" : "longer than a timer can hold (596 hours)";
+      throw entry.source.errorAt([...entry.path, "timeout"], `task "${task.label}": timeout ${JSON.stringify(timeout)} is ${what}`, {
+        hint: 'give one from "1ms" to "596h" (2147483647 ms), or none',
+      });
     }
     if (entry.value.resources !== undefined) out.resources = entry.value.resources;
   }
