@@ -145,18 +145,23 @@ export async function runGraphCommand(opts: GraphCommandOptions): Promise<number
   const { openRepository } = await import("../store/repository.js");
   const repo = await openRepository(opts.repoRoot, { write: true, command: "quanta graph" });
   let built: BuiltGraph;
+  let inputDigests: Map<number, string> | undefined;
   try {
     built = await planPipeline(
       { repoRoot: opts.repoRoot, pipelineFile: opts.pipelineFile, targets: [...opts.targets], flags: opts.flags, allowEmpty: opts.display === "explain" },
       repo,
       () => undefined,
     );
+    if (opts.save !== undefined) {
+      const { readInputDigests } = await import("./planned-inputs.js");
+      inputDigests = readInputDigests(built.graph, repo.registry, opts.flags.output ?? built.graph.pipeline.name);
+    }
   } finally {
     await repo.close();
   }
   if (opts.save !== undefined) {
     const { savePlan } = await import("../store/plan-file.js");
-    await savePlan(built.graph, opts.save);
+    await savePlan(built.graph, opts.save, (id) => inputDigests?.get(id));
   }
   await printGraph(built, opts);
   return 0;

@@ -6,13 +6,13 @@
  * taken when all collections holding it agree on its bytes (typically it exists only in `raw`, or only
  * in one run's output); otherwise the user is asked to pick one.
  */
-import { writeFileSync } from "node:fs";
 import type { DataIdValue } from "../core/data-id.js";
 import { encodeDataId, parseDataIdRef } from "../core/data-id.js";
 import type { DimensionType } from "../core/dimensions.js";
 import { didYouMean, RepositoryError, UsageError } from "../core/errors.js";
 import type { DatasetRecord } from "../store/registry.js";
 import { openRepository } from "../store/repository.js";
+import { writeOutputFile } from "../store/write-output-file.js";
 
 export interface GetDatasetOptions {
   repoRoot: string;
@@ -56,7 +56,7 @@ export async function getDataset(options: GetDatasetOptions): Promise<number> {
         "run 'quanta verify' to check the repository",
       );
     }
-    if (options.outputFile !== undefined) writeFileSync(options.outputFile, bytes);
+    if (options.outputFile !== undefined) writeOutputFile(options.outputFile, bytes);
     else options.writeStdout(bytes);
     return 0;
   } finally {

@@ -14,7 +14,7 @@
  * re-hashes it (as git does with "racily clean" index entries).
  */
 import type { Dirent } from "node:fs";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import type { DataId } from "../core/data-id.js";
 import { encodeDataId } from "../core/data-id.js";
@@ -271,8 +271,9 @@ function collectCandidates(
   const seen = new Map<string, string>(); // type + "\0" + key → first path
   for (const root of outer) {
     const mine = templates.filter((t) => isInside(t.template.root || "/", root) || (t.template.root || "/") === root);
+    const depth = Math.max(...mine.map((t) => t.template.text.slice(root === "/" ? 1 : root.length + 1).split("/").length));
     const odd: OddEntry[] = [];
-    const files = walkFiles(root, report, odd);
+    const files = walkFiles(root, { depth, report, odd });
     reportOddEntries(odd, mine, report);
     for (const path of files) {
       report.filesSeen++;
@@ -337,12 +338,21 @@ function describeOddEntry(kind: { isDirectory(): boolean; isFIFO(): boolean; isS
 
 /**
  * Regular files (and symlinks to them) under `root`, in sorted order; names starting with `.` are
- * skipped. Everything else (directories, dangling symlinks, FIFOs, sockets, devices) goes to `odd`, to
- * be reported if a template would match it.
+ * skipped. Descends at most `depth` levels (a template's fields never match a `/`, so no file deeper
+ * than its template can be an input), and never into a directory that is one of its own ancestors
+ * (a symbolic link loop: reported, not followed). Everything else (directories, dangling symlinks,
+ * FIFOs, sockets, devices) goes to `odd`, to be reported if a template would match it.
  */
-function walkFiles(root: string, report: IngestReport, odd: OddEntry[]): string[] {
+function walkFiles(root: string, walk: { depth: number; report: IngestReport; odd: OddEntry[] }): string[] {
+  const { depth, report, odd } = walk;
   const out: string[] = [];
-  const visit = (dir: string) => {
+  const ancestors = new Set<string>();
+  const visit = (dir: string, level: number) => {
+    const id = directoryId(dir);
+    if (id !== undefined && ancestors.has(id)) {
+      report.problems.push({ file: dir, message: "symbolic link loop (a directory inside itself); not followed" });
+      return;
+    }
     let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -356,26 +366,29 @@ function walkFiles(root: string, report: IngestReport, odd: OddEntry[]): string[
       report.problems.push({ file: dir, message: `cannot list directory: ${(err as Error).message}` });
       return;
     }
+    if (id !== undefined) ancestors.add(id);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (e.name.startsWith(".")) continue;
       const path = dir === "/" ? "/" + e.name : join(dir, e.name);
+      const deeper = level + 1 < depth;
       if (e.isDirectory()) {
         odd.push({ path, reason: describeOddEntry(e) });
-        visit(path);
+        if (deeper) visit(path, level + 1);
       } else if (e.isFile()) out.push(path);
       else if (e.isSymbolicLink()) {
-        const st = statSync(path, { throwIfNoEntry: false });
+        const st = statFollowing(path, report);
         if (st?.isFile()) out.push(path);
         else if (st === undefined) odd.push({ path, reason: "is a dangling symbolic link (its target does not exist)" });
-        else {
+        else if (st !== null) {
           odd.push({ path, reason: describeOddEntry(st) });
-          if (st.isDirectory()) visit(path);
+          if (st.isDirectory() && deeper) visit(path, level + 1);
         }
       } else odd.push({ path, reason: describeOddEntry(e) });
     }
+    if (id !== undefined) ancestors.delete(id);
   };
-  visit(root);
+  visit(root, 0);
   return out;
 }
 
@@ -414,6 +427,25 @@ function findNonUtf8(files: readonly Candidate[], report: IngestReport): Set<str
     }
   }
   return bad;
+}
+
+function directoryId(dir: string): string | undefined {
+  try {
+    const st = statSync(dir);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The stat of what a symbolic link points at; undefined when dangling; null when looping (reported). */
+function statFollowing(path: string, report: IngestReport): Stats | undefined | null {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    report.problems.push({ file: path, message: `cannot follow symbolic link: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+    return null;
+  }
 }
 
 /**

@@ -33,6 +33,8 @@ export interface LoadPipelineOptions {
   readonly cwd?: string;
   /** How module tasks are loaded (default: bundling with esbuild, src/exec/task-module.ts). */
   readonly loadTaskModule?: (modulePath: string) => Promise<Omit<TaskModuleInfo, "modulePath"> & { files?: string[] }>;
+  /** Where the default loader writes task bundles: the repository's `modules/` when there is one. */
+  readonly moduleCacheDir?: string;
 }
 
 export interface LoadedPipeline {
@@ -53,7 +55,7 @@ export async function loadPipeline(file: string, options: LoadPipelineOptions = 
   if (!merged.ok) throw merged.error;
 
   const files = new Set<string>(listTreeFiles(tree));
-  const load = options.loadTaskModule ?? ((p: string) => loadTaskModuleFromDisk(p));
+  const load = options.loadTaskModule ?? ((p: string) => loadTaskModuleFromDisk(p, { cacheDir: options.moduleCacheDir }));
   const modules = new Map<string, TaskModuleInfo>();
   await Promise.all(
     [...merged.merged.tasks.values()]

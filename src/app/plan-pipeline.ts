@@ -2,6 +2,7 @@
  * The first half of `run`, `status` and `why`: load the pipeline, ingest changed input files, and build
  * the quantum graph over what the repository holds.
  */
+import { join } from "node:path";
 import type { EventBody } from "../core/events.js";
 import type { Pipeline } from "../core/pipeline.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
@@ -56,7 +57,7 @@ export interface PreparedPlan {
 
 /** The first half of planPipeline: loads the pipeline and ingests changed input files. */
 export async function preparePlan(req: PlanRequest, repo: Repository, emit: (e: EventBody) => void): Promise<PreparedPlan> {
-  const { pipeline } = await loadPipeline(req.pipelineFile, { config: req.flags.config });
+  const { pipeline } = await loadPipeline(req.pipelineFile, { config: req.flags.config, moduleCacheDir: join(repo.root, "modules") });
   // The whole pipeline goes to the builder with the selected labels, so that it can say which
   // unselected task produces an input that does not exist yet.
   let tasks: string[] | undefined;

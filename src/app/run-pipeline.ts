@@ -14,7 +14,8 @@ import { InProcessExecutor } from "../exec/in-process-executor.js";
 import { PoolExecutor } from "../exec/pool-executor.js";
 import type { QuantumExecutor } from "../exec/quantum-job.js";
 import { openRepository, type Repository } from "../store/repository.js";
-import { loadPlan } from "../store/plan-file.js";
+import { loadSavedPlan } from "../store/plan-file.js";
+import { checkPlannedInputs } from "./planned-inputs.js";
 import { createReporter } from "../ui/create-reporter.js";
 import { buildPlan, emitPlanWarnings, preparePlan, type PlanRequest } from "./plan-pipeline.js";
 import { countDroppedQuanta, type PlanWarning } from "../core/plan-warning.js";
@@ -81,12 +82,13 @@ export async function runPipeline(req: PlanRequest & { exec: ExecFlags; output: 
 
 export async function execPlan(opts: { repoRoot: string; planFile: string; collection?: string; exec: ExecFlags; output: OutputFlags }): Promise<number> {
   checkExecFlags(opts.exec);
-  const graph = await loadPlan(opts.planFile);
+  const { graph, inputDigests } = await loadSavedPlan(opts.planFile);
   const reporter = await openReporter(opts.output);
   const emit = emitterFor(reporter);
   const repo = await openRepository(opts.repoRoot, { write: true, command: "quanta exec", fsync: opts.exec.fsync });
   try {
     const collection = opts.collection ?? graph.pipeline.name;
+    checkPlannedInputs(graph, inputDigests, repo.registry, collection);
     writeLastRun(opts.repoRoot, { format: 1, pipeline: graph.pipeline.file, collection, dimensions: graph.dimensions, flags: { bind: [], config: [], output: collection } });
     return (await execute({ graph, repo, collection, exec: opts.exec, emit })).exitCode;
   } finally {

@@ -3,11 +3,17 @@
  * quantum that made it (task, data ID, quantum key, code digest, config, when and where it ran) and,
  * below it, its inputs, recursively; ingested inputs show the file they came from. A subtree already
  * printed is not repeated.
+ *
+ * The inputs shown are those the quantum read: the (type, data ID, digest) of its key manifest, not
+ * whatever the collection holds under that name now. When a dataset was replaced since (an upstream
+ * quantum reran, an input file changed), the version read is shown with its digest and, if the action
+ * cache still knows the quantum that produced that digest, that quantum's lineage; the node says what
+ * the collection holds now.
  */
 import { basename, extname } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { inputCollectionOf, LEGACY_INPUT_COLLECTION } from "../core/input-collection.js";
-import type { DatasetRecord, Registry } from "../store/registry.js";
+import type { ActionRecord, DatasetRecord, Registry } from "../store/registry.js";
 import { openRepository } from "../store/repository.js";
 import { readLastRun } from "./last-run.js";
 import { parseQuantumRef } from "./parse-quantum-ref.js";
@@ -19,6 +25,8 @@ interface Node {
   quantum?: { task: string; dataId: string; key: string; codeDigest: string; config: unknown; host?: string; startedAt?: number; durationMs?: number };
   inputs?: Node[];
   seen?: boolean;
+  /** The digest the collection holds now, when it is not the one read. */
+  replacedBy?: string;
 }
 
 export async function showProvenance(opts: { repoRoot: string; dataset: string; collection?: string; json: boolean; out: (text: string) => void }): Promise<number> {
@@ -39,7 +47,7 @@ export async function showProvenance(opts: { repoRoot: string; dataset: string; 
     };
     const rec = find(ref.name, ref.key);
     if (!rec) throw new UsageError(`dataset ${ref.name}@${ref.key} is not in collection ${collection}`, "list datasets with 'quanta datasets'");
-    const tree = trace(repo.registry, find, ref.name, ref.key, new Set());
+    const tree = new LineageTracer(repo.registry, find).trace(ref.name, ref.key, undefined);
     opts.out(opts.json ? JSON.stringify(tree) + "\n" : renderTree(tree));
     return 0;
   } finally {
@@ -50,33 +58,77 @@ export async function showProvenance(opts: { repoRoot: string; dataset: string; 
 /** A dataset's record in the output collection or an input collection. */
 type FindDataset = (type: string, key: string) => DatasetRecord | undefined;
 
-function trace(registry: Registry, find: FindDataset, type: string, key: string, seen: Set<string>): Node {
-  const name = key === "" ? type : `${type}@${key}`;
-  const rec = find(type, key);
-  if (!rec) return { dataset: name, digest: "(missing)" };
-  const node: Node = { dataset: name, digest: rec.digest };
-  if (rec.producer === null) {
-    node.source = rec.sourcePath ?? "(ingested)";
+class LineageTracer {
+  private readonly seen = new Set<string>();
+  /** `type \0 digest` → the actions that produced it; built on the first dataset replaced since. */
+  private producers: Map<string, ActionRecord[]> | undefined;
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly find: FindDataset,
+  ) {}
+
+  /** The lineage of `type@key`: of the version with digest `read`, or of the current one when undefined. */
+  trace(type: string, key: string, read: string | undefined): Node {
+    const name = key === "" ? type : `${type}@${key}`;
+    const rec = this.find(type, key);
+    if (read !== undefined && rec?.digest !== read) return this.traceReplaced(name, type, key, read, rec?.digest);
+    if (!rec) return { dataset: name, digest: "(missing)" };
+    const node: Node = { dataset: name, digest: rec.digest };
+    if (rec.producer === null) {
+      node.source = rec.sourcePath ?? "(ingested)";
+      return node;
+    }
+    const action = this.registry.getAction(rec.producer);
+    return action === undefined ? node : this.withProducer(node, action, key);
+  }
+
+  /** A version read that the collection no longer holds: found by its digest in the action cache. */
+  private traceReplaced(name: string, type: string, key: string, read: string, now: string | undefined): Node {
+    const node: Node = { dataset: name, digest: read, replacedBy: now ?? "(removed)" };
+    const candidates = this.producersOf(type, read);
+    const action = candidates.find((a) => a.manifest.dataId === key) ?? candidates[0];
+    if (action === undefined) {
+      node.source = "(ingested, or made by a quantum no longer recorded)";
+      return node;
+    }
+    return this.withProducer(node, action, key);
+  }
+
+  private withProducer(node: Node, action: ActionRecord, key: string): Node {
+    const id = `${node.dataset}\0${node.digest}`;
+    if (this.seen.has(id)) return { ...node, seen: true };
+    this.seen.add(id);
+    const exec = this.registry.getExecution(action.executionId);
+    const m = action.manifest;
+    node.quantum = {
+      task: m.task,
+      dataId: key,
+      key: action.key,
+      codeDigest: m.codeDigest,
+      config: JSON.parse(m.config),
+      host: exec?.host,
+      startedAt: exec?.startedAt,
+      durationMs: exec?.durationMs,
+    };
+    node.inputs = m.inputs.map((i) => this.trace(i.type, i.dataId, i.digest));
     return node;
   }
-  if (seen.has(name)) return { ...node, seen: true };
-  seen.add(name);
-  const action = registry.getAction(rec.producer);
-  if (!action) return node;
-  const exec = registry.getExecution(action.executionId);
-  const m = action.manifest;
-  node.quantum = {
-    task: m.task,
-    dataId: key,
-    key: rec.producer,
-    codeDigest: m.codeDigest,
-    config: JSON.parse(m.config),
-    host: exec?.host,
-    startedAt: exec?.startedAt,
-    durationMs: exec?.durationMs,
-  };
-  node.inputs = m.inputs.map((i) => trace(registry, find, i.type, i.dataId, seen));
-  return node;
+
+  private producersOf(type: string, digest: string): ActionRecord[] {
+    if (this.producers === undefined) {
+      this.producers = new Map();
+      for (const action of this.registry.listActions()) {
+        for (const output of Object.values(action.outputs)) {
+          const id = `${output.type}\0${output.digest}`;
+          const list = this.producers.get(id);
+          if (list === undefined) this.producers.set(id, [action]);
+          else list.push(action);
+        }
+      }
+    }
+    return this.producers.get(`${type}\0${digest}`) ?? [];
+  }
 }
 
 function renderTree(root: Node): string {
@@ -86,6 +138,7 @@ function renderTree(root: Node): string {
     const more = top ? "" : last ? "   " : "│  ";
     let head = `${node.dataset}  ${node.digest}`;
     if (node.source) head += `  from ${node.source}`;
+    if (node.replacedBy) head += `  (the version read; the collection now holds ${node.replacedBy})`;
     if (node.seen) head += "  (lineage shown above)";
     lines.push(prefix + branch + head);
     const q = node.quantum;

@@ -1,6 +1,7 @@
 /** Flags shared by the commands that plan a run: `run`, `status`, `why`, `graph`. */
 import type { Argv } from "yargs";
 
+import { UsageError } from "../core/errors.js";
 import type { PlanFlags } from "../app/plan-pipeline.js";
 import type { ExecFlags } from "../app/run-pipeline.js";
 
@@ -15,8 +16,9 @@ export function addPlanFlags(y: Argv): Argv {
 
 export function addExecFlags(y: Argv): Argv {
   return y
-    .option("jobs", { alias: "j", type: "number", describe: "quanta to run at once (default: cores; 1 runs in-process)" })
-    .option("retries", { type: "number", default: 0, describe: "retry a failed quantum up to N more times" })
+    // Read as text, so that a bad value is shown as typed (yargs would make "abc" a NaN).
+    .option("jobs", { alias: "j", type: "string", describe: "quanta to run at once (default: cores; 1 runs in-process)" })
+    .option("retries", { type: "string", default: "0", describe: "retry a failed quantum up to N more times" })
     .option("fail-fast", { type: "boolean", default: false, describe: "stop starting quanta after the first failure" })
     .option("executor", { type: "string", choices: ["local", "slurm"], default: "local", describe: "where quanta run" })
     .option("fsync", { type: "boolean", default: true, hidden: true, describe: "make blobs durable before recording them (--no-fsync: benchmarks only)" });
@@ -34,10 +36,20 @@ export function readPlanFlags(args: Record<string, unknown>): PlanFlags {
 
 export function readExecFlags(args: Record<string, unknown>): ExecFlags {
   return {
-    jobs: args.jobs as number | undefined,
-    retries: args.retries as number,
+    jobs: args.jobs === undefined ? undefined : readWholeNumber("-j", args.jobs, 1),
+    retries: readWholeNumber("--retries", args.retries, 0),
     failFast: args["fail-fast"] as boolean,
     executor: args.executor as "local" | "slurm",
     fsync: args.fsync as boolean,
   };
+}
+
+/** A flag's value as a whole number of at least `min`; anything else is a UsageError quoting it. */
+function readWholeNumber(flag: string, value: unknown, min: number): number {
+  const text = String(Array.isArray(value) ? value[value.length - 1] : value).trim();
+  const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`${flag} expects a whole number${min > 0 ? ` of at least ${min}` : ""}, got ${JSON.stringify(text)}`);
+  }
+  return n;
 }

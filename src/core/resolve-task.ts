@@ -6,7 +6,9 @@
  * Throws PipelineError (resolvePipeline turns it into a result). Also returns, for each connection,
  * where to point when a later check (producers, consumers) finds a problem with it.
  */
+import { parseCommandTemplate } from "./command-template.js";
 import type { CodeDigest } from "./digest.js";
+import { findConfigValue } from "./find-config-value.js";
 import type { DimensionUniverse } from "./dimensions.js";
 import { suggestName } from "./suggest-name.js";
 import type { Located, MergedTask } from "./merge-pipeline-files.js";
@@ -47,7 +49,6 @@ export interface ResolvedTask {
 }
 
 const COMMAND_ONLY = ["dimensions", "inputs", "outputs"] as const;
-const PLACEHOLDER = /\{(inputs|outputs|config|dataId)\.([A-Za-z0-9_.-]+)\}/g;
 
 export function resolveTask(task: MergedTask, context: TaskResolveContext): ResolvedTask {
   const { definer, label } = { definer: task.definer, label: task.label };
@@ -119,7 +120,6 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
         });
       }
     }
-    checkPlaceholders(task, specs, dimensions);
   }
   const renames = applyRenames(task, specs, blame);
   const config = resolveTaskConfig({
@@ -133,6 +133,7 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
     schema: kind === "module" ? context.module!.definition.config : undefined,
     anchor: { ...definer, path: [...definer.path, kind === "module" ? "task" : "command"] },
   });
+  if (kind === "command") checkTemplateFields(task, { ...specs, dimensions, config: config.config });
   const node: TaskNode = {
     label,
     kind,
@@ -208,29 +209,43 @@ function toConnections(specs: Record<string, ConnectionSpec>, renames: ReadonlyM
   return out;
 }
 
-/** `{inputs.X}`, `{outputs.Y}`, `{dataId.D}` must name a connection or a quantum dimension. */
-function checkPlaceholders(
+/**
+ * The command template follows the grammar (command-template.ts), and each field names a connection,
+ * a quantum dimension or a key of the task's effective config.
+ */
+function checkTemplateFields(
   task: MergedTask,
-  specs: { inputs: Record<string, ConnectionSpec>; outputs: Record<string, ConnectionSpec> },
-  dimensions: readonly string[],
+  known: { inputs: Record<string, ConnectionSpec>; outputs: Record<string, ConnectionSpec>; dimensions: readonly string[]; config: unknown },
 ): void {
   const command = task.definer.value.command!;
-  for (const match of command.matchAll(PLACEHOLDER)) {
-    const [whole, scope, rest] = match as unknown as [string, "inputs" | "outputs" | "config" | "dataId", string];
-    if (scope === "config") continue;
-    const name = scope === "inputs" && rest.endsWith(".list") ? rest.slice(0, -".list".length) : rest;
-    const known = scope === "dataId" ? dimensions : Object.keys(specs[scope]);
-    if (!known.includes(name)) {
-      const what = scope === "dataId" ? "quantum dimension" : scope === "inputs" ? "input" : "output";
-      throw task.definer.source.errorAt([...task.definer.path, "command"], `the command of task "${task.label}" uses ${whole}, but the task has no ${what} "${name}"`, {
-        within: [match.index!, whole.length],
-        hint: suggestName(name, known) ?? (known.length > 0 ? `its ${scope}: ${known.join(", ")}` : undefined),
-      });
+  const blame = (index: number, length: number, summary: string, hint: string | undefined): PipelineError =>
+    task.definer.source.errorAt([...task.definer.path, "command"], summary, { within: [index, length], hint });
+  const parsed = parseCommandTemplate(command);
+  if (!parsed.ok) {
+    const { index, length, message, hint } = parsed.problem;
+    throw blame(index, length, `the command of task "${task.label}": ${message}`, hint);
+  }
+  for (const part of parsed.parts) {
+    if (part.kind !== "field") continue;
+    const { scope, name, text, index } = part.field;
+    const uses = `the command of task "${task.label}" uses ${text}`;
+    if (scope === "config") {
+      const found = findConfigValue(known.config, name.split("."));
+      if (found.ok) continue;
+      const keys = name.split(".").slice(0, found.depth + 1).join(".");
+      const hint = found.nearest === undefined ? "declare it under the task's config:" : `did you mean "${found.nearest}"?`;
+      throw blame(index, text.length, `${uses}, but the task has no config key "${keys}"`, hint);
     }
+    const names = scope === "dataId" ? known.dimensions : Object.keys(known[scope]);
+    if (names.includes(name)) continue;
+    const what = scope === "dataId" ? "quantum dimension" : scope === "inputs" ? "input" : "output";
+    throw blame(index, text.length, `${uses}, but the task has no ${what} "${name}"`, suggestName(name, names) ?? (names.length > 0 ? `its ${scope}: ${names.join(", ")}` : undefined));
   }
 }
 
 const DURATION = /^([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h)$/;
+/** The longest delay a timer holds (a signed 32-bit number of milliseconds); longer ones fire at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
 function resolveLimits(task: MergedTask): { timeoutMs?: number; resources?: Readonly<Record<string, unknown>> } {
@@ -246,6 +261,12 @@ function resolveLimits(task: MergedTask): { timeoutMs?: number; resources?: Read
         });
       }
       out.timeoutMs = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+    }
+    if (timeout !== undefined && out.timeoutMs !== undefined && !(out.timeoutMs >= 1 && out.timeoutMs <= MAX_TIMEOUT_MS)) {
+      const what = out.timeoutMs < 1 ? "shorter than 1 ms" : "longer than a timer can hold (596 hours)";
+      throw entry.source.errorAt([...entry.path, "timeout"], `task "${task.label}": timeout ${JSON.stringify(timeout)} is ${what}`, {
+        hint: 'give one from "1ms" to "596h" (2147483647 ms), or none',
+      });
     }
     if (entry.value.resources !== undefined) out.resources = entry.value.resources;
   }

@@ -8,6 +8,7 @@
  * a result).
  */
 import { describeIssue, type SchemaIssue } from "./describe-issue.js";
+import { findConfigValue } from "./find-config-value.js";
 import { suggestName } from "./suggest-name.js";
 import type { ConfigOrigin, Located } from "./merge-pipeline-files.js";
 import type { ConfigOverride } from "./parse-config-override.js";
@@ -60,6 +61,7 @@ export function resolveTaskConfig(request: TaskConfigRequest): ResolvedConfig {
     path.length === 0 ? `the config of task "${request.label}"` : `config key "${path.join(".")}" of task "${request.label}"`;
 
   let config: unknown = merged;
+  if (request.kind === "command") checkCommandOverrides(request, layers);
   if (request.kind === "module") {
     if (request.schema === undefined) {
       const culprit = [...layers].reverse().find((l) => Object.keys(l.value).length > 0);
@@ -122,6 +124,28 @@ function mergeInto(target: Record<string, unknown>, layer: Record<string, unknow
     if (isMapping(before) && isMapping(value)) mergeInto(before, value);
     else target[key] = isMapping(value) ? structuredClone(value) : value;
   }
+}
+
+/**
+ * A command task's config keys are those its pipeline files declare: a `--config` flag naming another
+ * key is refused (its value would reach no template field, and a typo would go unnoticed).
+ */
+function checkCommandOverrides(request: TaskConfigRequest, layers: readonly Layer[]): void {
+  const declared: Record<string, unknown> = {};
+  for (const layer of layers.filter((l) => l.origin !== "command line")) mergeInto(declared, layer.value);
+  request.overrides.forEach((override, i) => {
+    const found = findConfigValue(declared, override.key);
+    if (found.ok) return;
+    const key = override.key.slice(0, found.depth + 1).join(".");
+    const keys = Object.keys(declared);
+    const hint =
+      found.nearest !== undefined
+        ? `did you mean "${found.nearest}"?`
+        : keys.length > 0
+          ? `its config keys: ${keys.join(", ")}`
+          : `task "${request.label}" declares no config; a command task takes the keys its config: declares`;
+    throw layers[request.layers.length + i]!.errorAt([], `task "${request.label}" has no config key "${key}"`, { hint });
+  });
 }
 
 /** Unknown keys are rejected even when the task's schema would silently strip them. */

@@ -2,7 +2,7 @@
  * A parsed YAML file that remembers where every value came from, so that any later check can point at
  * the exact key or value it is unhappy with (see source-error.ts for the output format).
  */
-import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node } from "yaml";
+import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node } from "yaml";
 import { PipelineError } from "./pipeline-error.js";
 import type { SourceSpan } from "./source-error.js";
 
@@ -18,6 +18,9 @@ export interface ErrorAtOptions {
   /** Underline only part of a string value: `[index, length]` into the parsed string. */
   readonly within?: readonly [number, number];
 }
+
+/** The yaml package's limit on how often aliases may repeat a node's expansion (its default). */
+const MAX_ALIAS_COUNT = 100;
 
 export type YamlSourceParse = { ok: true; source: YamlSource } | { ok: false; error: PipelineError };
 
@@ -48,12 +51,42 @@ export class YamlSource {
       const message = first.message.split("\n")[0]!.replace(/^./, (c) => c.toLowerCase());
       return { ok: false, error: source.errorAtOffsets(start, Math.max(end, start + 1), `invalid YAML: ${message}`) };
     }
+    const aliasProblem = source.checkAliases();
+    if (aliasProblem !== undefined) return { ok: false, error: aliasProblem };
     return { ok: true, source };
   }
 
-  /** The document as plain JavaScript values. */
+  /** The document as plain JavaScript values (checked by `parse`: no recursive alias, no alias bomb). */
   toJS(): unknown {
-    return this.doc.toJS();
+    return this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  }
+
+  /**
+   * An alias inside the node it names would make a cyclic value, and aliases of aliases can expand a
+   * small file into billions of nodes (an "alias bomb"): both are errors at the alias.
+   */
+  private checkAliases(): PipelineError | undefined {
+    let problem: PipelineError | undefined;
+    visit(this.doc, {
+      Alias: (_key, alias, path) => {
+        const target = alias.resolve(this.doc);
+        if (target !== undefined && path.includes(target)) {
+          problem = this.errorAtOffsets(alias.range![0], alias.range![1], `invalid YAML: alias *${alias.source} is inside the value it names`, "a value cannot contain itself; copy the part you need");
+          return visit.BREAK;
+        }
+        return undefined;
+      },
+    });
+    if (problem !== undefined) return problem;
+    try {
+      this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      if (!(err instanceof ReferenceError) && !/alias/i.test((err as Error).message)) throw err;
+      let first: [number, number] = [0, 1];
+      visit(this.doc, { Alias: (_key, alias) => ((first = [alias.range![0], alias.range![1]]), visit.BREAK) });
+      return this.errorAtOffsets(first[0], first[1], "invalid YAML: its aliases expand to too many values (an alias bomb?)", `at most ${MAX_ALIAS_COUNT} uses of one anchor's expansion; write the values out`);
+    }
+    return undefined;
   }
 
   /** Where the value (or key) at `path` is; when the path does not exist, the deepest part that does. */

@@ -17,10 +17,10 @@
  * index when the data ID is empty. The extension is the one of the input's own path if it has one,
  * else the storage class's (`.npy`, `.json`, `.txt`; none for `bytes` and `file`).
  *
- * Template fields: `{inputs.X}` (a `multiple` input: its paths separated by spaces, in data ID
- * order), `{inputs.X.list}`, `{outputs.Y}`, `{config.a.b}` (strings as they are, numbers and booleans
- * as text, arrays joined by spaces, objects as JSON; nothing is quoted, so `-O2 -Wall` stays two
- * words), `{dataId.d}`. `${…}` is left to the shell. An unknown field is an error naming it.
+ * Template fields (their grammar and shell quoting: core/command-template.ts): `{inputs.X}` (a
+ * `multiple` input: its paths as separate words, in data ID order), `{inputs.X.list}`, `{outputs.Y}`,
+ * `{config.a.b}` (one word; a list, one word per item), `{dataId.d}`. Every value is quoted, so no
+ * path, data ID value or config string runs as shell code. An unknown field is an error naming it.
  *
  * The sandbox comes empty from a SandboxPool (its directories are reused, see sandbox-pool.ts), and
  * the caller releases it once it has taken the outputs. The shell is started by a ShellSpawner
@@ -35,6 +35,8 @@ import { writeFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
 import { didYouMean } from "../core/errors.js";
+import { configWords, parseCommandTemplate, renderCommandTemplate, type TemplateField } from "../core/command-template.js";
+import { findConfigValue } from "../core/find-config-value.js";
 import type { Connection, TaskNode } from "../core/pipeline.js";
 import type { StorageClass } from "../core/storage-class.js";
 import type { Launch } from "./launch-slots.js";
@@ -354,22 +356,19 @@ function listPath(input: string): string {
 // ---------------------------------------------------------------------------------------------
 // The template
 
-type FieldValue = { ok: true; text: string } | { ok: false; error: string };
+type FieldValue = { ok: true; words: readonly string[] } | { ok: false; error: string };
 
-/** Replaces each `{field}` (not `${…}`) by `resolve(field)`; the first unresolvable field is the error. */
+/**
+ * The template with each field replaced by its value, quoted for the shell (command-template.ts); the
+ * first field that does not follow the grammar, or does not resolve, is the error.
+ */
 export function expandCommandTemplate(
   template: string,
-  resolve: (field: string) => FieldValue,
+  resolve: (field: TemplateField) => FieldValue,
 ): { ok: true; text: string } | { ok: false; error: string } {
-  let error: string | undefined;
-  const text = template.replace(/(?<!\$)\{([A-Za-z_][A-Za-z0-9_.-]*)\}/g, (whole, field: string) => {
-    if (error !== undefined) return whole;
-    const value = resolve(field);
-    if (value.ok) return value.text;
-    error = value.error;
-    return whole;
-  });
-  return error === undefined ? { ok: true, text } : { ok: false, error };
+  const parsed = parseCommandTemplate(template);
+  if (!parsed.ok) return { ok: false, error: parsed.problem.message + (parsed.problem.hint ? `; ${parsed.problem.hint}` : "") };
+  return renderCommandTemplate(parsed.parts, resolve);
 }
 
 interface FieldContext {
@@ -378,68 +377,42 @@ interface FieldContext {
   layout: SandboxLayout;
 }
 
-function resolveField(field: string, ctx: FieldContext): FieldValue {
-  const [head, ...rest] = field.split(".");
-  const name = rest.join(".");
+function resolveField(field: TemplateField, ctx: FieldContext): FieldValue {
+  const { name } = field;
   const unknown = (known: Iterable<string>, what: string): FieldValue => {
-    const hint = didYouMean(field, [...known].map((k) => `${head}.${k}`));
-    return { ok: false, error: `unknown template field {${field}}: ${what}${hint ? `; ${hint}` : ""}` };
+    const hint = didYouMean(`${field.scope}.${name}`, [...known].map((k) => `${field.scope}.${k}`));
+    return { ok: false, error: `unknown template field ${field.text}: ${what}${hint ? `; ${hint}` : ""}` };
   };
-  switch (head) {
+  switch (field.scope) {
     case "inputs": {
-      const isList = rest.length === 2 && rest[1] === "list";
-      const input = isList ? rest[0]! : name;
-      const paths = ctx.layout.inputs[input];
-      if (paths === undefined) return unknown(Object.keys(ctx.layout.inputs), `the task has no input "${input}"`);
-      if (!isList) return { ok: true, text: paths.join(" ") };
-      ctx.layout.listsWanted.add(input);
-      return { ok: true, text: listPath(input) };
+      const paths = ctx.layout.inputs[name];
+      if (paths === undefined) return unknown(Object.keys(ctx.layout.inputs), `the task has no input "${name}"`);
+      if (!field.list) return { ok: true, words: paths };
+      ctx.layout.listsWanted.add(name);
+      return { ok: true, words: [listPath(name)] };
     }
     case "outputs": {
       const path = ctx.layout.outputs[name];
-      return path === undefined ? unknown(Object.keys(ctx.layout.outputs), `the task has no output "${name}"`) : { ok: true, text: path };
+      return path === undefined ? unknown(Object.keys(ctx.layout.outputs), `the task has no output "${name}"`) : { ok: true, words: [path] };
     }
     case "config":
-      return resolveConfigField(field, rest, ctx.task.config);
+      return resolveConfigField(field.text, name.split("."), ctx.task.config);
     case "dataId": {
       const value = ctx.dataId[name];
-      return value === undefined ? unknown(Object.keys(ctx.dataId), `the quantum has no dimension "${name}"`) : { ok: true, text: String(value) };
+      return value === undefined ? unknown(Object.keys(ctx.dataId), `the quantum has no dimension "${name}"`) : { ok: true, words: [String(value)] };
     }
     default:
-      return {
-        ok: false,
-        error: `unknown template field {${field}}: expected {inputs.X}, {inputs.X.list}, {outputs.Y}, {config.Z} or {dataId.D}`,
-      };
+      return assertNever(field.scope);
   }
 }
 
-function resolveConfigField(field: string, path: string[], config: unknown): FieldValue {
-  let value: unknown = config;
-  for (let i = 0; i < path.length; i++) {
-    const key = path[i]!;
-    if (typeof value !== "object" || value === null || !Object.hasOwn(value, key)) {
-      const known = typeof value === "object" && value !== null ? Object.keys(value) : [];
-      const prefix = ["config", ...path.slice(0, i)].join(".");
-      const hint = didYouMean(key, known);
-      return { ok: false, error: `unknown template field {${field}}: no config key "${[...path.slice(0, i), key].join(".")}"${hint ? `; did you mean {${prefix}.${nearestOf(hint)}}?` : ""}` };
-    }
-    value = (value as Record<string, unknown>)[key];
-  }
-  return { ok: true, text: formatConfigValue(value) };
+function resolveConfigField(text: string, path: string[], config: unknown): FieldValue {
+  const found = findConfigValue(config, path);
+  if (found.ok) return { ok: true, words: configWords(found.value) };
+  const prefix = ["config", ...path.slice(0, found.depth)].join(".");
+  const hint = found.nearest === undefined ? "" : `; did you mean {${prefix}.${found.nearest}}?`;
+  return { ok: false, error: `unknown template field ${text}: no config key "${path.slice(0, found.depth + 1).join(".")}"${hint}` };
 }
-
-/** Pulls the name out of didYouMean's `did you mean "x"?`. */
-function nearestOf(hint: string): string {
-  return /"(.*)"/.exec(hint)?.[1] ?? hint;
-}
-
-function formatConfigValue(value: unknown): string {
-  if (typeof value === "string") return value;
-  if (Array.isArray(value)) return value.map(formatConfigValue).join(" ");
-  if (value !== null && typeof value === "object") return JSON.stringify(value);
-  return String(value);
-}
-
 
 function formatSeconds(ms: number): string {
   return `${Number((ms / 1000).toFixed(3))}s`;

@@ -18,18 +18,25 @@
  *
  * The bundle is written (atomically) to `<cacheDir>/quanta-modules/<code digest>-<bundle hash>.mjs`
  * and imported from there; the bundle hash covers what the digest does not (bundled packages, the
- * runtime's location), so a file name always stands for one content. Loaded modules are cached in the
- * process by that name. Works the same inside a worker thread.
+ * runtime's location), so a file name always stands for one content. The cache directory is the
+ * repository's `modules/` when there is one, else `quanta-modules-<uid>` in the OS temp directory;
+ * `quanta-modules/` is made private (mode 0700, owned by this user, not a symbolic link) and a bundle
+ * already there is imported only if its bytes are exactly the bundle just built, else it is written
+ * again: code is never imported from a file someone else could have put in its place. The bundle
+ * carries an inline source map whose sources are the task's real files, so with source maps enabled
+ * (the CLI and the pool's workers enable them) a failing task's stack frames name
+ * `…/tasks/boom.ts:6`. Loaded modules are cached in the process by that name. Works the same inside
+ * a worker thread.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type BuildFailure, type Message, type Plugin } from "esbuild";
 import type { CodeDigest } from "../core/digest.js";
 import { isTaskDefinition } from "../core/define-task.js";
-import { UsageError } from "../core/errors.js";
+import { RepositoryError, UsageError } from "../core/errors.js";
 import type { TaskDefinition } from "../core/task-definition.js";
 import { loadHasher } from "../store/hasher.js";
 
@@ -41,7 +48,7 @@ export interface LoadedTaskModule {
 }
 
 export interface LoadTaskModuleOptions {
-  /** Where bundles are written (under `quanta-modules/`); default: the OS temp directory. */
+  /** Where bundles are written (under `quanta-modules/`); default: `quanta-modules-<uid>` in the OS temp directory. */
   readonly cacheDir?: string;
   /**
    * The file URL that `import … from "quanta"` resolves to; default: this package's `dist/index.js`.
@@ -97,7 +104,9 @@ interface Bundle {
 }
 
 async function bundleTaskModule(entry: string, runtimeUrl: string, cacheDir: string | undefined): Promise<Bundle> {
-  const outDir = join(cacheDir ?? tmpdir(), "quanta-modules");
+  // Absolute: esbuild would take a relative outfile relative to the module's directory, and the source
+  // map's paths (relative to the bundle) would then name files that do not exist.
+  const outDir = resolve(cacheDir ?? join(tmpdir(), `quanta-modules-${process.getuid?.() ?? "user"}`), "quanta-modules");
   try {
     const result = await build({
       entryPoints: [entry],
@@ -145,7 +154,8 @@ function externalRuntimePlugin(runtimeUrl: string): Plugin {
 }
 
 async function importBundle(entry: string, text: string, file: string): Promise<TaskDefinition> {
-  await writeAtomically(file, text);
+  await preparePrivateDirectory(dirname(file));
+  await writeVerified(file, text);
   let namespace: Record<string, unknown>;
   try {
     namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
@@ -162,13 +172,31 @@ async function importBundle(entry: string, text: string, file: string): Promise<
   );
 }
 
-/** Writes `file` unless it exists, through a temporary name and a rename, so readers never see half. */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  if (await exists(file)) return;
-  await mkdir(dirname(file), { recursive: true });
+/**
+ * Makes `dir` (and its parents) exist, and a directory only this user can write: one owned by another
+ * user, or a symbolic link, is refused; one with looser modes is tightened to 0700.
+ */
+async function preparePrivateDirectory(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await lstat(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) {
+    const what = st.isSymbolicLink() ? "a symbolic link" : !st.isDirectory() ? "not a directory" : `owned by user ${st.uid}`;
+    throw new RepositoryError(`refusing to load task modules from ${dir}: it is ${what}`, "remove it; quanta makes it again, private to you");
+  }
+  if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
+}
+
+/**
+ * Leaves exactly `text` in `file`: a file already there is kept only if it holds those bytes (the same
+ * bundle written by another process), else it is replaced, through a temporary name and a rename, so
+ * readers never see half.
+ */
+async function writeVerified(file: string, text: string): Promise<void> {
+  if ((await readExisting(file)) === text) return;
   const temp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   try {
-    await writeFile(temp, text);
+    await writeFile(temp, text, { flag: "wx", mode: 0o600 });
     await rename(temp, file);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
@@ -176,12 +204,11 @@ async function writeAtomically(file: string, text: string): Promise<void> {
   }
 }
 
-async function exists(file: string): Promise<boolean> {
+async function readExisting(file: string): Promise<string | undefined> {
   try {
-    await stat(file);
-    return true;
+    return await readFile(file, "utf8");
   } catch {
-    return false;
+    return undefined;
   }
 }
 

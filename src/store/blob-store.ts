@@ -438,6 +438,8 @@ export class BlobStore {
       for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) stream.update(chunk as Buffer);
     } catch (err) {
       if (isNotFound(err)) return "missing";
+      // Something else under the blob's name (a directory): not the blob.
+      if ((err as NodeJS.ErrnoException).code === "EISDIR") return "corrupt";
       throw err;
     }
     return stream.digest() === digest ? "ok" : "corrupt";

@@ -311,6 +311,10 @@ export class LmdbRegistry implements Registry {
     return this.read(this.actions, [key]);
   }
 
+  *listActions(): Iterable<ActionRecord> {
+    for (const { value } of this.actions.getRange()) yield value;
+  }
+
   putAction(rec: ActionRecord): void {
     this.dirty = true;
     this.write(this.actions, [rec.key], rec);

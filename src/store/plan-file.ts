@@ -1,13 +1,20 @@
 /**
  * Saved plans (`quanta graph -o plan.qg`, run later by `quanta exec plan.qg`).
  *
- * Format 2 (1 held 64-bit code digests, 16 hex; 2 holds 128-bit ones, see core/digest.ts), all integers
- * little-endian:
- *   bytes 0-7   magic "QUANTAQG"
- *   bytes 8-11  format version (uint32)
- *   bytes 12-   a msgpack map (msgpackr, no records extension):
- *     pipeline         the Pipeline snapshot (tasks with configs, module paths, code digests)
+ * Format 2 (format 1 held 64-bit code digests, 16 hex, absolute paths and no checksum; 2 holds 128-bit
+ * digests, see core/digest.ts), all integers little-endian:
+ *   bytes 0-7    magic "QUANTAQG"
+ *   bytes 8-11   format version (uint32)
+ *   bytes 12-19  length of the body in bytes (uint64)
+ *   bytes 20-51  SHA-256 of the body
+ *   bytes 52-    the body, a msgpack map (msgpackr, no records extension):
+ *     pipeline         the Pipeline snapshot (tasks with configs, module paths, code digests); its
+ *                      paths (pipeline file, module paths, input paths) relative to the plan file's
+ *                      directory, so a project moved with its plan still runs it
  *     inputCollection, query
+ *     inputDigests     per dataset the graph does not produce, in dataset order: the digest it had
+ *                      when the plan was made ("" when it had none); `exec` refuses to run a plan
+ *                      whose inputs changed since
  *     dims             dictionary of dimension names
  *     strings          dictionary of string dimension values
  *     types[]          per dataset type, in graph order (by name): name, storage, count, dims (indices into
@@ -20,23 +27,28 @@
  *   A column is `{kind: "i32" | "f64" | "str", data: bytes}`: int32 or float64 values, or uint32 indices
  *   into `strings`. Keys, consumers and the ids of quanta and datasets are implied by the order and are
  *   rebuilt on load; a produced dataset shares its producer's data ID.
- * On a version mismatch, loading fails with "plan format N found, M expected: rebuild it with quanta graph".
- * Plans hold no digests of data (only the tasks' code digests) and no absolute repository paths, so a plan runs on any machine that has the
- * pipeline's files at the same paths.
+ * On a version mismatch, loading fails with "plan format N found, M expected: rebuild it with quanta graph";
+ * a file shorter or longer than its header says is "truncated", one whose body does not match its
+ * checksum "corrupt" (exit 2 with a hint to make it again). Plans hold no absolute repository paths.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { Packr } from "msgpackr";
 import type { DataId, DataIdValue } from "../core/data-id.js";
 import { formatDataIdValue } from "../core/data-id.js";
 import { UsageError } from "../core/errors.js";
 import { collectConsumers, NO_CONSUMERS } from "../core/graph-assembly.js";
-import type { Pipeline } from "../core/pipeline.js";
+import type { InputSpec, Pipeline, TaskNode } from "../core/pipeline.js";
 import type { GraphDataset, GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import type { StorageClass } from "../core/storage-class.js";
+import { writeOutputFile } from "./write-output-file.js";
 
 export const PLAN_FORMAT = 2;
 const MAGIC = "QUANTAQG";
-const HEADER_BYTES = 12;
+const VERSION_BYTES = 12;
+const CHECKSUM_BYTES = 32;
+const HEADER_BYTES = VERSION_BYTES + 8 + CHECKSUM_BYTES;
 const packr = new Packr({ useRecords: false });
 
 interface Column {
@@ -70,6 +82,21 @@ interface PlanBody {
   types: TypeBlock[];
   producers: Uint8Array;
   tasks: TaskBlock[];
+  inputDigests?: string[];
+}
+
+/** A plan as `exec` reads it: the graph, and the digests its inputs had when it was made. */
+export interface SavedPlan {
+  readonly graph: QuantumGraph;
+  /** By dataset id, for the datasets the graph does not produce: "" for one that had no digest. */
+  readonly inputDigests: ReadonlyMap<number, string>;
+}
+
+export interface EncodePlanOptions {
+  /** Paths are written relative to this directory (the plan file's), and read back against it. */
+  readonly baseDir?: string;
+  /** Per input dataset id (producer < 0), its digest now; see the module comment. */
+  readonly inputDigest?: (datasetId: number) => string | undefined;
 }
 
 function assertLittleEndian(): void {
@@ -190,7 +217,7 @@ function encodeInputs(quanta: readonly GraphQuantum[], start: number, end: numbe
 }
 
 /** The plan as bytes (see the module comment). */
-export function encodePlan(graph: QuantumGraph): Uint8Array {
+export function encodePlan(graph: QuantumGraph, options: EncodePlanOptions = {}): Uint8Array {
   assertLittleEndian();
   const dicts = new Dictionaries();
   const producers = new Int32Array(graph.datasets.length);
@@ -198,8 +225,14 @@ export function encodePlan(graph: QuantumGraph): Uint8Array {
   const tasks = encodeTasks(graph, dicts);
   const covered = tasks.reduce((n, t) => n + t.count, 0);
   if (covered !== graph.quanta.length) throw new Error("internal error: quanta are not grouped by task in pipeline order");
+  const inputDigests: string[] = [];
+  if (options.inputDigest !== undefined) {
+    for (const ds of graph.datasets) if (ds.producer < 0) inputDigests.push(options.inputDigest(ds.id) ?? "");
+  }
+  const rebase = (path: string): string => (options.baseDir === undefined ? path : relative(options.baseDir, path) || ".");
   const body: PlanBody = {
-    pipeline: { ...graph.pipeline, tasks: graph.tasks },
+    pipeline: rebasePipeline({ ...graph.pipeline, tasks: graph.tasks }, rebase),
+    ...(options.inputDigest === undefined ? {} : { inputDigests }),
     inputCollection: graph.inputCollection,
     query: graph.query,
     dims: dicts.dims,
@@ -211,16 +244,35 @@ export function encodePlan(graph: QuantumGraph): Uint8Array {
   const packed = packr.pack(body);
   const out = new Uint8Array(HEADER_BYTES + packed.length);
   out.set(new TextEncoder().encode(MAGIC), 0);
-  new DataView(out.buffer).setUint32(8, PLAN_FORMAT, true);
+  const view = new DataView(out.buffer);
+  view.setUint32(8, PLAN_FORMAT, true);
+  view.setBigUint64(VERSION_BYTES, BigInt(packed.length), true);
+  out.set(createHash("sha256").update(packed).digest(), VERSION_BYTES + 8);
   out.set(packed, HEADER_BYTES);
   return out;
 }
 
-export async function savePlan(graph: QuantumGraph, path: string): Promise<void> {
-  await writeFile(path, encodePlan(graph));
+/** The pipeline with every path it holds passed through `rebase`. */
+function rebasePipeline(pipeline: Pipeline, rebase: (path: string) => string): Pipeline {
+  return {
+    ...pipeline,
+    file: rebase(pipeline.file),
+    inputs: pipeline.inputs.map((i): InputSpec => ({ ...i, path: rebase(i.path) })),
+    tasks: pipeline.tasks.map((t): TaskNode => (t.modulePath === undefined ? t : { ...t, modulePath: rebase(t.modulePath) })),
+  };
+}
+
+/** Writes the plan to `path`, its paths relative to the file's directory (a bad path: UsageError). */
+export async function savePlan(graph: QuantumGraph, path: string, inputDigest?: (datasetId: number) => string | undefined): Promise<void> {
+  writeOutputFile(path, encodePlan(graph, { baseDir: dirname(resolve(path)), inputDigest }));
 }
 
 export async function loadPlan(path: string): Promise<QuantumGraph> {
+  return (await loadSavedPlan(path)).graph;
+}
+
+/** The plan at `path`, with the digests of its inputs (empty for a plan saved without them). */
+export async function loadSavedPlan(path: string): Promise<SavedPlan> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
@@ -228,30 +280,60 @@ export async function loadPlan(path: string): Promise<QuantumGraph> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UsageError(code === "ENOENT" ? `plan file ${path} does not exist` : `cannot read plan file ${path}: ${(err as Error).message}`);
   }
-  return decodePlan(bytes, path);
+  return decodeSavedPlan(bytes, path, dirname(resolve(path)));
 }
 
 /** The graph a plan's bytes hold; `name` is used in errors. */
 export function decodePlan(bytes: Uint8Array, name = "the plan"): QuantumGraph {
+  return decodeSavedPlan(bytes, name).graph;
+}
+
+/** The plan its bytes hold; relative paths are resolved against `baseDir` (default: the current directory). */
+export function decodeSavedPlan(bytes: Uint8Array, name = "the plan", baseDir?: string): SavedPlan {
   assertLittleEndian();
-  const magic = new TextDecoder().decode(bytes.subarray(0, MAGIC.length));
-  if (bytes.length < HEADER_BYTES || magic !== MAGIC) {
-    throw new UsageError(`${name} is not a quanta plan file`, "write one with 'quanta graph PIPELINE -o plan.qg'");
-  }
-  const version = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
-  if (version !== PLAN_FORMAT) throw new UsageError(`plan format ${version} found, ${PLAN_FORMAT} expected: rebuild it with quanta graph`);
-  const body = packr.unpack(bytes.subarray(HEADER_BYTES)) as PlanBody;
+  const body = unpackBody(bytes, name);
+  const pipeline = rebasePipeline(body.pipeline, (p) => (isAbsolute(p) ? p : resolve(baseDir ?? ".", p)));
   const quanta = decodeQuanta(body);
   const datasets = decodeDatasets(body, quanta);
-  return {
-    pipeline: body.pipeline,
-    dimensions: body.pipeline.dimensions,
-    tasks: body.pipeline.tasks,
+  const inputDigests = new Map<number, string>();
+  if (body.inputDigests !== undefined) {
+    let i = 0;
+    for (const ds of datasets) if (ds.producer < 0) inputDigests.set(ds.id, body.inputDigests[i++] ?? "");
+  }
+  const graph: QuantumGraph = {
+    pipeline,
+    dimensions: pipeline.dimensions,
+    tasks: pipeline.tasks,
     datasets,
     quanta,
     query: body.query,
     inputCollection: body.inputCollection,
   };
+  return { graph, inputDigests };
+}
+
+/** Checks the header (magic, version, length, checksum) and unpacks the body. */
+function unpackBody(bytes: Uint8Array, name: string): PlanBody {
+  const again = "make it again with 'quanta graph PIPELINE -o FILE'";
+  const magic = new TextDecoder().decode(bytes.subarray(0, MAGIC.length));
+  if (bytes.length < VERSION_BYTES || magic !== MAGIC) {
+    throw new UsageError(`${name} is not a quanta plan file`, "write one with 'quanta graph PIPELINE -o plan.qg'");
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint32(8, true);
+  if (version !== PLAN_FORMAT) throw new UsageError(`plan format ${version} found, ${PLAN_FORMAT} expected: rebuild it with quanta graph`);
+  const expected = bytes.length >= HEADER_BYTES ? Number(view.getBigUint64(VERSION_BYTES, true)) + HEADER_BYTES : undefined;
+  if (expected === undefined || bytes.length < expected) {
+    const of = expected === undefined ? "" : ` of ${expected}`;
+    throw new UsageError(`plan file ${name} is truncated: ${bytes.length}${of} bytes`, again);
+  }
+  if (bytes.length > expected) throw new UsageError(`plan file ${name} is corrupt: ${bytes.length - expected} bytes past its end`, again);
+  const body = bytes.subarray(HEADER_BYTES);
+  const checksum = createHash("sha256").update(body).digest();
+  if (!checksum.equals(bytes.subarray(VERSION_BYTES + 8, HEADER_BYTES))) {
+    throw new UsageError(`plan file ${name} is corrupt: its contents do not match its checksum`, again);
+  }
+  return packr.unpack(body) as PlanBody;
 }
 
 /** Reads columns back into data IDs and their canonical keys. */

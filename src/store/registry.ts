@@ -155,6 +155,8 @@ export interface Registry {
   deleteFileState(path: string): void;
 
   getAction(key: QuantumKey): ActionRecord | undefined;
+  /** Every action record (a full scan: for `quanta provenance`, which looks up producers by digest). */
+  listActions(): Iterable<ActionRecord>;
   putAction(rec: ActionRecord): void;
 
   getQuantum(collection: string, task: string, dataId: string): QuantumRecord | undefined;

@@ -2,12 +2,19 @@
  * The writer lock: at most one process writes a repository at a time. Readers never lock.
  *
  * Lock file format 1, `<repo>/lock`, JSON on one line:
- *   {"format":1,"pid":1234,"host":"node7","startedAt":1700000000000,"command":"quanta run","token":"…"}
- * It is created atomically (open with O_EXCL); its presence means "locked". A lock file that does not
- * parse, or has another format, is reported as held by an unknown process: the user deletes it.
+ *   {"format":1,"pid":1234,"host":"node7","startedAt":1700000000000,"command":"quanta run","token":"…",
+ *    "processStart":"123456"}
+ * It is written whole to a temporary file and linked to `lock` (a link fails if `lock` exists), so its
+ * presence means "locked" and a contender never sees it half written. `processStart` (optional; where
+ * `/proc` exists) is the holder's start time in clock ticks since boot, field 22 of `/proc/<pid>/stat`.
+ * A lock file that does not parse, or has another format, is reported as held by an unknown process:
+ * the user deletes it.
  *
- * A lock whose process is gone (same host, `kill(pid, 0)` fails with ESRCH) is stale and taken over:
- * it is first renamed aside (only one contender can rename it) and checked to still be the stale one.
+ * A lock is stale, and taken over with a note, when its process is gone (same host, `kill(pid, 0)`
+ * fails with ESRCH), when its pid now belongs to another process (its `processStart` differs), or when
+ * the file is empty (a crash or power loss before its bytes reached the disk: the link makes it whole
+ * otherwise). It is first renamed aside (only one contender can rename it) and checked to still be the
+ * stale one.
  * A lock held from another host cannot be checked and is always respected.
  * The lock is released by `release()` and, as a last resort, when the process exits normally.
  */
@@ -26,6 +33,7 @@ export interface LockInfo {
   startedAt: number;
   command: string;
   token: string;
+  processStart?: string;
 }
 
 export interface AcquireLockOptions {
@@ -58,16 +66,22 @@ export class RepositoryLock {
       startedAt: Date.now(),
       command: options.command,
       token: randomBytes(8).toString("hex"),
+      ...withProcessStart(process.pid),
     };
     // Two rounds at most: the first may find a stale lock and take it over.
     for (let round = 0; round < 2; round++) {
       if (tryCreate(path, info)) return new RepositoryLock(path, info);
       const holder = readLock(path);
       if (holder === "gone") continue;
-      if (holder === "unreadable" || !isStale(holder)) throw lockedError(options.root, holder);
+      if (holder === "empty") {
+        if (takeOverStale(path, holder)) options.onNote?.(`note: took over the lock of ${options.root}, an empty file left by a crash`);
+        continue;
+      }
+      const stale = holder === "unreadable" ? undefined : findStaleness(holder);
+      if (holder === "unreadable" || stale === undefined) throw lockedError(options.root, holder);
       if (takeOverStale(path, holder)) {
         options.onNote?.(
-          `note: took over the lock of ${options.root} left by pid ${holder.pid} (${holder.command}, started ${formatTime(holder.startedAt)}), which no longer runs`,
+          `note: took over the lock of ${options.root} left by pid ${holder.pid} (${holder.command}, started ${formatTime(holder.startedAt)}), which ${stale}`,
         );
       }
     }
@@ -92,22 +106,25 @@ export class RepositoryLock {
 }
 
 function tryCreate(path: string, info: LockInfo): boolean {
-  let fd: number;
-  try {
-    fd = openSync(path, "wx");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw err;
-  }
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
+  const fd = openSync(temp, "wx");
   try {
     writeSync(fd, JSON.stringify(info) + "\n");
   } finally {
     closeSync(fd);
   }
-  return true;
+  try {
+    linkSync(temp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  } finally {
+    unlinkSync(temp);
+  }
 }
 
-function readLock(path: string): LockInfo | "gone" | "unreadable" {
+function readLock(path: string): LockInfo | "gone" | "empty" | "unreadable" {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -115,6 +132,7 @@ function readLock(path: string): LockInfo | "gone" | "unreadable" {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return "gone";
     throw err;
   }
+  if (text.trim() === "") return "empty";
   try {
     const parsed = JSON.parse(text) as Partial<LockInfo>;
     if (parsed.format !== LOCK_FORMAT || typeof parsed.pid !== "number" || typeof parsed.token !== "string") {
@@ -127,14 +145,34 @@ function readLock(path: string): LockInfo | "gone" | "unreadable" {
   }
 }
 
-function isStale(holder: LockInfo): boolean {
-  if (holder.host !== hostname()) return false;
-  if (holder.pid === process.pid) return false;
+/** Why the holder's lock is stale (`no longer runs`, …), or undefined when it may still be held. */
+function findStaleness(holder: LockInfo): string | undefined {
+  if (holder.host !== hostname()) return undefined;
+  if (holder.pid === process.pid) return undefined;
   try {
     process.kill(holder.pid, 0);
-    return false;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
+    return (err as NodeJS.ErrnoException).code === "ESRCH" ? "no longer runs" : undefined;
+  }
+  const start = readProcessStart(holder.pid);
+  if (holder.processStart !== undefined && start !== undefined && start !== holder.processStart) {
+    return `no longer runs (pid ${holder.pid} is now another process)`;
+  }
+  return undefined;
+}
+
+function withProcessStart(pid: number): { processStart?: string } {
+  const start = readProcessStart(pid);
+  return start === undefined ? {} : { processStart: start };
+}
+
+/** Field 22 of `/proc/<pid>/stat` (after the command name, which may hold spaces and parentheses). */
+function readProcessStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
   }
 }
 
@@ -142,7 +180,7 @@ function isStale(holder: LockInfo): boolean {
  * Moves the stale lock aside. Only one contender's rename succeeds; if what it moved is no longer
  * the stale lock (another process took over in between), it is put back.
  */
-function takeOverStale(path: string, stale: LockInfo): boolean {
+function takeOverStale(path: string, stale: LockInfo | "empty"): boolean {
   const aside = `${path}.stale-${process.pid}`;
   try {
     renameSync(path, aside);
@@ -151,7 +189,7 @@ function takeOverStale(path: string, stale: LockInfo): boolean {
     throw err;
   }
   const moved = readLock(aside);
-  if (typeof moved === "object" && moved.token === stale.token) {
+  if (stale === "empty" ? moved === "empty" : typeof moved === "object" && moved.token === stale.token) {
     unlinkSync(aside);
     return true;
   }
@@ -164,7 +202,8 @@ function takeOverStale(path: string, stale: LockInfo): boolean {
   return false;
 }
 
-function lockedError(root: string, holder: LockInfo | "unreadable"): RepositoryError {
+function lockedError(root: string, holder: LockInfo | "unreadable" | "empty"): RepositoryError {
+  if (holder === "empty") holder = "unreadable";
   if (holder === "unreadable") {
     return new RepositoryError(
       `repository ${root} is locked (the lock file ${join(root, "lock")} does not say by whom)`,

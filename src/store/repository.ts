@@ -11,9 +11,9 @@
  * looks at the registry's LMDB file first (registry-file.ts): a damaged one is a RepositoryError
  * ("the registry is damaged", exit 3); an unfinished creation is finished, by readers too.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { RepositoryError } from "../core/errors.js";
+import { RepositoryError, UsageError } from "../core/errors.js";
 import { BlobStore } from "./blob-store.js";
 import type { StoreHasher } from "./hasher.js";
 import { loadHasher } from "./hasher.js";
@@ -53,6 +53,7 @@ export interface OpenRepositoryOptions {
 /** Opens the repository at `root`. Throws RepositoryError (exit 3) when missing, locked or of another format. */
 export async function openRepository(root: string, options: OpenRepositoryOptions): Promise<Repository> {
   const create = options.write && (options.create ?? true);
+  checkRootIsDirectory(root);
   const formatPath = join(root, "format");
   if (!existsSync(formatPath)) {
     if (!create) {
@@ -61,7 +62,11 @@ export async function openRepository(root: string, options: OpenRepositoryOption
         `ingest a pipeline's inputs first ('quanta ingest PIPELINE --repo ${root}'), or point --repo at an existing repository`,
       );
     }
-    mkdirSync(root, { recursive: true });
+    try {
+      mkdirSync(root, { recursive: true });
+    } catch (err) {
+      throw new UsageError(`cannot create the repository ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, "point --repo at a directory you can write");
+    }
   } else {
     checkFormat(root, formatPath);
   }
@@ -132,6 +137,13 @@ async function openRegistry(root: string, options: OpenRepositoryOptions): Promi
     lock.releaseSync();
   }
   return LmdbRegistry.open({ root, readOnly: true });
+}
+
+/** `--repo` naming a file (or anything but a directory) is a usage error, not a missing repository. */
+function checkRootIsDirectory(root: string): void {
+  const st = statSync(root, { throwIfNoEntry: false });
+  if (st === undefined || st.isDirectory()) return;
+  throw new UsageError(`the repository ${root} is not a directory`, "point --repo at a repository directory (or at a new path, where quanta creates one)");
 }
 
 function checkFormat(root: string, formatPath: string): void {
