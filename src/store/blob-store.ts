@@ -54,6 +54,7 @@ import { blobDigestSize, isBlobDigest } from "../core/digest.js";
 import { fsyncDirectory, syncFileSystem, syncFileSystemAsync } from "./file-sync.js";
 import type { StoreHasher } from "./hasher.js";
 import type { Registry } from "./registry.js";
+import { writing, writingSync } from "./write-failure.js";
 
 /** Blobs this small or smaller live in the registry rather than in files of their own. */
 export const INLINE_BLOB_MAX_BYTES = 4096;
@@ -175,7 +176,7 @@ export class BlobStore {
     // would look like a command writing to its input.
     let making = this.materializing.get(digest);
     if (making === undefined) {
-      making = (async () => {
+      making = writing(path, async () => {
         const temp = this.makeTempPath();
         await writeFile(temp, bytes, { flag: "wx" });
         await this.ensureShard(digest.slice(0, 2));
@@ -188,7 +189,7 @@ export class BlobStore {
         this.noteWritten(digest);
         this.intact.add(digest);
         return path;
-      })().finally(() => this.materializing.delete(digest));
+      }).finally(() => this.materializing.delete(digest));
       this.materializing.set(digest, making);
     }
     return making;
@@ -270,18 +271,20 @@ export class BlobStore {
       return digest;
     }
     if (this.has(digest)) return digest;
-    const temp = this.makeTempPath();
-    const handle = await open(temp, "wx");
-    try {
-      await handle.writeFile(bytes);
-      if (this.fsync) await handle.sync();
-    } catch (err) {
+    await writing(this.pathOf(digest), async () => {
+      const temp = this.makeTempPath();
+      const handle = await open(temp, "wx");
+      try {
+        await handle.writeFile(bytes);
+        if (this.fsync) await handle.sync();
+      } catch (err) {
+        await handle.close();
+        await unlink(temp).catch(() => undefined);
+        throw err;
+      }
       await handle.close();
-      await unlink(temp).catch(() => undefined);
-      throw err;
-    }
-    await handle.close();
-    await this.moveIntoPlace(temp, digest);
+      await this.moveIntoPlace(temp, digest);
+    });
     return digest;
   }
 
@@ -296,7 +299,12 @@ export class BlobStore {
     return digest;
   }
 
+  /** Writes a blob file; a failure is a RepositoryError naming it (see write-failure.ts). */
   private writeFileSync(digest: BlobDigest, bytes: Uint8Array): void {
+    writingSync(this.pathOf(digest), () => this.writeFileNow(digest, bytes));
+  }
+
+  private writeFileNow(digest: BlobDigest, bytes: Uint8Array): void {
     const temp = this.makeTempPath();
     const fd = openSync(temp, "wx");
     try {
@@ -378,30 +386,33 @@ export class BlobStore {
       unlinkSync(path);
       return { digest, size };
     }
-    if (this.fsync) {
-      const fd = openSync(path, "r+");
-      fsyncSync(fd);
-      closeSync(fd);
-    }
-    this.ensureShardSync(digest);
-    renameSync(path, this.pathOf(digest));
+    writingSync(this.pathOf(digest), () => {
+      if (this.fsync) {
+        const fd = openSync(path, "r+");
+        fsyncSync(fd);
+        closeSync(fd);
+      }
+      this.ensureShardSync(digest);
+      renameSync(path, this.pathOf(digest));
+    });
     this.noteWritten(digest);
     return { digest, size };
   }
 
   private async putLargeFile(srcPath: string): Promise<{ digest: BlobDigest; size: number }> {
     const stream = this.hasher.createStream();
-    const temp = this.makeTempPath();
-    const out = await open(temp, "wx");
+    const temp = writingSync(this.tmpDir, () => this.makeTempPath());
+    const out = await writing(temp, () => open(temp, "wx"));
     let size = 0;
     try {
+      // Reading the source fails as itself (one input's problem); writing the copy as a RepositoryError.
       for await (const chunk of createReadStream(srcPath, { highWaterMark: 1024 * 1024 })) {
         const bytes = chunk as Buffer;
         stream.update(bytes);
         size += bytes.length;
-        await out.write(bytes);
+        await writing(temp, () => out.write(bytes));
       }
-      if (this.fsync) await out.sync();
+      if (this.fsync) await writing(temp, () => out.sync());
     } catch (err) {
       await out.close();
       await unlink(temp).catch(() => undefined);
@@ -413,7 +424,7 @@ export class BlobStore {
       await unlink(temp);
       return { digest, size };
     }
-    await this.moveIntoPlace(temp, digest);
+    await writing(this.pathOf(digest), () => this.moveIntoPlace(temp, digest));
     return { digest, size };
   }
 
@@ -546,6 +557,10 @@ export class BlobStore {
    * (`per-blob`), or syncs the file system (`deferred`: this covers blobs other threads wrote too).
    */
   flush(): void {
+    writingSync(this.root, () => this.flushNow());
+  }
+
+  private flushNow(): void {
     if (!this.wroteFiles) return;
     this.wroteFiles = false;
     if (this.durability === "deferred") {

@@ -47,6 +47,7 @@ import type {
   Registry,
   RelationRecord,
 } from "./registry.js";
+import { writing } from "./write-failure.js";
 
 /** The registry format this code reads and writes. */
 export const REGISTRY_FORMAT = 3;
@@ -162,13 +163,14 @@ export class LmdbRegistry implements Registry {
     this.dirty = false;
     const staged = [...this.stagedBlobs];
     if (writes.length === 0 && staged.length === 0) return;
-    await this.env.transaction(() => {
+    // A failed commit (a full disk) is a RepositoryError naming the registry, not lmdb-js's own error.
+    await writing(`${this.root}/registry`, () => this.env.transaction(() => {
       // First: should a write below fail (lmdb-js commits the ones before it), no stamp vouches for
       // the half-written state.
       if (changed || staged.length > 0) void this.meta.put("generation", this.generation() + 1);
       for (const [digest, bytes] of staged) void this.blobs.put(digest, asBuffer(bytes));
       for (const [db, key, value] of writes) void (value === REMOVE ? db.remove(key) : db.put(key, value));
-    });
+    }));
     // Only now: until the commit is done, reads find them here.
     for (const [digest] of staged) this.stagedBlobs.delete(digest);
   }
