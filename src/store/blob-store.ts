@@ -16,6 +16,7 @@
  * On-disk layout of blob files, blob format 1 (the repository's `format` file carries the number; see repository.ts):
  *   <repo>/blobs/<first 2 hex of the digest>/<the rest of the digest>   the bytes, never modified
  *   <repo>/tmp/<name>.tmp                                              writes in progress
+ *   <repo>/quarantine/<digest>                                         blobs found corrupt, set aside
  * e.g. digest `9a0364b9e99bb480-10240` lives at `blobs/9a/0364b9e99bb480-10240`. A blob file holds exactly
  * the bytes whose xxh64 and length form its name.
  *
@@ -44,6 +45,7 @@ import {
   renameSync,
   statSync,
   unlinkSync,
+  writeFileSync as writeFileSyncFs,
   writeSync,
 } from "node:fs";
 import { link, mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
@@ -88,6 +90,8 @@ export class BlobStore {
   readonly root: string;
   /** `<repo>/tmp` */
   readonly tmpDir: string;
+  /** `<repo>/quarantine`: corrupt blobs, moved out of the store and kept for a user to inspect. */
+  readonly quarantineDir: string;
   private readonly fsync: boolean;
   readonly durability: BlobDurability;
   private readonly streamThreshold: number;
@@ -106,6 +110,7 @@ export class BlobStore {
   ) {
     this.root = join(repoRoot, "blobs");
     this.tmpDir = join(repoRoot, "tmp");
+    this.quarantineDir = join(repoRoot, "quarantine");
     this.durability = options.durability ?? (options.fsync === false ? "none" : "per-blob");
     this.fsync = this.durability === "per-blob";
     this.streamThreshold = options.streamThreshold ?? DEFAULT_STREAM_THRESHOLD;
@@ -451,6 +456,40 @@ export class BlobStore {
       throw err;
     }
     return stream.digest() === digest ? "ok" : "corrupt";
+  }
+
+  /** Whether `bytes` are the blob `digest`: their length first (free), then their hash. */
+  isIntact(digest: BlobDigest, bytes: Uint8Array): boolean {
+    return bytes.length === blobDigestSize(digest) && this.hasher.hashBytes(bytes) === digest;
+  }
+
+  /**
+   * Sets a corrupt blob aside, so that the store no longer has it: its file is moved to
+   * `<repo>/quarantine/<digest>`, and a copy kept in the registry is written there and deleted from
+   * the registry (call it inside a registry commit). Its producer then reruns (output missing), or
+   * ingest copies its source file in again. Returns where the bytes went (undefined: nothing was there).
+   */
+  quarantine(digest: BlobDigest): string | undefined {
+    const target = join(this.quarantineDir, digest);
+    let moved = false;
+    writingSync(target, () => {
+      mkdirSync(this.quarantineDir, { recursive: true });
+      const kept = this.inlineBytes(digest);
+      if (kept !== undefined) {
+        writeFileSyncFs(target, kept);
+        this.inline!.deleteBlob(digest);
+        moved = true;
+      }
+      try {
+        renameSync(this.pathOf(digest), target);
+        moved = true;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    });
+    this.forgetFile(this.pathOf(digest));
+    this.intact.delete(digest);
+    return moved ? target : undefined;
   }
 
   /**

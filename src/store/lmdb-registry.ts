@@ -373,18 +373,45 @@ export class LmdbRegistry implements Registry {
     for (const key of this.blobs.getKeys()) yield key as BlobDigest;
   }
 
+  /** Read in one read transaction: one consistent snapshot of every table, whatever commits meanwhile. */
   referencedDigests(): Set<BlobDigest> {
     const out = new Set<BlobDigest>();
-    for (const { value } of this.datasets.getRange()) out.add(value[1].digest);
-    for (const { value } of this.relations.getRange()) out.add(value.digest);
-    for (const { value } of this.actions.getRange()) {
-      for (const o of Object.values(value.outputs)) out.add(o.digest);
-    }
-    for (const { value } of this.executions.getRange()) {
-      for (const i of value.inputs) out.add(i.digest);
-      for (const o of value.outputs) out.add(o.digest);
+    const transaction = this.env.useReadTransaction();
+    try {
+      for (const { value } of this.datasets.getRange({ transaction })) out.add(value[1].digest);
+      for (const { value } of this.relations.getRange({ transaction })) out.add(value.digest);
+      for (const { value } of this.actions.getRange({ transaction })) {
+        for (const o of Object.values(value.outputs)) out.add(o.digest);
+      }
+      for (const { value } of this.executions.getRange({ transaction })) {
+        for (const i of value.inputs) out.add(i.digest);
+        for (const o of value.outputs) out.add(o.digest);
+      }
+    } finally {
+      transaction.done();
     }
     return out;
+  }
+
+  *listActions(): Iterable<ActionRecord> {
+    for (const { value } of this.actions.getRange()) yield value;
+  }
+
+  deleteAction(key: QuantumKey): void {
+    this.dirty = true;
+    this.write(this.actions, key, REMOVE);
+  }
+
+  *listAllQuanta(): Iterable<{ collection: string; task: string; dataId: string; record: QuantumRecord }> {
+    for (const { key, value } of this.quanta.getRange()) {
+      const [collection, task, dataId] = splitKey(key);
+      yield { collection, task, dataId, record: value };
+    }
+  }
+
+  deleteQuantum(collection: string, task: string, dataId: string): void {
+    this.dirty = true;
+    this.write(this.quanta, datasetKey(collection, task, dataId), REMOVE);
   }
 }
 

@@ -183,6 +183,18 @@ export interface Registry {
   /** Inside `commit`; does not raise the generation. */
   putStamp(name: string, value: unknown): void;
 
-  /** Every blob digest a dataset, action or execution references (for gc and verify). */
+  /**
+   * Every blob digest a dataset, relation, action or execution references (for gc and verify), read
+   * from one snapshot of the registry.
+   */
   referencedDigests(): Set<BlobDigest>;
+
+  /** Every action cache entry, in key order (a scan of them all: for repairs, not for runs). */
+  listActions(): Iterable<ActionRecord>;
+  /** Inside `commit`. */
+  deleteAction(key: QuantumKey): void;
+  /** The quantum records of every collection (a scan of them all: for repairs, not for runs). */
+  listAllQuanta(): Iterable<{ collection: string; task: string; dataId: string; record: QuantumRecord }>;
+  /** Inside `commit`. */
+  deleteQuantum(collection: string, task: string, dataId: string): void;
 }
