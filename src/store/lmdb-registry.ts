@@ -48,6 +48,7 @@ import type {
   RelationRecord,
 } from "./registry.js";
 import { writing } from "./write-failure.js";
+import { whileCommitting } from "./lost-commit-failure.js";
 
 /** The registry format this code reads and writes. */
 export const REGISTRY_FORMAT = 3;
@@ -137,8 +138,13 @@ export class LmdbRegistry implements Registry {
   }
 
   async close(): Promise<void> {
-    await this.env.close();
+    // After a failed commit lmdb-js's close waits for it for ever: the process ends without it.
+    if (this.commitFailed) void this.env.close().catch(() => undefined);
+    else await this.env.close();
   }
+
+  /** Whether a commit failed (see `close`). */
+  private commitFailed = false;
 
   /**
    * Runs `fn`, then commits everything it wrote in one LMDB transaction; resolves once that is durable.
@@ -163,14 +169,16 @@ export class LmdbRegistry implements Registry {
     this.dirty = false;
     const staged = [...this.stagedBlobs];
     if (writes.length === 0 && staged.length === 0) return;
-    // A failed commit (a full disk) is a RepositoryError naming the registry, not lmdb-js's own error.
-    await writing(`${this.root}/registry`, () => this.env.transaction(() => {
+    // A failed commit (a full disk) is a RepositoryError naming the registry (see lost-commit-failure.ts).
+    this.commitFailed = true; // until the commit below is done
+    await writing(`${this.root}/registry`, () => whileCommitting(this.env.transaction(() => {
       // First: should a write below fail (lmdb-js commits the ones before it), no stamp vouches for
       // the half-written state.
       if (changed || staged.length > 0) void this.meta.put("generation", this.generation() + 1);
       for (const [digest, bytes] of staged) void this.blobs.put(digest, asBuffer(bytes));
       for (const [db, key, value] of writes) void (value === REMOVE ? db.remove(key) : db.put(key, value));
-    }));
+    })));
+    this.commitFailed = false;
     // Only now: until the commit is done, reads find them here.
     for (const [digest] of staged) this.stagedBlobs.delete(digest);
   }

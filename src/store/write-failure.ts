@@ -4,6 +4,8 @@
  * file, a rename, a sync, a registry commit) is everyone's: a run that went on would build results
  * on a partial set of inputs.
  */
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
 import { RepositoryError } from "../core/errors.js";
 
 /** What a user is told to do; the repository keeps what was committed before the failure. */
@@ -23,7 +25,20 @@ const REASONS: Record<string, string> = {
 /** The RepositoryError for a write to `path` that failed with `err` (passed through if it is one already). */
 export function writeFailure(path: string, err: unknown): RepositoryError {
   if (err instanceof RepositoryError) return err;
-  return new RepositoryError(`cannot write to the repository: ${path}: ${describeWriteError(err)}`, WRITE_HINT);
+  // lmdb-js reports a commit that found the disk full as an I/O error: the disk says which it was.
+  const reason = isDiskFull(path) ? REASONS.ENOSPC! : describeWriteError(err);
+  return new RepositoryError(`cannot write to the repository: ${path}: ${reason}`, WRITE_HINT);
+}
+
+/** Whether the file system holding `path` (or its nearest existing parent) has no block left. */
+function isDiskFull(path: string): boolean {
+  for (let dir = path; ; dir = dirname(dir)) {
+    try {
+      return statfsSync(dir).bavail === 0;
+    } catch {
+      if (dirname(dir) === dir) return false;
+    }
+  }
 }
 
 /** `err`'s errno code in words, or its message. */
@@ -49,6 +64,25 @@ export async function writing<T>(path: string, write: () => Promise<T>): Promise
   try {
     return await write();
   } catch (err) {
-    throw writeFailure(path, err);
+    throw writeFailure(path, await causeOf(err));
   }
+}
+
+/**
+ * The error behind a failed write. lmdb-js rejects a failed commit with "Commit failed (see
+ * commitError for details)", its cause in a promise of its own (`commitError`), which is awaited here
+ * for a turn of the event loop (and never left an unhandled rejection).
+ */
+async function causeOf(err: unknown): Promise<unknown> {
+  const pending = (err as { commitError?: unknown } | undefined)?.commitError;
+  if (!(pending instanceof Promise)) return err;
+  // Not always settled: the failure itself stands for its cause then.
+  pending.catch(() => undefined);
+  const turn = new Promise((resolve) => setImmediate(resolve));
+  try {
+    await Promise.race([pending, turn]);
+  } catch (cause) {
+    return cause;
+  }
+  return err;
 }
