@@ -4,12 +4,12 @@
  * a blob committed meanwhile is never reported missing.
  */
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { makeTempDir, PROJECT_ROOT, QUANTA_BIN, runCli, type CliResult } from "../helpers/cli.js";
+import { makeTempDir, QUANTA_BIN, runCli, type CliResult } from "../helpers/cli.js";
 
-const N = 150; // 2N + 1 quanta of commands, each writing a blob file
+const N = 120; // 2N slow-ish command quanta, each writing a blob file
 
 let cleanup: () => void = () => undefined;
 afterEach(() => cleanup());
@@ -19,9 +19,27 @@ describe("14.9 verify during a run", () => {
     const made = makeTempDir("quanta-verify-run-");
     cleanup = made.cleanup;
     const dir = made.dir;
-    cpSync(join(PROJECT_ROOT, "test", "fixtures", "cmdchain"), dir, { recursive: true });
+    writeFileSync(
+      join(dir, "cmdchain.yaml"),
+      [
+        "dimensions: { item: int }",
+        'inputs: { src: { path: "data/src-{item}.txt", storage: file } }',
+        "tasks:",
+        "  copy:",
+        '    command: "sleep 0.05; cp {inputs.src} {outputs.out}"',
+        "    dimensions: [item]",
+        "    inputs: { src: { type: src, dimensions: [item], storage: file } }",
+        "    outputs: { out: { type: copied, dimensions: [item], storage: file } }",
+        "  reverse:",
+        '    command: "sleep 0.05; rev < {inputs.text} > {outputs.out}"',
+        "    dimensions: [item]",
+        "    inputs: { text: { type: copied, dimensions: [item], storage: file } }",
+        "    outputs: { out: { type: reversed, dimensions: [item], storage: file } }",
+      ].join("\n") + "\n",
+    );
     mkdirSync(join(dir, "data"));
-    for (let i = 1; i <= N; i++) writeFileSync(join(dir, "data", `src-${i}.txt`), `line ${i} of the source\n`);
+    // 64 KB each: verify spends a while hashing the blob files, as it would on a real repository.
+    for (let i = 1; i <= N; i++) writeFileSync(join(dir, "data", `src-${i}.txt`), `line ${i} of the source\n`.repeat(2800));
     // The repository exists before the run starts, so that every verify below finds one.
     expect((await runCli(["ingest", "cmdchain.yaml", "--repo", "repo"], { cwd: dir })).code).toBe(0);
 
@@ -36,12 +54,13 @@ describe("14.9 verify during a run", () => {
     let running = true;
     void ended.then(() => (running = false));
 
-    // Verify again and again while the run goes on; keep those that started and ended during it.
+    // Verify again and again while the run goes on; keep those that started once quanta were
+    // finishing and ended before the run did.
     const during: CliResult[] = [];
     while (running) {
-      const before = finished;
+      const started = finished > 0;
       const v = await runCli(["verify", "--repo", "repo"], { cwd: dir });
-      if (running && finished > before) during.push(v);
+      if (running && started) during.push(v);
     }
     expect(await ended).toBe(0);
     expect(during.length).toBeGreaterThanOrEqual(3);
