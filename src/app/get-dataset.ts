@@ -4,15 +4,17 @@
  * The data ID is parsed against the dimensions the repository recorded and must name exactly the
  * dataset type's dimensions. Without `--collection`, every collection is searched: the dataset is
  * taken when all collections holding it agree on its bytes (typically it exists only in `raw`, or only
- * in one run's output); otherwise the user is asked to pick one.
+ * in one run's output); otherwise the user is asked to pick one. The bytes are checked against their
+ * digest before they are written out.
  */
 import type { DataIdValue } from "../core/data-id.js";
 import { encodeDataId, parseDataIdRef } from "../core/data-id.js";
 import type { DimensionType } from "../core/dimensions.js";
 import { didYouMean, RepositoryError, UsageError } from "../core/errors.js";
 import type { DatasetRecord } from "../store/registry.js";
-import { openRepository } from "../store/repository.js";
+import { openRepository, type Repository } from "../store/repository.js";
 import { writeOutputFile } from "../store/write-output-file.js";
+import { blobDigestSize, type BlobDigest } from "../core/digest.js";
 
 export interface GetDatasetOptions {
   repoRoot: string;
@@ -47,21 +49,37 @@ export async function getDataset(options: GetDatasetOptions): Promise<number> {
     }
     const key = encodeDataId(parsed.dataId as Record<string, DataIdValue>);
     const { collection, record } = findDataset(options, registry.listCollections(), (c) => registry.getDataset(c, typeName, key), `${typeName}@${key}`);
-    let bytes: Uint8Array;
-    try {
-      bytes = await repo.blobs.read(record.digest);
-    } catch {
-      throw new RepositoryError(
-        `the bytes of ${collection}/${typeName}@${key} (blob ${record.digest}) are missing from ${options.repoRoot}`,
-        "run 'quanta verify' to check the repository",
-      );
-    }
+    const bytes = await readChecked(repo, `${collection}/${typeName}@${key}`, record.digest);
     if (options.outputFile !== undefined) writeOutputFile(options.outputFile, bytes);
     else options.writeStdout(bytes);
     return 0;
   } finally {
     await repo.close();
   }
+}
+
+/**
+ * The blob's bytes, checked against its digest (they are read whole anyway: the hash costs far less
+ * than the read). Bad bytes are never written out: a corrupt or missing blob is a RepositoryError
+ * naming the dataset. A reader does not repair (it holds no lock): the hint says what does.
+ */
+async function readChecked(repo: Repository, name: string, digest: BlobDigest): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await repo.blobs.read(digest);
+  } catch {
+    throw new RepositoryError(
+      `the bytes of ${name} (blob ${digest}) are missing from ${repo.root}`,
+      "run 'quanta verify --repair', then run the pipeline again: its producer reruns, or ingest copies its raw file in again",
+    );
+  }
+  if (repo.blobs.isIntact(digest, bytes)) return bytes;
+  const where = repo.blobs.inRegistry(digest) ? "kept in the registry" : repo.blobs.pathOf(digest);
+  const what = bytes.length === blobDigestSize(digest) ? "other bytes of the same size" : `${bytes.length} bytes, not ${blobDigestSize(digest)}`;
+  throw new RepositoryError(
+    `the bytes of ${name} are corrupt: blob ${digest} (${where}) holds ${what}`,
+    "run 'quanta verify --repair' to set it aside and drop the results computed from it, then run the pipeline again: its producer reruns, or ingest copies its raw file in again",
+  );
 }
 
 function findDataset(

@@ -20,7 +20,7 @@ import type { DataId } from "../core/data-id.js";
 import { encodeDataId } from "../core/data-id.js";
 import type { BlobDigest } from "../core/digest.js";
 import type { DimensionUniverse } from "../core/dimensions.js";
-import { UsageError } from "../core/errors.js";
+import { RepositoryError, UsageError } from "../core/errors.js";
 import type { PathTemplate } from "../core/path-template.js";
 import { parsePathTemplate } from "../core/path-template.js";
 import { EVENTS_VERSION } from "../core/events.js";
@@ -456,7 +456,10 @@ function racyWindowMs(candidates: readonly Candidate[]): number {
   return candidates.length > 0 && candidates.every((c) => c.mtimeMs % 1000 === 0) ? 2000 : 50;
 }
 
-/** Hashes and copies files into the blob store, `concurrency` at a time. Unreadable files are problems. */
+/**
+ * Hashes and copies files into the blob store, `concurrency` at a time. Unreadable files are problems;
+ * a failed write to the repository (a RepositoryError from the blob store) stops the ingest.
+ */
 async function hashFiles(
   files: readonly Candidate[],
   repo: Repository,
@@ -467,8 +470,9 @@ async function hashFiles(
   let next = 0;
   let yieldedAt = Date.now();
   let sinceYield = 0;
+  let writeFailed: RepositoryError | undefined;
   const worker = async () => {
-    while (next < files.length) {
+    while (next < files.length && writeFailed === undefined) {
       const c = files[next++]!;
       if (++sinceYield >= 64 || Date.now() - yieldedAt > 20) {
         // Synchronous reads never wait: let timers and signals in now and then.
@@ -484,11 +488,18 @@ async function hashFiles(
         // A file that changed between its stat and its read: keep the size actually stored.
         c.size = size;
       } catch (err) {
+        // Writing the repository failed (a full disk): the whole ingest stops, never a partial set.
+        if (err instanceof RepositoryError) {
+          writeFailed ??= err;
+          return;
+        }
         report.problems.push({ file: c.path, message: `cannot read: ${(err as Error).message}` });
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  // Thrown once every worker has stopped, so nothing writes while the repository closes.
+  if (writeFailed !== undefined) throw writeFailed;
   return out;
 }
 

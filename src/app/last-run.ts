@@ -7,6 +7,7 @@
 import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DimensionUniverse } from "../core/dimensions.js";
+import { writingSync } from "../store/write-failure.js";
 
 export interface LastRun {
   format: 1;
@@ -27,6 +28,8 @@ export function readLastRun(repoRoot: string): LastRun | undefined {
 
 export function writeLastRun(repoRoot: string, run: LastRun): void {
   const path = join(repoRoot, "last-run.json");
-  writeFileSync(path + ".tmp", JSON.stringify(run, null, 2) + "\n");
-  renameSync(path + ".tmp", path);
+  writingSync(path, () => {
+    writeFileSync(path + ".tmp", JSON.stringify(run, null, 2) + "\n");
+    renameSync(path + ".tmp", path);
+  });
 }

@@ -2,9 +2,17 @@
  * `quanta verify`: re-hash every blob and check every reference.
  * A blob is corrupt when its bytes no longer hash to its name; missing when the registry references it
  * and it is not there. Each problem names the datasets that point at the blob.
+ *
+ * Verify reads while a run may write: it takes its snapshot of the registry's references first, and
+ * lists the blobs only then. A run writes each blob before the commit that references it, so every blob
+ * the snapshot references is listed; a blob committed after the snapshot is checked but not expected.
+ *
+ * `--repair` takes the writer lock, sets each corrupt blob aside in `<repo>/quarantine/` and drops the
+ * cached results computed from it (drop-cached-results.ts): the next run recomputes what was lost.
  */
 import type { BlobDigest } from "../core/digest.js";
 import { encodeDataId } from "../core/data-id.js";
+import { dropCachedResults, type DroppedResults } from "../store/drop-cached-results.js";
 import type { Repository } from "../store/repository.js";
 
 export interface VerifyProblem {
@@ -23,6 +31,8 @@ export interface VerifyReport {
 }
 
 export async function verifyRepository(repo: Repository, options: { concurrency?: number } = {}): Promise<VerifyReport> {
+  // The snapshot first, the listing after (see the module comment).
+  const referenced = repo.registry.referencedDigests();
   const present = repo.blobs.list();
   const bad = new Map<BlobDigest, "missing" | "corrupt">();
   const before = repo.hasher.stats.bytes;
@@ -31,12 +41,13 @@ export async function verifyRepository(repo: Repository, options: { concurrency?
     while (next < present.length) {
       const digest = present[next++]!;
       const status = await repo.blobs.check(digest);
-      if (status !== "ok") bad.set(digest, status);
+      // A listed blob gone since (collected, or set aside by a run) matters only if it is referenced.
+      if (status === "corrupt" || (status === "missing" && referenced.has(digest))) bad.set(digest, status);
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, present.length) }, worker));
   const onDisk = new Set(present);
-  for (const digest of repo.registry.referencedDigests()) {
+  for (const digest of referenced) {
     if (!onDisk.has(digest)) bad.set(digest, "missing");
   }
   const referencedBy = new Map<BlobDigest, string[]>();
@@ -59,37 +70,81 @@ export async function verifyRepository(repo: Repository, options: { concurrency?
   return { blobsChecked: present.length, bytesChecked: repo.hasher.stats.bytes - before, problems };
 }
 
-/** `quanta verify`: prints each problem and a summary; exit 3 when anything is missing or corrupt. */
+export interface RepairReport extends DroppedResults {
+  /** Corrupt blobs moved to `<repo>/quarantine/`. */
+  quarantined: number;
+}
+
+/**
+ * Sets the corrupt blobs of `report` aside and drops the cached results computed from them, in one
+ * registry commit (blobs kept in the registry are deleted by it). Missing blobs need nothing: their
+ * producers rerun (an output is missing) and ingest copies a raw file in again when its blob is gone.
+ */
+export async function repairRepository(repo: Repository, report: VerifyReport): Promise<RepairReport> {
+  const corrupt = new Set(report.problems.filter((p) => p.status === "corrupt").map((p) => p.digest));
+  const out: RepairReport = { quarantined: 0, actions: 0, quanta: 0 };
+  if (corrupt.size === 0) return out;
+  await repo.registry.commit(() => {
+    for (const digest of corrupt) if (repo.blobs.quarantine(digest) !== undefined) out.quarantined++;
+    Object.assign(out, dropCachedResults(repo.registry, corrupt));
+  });
+  return out;
+}
+
+/** `quanta verify [--repair]`: prints each problem and a summary; exit 3 when anything is missing or corrupt (and not repaired). */
 export async function runVerify(options: {
   repoRoot: string;
   json: boolean;
+  repair?: boolean;
   out: (text: string) => void;
   err: (text: string) => void;
 }): Promise<number> {
   const { openRepository } = await import("../store/repository.js");
-  const repo = await openRepository(options.repoRoot, { write: false });
+  const repair = options.repair === true;
+  const repo = await openRepository(options.repoRoot, repair ? { write: true, create: false, command: "quanta verify --repair", onNote: (n) => options.err(n + "\n") } : { write: false });
   let report: VerifyReport;
+  let repaired: RepairReport | undefined;
   try {
     report = await verifyRepository(repo);
+    if (repair) repaired = await repairRepository(repo, report);
   } finally {
     await repo.close();
   }
+  printReport(options, report);
+  if (repaired !== undefined) {
+    printRepair(options, repaired);
+    return 0;
+  }
+  if (report.problems.length === 0) return 0;
+  if (!options.json) {
+    options.err(`error: repository ${options.repoRoot} has ${report.problems.length} missing or corrupt blob${report.problems.length === 1 ? "" : "s"}\n`);
+    options.err("hint: run 'quanta verify --repair' to set corrupt blobs aside and drop the results computed from them, then run the pipeline again: producers rerun and ingest copies raw files in again\n");
+  }
+  return 3;
+}
+
+function printReport(options: { json: boolean; out: (text: string) => void; err: (text: string) => void }, report: VerifyReport): void {
   const missing = report.problems.filter((p) => p.status === "missing").length;
   const corrupt = report.problems.length - missing;
   if (options.json) {
     for (const p of report.problems) options.out(JSON.stringify({ event: "blob-problem", ...p }) + "\n");
     options.out(JSON.stringify({ event: "verify-finished", blobs: report.blobsChecked, bytes: report.bytesChecked, missing, corrupt }) + "\n");
-  } else {
-    for (const p of report.problems) {
-      const refs = p.referencedBy.length === 0 ? "not referenced by any dataset" : `referenced by ${p.referencedBy.join(", ")}`;
-      options.err(`${p.status}: blob ${p.digest} (${p.path}), ${refs}\n`);
-    }
-    options.out(`verified ${report.blobsChecked} blobs (${report.bytesChecked} bytes): ${missing} missing, ${corrupt} corrupt\n`);
+    return;
   }
-  if (report.problems.length === 0) return 0;
-  if (!options.json) {
-    options.err(`error: repository ${options.repoRoot} has ${report.problems.length} missing or corrupt blob${report.problems.length === 1 ? "" : "s"}\n`);
-    options.err("hint: re-ingest the inputs ('quanta ingest PIPELINE') and rerun the pipeline to rewrite them\n");
+  for (const p of report.problems) {
+    const refs = p.referencedBy.length === 0 ? "not referenced by any dataset" : `referenced by ${p.referencedBy.join(", ")}`;
+    options.err(`${p.status}: blob ${p.digest} (${p.path}), ${refs}\n`);
   }
-  return 3;
+  options.out(`verified ${report.blobsChecked} blobs (${report.bytesChecked} bytes): ${missing} missing, ${corrupt} corrupt\n`);
+}
+
+function printRepair(options: { json: boolean; repoRoot: string; out: (text: string) => void }, r: RepairReport): void {
+  if (options.json) {
+    options.out(JSON.stringify({ event: "verify-repaired", quarantined: r.quarantined, actionsDropped: r.actions, quantaDropped: r.quanta }) + "\n");
+    return;
+  }
+  options.out(
+    `repaired: ${r.quarantined} corrupt blob${r.quarantined === 1 ? "" : "s"} set aside in ${options.repoRoot}/quarantine/, ` +
+      `${r.actions} cached result${r.actions === 1 ? "" : "s"} computed from them dropped; run the pipeline again to recompute what is missing\n`,
+  );
 }

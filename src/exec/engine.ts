@@ -22,6 +22,7 @@ import type { Repository } from "../store/repository.js";
 import { isThenable, type OutputBlob, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "./quantum-job.js";
 import { QuantumDecider, type CachedResult } from "./quantum-decider.js";
 import { CommitBatcher } from "./commit-batcher.js";
+import { dropCachedResults } from "../store/drop-cached-results.js";
 
 export interface RunOptions {
   graph: QuantumGraph;
@@ -295,7 +296,9 @@ class GraphRun {
       if (wasRunning) this.interrupted.stopped.push(this.ref(id));
       return;
     }
-    if (!outcome.ok && job.attempt <= this.opts.retries && !this.stopping) {
+    // A corrupt input is set aside at once; a retry would read it again, so there is none.
+    if (!outcome.ok && outcome.corrupt !== undefined) this.quarantine(outcome.corrupt);
+    else if (!outcome.ok && job.attempt <= this.opts.retries && !this.stopping) {
       this.opts.emit({ event: "quantum-retrying", ...this.ref(id), attempt: job.attempt + 1, error: outcome.error });
       this.start({ ...job, attempt: job.attempt + 1 }, { key: done.key, manifest: done.manifest, reasons: done.reasons });
       return;
@@ -326,6 +329,23 @@ class GraphRun {
       this.failed(id, q);
     }
   }
+
+  /**
+   * Sets corrupt blobs aside (blob-store.ts `quarantine`) and drops every cached result computed from
+   * them, in the next commit: their producers rerun in the next run (their outputs are missing), or
+   * ingest copies their source files in again, and so do the quanta that had read them.
+   */
+  private quarantine(digests: readonly BlobDigest[]): void {
+    const fresh = digests.filter((d) => !this.quarantined.has(d));
+    if (fresh.length === 0) return;
+    for (const d of fresh) this.quarantined.add(d);
+    this.batcher.add((registry) => {
+      for (const d of fresh) this.opts.repo.blobs.quarantine(d);
+      dropCachedResults(registry, new Set(fresh));
+    });
+  }
+
+  private readonly quarantined = new Set<BlobDigest>();
 
   /** Records a quantum that could not even start (an input is missing from the repository). */
   private recordFailure(id: number, q: GraphQuantum, error: string): void {

@@ -57,6 +57,8 @@ export type QuantumOutcome =
       ok: false;
       error: string;
       log: string;
+      /** Inputs whose blob no longer holds the bytes of its digest: the scheduler sets them aside. */
+      corrupt?: BlobDigest[];
       startedAt: number;
       finishedAt: number;
       peakRssBytes?: number;

@@ -4,7 +4,7 @@
  * the blob store, and returns their digests. It never touches the registry, and does not make its blobs
  * durable: the scheduler flushes the blob store once per batch of results, before committing them.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
 import { join } from "node:path";
 import { INLINE_BLOB_MAX_BYTES, type BlobStore } from "../store/blob-store.js";
@@ -13,7 +13,9 @@ import { runModuleQuantum, type ModuleQuantumResult } from "./module-runner.js";
 import { runCommandQuantum, type CommandInputItem } from "./command-runner.js";
 import { sandboxPoolFor } from "./sandbox-pool.js";
 import type { Launch } from "./launch-slots.js";
-import type { OutputBlob, QuantumJob, QuantumOutcome } from "./quantum-job.js";
+import type { JobInputItem, OutputBlob, QuantumJob, QuantumOutcome } from "./quantum-job.js";
+import { blobDigestSize, type BlobDigest } from "../core/digest.js";
+import { encodeDataId } from "../core/data-id.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -60,7 +62,7 @@ export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, control: Job
   const done = (r: Result): QuantumOutcome =>
     r.ok
       ? { ok: true, outputs: r.outputs, noWork: r.noWork, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r) }
-      : { ok: false, error: r.error, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r) };
+      : { ok: false, error: r.error, log: r.log, corrupt: r.corrupt, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r) };
   const threw = (err: unknown): QuantumOutcome => {
     const e = err instanceof Error ? err : new Error(String(err));
     return { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now() };
@@ -97,7 +99,7 @@ function loadModuleOnce(id: string, modulePath: string, repoRoot: string): Promi
 
 type Result =
   | { ok: true; outputs: Record<string, OutputBlob>; noWork: boolean; log: string; peakRssBytes?: number }
-  | { ok: false; error: string; log: string; peakRssBytes?: number };
+  | { ok: false; error: string; log: string; peakRssBytes?: number; corrupt?: BlobDigest[] };
 
 /** Runs a module task's quantum: synchronously when its module is loaded and its `run` is synchronous. */
 function runModule(job: QuantumJob, blobs: BlobStore): Result | Promise<Result> {
@@ -113,18 +115,23 @@ function runModule(job: QuantumJob, blobs: BlobStore): Result | Promise<Result> 
     };
   }
   const inputs: Parameters<typeof runModuleQuantum>[0]["inputs"] = {};
+  const damaged = new InputDamage();
   for (const name in job.inputs) {
     const input = job.inputs[name]!;
     inputs[name] = {
       storage: input.storage,
       multiple: input.multiple,
-      items: input.items.map((i) => ({
-        dataId: i.dataId,
-        bytes: i.bytes ?? (input.storage === "file" ? EMPTY : readFileSync(i.path!)),
-        path: i.path,
-      })),
+      items: input.items.map((i) => {
+        // Read whole anyway: its digest is checked (a hash costs far less than the read). A `file`
+        // input is not read here: its size is.
+        const bytes = i.bytes ?? (input.storage === "file" ? EMPTY : readFileSync(i.path!));
+        if (input.storage === "file" && i.bytes === undefined) damaged.checkSize(name, i);
+        else if (!blobs.isIntact(i.digest, bytes)) damaged.add(name, i, bytes.length);
+        return { dataId: i.dataId, bytes, path: i.path };
+      }),
     };
   }
+  if (damaged.found()) return damaged.result();
   const r = runModuleQuantum({ definition: loaded.definition, config: task.config, label: task.label, dataId: job.dataId, inputs });
   return r instanceof Promise ? r.then((settled) => keepOutputs(settled, blobs)) : keepOutputs(r, blobs);
 }
@@ -157,6 +164,8 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl
     // into the sandbox from its bytes for a connection of one dataset (into a file the sandbox keeps:
     // see command-runner.ts), and made a blob file once for a `multiple` one (a gather of 10,000 small
     // outputs would otherwise write 10,000 files each run).
+    const damaged = checkCommandInputs(job, blobs);
+    if (damaged.found()) return damaged.result();
     const inputs: Record<string, CommandInputItem[]> = {};
     for (const [name, input] of Object.entries(job.inputs)) {
       inputs[name] = input.multiple
@@ -175,5 +184,48 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl
     return { ok: true, outputs, noWork: false, log: r.log, peakRssBytes: r.peakRssBytes };
   } finally {
     sandbox.release({ reuse });
+  }
+}
+
+/**
+ * A command's inputs, checked where it is cheap before they are linked into its sandbox: a blob file's
+ * size (one stat; its bytes are not read here), a blob kept in the registry whole (at most 4 KiB).
+ */
+function checkCommandInputs(job: QuantumJob, blobs: BlobStore): InputDamage {
+  const damaged = new InputDamage();
+  for (const name in job.inputs) {
+    for (const i of job.inputs[name]!.items) {
+      if (i.bytes === undefined) damaged.checkSize(name, i);
+      else if (!blobs.isIntact(i.digest, i.bytes)) damaged.add(name, i, i.bytes.length);
+    }
+  }
+  return damaged;
+}
+
+/** Inputs found not to hold the bytes of their digest: the quantum fails without running, naming them. */
+class InputDamage {
+  private readonly problems: string[] = [];
+  private readonly digests: BlobDigest[] = [];
+
+  /** Checks the size of an input's blob file against its digest (a missing file is left to the reader). */
+  checkSize(connection: string, item: JobInputItem): void {
+    const size = statSync(item.path!, { throwIfNoEntry: false })?.size;
+    if (size !== undefined && size !== blobDigestSize(item.digest)) this.add(connection, item, size);
+  }
+
+  add(connection: string, item: JobInputItem, size: number): void {
+    const expected = blobDigestSize(item.digest);
+    const what = size === expected ? "other bytes of the same size" : `${size} bytes, not ${expected}`;
+    this.problems.push(`input ${connection} (${encodeDataId(item.dataId)}) is corrupt: blob ${item.digest} holds ${what}`);
+    if (!this.digests.includes(item.digest)) this.digests.push(item.digest);
+  }
+
+  found(): boolean {
+    return this.digests.length > 0;
+  }
+
+  result(): Result {
+    const error = `${this.problems.join("; ")}; it is set aside in the repository's quarantine/ and the results computed from it are dropped: run again to recompute it`;
+    return { ok: false, error, log: error + "\n", corrupt: this.digests };
   }
 }

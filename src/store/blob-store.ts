@@ -16,6 +16,7 @@
  * On-disk layout of blob files, blob format 1 (the repository's `format` file carries the number; see repository.ts):
  *   <repo>/blobs/<first 2 hex of the digest>/<the rest of the digest>   the bytes, never modified
  *   <repo>/tmp/<name>.tmp                                              writes in progress
+ *   <repo>/quarantine/<digest>                                         blobs found corrupt, set aside
  * e.g. digest `9a0364b9e99bb4805d1c0e7f3a2b6c48-10240` lives at `blobs/9a/0364b9e99bb4805d1c0e7f3a2b6c48-10240`.
  * A blob file holds exactly the bytes whose 128-bit hash (core/digest.ts) and length form its name. (The
  * hash was 64 bits up to registry format 3; an older repository is refused by its registry format.)
@@ -45,6 +46,7 @@ import {
   renameSync,
   statSync,
   unlinkSync,
+  writeFileSync as writeFileSyncFs,
   writeSync,
 } from "node:fs";
 import { link, mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
@@ -55,6 +57,7 @@ import { blobDigestSize, isBlobDigest } from "../core/digest.js";
 import { fsyncDirectory, syncFileSystem, syncFileSystemAsync } from "./file-sync.js";
 import type { StoreHasher } from "./hasher.js";
 import type { Registry } from "./registry.js";
+import { writing, writingSync } from "./write-failure.js";
 
 /** Blobs this small or smaller live in the registry rather than in files of their own. */
 export const INLINE_BLOB_MAX_BYTES = 4096;
@@ -88,6 +91,8 @@ export class BlobStore {
   readonly root: string;
   /** `<repo>/tmp` */
   readonly tmpDir: string;
+  /** `<repo>/quarantine`: corrupt blobs, moved out of the store and kept for a user to inspect. */
+  readonly quarantineDir: string;
   private readonly fsync: boolean;
   readonly durability: BlobDurability;
   private readonly streamThreshold: number;
@@ -106,6 +111,7 @@ export class BlobStore {
   ) {
     this.root = join(repoRoot, "blobs");
     this.tmpDir = join(repoRoot, "tmp");
+    this.quarantineDir = join(repoRoot, "quarantine");
     this.durability = options.durability ?? (options.fsync === false ? "none" : "per-blob");
     this.fsync = this.durability === "per-blob";
     this.streamThreshold = options.streamThreshold ?? DEFAULT_STREAM_THRESHOLD;
@@ -176,7 +182,7 @@ export class BlobStore {
     // would look like a command writing to its input.
     let making = this.materializing.get(digest);
     if (making === undefined) {
-      making = (async () => {
+      making = writing(path, async () => {
         const temp = this.makeTempPath();
         await writeFile(temp, bytes, { flag: "wx" });
         await this.ensureShard(digest.slice(0, 2));
@@ -189,7 +195,7 @@ export class BlobStore {
         this.noteWritten(digest);
         this.intact.add(digest);
         return path;
-      })().finally(() => this.materializing.delete(digest));
+      }).finally(() => this.materializing.delete(digest));
       this.materializing.set(digest, making);
     }
     return making;
@@ -271,18 +277,20 @@ export class BlobStore {
       return digest;
     }
     if (this.has(digest)) return digest;
-    const temp = this.makeTempPath();
-    const handle = await open(temp, "wx");
-    try {
-      await handle.writeFile(bytes);
-      if (this.fsync) await handle.sync();
-    } catch (err) {
+    await writing(this.pathOf(digest), async () => {
+      const temp = this.makeTempPath();
+      const handle = await open(temp, "wx");
+      try {
+        await handle.writeFile(bytes);
+        if (this.fsync) await handle.sync();
+      } catch (err) {
+        await handle.close();
+        await unlink(temp).catch(() => undefined);
+        throw err;
+      }
       await handle.close();
-      await unlink(temp).catch(() => undefined);
-      throw err;
-    }
-    await handle.close();
-    await this.moveIntoPlace(temp, digest);
+      await this.moveIntoPlace(temp, digest);
+    });
     return digest;
   }
 
@@ -297,7 +305,12 @@ export class BlobStore {
     return digest;
   }
 
+  /** Writes a blob file; a failure is a RepositoryError naming it (see write-failure.ts). */
   private writeFileSync(digest: BlobDigest, bytes: Uint8Array): void {
+    writingSync(this.pathOf(digest), () => this.writeFileNow(digest, bytes));
+  }
+
+  private writeFileNow(digest: BlobDigest, bytes: Uint8Array): void {
     const temp = this.makeTempPath();
     const fd = openSync(temp, "wx");
     try {
@@ -379,30 +392,33 @@ export class BlobStore {
       unlinkSync(path);
       return { digest, size };
     }
-    if (this.fsync) {
-      const fd = openSync(path, "r+");
-      fsyncSync(fd);
-      closeSync(fd);
-    }
-    this.ensureShardSync(digest);
-    renameSync(path, this.pathOf(digest));
+    writingSync(this.pathOf(digest), () => {
+      if (this.fsync) {
+        const fd = openSync(path, "r+");
+        fsyncSync(fd);
+        closeSync(fd);
+      }
+      this.ensureShardSync(digest);
+      renameSync(path, this.pathOf(digest));
+    });
     this.noteWritten(digest);
     return { digest, size };
   }
 
   private async putLargeFile(srcPath: string): Promise<{ digest: BlobDigest; size: number }> {
     const stream = this.hasher.createStream();
-    const temp = this.makeTempPath();
-    const out = await open(temp, "wx");
+    const temp = writingSync(this.tmpDir, () => this.makeTempPath());
+    const out = await writing(temp, () => open(temp, "wx"));
     let size = 0;
     try {
+      // Reading the source fails as itself (one input's problem); writing the copy as a RepositoryError.
       for await (const chunk of createReadStream(srcPath, { highWaterMark: 1024 * 1024 })) {
         const bytes = chunk as Buffer;
         stream.update(bytes);
         size += bytes.length;
-        await out.write(bytes);
+        await writing(temp, () => out.write(bytes));
       }
-      if (this.fsync) await out.sync();
+      if (this.fsync) await writing(temp, () => out.sync());
     } catch (err) {
       await out.close();
       await unlink(temp).catch(() => undefined);
@@ -414,7 +430,7 @@ export class BlobStore {
       await unlink(temp);
       return { digest, size };
     }
-    await this.moveIntoPlace(temp, digest);
+    await writing(this.pathOf(digest), () => this.moveIntoPlace(temp, digest));
     return { digest, size };
   }
 
@@ -443,6 +459,40 @@ export class BlobStore {
       throw err;
     }
     return stream.digest() === digest ? "ok" : "corrupt";
+  }
+
+  /** Whether `bytes` are the blob `digest`: their length first (free), then their hash. */
+  isIntact(digest: BlobDigest, bytes: Uint8Array): boolean {
+    return bytes.length === blobDigestSize(digest) && this.hasher.hashBytes(bytes) === digest;
+  }
+
+  /**
+   * Sets a corrupt blob aside, so that the store no longer has it: its file is moved to
+   * `<repo>/quarantine/<digest>`, and a copy kept in the registry is written there and deleted from
+   * the registry (call it inside a registry commit). Its producer then reruns (output missing), or
+   * ingest copies its source file in again. Returns where the bytes went (undefined: nothing was there).
+   */
+  quarantine(digest: BlobDigest): string | undefined {
+    const target = join(this.quarantineDir, digest);
+    let moved = false;
+    writingSync(target, () => {
+      mkdirSync(this.quarantineDir, { recursive: true });
+      const kept = this.inlineBytes(digest);
+      if (kept !== undefined) {
+        writeFileSyncFs(target, kept);
+        this.inline!.deleteBlob(digest);
+        moved = true;
+      }
+      try {
+        renameSync(this.pathOf(digest), target);
+        moved = true;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+      }
+    });
+    this.forgetFile(this.pathOf(digest));
+    this.intact.delete(digest);
+    return moved ? target : undefined;
   }
 
   /**
@@ -549,6 +599,10 @@ export class BlobStore {
    * (`per-blob`), or syncs the file system (`deferred`: this covers blobs other threads wrote too).
    */
   flush(): void {
+    writingSync(this.root, () => this.flushNow());
+  }
+
+  private flushNow(): void {
     if (!this.wroteFiles) return;
     this.wroteFiles = false;
     if (this.durability === "deferred") {

@@ -54,6 +54,8 @@ import type {
 } from "./registry.js";
 import { UnfinishedRegistryError } from "./registry-file.js";
 import { decodeRegistryKey, describeRegistryKey, encodeRegistryKey, END_OF_KEYS, isStorableKey, keyAfter, MAX_KEY_BYTES, prefixRange } from "./registry-key.js";
+import { writing } from "./write-failure.js";
+import { whileCommitting } from "./lost-commit-failure.js";
 
 /** The registry format this code reads and writes. */
 export const REGISTRY_FORMAT = 4;
@@ -144,8 +146,13 @@ export class LmdbRegistry implements Registry {
   }
 
   async close(): Promise<void> {
-    await this.env.close();
+    // After a failed commit lmdb-js's close waits for it for ever: the process ends without it.
+    if (this.commitFailed) void this.env.close().catch(() => undefined);
+    else await this.env.close();
   }
+
+  /** Whether a commit failed (see `close`). */
+  private commitFailed = false;
 
   /**
    * Runs `fn`, then commits everything it wrote in one LMDB transaction; resolves once that is durable.
@@ -170,13 +177,16 @@ export class LmdbRegistry implements Registry {
     this.dirty = false;
     const staged = [...this.stagedBlobs];
     if (writes.length === 0 && staged.length === 0) return;
-    await this.env.transaction(() => {
+    // A failed commit (a full disk) is a RepositoryError naming the registry (see lost-commit-failure.ts).
+    this.commitFailed = true; // until the commit below is done
+    await writing(`${this.root}/registry`, () => whileCommitting(this.env.transaction(() => {
       // First: should a write below fail (lmdb-js commits the ones before it), no stamp vouches for
       // the half-written state.
       if (changed || staged.length > 0) void this.meta.put("generation", this.generation() + 1);
       for (const [digest, bytes] of staged) void this.blobs.put(encodeRegistryKey([digest]), asBuffer(bytes));
       for (const [db, key, value] of writes) void (value === REMOVE ? db.remove(key) : db.put(key, value));
-    });
+    })));
+    this.commitFailed = false;
     // Only now: until the commit is done, reads find them here.
     for (const [digest] of staged) this.stagedBlobs.delete(digest);
   }
@@ -312,7 +322,7 @@ export class LmdbRegistry implements Registry {
   }
 
   *listActions(): Iterable<ActionRecord> {
-    for (const { value } of this.actions.getRange()) yield value;
+    for (const { value } of this.actions.getRange(allKeys())) yield value;
   }
 
   putAction(rec: ActionRecord): void {
@@ -391,18 +401,41 @@ export class LmdbRegistry implements Registry {
     for (const key of this.blobs.getKeys(allKeys())) yield decodeRegistryKey(key)[0] as BlobDigest;
   }
 
+  /** Read in one read transaction: one consistent snapshot of every table, whatever commits meanwhile. */
   referencedDigests(): Set<BlobDigest> {
     const out = new Set<BlobDigest>();
-    for (const { value } of this.datasets.getRange(allKeys())) out.add(value[1].digest);
-    for (const { value } of this.relations.getRange(allKeys())) out.add(value.digest);
-    for (const { value } of this.actions.getRange(allKeys())) {
-      for (const o of Object.values(value.outputs)) out.add(o.digest);
-    }
-    for (const { value } of this.executions.getRange(allKeys())) {
-      for (const i of value.inputs) out.add(i.digest);
-      for (const o of value.outputs) out.add(o.digest);
+    const transaction = this.env.useReadTransaction();
+    try {
+      for (const { value } of this.datasets.getRange({ ...allKeys(), transaction })) out.add(value[1].digest);
+      for (const { value } of this.relations.getRange({ ...allKeys(), transaction })) out.add(value.digest);
+      for (const { value } of this.actions.getRange({ ...allKeys(), transaction })) {
+        for (const o of Object.values(value.outputs)) out.add(o.digest);
+      }
+      for (const { value } of this.executions.getRange({ ...allKeys(), transaction })) {
+        for (const i of value.inputs) out.add(i.digest);
+        for (const o of value.outputs) out.add(o.digest);
+      }
+    } finally {
+      transaction.done();
     }
     return out;
+  }
+
+  deleteAction(key: QuantumKey): void {
+    this.dirty = true;
+    this.write(this.actions, [key], REMOVE);
+  }
+
+  *listAllQuanta(): Iterable<{ collection: string; task: string; dataId: string; record: QuantumRecord }> {
+    for (const { key, value } of this.quanta.getRange(allKeys())) {
+      const [collection, task, dataId] = splitKey(key);
+      yield { collection, task, dataId, record: value };
+    }
+  }
+
+  deleteQuantum(collection: string, task: string, dataId: string): void {
+    this.dirty = true;
+    this.write(this.quanta, [collection, task, dataId], REMOVE);
   }
 }
 

@@ -155,7 +155,7 @@ export interface Registry {
   deleteFileState(path: string): void;
 
   getAction(key: QuantumKey): ActionRecord | undefined;
-  /** Every action record (a full scan: for `quanta provenance`, which looks up producers by digest). */
+  /** Every action record, in key order (a full scan: for `quanta provenance` and repairs, not for runs). */
   listActions(): Iterable<ActionRecord>;
   putAction(rec: ActionRecord): void;
 
@@ -191,6 +191,16 @@ export interface Registry {
   /** Inside `commit`; does not raise the generation. */
   putStamp(name: string, value: unknown): void;
 
-  /** Every blob digest a dataset, action or execution references (for gc and verify). */
+  /**
+   * Every blob digest a dataset, relation, action or execution references (for gc and verify), read
+   * from one snapshot of the registry.
+   */
   referencedDigests(): Set<BlobDigest>;
+
+  /** Inside `commit`. */
+  deleteAction(key: QuantumKey): void;
+  /** The quantum records of every collection (a scan of them all: for repairs, not for runs). */
+  listAllQuanta(): Iterable<{ collection: string; task: string; dataId: string; record: QuantumRecord }>;
+  /** Inside `commit`. */
+  deleteQuantum(collection: string, task: string, dataId: string): void;
 }

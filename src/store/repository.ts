@@ -21,6 +21,7 @@ import { LmdbRegistry } from "./lmdb-registry.js";
 import { inspectRegistryFile, registryDamagedError, UnfinishedRegistryError } from "./registry-file.js";
 import type { Registry } from "./registry.js";
 import { RepositoryLock } from "./repository-lock.js";
+import { writingSync } from "./write-failure.js";
 
 export const REPOSITORY_FORMAT = 1;
 const FORMAT_TEXT = `quanta repository ${REPOSITORY_FORMAT}`;
@@ -78,9 +79,11 @@ export async function openRepository(root: string, options: OpenRepositoryOption
       })
     : undefined;
   try {
-    if (!existsSync(formatPath)) writeFormatFile(formatPath);
-    mkdirSync(join(root, "blobs"), { recursive: true });
-    mkdirSync(join(root, "tmp"), { recursive: true });
+    writingSync(root, () => {
+      if (!existsSync(formatPath)) writeFormatFile(formatPath);
+      mkdirSync(join(root, "blobs"), { recursive: true });
+      mkdirSync(join(root, "tmp"), { recursive: true });
+    });
     const hasher = await loadHasher();
     const registry = await openRegistry(root, options);
     const blobs = new BlobStore(root, hasher, { durability: options.fsync === false ? "none" : "deferred", inline: registry });
