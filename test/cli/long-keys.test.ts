@@ -72,7 +72,7 @@ describe("14.1 long registry keys, end to end", () => {
     expect(rows.map((r) => `${r.collection.length} ${r.type}`).sort()).toEqual([
       "100 n",
       ...Array(3).fill(`100 ${UPPER}`),
-      ...Array(3).fill(`3 ${RAW}`),
+      ...Array(3).fill(`5 ${RAW}`), // in the pipeline's input collection, raw/p
     ].sort());
     expect(rows.find((r) => r.type === UPPER)?.dataId.physical_filter).toBe(value("physical_filter", 0));
 
@@ -102,7 +102,7 @@ describe("14.1 a registry key longer than LMDB allows, end to end", () => {
     );
     const r = await runCli(["ingest", "huge.yaml", "--repo", "huge-repo"], { cwd: dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: a registry key is too long \(\d{4} bytes, at most 1978\): raw\/raw\/d0=d0v+…\nhint: use shorter data ID values/);
+    expect(r.stderr).toMatch(/^error: a registry key is too long \(\d{4} bytes, at most 1978\): raw\/huge\/raw\/d0=d0v+…\nhint: use shorter data ID values/);
     const listed = await runCli(["datasets", "--repo", "huge-repo"], { cwd: dir });
     expect(listed).toMatchObject({ code: 0, stdout: "no datasets\n" });
   });
