@@ -32,8 +32,8 @@ function expectError(r: CliResult, code: number, message: RegExp): void {
   expect(r.stderr).not.toMatch(/^\s+at .*:\d+:\d+\)?$/m);
 }
 
-describe("14 bad input is exit 2 or 3 with a message", () => {
-  it("14 a YAML alias bomb and a recursive alias are pipeline errors", async () => {
+describe("14.14 bad input is exit 2 or 3 with a message", () => {
+  it("14.14 a YAML alias bomb and a recursive alias are pipeline errors", async () => {
     const dir = makeProject();
     const layers = ["a: &a [x, x, x, x, x, x, x, x, x]"];
     for (const n of "bcdefgh") layers.push(`${n}: &${n} [${Array(9).fill(`*${String.fromCharCode(n.charCodeAt(0) - 1)}`).join(", ")}]`);
@@ -43,7 +43,7 @@ describe("14 bad input is exit 2 or 3 with a message", () => {
     expectError(await runCli(["graph", "loop.yaml"], { cwd: dir }), 2, /loop\.yaml:2:21: invalid YAML: alias \*p is inside the value it names/);
   });
 
-  it("14 a truncated, corrupted or old plan file is refused with a hint to make it again", async () => {
+  it("14.14 a truncated, corrupted or old plan file is refused with a hint to make it again", async () => {
     const dir = makeProject();
     expect((await runCli(["graph", "p.yaml", "-o", "plan.qg"], { cwd: dir })).code).toBe(0);
     const bytes = readFileSync(join(dir, "plan.qg"));
@@ -59,7 +59,7 @@ describe("14 bad input is exit 2 or 3 with a message", () => {
     expectError(await runCli(["exec", "old.qg"], { cwd: dir }), 2, /plan format 1 found, 2 expected: rebuild it with quanta graph/);
   });
 
-  it("14 --repo naming a file, and -o naming a directory or an impossible path", async () => {
+  it("14.14 --repo naming a file, and -o naming a directory or an impossible path", async () => {
     const dir = makeProject();
     writeFileSync(join(dir, "afile"), "");
     expectError(await runCli(["run", "p.yaml", "--repo", "afile"], { cwd: dir }), 2, /the repository afile is not a directory/);
@@ -74,7 +74,7 @@ describe("14 bad input is exit 2 or 3 with a message", () => {
     expect(readdirSync(dir).filter((n) => n.endsWith(".tmp"))).toEqual([]);
   });
 
-  it("14 a blob replaced by a directory is a repository error (exit 3) for verify and get", async () => {
+  it("14.14 a blob replaced by a directory is a repository error (exit 3) for verify and get", async () => {
     const dir = makeProject();
     expect((await runCli(["run", "p.yaml"], { cwd: dir })).code).toBe(0);
     const listed = await runCli(["datasets", "--type", "upper", "--json"], { cwd: dir });
@@ -86,7 +86,7 @@ describe("14 bad input is exit 2 or 3 with a message", () => {
     expectError(await runCli(["get", "upper@name=a"], { cwd: dir }), 3, /the bytes of p\/upper@name=a .* are missing/);
   });
 
-  it("14 a symbolic link loop under an input directory is reported, not followed", async () => {
+  it("14.14 a symbolic link loop under an input directory is reported, not followed", async () => {
     const dir = makeProject(TASK(), "data/{group}/{name}.txt");
     mkdirSync(join(dir, "data", "g1"));
     writeFileSync(join(dir, "data", "g1", "b.txt"), "beta\n");
@@ -113,14 +113,14 @@ describe("14 bad input is exit 2 or 3 with a message", () => {
     expect(r.stderr).toMatch(/p\.yaml:4:\d+: /);
   });
 
-  it("14 -j abc and --retries x quote the value given", async () => {
+  it("14.14 -j abc and --retries x quote the value given", async () => {
     const dir = makeProject();
     expectError(await runCli(["run", "p.yaml", "-j", "abc"], { cwd: dir }), 2, /-j expects a whole number of at least 1, got "abc"/);
     expectError(await runCli(["run", "p.yaml", "-j", "2.5"], { cwd: dir }), 2, /got "2\.5"/);
     expectError(await runCli(["run", "p.yaml", "--retries", "x"], { cwd: dir }), 2, /--retries expects a whole number, got "x"/);
   });
 
-  it("14 an empty lock file is stale and taken over, with a note", async () => {
+  it("14.14 an empty lock file is stale and taken over, with a note", async () => {
     const dir = makeProject();
     expect((await runCli(["ingest", "p.yaml"], { cwd: dir })).code).toBe(0);
     writeFileSync(join(dir, "cache", "lock"), "");
@@ -129,7 +129,7 @@ describe("14 bad input is exit 2 or 3 with a message", () => {
     expect(run.stderr).toContain("note: took over the lock of cache, an empty file left by a crash");
   });
 
-  it("14 a lock whose pid now belongs to an unrelated process is stale and taken over", async () => {
+  it("14.14 a lock whose pid now belongs to an unrelated process is stale and taken over", async () => {
     const dir = makeProject();
     expect((await runCli(["ingest", "p.yaml"], { cwd: dir })).code).toBe(0);
     const other = spawn("sleep", ["60"], { stdio: "ignore" });

@@ -28,8 +28,8 @@ async function digestsOf(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-describe("7 provenance shows what was read", () => {
-  it("7 after a partial rerun, the lineage follows the digests the quantum read", async () => {
+describe("14.7 provenance shows what was read", () => {
+  it("14.7 after a partial rerun, the lineage follows the digests the quantum read", async () => {
     const dir = join(temp.dir, "project");
     mkdirSync(join(dir, "data"), { recursive: true });
     cpSync(join(PROJECT_ROOT, "test", "fixtures", "chain", "tasks"), join(dir, "tasks"), { recursive: true });

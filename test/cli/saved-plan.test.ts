@@ -22,8 +22,8 @@ function makeProject(): string {
   return dir;
 }
 
-describe("15 plans that move", () => {
-  it("15 a plan saved in a project runs after the project folder moved", async () => {
+describe("14.15 plans that move", () => {
+  it("14.15 a plan saved in a project runs after the project folder moved", async () => {
     const dir = makeProject();
     const graph = await runCli(["graph", "chain.yaml", "-o", "plan.qg"], { cwd: dir });
     expect(graph.code, graph.stderr).toBe(0);
@@ -39,8 +39,8 @@ describe("15 plans that move", () => {
   });
 });
 
-describe("5 exec and the inputs a plan was made with", () => {
-  it("5 exec refuses a plan whose input changed and was re-ingested since, with a hint to plan again", async () => {
+describe("14.5 exec and the inputs a plan was made with", () => {
+  it("14.5 exec refuses a plan whose input changed and was re-ingested since, with a hint to plan again", async () => {
     const dir = makeProject();
     expect((await runCli(["graph", "chain.yaml", "-o", "plan.qg"], { cwd: dir })).code).toBe(0);
     writeFileSync(join(dir, "data", "raw-1.txt"), "30\n");

@@ -14,20 +14,20 @@ function runRendered(template: string, words: (field: TemplateField) => string[]
   return spawnSync("/bin/sh", ["-c", rendered.text], { encoding: "utf8" }).stdout;
 }
 
-describe("8 command template quoting", () => {
-  it("8 outside quotes, every word arrives as one argument, as written", () => {
+describe("14.8 command template quoting", () => {
+  it("14.8 outside quotes, every word arrives as one argument, as written", () => {
     const out = runRendered("printf '<%s>' {inputs.all}", () => NASTY);
     expect(out).toBe(NASTY.map((w) => `<${w}>`).join(""));
   });
 
-  it("8 inside double or single quotes, the value stays inside them, as written", () => {
+  it("14.8 inside double or single quotes, the value stays inside them, as written", () => {
     for (const w of NASTY) {
       expect(runRendered('printf "<%s>" "x {dataId.d} y"', () => [w])).toBe(`<x ${w} y>`);
       expect(runRendered("printf '<%s>' 'x {dataId.d} y'", () => [w])).toBe(`<x ${w} y>`);
     }
   });
 
-  it("8 shell braces and ${…} are left alone; fields are found after escaped quotes", () => {
+  it("14.8 shell braces and ${…} are left alone; fields are found after escaped quotes", () => {
     const parsed = parseCommandTemplate("echo ${HOME} {a,b} | awk '{print $1}' \\' {outputs.o}");
     expect(parsed.ok && parsed.parts.filter((p) => p.kind === "field").map((p) => p.kind === "field" && [p.field.text, p.field.quoting])).toEqual([["{outputs.o}", "none"]]);
   });

@@ -32,8 +32,8 @@ function makeWorkspace(command: string, names: readonly string[]): string {
   return dir;
 }
 
-describe("8 command template values are quoted for the shell", () => {
-  it("8 a raw file named a$(touch X).txt reaches the command as text, not code", async () => {
+describe("14.8 command template values are quoted for the shell", () => {
+  it("14.8 a raw file named a$(touch X).txt reaches the command as text, not code", async () => {
     const names = ["a$(touch X)", "it's `touch Y`", 'q"$HOME\\'];
     const command =
       "cat {inputs.src} > {outputs.out}; echo {dataId.name} >> {outputs.out}; echo \"dq {dataId.name}\" >> {outputs.out}; " +
@@ -54,7 +54,7 @@ describe("8 command template values are quoted for the shell", () => {
   });
 });
 
-describe("8 command templates are checked when the pipeline is loaded", () => {
+describe("14.8 command templates are checked when the pipeline is loaded", () => {
   it.each([
     ["{config.cflgs}", "echo {config.cflgs} > {outputs.out}", 'uses {config.cflgs}, but the task has no config key "cflgs"', 'did you mean "flags"?'],
     ["{input.src}", "cat {input.src} > {outputs.out}", "unknown template field {input.src}", "did you mean {inputs.src}?"],
@@ -70,7 +70,7 @@ describe("8 command templates are checked when the pipeline is loaded", () => {
     expect(graph.stderr).not.toMatch(/\bat .*\.js:\d+/);
   });
 
-  it("8 a --config key a command task does not declare is refused with exit 2", async () => {
+  it("14.8 a --config key a command task does not declare is refused with exit 2", async () => {
     const dir = makeWorkspace("cat {inputs.src} > {outputs.out}", ["one"]);
     const run = await runCli(["run", "p.yaml", "--repo", "repo", "--config", "show.nots=1"], { cwd: dir });
     expect(run.code).toBe(2);

@@ -44,8 +44,8 @@ function makeProject(raw: string): string {
   return dir;
 }
 
-describe("16 task bundles and their stack frames", () => {
-  it("16 a file planted where a bundle goes is never imported; the bundle directory is private", async () => {
+describe("14.16 task bundles and their stack frames", () => {
+  it("14.16 a file planted where a bundle goes is never imported; the bundle directory is private", async () => {
     const dir = makeProject("fine");
     expect((await runCli(["run", "p.yaml", "-j", "1"], { cwd: dir })).code).toBe(0);
     const bundles = join(dir, "cache", "modules", "quanta-modules");

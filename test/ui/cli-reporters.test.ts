@@ -129,7 +129,7 @@ describe("quanta run --json", () => {
   });
 });
 
-describe("17 ten thousand failures stay readable: the real CLI", () => {
+describe("14.17 ten thousand failures stay readable: the real CLI", () => {
   const FAILING = 150;
   const TAIL = ["line one of stderr", "line two", "line three"];
 

@@ -148,7 +148,7 @@ describe("createPlainReporter", () => {
   });
 });
 
-describe("17 ten thousand failures stay readable: plain lines", () => {
+describe("14.17 ten thousand failures stay readable: plain lines", () => {
   it("prints the first 20 failures with their log tail once each, then one line counting the rest", async () => {
     const { output, reporter } = await replay(manyFailures(10_000), { progressEveryMs: 5000 });
     await reporter.close();

@@ -182,7 +182,7 @@ describe("estimateRemainingMs", () => {
   });
 });
 
-describe("17 ten thousand failures stay readable: run state", () => {
+describe("14.17 ten thousand failures stay readable: run state", () => {
   for (const order of ["engine", "engine-before-fix"] as const) {
     it(`never counts a quantum twice, so progress never exceeds the graph (${order} order)`, () => {
       const events = manyFailures(10_000, order);
