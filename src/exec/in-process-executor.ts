@@ -3,31 +3,60 @@
  * quanta run on one worker thread (module-workers.ts), so that a task that calls `process.exit()` or
  * runs out of memory fails its quantum instead of ending the CLI, and a timeout or an interrupt can
  * stop its code. (Debuggers attach to worker threads too.)
+ *
+ * Quanta run in the order they are handed over. The worker thread is handed up to QUEUED module jobs in
+ * advance and runs them one after another while the CLI's thread records the ones before: a stream of
+ * short TypeScript quanta never waits for a message's round trip. A command waits until every job
+ * handed over before it has ended, and the jobs after it wait for it.
  */
 import type { BlobStore } from "../store/blob-store.js";
 import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 import { runQuantumJobNow } from "./run-quantum-job.js";
 import { closeSandboxPools } from "./sandbox-pool.js";
-import { ModuleWorkers } from "./module-workers.js";
+import { ModuleWorkers, STOPPED_ERROR } from "./module-workers.js";
+
+/** Module jobs handed to the worker thread in advance of the one it runs. */
+const QUEUED = 64;
 
 export class InProcessExecutor implements QuantumExecutor {
   readonly kind = "in-process" as const;
   readonly slots = 1;
+  readonly queued = QUEUED;
   private readonly workers: ModuleWorkers;
-  /** Aborted by `stop`: a running command is killed. */
+  /** Aborted by `stop`: a running command is killed, quanta still waiting never start. */
   private readonly stopping = new AbortController();
+  /** Settles when every job handed over so far has ended (undefined: none is running). */
+  private allDone: Promise<unknown> | undefined;
+  /** Settles when every job before the current run of module jobs has ended (undefined: nothing to wait for). */
+  private beforeModules: Promise<unknown> | undefined;
+  private lastWasModule = false;
 
   constructor(
     private readonly blobs: BlobStore,
     repoRoot: string,
   ) {
-    this.workers = new ModuleWorkers(1, { repoRoot, durability: blobs.durability });
+    this.workers = new ModuleWorkers(1, { repoRoot, durability: blobs.durability }, 1 + QUEUED);
   }
 
   execute(job: QuantumJob, started: () => void): QuantumOutcome | Promise<QuantumOutcome> {
-    started();
-    if (job.task.kind === "module") return this.workers.run(job);
-    return runQuantumJobNow(job, this.blobs, { signal: this.stopping.signal });
+    if (job.task.kind === "module") {
+      if (!this.lastWasModule) this.waitBeforeModules(this.allDone);
+      this.lastWasModule = true;
+      const gate = this.beforeModules;
+      const run = gate ? gate.then(() => this.whenNotStopped(() => this.workers.run(job, started))) : this.workers.run(job, started);
+      return this.track(run);
+    }
+    this.lastWasModule = false;
+    const gate = this.allDone;
+    const now = () => {
+      started();
+      return runQuantumJobNow(job, this.blobs, { signal: this.stopping.signal });
+    };
+    if (!gate) {
+      const outcome = now();
+      return outcome instanceof Promise ? this.track(outcome) : outcome;
+    }
+    return this.track(gate.then(() => this.whenNotStopped(now)));
   }
 
   stop(): void {
@@ -38,5 +67,30 @@ export class InProcessExecutor implements QuantumExecutor {
   async close(): Promise<void> {
     await this.workers.close();
     closeSandboxPools();
+  }
+
+  /** Remembers a job that has not ended: the next command waits for it. */
+  private track(run: Promise<QuantumOutcome>): Promise<QuantumOutcome> {
+    const done = Promise.all([this.allDone, run.catch(() => undefined)]);
+    this.allDone = done;
+    void done.then(() => {
+      if (this.allDone === done) this.allDone = undefined;
+    });
+    return run;
+  }
+
+  /** Module jobs wait for `gate` (until it settles: then they go to the worker at once, together). */
+  private waitBeforeModules(gate: Promise<unknown> | undefined): void {
+    this.beforeModules = gate;
+    void gate?.then(() => {
+      if (this.beforeModules === gate) this.beforeModules = undefined;
+    });
+  }
+
+  /** Starts a job that waited for others, unless an interrupt came meanwhile. */
+  private whenNotStopped(go: () => QuantumOutcome | Promise<QuantumOutcome>): QuantumOutcome | Promise<QuantumOutcome> {
+    if (!this.stopping.signal.aborted) return go();
+    const now = Date.now();
+    return { ok: false, error: STOPPED_ERROR, log: "", startedAt: now, finishedAt: now };
   }
 }

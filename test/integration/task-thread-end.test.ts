@@ -21,18 +21,22 @@ tasks:
   step: { task: ./step.ts }
 `;
 
-/** Copies its input; item \`exitOn\` calls process.exit(3), item \`oomOn\` allocates until it dies. */
+/**
+ * Copies its input; item \`exitOn\` calls process.exit(3), item \`oomOn\` allocates until it dies, item
+ * \`hangOn\` never returns.
+ */
 const TASK = `import { defineTask, z } from "quanta";
 
 export default defineTask({
   name: "step",
   dimensions: ["item"],
-  config: z.object({ exitOn: z.number().default(0), oomOn: z.number().default(0) }),
+  config: z.object({ exitOn: z.number().default(0), oomOn: z.number().default(0), hangOn: z.number().default(0) }),
   inputs: { raw: { type: "raw", dimensions: ["item"], storage: "text" } },
   outputs: { copy: { type: "copy", dimensions: ["item"], storage: "text" } },
   run({ raw }, config) {
     const item = Number(raw);
     if (item === config.exitOn) process.exit(3);
+    if (item === config.hangOn) for (;;);
     if (item === config.oomOn) {
       const kept: number[][] = [];
       for (;;) kept.push(new Array(1 << 20).fill(item + 0.5));
@@ -64,14 +68,25 @@ async function run(dir: string, args: string[], env: Record<string, string> = {}
 }
 
 describe.each([["-j 2", "2"], ["-j 1", "1"]])("14.4 a task that ends its thread, %s", (_name, jobs) => {
+  // 40 quanta: the worker is handed many jobs at once and sends their outcomes back in batches; the
+  // quantum that ended the thread is the one that fails, not one whose outcome was still unsent.
   it("process.exit(3) fails its quantum with the reason; the others run; exit 1", async () => {
-    const dir = makeFixture(4);
-    const r = await run(dir, ["-j", jobs, "--config", "step.exitOn=2"]);
+    const dir = makeFixture(40);
+    const r = await run(dir, ["-j", jobs, "--config", "step.exitOn=25"]);
     expect(r.code, r.stderr).toBe(1);
     expect(r.finished.event).toBe("run-finished");
-    expect(r.finished.counts).toMatchObject({ ran: 3, failed: 1, blocked: 0 });
-    expect(r.failed.map((f) => f.dataId)).toEqual(["item=2"]);
+    expect(r.finished.counts).toMatchObject({ ran: 39, failed: 1, blocked: 0 });
+    expect(r.failed.map((f) => f.dataId)).toEqual(["item=25"]);
     expect(r.failed[0]!.error).toMatch(/^worker thread exited with code 3 during the quantum/);
+  });
+
+  it("a quantum that never returns times out alone; the others run", async () => {
+    const dir = makeFixture(40);
+    writeFileSync(join(dir, "p.yaml"), PIPELINE.replace("step: { task: ./step.ts }", "step: { task: ./step.ts, timeout: 1s }"));
+    const r = await run(dir, ["-j", jobs, "--config", "step.hangOn=7"]);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.finished.counts).toMatchObject({ ran: 39, failed: 1, blocked: 0 });
+    expect(r.failed.map((f) => [f.dataId, f.error])).toEqual([["item=7", "timed out after 1s"]]);
   });
 
   it("running out of memory fails its quantum, not the CLI; exit 1", async () => {
