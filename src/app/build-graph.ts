@@ -17,7 +17,7 @@ import type { Pipeline } from "../core/pipeline.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import { compileWhere, parseBindings, parseWhere, referencedDimensions, toUsageError } from "../core/query/query.js";
 import type { PlanFlags } from "./plan-pipeline.js";
-import { relationKeyOf } from "../core/input-collection.js";
+import { relationKeyOf, sourceCollectionOf } from "../core/input-collection.js";
 import type { Registry } from "../store/registry.js";
 import type { Repository } from "../store/repository.js";
 
@@ -98,13 +98,12 @@ function availableInRepository(registry: Registry, pipeline: Pipeline, inputColl
     for (const entry of registry.listDatasets({ collection, type })) out.push(entry.dataId);
     return out;
   };
+  const outputHas = (type: string) => !registry.listDatasets({ collection: outputCollection, type })[Symbol.iterator]().next().done;
+  const where = { ingestedTypes: declared, inputCollection, outputCollection, outputHas };
   return {
     datasetIds(type) {
-      if (declared.has(type)) return list(inputCollection, type);
-      const existing = list(outputCollection, type);
-      if (existing.length > 0) return existing;
-      const inputs = list(inputCollection, type);
-      return inputs.length > 0 || registry.getDatasetType(type) !== undefined ? inputs : undefined;
+      const ids = list(sourceCollectionOf(type, where), type);
+      return ids.length > 0 || declared.has(type) || registry.getDatasetType(type) !== undefined ? ids : undefined;
     },
     relationRows: (name) => registry.getRelation(relationKeyOf(inputCollection, name))?.rows,
   };

@@ -3,19 +3,31 @@
  * `exec` refuses to run it once they changed: the graph was built over those datasets (which data IDs
  * exist, which quanta there are), so running it over others could give a wrong answer silently.
  *
- * An input resolves as the engine resolves it (quantum-decider.ts): the input collection first, then
- * the output collection.
+ * An input is read from where the quantum resolver reads it (core/input-collection.ts, sourceCollectionOf).
  */
 import { UsageError } from "../core/errors.js";
+import { sourceCollectionOf } from "../core/input-collection.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { Registry } from "../store/registry.js";
 
 /** The digest each input dataset of `graph` has now ("" for none), by dataset id. */
 export function readInputDigests(graph: QuantumGraph, registry: Registry, collection: string): Map<number, string> {
   const digests = new Map<number, string>();
+  const outputHolds = new Map<string, boolean>();
+  const outputHas = (type: string) => {
+    let has = outputHolds.get(type);
+    if (has === undefined) outputHolds.set(type, (has = !registry.listDatasets({ collection, type })[Symbol.iterator]().next().done));
+    return has;
+  };
+  const where = {
+    ingestedTypes: new Set(graph.pipeline.inputs.filter((i) => i.kind === "files").map((i) => i.type)),
+    inputCollection: graph.inputCollection,
+    outputCollection: collection,
+    outputHas,
+  };
   for (const ds of graph.datasets) {
     if (ds.producer >= 0) continue;
-    const record = registry.getDataset(graph.inputCollection, ds.type, ds.key) ?? registry.getDataset(collection, ds.type, ds.key);
+    const record = registry.getDataset(sourceCollectionOf(ds.type, where), ds.type, ds.key);
     digests.set(ds.id, record?.digest ?? "");
   }
   return digests;

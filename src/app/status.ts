@@ -4,11 +4,13 @@
  * may or may not change its inputs), or is up to date.
  */
 import type { EventBody, StatusCounts } from "../core/events.js";
-import { formatReason, type Reason } from "../core/explain.js";
+import { formatReason } from "../core/explain.js";
 import { formatPlanWarning } from "../core/plan-warning.js";
 import { UsageError } from "../core/errors.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
-import { QuantumDecider } from "../exec/quantum-decider.js";
+import { dryRun, type QuantumStatus, type QuantumVerdict } from "../core/dry-run.js";
+import { QuantumResolver } from "../core/quantum-resolver.js";
+import { viewOf } from "../store/repository-view.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { formatStatus } from "../ui/format-status.js";
 import { planPipeline, type PlanRequest } from "./plan-pipeline.js";
@@ -16,52 +18,16 @@ import { readLastRun } from "./last-run.js";
 import { parseQuantumRef } from "./parse-quantum-ref.js";
 import { emitterFor, openReporter, type OutputFlags } from "./run-pipeline.js";
 
-export type QuantumStatus = "will-run" | "may-run" | "up-to-date";
-
-export interface QuantumVerdict {
-  status: QuantumStatus;
-  reasons: Reason[];
+/**
+ * Resolves the quanta of the plan as a run would, without running anything (core/dry-run.ts): every
+ * one, or (`until`) those that decide that one.
+ */
+export function resolveStatuses(graph: QuantumGraph, repo: Repository, collection: string, until?: number): QuantumVerdict[] {
+  return dryRun(graph, new QuantumResolver(graph, viewOf(repo), collection), until) as QuantumVerdict[];
 }
 
-/** Resolves quanta in graph order (up to `until`, inclusive), as a dry run. */
-export function resolveStatuses(graph: QuantumGraph, repo: Repository, collection: string, until = graph.quanta.length - 1): QuantumVerdict[] {
-  const decider = new QuantumDecider(graph, repo, collection);
-  const verdicts: QuantumVerdict[] = [];
-  for (let id = 0; id <= until; id++) {
-    const q = graph.quanta[id]!;
-    const r = decider.resolve(id);
-    switch (r.kind) {
-      case "skip":
-        if (r.cached.noWork) decider.setAbsent(q);
-        else decider.setOutputs(q, r.cached.outputs);
-        verdicts.push({ status: "up-to-date", reasons: r.decision.reasons });
-        break;
-      case "run":
-        decider.setPending(q);
-        verdicts.push({ status: "will-run", reasons: r.decision.reasons });
-        break;
-      case "maybe":
-        decider.setPending(q);
-        verdicts.push({ status: "may-run", reasons: r.reasons });
-        break;
-      case "no-work":
-        decider.setAbsent(q);
-        verdicts.push({ status: "up-to-date", reasons: [] });
-        break;
-      case "missing-input":
-        decider.setAbsent(q);
-        verdicts.push({ status: "will-run", reasons: [{ kind: "previous-failure", error: r.error }] });
-        break;
-      default: {
-        const never: never = r;
-        throw new Error(`internal error: ${JSON.stringify(never)}`);
-      }
-    }
-  }
-  return verdicts;
-}
-
-const LABEL: Record<QuantumStatus, string> = { "will-run": "will run", "may-run": "may run", "up-to-date": "up to date" };
+const LABEL: Record<QuantumStatus, string> = { "will-run": "will run", "may-run": "may run", "up-to-date": "up to date", blocked: "blocked" };
+const FIELD: Record<QuantumStatus, keyof StatusCounts> = { "will-run": "willRun", "may-run": "mayRun", "up-to-date": "upToDate", blocked: "blocked" };
 
 export async function showStatus(req: PlanRequest & { output: OutputFlags; list: boolean; out: (t: string) => void }): Promise<number> {
   const reporter = req.output.json ? await openReporter(req.output) : undefined;
@@ -71,14 +37,13 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
     const { graph, collection, warnings } = await planPipeline(req, repo, emit);
     if (!reporter) for (const w of warnings) process.stderr.write(`warning: ${formatPlanWarning(w)}\n`);
     const verdicts = resolveStatuses(graph, repo, collection);
-    const perTask = new Map(graph.tasks.map((t) => [t.label, { task: t.label, total: 0, willRun: 0, mayRun: 0, upToDate: 0 }]));
-    const counts: StatusCounts = { willRun: 0, mayRun: 0, upToDate: 0 };
+    const perTask = new Map(graph.tasks.map((t) => [t.label, { task: t.label, total: 0, willRun: 0, mayRun: 0, upToDate: 0, blocked: 0 }]));
+    const counts: StatusCounts = { willRun: 0, mayRun: 0, upToDate: 0, blocked: 0 };
     verdicts.forEach((v, id) => {
       const t = perTask.get(graph.quanta[id]!.task)!;
       t.total++;
-      const field = v.status === "will-run" ? "willRun" : v.status === "may-run" ? "mayRun" : "upToDate";
-      t[field]++;
-      counts[field]++;
+      t[FIELD[v.status]]++;
+      counts[FIELD[v.status]]++;
     });
     const body: EventBody = { event: "status", pipeline: graph.pipeline.name, collection, counts, tasks: [...perTask.values()] };
     if (req.list && !req.output.json) {
@@ -120,8 +85,8 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
     if (req.json) {
       // The quantum's verdict, then the verdicts of the upstream quanta it waits on.
       const name = (qid: number) => `${graph.quanta[qid]!.task}@${graph.quanta[qid]!.key}`;
-      const upstream = verdicts[id]!.reasons.flatMap((r) => (r.kind === "upstream-pending" ? [r.producer] : []));
-      const byName = new Map(graph.quanta.slice(0, id + 1).map((q, qid) => [`${q.task}@${q.key}`, qid]));
+      const upstream = verdicts[id]!.reasons.flatMap((r) => (r.kind === "upstream-pending" || r.kind === "upstream-failed" ? [r.producer] : []));
+      const byName = new Map(graph.quanta.map((q, qid) => [`${q.task}@${q.key}`, qid]));
       const show = (qid: number) => ({ quantum: name(qid), status: verdicts[qid]!.status, reasons: verdicts[qid]!.reasons });
       req.out(JSON.stringify({ v: 1, time: Date.now(), event: "why", ...show(id), upstream: upstream.map((p) => show(byName.get(p)!)) }) + "\n");
       return 0;
@@ -135,7 +100,7 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
       printed.add(qid);
       for (const r of v.reasons) {
         req.out(`${indent}  - ${formatReason(r)}\n`);
-        if (r.kind === "upstream-pending") {
+        if (r.kind === "upstream-pending" || r.kind === "upstream-failed") {
           const producer = graph.quanta.findIndex((p) => `${p.task}@${p.key}` === r.producer);
           if (producer >= 0 && !printed.has(producer)) print(producer, indent + "    ");
         }

@@ -21,6 +21,8 @@ export interface StatusCounts {
   willRun: number;
   mayRun: number;
   upToDate: number;
+  /** Quanta that would fail (a required input is missing) and those downstream of them. */
+  blocked: number;
 }
 
 export interface TaskCounts extends RunCounts {
@@ -104,7 +106,7 @@ export type QuantaEvent =
       /** Candidate quanta the plan dropped (a `multiple` input short of its `minimum`), when any. */
       dropped?: number;
     })
-  /** The last event of `quanta status`: how many quanta will run, may run, are up to date, in total and per task. */
+  /** The last event of `quanta status`: how many quanta will run, may run, are up to date, are blocked, in total and per task. */
   | (Stamp & {
       event: "status";
       pipeline: string;

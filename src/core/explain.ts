@@ -19,7 +19,13 @@ export type Reason =
   | { kind: "input-removed"; connection: string; type: string; dataId: string; digest: BlobDigest }
   | { kind: "output-missing"; connection: string; type: string; digest: BlobDigest }
   | { kind: "upstream-pending"; connection: string; type: string; dataId: string; producer: string }
-  | { kind: "previous-failure"; error: string };
+  | { kind: "previous-failure"; error: string }
+  /** Nothing to do: a required input was not produced, or a gather found too few. */
+  | { kind: "no-work"; reason: string }
+  /** A required input that no quantum produces is not in the repository: the quantum would fail. */
+  | { kind: "missing-input"; error: string }
+  /** An upstream quantum would fail: this one cannot run. */
+  | { kind: "upstream-failed"; producer: string };
 
 export type Decision =
   /** Up to date: outputs known and present. `rebind` when this collection must (re)record them. */
@@ -135,6 +141,12 @@ export function formatReason(r: Reason): string {
       return `input ${r.connection} (${ref(r.type, r.dataId)}) is about to be recomputed by ${r.producer}`;
     case "previous-failure":
       return `the previous attempt failed: ${r.error}`;
+    case "no-work":
+      return `nothing to do: ${r.reason}`;
+    case "missing-input":
+      return `cannot run: ${r.error}`;
+    case "upstream-failed":
+      return `blocked: upstream quantum ${r.producer} cannot run`;
     default: {
       const never: never = r;
       throw new Error(`internal error: unknown reason ${JSON.stringify(never)}`);

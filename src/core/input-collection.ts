@@ -23,3 +23,17 @@ export function inputCollectionOf(pipelineName: string): string {
 export function relationKeyOf(inputCollection: string, relation: string): string {
   return inputCollection === LEGACY_INPUT_COLLECTION ? relation : `${inputCollection}/${relation}`;
 }
+
+/**
+ * The collection a dataset of `type` that no task of the plan produces is read from, for the graph
+ * builder and the quantum resolver alike: a type the pipeline ingests from files comes from its input
+ * collection; any other type (written by an earlier pipeline, or `quanta ingest`ed under its name) from
+ * the output collection when that holds any dataset of the type, else from the input collection.
+ */
+export function sourceCollectionOf(
+  type: string,
+  where: { ingestedTypes: ReadonlySet<string>; inputCollection: string; outputCollection: string; outputHas: (type: string) => boolean },
+): string {
+  if (where.ingestedTypes.has(type)) return where.inputCollection;
+  return where.outputHas(type) ? where.outputCollection : where.inputCollection;
+}

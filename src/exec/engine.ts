@@ -20,7 +20,9 @@ import type { KeyManifest } from "../core/quantum-key.js";
 import type { ActionRecord, ExecutionRecord, QuantumRecord, Registry } from "../store/registry.js";
 import type { Repository } from "../store/repository.js";
 import { isThenable, type OutputBlob, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "./quantum-job.js";
-import { QuantumDecider, type CachedResult } from "./quantum-decider.js";
+import { QuantumResolver, type CachedResult } from "../core/quantum-resolver.js";
+import { viewOf } from "../store/repository-view.js";
+import { JobBuilder } from "./job-builder.js";
 import { CommitBatcher } from "./commit-batcher.js";
 import { dropCachedResults } from "../store/drop-cached-results.js";
 
@@ -90,7 +92,8 @@ export async function runGraph(opts: RunOptions): Promise<RunResult> {
 
 class GraphRun {
   private readonly walker: GraphWalker;
-  private readonly decider: QuantumDecider;
+  private readonly resolver: QuantumResolver;
+  private readonly jobs: JobBuilder;
   private readonly perTask = new Map<string, TaskCounts & { remaining: number }>();
   private readonly batcher: CommitBatcher;
   private completions: Completion[] = [];
@@ -106,7 +109,8 @@ class GraphRun {
 
   constructor(private readonly opts: RunOptions) {
     this.walker = new GraphWalker(opts.graph, { order: opts.order });
-    this.decider = new QuantumDecider(opts.graph, opts.repo, opts.collection);
+    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection);
+    this.jobs = new JobBuilder(opts.graph, opts.repo);
     this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
     for (const t of opts.graph.tasks) {
       this.perTask.set(t.label, { task: t.label, total: 0, remaining: 0, ran: 0, upToDate: 0, failed: 0, blocked: 0, noWork: 0, durationMs: 0 });
@@ -208,7 +212,7 @@ class GraphRun {
       const id = this.walker.takeOne();
       if (id < 0) return;
       const q = this.opts.graph.quanta[id]!;
-      const r = this.decider.resolve(id);
+      const r = this.resolver.resolve(id);
       switch (r.kind) {
         case "maybe":
           throw new Error(`internal error: quantum ${q.task}@${q.key} has pending inputs in a real run`);
@@ -218,7 +222,7 @@ class GraphRun {
         case "no-work":
           // Nothing to do (an upstream quantum produced nothing): counted and reported as a quantum
           // that ran and found no work, without starting it.
-          this.decider.setAbsent(q);
+          this.resolver.setAbsent(q);
           this.opts.emit({ event: "quantum-finished", ...this.ref(id), durationMs: 0, noWork: true });
           this.countTerminal(q, "noWork");
           this.walker.finish(id);
@@ -227,7 +231,7 @@ class GraphRun {
           this.skip(id, q, r.decision.key, r.decision.rebind, r.cached);
           break;
         case "run":
-          this.start(r.job, { key: r.decision.key, manifest: r.manifest, reasons: r.decision.reasons });
+          this.start(this.jobs.build(id, r.reads, (d) => this.resolver.digestOf(d)), { key: r.decision.key, manifest: r.manifest, reasons: r.decision.reasons });
           break;
         default: {
           const never: never = r;
@@ -238,8 +242,8 @@ class GraphRun {
   }
 
   private skip(id: number, q: GraphQuantum, key: QuantumKey, rebind: boolean, cached: CachedResult): void {
-    if (cached.noWork) this.decider.setAbsent(q);
-    else this.decider.setOutputs(q, cached.outputs);
+    if (cached.noWork) this.resolver.setAbsent(q);
+    else this.resolver.setOutputs(q, cached.outputs);
     if (rebind) {
       this.batcher.add((registry) => {
         const status = cached.noWork ? "no-work" : "succeeded";
@@ -318,8 +322,8 @@ class GraphRun {
     const counts = this.perTask.get(q.task)!;
     counts.durationMs += durationMs;
     if (outcome.ok) {
-      if (outcome.noWork) this.decider.setAbsent(q);
-      else this.decider.setOutputs(q, outcome.outputs);
+      if (outcome.noWork) this.resolver.setAbsent(q);
+      else this.resolver.setOutputs(q, outcome.outputs);
       this.noteDuration(id, durationMs);
       this.opts.emit({ event: "quantum-finished", quantum: id, task: q.task, dataId: q.key, durationMs, noWork: outcome.noWork, peakRssBytes: outcome.peakRssBytes });
       this.countTerminal(q, outcome.noWork ? "noWork" : "ran");
@@ -354,7 +358,7 @@ class GraphRun {
   }
 
   private failed(id: number, q: GraphQuantum): void {
-    this.decider.setAbsent(q);
+    this.resolver.setAbsent(q);
     this.countTerminal(q, "failed");
     const blocked = this.walker.fail(id);
     const by = this.ref(id);
@@ -367,7 +371,7 @@ class GraphRun {
 
   private block(id: number, by: QuantumRef): void {
     const q = this.opts.graph.quanta[id]!;
-    this.decider.setAbsent(q);
+    this.resolver.setAbsent(q);
     this.opts.emit({ event: "quantum-blocked", ...this.ref(id), blockedBy: by });
     this.countTerminal(q, "blocked");
   }
@@ -489,7 +493,7 @@ class GraphRun {
     const { graph, collection } = this.opts;
     const interrupted = this.interrupted && { ...this.interrupted, notStarted: this.countNotStarted(counts) };
     this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode, ...(interrupted && { interrupted }) });
-    const fileBlobs = this.decider.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
+    const fileBlobs = this.resolver.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
     return { counts, tasks, exitCode, durationMs, fileBlobs };
   }
 

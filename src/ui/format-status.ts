@@ -1,30 +1,34 @@
-import type { QuantaEvent } from "../core/events.js";
+import type { QuantaEvent, StatusCounts } from "../core/events.js";
 import { formatTable } from "./format-table.js";
 
 export type StatusEvent = Extract<QuantaEvent, { event: "status" }>;
 
 /**
  * What `quanta status` prints without `--json`: per task in pipeline order, how many quanta will run
- * (stale now), may run (an upstream input is about to change) and are up to date, then the totals.
+ * (stale now), may run (an upstream input is about to change), are up to date, and (when any is) are
+ * blocked (a required input is missing), then the totals.
  */
 export function formatStatus(status: StatusEvent, maxWidth?: number): string[] {
-  const row = (name: string, c: { willRun: number; mayRun: number; upToDate: number }, total: number) => [
+  const blocked = status.counts.blocked > 0;
+  const row = (name: string, c: StatusCounts, total: number) => [
     name,
     String(c.willRun),
     String(c.mayRun),
     String(c.upToDate),
+    ...(blocked ? [String(c.blocked)] : []),
     String(total),
   ];
   const total = status.tasks.reduce((sum, t) => sum + t.total, 0);
   const lines = formatTable({
-    header: ["task", "will run", "may run", "up to date", "total"],
+    header: ["task", "will run", "may run", "up to date", ...(blocked ? ["blocked"] : []), "total"],
     rows: [...status.tasks.map((t) => row(t.task, t, t.total)), row("total", status.counts, total)],
     maxWidth,
   });
   const c = status.counts;
   lines.push(
     `status of ${status.pipeline} (collection ${status.collection}): ` +
-      `${c.willRun} will run, ${c.mayRun} may run, ${c.upToDate} up to date`,
+      `${c.willRun} will run, ${c.mayRun} may run, ${c.upToDate} up to date` +
+      (blocked ? `, ${c.blocked} blocked (a required input is missing)` : ""),
   );
   return lines;
 }

@@ -1,0 +1,65 @@
+/**
+ * A run that runs nothing: the walk the engine makes (the same GraphWalker, the same QuantumResolver),
+ * with every quantum that would run taken as running and its outputs as not known yet. `quanta
+ * status` and `why` report it. A quantum will run (stale now), may run (an upstream quantum will run
+ * first and may or may not reproduce its inputs), is up to date, or is blocked (a required input is
+ * missing, so it would fail, and everything downstream of it with it).
+ */
+import type { Reason } from "./explain.js";
+import { GraphWalker } from "./graph-walker.js";
+import type { QuantumGraph } from "./quantum-graph.js";
+import type { QuantumResolver } from "./quantum-resolver.js";
+
+export type QuantumStatus = "will-run" | "may-run" | "up-to-date" | "blocked";
+
+export interface QuantumVerdict {
+  status: QuantumStatus;
+  reasons: Reason[];
+}
+
+/**
+ * The verdict on every quantum, by id; with `until`, the walk stops once that quantum is decided (the
+ * quanta it depends on are decided before it, the others may be left undecided).
+ */
+export function dryRun(graph: QuantumGraph, resolver: QuantumResolver, until?: number): (QuantumVerdict | undefined)[] {
+  const walker = new GraphWalker(graph);
+  const verdicts: (QuantumVerdict | undefined)[] = new Array(graph.quanta.length);
+  const name = (id: number) => `${graph.quanta[id]!.task}@${graph.quanta[id]!.key}`;
+  for (let id = walker.takeOne(); id >= 0 && (until === undefined || !verdicts[until]); id = walker.takeOne()) {
+    const q = graph.quanta[id]!;
+    const r = resolver.resolve(id);
+    switch (r.kind) {
+      case "skip":
+        if (r.cached.noWork) resolver.setAbsent(q);
+        else resolver.setOutputs(q, r.cached.outputs);
+        verdicts[id] = { status: "up-to-date", reasons: r.decision.reasons };
+        break;
+      case "run":
+        resolver.setPending(q);
+        verdicts[id] = { status: "will-run", reasons: r.decision.reasons };
+        break;
+      case "maybe":
+        resolver.setPending(q);
+        verdicts[id] = { status: "may-run", reasons: r.reasons };
+        break;
+      case "no-work":
+        resolver.setAbsent(q);
+        verdicts[id] = { status: "up-to-date", reasons: [{ kind: "no-work", reason: r.reason }] };
+        break;
+      case "missing-input":
+        resolver.setAbsent(q);
+        verdicts[id] = { status: "blocked", reasons: [{ kind: "missing-input", error: r.error }] };
+        for (const b of walker.fail(id)) {
+          resolver.setAbsent(graph.quanta[b]!);
+          verdicts[b] = { status: "blocked", reasons: [{ kind: "upstream-failed", producer: name(id) }] };
+        }
+        continue;
+      default: {
+        const never: never = r;
+        throw new Error(`internal error: ${JSON.stringify(never)}`);
+      }
+    }
+    walker.finish(id);
+  }
+  return verdicts;
+}

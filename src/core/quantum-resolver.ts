@@ -1,0 +1,223 @@
+/**
+ * The one place that decides quanta. Over a read-only view of the repository, in the order of a walk
+ * of the graph, it resolves each quantum: its input digests (from the collections its inputs come
+ * from, or from the upstream quanta resolved before it), its key, and what must happen to it, with
+ * the reasons. `quanta run` and `exec` (the engine) run what it says must run; `quanta status` and
+ * `why` (dry-run.ts) only report it; the run stamp (app/stamps.ts) is a cache in front of it.
+ *
+ * Each dataset of the walk is in one of four states: unknown (its producer has not been resolved yet),
+ * known (a digest), absent (its producer had no work, failed, or it is missing), or pending (its
+ * producer will run, so its digest is not known: a dry run).
+ */
+import { canonicalJson } from "./canonical-json.js";
+import type { BlobDigest, QuantumKey } from "./digest.js";
+import { decideQuantum, type Decision, type QuantumMemory, type Reason } from "./explain.js";
+import { sourceCollectionOf } from "./input-collection.js";
+import type { TaskNode } from "./pipeline.js";
+import type { GraphQuantum, QuantumGraph } from "./quantum-graph.js";
+import { buildKeyManifest, computeQuantumKey, type KeyInput, type KeyManifest } from "./quantum-key.js";
+import type { OutputDigests, RememberedQuantum, RepositoryView } from "./repository-view.js";
+
+/** Marks a dataset whose producer will run in a dry run. */
+const PENDING = "pending" as const;
+type DatasetState = BlobDigest | null | typeof PENDING | undefined;
+
+export type Resolution =
+  /** Up to date: the outputs to bind, and the execution that first produced them. */
+  | { kind: "skip"; decision: Extract<Decision, { action: "skip" }>; cached: CachedResult }
+  /** Must run: its key's manifest, and per input connection the datasets it reads (see `digestOf`). */
+  | { kind: "run"; decision: Extract<Decision, { action: "run" }>; manifest: KeyManifest; reads: Record<string, number[]> }
+  /** An upstream quantum will run first (a dry run): this one runs unless that one reproduces its outputs. */
+  | { kind: "maybe"; reasons: Reason[] }
+  /** A required input is absent (upstream had no work) or too few gathered: nothing to do. */
+  | { kind: "no-work"; reason: string }
+  /** A required input that no quantum produces is not in the repository: the quantum fails. */
+  | { kind: "missing-input"; error: string };
+
+export interface CachedResult {
+  outputs: OutputDigests;
+  noWork: boolean;
+  executionId: string;
+}
+
+interface TaskInfo {
+  task: TaskNode;
+  config: string;
+}
+
+export class QuantumResolver {
+  private readonly state: DatasetState[];
+  private readonly tasks = new Map<string, TaskInfo>();
+  /** This collection's quantum records, read once per task on first use. */
+  private readonly records = new Map<string, Map<string, RememberedQuantum>>();
+  /** Dataset digests, read once per (collection, type) on first use. */
+  private readonly digests = new Map<string, Map<string, BlobDigest>>();
+  private readonly ingestedTypes: ReadonlySet<string>;
+
+  constructor(
+    private readonly graph: QuantumGraph,
+    private readonly repo: RepositoryView,
+    private readonly collection: string,
+  ) {
+    this.state = new Array(graph.datasets.length);
+    for (const t of graph.tasks) this.tasks.set(t.label, { task: t, config: canonicalJson(t.config) });
+    this.ingestedTypes = new Set(graph.pipeline.inputs.filter((i) => i.kind === "files").map((i) => i.type));
+  }
+
+  resolve(quantumId: number): Resolution {
+    const q = this.graph.quanta[quantumId]!;
+    const info = this.tasks.get(q.task);
+    if (!info) throw new Error(`internal error: quantum ${quantumId} of unknown task ${q.task}`);
+    const gathered = this.gatherInputs(q, info.task);
+    if (gathered.kind !== "ok") return gathered;
+    const manifest = buildKeyManifest({ task: q.task, dataId: q.key, codeDigest: info.task.codeDigest, config: info.config, inputs: gathered.keyInputs });
+    const key = computeQuantumKey(manifest, this.repo.hasher);
+    const { memory, cached } = this.recall(q, key);
+    const decision = decideQuantum({ key, manifest, memory, blobExists: (d) => this.repo.blobExists(d) });
+    switch (decision.action) {
+      case "maybe":
+        return { kind: "maybe", reasons: decision.reasons };
+      case "skip":
+        return { kind: "skip", decision, cached: cached! };
+      case "run":
+        return { kind: "run", decision, manifest, reads: gathered.reads };
+      default: {
+        const never: never = decision;
+        throw new Error(`internal error: ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /** The digest of a dataset the walk knows (an input a `run` resolution reads). */
+  digestOf(datasetId: number): BlobDigest {
+    const st = this.state[datasetId];
+    if (typeof st !== "string" || st === PENDING) throw new Error(`internal error: dataset ${datasetId} has no digest yet`);
+    return st;
+  }
+
+  /** Records the outputs of a quantum that ran or was skipped. */
+  setOutputs(q: GraphQuantum, outputs: Record<string, { digest: BlobDigest }>): void {
+    for (const name in q.outputs) this.state[q.outputs[name]!] = outputs[name]?.digest ?? null;
+  }
+
+  /** Marks every output of a quantum absent (no work, failed, blocked). */
+  setAbsent(q: GraphQuantum): void {
+    for (const name in q.outputs) this.state[q.outputs[name]!] = null;
+  }
+
+  /** Marks every output of a quantum pending (a dry run: it would run). */
+  setPending(q: GraphQuantum): void {
+    for (const name in q.outputs) this.state[q.outputs[name]!] = PENDING;
+  }
+
+  /** The distinct digests of the graph's outputs known so far that `select` picks. */
+  outputDigests(select: (digest: BlobDigest) => boolean): BlobDigest[] {
+    const distinct = new Set<BlobDigest>();
+    const { datasets } = this.graph;
+    for (let id = 0; id < datasets.length; id++) {
+      const st = this.state[id];
+      if (datasets[id]!.producer >= 0 && typeof st === "string" && st !== PENDING) distinct.add(st);
+    }
+    return [...distinct].filter(select);
+  }
+
+  /**
+   * What the repository remembers about the quantum. The common case of a no-op run, this collection's
+   * record holding the current key and its outputs, needs no lookup beyond the records read at first.
+   */
+  private recall(q: GraphQuantum, key: QuantumKey): { memory: QuantumMemory; cached?: CachedResult } {
+    const record = this.recordsOf(q.task).get(q.key);
+    const memory: QuantumMemory = {};
+    if (record) memory.record = { key: record.key, status: record.status };
+    if (record && record.key === key && record.status !== "failed" && record.outputs) {
+      const cached = { outputs: record.outputs, noWork: record.status === "no-work", executionId: record.executionId };
+      memory.cached = cached;
+      return { memory, cached };
+    }
+    const action = this.repo.action(key);
+    if (action) {
+      memory.cached = { outputs: action.outputs, noWork: action.noWork };
+      return { memory, cached: { outputs: action.outputs, noWork: action.noWork, executionId: action.executionId } };
+    }
+    if (record) {
+      memory.previous = this.repo.action(record.key)?.manifest;
+      if (record.status === "failed") {
+        const exec = this.repo.execution(record.executionId);
+        memory.previous ??= exec ? buildKeyManifest({ task: q.task, dataId: q.key, codeDigest: exec.codeDigest, config: canonicalJson(exec.config), inputs: exec.inputs }) : undefined;
+        memory.previousError = exec?.error;
+      }
+    }
+    return { memory };
+  }
+
+  private recordsOf(task: string): Map<string, RememberedQuantum> {
+    let map = this.records.get(task);
+    if (!map) {
+      map = new Map();
+      for (const e of this.repo.quantumRecords(this.collection, task)) map.set(e.dataId, e.record);
+      this.records.set(task, map);
+    }
+    return map;
+  }
+
+  private digestsOf(collection: string, type: string): Map<string, BlobDigest> {
+    const id = `${collection}\0${type}`;
+    let map = this.digests.get(id);
+    if (!map) {
+      map = new Map();
+      for (const e of this.repo.datasetDigests(collection, type)) map.set(e.key, e.digest);
+      this.digests.set(id, map);
+    }
+    return map;
+  }
+
+  /** The key's inputs, and per connection the datasets a job would read (those with a digest). */
+  private gatherInputs(q: GraphQuantum, task: TaskNode) {
+    const keyInputs: KeyInput[] = [];
+    const reads: Record<string, number[]> = {};
+    const pending: Reason[] = [];
+    for (const name in task.inputs) {
+      const conn = task.inputs[name]!;
+      const ids: number[] = [];
+      for (const id of q.inputs[name] ?? []) {
+        const ds = this.graph.datasets[id]!;
+        const st = this.datasetState(id);
+        if (st === PENDING) {
+          const producer = this.graph.quanta[ds.producer]!;
+          pending.push({ kind: "upstream-pending", connection: name, type: ds.type, dataId: ds.key, producer: `${producer.task}@${producer.key}` });
+          continue;
+        }
+        if (st === null) {
+          if (ds.producer < 0 && !conn.multiple) return { kind: "missing-input" as const, error: `input ${name} (${ds.type}@${ds.key}) is not in the repository` };
+          if (!conn.multiple) return { kind: "no-work" as const, reason: `input ${name} (${ds.type}@${ds.key}) was not produced` };
+          continue;
+        }
+        keyInputs.push({ connection: name, type: ds.type, dataId: ds.key, digest: st! });
+        ids.push(id);
+      }
+      if (pending.length === 0 && conn.multiple && ids.length < conn.minimum) {
+        return { kind: "no-work" as const, reason: `input ${name} gathered ${ids.length} datasets, fewer than its minimum ${conn.minimum}` };
+      }
+      reads[name] = ids;
+    }
+    if (pending.length > 0) return { kind: "maybe" as const, reasons: pending };
+    return { kind: "ok" as const, keyInputs, reads };
+  }
+
+  /** A dataset's state; one no quantum of the plan produces is read from its source collection. */
+  private datasetState(id: number): DatasetState {
+    const st = this.state[id];
+    if (st !== undefined) return st;
+    const ds = this.graph.datasets[id]!;
+    if (ds.producer >= 0) throw new Error(`internal error: dataset ${ds.type}@${ds.key} read before its producer was resolved`);
+    const collection = sourceCollectionOf(ds.type, {
+      ingestedTypes: this.ingestedTypes,
+      inputCollection: this.graph.inputCollection,
+      outputCollection: this.collection,
+      outputHas: (type) => this.digestsOf(this.collection, type).size > 0,
+    });
+    const resolved = this.digestsOf(collection, ds.type).get(ds.key) ?? null;
+    this.state[id] = resolved;
+    return resolved;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Turns a quantum the resolver says must run into the job an executor is handed: its inputs as blob
+ * paths (with the extension of the file an ingested input came from, so a sandbox can keep it), or
+ * as bytes for the blobs kept in the registry. Where a blob lives is the store's business; this is
+ * the one place that asks it on the executors' behalf.
+ */
+import type { BlobDigest } from "../core/digest.js";
+import type { TaskNode } from "../core/pipeline.js";
+import type { QuantumGraph } from "../core/quantum-graph.js";
+import type { Repository } from "../store/repository.js";
+import type { JobInputItem, QuantumJob } from "./quantum-job.js";
+
+export class JobBuilder {
+  /** Extensions of the files ingested input types come from (`raw` → `.npy`). */
+  private readonly extensions = new Map<string, string>();
+  private readonly tasks: ReadonlyMap<string, TaskNode>;
+
+  constructor(
+    private readonly graph: QuantumGraph,
+    private readonly repo: Repository,
+  ) {
+    this.tasks = new Map(graph.tasks.map((t) => [t.label, t]));
+    for (const input of graph.pipeline.inputs) {
+      const ext = /\.[A-Za-z0-9_+-]{1,16}$/.exec(input.path)?.[0];
+      if (input.kind === "files" && ext !== undefined) this.extensions.set(input.type, ext);
+    }
+  }
+
+  /** The job of quantum `quantumId`, reading per connection the datasets `reads` names. */
+  build(quantumId: number, reads: Record<string, number[]>, digestOf: (datasetId: number) => BlobDigest): QuantumJob {
+    const q = this.graph.quanta[quantumId]!;
+    const task = this.tasks.get(q.task)!;
+    const blobs = this.repo.blobs;
+    const inputs: QuantumJob["inputs"] = {};
+    for (const name in task.inputs) {
+      const conn = task.inputs[name]!;
+      const items: JobInputItem[] = (reads[name] ?? []).map((id) => {
+        const ds = this.graph.datasets[id]!;
+        const digest = digestOf(id);
+        const extension = ds.producer < 0 ? this.extensions.get(ds.type) : undefined;
+        const bytes = blobs.inlineBytes(digest);
+        if (bytes !== undefined) return { dataId: ds.dataId, digest, bytes, extension };
+        return { dataId: ds.dataId, digest, path: blobs.pathOf(digest), extension };
+      });
+      inputs[name] = { storage: conn.storage, multiple: conn.multiple, items };
+    }
+    return { quantum: quantumId, task, dataId: q.dataId, inputs, repoRoot: this.repo.root, attempt: 1 };
+  }
+}
