@@ -41,8 +41,7 @@ import type { Connection, TaskNode } from "../core/pipeline.js";
 import type { StorageClass } from "../core/storage-class.js";
 import type { Launch } from "./launch-slots.js";
 import type { Sandbox, SandboxPool } from "./sandbox-pool.js";
-import { sharedShellSpawner } from "./shared-shell-spawner.js";
-import type { ShellSpawner } from "./shell-spawner.js";
+import type { SpawnerSource } from "./command-host.js";
 
 export interface CommandInputItem {
   /** A readable file holding the dataset (usually its blob); unused when `bytes` is given. */
@@ -63,7 +62,8 @@ export interface CommandQuantumOptions {
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
   /** Default: this process's shared one. */
-  readonly spawner?: ShellSpawner;
+  /** Where its shell spawner comes from (the executor's command host). */
+  readonly spawners: SpawnerSource;
   /** The slot the command must hold while it runs (the pool's `-j`); the sandbox is prepared before. */
   readonly launch?: Launch;
 }
@@ -103,11 +103,14 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
 
   // The spawner waits for the launch slot (the helper may queue the command, to start it the moment
   // another ends) and gives it back.
-  const spawner = opts.spawner ?? (await sharedShellSpawner());
+  const spawner = await opts.spawners.current();
   const runOptions = { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal, launch: opts.launch };
   let run = await spawner.run(expanded.text, runOptions);
   // The helper died while the command waited for its slot: the spawner that replaces it runs it.
-  if (run.unstarted && opts.spawner === undefined) run = await (await sharedShellSpawner()).run(expanded.text, runOptions);
+  if (run.unstarted) {
+    const replacement = await opts.spawners.current();
+    if (replacement !== spawner) run = await replacement.run(expanded.text, runOptions);
+  }
   const log = run.log;
   measured.peakRssBytes = run.peakRssBytes;
   const modified = findModifiedInputs(layout.linked.checked.values());

@@ -224,7 +224,7 @@ export class HelperShellSpawner implements ShellSpawner {
     run.resolve(result);
   }
 
-  /** The helper is gone: every run from now on fails (sharedShellSpawner then switches to Node). */
+  /** The helper is gone: every run from now on fails (its CommandHost then switches to Node). */
   get hasExited(): boolean {
     return this.exited;
   }

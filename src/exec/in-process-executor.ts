@@ -9,10 +9,11 @@
  * short TypeScript quanta never waits for a message's round trip. A command waits until every job
  * handed over before it has ended, and the jobs after it wait for it.
  */
+import { join } from "node:path";
 import type { BlobStore } from "../store/blob-store.js";
 import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 import { runQuantumJobNow } from "./run-quantum-job.js";
-import { closeSandboxPools } from "./sandbox-pool.js";
+import { CommandHost } from "./command-host.js";
 import { ModuleWorkers, STOPPED_ERROR } from "./module-workers.js";
 
 /** Module jobs handed to the worker thread in advance of the one it runs. */
@@ -23,6 +24,7 @@ export class InProcessExecutor implements QuantumExecutor {
   readonly slots = 1;
   readonly queued = QUEUED;
   private readonly workers: ModuleWorkers;
+  private readonly host: CommandHost;
   /** Aborted by `stop`: a running command is killed, quanta still waiting never start. */
   private readonly stopping = new AbortController();
   /** Settles when every job handed over so far has ended (undefined: none is running). */
@@ -36,6 +38,7 @@ export class InProcessExecutor implements QuantumExecutor {
     repoRoot: string,
   ) {
     this.workers = new ModuleWorkers(1, { repoRoot, durability: blobs.durability }, 1 + QUEUED);
+    this.host = new CommandHost(join(repoRoot, "tmp"));
   }
 
   execute(job: QuantumJob, started: () => void): QuantumOutcome | Promise<QuantumOutcome> {
@@ -50,7 +53,7 @@ export class InProcessExecutor implements QuantumExecutor {
     const gate = this.allDone;
     const now = () => {
       started();
-      return runQuantumJobNow(job, this.blobs, { signal: this.stopping.signal });
+      return runQuantumJobNow(job, this.blobs, { signal: this.stopping.signal, host: this.host });
     };
     if (!gate) {
       const outcome = now();
@@ -65,8 +68,7 @@ export class InProcessExecutor implements QuantumExecutor {
   }
 
   async close(): Promise<void> {
-    await this.workers.close();
-    closeSandboxPools();
+    await Promise.all([this.workers.close(), this.host.close()]);
   }
 
   /** Remembers a job that has not ended: the next command waits for it. */

@@ -1,8 +1,8 @@
 /**
  * `-j N`: the local pool. TypeScript tasks run on up to N worker threads (module-workers.ts: started on
  * demand, reused, replaced when one ends or is killed by a timeout); command tasks run as child
- * processes started for this thread by the shared shell spawner (shared-shell-spawner.ts), in sandboxes
- * reused from this thread's pool (removed on close). At most N quanta run at once, of either kind: each
+ * processes started by its own shell spawner, in sandboxes reused from its own pool (command-host.ts;
+ * both end with it). At most N quanta run at once, of either kind: each
  * holds one of N launch slots while it runs. The scheduler hands over N more in advance: a command among
  * them has its sandbox filled while it waits, and is started the moment a slot is given back, before
  * the quantum that gave it is recorded. (Measured on 2 cores with 9,000 trivial commands: 5-8% less time
@@ -10,10 +10,11 @@
  * quanta-spawn helper goes one step further: it starts a waiting command itself when another ends (see
  * helper-shell-spawner.ts), 6% less time again for 3,000 commands.
  */
+import { join } from "node:path";
 import type { BlobStore } from "../store/blob-store.js";
 import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 import { runQuantumJob } from "./run-quantum-job.js";
-import { closeSandboxPools } from "./sandbox-pool.js";
+import { CommandHost } from "./command-host.js";
 import { holdingSlot, LaunchSlots } from "./launch-slots.js";
 import { ModuleWorkers, STOPPED_ERROR } from "./module-workers.js";
 
@@ -22,6 +23,7 @@ export class PoolExecutor implements QuantumExecutor {
   readonly queued: number;
   private readonly launch: LaunchSlots;
   private readonly workers: ModuleWorkers;
+  private readonly host: CommandHost;
   /** Aborted by `stop`: commands are killed, quanta waiting for a slot never start. */
   private readonly stopping = new AbortController();
 
@@ -33,12 +35,13 @@ export class PoolExecutor implements QuantumExecutor {
     this.queued = slots;
     this.launch = new LaunchSlots(slots);
     this.workers = new ModuleWorkers(slots, { repoRoot, durability: blobs.durability });
+    this.host = new CommandHost(join(repoRoot, "tmp"));
   }
 
   execute(job: QuantumJob, started: () => void): Promise<QuantumOutcome> {
     const launch = { slots: this.launch, started };
     const signal = this.stopping.signal;
-    if (job.task.kind !== "module") return runQuantumJob(job, this.blobs, { launch, signal });
+    if (job.task.kind !== "module") return runQuantumJob(job, this.blobs, { launch, signal, host: this.host });
     const cancelled = (): QuantumOutcome => ({ ok: false, error: STOPPED_ERROR, log: "", startedAt: Date.now(), finishedAt: Date.now() });
     return holdingSlot(launch, () => this.workers.run(job), { signal, cancelled });
   }
@@ -49,7 +52,6 @@ export class PoolExecutor implements QuantumExecutor {
   }
 
   async close(): Promise<void> {
-    await this.workers.close();
-    closeSandboxPools();
+    await Promise.all([this.workers.close(), this.host.close()]);
   }
 }

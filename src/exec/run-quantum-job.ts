@@ -11,7 +11,7 @@ import { INLINE_BLOB_MAX_BYTES, type BlobStore } from "../store/blob-store.js";
 import { loadTaskModule, type LoadedTaskModule } from "./task-module.js";
 import { runModuleQuantum, type ModuleQuantumResult } from "./module-runner.js";
 import { runCommandQuantum, type CommandInputItem } from "./command-runner.js";
-import { sandboxPoolFor } from "./sandbox-pool.js";
+import type { CommandHost } from "./command-host.js";
 import type { Launch } from "./launch-slots.js";
 import type { JobInputItem, OutputBlob, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 import { blobDigestSize, type BlobDigest } from "../core/digest.js";
@@ -35,6 +35,8 @@ export interface JobControl {
   readonly launch?: Launch;
   /** Aborted to stop the job (an interrupt): a command's process group is killed, it ends as failed. */
   readonly signal?: AbortSignal;
+  /** The executor's sandboxes and spawner: a command job needs them. */
+  readonly host?: CommandHost;
 }
 
 export function runQuantumJob(job: QuantumJob, blobs: BlobStore, control: JobControl = {}): Promise<QuantumOutcome> {
@@ -68,7 +70,7 @@ export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, control: Job
     return { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now() };
   };
   try {
-    const result = job.task.kind === "module" ? runModule(job, blobs) : runCommand(job, blobs, { launch: timedLaunch, signal });
+    const result = job.task.kind === "module" ? runModule(job, blobs) : runCommand(job, blobs, { launch: timedLaunch, signal, host: control.host });
     return result instanceof Promise ? result.then(done, threw) : done(result);
   } catch (err) {
     return threw(err);
@@ -156,7 +158,9 @@ function keepOutputs(r: ModuleQuantumResult, blobs: BlobStore): Result {
 }
 
 async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl): Promise<Result> {
-  const sandbox = sandboxPoolFor(join(job.repoRoot, "tmp")).take(Object.keys(job.task.inputs));
+  const host = control.host;
+  if (host === undefined) throw new Error(`internal error: command quantum ${job.task.label} handed over without a command host`);
+  const sandbox = host.sandboxes.take(Object.keys(job.task.inputs));
   // A sandbox whose command may still be running is removed, never handed to another quantum.
   let reuse = false;
   try {
@@ -172,7 +176,7 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl
         ? await Promise.all(input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension })))
         : input.items.map((i) => ({ path: i.path ?? "", bytes: i.bytes, dataId: i.dataId, extension: i.extension }));
     }
-    const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, timeoutMs: job.task.timeoutMs, launch: control.launch, signal: control.signal });
+    const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, spawners: host, timeoutMs: job.task.timeoutMs, launch: control.launch, signal: control.signal });
     reuse = r.ok || r.stray !== true;
     if (!r.ok) {
       for (const path of r.removed ?? []) blobs.forgetFile(path);

@@ -15,7 +15,6 @@
  */
 import { copyFileSync, lstatSync, mkdirSync, readdirSync, rmSync, unlinkSync } from "node:fs";
 import { basename, join } from "node:path";
-import { threadId } from "node:worker_threads";
 
 export class SandboxPool {
   /** Idle sandboxes, by their input connections (`inputsKey`). */
@@ -250,29 +249,7 @@ function inputsKey(inputNames: readonly string[]): string {
 
 /** The pools whose directory exists, removed at the latest when the process exits. */
 const poolsWithRoots = new Set<SandboxPool>();
-/** This thread's current pool per repository `tmp/` directory. */
-const pools = new Map<string, SandboxPool>();
-let poolsMade = 0;
 
 process.once("exit", () => {
   for (const pool of poolsWithRoots) pool.removeRoot();
 });
-
-/** This thread's pool of sandboxes under `tmpDir` (a repository's `tmp/`). */
-export function sandboxPoolFor(tmpDir: string): SandboxPool {
-  let pool = pools.get(tmpDir);
-  if (pool === undefined) {
-    pool = new SandboxPool(join(tmpDir, `sandboxes-${process.pid}-${threadId}-${poolsMade++}`));
-    pools.set(tmpDir, pool);
-  }
-  return pool;
-}
-
-/**
- * Closes this thread's pools (their sandboxes are removed now, or when they are released) and forgets
- * them, so that the next run starts afresh, should its repository have been removed meanwhile.
- */
-export function closeSandboxPools(): void {
-  for (const pool of pools.values()) pool.close();
-  pools.clear();
-}

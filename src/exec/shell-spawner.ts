@@ -7,8 +7,8 @@
  * Two implementations, one behaviour: `HelperShellSpawner` hands the command to a small C helper
  * (dist/exec/quanta-spawn, built by `npm run build` when a C compiler is at hand) that forks it, so the
  * CLI's large Node process never forks; `NodeShellSpawner` uses Node's own `spawn`, a fork of the
- * whole CLI per command (about 1.5 ms of the main thread's time). `sharedShellSpawner()`
- * (shared-shell-spawner.ts) picks one.
+ * whole CLI per command (about 1.5 ms of the main thread's time). Each executor's `CommandHost`
+ * (command-host.ts) picks one, and ends it when the executor closes.
  */
 import type { Launch } from "./launch-slots.js";
 

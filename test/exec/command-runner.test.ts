@@ -50,9 +50,9 @@ function sandboxPool(): SandboxPool {
  * Runs a quantum in a sandbox of a fresh pool, and returns the result with that sandbox (not yet
  * released, so a test can look in it).
  */
-async function runIn(spawner: ShellSpawner, opts: Omit<CommandQuantumOptions, "sandbox" | "spawner">, pool = sandboxPool()) {
+async function runIn(spawner: ShellSpawner, opts: Omit<CommandQuantumOptions, "sandbox" | "spawners">, pool = sandboxPool()) {
   const sandbox: Sandbox = pool.take(Object.keys(opts.task.inputs));
-  const result = await runCommandQuantum({ ...opts, sandbox, spawner });
+  const result = await runCommandQuantum({ ...opts, sandbox, spawners: { current: () => spawner } });
   return Object.assign(result, { sandbox: sandbox.path, pool: pool.root });
 }
 
@@ -134,7 +134,7 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     const run = async (command: string, visit: number, text: string) => {
       const sandbox = pool.take(["src"]);
       const task = commandTask(command);
-      const result = await runCommandQuantum({ task, dataId: { visit }, inputs: { src: [{ path: "", bytes: bytes(text), dataId: { visit }, extension: ".txt" }] }, sandbox, spawner });
+      const result = await runCommandQuantum({ task, dataId: { visit }, inputs: { src: [{ path: "", bytes: bytes(text), dataId: { visit }, extension: ".txt" }] }, sandbox, spawners: { current: () => spawner } });
       const input = join(sandbox.path, "inputs", "src", `visit=${visit}.txt`);
       const st = statSync(input, { throwIfNoEntry: false });
       const out = result.ok ? readFileSync(result.outputs.out!, "utf8") : result.error;
@@ -166,12 +166,12 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     const dir = makeInputs({ blob: "from a blob\n" });
     const first = pool.take(["src"]);
     const inline = { path: "", bytes: new TextEncoder().encode("x\n"), dataId: { visit: 1 } };
-    expect((await runCommandQuantum({ task: commandTask("cat {inputs.src} > {outputs.out}"), dataId: { visit: 1 }, inputs: { src: [inline] }, sandbox: first, spawner })).ok).toBe(true);
+    expect((await runCommandQuantum({ task: commandTask("cat {inputs.src} > {outputs.out}"), dataId: { visit: 1 }, inputs: { src: [inline] }, sandbox: first, spawners: { current: () => spawner } })).ok).toBe(true);
     first.release();
     expect(readdirSync(join(first.path, "inputs", "src"))).toEqual(["visit=1"]);
     const second = pool.take(["src"]);
     expect(second.path).toBe(first.path);
-    const linked = await runCommandQuantum({ task: commandTask("ls inputs/src > {outputs.out}"), dataId: { visit: 2 }, inputs: { src: [{ path: join(dir, "blob"), dataId: { visit: 2 } }] }, sandbox: second, spawner });
+    const linked = await runCommandQuantum({ task: commandTask("ls inputs/src > {outputs.out}"), dataId: { visit: 2 }, inputs: { src: [{ path: join(dir, "blob"), dataId: { visit: 2 } }] }, sandbox: second, spawners: { current: () => spawner } });
     expect(linked.ok).toBe(true);
     if (linked.ok) expect(readFileSync(linked.outputs.out!, "utf8")).toBe("visit=2\n");
     second.release();
@@ -184,11 +184,11 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     const inline = { path: "", bytes: new TextEncoder().encode("inline\n"), dataId: { visit: 1 } };
     // The command puts a hard link to an outside file where its private copy was.
     const scribbler = commandTask(`cat {inputs.src} > {outputs.out}; ln -f ${join(dir, "victim.txt")} {inputs.src}`);
-    expect((await runCommandQuantum({ task: scribbler, dataId: { visit: 1 }, inputs: { src: [inline] }, sandbox: first, spawner })).ok).toBe(true);
+    expect((await runCommandQuantum({ task: scribbler, dataId: { visit: 1 }, inputs: { src: [inline] }, sandbox: first, spawners: { current: () => spawner } })).ok).toBe(true);
     first.release();
     const second = pool.take(["src"]);
     const reader = commandTask("cat {inputs.src} > {outputs.out}");
-    const linked = await runCommandQuantum({ task: reader, dataId: { visit: 1 }, inputs: { src: [{ path: join(dir, "blob"), dataId: { visit: 1 } }] }, sandbox: second, spawner });
+    const linked = await runCommandQuantum({ task: reader, dataId: { visit: 1 }, inputs: { src: [{ path: join(dir, "blob"), dataId: { visit: 1 } }] }, sandbox: second, spawners: { current: () => spawner } });
     expect(linked.ok).toBe(true);
     if (linked.ok) expect(readFileSync(linked.outputs.out!, "utf8")).toBe("from a blob\n");
     second.release();

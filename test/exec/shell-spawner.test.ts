@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { HelperShellSpawner } from "../../src/exec/helper-shell-spawner.js";
 import { LaunchSlots } from "../../src/exec/launch-slots.js";
-import { chooseShellSpawner, HELPER_PATH, sharedShellSpawner } from "../../src/exec/shared-shell-spawner.js";
+import { chooseShellSpawner, CommandHost, HELPER_PATH } from "../../src/exec/command-host.js";
 import { DROPPED_LOG_NOTE, ESCAPED_GRACE_MS, ESCAPED_NOTE, MAX_LOG_BYTES } from "../../src/exec/shell-spawner.js";
 import { isDead } from "./process-state.js";
 import { hasCompiler, startTestSpawners } from "./spawners.js";
@@ -292,8 +292,9 @@ describe.runIf(hasCompiler)("the quanta-spawn helper", () => {
     expect([slots.tryTake(), slots.tryTake(), slots.tryTake()]).toEqual([true, true, false]);
   });
 
-  it("fails the runs in hand when it dies, and the process goes on with Node's spawn", async () => {
-    const shared = await sharedShellSpawner();
+  it("fails the runs in hand when it dies, and its host goes on with Node's spawn", async () => {
+    const host = new CommandHost(join(root, "host-tmp"), undefined);
+    const shared = await host.current();
     expect(shared.kind).toBe("helper");
     const pids = join(root, "pids-on-crash");
     const running = shared.run(`echo $$ > ${pids}; exec sleep 30`, { cwd: root });
@@ -302,8 +303,9 @@ describe.runIf(hasCompiler)("the quanta-spawn helper", () => {
     expect(await running).toEqual({ end: { kind: "spawn-error", message: "the quanta-spawn helper was killed by SIGKILL" }, log: "" });
     // A helper killed outright cannot kill its commands: this one is left to the test to end.
     process.kill(-shell, "SIGKILL");
-    const next = await sharedShellSpawner();
+    const next = await host.current();
     expect(next.kind).toBe("node");
     expect((await next.run("echo after", { cwd: root })).log).toBe("after\n");
+    await host.close();
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HelperShellSpawner } from "../../src/exec/helper-shell-spawner.js";
 import { NodeShellSpawner } from "../../src/exec/node-shell-spawner.js";
-import { HELPER_PATH } from "../../src/exec/shared-shell-spawner.js";
+import { HELPER_PATH } from "../../src/exec/command-host.js";
 import type { ShellSpawner } from "../../src/exec/shell-spawner.js";
 import { PROJECT_ROOT } from "../helpers/cli.js";
 
