@@ -17,6 +17,10 @@
  * inside `'…'` the value stays inside those quotes; inside `"…"` the characters `$`, `` ` ``, `"` and
  * `\` are escaped. A value of several words (a `multiple` input, a list in the config) is several
  * quoted words outside quotes, and one string joined by spaces inside quotes.
+ *
+ * That quoting is only sound where the shell reads the value once: a field inside `$( … )`,
+ * `` `…` ``, `$(( … ))`, a comment or a here-document is a template error (shell-context.ts says
+ * where each character of the template stands).
  */
 import { scanShellContexts, type ShellQuoting } from "./shell-context.js";
 import { findNearestName } from "./suggest-name.js";
