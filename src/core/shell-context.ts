@@ -4,9 +4,10 @@
  * quotes around it; that is only sound where the shell reads the value once, as a word:
  *
  * - outside quotes, inside `'…'` or `"…"` at the top level: a `word` context, quoted for those quotes;
- * - inside a command substitution `$( … )` or `` `…` `` or an arithmetic expansion `$(( … ))`, the
- *   shell parses the text again (a fresh quoting state inside `$( … )`, backslashes removed first
- *   inside `` `…` ``, no quoting at all inside `$(( … ))`): `refused`;
+ * - inside a command substitution `$( … )` or `` `…` `` or an arithmetic expansion `$(( … ))` (or
+ *   bash's `$[ … ]` and `(( … ))`), the shell parses the text again (a fresh quoting state inside
+ *   `$( … )`, backslashes removed first inside `` `…` ``, `'…'` is no quote at all in bash's
+ *   arithmetic): `refused`;
  * - inside a comment (`# …`, where a newline in the value would end the comment) or a here-document
  *   body (where `$( … )` in the value runs, and a line equal to the delimiter ends it): `refused`.
  *
@@ -68,7 +69,7 @@ export function scanShellContexts(command: string): ShellContext[] {
       i++;
       continue;
     }
-    const reparsed = scanReparsed(command, i);
+    const reparsed = scanReparsed(command, i, quoting);
     if (reparsed !== undefined) {
       out.fill(reparsed.context, i, reparsed.end);
       i = reparsed.end;
@@ -100,13 +101,25 @@ export function scanShellContexts(command: string): ShellContext[] {
   return bodyFrom < command.length ? refuseFrom(out, bodyFrom, HERE_DOCUMENT) : out;
 }
 
-/** A `$( … )`, `$(( … ))` or `` `…` `` starting at `i`: its end (the end of `command` when unsure) and context. */
-function scanReparsed(command: string, i: number): { end: number; context: ShellContext } | undefined {
+/**
+ * A `$( … )`, `$(( … ))`, `` `…` ``, or bash's `$[ … ]` or `(( … ))` starting at `i`: its end (the end
+ * of `command` when unsure) and context.
+ */
+function scanReparsed(command: string, i: number, quoting: ShellQuoting): { end: number; context: ShellContext } | undefined {
   if (command[i] === "`") {
     const end = findBackquoteEnd(command, i + 1);
     return { end: end ?? command.length, context: reparsed("a command substitution `…`", end !== undefined, REPARSED_HINT) };
   }
-  if (command[i] !== "$" || command[i + 1] !== "(") return undefined;
+  if (command.startsWith("$[", i)) {
+    const close = command.indexOf("]", i + 2);
+    const end = close < 0 || /[['"\\`$({]/.test(command.slice(i + 2, close)) ? undefined : close + 1;
+    return { end: end ?? command.length, context: reparsed("an arithmetic expansion $[ … ]", end !== undefined, ARITHMETIC_HINT) };
+  }
+  if (quoting === "none" && command.startsWith("((", i) && isWordStart(command, i)) {
+    const end = findSubstitutionEnd(command, i + 1);
+    return { end: end ?? command.length, context: reparsed("an arithmetic command (( … ))", end !== undefined, ARITHMETIC_HINT) };
+  }
+  if (!command.startsWith("$(", i)) return undefined;
   const end = findSubstitutionEnd(command, i + 2);
   const arithmetic = command[i + 2] === "(";
   const what = arithmetic ? "an arithmetic expansion $(( … ))" : "a command substitution $( … )";

@@ -57,6 +57,8 @@ describe("14.8 a field the shell would parse again is refused", () => {
     ["echo `printf %s {config.x}`", "a command substitution `…`", "v={config.x}"],
     ['echo "$((1 + {config.n}))"', "an arithmetic expansion $(( … ))", "awk -v n={config.n}"],
     ["echo $((1 + {config.n}))", "an arithmetic expansion $(( … ))", "awk -v n={config.n}"],
+    ['echo "$[1 + {config.n}]"', "an arithmetic expansion $[ … ]", "awk -v n={config.n}"],
+    ["(( n = {config.n} )); echo $n", "an arithmetic command (( … ))", "awk -v n={config.n}"],
     ["echo \"$(echo '$(echo {config.x})')\"", "a command substitution $( … )", "v={config.x}"],
     ["echo $(ls \"$(dirname {outputs.o})\")", "a command substitution $( … )", "v={outputs.o}"],
     ['echo "$(case a in a) echo hi;; esac)" {config.x}', "inside or after a command substitution $( … ) whose end", "v={config.x}"],
@@ -85,6 +87,7 @@ describe("14.8 a field the shell would parse again is refused", () => {
     'x="$(basename "${HOME}")"; printf "<%s>" "{config.x}"',
     "x=$'\\t'; printf '<%s>' {config.x}",
     "printf '<%s>' \"${UNSET_VAR:-{config.x}}\"",
+    "n=$(( (1 + 2) * 3 )); ( (true) ); printf '<%s>' {config.x}",
   ])("14.8 %j keeps the field, and no hostile value runs", (template) => {
     const dir = mkdtempSync(join(tmpdir(), "quanta-template-"));
     try {
