@@ -18,7 +18,9 @@
  * end of the template. A here-document body is taken to run from the line after `<<` to the end. A
  * field inside a bash `$'…'` string is refused too (bash reads its backslashes as escapes), and so is
  * every field after one that bash and dash would end in different places (`$'\''`).
- * `${…}` at the top level is left as it was (its word is quoted for the quotes around it).
+ * `${…}` at the top level is left as it was (its word is quoted for the quotes around it), except
+ * that a `${…}` inside `"…"` holding quotes, a backslash or a substitution (`"${X:-"…"}"`, where the
+ * inner `"…"` is a fresh quoting state) makes every field from there on refused.
  */
 
 /** Where a field stands in the shell text around it. */
@@ -48,6 +50,11 @@ const BASH_STRING: ShellContext = {
   kind: "refused",
   reason: "is inside (or after) a $'…' string, where bash reads a backslash in the value as an escape and dash reads it as text",
   hint: "write the string in '…' or \"…\" instead",
+};
+const QUOTED_PARAMETER: ShellContext = {
+  kind: "refused",
+  reason: 'is inside or after a ${ … } within "…" that holds quotes, a backslash or a substitution, which shells read in different ways',
+  hint: 'assign the value to a shell variable first: v={config.name}; … "${X:-$v}"',
 };
 const HERE_DOCUMENT: ShellContext = {
   kind: "refused",
@@ -82,6 +89,7 @@ export function scanShellContexts(command: string): ShellContext[] {
     }
     if (quoting === "double") {
       if (c === '"') quoting = "none";
+      else if (command.startsWith("${", i) && !isPlainParameter(command, i + 2)) return refuseFrom(out, i, QUOTED_PARAMETER);
     } else if (c === '"') quoting = "double";
     else if (c === "'" && command[i - 1] === "$") {
       const end = findBashStringEnd(command, i + 1);
@@ -198,6 +206,15 @@ function refuseFrom(out: ShellContext[], from: number, context: ShellContext): S
 function findBashStringEnd(s: string, from: number): number | undefined {
   const end = s.indexOf("'", from);
   return end < 0 || s[end - 1] === "\\" ? undefined : end + 1;
+}
+
+/**
+ * Whether the `${…}` whose text starts at `from` ends at the first `}` and holds no quote, backslash or
+ * substitution: inside `"…"`, shells differ on how such a `${…}` nests quotes.
+ */
+function isPlainParameter(s: string, from: number): boolean {
+  const close = s.indexOf("}", from);
+  return close >= 0 && !/["'`\\]|\$[([{]/.test(s.slice(from, close));
 }
 
 /** Whether a word starts at `i`: the start of the text, or after a blank or an operator character. */

@@ -64,6 +64,7 @@ describe("14.8 a field the shell would parse again is refused", () => {
     ['echo "$(case a in a) echo hi;; esac)" {config.x}', "inside or after a command substitution $( … ) whose end", "v={config.x}"],
     ["echo $(echo a # )\n) {config.x}", "inside or after a command substitution $( … ) whose end", "v={config.x}"],
     ['echo "$(echo ${x%)})" {config.x}', "inside or after a command substitution $( … ) whose end", "v={config.x}"],
+    ['echo "${X:-"{config.x}"}"', 'a ${ … } within "…" that holds quotes', 'v={config.x}; … "${X:-$v}"'],
     ["echo hi # {config.x}", "inside a shell comment", "move it out of the comment"],
     ["cat <<EOF > o\nsay {config.x}\nEOF", "inside a here-document", "printf '%s\\n' {config.x}"],
     ["echo $'a\\'' {config.x}", "a $'…' string", "'…'"],
@@ -87,6 +88,7 @@ describe("14.8 a field the shell would parse again is refused", () => {
     'x="$(basename "${HOME}")"; printf "<%s>" "{config.x}"',
     "x=$'\\t'; printf '<%s>' {config.x}",
     "printf '<%s>' \"${UNSET_VAR:-{config.x}}\"",
+    'x="${TMPDIR:-$HOME}/${X:-a}"; printf "<%s>" "{config.x}"',
     "n=$(( (1 + 2) * 3 )); ( (true) ); printf '<%s>' {config.x}",
   ])("14.8 %j keeps the field, and no hostile value runs", (template) => {
     const dir = mkdtempSync(join(tmpdir(), "quanta-template-"));
