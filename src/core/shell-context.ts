@@ -67,8 +67,9 @@ export function scanShellContexts(command: string): ShellContext[] {
   const out: ShellContext[] = new Array<ShellContext>(command.length);
   let quoting: ShellQuoting = "none";
   let bodyFrom = command.length;
+  let rest: { from: number; context: ShellContext } | undefined;
   let i = 0;
-  while (i < command.length) {
+  while (i < command.length && rest === undefined) {
     const c = command[i]!;
     out[i] = WORD[quoting];
     if (quoting === "single") {
@@ -89,13 +90,13 @@ export function scanShellContexts(command: string): ShellContext[] {
     }
     if (quoting === "double") {
       if (c === '"') quoting = "none";
-      else if (command.startsWith("${", i) && !isPlainParameter(command, i + 2)) return refuseFrom(out, i, QUOTED_PARAMETER);
+      else if (command.startsWith("${", i) && !isPlainParameter(command, i + 2)) rest = { from: i, context: QUOTED_PARAMETER };
     } else if (c === '"') quoting = "double";
     else if (c === "'" && command[i - 1] === "$") {
       const end = findBashStringEnd(command, i + 1);
-      if (end === undefined) return refuseFrom(out, i - 1, BASH_STRING);
       out.fill(BASH_STRING, i, end);
-      i = end;
+      if (end === undefined) rest = { from: i - 1, context: BASH_STRING };
+      i = end ?? command.length;
       continue;
     } else if (c === "'") quoting = "single";
     else if (c === "#" && isWordStart(command, i)) {
@@ -106,7 +107,8 @@ export function scanShellContexts(command: string): ShellContext[] {
     } else if (c === "<" && command[i + 1] === "<") bodyFrom = Math.min(bodyFrom, lineEnd(command, i) + 1);
     i++;
   }
-  return bodyFrom < command.length ? refuseFrom(out, bodyFrom, HERE_DOCUMENT) : out;
+  if (rest !== undefined) out.fill(rest.context, rest.from);
+  return out.fill(HERE_DOCUMENT, bodyFrom);
 }
 
 /**
@@ -193,10 +195,6 @@ function findBackquoteEnd(s: string, from: number): number | undefined {
     else if (s[i] === "`") return i + 1;
   }
   return undefined;
-}
-
-function refuseFrom(out: ShellContext[], from: number, context: ShellContext): ShellContext[] {
-  return out.fill(context, from);
 }
 
 /**

@@ -65,6 +65,7 @@ describe("14.8 a field the shell would parse again is refused", () => {
     ["echo $(echo a # )\n) {config.x}", "inside or after a command substitution $( … ) whose end", "v={config.x}"],
     ['echo "$(echo ${x%)})" {config.x}', "inside or after a command substitution $( … ) whose end", "v={config.x}"],
     ['echo "${X:-"{config.x}"}"', 'a ${ … } within "…" that holds quotes', 'v={config.x}; … "${X:-$v}"'],
+    ['cat <<EOF > o\nsay {config.x}\nEOF\necho "${X:-"a"}"', "inside a here-document", "printf '%s\\n' {config.x}"],
     ["echo hi # {config.x}", "inside a shell comment", "move it out of the comment"],
     ["cat <<EOF > o\nsay {config.x}\nEOF", "inside a here-document", "printf '%s\\n' {config.x}"],
     ["echo $'a\\'' {config.x}", "a $'…' string", "'…'"],
