@@ -17,14 +17,18 @@
  * inside `'…'` the value stays inside those quotes; inside `"…"` the characters `$`, `` ` ``, `"` and
  * `\` are escaped. A value of several words (a `multiple` input, a list in the config) is several
  * quoted words outside quotes, and one string joined by spaces inside quotes.
+ *
+ * That quoting is only sound where the shell reads the value once: a field inside `$( … )`,
+ * `` `…` ``, `$(( … ))`, a comment or a here-document is a template error (shell-context.ts says
+ * where each character of the template stands).
  */
+import { scanShellContexts, type ShellQuoting } from "./shell-context.js";
 import { findNearestName } from "./suggest-name.js";
 
 export const TEMPLATE_SCOPES = ["inputs", "outputs", "config", "dataId"] as const;
 export type TemplateScope = (typeof TEMPLATE_SCOPES)[number];
 
-/** Where a field stands in the shell text around it. */
-export type ShellQuoting = "none" | "single" | "double";
+export type { ShellQuoting } from "./shell-context.js";
 
 export interface TemplateField {
   readonly scope: TemplateScope;
@@ -57,17 +61,11 @@ const FIELD_START = /\{([A-Za-z_][A-Za-z0-9_.-]*)/y;
 
 export function parseCommandTemplate(template: string): TemplateParse {
   const parts: TemplatePart[] = [];
-  let quoting: ShellQuoting = "none";
+  const contexts = scanShellContexts(template);
   let textStart = 0;
   for (let i = 0; i < template.length; i++) {
-    const c = template[i]!;
-    if (quoting !== "single" && c === "\\") {
-      i++;
-      continue;
-    }
-    if (c === "'" && quoting !== "double") quoting = quoting === "single" ? "none" : "single";
-    else if (c === '"' && quoting !== "single") quoting = quoting === "double" ? "none" : "double";
-    if (c !== "{" || template[i - 1] === "$") continue;
+    const context = contexts[i]!;
+    if (template[i] !== "{" || template[i - 1] === "$" || context.kind === "escaped") continue;
     FIELD_START.lastIndex = i;
     const m = FIELD_START.exec(template);
     if (m === null) continue;
@@ -78,8 +76,12 @@ export function parseCommandTemplate(template: string): TemplateParse {
       continue;
     }
     const text = template.slice(i, end + 1);
-    const field = readField(m[1]!, text, i, quoting);
+    const field = readField(m[1]!, text, i, context.kind === "word" ? context.quoting : "none");
     if (!("scope" in field)) return { ok: false, problem: field };
+    if (context.kind === "refused") {
+      const hint = context.hint.replace(/\{config\.(name|n)\}/, text);
+      return { ok: false, problem: { index: i, length: text.length, message: `template field ${text} ${context.reason}`, hint } };
+    }
     if (i > textStart) parts.push({ kind: "text", text: template.slice(textStart, i) });
     parts.push({ kind: "field", field });
     textStart = end + 1;

@@ -77,3 +77,39 @@ describe("14.8 command templates are checked when the pipeline is loaded", () =>
     expect(run.stderr).toBe('error: --config show.nots=1: task "show" has no config key "nots"\nhint: did you mean "note"?\n');
   });
 });
+
+describe("14.8 a field inside $( … ), `…` or $(( … )) is refused when the pipeline is loaded", () => {
+  it.each([
+    ["$( … ) in double quotes", 'echo "$(echo {config.note})" > {outputs.out}', "a command substitution $( … )"],
+    ["$( … ) unquoted", "echo $(printf %s {config.note}) > {outputs.out}", "a command substitution $( … )"],
+    ["`…` in double quotes", 'echo "`echo {config.note}`" > {outputs.out}', "a command substitution `…`"],
+    ["`…` unquoted", "echo `printf %s {config.note}` > {outputs.out}", "a command substitution `…`"],
+    ["$(( … )) in double quotes", 'echo "$((1 + {config.note}))" > {outputs.out}', "an arithmetic expansion $(( … ))"],
+    ["$(( … )) unquoted", "echo $((1 + {config.note})) > {outputs.out}", "an arithmetic expansion $(( … ))"],
+  ])("14.8 %s: exit 2 with the field's place, and a hostile --config value creates no file", async (_, command, what) => {
+    const dir = makeWorkspace(command, ["one"]);
+    const pwned = join(dir, "PWNED");
+    for (const note of [`$(touch ${pwned})`, `x\`touch ${pwned}\``, `1 + x[$(touch ${pwned})]`]) {
+      const run = await runCli(["run", "p.yaml", "--repo", "repo", "--config", `show.note=${note}`], { cwd: dir });
+      expect(run.code, run.stderr + run.stdout).toBe(2);
+      expect(run.stderr).toMatch(/^error: p\.yaml:5:\d+: the command of task "show": template field \{config\.note\} is inside /);
+      expect(run.stderr).toContain(`${what}, whose text the shell parses again`);
+      expect(run.stderr).toMatch(/\n {5}\| +\^~+\n/);
+      expect(run.stderr).toContain("hint: pass it as an argument");
+      expect(existsSync(pwned)).toBe(false);
+    }
+  });
+
+  it("14.8 a field in a comment is refused; a field after a comment holding a quote is quoted for where it is", async () => {
+    const commented = await runCli(["graph", "p.yaml", "--repo", "repo"], { cwd: makeWorkspace("cat {inputs.src} > {outputs.out} # {config.note}", ["one"]) });
+    expect(commented.code).toBe(2);
+    expect(commented.stderr).toContain("template field {config.note} is inside a shell comment");
+    const dir = makeWorkspace(": a # it's a comment\necho {config.note} > {outputs.out}", ["one"]);
+    const pwned = join(dir, "PWNED");
+    const run = await runCli(["run", "p.yaml", "--repo", "repo", "--config", `show.note=x; touch ${pwned}`], { cwd: dir });
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    const got = await runCli(["get", "shown@name=one", "--repo", "repo", "--collection", "p"], { cwd: dir });
+    expect(got.stdout).toBe(`x; touch ${pwned}\n`);
+    expect(existsSync(pwned)).toBe(false);
+  });
+});
