@@ -642,7 +642,7 @@ export class BlobStore {
       this.flush();
       return;
     }
-    await writing(this.root, () => syncFileSystemAsync(this.root));
+    await syncFileSystemAsync(this.root);
   }
 
   private ensureShardSync(digest: BlobDigest): void {

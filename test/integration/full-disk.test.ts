@@ -3,6 +3,9 @@
  * repository (a blob file, a registry commit) is everyone's: exit 3 with a clear message, nothing
  * downstream runs on a partial set of inputs, and once space is freed the same command resumes.
  *
+ * The same for every other write into the repository: the writer lock, a TypeScript task's bundle in
+ * `modules/`, and a quantum's output blob (the run stops; that quantum is not recorded as failed).
+ *
  * The repository lives on a real, small tmpfs (the tests run as root, here and in CI); a machine where
  * it cannot be mounted fails the test with a message saying so.
  */
@@ -147,9 +150,9 @@ function expectWriteFailure(stderr: string, path: RegExp): void {
 function leftovers(): string[] {
   const repo = join(mountPoint, "repo");
   const top = readdirSync(repo).filter((n) => n.startsWith("lock") || n.endsWith(".tmp"));
-  const modules = readdirSync(join(repo, "modules", "quanta-modules"), { withFileTypes: true, recursive: true } as never) as unknown as { name: string }[];
+  const modules = readdirSync(join(repo, "modules", "quanta-modules")).filter((n) => n.endsWith(".tmp"));
   const tmp = readdirSync(join(repo, "tmp")).filter((n) => n.endsWith(".tmp"));
-  return [...top, ...modules.map((e) => e.name).filter((n) => n.endsWith(".tmp")), ...tmp];
+  return [...top, ...modules, ...tmp];
 }
 
 /** A TypeScript task whose bundle holds `padBytes` of a string literal, writing an output of `outputBytes`. */
