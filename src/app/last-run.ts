@@ -4,7 +4,7 @@
  * `{ "format": 1, "pipeline": <absolute path>, "collection", "dimensions", "flags" }`. A file of another
  * format is ignored (the commands then ask for `--pipeline`).
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DimensionUniverse } from "../core/dimensions.js";
 import { writingSync } from "../store/write-failure.js";
@@ -29,7 +29,12 @@ export function readLastRun(repoRoot: string): LastRun | undefined {
 export function writeLastRun(repoRoot: string, run: LastRun): void {
   const path = join(repoRoot, "last-run.json");
   writingSync(path, () => {
-    writeFileSync(path + ".tmp", JSON.stringify(run, null, 2) + "\n");
-    renameSync(path + ".tmp", path);
+    try {
+      writeFileSync(path + ".tmp", JSON.stringify(run, null, 2) + "\n");
+      renameSync(path + ".tmp", path);
+    } catch (err) {
+      rmSync(path + ".tmp", { force: true });
+      throw err;
+    }
   });
 }

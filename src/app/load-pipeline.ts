@@ -6,7 +6,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:path";
-import { QuantaError } from "../core/errors.js";
+import { QuantaError, RepositoryError } from "../core/errors.js";
 import { suggestName } from "../core/suggest-name.js";
 import { mergePipelineFiles, type MergedTask, type PipelineFileTree } from "../core/merge-pipeline-files.js";
 import { parsePipelineFile } from "../core/parse-pipeline-file.js";
@@ -140,7 +140,8 @@ async function loadModule(
   try {
     return await load(modulePath);
   } catch (err) {
-    if (!(err instanceof QuantaError)) throw err;
+    // A repository problem (its modules/ cannot be written) is not the pipeline file's.
+    if (!(err instanceof QuantaError) || err instanceof RepositoryError) throw err;
     throw source.errorAt([...path, "task"], `task "${task.label}": ${err.message}`, { hint: err.hint });
   }
 }

@@ -28,6 +28,8 @@
  * an abort the whole process group is killed, and when the shell exits, processes it left in the
  * background are killed too, so a finished quantum leaves nothing running. The file-system calls here
  * are synchronous: each costs a few microseconds, less than a trip through libuv's thread pool.
+ * Sandboxes live in the repository's `tmp/`: a file quanta cannot write there (a full disk) is a
+ * RepositoryError (write-failure.ts) that stops the run; what the command itself writes is its own affair.
  */
 import type { Stats } from "node:fs";
 import { closeSync, constants, copyFileSync, ftruncateSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
@@ -42,6 +44,7 @@ import type { StorageClass } from "../core/storage-class.js";
 import type { Launch } from "./launch-slots.js";
 import type { Sandbox, SandboxPool } from "./sandbox-pool.js";
 import type { SpawnerSource } from "./command-host.js";
+import { isRefusedWrite, writeFailure, writing, writingSync } from "../store/write-failure.js";
 
 export interface CommandInputItem {
   /** A readable file holding the dataset (usually its blob); unused when `bytes` is given. */
@@ -96,10 +99,13 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
   }
   const sandbox = opts.sandbox.path;
   const layout = prepareSandbox(opts.sandbox, task, opts.inputs);
-  if (layout.writes.length > 0) await Promise.all(layout.writes.map(([to, bytes]) => writeFile(to, bytes)));
+  if (layout.writes.length > 0) await Promise.all(layout.writes.map(([to, bytes]) => writing(to, () => writeFile(to, bytes))));
   const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId: opts.dataId, layout }));
   if (!expanded.ok) return { ok: false, error: expanded.error, log: "" };
-  for (const name of layout.listsWanted) writeFileSync(join(sandbox, listPath(name)), layout.inputs[name]!.join("\n") + "\n");
+  for (const name of layout.listsWanted) {
+    const list = join(sandbox, listPath(name));
+    writingSync(list, () => writeFileSync(list, layout.inputs[name]!.join("\n") + "\n"));
+  }
 
   // The spawner waits for the launch slot (the helper may queue the command, to start it the moment
   // another ends) and gives it back.
@@ -170,8 +176,13 @@ function regularOutput(path: string): Stats | undefined {
   if (!st?.isSymbolicLink()) return st;
   if (!statSync(path, { throwIfNoEntry: false })?.isFile()) return undefined;
   const copy = `${path}.copy`;
-  copyFileSync(path, copy);
-  renameSync(copy, path);
+  try {
+    copyFileSync(path, copy);
+    renameSync(copy, path);
+  } catch (err) {
+    removeFile(copy);
+    throw isRefusedWrite(err) ? writeFailure(path, err) : err;
+  }
   return lstatSync(path);
 }
 
@@ -268,10 +279,10 @@ function linkInput(from: string, to: string, links: LinkedFiles, pool: SandboxPo
       const code = (err as NodeJS.ErrnoException).code;
       // Another file system (EXDEV), or one without hard links (EPERM): a private copy, never over a file.
       if (code === "EXDEV" || code === "EPERM") {
-        copyFileSync(from, to, constants.COPYFILE_EXCL);
+        copyInput(from, to);
         return;
       }
-      if (code !== "EMLINK") throw err;
+      if (code !== "EMLINK") throw isRefusedWrite(err) ? writeFailure(to, err) : err;
       source = pool.spareCopy(from, source === from ? undefined : source);
       links.sourceOf.set(from, source);
     }
@@ -279,6 +290,17 @@ function linkInput(from: string, to: string, links: LinkedFiles, pool: SandboxPo
   if (links.checked.has(source)) return;
   const st = statSync(source);
   links.checked.set(source, { file: source, spare: source !== from, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+}
+
+/** A private copy of an input, for a file system without hard links to it; never over a file. */
+function copyInput(from: string, to: string): void {
+  try {
+    copyFileSync(from, to, constants.COPYFILE_EXCL);
+  } catch (err) {
+    if (!isRefusedWrite(err)) throw err;
+    removeFile(to);
+    throw writeFailure(to, err);
+  }
 }
 
 /**
@@ -289,6 +311,11 @@ function linkInput(from: string, to: string, links: LinkedFiles, pool: SandboxPo
  * to anything else, in its place. A command that writes to its private copy harms nothing.
  */
 function writePrivateInput(sandbox: Sandbox, input: string, path: string, bytes: Uint8Array, spare: string | undefined): void {
+  writingSync(path, () => writePrivateInputNow(path, bytes, spare));
+  sandbox.keepSpare(input, path);
+}
+
+function writePrivateInputNow(path: string, bytes: Uint8Array, spare: string | undefined): void {
   if (spare !== undefined) {
     const st = lstatSync(spare, { throwIfNoEntry: false });
     if (st?.isFile() && st.nlink === 1) {
@@ -311,7 +338,6 @@ function writePrivateInput(sandbox: Sandbox, input: string, path: string, bytes:
   } finally {
     closeSync(fd);
   }
-  sandbox.keepSpare(input, path);
 }
 
 /** The files a sandbox's inputs are hard links to, each with what it looked like before the command ran. */

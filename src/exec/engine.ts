@@ -8,6 +8,11 @@
  * before that commit leaves unreferenced blobs (gc removes them) and no record: the next run redoes
  * that quantum and nothing else. Commits are issued in completion order and LMDB applies them in order,
  * so a downstream record is never durable without its upstream one.
+ *
+ * A job that meets a repository problem (a blob or sandbox file that cannot be written: a full disk)
+ * stops the run: no quantum starts any more, the running ones are stopped, what finished is
+ * committed, and `runGraph` throws the RepositoryError (exit 3). That quantum is not recorded as
+ * failed: it is not its fault, and the same command runs it once the problem is fixed.
  */
 import { hostname } from "node:os";
 import { QUANTA_VERSION } from "./version.js";
@@ -25,6 +30,7 @@ import { viewOf } from "../store/repository-view.js";
 import { JobBuilder } from "./job-builder.js";
 import { CommitBatcher } from "./commit-batcher.js";
 import { dropCachedResults } from "../store/drop-cached-results.js";
+import { RepositoryError } from "../core/errors.js";
 
 export interface RunOptions {
   graph: QuantumGraph;
@@ -137,7 +143,7 @@ class GraphRun {
     const onInterrupt = () => this.interrupt(String(this.opts.interrupt!.reason ?? "interrupt"));
     if (this.opts.interrupt?.aborted) onInterrupt();
     else this.opts.interrupt?.addEventListener("abort", onInterrupt, { once: true });
-    while (!this.walker.isFinished && !(this.interrupted && this.inFlight === 0)) {
+    while (!this.walker.isFinished && !((this.interrupted || this.repositoryError) && this.inFlight === 0)) {
       this.dispatchReady();
       if (this.walker.isFinished) break;
       if (this.completions.length === 0) await this.waitForCompletion();
@@ -149,8 +155,7 @@ class GraphRun {
     }
     clearTimeout(this.dueTimer);
     this.opts.interrupt?.removeEventListener("abort", onInterrupt);
-    await this.batcher.commit();
-    await this.opts.repo.registry.flush();
+    await this.commitUnlessStoppedBy(this.repositoryError);
     return this.finish();
   }
 
@@ -267,13 +272,41 @@ class GraphRun {
     const crashed = (err: unknown) => {
       const now = Date.now();
       const error = err instanceof Error ? err.message : String(err);
-      done({ ok: false, error, log: String(err), startedAt: now, finishedAt: now });
+      const repositoryError = err instanceof RepositoryError ? { message: err.message, hint: err.hint } : undefined;
+      done({ ok: false, error, log: String(err), startedAt: now, finishedAt: now, repositoryError });
     };
     const running = this.opts.executor.execute(job, started);
     // A quantum that already ran is completed by the scheduler's next step, without a promise.
     if (isThenable(running)) running.then(done, crashed);
     else done(running);
   }
+
+  /**
+   * Commits what finished. After a job's repository error, that error is the run's, even when this
+   * commit fails too (the same full disk): the next run redoes what was not committed.
+   */
+  private async commitUnlessStoppedBy(repositoryError: RepositoryError | undefined): Promise<void> {
+    try {
+      await this.batcher.commit();
+      await this.opts.repo.registry.flush();
+    } catch (err) {
+      if (repositoryError === undefined) throw err;
+    }
+    if (repositoryError !== undefined) throw repositoryError;
+  }
+
+  /**
+   * A job met a repository problem (a write that failed): it is not the quantum's, so the quantum is
+   * not recorded; nothing starts any more, the running quanta are stopped, and the run ends with it.
+   */
+  private stopOnRepositoryError(problem: { message: string; hint?: string }): void {
+    if (this.repositoryError !== undefined) return;
+    this.repositoryError = new RepositoryError(problem.message, problem.hint);
+    this.stopping = true;
+    this.opts.executor.stop();
+  }
+
+  private repositoryError: RepositoryError | undefined;
 
   /** Stops starting quanta and stops the running ones; the loop ends once they have all come back. */
   private interrupt(signal: string): void {
@@ -294,6 +327,9 @@ class GraphRun {
     this.inFlight--;
     const q = this.opts.graph.quanta[id]!;
     const wasRunning = this.running.delete(id);
+    if (!outcome.ok && outcome.repositoryError !== undefined) this.stopOnRepositoryError(outcome.repositoryError);
+    // Stopped with the run (below), or failing as it came: not recorded.
+    if (!outcome.ok && this.repositoryError !== undefined) return;
     if (!outcome.ok && this.interrupted) {
       // Stopped by the interrupt (or failing as it came): not recorded, so the next run starts it
       // again. One taken in advance that had not started yet counts among those not started.

@@ -59,6 +59,12 @@ export type QuantumOutcome =
       log: string;
       /** Inputs whose blob no longer holds the bytes of its digest: the scheduler sets them aside. */
       corrupt?: BlobDigest[];
+      /**
+       * A repository problem the job met, not the quantum's (a blob or sandbox file that could not be
+       * written: a full disk): the run stops with it as a RepositoryError (exit 3), and the quantum is
+       * not recorded, so the same command runs it again once the problem is fixed.
+       */
+      repositoryError?: { message: string; hint?: string };
       startedAt: number;
       finishedAt: number;
       peakRssBytes?: number;

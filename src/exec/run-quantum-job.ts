@@ -16,6 +16,7 @@ import type { Launch } from "./launch-slots.js";
 import type { JobInputItem, OutputBlob, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 import { blobDigestSize, type BlobDigest } from "../core/digest.js";
 import { encodeDataId } from "../core/data-id.js";
+import { RepositoryError } from "../core/errors.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -67,7 +68,11 @@ export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, control: Job
       : { ok: false, error: r.error, log: r.log, corrupt: r.corrupt, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r) };
   const threw = (err: unknown): QuantumOutcome => {
     const e = err instanceof Error ? err : new Error(String(err));
-    return { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now() };
+    const outcome: QuantumOutcome = { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now() };
+    // The task's own errors come back as results (module-runner.ts, command-runner.ts): a thrown
+    // RepositoryError is the repository's (a write that failed), and stops the run.
+    if (err instanceof RepositoryError) outcome.repositoryError = { message: err.message, hint: err.hint };
+    return outcome;
   };
   try {
     const result = job.task.kind === "module" ? runModule(job, blobs) : runCommand(job, blobs, { launch: timedLaunch, signal, host: control.host });

@@ -11,10 +11,12 @@
  * the command's stray files included; a sandbox that cannot be emptied (its command removed one of its
  * directories, say) is removed rather than reused. A pool's directory goes when the executor closes
  * (a sandbox still in use goes when it is released) and at the latest when the process exits; a
- * process killed outright leaves it behind, as it would a sandbox in use.
+ * process killed outright leaves it behind, as it would a sandbox in use. A directory or copy that
+ * cannot be made (a full disk) is a RepositoryError (write-failure.ts): the run stops with exit 3.
  */
 import { copyFileSync, lstatSync, mkdirSync, readdirSync, rmSync, unlinkSync } from "node:fs";
 import { basename, join } from "node:path";
+import { isRefusedWrite, writeFailure, writingSync } from "../store/write-failure.js";
 
 export class SandboxPool {
   /** Idle sandboxes, by their input connections (`inputsKey`). */
@@ -35,12 +37,18 @@ export class SandboxPool {
     const key = inputsKey(inputNames);
     const reused = this.idle.get(key)?.pop();
     if (reused !== undefined) return reused;
-    if (!this.hasRoot) this.makeRoot();
     const path = join(this.root, String(this.made++));
-    mkdirSync(path);
-    mkdirSync(join(path, "outputs"));
-    if (inputNames.length > 0) mkdirSync(join(path, "inputs"));
-    for (const name of inputNames) mkdirSync(join(path, "inputs", name));
+    try {
+      if (!this.hasRoot) this.makeRoot();
+      mkdirSync(path);
+      mkdirSync(join(path, "outputs"));
+      if (inputNames.length > 0) mkdirSync(join(path, "inputs"));
+      for (const name of inputNames) mkdirSync(join(path, "inputs", name));
+    } catch (err) {
+      this.out--;
+      removeQuietly(path);
+      throw writeFailure(path, err);
+    }
     return new Sandbox(path, [...inputNames], key, this);
   }
 
@@ -55,9 +63,14 @@ export class SandboxPool {
     if (known !== undefined && known !== full) return known;
     if (!this.hasRoot) this.makeRoot();
     const dir = join(this.root, "copies");
-    if (this.copiesMade === 0) mkdirSync(dir, { recursive: true });
+    if (this.copiesMade === 0) writingSync(dir, () => mkdirSync(dir, { recursive: true }));
     const copy = join(dir, String(this.copiesMade++));
-    copyFileSync(blob, copy);
+    try {
+      copyFileSync(blob, copy);
+    } catch (err) {
+      removeQuietly(copy);
+      throw isRefusedWrite(err) ? writeFailure(copy, err) : err;
+    }
     this.copies.set(blob, copy);
     return copy;
   }
@@ -72,7 +85,7 @@ export class SandboxPool {
   private copiesMade = 0;
 
   private makeRoot(): void {
-    mkdirSync(this.root, { recursive: true });
+    writingSync(this.root, () => mkdirSync(this.root, { recursive: true }));
     this.hasRoot = true;
     poolsWithRoots.add(this);
   }

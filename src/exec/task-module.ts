@@ -26,7 +26,8 @@
  * carries an inline source map whose sources are the task's real files, so with source maps enabled
  * (the CLI and the pool's workers enable them) a failing task's stack frames name
  * `…/tasks/boom.ts:6`. Loaded modules are cached in the process by that name. Works the same inside
- * a worker thread.
+ * a worker thread. A bundle that cannot be written (a full disk) is, in a repository, the
+ * RepositoryError of every failed repository write (exit 3), and leaves no temporary file behind.
  */
 import { randomBytes } from "node:crypto";
 import { chmod, lstat, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
@@ -36,9 +37,10 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { build, type BuildFailure, type Message, type Plugin } from "esbuild";
 import type { CodeDigest } from "../core/digest.js";
 import { isTaskDefinition } from "../core/define-task.js";
-import { RepositoryError, UsageError } from "../core/errors.js";
+import { QuantaError, RepositoryError, UsageError } from "../core/errors.js";
 import type { TaskDefinition } from "../core/task-definition.js";
 import { loadHasher } from "../store/hasher.js";
+import { describeWriteError, writeFailure } from "../store/write-failure.js";
 
 export interface LoadedTaskModule {
   readonly definition: TaskDefinition;
@@ -89,7 +91,7 @@ export async function loadTaskModule(modulePath: string, options: LoadTaskModule
   const name = `${codeDigest}-${hasher.hashString(bundle.text)}.mjs`;
   let definition = loaded.get(name);
   if (definition === undefined) {
-    definition = importBundle(entry, bundle.text, join(bundle.outDir, name));
+    definition = importBundle(entry, bundle.text, join(bundle.outDir, name), options.cacheDir !== undefined);
     loaded.set(name, definition);
     definition.catch(() => loaded.delete(name));
   }
@@ -153,9 +155,13 @@ function externalRuntimePlugin(runtimeUrl: string): Plugin {
   };
 }
 
-async function importBundle(entry: string, text: string, file: string): Promise<TaskDefinition> {
-  await preparePrivateDirectory(dirname(file));
-  await writeVerified(file, text);
+async function importBundle(entry: string, text: string, file: string, inRepository: boolean): Promise<TaskDefinition> {
+  try {
+    await preparePrivateDirectory(dirname(file));
+    await writeVerified(file, text);
+  } catch (err) {
+    throw bundleWriteFailure(file, err, inRepository);
+  }
   let namespace: Record<string, unknown>;
   try {
     namespace = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
@@ -202,6 +208,19 @@ async function writeVerified(file: string, text: string): Promise<void> {
     await unlink(temp).catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * A bundle that cannot be written: in a repository's `modules/`, the RepositoryError of any failed
+ * repository write (exit 3, write-failure.ts); in the OS temporary directory, an error saying so.
+ */
+function bundleWriteFailure(file: string, err: unknown, inRepository: boolean): unknown {
+  if (err instanceof QuantaError) return err;
+  if (inRepository) return writeFailure(file, err);
+  return new UsageError(
+    `cannot write the task bundle ${file}: ${describeWriteError(err)}`,
+    "free space in the temporary directory (or point TMPDIR at one with space)",
+  );
 }
 
 async function readExisting(file: string): Promise<string | undefined> {

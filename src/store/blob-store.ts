@@ -57,7 +57,7 @@ import { blobDigestSize, isBlobDigest } from "../core/digest.js";
 import { fsyncDirectory, syncFileSystem, syncFileSystemAsync } from "./file-sync.js";
 import type { StoreHasher } from "./hasher.js";
 import type { Registry } from "./registry.js";
-import { writing, writingSync } from "./write-failure.js";
+import { writeFailure, writing, writingSync } from "./write-failure.js";
 
 /** Blobs this small or smaller live in the registry rather than in files of their own. */
 export const INLINE_BLOB_MAX_BYTES = 4096;
@@ -184,14 +184,15 @@ export class BlobStore {
     if (making === undefined) {
       making = writing(path, async () => {
         const temp = this.makeTempPath();
-        await writeFile(temp, bytes, { flag: "wx" });
-        await this.ensureShard(digest.slice(0, 2));
         try {
+          await writeFile(temp, bytes, { flag: "wx" });
+          await this.ensureShard(digest.slice(0, 2));
           await link(temp, path);
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        } finally {
+          await unlink(temp).catch(() => undefined);
         }
-        await unlink(temp);
         this.noteWritten(digest);
         this.intact.add(digest);
         return path;
@@ -289,7 +290,10 @@ export class BlobStore {
         throw err;
       }
       await handle.close();
-      await this.moveIntoPlace(temp, digest);
+      await this.moveIntoPlace(temp, digest).catch(async (err: unknown) => {
+        await unlink(temp).catch(() => undefined);
+        throw err;
+      });
     });
     return digest;
   }
@@ -323,8 +327,13 @@ export class BlobStore {
       throw err;
     }
     closeSync(fd);
-    this.ensureShardSync(digest);
-    renameSync(temp, this.pathOf(digest));
+    try {
+      this.ensureShardSync(digest);
+      renameSync(temp, this.pathOf(digest));
+    } catch (err) {
+      tryUnlinkSync(temp);
+      throw err;
+    }
     this.noteWritten(digest);
   }
 
@@ -430,7 +439,12 @@ export class BlobStore {
       await unlink(temp);
       return { digest, size };
     }
-    await writing(this.pathOf(digest), () => this.moveIntoPlace(temp, digest));
+    await writing(this.pathOf(digest), () =>
+      this.moveIntoPlace(temp, digest).catch(async (err: unknown) => {
+        await unlink(temp).catch(() => undefined);
+        throw err;
+      }),
+    );
     return { digest, size };
   }
 
@@ -479,7 +493,12 @@ export class BlobStore {
       mkdirSync(this.quarantineDir, { recursive: true });
       const kept = this.inlineBytes(digest);
       if (kept !== undefined) {
-        writeFileSyncFs(target, kept);
+        try {
+          writeFileSyncFs(target, kept);
+        } catch (err) {
+          tryUnlinkSync(target);
+          throw err;
+        }
         this.inline!.deleteBlob(digest);
         moved = true;
       }
@@ -511,7 +530,7 @@ export class BlobStore {
       return true;
     } catch (err) {
       if (isNotFound(err)) return existed;
-      throw err;
+      throw writeFailure(this.pathOf(digest), err);
     }
   }
 

@@ -54,7 +54,7 @@ import type {
 } from "./registry.js";
 import { UnfinishedRegistryError } from "./registry-file.js";
 import { decodeRegistryKey, describeRegistryKey, encodeRegistryKey, END_OF_KEYS, isStorableKey, keyAfter, MAX_KEY_BYTES, prefixRange } from "./registry-key.js";
-import { writing } from "./write-failure.js";
+import { isRefusedWrite, writeFailure, writing } from "./write-failure.js";
 import { whileCommitting } from "./lost-commit-failure.js";
 
 /** The registry format this code reads and writes. */
@@ -121,7 +121,7 @@ export class LmdbRegistry implements Registry {
    */
   static async open(options: LmdbRegistryOptions): Promise<LmdbRegistry> {
     const path = `${options.root}/registry`;
-    const env = open({ path, maxDbs: 16, readOnly: options.readOnly, noMemInit: true });
+    const env = openEnvironment(path, options.readOnly);
     const meta = env.openDB<unknown, string>("meta", { encoding: "msgpack" });
     const found = meta.get("format");
     if (found === undefined) {
@@ -129,11 +129,16 @@ export class LmdbRegistry implements Registry {
         await env.close();
         throw new UnfinishedRegistryError(options.root);
       }
-      await env.transaction(() => {
-        if (meta.get("format") !== undefined) return;
-        meta.put("format", REGISTRY_FORMAT);
-        meta.put("created", Date.now());
-      });
+      // Creating the registry is a write like any other (see write-failure.ts).
+      await writing(path, () =>
+        whileCommitting(
+          env.transaction(() => {
+            if (meta.get("format") !== undefined) return;
+            meta.put("format", REGISTRY_FORMAT);
+            meta.put("created", Date.now());
+          }),
+        ),
+      );
     } else if (found !== REGISTRY_FORMAT) {
       await env.close();
       throw new RepositoryError(
@@ -448,4 +453,13 @@ function splitKey(key: Key): [string, string, string] {
   const parts = decodeRegistryKey(key);
   if (parts.length !== 3) throw new Error(`internal error: malformed registry key ${JSON.stringify(parts)}`);
   return parts as [string, string, string];
+}
+
+/** Opens the LMDB environment at `path`; one a writer cannot create (a full disk) is `writeFailure`. */
+function openEnvironment(path: string, readOnly: boolean): RootDatabase {
+  try {
+    return open({ path, maxDbs: 16, readOnly, noMemInit: true });
+  } catch (err) {
+    throw !readOnly && isRefusedWrite(err) ? writeFailure(path, err) : err;
+  }
 }

@@ -16,6 +16,8 @@
  * otherwise). It is first renamed aside (only one contender can rename it) and checked to still be the
  * stale one.
  * A lock held from another host cannot be checked and is always respected.
+ * A lock that cannot be written (a full disk) is a RepositoryError, "cannot write to the repository:
+ * <repo>/lock: …" (write-failure.ts), and its temporary file is removed.
  * The lock is released by `release()` and, as a last resort, when the process exits normally.
  */
 import { randomBytes } from "node:crypto";
@@ -23,6 +25,7 @@ import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, wr
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { RepositoryError } from "../core/errors.js";
+import { writeFailure, writingSync } from "./write-failure.js";
 
 export const LOCK_FORMAT = 1;
 
@@ -105,22 +108,38 @@ export class RepositoryLock {
   }
 }
 
+/**
+ * Creates the lock file whole (see the module comment); false when a lock exists. A failed write (a
+ * full disk) is a RepositoryError naming the lock file, and leaves no temporary file behind.
+ */
 function tryCreate(path: string, info: LockInfo): boolean {
   const temp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  const fd = openSync(temp, "wx");
   try {
-    writeSync(fd, JSON.stringify(info) + "\n");
+    writingSync(path, () => {
+      const fd = openSync(temp, "wx");
+      try {
+        writeSync(fd, JSON.stringify(info) + "\n");
+      } finally {
+        closeSync(fd);
+      }
+    });
+    try {
+      linkSync(temp, path);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw writeFailure(path, err);
+    }
   } finally {
-    closeSync(fd);
+    removeIfPresent(temp);
   }
+}
+
+function removeIfPresent(path: string): void {
   try {
-    linkSync(temp, path);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw err;
-  } finally {
-    unlinkSync(temp);
+    unlinkSync(path);
+  } catch {
+    // never made, or gone
   }
 }
 
@@ -186,11 +205,11 @@ function takeOverStale(path: string, stale: LockInfo | "empty"): boolean {
     renameSync(path, aside);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw err;
+    throw writeFailure(path, err);
   }
   const moved = readLock(aside);
   if (stale === "empty" ? moved === "empty" : typeof moved === "object" && moved.token === stale.token) {
-    unlinkSync(aside);
+    writingSync(aside, () => unlinkSync(aside));
     return true;
   }
   try {
@@ -198,7 +217,7 @@ function takeOverStale(path: string, stale: LockInfo | "empty"): boolean {
   } catch {
     // someone created a fresh lock meanwhile; theirs wins and the moved one is lost with its holder
   }
-  unlinkSync(aside);
+  writingSync(aside, () => unlinkSync(aside));
   return false;
 }
 

@@ -11,7 +11,7 @@
  * looks at the registry's LMDB file first (registry-file.ts): a damaged one is a RepositoryError
  * ("the registry is damaged", exit 3); an unfinished creation is finished, by readers too.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { RepositoryError, UsageError } from "../core/errors.js";
 import { BlobStore } from "./blob-store.js";
@@ -21,7 +21,7 @@ import { LmdbRegistry } from "./lmdb-registry.js";
 import { inspectRegistryFile, registryDamagedError, UnfinishedRegistryError } from "./registry-file.js";
 import type { Registry } from "./registry.js";
 import { RepositoryLock } from "./repository-lock.js";
-import { writingSync } from "./write-failure.js";
+import { writeFailure, writingSync } from "./write-failure.js";
 
 export const REPOSITORY_FORMAT = 1;
 const FORMAT_TEXT = `quanta repository ${REPOSITORY_FORMAT}`;
@@ -66,6 +66,8 @@ export async function openRepository(root: string, options: OpenRepositoryOption
     try {
       mkdirSync(root, { recursive: true });
     } catch (err) {
+      // A full disk is the repository's problem (exit 3), like any write into it; a path that cannot be one is the user's.
+      if (isDiskProblem(err)) throw writeFailure(root, err);
       throw new UsageError(`cannot create the repository ${root}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, "point --repo at a directory you can write");
     }
   } else {
@@ -162,6 +164,17 @@ function checkFormat(root: string, formatPath: string): void {
 
 function writeFormatFile(formatPath: string): void {
   const temp = `${formatPath}.${process.pid}.tmp`;
-  writeFileSync(temp, FORMAT_TEXT + "\n");
-  renameSync(temp, formatPath);
+  try {
+    writeFileSync(temp, FORMAT_TEXT + "\n");
+    renameSync(temp, formatPath);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
+}
+
+/** Errors of a disk that is full or failing, as opposed to a path the user cannot write. */
+function isDiskProblem(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT" || code === "EIO";
 }

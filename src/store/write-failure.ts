@@ -50,6 +50,16 @@ export function describeWriteError(err: unknown): string {
   return e?.message ?? String(err);
 }
 
+/**
+ * Whether `err` is a write the file system refused (one of the errno codes above, or "no space left"),
+ * as opposed to, say, a missing source file of a copy: for calls that read as well as write.
+ */
+export function isRefusedWrite(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (typeof e?.code === "string") return REASONS[e.code] !== undefined;
+  return /no space left/i.test(String(e?.message ?? err));
+}
+
 /** Runs a write to `path`; a failure becomes `writeFailure`. */
 export function writingSync<T>(path: string, write: () => T): T {
   try {

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { UsageError } from "../core/errors.js";
+import { describeWriteError as describeWriteFailure } from "./write-failure.js";
 
 export function writeOutputFile(path: string, bytes: Uint8Array): void {
   let isDirectory: boolean | undefined;
@@ -51,6 +52,9 @@ function describeWriteError(path: string, err: NodeJS.ErrnoException): Error {
       return new UsageError(`cannot write ${path}: no space left on the device (${err.code})`);
     case "ENAMETOOLONG":
       return new UsageError(`cannot write ${path}: the name is too long`);
+    case "EIO":
+    case "EFBIG":
+      return new UsageError(`cannot write ${path}: ${describeWriteFailure(err)} (${err.code})`);
     default:
       return err;
   }
