@@ -20,7 +20,7 @@ export interface VerifyProblem {
   status: "missing" | "corrupt";
   /** The blob's path, or `registry` for a blob kept in the registry (4 KiB or less). */
   path: string;
-  /** `collection/type@dataId` of every dataset whose bytes are this blob. */
+  /** `collection/type@dataId` of every dataset whose bytes are this blob, `relation NAME` of every relation read from it. */
   referencedBy: string[];
 }
 
@@ -57,6 +57,9 @@ export async function verifyRepository(repo: Repository, options: { concurrency?
       const list = referencedBy.get(e.record.digest) ?? [];
       list.push(`${e.collection}/${e.type}@${encodeDataId(e.dataId)}`);
       referencedBy.set(e.record.digest, list);
+    }
+    for (const r of repo.registry.listRelations()) {
+      if (bad.has(r.digest)) referencedBy.set(r.digest, [...(referencedBy.get(r.digest) ?? []), `relation ${r.name}`]);
     }
   }
   const problems = [...bad]
@@ -132,11 +135,17 @@ function printReport(options: { json: boolean; out: (text: string) => void; err:
     return;
   }
   for (const p of report.problems) {
-    const refs = p.referencedBy.length === 0 ? "not referenced by any dataset" : `referenced by ${p.referencedBy.join(", ")}`;
-    options.err(`${p.status}: blob ${p.digest} (${p.path}), ${refs}\n`);
+    options.err(`${p.status}: blob ${p.digest} (${p.path}), ${describeReferences(p)}\n`);
   }
   options.out(`verified ${report.blobsChecked} blobs (${report.bytesChecked} bytes): ${missing} missing, ${corrupt} corrupt\n`);
 }
+
+/** What points at a problem blob. A missing one is always referenced: if by no dataset or relation, by cached results or provenance. */
+function describeReferences(p: VerifyProblem): string {
+  if (p.referencedBy.length > 0) return `referenced by ${p.referencedBy.join(", ")}`;
+  return p.status === "missing" ? "referenced by no dataset or relation, only by cached results or the provenance of past runs" : "not referenced by any dataset or relation";
+}
+
 
 function printRepair(options: { json: boolean; repoRoot: string; out: (text: string) => void }, r: RepairReport): void {
   if (options.json) {
