@@ -4,11 +4,13 @@
  * the cached results dropped for it are every one computed from it, including those recorded in the
  * same run (the same commit batch) as the quantum that found it.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { repairRepository, verifyRepository } from "../../src/app/verify.js";
+import { openRepository } from "../../src/store/repository.js";
 import { runCli } from "../helpers/cli.js";
-import { makeChainFixture, runChain } from "./chain-fixture.js";
+import { itemsOf, makeChainFixture, runChain } from "./chain-fixture.js";
 
 const N = 4;
 // Doubled values padded beyond 4 KiB: their blobs are files, which a test can damage.
@@ -41,6 +43,17 @@ function blobHolding(bytes: string): { digest: string; path: string; shown: stri
     }
   }
   throw new Error(`no blob holds the ${bytes.length} bytes given`);
+}
+
+/** `task@dataId` of the quanta of `--json` events of one kind, sorted. */
+function quantaOf(stdout: string, event: string): string[] {
+  return stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as { event: string; task: string; dataId: string })
+    .filter((e) => e.event === event)
+    .map((e) => `${e.task}@${e.dataId}`)
+    .sort();
 }
 
 /** Changes one character of a blob file: the same size, other bytes. */
@@ -115,5 +128,86 @@ describe("14.3b a quantum's corrupt input is reported once", () => {
     expect((run.stdout + run.stderr).split(said).length - 1, run.stdout + run.stderr).toBe(1);
     const log = await runCli(["log", "parity@item=3", "--repo", "repo"], { cwd: fx.dir });
     expect(log.stdout.split(said).length - 1, log.stdout).toBe(1);
+  });
+});
+
+describe("14.3c the results computed from a corrupt blob are dropped before it is set aside", () => {
+  it("a command that read the corrupt blob in the same run as the quantum that found it reruns too", async () => {
+    // `copy` is a command: it checks only its input's size, so it runs on the same-size bad bytes,
+    // while `parity` (a module, which hashes its inputs) finds them corrupt in the same run.
+    writeFileSync(
+      join(fx.dir, "both.yaml"),
+      [
+        "dimensions: { item: int }",
+        'inputs: { raw: { path: "data/raw-{item}.txt", storage: text } }',
+        "tasks:",
+        "  double: { task: ./tasks/double.ts }",
+        "  parity: { task: ./tasks/parity.ts }",
+        "  copy:",
+        '    command: "cp {inputs.src} {outputs.out}"',
+        "    dimensions: [item]",
+        "    inputs: { src: { type: doubled, dimensions: [item], storage: json } }",
+        "    outputs: { out: { type: copied, dimensions: [item], storage: json } }",
+      ].join("\n") + "\n",
+    );
+    const run = (extra: string[] = []) => runCli(["run", "both.yaml", "--repo", "repo", "--json", ...PAD, ...extra], { cwd: fx.dir });
+    expect((await run(["--tasks", "double"])).code).toBe(0);
+    const blob = await blobOf("doubled", "item = 3");
+    damage(blob.path, '"value":6', '"value":7');
+    const first = await run();
+    expect(first.code).toBe(1);
+    expect(quantaOf(first.stdout, "quantum-failed")).toEqual(itemsOf("parity", [3]));
+    expect(quantaOf(first.stdout, "quantum-finished")).toEqual([...itemsOf("copy", [1, 2, 3, 4]), ...itemsOf("parity", [1, 2, 4])]);
+    expect(existsSync(join(fx.repo, "quarantine", blob.digest))).toBe(true);
+    // double@item=3 reruns and writes the good bytes under the same digest: copy@item=3's key is
+    // the same as in the run that read the bad bytes, and its result must not be taken from that run.
+    const second = await run();
+    expect(second.code, second.stderr).toBe(0);
+    expect(quantaOf(second.stdout, "quantum-finished")).toEqual([...itemsOf("copy", [3]), ...itemsOf("double", [3]), ...itemsOf("parity", [3])]);
+    const copied = await runCli(["get", "copied@item=3", "--repo", "repo"], { cwd: fx.dir });
+    expect(copied.stdout).toContain('"value":6');
+    expect((await runCli(["verify", "--repo", "repo"], { cwd: fx.dir })).code).toBe(0);
+  });
+
+  it("verify --repair stopped at its commit sets nothing aside, and one stopped after it is finished by the next", async () => {
+    expect((await runChain(fx.dir, PAD)).code).toBe(0);
+    const blob = await blobOf("doubled", "item = 3");
+    damage(blob.path, '"value":6', '"value":7');
+    const repo = await openRepository(fx.repo, { write: true, create: false, command: "test" });
+    try {
+      const report = await verifyRepository(repo);
+      expect(report.problems.map((p) => [p.digest, p.status])).toEqual([[blob.digest, "corrupt"]]);
+      // Stopped at the commit that drops the results: the blob must still be in place, so that
+      // nothing stays cached on a blob that is gone.
+      const commit = repo.registry.commit;
+      repo.registry.commit = (fn) =>
+        commit.call(repo.registry, () => {
+          fn();
+          throw new Error("stopped at the commit");
+        });
+      await expect(repairRepository(repo, report)).rejects.toThrow("stopped at the commit");
+      repo.registry.commit = commit;
+      expect(existsSync(blob.path)).toBe(true);
+      expect((await verifyRepository(repo)).problems.map((p) => [p.digest, p.status])).toEqual([[blob.digest, "corrupt"]]);
+      // Stopped after the commit, before the move: the results are dropped, the blob is still there.
+      const blobs = repo.blobs as unknown as Record<string, unknown>;
+      const move = blobs["quarantineFile"];
+      blobs["quarantineFile"] = () => {
+        throw new Error("stopped before the move");
+      };
+      await expect(repairRepository(repo, report)).rejects.toThrow("stopped before the move");
+      blobs["quarantineFile"] = move;
+      expect(existsSync(blob.path)).toBe(true);
+    } finally {
+      await repo.close();
+    }
+    const found = await runCli(["verify", "--repo", "repo"], { cwd: fx.dir });
+    expect(found.stderr).toContain(`corrupt: blob ${blob.digest}`);
+    const repair = await runCli(["verify", "--repair", "--repo", "repo"], { cwd: fx.dir });
+    expect(repair.stdout).toContain("repaired: 1 corrupt blob set aside in repo/quarantine/, 0 cached results computed from them dropped");
+    const again = await runChain(fx.dir, PAD);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.ran).toEqual([...itemsOf("double", [3]), ...itemsOf("parity", [3])]);
+    expect((await runCli(["verify", "--repo", "repo"], { cwd: fx.dir })).code).toBe(0);
   });
 });
