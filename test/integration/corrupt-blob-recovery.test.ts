@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { open } from "lmdb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { repairRepository, verifyRepository } from "../../src/app/verify.js";
 import { openRepository } from "../../src/store/repository.js";
@@ -63,28 +64,34 @@ function damage(path: string, from: string, to: string): void {
   writeFileSync(path, text.replace(from, to));
 }
 
+/** rel.yaml: raw files and the relation `items` of rel.csv (pipeline `rel`: input collection raw/rel). */
+function writeRelationPipeline(): void {
+  writeFileSync(
+    join(fx.dir, "rel.yaml"),
+    [
+      "dimensions: { item: int }",
+      "inputs:",
+      '  raw: { path: "data/raw-{item}.txt", storage: text }',
+      '  items: { path: "rel.csv", relation: [item] }',
+      "tasks:",
+      "  copy:",
+      '    command: "cp {inputs.src} {outputs.out}"',
+      "    dimensions: [item]",
+      "    inputs: { src: { type: raw, dimensions: [item], storage: text } }",
+      "    outputs: { out: { type: copied, dimensions: [item], storage: text } }",
+    ].join("\n") + "\n",
+  );
+}
+
+const ingest = () => runCli(["ingest", "rel.yaml", "--repo", "repo", "--json"], { cwd: fx.dir });
+
 describe("14.3a a relation file whose blob was set aside is ingested again", () => {
   it("verify names the relation, --repair sets its blob aside, and the next ingest copies the relation and raw files in again", async () => {
     // Both blobs are files (more than 4 KiB): a relation of 1,200 items, raw files padded to 5,000 bytes.
     const relation = ["item", ...Array.from({ length: 1200 }, (_, i) => String(i + 1))].join("\n") + "\n";
     writeFileSync(join(fx.dir, "rel.csv"), relation);
     for (let i = 1; i <= N; i++) writeFileSync(join(fx.dir, "data", `raw-${i}.txt`), `${i}\n`.padEnd(5000, "."));
-    writeFileSync(
-      join(fx.dir, "rel.yaml"),
-      [
-        "dimensions: { item: int }",
-        "inputs:",
-        '  raw: { path: "data/raw-{item}.txt", storage: text }',
-        '  items: { path: "rel.csv", relation: [item] }',
-        "tasks:",
-        "  copy:",
-        '    command: "cp {inputs.src} {outputs.out}"',
-        "    dimensions: [item]",
-        "    inputs: { src: { type: raw, dimensions: [item], storage: text } }",
-        "    outputs: { out: { type: copied, dimensions: [item], storage: text } }",
-      ].join("\n") + "\n",
-    );
-    const ingest = () => runCli(["ingest", "rel.yaml", "--repo", "repo", "--json"], { cwd: fx.dir });
+    writeRelationPipeline();
     expect((await ingest()).code).toBe(0);
     const rel = blobHolding(relation);
     const raw = await blobOf("raw", "item = 2");
@@ -112,6 +119,30 @@ describe("14.3a a relation file whose blob was set aside is ingested again", () 
     expect(finished.filesHashed).toBe(2);
     expect(finished.relations).toEqual([{ name: "items", rows: 1200, status: "unchanged" }]);
     expect(readFileSync(rel.path, "utf8")).toBe(relation);
+    const ok = await runCli(["verify", "--repo", "repo"], { cwd: fx.dir });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
+  it("a relation blob kept in the registry (4 KiB or less) is set aside from there and copied in again", async () => {
+    const relation = "item\n1\n2\n3\n4\n";
+    writeFileSync(join(fx.dir, "rel.csv"), relation);
+    writeRelationPipeline();
+    expect((await ingest()).code).toBe(0);
+    const reader = await openRepository(fx.repo, { write: false });
+    const digest = reader.registry.getRelation("raw/rel/items")!.digest;
+    await reader.close();
+    const env = open({ path: join(fx.repo, "registry"), maxDbs: 16 });
+    await env.openDB<Buffer, string>("blobs", { encoding: "binary" }).put(digest, Buffer.from(relation.replace("3", "5")));
+    await env.close();
+
+    const found = await runCli(["verify", "--repo", "repo"], { cwd: fx.dir });
+    expect(found.stderr.split("\n")[0]).toBe(`corrupt: blob ${digest} (registry), referenced by relation raw/rel/items`);
+    const repair = await runCli(["verify", "--repair", "--repo", "repo"], { cwd: fx.dir });
+    expect(repair.stdout).toContain("repaired: 1 corrupt blob set aside in repo/quarantine/");
+    expect(readFileSync(join(fx.repo, "quarantine", digest), "utf8")).toBe(relation.replace("3", "5"));
+    const again = await ingest();
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout.trim().split("\n").pop()!) as { filesHashed: number }).filesHashed).toBe(1);
     const ok = await runCli(["verify", "--repo", "repo"], { cwd: fx.dir });
     expect(ok.code, ok.stderr).toBe(0);
   });
