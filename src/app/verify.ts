@@ -139,7 +139,6 @@ function describeReferences(p: VerifyProblem): string {
   return p.status === "missing" ? "referenced by no dataset or relation, only by cached results or the provenance of past runs" : "not referenced by any dataset or relation";
 }
 
-
 function printRepair(options: { json: boolean; repoRoot: string; out: (text: string) => void }, r: RepairReport): void {
   if (options.json) {
     options.out(JSON.stringify({ event: "verify-repaired", quarantined: r.quarantined, actionsDropped: r.actions, quantaDropped: r.quanta }) + "\n");
