@@ -521,7 +521,9 @@ async function ingestRelation(
   const before = registry.getRelation(relationKey);
   const state = registry.getFileState(spec.path);
   const sameDims = before !== undefined && before.dimensions.join(",") === spec.dimensions.join(",");
-  if (sameDims && state?.size === st.size && state.mtimeMs === st.mtimeMs && before!.digest === state.digest) {
+  // An unchanged file whose blob is gone (set aside as corrupt, or deleted) is read and copied in again.
+  const unchanged = sameDims && state?.size === st.size && state.mtimeMs === st.mtimeMs && before!.digest === state.digest;
+  if (unchanged && repo.blobs.has(before!.digest)) {
     report.relations.push({ name: spec.type, rows: before!.rows.length, status: "unchanged" });
     return [];
   }

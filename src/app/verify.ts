@@ -7,12 +7,13 @@
  * lists the blobs only then. A run writes each blob before the commit that references it, so every blob
  * the snapshot references is listed; a blob committed after the snapshot is checked but not expected.
  *
- * `--repair` takes the writer lock, sets each corrupt blob aside in `<repo>/quarantine/` and drops the
- * cached results computed from it (drop-cached-results.ts): the next run recomputes what was lost.
+ * `--repair` takes the writer lock, drops the cached results computed from each corrupt blob
+ * (drop-cached-results.ts) and then sets the blob aside in `<repo>/quarantine/` (quarantine-blobs.ts):
+ * the next run recomputes what was lost.
  */
 import type { BlobDigest } from "../core/digest.js";
 import { encodeDataId } from "../core/data-id.js";
-import { dropCachedResults, type DroppedResults } from "../store/drop-cached-results.js";
+import { quarantineBlobs, type QuarantineReport } from "../store/quarantine-blobs.js";
 import type { Repository } from "../store/repository.js";
 
 export interface VerifyProblem {
@@ -20,7 +21,7 @@ export interface VerifyProblem {
   status: "missing" | "corrupt";
   /** The blob's path, or `registry` for a blob kept in the registry (4 KiB or less). */
   path: string;
-  /** `collection/type@dataId` of every dataset whose bytes are this blob. */
+  /** `collection/type@dataId` of every dataset whose bytes are this blob, `relation NAME` of every relation read from it. */
   referencedBy: string[];
 }
 
@@ -58,6 +59,9 @@ export async function verifyRepository(repo: Repository, options: { concurrency?
       list.push(`${e.collection}/${e.type}@${encodeDataId(e.dataId)}`);
       referencedBy.set(e.record.digest, list);
     }
+    for (const r of repo.registry.listRelations()) {
+      if (bad.has(r.digest)) referencedBy.set(r.digest, [...(referencedBy.get(r.digest) ?? []), `relation ${r.name}`]);
+    }
   }
   const problems = [...bad]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -70,25 +74,17 @@ export async function verifyRepository(repo: Repository, options: { concurrency?
   return { blobsChecked: present.length, bytesChecked: repo.hasher.stats.bytes - before, problems };
 }
 
-export interface RepairReport extends DroppedResults {
-  /** Corrupt blobs moved to `<repo>/quarantine/`. */
-  quarantined: number;
-}
+export type RepairReport = QuarantineReport;
 
 /**
- * Sets the corrupt blobs of `report` aside and drops the cached results computed from them, in one
- * registry commit (blobs kept in the registry are deleted by it). Missing blobs need nothing: their
- * producers rerun (an output is missing) and ingest copies a raw file in again when its blob is gone.
+ * Drops the cached results computed from the corrupt blobs of `report`, then sets the blobs aside
+ * (quarantine-blobs.ts: in that order, so that a crash between the two leaves nothing cached on a
+ * blob that is gone). Missing blobs need nothing: their producers rerun (an output is missing) and
+ * ingest copies a raw or relation file in again when its blob is gone.
  */
 export async function repairRepository(repo: Repository, report: VerifyReport): Promise<RepairReport> {
   const corrupt = new Set(report.problems.filter((p) => p.status === "corrupt").map((p) => p.digest));
-  const out: RepairReport = { quarantined: 0, actions: 0, quanta: 0 };
-  if (corrupt.size === 0) return out;
-  await repo.registry.commit(() => {
-    for (const digest of corrupt) if (repo.blobs.quarantine(digest) !== undefined) out.quarantined++;
-    Object.assign(out, dropCachedResults(repo.registry, corrupt));
-  });
-  return out;
+  return quarantineBlobs(repo, corrupt);
 }
 
 /** `quanta verify [--repair]`: prints each problem and a summary; exit 3 when anything is missing or corrupt (and not repaired). */
@@ -132,10 +128,15 @@ function printReport(options: { json: boolean; out: (text: string) => void; err:
     return;
   }
   for (const p of report.problems) {
-    const refs = p.referencedBy.length === 0 ? "not referenced by any dataset" : `referenced by ${p.referencedBy.join(", ")}`;
-    options.err(`${p.status}: blob ${p.digest} (${p.path}), ${refs}\n`);
+    options.err(`${p.status}: blob ${p.digest} (${p.path}), ${describeReferences(p)}\n`);
   }
   options.out(`verified ${report.blobsChecked} blobs (${report.bytesChecked} bytes): ${missing} missing, ${corrupt} corrupt\n`);
+}
+
+/** What points at a problem blob. A missing one is always referenced: if by no dataset or relation, by cached results or provenance. */
+function describeReferences(p: VerifyProblem): string {
+  if (p.referencedBy.length > 0) return `referenced by ${p.referencedBy.join(", ")}`;
+  return p.status === "missing" ? "referenced by no dataset or relation, only by cached results or the provenance of past runs" : "not referenced by any dataset or relation";
 }
 
 function printRepair(options: { json: boolean; repoRoot: string; out: (text: string) => void }, r: RepairReport): void {

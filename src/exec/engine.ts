@@ -29,8 +29,8 @@ import { QuantumResolver, type CachedResult } from "../core/quantum-resolver.js"
 import { viewOf } from "../store/repository-view.js";
 import { JobBuilder } from "./job-builder.js";
 import { CommitBatcher } from "./commit-batcher.js";
-import { dropCachedResults } from "../store/drop-cached-results.js";
 import { RepositoryError } from "../core/errors.js";
+import { quarantineBlobs } from "../store/quarantine-blobs.js";
 
 export interface RunOptions {
   graph: QuantumGraph;
@@ -288,6 +288,9 @@ class GraphRun {
   private async commitUnlessStoppedBy(repositoryError: RepositoryError | undefined): Promise<void> {
     try {
       await this.batcher.commit();
+      // Once every record of the run is committed: a quantum that read a corrupt blob (a command checks
+      // only its input's size) may have been recorded after the one that found it, even in the same batch.
+      if (repositoryError === undefined) await quarantineBlobs(this.opts.repo, this.quarantined);
       await this.opts.repo.registry.flush();
     } catch (err) {
       if (repositoryError === undefined) throw err;
@@ -371,18 +374,13 @@ class GraphRun {
   }
 
   /**
-   * Sets corrupt blobs aside (blob-store.ts `quarantine`) and drops every cached result computed from
-   * them, in the next commit: their producers rerun in the next run (their outputs are missing), or
-   * ingest copies their source files in again, and so do the quanta that had read them.
+   * Notes corrupt blobs, set aside when the run ends (quarantine-blobs.ts): every cached result computed
+   * from them is dropped, then they are moved to quarantine/. Their producers rerun in the next run
+   * (their outputs are missing), or ingest copies their source files in again, and so do the quanta
+   * that had read them.
    */
   private quarantine(digests: readonly BlobDigest[]): void {
-    const fresh = digests.filter((d) => !this.quarantined.has(d));
-    if (fresh.length === 0) return;
-    for (const d of fresh) this.quarantined.add(d);
-    this.batcher.add((registry) => {
-      for (const d of fresh) this.opts.repo.blobs.quarantine(d);
-      dropCachedResults(registry, new Set(fresh));
-    });
+    for (const d of digests) this.quarantined.add(d);
   }
 
   private readonly quarantined = new Set<BlobDigest>();

@@ -235,6 +235,7 @@ class InputDamage {
 
   result(): Result {
     const error = `${this.problems.join("; ")}; it is set aside in the repository's quarantine/ and the results computed from it are dropped: run again to recompute it`;
-    return { ok: false, error, log: error + "\n", corrupt: this.digests };
+    // No log: the quantum never ran, and a reporter prints the error and then the log's tail (the same text twice).
+    return { ok: false, error, log: "", corrupt: this.digests };
   }
 }

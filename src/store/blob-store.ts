@@ -481,27 +481,37 @@ export class BlobStore {
   }
 
   /**
-   * Sets a corrupt blob aside, so that the store no longer has it: its file is moved to
-   * `<repo>/quarantine/<digest>`, and a copy kept in the registry is written there and deleted from
-   * the registry (call it inside a registry commit). Its producer then reruns (output missing), or
-   * ingest copies its source file in again. Returns where the bytes went (undefined: nothing was there).
+   * Sets aside the copy of a corrupt blob kept in the registry: its bytes are written to
+   * `<repo>/quarantine/<digest>` at once, and it is deleted from the registry by the commit this is
+   * called in. False when the registry keeps no copy. (quarantine-blobs.ts orders the steps.)
    */
-  quarantine(digest: BlobDigest): string | undefined {
+  quarantineRegistryCopy(digest: BlobDigest): boolean {
+    const kept = this.inlineBytes(digest);
+    if (kept === undefined) return false;
+    const target = join(this.quarantineDir, digest);
+    writingSync(target, () => {
+      mkdirSync(this.quarantineDir, { recursive: true });
+      try {
+        writeFileSyncFs(target, kept);
+      } catch (err) {
+        tryUnlinkSync(target);
+        throw err;
+      }
+    });
+    this.inline!.deleteBlob(digest);
+    return true;
+  }
+
+  /**
+   * Moves a corrupt blob's file to `<repo>/quarantine/<digest>`, so that the store no longer has it: its
+   * producer reruns (an output is missing), or ingest copies its source file in again. False when there
+   * was no file. Call it only once the results computed from it are dropped (quarantine-blobs.ts).
+   */
+  quarantineFile(digest: BlobDigest): boolean {
     const target = join(this.quarantineDir, digest);
     let moved = false;
     writingSync(target, () => {
       mkdirSync(this.quarantineDir, { recursive: true });
-      const kept = this.inlineBytes(digest);
-      if (kept !== undefined) {
-        try {
-          writeFileSyncFs(target, kept);
-        } catch (err) {
-          tryUnlinkSync(target);
-          throw err;
-        }
-        this.inline!.deleteBlob(digest);
-        moved = true;
-      }
       try {
         renameSync(this.pathOf(digest), target);
         moved = true;
@@ -511,7 +521,7 @@ export class BlobStore {
     });
     this.forgetFile(this.pathOf(digest));
     this.intact.delete(digest);
-    return moved ? target : undefined;
+    return moved;
   }
 
   /**

@@ -237,7 +237,7 @@ describe("small blobs in the registry", () => {
     const again = await openRepository(root, { write: true });
     try {
       const report = await verifyRepository(again);
-      expect(report.problems).toEqual([{ digest: kept, status: "corrupt", path: "registry", referencedBy: [] }]);
+      expect(report.problems).toEqual([{ digest: kept, status: "corrupt", path: "registry", referencedBy: ["relation r"] }]);
       const gc = await collectGarbage(again);
       expect(gc).toMatchObject({ blobsDeleted: 1, blobsKept: 1, bytesFreed: 7 });
       expect(again.blobs.exists(dropped as never)).toBe(false);
