@@ -164,13 +164,20 @@ describe("14.12 other writers on a signal", () => {
     await waitUntil(() => existsSync(lock), 20_000, "the lock");
     child.kill("SIGINT");
     await waitUntil(() => !existsSync(lock), 5000, "the lock's release");
-    // Lets the blocked read of the FIFO end (a thread blocked in it holds the process up), if it still waits.
-    try {
-      const fd = openSync(join(dir, "data", "rel.csv"), constants.O_WRONLY | constants.O_NONBLOCK);
-      writeSync(fd, "n\n1\n");
-      closeSync(fd);
-    } catch {
-      // No reader any more.
+    // Lets the blocked read of the FIFO end (a thread blocked in it holds the process up), if it waits
+    // or comes to wait later (under load, the read may start only after the interrupt): tried until
+    // the process has exited.
+    let done = false;
+    void exited.then(() => (done = true));
+    while (!done) {
+      try {
+        const fd = openSync(join(dir, "data", "rel.csv"), constants.O_WRONLY | constants.O_NONBLOCK);
+        writeSync(fd, "n\n1\n");
+        closeSync(fd);
+      } catch {
+        // No reader yet, or any more.
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(await exited).toBe(130);
   });
