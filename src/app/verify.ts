@@ -14,6 +14,8 @@ import type { BlobDigest } from "../core/digest.js";
 import { encodeDataId } from "../core/data-id.js";
 import { dropCachedResults, type DroppedResults } from "../store/drop-cached-results.js";
 import type { Repository } from "../store/repository.js";
+import type { EventBody } from "../core/events.js";
+import { printJsonEvents } from "../ui/json-reporter.js";
 
 export interface VerifyProblem {
   digest: BlobDigest;
@@ -127,8 +129,8 @@ function printReport(options: { json: boolean; out: (text: string) => void; err:
   const missing = report.problems.filter((p) => p.status === "missing").length;
   const corrupt = report.problems.length - missing;
   if (options.json) {
-    for (const p of report.problems) options.out(JSON.stringify({ event: "blob-problem", ...p }) + "\n");
-    options.out(JSON.stringify({ event: "verify-finished", blobs: report.blobsChecked, bytes: report.bytesChecked, missing, corrupt }) + "\n");
+    const problems = report.problems.map((p): EventBody => ({ event: "blob-problem", ...p }));
+    printJsonEvents(options.out, [...problems, { event: "verify-finished", blobs: report.blobsChecked, bytes: report.bytesChecked, missing, corrupt }]);
     return;
   }
   for (const p of report.problems) {
@@ -140,7 +142,7 @@ function printReport(options: { json: boolean; out: (text: string) => void; err:
 
 function printRepair(options: { json: boolean; repoRoot: string; out: (text: string) => void }, r: RepairReport): void {
   if (options.json) {
-    options.out(JSON.stringify({ event: "verify-repaired", quarantined: r.quarantined, actionsDropped: r.actions, quantaDropped: r.quanta }) + "\n");
+    printJsonEvents(options.out, [{ event: "verify-repaired", quarantined: r.quarantined, actionsDropped: r.actions, quantaDropped: r.quanta }]);
     return;
   }
   options.out(
