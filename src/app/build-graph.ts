@@ -171,24 +171,19 @@ async function printGraph(built: BuiltGraph, opts: GraphCommandOptions): Promise
   const { collectPlanWarnings, formatPlanWarning } = await import("../core/plan-warning.js");
   const warnings = opts.display === "explain" ? [] : collectPlanWarnings(report);
   if (opts.json) {
-    const { stampEvent } = await import("../core/events.js");
-    for (const warning of warnings) {
-      opts.out(JSON.stringify(stampEvent({ event: "plan-warning", warning, message: formatPlanWarning(warning) }, Date.now())) + "\n");
-    }
-    const perTask = new Map<string, number>();
-    for (const q of graph.quanta) perTask.set(q.task, (perTask.get(q.task) ?? 0) + 1);
-    const event = stampEvent(
+    const { printJsonEvents } = await import("../ui/json-reporter.js");
+    const { countTaskQuanta } = await import("../core/run-tally.js");
+    printJsonEvents(opts.out, [
+      ...warnings.map((warning) => ({ event: "plan-warning" as const, warning, message: formatPlanWarning(warning) })),
       {
         event: "graph-built",
         pipeline: graph.pipeline.name,
         quanta: graph.quanta.length,
         datasets: graph.datasets.length,
         durationMs: Math.round(built.durationMs),
-        tasks: graph.tasks.map((t) => ({ task: t.label, quanta: perTask.get(t.label) ?? 0 })),
+        tasks: countTaskQuanta(graph),
       },
-      Date.now(),
-    );
-    opts.out(JSON.stringify(event) + "\n");
+    ]);
     return;
   }
   for (const warning of warnings) opts.err(`warning: ${formatPlanWarning(warning)}\n`);

@@ -63,7 +63,10 @@ export async function runGc(options: { repoRoot: string; json: boolean; out: (te
   } finally {
     await repo.close();
   }
-  if (options.json) options.out(JSON.stringify({ event: "gc-finished", ...report }) + "\n");
+  if (options.json) {
+    const { printJsonEvents } = await import("../ui/json-reporter.js");
+    printJsonEvents(options.out, [{ event: "gc-finished", ...report }]);
+  }
   else {
     options.out(
       `deleted ${report.blobsDeleted} unreferenced blob${report.blobsDeleted === 1 ? "" : "s"} and ` +

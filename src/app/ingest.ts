@@ -19,7 +19,7 @@ import type { DimensionUniverse } from "../core/dimensions.js";
 import { RepositoryError, UsageError } from "../core/errors.js";
 import type { PathTemplate } from "../core/path-template.js";
 import { parsePathTemplate } from "../core/path-template.js";
-import { EVENTS_VERSION } from "../core/events.js";
+import type { EventBody, IngestCounts, IngestProblem } from "../core/events.js";
 import type { FileInputSpec, InputSpec, RelationInputSpec } from "../core/pipeline.js";
 import type { DatasetRecord, FileState } from "../store/registry.js";
 import { readRelationFile } from "../store/relation-file.js";
@@ -39,20 +39,7 @@ export interface IngestOptions {
   concurrency?: number;
 }
 
-export interface IngestCounts {
-  added: number;
-  changed: number;
-  unchanged: number;
-  removed: number;
-}
-
-export interface IngestProblem {
-  /** The file concerned (absolute path). */
-  file: string;
-  /** 1-based line, for relation files. */
-  line?: number;
-  message: string;
-}
+export type { IngestCounts, IngestProblem };
 
 export interface RelationOutcome {
   name: string;
@@ -350,6 +337,19 @@ async function ingestRelation(
   ];
 }
 
+/** The events that report an ingest: one `ingest-problem` per problem, then `ingest-finished`. */
+export function describeIngest(report: IngestReport, durationMs: number): EventBody[] {
+  const { added, changed, unchanged, removed, collection, byType, relations, filesSeen, filesHashed, bytesHashed } = report;
+  return [
+    ...report.problems.map((p): EventBody => ({ event: "ingest-problem", ...p })),
+    {
+      event: "ingest-finished",
+      ...{ added, changed, unchanged, removed, errors: report.problems.length, collection, byType, relations },
+      ...{ filesSeen, filesHashed, bytesHashed, durationMs: Math.round(durationMs) },
+    },
+  ];
+}
+
 export interface RunIngestOptions {
   repoRoot: string;
   pipelineFile: string;
@@ -383,27 +383,9 @@ export async function runIngest(options: RunIngestOptions): Promise<number> {
     await repo.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  const counts = { added: report.added, changed: report.changed, unchanged: report.unchanged, removed: report.removed };
   if (options.json) {
-    const stamp = { v: EVENTS_VERSION, time: Date.now() };
-    for (const p of report.problems) options.out(JSON.stringify({ ...stamp, event: "ingest-problem", ...p }) + "\n");
-    options.out(
-      JSON.stringify({
-        ...stamp,
-        event: "ingest-finished",
-        ...counts,
-        errors: report.problems.length,
-        collection: report.collection,
-        counts,
-        byType: report.byType,
-        relations: report.relations,
-        problems: report.problems.length,
-        filesSeen: report.filesSeen,
-        filesHashed: report.filesHashed,
-        bytesHashed: report.bytesHashed,
-        seconds,
-      }) + "\n",
-    );
+    const { printJsonEvents } = await import("../ui/json-reporter.js");
+    printJsonEvents(options.out, describeIngest(report, seconds * 1000));
     return 0;
   }
   for (const p of report.problems) options.err(formatIngestProblem(p));

@@ -6,6 +6,8 @@ import { encodeDataId } from "../core/data-id.js";
 import { didYouMean, UsageError } from "../core/errors.js";
 import { compileWhere, parseWhere, toUsageError } from "../core/query/query.js";
 import { openRepository } from "../store/repository.js";
+import type { EventBody } from "../core/events.js";
+import { printJsonEvents } from "../ui/json-reporter.js";
 
 export interface ListDatasetsOptions {
   repoRoot: string;
@@ -49,7 +51,7 @@ export async function listDatasets(options: ListDatasetsOptions): Promise<number
       lines.push({ type: e.type, dataId: { ...e.dataId }, digest: e.record.digest, size: e.record.size, collection: e.collection });
     }
     if (options.json) {
-      for (const line of lines) options.out(JSON.stringify(line) + "\n");
+      printJsonEvents(options.out, lines.map((line): EventBody => ({ event: "dataset", ...line })));
     } else {
       options.out(formatTable(lines));
     }

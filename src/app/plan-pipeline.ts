@@ -7,12 +7,13 @@ import type { EventBody } from "../core/events.js";
 import type { Pipeline } from "../core/pipeline.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { Repository } from "../store/repository.js";
-import { formatIngestProblem, ingestInputs } from "./ingest.js";
+import { describeIngest, formatIngestProblem, ingestInputs } from "./ingest.js";
 import { loadPipeline } from "./load-pipeline.js";
 import { selectTasks } from "../core/select-tasks.js";
 import { buildGraphWithReport } from "./build-graph.js";
 import type { JoinReport } from "../core/join-report.js";
 import { inputCollectionOf } from "../core/input-collection.js";
+import { countTaskQuanta } from "../core/run-tally.js";
 import { collectPlanWarnings, formatPlanWarning, type PlanWarning } from "../core/plan-warning.js";
 
 /** The flags that shape a plan: the data query, the task selection, config overrides, the output. */
@@ -66,9 +67,10 @@ export async function preparePlan(req: PlanRequest, repo: Repository, emit: (e: 
     if (!selection.ok) throw selection.error;
     tasks = [...selection.labels];
   }
+  const started = performance.now();
   const ingest = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo, collection: inputCollectionOf(pipeline.name) });
   for (const p of ingest.problems) process.stderr.write(formatIngestProblem(p));
-  emit({ event: "ingest-finished", added: ingest.added, changed: ingest.changed, unchanged: ingest.unchanged, removed: ingest.removed, errors: ingest.problems.length });
+  for (const event of describeIngest(ingest, performance.now() - started)) emit(event);
   return { pipeline, tasks, collection: req.flags.output ?? pipeline.name };
 }
 
@@ -91,9 +93,7 @@ export async function buildPlan(
     inputCollection: inputCollectionOf(pipeline.name),
     allowEmpty: req.allowEmpty,
   });
-  const perTask = new Map<string, number>();
-  for (const q of graph.quanta) perTask.set(q.task, (perTask.get(q.task) ?? 0) + 1);
-  const taskQuanta = graph.tasks.map((t) => ({ task: t.label, quanta: perTask.get(t.label) ?? 0 }));
+  const taskQuanta = countTaskQuanta(graph);
   const warnings = collectPlanWarnings(report);
   emitPlanWarnings(warnings, emit);
   emit({

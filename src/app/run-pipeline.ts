@@ -5,7 +5,8 @@
  */
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import type { EventBody, QuantaEvent, Reporter, TaskCounts } from "../core/events.js";
+import type { EventBody, QuantaEvent, Reporter } from "../core/events.js";
+import { countTaskQuanta, RunTally } from "../core/run-tally.js";
 import { stampEvent } from "../core/events.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import { UsageError } from "../core/errors.js";
@@ -82,13 +83,16 @@ export async function runPipeline(req: PlanRequest & { exec: ExecFlags; output: 
 
 export async function execPlan(opts: { repoRoot: string; planFile: string; collection?: string; exec: ExecFlags; output: OutputFlags }): Promise<number> {
   checkExecFlags(opts.exec);
+  const loading = performance.now();
   const { graph, inputDigests } = await loadSavedPlan(opts.planFile);
+  const loadMs = Math.round(performance.now() - loading);
   const reporter = await openReporter(opts.output);
   const emit = emitterFor(reporter);
   const repo = await openRepository(opts.repoRoot, { write: true, command: "quanta exec", fsync: opts.exec.fsync });
   try {
     const collection = opts.collection ?? graph.pipeline.name;
     checkPlannedInputs(graph, inputDigests, repo.registry, collection);
+    emit({ event: "graph-built", pipeline: graph.pipeline.name, quanta: graph.quanta.length, datasets: graph.datasets.length, durationMs: loadMs, tasks: countTaskQuanta(graph) });
     writeLastRun(opts.repoRoot, { format: 1, pipeline: graph.pipeline.file, collection, dimensions: graph.dimensions, flags: { bind: [], config: [], output: collection } });
     return (await execute({ graph, repo, collection, exec: opts.exec, emit })).exitCode;
   } finally {
@@ -99,7 +103,7 @@ export async function execPlan(opts: { repoRoot: string; planFile: string; colle
 
 /**
  * A run the run stamp answers (stamps.ts): the events of a run in which every quantum was up to date,
- * per task rather than per quantum, without building the graph.
+ * per task (`task-up-to-date`) rather than per quantum, without building the graph.
  */
 function reportUpToDate(opts: {
   stamp: RunStamp;
@@ -114,11 +118,12 @@ function reportUpToDate(opts: {
   const started = Date.now();
   emitPlanWarnings(warnings, emit);
   emit({ event: "graph-built", pipeline, quanta: stamp.quanta, datasets: stamp.datasets, durationMs: 0, tasks: stamp.tasks });
-  emit({ event: "run-started", pipeline, collection, executor: opts.executor.kind, workers: opts.executor.workers, tasks: stamp.tasks.map((t) => ({ task: t.task, total: t.quanta })) });
-  const tasks: TaskCounts[] = stamp.tasks.map((t) => ({ task: t.task, total: t.quanta, ran: 0, upToDate: t.quanta, failed: 0, blocked: 0, noWork: 0, durationMs: 0 }));
-  for (const counts of tasks) emit({ event: "task-finished", counts });
-  const counts = { ran: 0, upToDate: stamp.quanta, failed: 0, blocked: 0, noWork: 0 };
-  emit({ event: "run-finished", pipeline, collection, counts, durationMs: Date.now() - started, tasks, slowest: [], exitCode: 0 });
+  const tally = new RunTally(stamp.tasks.map((t) => ({ task: t.task, total: t.quanta })), emit);
+  emit({ event: "run-started", pipeline, collection, executor: opts.executor.kind, workers: opts.executor.workers, tasks: tally.totals });
+  tally.finishEmptyTasks();
+  for (const t of stamp.tasks) if (t.quanta > 0) tally.settle({ event: "task-up-to-date", task: t.task, quanta: t.quanta });
+  const counts = tally.counts();
+  emit({ event: "run-finished", pipeline, collection, counts, durationMs: Date.now() - started, tasks: tally.tasks(), slowest: [], exitCode: 0 });
   return 0;
 }
 

@@ -2,6 +2,7 @@
 import { UsageError } from "../core/errors.js";
 import { formatReason } from "../core/explain.js";
 import { openRepository } from "../store/repository.js";
+import { printJsonEvents } from "../ui/json-reporter.js";
 import { readLastRun } from "./last-run.js";
 import { parseQuantumRef } from "./parse-quantum-ref.js";
 
@@ -17,7 +18,7 @@ export async function showLog(opts: { repoRoot: string; quantum: string; collect
     const exec = repo.registry.getExecution(record.executionId);
     if (!exec) throw new UsageError(`quantum ${ref.name}@${ref.key} was reused from the action cache and has no execution of its own`);
     if (opts.json) {
-      opts.out(JSON.stringify(exec) + "\n");
+      printJsonEvents(opts.out, [{ event: "execution", ...exec }]);
       return 0;
     }
     const when = new Date(exec.startedAt).toISOString();

@@ -15,19 +15,12 @@ import { UsageError } from "../core/errors.js";
 import { inputCollectionOf, LEGACY_INPUT_COLLECTION } from "../core/input-collection.js";
 import type { ActionRecord, DatasetRecord, Registry } from "../store/registry.js";
 import { openRepository } from "../store/repository.js";
+import type { LineageNode } from "../core/events.js";
+import { printJsonEvents } from "../ui/json-reporter.js";
 import { readLastRun } from "./last-run.js";
 import { parseQuantumRef } from "./parse-quantum-ref.js";
 
-interface Node {
-  dataset: string;
-  digest: string;
-  source?: string;
-  quantum?: { task: string; dataId: string; key: string; codeDigest: string; config: unknown; host?: string; startedAt?: number; durationMs?: number };
-  inputs?: Node[];
-  seen?: boolean;
-  /** The digest the collection holds now, when it is not the one read. */
-  replacedBy?: string;
-}
+type Node = LineageNode;
 
 export async function showProvenance(opts: { repoRoot: string; dataset: string; collection?: string; json: boolean; out: (text: string) => void }): Promise<number> {
   const repo = await openRepository(opts.repoRoot, { write: false });
@@ -48,7 +41,8 @@ export async function showProvenance(opts: { repoRoot: string; dataset: string; 
     const rec = find(ref.name, ref.key);
     if (!rec) throw new UsageError(`dataset ${ref.name}@${ref.key} is not in collection ${collection}`, "list datasets with 'quanta datasets'");
     const tree = new LineageTracer(repo.registry, find).trace(ref.name, ref.key, undefined);
-    opts.out(opts.json ? JSON.stringify(tree) + "\n" : renderTree(tree));
+    if (opts.json) printJsonEvents(opts.out, [{ event: "provenance", ...tree }]);
+    else opts.out(renderTree(tree));
     return 0;
   } finally {
     await repo.close();

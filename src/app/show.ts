@@ -7,6 +7,8 @@ import { suggestName } from "../core/suggest-name.js";
 import { PipelineError } from "../core/pipeline-error.js";
 import type { Connection, InputSpec, Pipeline, TaskNode } from "../core/pipeline.js";
 import { loadPipeline, type LoadedPipeline } from "./load-pipeline.js";
+import { stampEvent } from "../core/events.js";
+import { formatJsonLine } from "../ui/json-reporter.js";
 
 export const SHOW_WHATS = ["pipeline", "config", "tasks", "dimensions"] as const;
 export type ShowWhat = (typeof SHOW_WHATS)[number];
@@ -28,7 +30,10 @@ export async function showPipeline(request: ShowRequest): Promise<string> {
   const loaded = await loadPipeline(request.pipelineFile, { config: request.config, tasks: request.tasks, cwd: request.cwd });
   const cwd = request.cwd ?? process.cwd();
   const task = request.label === undefined ? undefined : findTask(loaded.pipeline, request.label);
-  if (request.json) return JSON.stringify(selectJson(request.what, loaded, task), null, 2) + "\n";
+  if (request.json) {
+    const value = selectJson(request.what, loaded, task);
+    return formatJsonLine(stampEvent({ event: "show", what: request.what, ...(task && { task: task.label }), value }, Date.now()));
+  }
   const shown = (p: string): string => relative(cwd, p) || p;
   switch (request.what) {
     case "pipeline":

@@ -13,6 +13,7 @@ import { QuantumResolver } from "../core/quantum-resolver.js";
 import { viewOf } from "../store/repository-view.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { formatStatus } from "../ui/format-status.js";
+import { printJsonEvents } from "../ui/json-reporter.js";
 import { planPipeline, type PlanRequest } from "./plan-pipeline.js";
 import { readLastRun } from "./last-run.js";
 import { parseQuantumRef } from "./parse-quantum-ref.js";
@@ -88,7 +89,7 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
       const upstream = verdicts[id]!.reasons.flatMap((r) => (r.kind === "upstream-pending" || r.kind === "upstream-failed" ? [r.producer] : []));
       const byName = new Map(graph.quanta.map((q, qid) => [`${q.task}@${q.key}`, qid]));
       const show = (qid: number) => ({ quantum: name(qid), status: verdicts[qid]!.status, reasons: verdicts[qid]!.reasons });
-      req.out(JSON.stringify({ v: 1, time: Date.now(), event: "why", ...show(id), upstream: upstream.map((p) => show(byName.get(p)!)) }) + "\n");
+      printJsonEvents(req.out, [{ event: "why", ...show(id), upstream: upstream.map((p) => show(byName.get(p)!)) }]);
       return 0;
     }
     const printed = new Set<number>();

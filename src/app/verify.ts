@@ -15,6 +15,8 @@ import type { BlobDigest } from "../core/digest.js";
 import { encodeDataId } from "../core/data-id.js";
 import { quarantineBlobs, type QuarantineReport } from "../store/quarantine-blobs.js";
 import type { Repository } from "../store/repository.js";
+import type { EventBody } from "../core/events.js";
+import { printJsonEvents } from "../ui/json-reporter.js";
 
 export interface VerifyProblem {
   digest: BlobDigest;
@@ -123,8 +125,8 @@ function printReport(options: { json: boolean; out: (text: string) => void; err:
   const missing = report.problems.filter((p) => p.status === "missing").length;
   const corrupt = report.problems.length - missing;
   if (options.json) {
-    for (const p of report.problems) options.out(JSON.stringify({ event: "blob-problem", ...p }) + "\n");
-    options.out(JSON.stringify({ event: "verify-finished", blobs: report.blobsChecked, bytes: report.bytesChecked, missing, corrupt }) + "\n");
+    const problems = report.problems.map((p): EventBody => ({ event: "blob-problem", ...p }));
+    printJsonEvents(options.out, [...problems, { event: "verify-finished", blobs: report.blobsChecked, bytes: report.bytesChecked, missing, corrupt }]);
     return;
   }
   for (const p of report.problems) {
@@ -141,7 +143,7 @@ function describeReferences(p: VerifyProblem): string {
 
 function printRepair(options: { json: boolean; repoRoot: string; out: (text: string) => void }, r: RepairReport): void {
   if (options.json) {
-    options.out(JSON.stringify({ event: "verify-repaired", quarantined: r.quarantined, actionsDropped: r.actions, quantaDropped: r.quanta }) + "\n");
+    printJsonEvents(options.out, [{ event: "verify-repaired", quarantined: r.quarantined, actionsDropped: r.actions, quantaDropped: r.quanta }]);
     return;
   }
   options.out(

@@ -4,7 +4,11 @@
  * versioned interface: add fields and events freely, never rename or remove them without bumping
  * `EVENTS_VERSION`. Every event carries `v` (the version) and `time` (ms since the epoch).
  */
+import type { BlobDigest, CodeDigest, QuantumKey } from "./digest.js";
+import type { QuantumStatus } from "./dry-run.js";
+import type { Reason } from "./explain.js";
 import type { PlanWarning } from "./plan-warning.js";
+import type { KeyInput } from "./quantum-key.js";
 
 export const EVENTS_VERSION = 1;
 
@@ -46,16 +50,41 @@ interface Stamp {
 }
 
 /**
- * Every event, by its `event` field. In a run, the order is: `ingest-finished` (`run` only),
- * `graph-built`, `run-started`, then per quantum either `quantum-up-to-date`, or `quantum-started`
- * followed by `quantum-finished` / `quantum-retrying` (then `quantum-started` again) / `quantum-failed`,
- * or `quantum-blocked`; `task-finished` once all of a task's quanta are settled (after the last one's
- * event, so its counts include every quantum reported before it); `run-finished` last.
- * `quanta status` ends with `status`; watch mode adds `watch-*` events between runs.
+ * Every line any command prints under `--json`, by its `event` field.
+ *
+ * In a run (`run`, `exec`), the order is: `ingest-problem`s then `ingest-finished` (`run` only),
+ * `plan-warning`s, `graph-built`, `run-started`, then per quantum either `quantum-up-to-date`, or
+ * `quantum-started` followed by `quantum-finished` / `quantum-retrying` (then `quantum-started` again)
+ * / `quantum-failed`, or `quantum-blocked`; `task-finished` once all of a task's quanta are settled,
+ * after the last one's event; `run-finished` last. Two quantum events may come without a
+ * `quantum-started`: a `quantum-failed` of a quantum that could not start (an input missing), and a
+ * `quantum-finished` with `noWork` and `durationMs` 0 of a quantum with nothing to do (an upstream
+ * quantum produced none of its inputs). A run answered by the run stamp reports each task's quanta at
+ * once with `task-up-to-date` instead of per quantum. In an interrupted run, the quanta it stopped have a
+ * `quantum-started` and no later event, and a task with such quanta has no `task-finished`.
+ *
+ * Sums: per task, `ran` is the number of `quantum-finished` (`noWork` those with `noWork`), `upToDate`
+ * the number of `quantum-up-to-date` plus the `quanta` of `task-up-to-date`, `failed` of
+ * `quantum-failed`, `blocked` of `quantum-blocked` (core/run-tally.ts counts them, for the engine and
+ * the reporters alike); `run-finished`'s `counts` are the sums over its `tasks`.
+ *
+ * The other commands print: `status` (after `ingest-finished`, `plan-warning`s, `graph-built`), `why`,
+ * `graph` (`plan-warning`s, `graph-built`), `ingest` (`ingest-problem`s, `ingest-finished`), `gc`
+ * (`gc-finished`), `verify` (`blob-problem`s, `verify-finished`, `verify-repaired`), `datasets`
+ * (`dataset`s), `log` (`execution`), `provenance` (`provenance`), `show` (`show`); watch mode adds
+ * `watch-*` events between runs.
  */
-export type QuantaEvent =
-  /** The inputs were (re)registered: how many files were new, changed, unchanged, gone, unreadable. */
-  | (Stamp & { event: "ingest-finished"; added: number; changed: number; unchanged: number; removed: number; errors: number })
+export type QuantaEvent = RunEvent | CommandEvent;
+
+/** The events of a run (and of `status`, which shares its beginning). */
+export type RunEvent =
+  /** A file that ingest skipped (did not fit a template, unreadable, a duplicate data ID): a warning. */
+  | (Stamp & { event: "ingest-problem" } & IngestProblem)
+  /**
+   * The inputs were (re)registered: how many files were new, changed, unchanged, gone, and how many
+   * problems (`errors`, one `ingest-problem` each), with the details of the walk.
+   */
+  | (Stamp & { event: "ingest-finished" } & IngestSummary)
   /** The quantum graph was built: its size, the time it took, and the quanta per task in pipeline order. */
   | (Stamp & { event: "graph-built"; pipeline: string; quanta: number; datasets: number; durationMs: number; tasks: { task: string; quanta: number }[] })
   /** Planning dropped something without failing (plan-warning.ts): `message` is the warning as text. */
@@ -75,6 +104,11 @@ export type QuantaEvent =
   | (Stamp & QuantumRef & { event: "quantum-finished"; durationMs: number; noWork: boolean; peakRssBytes?: number })
   /** A quantum did not need to run: its key is in the action cache and its outputs exist (rebound). */
   | (Stamp & QuantumRef & { event: "quantum-up-to-date" })
+  /**
+   * Every quantum of a task (`quanta` of them) is up to date, reported at once: a run answered by the
+   * run stamp (app/stamps.ts) does not look at each quantum.
+   */
+  | (Stamp & { event: "task-up-to-date"; task: string; quanta: number })
   /**
    * A quantum failed for good (after its last attempt): the error's message and the last lines of its
    * captured log (`quanta log` prints all of it). It may come without a `quantum-started`, when the
@@ -120,6 +154,111 @@ export type QuantaEvent =
   | (Stamp & { event: "watch-changed"; paths: string[] })
   /** Watch mode could not load the changed pipeline (or another error): it keeps watching. */
   | (Stamp & { event: "watch-error"; message: string });
+
+/** The lines of the commands that do not run a graph. */
+export type CommandEvent =
+  /** `quanta why`: the verdict on one quantum, then the same for each upstream quantum it waits on. */
+  | (Stamp & { event: "why" } & QuantumVerdictView & { upstream: QuantumVerdictView[] })
+  /** `quanta gc`: what was deleted and what is kept. */
+  | (Stamp & { event: "gc-finished"; blobsDeleted: number; blobsKept: number; tempFilesDeleted: number; bytesFreed: number })
+  /** `quanta verify`: a blob that is missing or whose bytes no longer hash to its name. */
+  | (Stamp & {
+      event: "blob-problem";
+      digest: BlobDigest;
+      status: "missing" | "corrupt";
+      /** The blob's path, or `registry` for a blob kept in the registry. */
+      path: string;
+      /** `collection/type@dataId` of every dataset whose bytes are this blob. */
+      referencedBy: string[];
+    })
+  /** `quanta verify`: blobs and bytes checked, and how many were missing or corrupt (one `blob-problem` each). */
+  | (Stamp & { event: "verify-finished"; blobs: number; bytes: number; missing: number; corrupt: number })
+  /** `quanta verify --repair`: corrupt blobs set aside, cached results and quantum records dropped. */
+  | (Stamp & { event: "verify-repaired"; quarantined: number; actionsDropped: number; quantaDropped: number })
+  /** `quanta datasets`: one dataset, with its data ID as an object. */
+  | (Stamp & { event: "dataset"; type: string; dataId: Record<string, number | string>; digest: string; size: number; collection: string })
+  /** `quanta log`: the record of a quantum's latest execution, with its whole log. */
+  | (Stamp & { event: "execution" } & ExecutionView)
+  /** `quanta provenance`: the lineage of a dataset, as a tree. */
+  | (Stamp & { event: "provenance" } & LineageNode)
+  /** `quanta show … --json`: what the text form shows (the resolved pipeline, tasks, config sources or dimensions). */
+  | (Stamp & { event: "show"; what: "pipeline" | "config" | "tasks" | "dimensions"; task?: string; value: unknown });
+
+/** A file ingest skipped, and why. */
+export interface IngestProblem {
+  /** The file concerned (absolute path). */
+  file: string;
+  /** 1-based line, for relation files. */
+  line?: number;
+  message: string;
+}
+
+export interface IngestCounts {
+  added: number;
+  changed: number;
+  unchanged: number;
+  removed: number;
+}
+
+/** What `ingest-finished` says: the counts, and the details of the walk. */
+export interface IngestSummary extends IngestCounts {
+  /** How many `ingest-problem`s came before. */
+  errors: number;
+  /** The input collection written. */
+  collection: string;
+  byType: Record<string, IngestCounts>;
+  relations: { name: string; rows: number; status: "added" | "changed" | "unchanged" | "failed" }[];
+  /** Regular files found under the template roots. */
+  filesSeen: number;
+  /** Files whose contents were read (new, changed or racy). */
+  filesHashed: number;
+  bytesHashed: number;
+  durationMs: number;
+}
+
+/** A quantum's verdict for `quanta why`: `quantum` is its name, `task@dataId`. */
+export interface QuantumVerdictView {
+  quantum: string;
+  status: QuantumStatus;
+  reasons: Reason[];
+}
+
+/** One execution of a quantum, as `quanta log --json` prints it (the registry's execution record). */
+export interface ExecutionView {
+  id: string;
+  collection: string;
+  task: string;
+  dataId: string;
+  key: QuantumKey;
+  status: "succeeded" | "failed" | "no-work";
+  attempt: number;
+  error?: string;
+  log: string;
+  inputs: KeyInput[];
+  outputs: { connection: string; type: string; dataId: string; digest: BlobDigest; size: number }[];
+  config: unknown;
+  codeDigest: CodeDigest;
+  packages: Record<string, string>;
+  host: string;
+  startedAt: number;
+  finishedAt: number;
+  durationMs: number;
+  peakRssBytes?: number;
+  reasons?: Reason[];
+}
+
+/** A dataset in a lineage tree: the quantum that made it and its inputs, or the file it was ingested from. */
+export interface LineageNode {
+  dataset: string;
+  digest: string;
+  source?: string;
+  quantum?: { task: string; dataId: string; key: string; codeDigest: string; config: unknown; host?: string; startedAt?: number; durationMs?: number };
+  inputs?: LineageNode[];
+  /** Its lineage was shown earlier in the tree. */
+  seen?: boolean;
+  /** The digest the collection holds now, when it is not the one read. */
+  replacedBy?: string;
+}
 
 export type QuantaEventName = QuantaEvent["event"];
 

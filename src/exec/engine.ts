@@ -18,6 +18,7 @@ import { hostname } from "node:os";
 import { QUANTA_VERSION } from "./version.js";
 import type { BlobDigest, QuantumKey } from "../core/digest.js";
 import type { EventBody, QuantumRef, RunCounts, TaskCounts } from "../core/events.js";
+import { countTaskQuanta, RunTally } from "../core/run-tally.js";
 import { GraphWalker } from "../core/graph-walker.js";
 import type { Reason } from "../core/explain.js";
 import type { GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
@@ -100,7 +101,8 @@ class GraphRun {
   private readonly walker: GraphWalker;
   private readonly resolver: QuantumResolver;
   private readonly jobs: JobBuilder;
-  private readonly perTask = new Map<string, TaskCounts & { remaining: number }>();
+  /** The counts; it emits the quantum events that settle quanta, and `task-finished` after them. */
+  private readonly tally: RunTally;
   private readonly batcher: CommitBatcher;
   private completions: Completion[] = [];
   private readonly slowest: (QuantumRef & { durationMs: number })[] = [];
@@ -118,14 +120,7 @@ class GraphRun {
     this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection);
     this.jobs = new JobBuilder(opts.graph, opts.repo);
     this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
-    for (const t of opts.graph.tasks) {
-      this.perTask.set(t.label, { task: t.label, total: 0, remaining: 0, ran: 0, upToDate: 0, failed: 0, blocked: 0, noWork: 0, durationMs: 0 });
-    }
-    for (const q of opts.graph.quanta) {
-      const c = this.perTask.get(q.task)!;
-      c.total++;
-      c.remaining++;
-    }
+    this.tally = new RunTally(countTaskQuanta(opts.graph).map((t) => ({ task: t.task, total: t.quanta })), opts.emit);
   }
 
   async run(): Promise<RunResult> {
@@ -136,10 +131,10 @@ class GraphRun {
       collection,
       executor: executor.kind,
       workers: executor.slots,
-      tasks: [...this.perTask.values()].map((c) => ({ task: c.task, total: c.total })),
+      tasks: this.tally.totals,
     });
     this.registerDatasetTypes();
-    for (const c of this.perTask.values()) if (c.total === 0) this.taskFinished(c);
+    this.tally.finishEmptyTasks();
     const onInterrupt = () => this.interrupt(String(this.opts.interrupt!.reason ?? "interrupt"));
     if (this.opts.interrupt?.aborted) onInterrupt();
     else this.opts.interrupt?.addEventListener("abort", onInterrupt, { once: true });
@@ -228,8 +223,7 @@ class GraphRun {
           // Nothing to do (an upstream quantum produced nothing): counted and reported as a quantum
           // that ran and found no work, without starting it.
           this.resolver.setAbsent(q);
-          this.opts.emit({ event: "quantum-finished", ...this.ref(id), durationMs: 0, noWork: true });
-          this.countTerminal(q, "noWork");
+          this.tally.settle({ event: "quantum-finished", ...this.ref(id), durationMs: 0, noWork: true });
           this.walker.finish(id);
           break;
         case "skip":
@@ -256,8 +250,7 @@ class GraphRun {
         this.bindOutputs(registry, q, key, cached.outputs);
       });
     }
-    this.opts.emit({ event: "quantum-up-to-date", quantum: id, task: q.task, dataId: q.key });
-    this.countTerminal(q, "upToDate");
+    this.tally.settle({ event: "quantum-up-to-date", quantum: id, task: q.task, dataId: q.key });
     this.walker.finish(id);
   }
 
@@ -358,18 +351,14 @@ class GraphRun {
     }
     this.record(done);
     const durationMs = outcome.finishedAt - outcome.startedAt;
-    const counts = this.perTask.get(q.task)!;
-    counts.durationMs += durationMs;
     if (outcome.ok) {
       if (outcome.noWork) this.resolver.setAbsent(q);
       else this.resolver.setOutputs(q, outcome.outputs);
       this.noteDuration(id, durationMs);
-      this.opts.emit({ event: "quantum-finished", quantum: id, task: q.task, dataId: q.key, durationMs, noWork: outcome.noWork, peakRssBytes: outcome.peakRssBytes });
-      this.countTerminal(q, outcome.noWork ? "noWork" : "ran");
+      this.tally.settle({ event: "quantum-finished", quantum: id, task: q.task, dataId: q.key, durationMs, noWork: outcome.noWork, peakRssBytes: outcome.peakRssBytes });
       this.walker.finish(id);
     } else {
-      this.opts.emit({ event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs });
-      this.failed(id, q);
+      this.failed(id, q, { event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs });
     }
   }
 
@@ -387,13 +376,13 @@ class GraphRun {
 
   /** Records a quantum that could not even start (an input is missing from the repository). */
   private recordFailure(id: number, q: GraphQuantum, error: string): void {
-    this.opts.emit({ event: "quantum-failed", ...this.ref(id), attempt: 1, error, logTail: [], durationMs: 0 });
-    this.failed(id, q);
+    this.failed(id, q, { event: "quantum-failed", ...this.ref(id), attempt: 1, error, logTail: [], durationMs: 0 });
   }
 
-  private failed(id: number, q: GraphQuantum): void {
+  /** Reports the failure, then blocks what depends on it (and, under --fail-fast, all that is left). */
+  private failed(id: number, q: GraphQuantum, failure: Extract<EventBody, { event: "quantum-failed" }>): void {
     this.resolver.setAbsent(q);
-    this.countTerminal(q, "failed");
+    this.tally.settle(failure);
     const blocked = this.walker.fail(id);
     const by = this.ref(id);
     for (const b of blocked) this.block(b, by);
@@ -406,8 +395,7 @@ class GraphRun {
   private block(id: number, by: QuantumRef): void {
     const q = this.opts.graph.quanta[id]!;
     this.resolver.setAbsent(q);
-    this.opts.emit({ event: "quantum-blocked", ...this.ref(id), blockedBy: by });
-    this.countTerminal(q, "blocked");
+    this.tally.settle({ event: "quantum-blocked", ...this.ref(id), blockedBy: by });
   }
 
   /**
@@ -490,50 +478,21 @@ class GraphRun {
     if (slowest.length > SLOWEST_KEPT) slowest.length = SLOWEST_KEPT;
   }
 
-  /**
-   * Counts a settled quantum; the last of its task emits `task-finished`. Called after the quantum's
-   * own event, so that a task's quanta are all reported before the task is (a reporter that counted
-   * the quantum after the task's totals counted it twice).
-   */
-  private countTerminal(q: GraphQuantum, what: "ran" | "upToDate" | "failed" | "blocked" | "noWork"): void {
-    const c = this.perTask.get(q.task)!;
-    if (what === "noWork") {
-      c.noWork++;
-      c.ran++;
-    } else c[what]++;
-    if (--c.remaining === 0) this.taskFinished(c);
-  }
-
-  private taskFinished(c: TaskCounts & { remaining: number }): void {
-    const { remaining: _remaining, ...counts } = c;
-    this.opts.emit({ event: "task-finished", counts });
-  }
-
   private finish(): RunResult {
-    const counts: RunCounts = { ran: 0, upToDate: 0, failed: 0, blocked: 0, noWork: 0 };
-    const tasks: TaskCounts[] = [];
-    for (const c of this.perTask.values()) {
-      const { remaining: _remaining, ...t } = c;
-      tasks.push(t);
-      counts.ran += c.ran;
-      counts.upToDate += c.upToDate;
-      counts.failed += c.failed;
-      counts.blocked += c.blocked;
-      counts.noWork += c.noWork;
-    }
+    const counts = this.tally.counts();
+    const tasks = this.tally.tasks();
     const exitCode = this.interrupted ? INTERRUPTED_EXIT_CODE : counts.failed + counts.blocked > 0 ? 1 : 0;
     const durationMs = Date.now() - this.started;
     const slowest = this.slowest;
     const { graph, collection } = this.opts;
-    const interrupted = this.interrupted && { ...this.interrupted, notStarted: this.countNotStarted(counts) };
+    const interrupted = this.interrupted && { ...this.interrupted, notStarted: this.countNotStarted() };
     this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode, ...(interrupted && { interrupted }) });
     const fileBlobs = this.resolver.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
     return { counts, tasks, exitCode, durationMs, fileBlobs };
   }
 
-  private countNotStarted(counts: RunCounts): number {
-    const settled = counts.ran + counts.upToDate + counts.failed + counts.blocked + (this.interrupted?.stopped.length ?? 0);
-    return this.opts.graph.quanta.length - settled;
+  private countNotStarted(): number {
+    return this.opts.graph.quanta.length - this.tally.settled - (this.interrupted?.stopped.length ?? 0);
   }
 }
 

@@ -3,12 +3,13 @@
  * reporter both read it; neither keeps its own counts. Time comes only from the events' `time` field
  * (and, for ETAs and elapsed times, from a `now` the caller passes in), so a test replays a run exactly.
  *
- * Invariants, per task: `done = upToDate + ran + failed + blocked`; `noWork` is counted among `ran`;
- * `timedCount` is how many durations were seen (finished or failed quanta), `durationMs` their sum;
- * `done <= total` once the run announced the task's total: each quantum is counted once, from its own
- * event or from the engine's `task-finished` counts, whichever comes first.
+ * Counts come from `countQuantumEvent` (core/run-tally.ts), the function the engine's counts come from,
+ * fed the same events: so they are the ones `task-finished` and `run-finished` carry. Invariants, per
+ * task: `done = upToDate + ran + failed + blocked`; `noWork` is counted among `ran`; `timedCount` is how
+ * many durations were seen (finished or failed quanta), `durationMs` their sum.
  */
 import type { QuantaEvent, QuantumRef, RunCounts } from "../core/events.js";
+import { countQuantumEvent, countSettled, sumRunCounts } from "../core/run-tally.js";
 import { FAILURES_SHOWN } from "./failure-limit.js";
 
 type EventOf<N extends QuantaEvent["event"]> = Extract<QuantaEvent, { event: N }>;
@@ -208,25 +209,21 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
     case "quantum-started":
       d.running().set(event.quantum, { ...pickRef(event), startedAt: event.time, attempt: event.attempt });
       return;
-    case "quantum-finished": {
+    case "quantum-finished":
       stopRunning(d, event.quantum);
-      const counted = settle(d, event.task, "ran");
-      const t = d.task(event.task);
-      if (event.noWork && counted) t.noWork += 1;
-      t.durationMs += event.durationMs;
-      t.timedCount += 1;
+      settle(d, event);
+      d.task(event.task).timedCount += 1;
       insertSlowest(d, { ...pickRef(event), durationMs: event.durationMs });
       return;
-    }
     case "quantum-up-to-date":
-      settle(d, event.task, "upToDate");
+    case "task-up-to-date":
+    case "quantum-blocked":
+      settle(d, event);
       return;
     case "quantum-failed": {
       stopRunning(d, event.quantum);
-      settle(d, event.task, "failed");
-      const t = d.task(event.task);
-      t.durationMs += event.durationMs;
-      t.timedCount += 1;
+      settle(d, event);
+      d.task(event.task).timedCount += 1;
       if (d.s.failures.length >= FAILURES_SHOWN) return;
       d.failures().push({
         ...pickRef(event),
@@ -242,25 +239,10 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
       stopRunning(d, event.quantum);
       d.task(event.task).retries += 1;
       return;
-    case "quantum-blocked":
-      settle(d, event.task, "blocked");
+    case "task-finished":
+      // Its counts are the ones folded from the task's quantum events, which all came before it.
+      d.task(event.counts.task).finished = true;
       return;
-    case "task-finished": {
-      // The engine's counts are authoritative; keep the durations we saw for the ETA of other tasks.
-      const c = event.counts;
-      Object.assign(d.task(c.task), {
-        total: c.total,
-        ran: c.ran,
-        upToDate: c.upToDate,
-        failed: c.failed,
-        blocked: c.blocked,
-        noWork: c.noWork,
-        done: c.ran + c.upToDate + c.failed + c.blocked,
-        finished: true,
-        announced: true,
-      });
-      return;
-    }
     case "run-finished":
       s.phase = "finished";
       s.finishedAt = event.time;
@@ -281,6 +263,16 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
       s.watch = { state: "error", message: event.message, time: event.time };
       return;
     case "plan-warning":
+    case "ingest-problem":
+    case "why":
+    case "gc-finished":
+    case "blob-problem":
+    case "verify-finished":
+    case "verify-repaired":
+    case "dataset":
+    case "execution":
+    case "provenance":
+    case "show":
       return;
     default: {
       const unknown: never = event;
@@ -289,19 +281,12 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
   }
 }
 
-/**
- * One more quantum of the task is done, counted under `what`; the task is finished when all are.
- * Returns false, counting nothing, when the task's announced total is already reached: that quantum
- * was counted before, by the engine's `task-finished` counts.
- */
-function settle(d: RunStateDraft, task: string, what: "ran" | "upToDate" | "failed" | "blocked"): boolean {
-  const t = d.task(task);
-  if (t.announced && t.done >= t.total) return false;
-  t[what] += 1;
-  t.done += 1;
+/** Counts a settling event into its task; the task is finished when all its announced quanta are. */
+function settle(d: RunStateDraft, event: Extract<QuantaEvent, { task: string }>): void {
+  const t = d.task(event.task);
+  t.done += countQuantumEvent(t, event);
   if (t.total < t.done) t.total = t.done;
   if (t.announced && t.done >= t.total) t.finished = true;
-  return true;
 }
 
 function stopRunning(d: RunStateDraft, quantum: number): void {
@@ -326,17 +311,10 @@ export interface RunTotals extends RunCounts {
 
 /** The counts summed over every task. */
 export function sumTasks(state: RunState): RunTotals {
-  const totals: RunTotals = { total: 0, done: 0, ran: 0, upToDate: 0, failed: 0, blocked: 0, noWork: 0 };
-  for (const t of state.tasks) {
-    totals.total += t.total;
-    totals.done += t.done;
-    totals.ran += t.ran;
-    totals.upToDate += t.upToDate;
-    totals.failed += t.failed;
-    totals.blocked += t.blocked;
-    totals.noWork += t.noWork;
-  }
-  return totals;
+  let total = 0;
+  for (const t of state.tasks) total += t.total;
+  const counts = sumRunCounts(state.tasks);
+  return { total, done: countSettled(counts), ...counts };
 }
 
 /**

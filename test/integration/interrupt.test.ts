@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeTempDir, QUANTA_BIN, runCli } from "../helpers/cli.js";
 import { isDead } from "../exec/process-state.js";
+import { checkRunStream } from "../helpers/check-event-stream.js";
+import { parseEventLines } from "../helpers/event-schema.js";
 import { hasCompiler } from "../exec/spawners.js";
 
 const cleanups: (() => void)[] = [];
@@ -114,6 +116,9 @@ describe.each(spawners)("14.12 an interrupted run, with %s", (_name, spawner) =>
     expect(last.interrupted.signal).toBe(signal);
     expect(last.interrupted.stopped.map((q) => `${q.task}@${q.dataId}`).sort()).toEqual(["first@n=3", "first@n=4"]);
     expect(last.interrupted.notStarted).toBe(2);
+    // 15.5: every line is an event of the union; the stopped quanta started and never settled, and the
+    // tasks left unsettled have no task-finished.
+    expect(checkRunStream(parseEventLines(run.stdout))).toEqual(last);
     // The background sleeps of the stopped commands went with their process groups.
     for (const pid of slowPids(dir)) expect(isDead(pid), `pid ${pid}`).toBe(true);
     expect(existsSync(join(dir, "repo", "lock"))).toBe(false);
@@ -121,7 +126,7 @@ describe.each(spawners)("14.12 an interrupted run, with %s", (_name, spawner) =>
     // What finished was committed: the next run (not slow) runs only the rest.
     const again = await runCli(["run", "p.yaml", "--repo", "repo", "-j", "4", "--json"], { cwd: dir, env: { QUANTA_SPAWNER: spawner } });
     expect(again.code, again.stderr).toBe(0);
-    const counts = JSON.parse(again.stdout.trim().split("\n").at(-1)!).counts;
+    const counts = checkRunStream(parseEventLines(again.stdout)).counts;
     expect(counts).toMatchObject({ ran: 4, upToDate: 4, failed: 0 });
   });
 

@@ -73,15 +73,13 @@ describe("reduceRunState", () => {
     expect(snapshot(end)).toBe(snapshot(oneByOne.at(-1)!));
   });
 
-  it("takes a finished task's counts from the engine", () => {
+  it("15.5 counts a task the run stamp answers at once (task-up-to-date), as the engine does", () => {
     const state = fold([
       at(0, { event: "run-started", pipeline: "p", collection: "c", executor: "in-process", workers: 1, tasks: [{ task: "a", total: 5 }] }),
-      at(1, {
-        event: "task-finished",
-        counts: { task: "a", total: 5, ran: 3, upToDate: 1, failed: 0, blocked: 1, noWork: 1, durationMs: 30 },
-      }),
+      at(1, { event: "task-up-to-date", task: "a", quanta: 5 }),
+      at(1, { event: "task-finished", counts: { task: "a", total: 5, ran: 0, upToDate: 5, failed: 0, blocked: 0, noWork: 0, durationMs: 0 } }),
     ]);
-    expect(state.tasks[0]).toMatchObject({ done: 5, ran: 3, upToDate: 1, blocked: 1, noWork: 1, finished: true });
+    expect(state.tasks[0]).toMatchObject({ done: 5, ran: 0, upToDate: 5, finished: true });
   });
 
   it("counts a retry without settling the quantum", () => {
