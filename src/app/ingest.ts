@@ -2,22 +2,21 @@
  * Ingest: turns the files named by a pipeline's `inputs:` section into datasets of the pipeline's input
  * collection (`raw/<pipeline name>`, see core/input-collection.ts; `raw` when none is given).
  *
- * One pass: walk each template's root directory once (roots nested in another root are walked as part of
- * it), match every file against the templates whose root contains it, stat it, and compare (size,
- * mtimeMs) with the FileState remembered for its path. Only files whose state differs (or that are new)
- * are read: hashed and copied into the blob store. Files that vanished are removed from the collection.
- * All registry writes go into one commit, after every new blob is durable, so the registry never
- * references a missing blob.
+ * One pass: walk each template's root directory once (collect-candidates.ts), stat every matching file,
+ * and compare (size, mtimeMs) with the FileState remembered for its path. Only files whose state
+ * differs (or that are new) are read: hashed and copied into the blob store. Files that vanished are
+ * removed from the collection. All registry writes go into one commit, after every new blob is
+ * durable, so the registry never references a missing blob.
+ *
+ * Where the bytes and the records go is the sink's business (`IngestSink`): `ingestInputs` stores the
+ * bytes in the blob store and commits the records; a reader's preview (ingest-preview.ts) goes through
+ * the very same walk, decisions and hashing, but only remembers the digests and records in memory.
  *
  * Racy files: a file modified within the filesystem's timestamp granularity of its stat could change
  * again without its mtime changing. Its FileState is stored with `mtimeMs: -1`, so the next ingest
  * re-hashes it (as git does with "racily clean" index entries).
  */
-import type { Dirent } from "node:fs";
-import { readFileSync, readdirSync, statSync, type Stats } from "node:fs";
-import { join } from "node:path";
-import type { DataId } from "../core/data-id.js";
-import { encodeDataId } from "../core/data-id.js";
+import { readFileSync, statSync } from "node:fs";
 import type { BlobDigest } from "../core/digest.js";
 import type { DimensionUniverse } from "../core/dimensions.js";
 import { RepositoryError, UsageError } from "../core/errors.js";
@@ -25,12 +24,13 @@ import type { PathTemplate } from "../core/path-template.js";
 import { parsePathTemplate } from "../core/path-template.js";
 import { EVENTS_VERSION } from "../core/events.js";
 import type { FileInputSpec, InputSpec, RelationInputSpec } from "../core/pipeline.js";
-import type { DatasetRecord, FileState } from "../store/registry.js";
+import type { DatasetRecord, FileState, Registry } from "../store/registry.js";
 import { readRelationFile } from "../store/relation-file.js";
 import type { Repository } from "../store/repository.js";
 import { canonicalJson } from "../core/canonical-json.js";
 import { inputCollectionOf, relationKeyOf } from "../core/input-collection.js";
 import { ingestUnchanged, writeIngestStamp } from "./stamps.js";
+import { collectCandidates, type Candidate } from "./collect-candidates.js";
 
 export interface IngestOptions {
   inputs: readonly InputSpec[];
@@ -76,14 +76,6 @@ export interface IngestReport extends IngestCounts {
   bytesHashed: number;
 }
 
-interface Candidate {
-  spec: FileInputSpec;
-  path: string;
-  dataId: DataId;
-  key: string;
-  size: number;
-  mtimeMs: number;
-}
 
 const DEFAULT_CONCURRENCY = 16;
 /** Files up to this size are read with one synchronous call: cheaper than open/stat/read/close in libuv's pool. */
@@ -94,10 +86,63 @@ export function formatIngestProblem(p: IngestProblem): string {
   return `warning: ${p.file}${p.line === undefined ? "" : `:${p.line}`}: ${p.message}\n`;
 }
 
+/** The registry writes an ingest makes. */
+export type IngestRecords = Pick<
+  Registry,
+  "putDimensions" | "putDatasetType" | "putDataset" | "deleteDataset" | "putFileState" | "deleteFileState" | "putRelation"
+>;
+
+/**
+ * Where an ingest puts what it reads. The ingest asks the sink for the digest of every file and relation
+ * it must read (the same digest, whatever the sink), hands it its registry writes, and stamps its walk
+ * only when the sink `commits`.
+ */
+export interface IngestSink {
+  /** Whether the writes reach the repository (then the walk may be stamped for the next ingest). */
+  readonly commits: boolean;
+  /** The digest and size of a small file's bytes (read with one synchronous call). */
+  takeFileSync(path: string): { digest: BlobDigest; size: number };
+  /** The digest and size of a file's bytes, read in chunks when large. */
+  takeFile(path: string): Promise<{ digest: BlobDigest; size: number }>;
+  /** The digest of bytes already read (a relation file's). */
+  takeBytes(bytes: Uint8Array): Promise<BlobDigest>;
+  /** What `writes` write to. */
+  readonly records: IngestRecords;
+  /** Runs `writes`: all of them or none reach the records, after every blob taken so far. */
+  apply(writes: () => void): Promise<void>;
+}
+
+/** The sink of `quanta ingest` and of the writers' planning: the blob store, then one registry commit. */
+function repositorySink(repo: Repository): IngestSink {
+  return {
+    commits: true,
+    takeFileSync: (path) => repo.blobs.putFileSync(path),
+    takeFile: (path) => repo.blobs.putFile(path),
+    takeBytes: (bytes) => repo.blobs.put(bytes),
+    records: repo.registry,
+    async apply(writes) {
+      // Blobs first, durable under their names; then the records that reference them, in one transaction.
+      repo.blobs.flush();
+      await repo.registry.commit(writes);
+    },
+  };
+}
+
+/** Ingests the pipeline's input files and relations into the repository (which must be writable). */
 export async function ingestInputs(options: IngestOptions): Promise<IngestReport> {
+  if (!options.repo.writable) throw new Error("internal error: ingest into a repository opened for reading");
+  return ingestInto(options, repositorySink(options.repo));
+}
+
+/**
+ * The ingest itself: reads from `options.repo` (what it remembers of each file, the collection's
+ * datasets), decides, and writes through `sink` alone.
+ */
+export async function ingestInto(options: IngestOptions, sink: IngestSink): Promise<IngestReport> {
   const { repo, dimensions } = options;
   const collection = options.collection ?? "raw";
   const registry = repo.registry;
+  const records = sink.records;
   checkDimensions(dimensions, registry.getDimensions(), repo.root);
   const fileSpecs = options.inputs.filter((s): s is FileInputSpec => s.kind === "files");
   const relationSpecs = options.inputs.filter((s): s is RelationInputSpec => s.kind === "relation");
@@ -128,10 +173,9 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
       report.unchanged++;
     }
     const writes: Array<() => void> = [];
-    for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, options, report, walkStart)));
+    for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, { ...options, sink }, report, walkStart)));
     if (writes.length > 0) {
-      repo.blobs.flush();
-      await registry.commit(() => {
+      await sink.apply(() => {
         for (const write of writes) write();
       });
     }
@@ -159,7 +203,7 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   }
   const notText = findNonUtf8(toHash, report);
   if (notText.size > 0) candidates = candidates.filter((c) => !notText.has(c.path));
-  const hashed = await hashFiles(notText.size > 0 ? toHash.filter((c) => !notText.has(c.path)) : toHash, repo, options.concurrency ?? DEFAULT_CONCURRENCY, report);
+  const hashed = await hashFiles(notText.size > 0 ? toHash.filter((c) => !notText.has(c.path)) : toHash, sink, options.concurrency ?? DEFAULT_CONCURRENCY, report);
 
   // Compare with what the collection holds: one range scan per type (cheaper than a get per file).
   const existingByType = new Map<string, Map<string, DatasetRecord>>();
@@ -177,7 +221,7 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
     const existing = existingByType.get(c.spec.type)!.get(c.key);
     if (existing === undefined && known.has(c.path) && !repo.blobs.has(state.digest)) {
       // A remembered file whose blob is gone (collected after the dataset was removed): copy it again.
-      const again = await hashFiles([c], repo, 1, report);
+      const again = await hashFiles([c], sink, 1, report);
       state = again.get(c.path);
       if (state === undefined) continue;
       hashed.set(c.path, state);
@@ -194,11 +238,11 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
       sourcePath: c.path,
     };
     if (status !== "unchanged" || existing!.sourcePath !== c.path || existing!.storage !== c.spec.storage) {
-      writes.push(() => registry.putDataset(collection, c.spec.type, c.dataId, record));
+      writes.push(() => records.putDataset(collection, c.spec.type, c.dataId, record));
     }
     if (hashed.has(c.path)) {
       const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : c.mtimeMs };
-      writes.push(() => registry.putFileState(c.path, stored));
+      writes.push(() => records.putFileState(c.path, stored));
     }
   }
 
@@ -209,26 +253,24 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
       if (kept.has(key)) continue;
       report.removed++;
       report.byType[spec.type]!.removed++;
-      writes.push(() => registry.deleteDataset(collection, spec.type, key));
+      writes.push(() => records.deleteDataset(collection, spec.type, key));
       const source = record.sourcePath;
-      if (source !== undefined) writes.push(() => registry.deleteFileState(source));
+      if (source !== undefined) writes.push(() => records.deleteFileState(source));
     }
   }
 
-  for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, options, report, walkStart)));
+  for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, { ...options, sink }, report, walkStart)));
 
-  // Blobs first, durable under their names; then the records that reference them, in one transaction.
-  repo.blobs.flush();
-  await registry.commit(() => {
-    registry.putDimensions(dimensions);
+  await sink.apply(() => {
+    records.putDimensions(dimensions);
     for (const spec of fileSpecs) {
-      registry.putDatasetType({ name: spec.type, dimensions: [...spec.dimensions], storage: spec.storage });
+      records.putDatasetType({ name: spec.type, dimensions: [...spec.dimensions], storage: spec.storage });
     }
     for (const write of writes) write();
   });
   // Stamp a listing that a later walk can trust: every file read or known, none racily new.
   const states = candidates.map((c) => known.get(c.path) ?? hashed.get(c.path));
-  if (notText.size === 0 && states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
+  if (sink.commits && notText.size === 0 && states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
     const fileBlobs = [...new Set(states.map((st) => st!.digest).filter((d) => !inRegistry.has(d) && !repo.blobs.inRegistry(d)))];
     await writeIngestStamp(repo, collection, listing, fileBlobs);
   }
@@ -260,149 +302,6 @@ function parseTemplate(spec: FileInputSpec, dimensions: DimensionUniverse): Path
   return parsed.template;
 }
 
-/** Walks each root once; matches every file; reports files that fit no template and duplicate data IDs. */
-function collectCandidates(
-  templates: readonly { spec: FileInputSpec; template: PathTemplate }[],
-  report: IngestReport,
-): Candidate[] {
-  const roots = [...new Set(templates.map((t) => t.template.root || "/"))].sort();
-  const outer = roots.filter((r) => !roots.some((o) => o !== r && isInside(r, o)));
-  const out: Candidate[] = [];
-  const seen = new Map<string, string>(); // type + "\0" + key → first path
-  for (const root of outer) {
-    const mine = templates.filter((t) => isInside(t.template.root || "/", root) || (t.template.root || "/") === root);
-    const depth = Math.max(...mine.map((t) => t.template.text.slice(root === "/" ? 1 : root.length + 1).split("/").length));
-    const odd: OddEntry[] = [];
-    const files = walkFiles(root, { depth, report, odd });
-    reportOddEntries(odd, mine, report);
-    for (const path of files) {
-      report.filesSeen++;
-      const matches: { spec: FileInputSpec; dataId: DataId }[] = [];
-      const misfits: string[] = [];
-      for (const { spec, template } of mine) {
-        const tRoot = template.root || "/";
-        if (!isInside(path, tRoot)) continue;
-        const m = template.match(path.slice(tRoot === "/" ? 1 : tRoot.length + 1));
-        if (m.ok) matches.push({ spec, dataId: m.dataId });
-        else if (m.reason === "bad-value") misfits.push(`${m.message} (input '${spec.type}', template '${template.text}')`);
-      }
-      if (matches.length === 0) {
-        // Only a file under the root of a template with fields is a problem: the directory of a
-        // fixed-name input (`data/truth.json`) holds other inputs' files too (a relation file, say).
-        const fits = mine
-          .filter((t) => isInside(path, t.template.root || "/") && t.template.dimensions.length > 0)
-          .map((t) => `'${t.template.text}'`);
-        if (misfits.length === 0 && fits.length === 0) continue;
-        report.problems.push({
-          file: path,
-          message: misfits.length > 0 ? misfits.join("; ") : `does not fit the template ${fits.join(" or ")}`,
-        });
-        continue;
-      }
-      const st = statSync(path, { throwIfNoEntry: false });
-      if (st === undefined) continue; // vanished during the walk
-      for (const { spec, dataId } of matches) {
-        const key = encodeDataId(dataId);
-        const first = seen.get(spec.type + "\0" + key);
-        if (first !== undefined) {
-          report.problems.push({ file: path, message: `gives ${spec.type}@${key}, as ${first} does; ignored` });
-          continue;
-        }
-        seen.set(spec.type + "\0" + key, path);
-        out.push({ spec, path, dataId, key, size: st.size, mtimeMs: st.mtimeMs });
-      }
-    }
-  }
-  return out;
-}
-
-function isInside(path: string, dir: string): boolean {
-  return dir === "/" ? path.startsWith("/") : path.startsWith(dir + "/");
-}
-
-/** An entry under a template root that is not a regular file: reported when its path fits a template. */
-interface OddEntry {
-  path: string;
-  /** Why it is not read, e.g. `is a FIFO, not a regular file`. */
-  reason: string;
-}
-
-/** Why a non-regular entry is skipped; its target's kind for a symlink (`stat` never opens a FIFO). */
-function describeOddEntry(kind: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }): string {
-  if (kind.isDirectory()) return "is a directory, not a file";
-  if (kind.isFIFO()) return "is a FIFO (named pipe), not a regular file; not read";
-  if (kind.isSocket()) return "is a socket, not a regular file";
-  if (kind.isBlockDevice() || kind.isCharacterDevice()) return "is a device, not a regular file";
-  return "is not a regular file";
-}
-
-/**
- * Regular files (and symlinks to them) under `root`, in sorted order; names starting with `.` are
- * skipped. Descends at most `depth` levels (a template's fields never match a `/`, so no file deeper
- * than its template can be an input), and never into a directory that is one of its own ancestors
- * (a symbolic link loop: reported, not followed). Everything else (directories, dangling symlinks,
- * FIFOs, sockets, devices) goes to `odd`, to be reported if a template would match it.
- */
-function walkFiles(root: string, walk: { depth: number; report: IngestReport; odd: OddEntry[] }): string[] {
-  const { depth, report, odd } = walk;
-  const out: string[] = [];
-  const ancestors = new Set<string>();
-  const visit = (dir: string, level: number) => {
-    const id = directoryId(dir);
-    if (id !== undefined && ancestors.has(id)) {
-      report.problems.push({ file: dir, message: "symbolic link loop (a directory inside itself); not followed" });
-      return;
-    }
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" && dir === root) {
-        report.problems.push({ file: root, message: "directory does not exist; no files ingested from it" });
-        return;
-      }
-      if (code === "ENOENT") return;
-      report.problems.push({ file: dir, message: `cannot list directory: ${(err as Error).message}` });
-      return;
-    }
-    if (id !== undefined) ancestors.add(id);
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const e of entries) {
-      if (e.name.startsWith(".")) continue;
-      const path = dir === "/" ? "/" + e.name : join(dir, e.name);
-      const deeper = level + 1 < depth;
-      if (e.isDirectory()) {
-        odd.push({ path, reason: describeOddEntry(e) });
-        if (deeper) visit(path, level + 1);
-      } else if (e.isFile()) out.push(path);
-      else if (e.isSymbolicLink()) {
-        const st = statFollowing(path, report);
-        if (st?.isFile()) out.push(path);
-        else if (st === undefined) odd.push({ path, reason: "is a dangling symbolic link (its target does not exist)" });
-        else if (st !== null) {
-          odd.push({ path, reason: describeOddEntry(st) });
-          if (st.isDirectory() && deeper) visit(path, level + 1);
-        }
-      } else odd.push({ path, reason: describeOddEntry(e) });
-    }
-    if (id !== undefined) ancestors.delete(id);
-  };
-  visit(root, 0);
-  return out;
-}
-
-/** Reports the odd entries a template matches: a path that looks like an input but cannot be read as one. */
-function reportOddEntries(odd: readonly OddEntry[], templates: readonly { spec: FileInputSpec; template: PathTemplate }[], report: IngestReport): void {
-  for (const entry of odd) {
-    for (const { spec, template } of templates) {
-      const tRoot = template.root || "/";
-      if (!isInside(entry.path, tRoot) || !template.match(entry.path.slice(tRoot === "/" ? 1 : tRoot.length + 1)).ok) continue;
-      report.problems.push({ file: entry.path, message: `${entry.reason}; input '${spec.type}' skips it` });
-      break;
-    }
-  }
-}
 
 /**
  * Files of `text` inputs that are not UTF-8: reported and left out (their datasets, if any, removed),
@@ -429,24 +328,6 @@ function findNonUtf8(files: readonly Candidate[], report: IngestReport): Set<str
   return bad;
 }
 
-function directoryId(dir: string): string | undefined {
-  try {
-    const st = statSync(dir);
-    return `${st.dev}:${st.ino}`;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The stat of what a symbolic link points at; undefined when dangling; null when looping (reported). */
-function statFollowing(path: string, report: IngestReport): Stats | undefined | null {
-  try {
-    return statSync(path, { throwIfNoEntry: false });
-  } catch (err) {
-    report.problems.push({ file: path, message: `cannot follow symbolic link: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
-    return null;
-  }
-}
 
 /**
  * The filesystem's timestamp granularity, guessed from the files: whole seconds everywhere means a
@@ -457,12 +338,13 @@ function racyWindowMs(candidates: readonly Candidate[]): number {
 }
 
 /**
- * Hashes and copies files into the blob store, `concurrency` at a time. Unreadable files are problems;
- * a failed write to the repository (a RepositoryError from the blob store) stops the ingest.
+ * Hashes files through the sink (which copies them into the blob store when it commits), `concurrency`
+ * at a time. Unreadable files are problems; a failed write to the repository (a RepositoryError from
+ * the blob store) stops the ingest.
  */
 async function hashFiles(
   files: readonly Candidate[],
-  repo: Repository,
+  sink: IngestSink,
   concurrency: number,
   report: IngestReport,
 ): Promise<Map<string, FileState>> {
@@ -481,7 +363,7 @@ async function hashFiles(
         sinceYield = 0;
       }
       try {
-        const { digest, size } = c.size <= SYNC_READ_MAX_BYTES ? repo.blobs.putFileSync(c.path) : await repo.blobs.putFile(c.path);
+        const { digest, size } = c.size <= SYNC_READ_MAX_BYTES ? sink.takeFileSync(c.path) : await sink.takeFile(c.path);
         out.set(c.path, { digest, size, mtimeMs: c.mtimeMs });
         report.filesHashed++;
         report.bytesHashed += size;
@@ -505,7 +387,7 @@ async function hashFiles(
 
 async function ingestRelation(
   spec: RelationInputSpec,
-  options: IngestOptions,
+  options: IngestOptions & { sink: IngestSink },
   report: IngestReport,
   walkStart: number,
 ): Promise<Array<() => void>> {
@@ -537,13 +419,13 @@ async function ingestRelation(
     report.relations.push({ name: spec.type, rows: 0, status: "failed" });
     return [];
   }
-  const digest: BlobDigest = await repo.blobs.put(bytes);
+  const digest: BlobDigest = await options.sink.takeBytes(bytes);
   const status = before === undefined ? "added" : before.digest === digest && sameDims ? "unchanged" : "changed";
   report.relations.push({ name: spec.type, rows: result.rows.length, status });
   const fileState: FileState = { size: bytes.length, mtimeMs: st.mtimeMs >= walkStart - 50 ? -1 : st.mtimeMs, digest };
   return [
-    () => registry.putRelation({ name: relationKey, dimensions: [...spec.dimensions], rows: result.rows, digest }),
-    () => registry.putFileState(spec.path, fileState),
+    () => options.sink.records.putRelation({ name: relationKey, dimensions: [...spec.dimensions], rows: result.rows, digest }),
+    () => options.sink.records.putFileState(spec.path, fileState),
   ];
 }
 

@@ -1,0 +1,197 @@
+/**
+ * The walk of an ingest: which files under the input templates' roots are inputs, with their data IDs,
+ * sizes and mtimes (the "candidates"), and which look like inputs but cannot be read as one (reported
+ * as problems). It reads directories and stats files, never their contents; `ingest.ts` decides which
+ * candidates to hash. Shared by the ingest and its preview (a reader's planning).
+ *
+ * One pass: each template's root directory is walked once (roots nested in another root are walked as
+ * part of it), and every file is matched against the templates whose root contains it.
+ */
+import type { Dirent } from "node:fs";
+import { readdirSync, statSync, type Stats } from "node:fs";
+import { join } from "node:path";
+import type { DataId } from "../core/data-id.js";
+import { encodeDataId } from "../core/data-id.js";
+import type { PathTemplate } from "../core/path-template.js";
+import type { FileInputSpec } from "../core/pipeline.js";
+import type { IngestProblem } from "./ingest.js";
+
+/** A file that is an input: its spec, its data ID (and that ID's key), and what its stat said. */
+export interface Candidate {
+  spec: FileInputSpec;
+  path: string;
+  dataId: DataId;
+  key: string;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Where the walk reports what it found besides candidates. */
+export interface WalkReport {
+  problems: IngestProblem[];
+  /** Regular files found under the template roots. */
+  filesSeen: number;
+}
+
+/** Walks each root once; matches every file; reports files that fit no template and duplicate data IDs. */
+export function collectCandidates(
+  templates: readonly { spec: FileInputSpec; template: PathTemplate }[],
+  report: WalkReport,
+): Candidate[] {
+  const roots = [...new Set(templates.map((t) => t.template.root || "/"))].sort();
+  const outer = roots.filter((r) => !roots.some((o) => o !== r && isInside(r, o)));
+  const out: Candidate[] = [];
+  const seen = new Map<string, string>(); // type + "\0" + key → first path
+  for (const root of outer) {
+    const mine = templates.filter((t) => isInside(t.template.root || "/", root) || (t.template.root || "/") === root);
+    const depth = Math.max(...mine.map((t) => t.template.text.slice(root === "/" ? 1 : root.length + 1).split("/").length));
+    const odd: OddEntry[] = [];
+    const files = walkFiles(root, { depth, report, odd });
+    reportOddEntries(odd, mine, report);
+    for (const path of files) {
+      report.filesSeen++;
+      const matches: { spec: FileInputSpec; dataId: DataId }[] = [];
+      const misfits: string[] = [];
+      for (const { spec, template } of mine) {
+        const tRoot = template.root || "/";
+        if (!isInside(path, tRoot)) continue;
+        const m = template.match(path.slice(tRoot === "/" ? 1 : tRoot.length + 1));
+        if (m.ok) matches.push({ spec, dataId: m.dataId });
+        else if (m.reason === "bad-value") misfits.push(`${m.message} (input '${spec.type}', template '${template.text}')`);
+      }
+      if (matches.length === 0) {
+        // Only a file under the root of a template with fields is a problem: the directory of a
+        // fixed-name input (`data/truth.json`) holds other inputs' files too (a relation file, say).
+        const fits = mine
+          .filter((t) => isInside(path, t.template.root || "/") && t.template.dimensions.length > 0)
+          .map((t) => `'${t.template.text}'`);
+        if (misfits.length === 0 && fits.length === 0) continue;
+        report.problems.push({
+          file: path,
+          message: misfits.length > 0 ? misfits.join("; ") : `does not fit the template ${fits.join(" or ")}`,
+        });
+        continue;
+      }
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (st === undefined) continue; // vanished during the walk
+      for (const { spec, dataId } of matches) {
+        const key = encodeDataId(dataId);
+        const first = seen.get(spec.type + "\0" + key);
+        if (first !== undefined) {
+          report.problems.push({ file: path, message: `gives ${spec.type}@${key}, as ${first} does; ignored` });
+          continue;
+        }
+        seen.set(spec.type + "\0" + key, path);
+        out.push({ spec, path, dataId, key, size: st.size, mtimeMs: st.mtimeMs });
+      }
+    }
+  }
+  return out;
+}
+
+function isInside(path: string, dir: string): boolean {
+  return dir === "/" ? path.startsWith("/") : path.startsWith(dir + "/");
+}
+
+/** An entry under a template root that is not a regular file: reported when its path fits a template. */
+interface OddEntry {
+  path: string;
+  /** Why it is not read, e.g. `is a FIFO, not a regular file`. */
+  reason: string;
+}
+
+/** Why a non-regular entry is skipped; its target's kind for a symlink (`stat` never opens a FIFO). */
+function describeOddEntry(kind: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean }): string {
+  if (kind.isDirectory()) return "is a directory, not a file";
+  if (kind.isFIFO()) return "is a FIFO (named pipe), not a regular file; not read";
+  if (kind.isSocket()) return "is a socket, not a regular file";
+  if (kind.isBlockDevice() || kind.isCharacterDevice()) return "is a device, not a regular file";
+  return "is not a regular file";
+}
+
+/**
+ * Regular files (and symlinks to them) under `root`, in sorted order; names starting with `.` are
+ * skipped. Descends at most `depth` levels (a template's fields never match a `/`, so no file deeper
+ * than its template can be an input), and never into a directory that is one of its own ancestors
+ * (a symbolic link loop: reported, not followed). Everything else (directories, dangling symlinks,
+ * FIFOs, sockets, devices) goes to `odd`, to be reported if a template would match it.
+ */
+function walkFiles(root: string, walk: { depth: number; report: WalkReport; odd: OddEntry[] }): string[] {
+  const { depth, report, odd } = walk;
+  const out: string[] = [];
+  const ancestors = new Set<string>();
+  const visit = (dir: string, level: number) => {
+    const id = directoryId(dir);
+    if (id !== undefined && ancestors.has(id)) {
+      report.problems.push({ file: dir, message: "symbolic link loop (a directory inside itself); not followed" });
+      return;
+    }
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" && dir === root) {
+        report.problems.push({ file: root, message: "directory does not exist; no files ingested from it" });
+        return;
+      }
+      if (code === "ENOENT") return;
+      report.problems.push({ file: dir, message: `cannot list directory: ${(err as Error).message}` });
+      return;
+    }
+    if (id !== undefined) ancestors.add(id);
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.name.startsWith(".")) continue;
+      const path = dir === "/" ? "/" + e.name : join(dir, e.name);
+      const deeper = level + 1 < depth;
+      if (e.isDirectory()) {
+        odd.push({ path, reason: describeOddEntry(e) });
+        if (deeper) visit(path, level + 1);
+      } else if (e.isFile()) out.push(path);
+      else if (e.isSymbolicLink()) {
+        const st = statFollowing(path, report);
+        if (st?.isFile()) out.push(path);
+        else if (st === undefined) odd.push({ path, reason: "is a dangling symbolic link (its target does not exist)" });
+        else if (st !== null) {
+          odd.push({ path, reason: describeOddEntry(st) });
+          if (st.isDirectory() && deeper) visit(path, level + 1);
+        }
+      } else odd.push({ path, reason: describeOddEntry(e) });
+    }
+    if (id !== undefined) ancestors.delete(id);
+  };
+  visit(root, 0);
+  return out;
+}
+
+/** Reports the odd entries a template matches: a path that looks like an input but cannot be read as one. */
+function reportOddEntries(odd: readonly OddEntry[], templates: readonly { spec: FileInputSpec; template: PathTemplate }[], report: WalkReport): void {
+  for (const entry of odd) {
+    for (const { spec, template } of templates) {
+      const tRoot = template.root || "/";
+      if (!isInside(entry.path, tRoot) || !template.match(entry.path.slice(tRoot === "/" ? 1 : tRoot.length + 1)).ok) continue;
+      report.problems.push({ file: entry.path, message: `${entry.reason}; input '${spec.type}' skips it` });
+      break;
+    }
+  }
+}
+
+function directoryId(dir: string): string | undefined {
+  try {
+    const st = statSync(dir);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The stat of what a symbolic link points at; undefined when dangling; null when looping (reported). */
+function statFollowing(path: string, report: WalkReport): Stats | undefined | null {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    report.problems.push({ file: path, message: `cannot follow symbolic link: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
+    return null;
+  }
+}
