@@ -76,7 +76,6 @@ export interface IngestReport extends IngestCounts {
   bytesHashed: number;
 }
 
-
 const DEFAULT_CONCURRENCY = 16;
 /** Files up to this size are read with one synchronous call: cheaper than open/stat/read/close in libuv's pool. */
 const SYNC_READ_MAX_BYTES = 256 * 1024;
