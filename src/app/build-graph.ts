@@ -136,13 +136,19 @@ export interface GraphCommandOptions {
 }
 
 /**
- * `quanta graph`: load the pipeline, ingest changed inputs (as `run` and `status` do), build the graph,
- * then save it and/or print it. Returns the exit code.
+ * `quanta graph`: load the pipeline, build the graph, then save it and/or print it. Returns the exit code.
+ *
+ * Printing is a reader's work (no lock; changed inputs previewed, as `status` does). Saving (`-o`) is a
+ * writer's: it ingests, so that the datasets the saved plan reads, by digest, are in the repository
+ * when `quanta exec` runs it.
  */
 export async function runGraphCommand(opts: GraphCommandOptions): Promise<number> {
   const { planPipeline } = await import("./plan-pipeline.js");
   const { openRepository } = await import("../store/repository.js");
-  const repo = await openRepository(opts.repoRoot, { write: true, command: "quanta graph" });
+  const repo = await openRepository(
+    opts.repoRoot,
+    opts.save === undefined ? { write: false, ifMissing: "empty" } : { write: true, command: "quanta graph -o" },
+  );
   let built: BuiltGraph;
   let inputDigests: Map<number, string> | undefined;
   try {

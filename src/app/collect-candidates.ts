@@ -1,8 +1,11 @@
 /**
- * The walk of ingest (ingest.ts): finds the files a pipeline's `inputs:` templates match, walking each
- * template's root directory once (roots nested in another root are walked as part of it), with their
- * data IDs and stats; reports what fits no template, duplicate data IDs, directories, dangling links,
- * FIFOs and other odd entries, and names that are not UTF-8.
+ * The walk of an ingest: which files under the input templates' roots are inputs, with their data IDs,
+ * sizes and mtimes (the "candidates"), and which look like inputs but cannot be read as one (reported
+ * as problems). It reads directories and stats files, never their contents; `ingest.ts` decides which
+ * candidates to hash. Shared by the ingest and its preview (a reader's planning).
+ *
+ * One pass: each template's root directory is walked once (roots nested in another root are walked as
+ * part of it), and every file is matched against the templates whose root contains it.
  */
 import type { Dirent } from "node:fs";
 import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
@@ -11,8 +14,9 @@ import type { DataId } from "../core/data-id.js";
 import { encodeDataId } from "../core/data-id.js";
 import type { PathTemplate } from "../core/path-template.js";
 import type { FileInputSpec } from "../core/pipeline.js";
-import type { IngestReport } from "./ingest.js";
+import type { IngestProblem } from "./ingest.js";
 
+/** A file that is an input: its spec, its data ID (and that ID's key), and what its stat said. */
 export interface Candidate {
   spec: FileInputSpec;
   path: string;
@@ -22,10 +26,17 @@ export interface Candidate {
   mtimeMs: number;
 }
 
+/** Where the walk reports what it found besides candidates. */
+export interface WalkReport {
+  problems: IngestProblem[];
+  /** Regular files found under the template roots. */
+  filesSeen: number;
+}
+
 /** Walks each root once; matches every file; reports files that fit no template and duplicate data IDs. */
 export function collectCandidates(
   templates: readonly { spec: FileInputSpec; template: PathTemplate }[],
-  report: IngestReport,
+  report: WalkReport,
 ): Candidate[] {
   const roots = [...new Set(templates.map((t) => t.template.root || "/"))].sort();
   const outer = roots.filter((r) => !roots.some((o) => o !== r && isInside(r, o)));
@@ -105,7 +116,7 @@ function describeOddEntry(kind: { isDirectory(): boolean; isFIFO(): boolean; isS
  * (a symbolic link loop: reported, not followed). Everything else (directories, dangling symlinks,
  * FIFOs, sockets, devices) goes to `odd`, to be reported if a template would match it.
  */
-function walkFiles(root: string, walk: { depth: number; report: IngestReport; odd: OddEntry[] }): string[] {
+function walkFiles(root: string, walk: { depth: number; report: WalkReport; odd: OddEntry[] }): string[] {
   const { depth, report, odd } = walk;
   const out: string[] = [];
   const ancestors = new Set<string>();
@@ -155,7 +166,7 @@ function walkFiles(root: string, walk: { depth: number; report: IngestReport; od
 }
 
 /** Reports the odd entries a template matches: a path that looks like an input but cannot be read as one. */
-function reportOddEntries(odd: readonly OddEntry[], templates: readonly { spec: FileInputSpec; template: PathTemplate }[], report: IngestReport): void {
+function reportOddEntries(odd: readonly OddEntry[], templates: readonly { spec: FileInputSpec; template: PathTemplate }[], report: WalkReport): void {
   for (const entry of odd) {
     for (const { spec, template } of templates) {
       const tRoot = template.root || "/";
@@ -170,7 +181,7 @@ function reportOddEntries(odd: readonly OddEntry[], templates: readonly { spec: 
  * Files of `text` inputs that are not UTF-8: reported and left out (their datasets, if any, removed),
  * so that no task reads mangled text. Only files about to be hashed are read here.
  */
-export function findNonUtf8(files: readonly Candidate[], report: IngestReport): Set<string> {
+export function findNonUtf8(files: readonly Candidate[], report: { problems: IngestProblem[] }): Set<string> {
   const bad = new Set<string>();
   const decoder = new TextDecoder("utf-8", { fatal: true });
   for (const c of files) {
@@ -201,7 +212,7 @@ function directoryId(dir: string): string | undefined {
 }
 
 /** The stat of what a symbolic link points at; undefined when dangling; null when looping (reported). */
-function statFollowing(path: string, report: IngestReport): Stats | undefined | null {
+function statFollowing(path: string, report: WalkReport): Stats | undefined | null {
   try {
     return statSync(path, { throwIfNoEntry: false });
   } catch (err) {

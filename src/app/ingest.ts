@@ -2,12 +2,15 @@
  * Ingest: turns the files named by a pipeline's `inputs:` section into datasets of the pipeline's input
  * collection (`raw/<pipeline name>`, see core/input-collection.ts; `raw` when none is given).
  *
- * One pass: walk each template's root directory once (roots nested in another root are walked as part of
- * it), match every file against the templates whose root contains it, stat it, and compare (size,
- * mtimeMs) with the FileState remembered for its path. Only files whose state differs (or that are new)
- * are read: hashed and copied into the blob store. Files that vanished are removed from the collection.
- * All registry writes go into one commit, after every new blob is durable, so the registry never
- * references a missing blob.
+ * One pass: walk each template's root directory once (collect-candidates.ts), stat every matching file,
+ * and compare (size, mtimeMs) with the FileState remembered for its path. Only files whose state
+ * differs (or that are new) are read: hashed and copied into the blob store. Files that vanished are
+ * removed from the collection. All registry writes go into one commit, after every new blob is
+ * durable, so the registry never references a missing blob.
+ *
+ * Where the bytes and the records go is the sink's business (`IngestSink`): `ingestInputs` stores the
+ * bytes in the blob store and commits the records; a reader's preview (ingest-preview.ts) goes through
+ * the very same walk, decisions and hashing, but only remembers the digests and records in memory.
  *
  * Racy files: a file modified within the filesystem's timestamp granularity of its stat could change
  * again without its mtime changing. Its FileState is stored with `mtimeMs: -1`, so the next ingest
@@ -21,7 +24,7 @@ import type { PathTemplate } from "../core/path-template.js";
 import { parsePathTemplate } from "../core/path-template.js";
 import type { EventBody, IngestCounts, IngestProblem } from "../core/events.js";
 import type { FileInputSpec, InputSpec, RelationInputSpec } from "../core/pipeline.js";
-import type { DatasetRecord, FileState } from "../store/registry.js";
+import type { DatasetRecord, FileState, Registry } from "../store/registry.js";
 import { readRelationFile } from "../store/relation-file.js";
 import type { Repository } from "../store/repository.js";
 import { canonicalJson } from "../core/canonical-json.js";
@@ -70,10 +73,63 @@ export function formatIngestProblem(p: IngestProblem): string {
   return `warning: ${p.file}${p.line === undefined ? "" : `:${p.line}`}: ${p.message}\n`;
 }
 
+/** The registry writes an ingest makes. */
+export type IngestRecords = Pick<
+  Registry,
+  "putDimensions" | "putDatasetType" | "putDataset" | "deleteDataset" | "putFileState" | "deleteFileState" | "putRelation"
+>;
+
+/**
+ * Where an ingest puts what it reads. The ingest asks the sink for the digest of every file and relation
+ * it must read (the same digest, whatever the sink), hands it its registry writes, and stamps its walk
+ * only when the sink `commits`.
+ */
+export interface IngestSink {
+  /** Whether the writes reach the repository (then the walk may be stamped for the next ingest). */
+  readonly commits: boolean;
+  /** The digest and size of a small file's bytes (read with one synchronous call). */
+  takeFileSync(path: string): { digest: BlobDigest; size: number };
+  /** The digest and size of a file's bytes, read in chunks when large. */
+  takeFile(path: string): Promise<{ digest: BlobDigest; size: number }>;
+  /** The digest of bytes already read (a relation file's). */
+  takeBytes(bytes: Uint8Array): Promise<BlobDigest>;
+  /** What `writes` write to. */
+  readonly records: IngestRecords;
+  /** Runs `writes`: all of them or none reach the records, after every blob taken so far. */
+  apply(writes: () => void): Promise<void>;
+}
+
+/** The sink of `quanta ingest` and of the writers' planning: the blob store, then one registry commit. */
+function repositorySink(repo: Repository): IngestSink {
+  return {
+    commits: true,
+    takeFileSync: (path) => repo.blobs.putFileSync(path),
+    takeFile: (path) => repo.blobs.putFile(path),
+    takeBytes: (bytes) => repo.blobs.put(bytes),
+    records: repo.registry,
+    async apply(writes) {
+      // Blobs first, durable under their names; then the records that reference them, in one transaction.
+      repo.blobs.flush();
+      await repo.registry.commit(writes);
+    },
+  };
+}
+
+/** Ingests the pipeline's input files and relations into the repository (which must be writable). */
 export async function ingestInputs(options: IngestOptions): Promise<IngestReport> {
+  if (!options.repo.writable) throw new Error("internal error: ingest into a repository opened for reading");
+  return ingestInto(options, repositorySink(options.repo));
+}
+
+/**
+ * The ingest itself: reads from `options.repo` (what it remembers of each file, the collection's
+ * datasets), decides, and writes through `sink` alone.
+ */
+export async function ingestInto(options: IngestOptions, sink: IngestSink): Promise<IngestReport> {
   const { repo, dimensions } = options;
   const collection = options.collection ?? "raw";
   const registry = repo.registry;
+  const records = sink.records;
   checkDimensions(dimensions, registry.getDimensions(), repo.root);
   const fileSpecs = options.inputs.filter((s): s is FileInputSpec => s.kind === "files");
   const relationSpecs = options.inputs.filter((s): s is RelationInputSpec => s.kind === "relation");
@@ -104,10 +160,9 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
       report.unchanged++;
     }
     const writes: Array<() => void> = [];
-    for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, options, report, walkStart)));
+    for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, { ...options, sink }, report, walkStart)));
     if (writes.length > 0) {
-      repo.blobs.flush();
-      await registry.commit(() => {
+      await sink.apply(() => {
         for (const write of writes) write();
       });
     }
@@ -135,7 +190,7 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
   }
   const notText = findNonUtf8(toHash, report);
   if (notText.size > 0) candidates = candidates.filter((c) => !notText.has(c.path));
-  const hashed = await hashFiles(notText.size > 0 ? toHash.filter((c) => !notText.has(c.path)) : toHash, repo, options.concurrency ?? DEFAULT_CONCURRENCY, report);
+  const hashed = await hashFiles(notText.size > 0 ? toHash.filter((c) => !notText.has(c.path)) : toHash, sink, options.concurrency ?? DEFAULT_CONCURRENCY, report);
 
   // Compare with what the collection holds: one range scan per type (cheaper than a get per file).
   const existingByType = new Map<string, Map<string, DatasetRecord>>();
@@ -153,7 +208,7 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
     const existing = existingByType.get(c.spec.type)!.get(c.key);
     if (existing === undefined && known.has(c.path) && !repo.blobs.has(state.digest)) {
       // A remembered file whose blob is gone (collected after the dataset was removed): copy it again.
-      const again = await hashFiles([c], repo, 1, report);
+      const again = await hashFiles([c], sink, 1, report);
       state = again.get(c.path);
       if (state === undefined) continue;
       hashed.set(c.path, state);
@@ -170,11 +225,11 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
       sourcePath: c.path,
     };
     if (status !== "unchanged" || existing!.sourcePath !== c.path || existing!.storage !== c.spec.storage) {
-      writes.push(() => registry.putDataset(collection, c.spec.type, c.dataId, record));
+      writes.push(() => records.putDataset(collection, c.spec.type, c.dataId, record));
     }
     if (hashed.has(c.path)) {
       const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : c.mtimeMs };
-      writes.push(() => registry.putFileState(c.path, stored));
+      writes.push(() => records.putFileState(c.path, stored));
     }
   }
 
@@ -185,26 +240,24 @@ export async function ingestInputs(options: IngestOptions): Promise<IngestReport
       if (kept.has(key)) continue;
       report.removed++;
       report.byType[spec.type]!.removed++;
-      writes.push(() => registry.deleteDataset(collection, spec.type, key));
+      writes.push(() => records.deleteDataset(collection, spec.type, key));
       const source = record.sourcePath;
-      if (source !== undefined) writes.push(() => registry.deleteFileState(source));
+      if (source !== undefined) writes.push(() => records.deleteFileState(source));
     }
   }
 
-  for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, options, report, walkStart)));
+  for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, { ...options, sink }, report, walkStart)));
 
-  // Blobs first, durable under their names; then the records that reference them, in one transaction.
-  repo.blobs.flush();
-  await registry.commit(() => {
-    registry.putDimensions(dimensions);
+  await sink.apply(() => {
+    records.putDimensions(dimensions);
     for (const spec of fileSpecs) {
-      registry.putDatasetType({ name: spec.type, dimensions: [...spec.dimensions], storage: spec.storage });
+      records.putDatasetType({ name: spec.type, dimensions: [...spec.dimensions], storage: spec.storage });
     }
     for (const write of writes) write();
   });
   // Stamp a listing that a later walk can trust: every file read or known, none racily new.
   const states = candidates.map((c) => known.get(c.path) ?? hashed.get(c.path));
-  if (notText.size === 0 && states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
+  if (sink.commits && notText.size === 0 && states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
     const fileBlobs = [...new Set(states.map((st) => st!.digest).filter((d) => !inRegistry.has(d) && !repo.blobs.inRegistry(d)))];
     await writeIngestStamp(repo, collection, listing, fileBlobs);
   }
@@ -245,12 +298,13 @@ function racyWindowMs(candidates: readonly Candidate[]): number {
 }
 
 /**
- * Hashes and copies files into the blob store, `concurrency` at a time. Unreadable files are problems;
- * a failed write to the repository (a RepositoryError from the blob store) stops the ingest.
+ * Hashes files through the sink (which copies them into the blob store when it commits), `concurrency`
+ * at a time. Unreadable files are problems; a failed write to the repository (a RepositoryError from
+ * the blob store) stops the ingest.
  */
 async function hashFiles(
   files: readonly Candidate[],
-  repo: Repository,
+  sink: IngestSink,
   concurrency: number,
   report: IngestReport,
 ): Promise<Map<string, FileState>> {
@@ -269,7 +323,7 @@ async function hashFiles(
         sinceYield = 0;
       }
       try {
-        const { digest, size } = c.size <= SYNC_READ_MAX_BYTES ? repo.blobs.putFileSync(c.path) : await repo.blobs.putFile(c.path);
+        const { digest, size } = c.size <= SYNC_READ_MAX_BYTES ? sink.takeFileSync(c.path) : await sink.takeFile(c.path);
         out.set(c.path, { digest, size, mtimeMs: c.mtimeMs });
         report.filesHashed++;
         report.bytesHashed += size;
@@ -293,7 +347,7 @@ async function hashFiles(
 
 async function ingestRelation(
   spec: RelationInputSpec,
-  options: IngestOptions,
+  options: IngestOptions & { sink: IngestSink },
   report: IngestReport,
   walkStart: number,
 ): Promise<Array<() => void>> {
@@ -327,13 +381,13 @@ async function ingestRelation(
     report.relations.push({ name: spec.type, rows: 0, status: "failed" });
     return [];
   }
-  const digest: BlobDigest = await repo.blobs.put(bytes);
+  const digest: BlobDigest = await options.sink.takeBytes(bytes);
   const status = before === undefined ? "added" : before.digest === digest && sameDims ? "unchanged" : "changed";
   report.relations.push({ name: spec.type, rows: result.rows.length, status });
   const fileState: FileState = { size: bytes.length, mtimeMs: st.mtimeMs >= walkStart - 50 ? -1 : st.mtimeMs, digest };
   return [
-    () => registry.putRelation({ name: relationKey, dimensions: [...spec.dimensions], rows: result.rows, digest }),
-    () => registry.putFileState(spec.path, fileState),
+    () => options.sink.records.putRelation({ name: relationKey, dimensions: [...spec.dimensions], rows: result.rows, digest }),
+    () => options.sink.records.putFileState(spec.path, fileState),
   ];
 }
 

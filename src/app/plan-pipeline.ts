@@ -1,6 +1,10 @@
 /**
- * The first half of `run`, `status` and `why`: load the pipeline, ingest changed input files, and build
- * the quantum graph over what the repository holds.
+ * The first half of `run`, `status`, `why` and `graph`: load the pipeline, ingest changed input files,
+ * and build the quantum graph over what the repository holds.
+ *
+ * A writer (`run`, `graph -o`) ingests for real. A reader (`status`, `why`, `graph`; a repository opened
+ * without the writer lock) previews the ingest instead (ingest-preview.ts): the same files are hashed,
+ * nothing is written, and the graph is built over the repository as the ingest would leave it.
  */
 import { join } from "node:path";
 import type { EventBody } from "../core/events.js";
@@ -8,6 +12,7 @@ import type { Pipeline } from "../core/pipeline.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { Repository } from "../store/repository.js";
 import { describeIngest, formatIngestProblem, ingestInputs } from "./ingest.js";
+import { previewIngest } from "./ingest-preview.js";
 import { loadPipeline } from "./load-pipeline.js";
 import { selectTasks } from "../core/select-tasks.js";
 import { buildGraphWithReport } from "./build-graph.js";
@@ -34,6 +39,8 @@ export interface PlanRequest {
 
 export interface Plan {
   pipeline: Pipeline;
+  /** What the plan was built over (see PreparedPlan.repo). */
+  repo: Repository;
   graph: QuantumGraph;
   collection: string;
   report: JoinReport;
@@ -46,19 +53,27 @@ export interface Plan {
 
 /** Loads, ingests and builds; an empty graph is a UsageError that explains itself unless `allowEmpty`. */
 export async function planPipeline(req: PlanRequest & { allowEmpty?: boolean }, repo: Repository, emit: (e: EventBody) => void): Promise<Plan> {
-  return buildPlan(req, repo, emit, await preparePlan(req, repo, emit));
+  const prepared = await preparePlan(req, repo, emit);
+  return buildPlan(req, prepared.repo, emit, prepared);
 }
 
 /** What a plan starts from: the loaded pipeline, the selected task labels, the output collection. */
 export interface PreparedPlan {
   pipeline: Pipeline;
+  /**
+   * What to plan over: the repository itself once a writer ingested; for a reader, a view of it whose
+   * registry holds the inputs as the previewed ingest would leave them.
+   */
+  repo: Repository;
   tasks?: string[];
   collection: string;
 }
 
-/** The first half of planPipeline: loads the pipeline and ingests changed input files. */
+/** The first half of planPipeline: loads the pipeline and ingests (a reader: previews) changed input files. */
 export async function preparePlan(req: PlanRequest, repo: Repository, emit: (e: EventBody) => void): Promise<PreparedPlan> {
-  const { pipeline } = await loadPipeline(req.pipelineFile, { config: req.flags.config, moduleCacheDir: join(repo.root, "modules") });
+  // A repository that does not exist yet gets no module cache: a reader creates nothing.
+  const moduleCacheDir = repo.exists ? join(repo.root, "modules") : undefined;
+  const { pipeline } = await loadPipeline(req.pipelineFile, { config: req.flags.config, moduleCacheDir });
   // The whole pipeline goes to the builder with the selected labels, so that it can say which
   // unselected task produces an input that does not exist yet.
   let tasks: string[] | undefined;
@@ -68,13 +83,14 @@ export async function preparePlan(req: PlanRequest, repo: Repository, emit: (e: 
     tasks = [...selection.labels];
   }
   const started = performance.now();
-  const ingest = await ingestInputs({ inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo, collection: inputCollectionOf(pipeline.name) });
+  const inputs = { inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo, collection: inputCollectionOf(pipeline.name) };
+  const { report: ingest, repo: planned } = repo.writable ? { report: await ingestInputs(inputs), repo } : await previewIngest(inputs);
   for (const p of ingest.problems) process.stderr.write(formatIngestProblem(p));
   for (const event of describeIngest(ingest, performance.now() - started)) emit(event);
-  return { pipeline, tasks, collection: req.flags.output ?? pipeline.name };
+  return { pipeline, repo: planned, tasks, collection: req.flags.output ?? pipeline.name };
 }
 
-/** The second half of planPipeline: builds the graph over what the repository holds. */
+/** The second half of planPipeline: builds the graph over what `repo` (`prepared.repo`) holds. */
 export async function buildPlan(
   req: PlanRequest & { allowEmpty?: boolean },
   repo: Repository,
@@ -104,7 +120,7 @@ export async function buildPlan(
     durationMs: Math.round(durationMs),
     tasks: taskQuanta,
   });
-  return { pipeline, graph, collection, report, durationMs, taskQuanta, warnings };
+  return { pipeline, repo, graph, collection, report, durationMs, taskQuanta, warnings };
 }
 
 /** One `plan-warning` event per warning. */

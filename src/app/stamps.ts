@@ -106,9 +106,12 @@ function holds<S extends AnyStamp>(repo: Repository, stamp: S): { holds: boolean
   return { holds: true, refreshed: gained ? { ...stamp, shards: check.trusted } : undefined };
 }
 
-/** Writes a stamp again with the shards its check found it can trust; not an error if it cannot. */
+/**
+ * Writes a stamp again with the shards its check found it can trust; not an error if it cannot. A
+ * reader (a repository opened without the writer lock) takes the stamp as it is and writes nothing.
+ */
 async function rewrite(repo: Repository, name: string, stamp: AnyStamp | undefined): Promise<void> {
-  if (stamp === undefined) return;
+  if (stamp === undefined || !repo.writable) return;
   try {
     await repo.registry.commit(() => repo.registry.putStamp(name, stamp));
   } catch {

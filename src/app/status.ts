@@ -1,6 +1,7 @@
 /**
  * `quanta status` and `quanta why`: resolve every quantum of the plan against the repository without
- * running anything. A quantum will run (stale now), may run (an upstream quantum will run first and
+ * running anything. Both are readers: they take no lock and write nothing, planning over a preview of
+ * the ingest (plan-pipeline.ts), so they answer while a run holds the repository. A quantum will run (stale now), may run (an upstream quantum will run first and
  * may or may not change its inputs), or is up to date.
  */
 import type { EventBody, StatusCounts } from "../core/events.js";
@@ -33,11 +34,12 @@ const FIELD: Record<QuantumStatus, keyof StatusCounts> = { "will-run": "willRun"
 export async function showStatus(req: PlanRequest & { output: OutputFlags; list: boolean; out: (t: string) => void }): Promise<number> {
   const reporter = req.output.json ? await openReporter(req.output) : undefined;
   const emit = reporter ? emitterFor(reporter) : () => undefined;
-  const repo = await openRepository(req.repoRoot, { write: true, command: "quanta status" });
+  const repo = await openRepository(req.repoRoot, { write: false, ifMissing: "empty" });
   try {
-    const { graph, collection, warnings } = await planPipeline(req, repo, emit);
+    const plan = await planPipeline(req, repo, emit);
+    const { graph, collection, warnings } = plan;
     if (!reporter) for (const w of warnings) process.stderr.write(`warning: ${formatPlanWarning(w)}\n`);
-    const verdicts = resolveStatuses(graph, repo, collection);
+    const verdicts = resolveStatuses(graph, plan.repo, collection);
     const perTask = new Map(graph.tasks.map((t) => [t.label, { task: t.label, total: 0, willRun: 0, mayRun: 0, upToDate: 0, blocked: 0 }]));
     const counts: StatusCounts = { willRun: 0, mayRun: 0, upToDate: 0, blocked: 0 };
     verdicts.forEach((v, id) => {
@@ -69,9 +71,10 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
   const pipelineFile = req.pipelineFile ?? last?.pipeline;
   if (!pipelineFile) throw new UsageError(`no run recorded in ${req.repoRoot}`, "name the pipeline with --pipeline FILE");
   const flags = req.pipelineFile || !last ? req.flags : { ...last.flags, ...definedOnly(req.flags) };
-  const repo = await openRepository(req.repoRoot, { write: true, command: "quanta why" });
+  const repo = await openRepository(req.repoRoot, { write: false, ifMissing: "empty" });
   try {
-    const { graph, collection, pipeline, warnings } = await planPipeline({ ...req, pipelineFile, flags }, repo, () => undefined);
+    const plan = await planPipeline({ ...req, pipelineFile, flags }, repo, () => undefined);
+    const { graph, collection, pipeline, warnings } = plan;
     if (!req.json) for (const w of warnings) process.stderr.write(`warning: ${formatPlanWarning(w)}\n`);
     const ref = parseQuantumRef(req.quantum, pipeline.dimensions, "quantum");
     const id = graph.quanta.findIndex((q) => q.task === ref.name && q.key === ref.key);
@@ -82,7 +85,7 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
         known ? "list the plan with 'quanta graph PIPELINE' or 'quanta status PIPELINE --list'" : `tasks: ${graph.tasks.map((t) => t.label).join(", ")}`,
       );
     }
-    const verdicts = resolveStatuses(graph, repo, collection, id);
+    const verdicts = resolveStatuses(graph, plan.repo, collection, id);
     if (req.json) {
       // The quantum's verdict, then the verdicts of the upstream quanta it waits on.
       const name = (qid: number) => `${graph.quanta[qid]!.task}@${graph.quanta[qid]!.key}`;

@@ -35,7 +35,7 @@
  * UnfinishedRegistryError, on which repository.ts completes it (under the writer lock) and reads on.
  */
 import { open } from "lmdb";
-import type { Database, RootDatabase } from "lmdb";
+import type { Database, RootDatabase, Transaction } from "lmdb";
 import type { DataId } from "../core/data-id.js";
 import { encodeDataId } from "../core/data-id.js";
 import type { BlobDigest, QuantumKey } from "../core/digest.js";
@@ -96,6 +96,12 @@ export class LmdbRegistry implements Registry {
   private readonly stamps: Database<unknown, Key>;
   /** Whether a write since the last commit changed what the registry holds (see `generation`). */
   private dirty = false;
+  /**
+   * Read-only: the one read transaction every read goes through, from the open to the close, so that a
+   * reader sees one snapshot of the registry whatever a writer in another process commits meanwhile
+   * (and never a run's record without the dataset it references). Writers read what is committed.
+   */
+  private readonly snapshot: { transaction?: Transaction };
 
   private constructor(root: string, env: RootDatabase, private readonly readOnly: boolean) {
     this.root = root;
@@ -113,6 +119,8 @@ export class LmdbRegistry implements Registry {
     this.blobs = env.openDB<Buffer, Key>("blobs", { encoding: "binary", keyEncoding: "binary" });
     this.meta = env.openDB<unknown, string>("meta", { encoding: "msgpack" });
     this.stamps = sub("stamps");
+    // Last: opening a sub-database ends the read transaction under way.
+    this.snapshot = readOnly ? { transaction: env.useReadTransaction() } : {};
   }
 
   /**
@@ -151,6 +159,7 @@ export class LmdbRegistry implements Registry {
   }
 
   async close(): Promise<void> {
+    this.snapshot.transaction?.done();
     // After a failed commit lmdb-js's close waits for it for ever: the process ends without it.
     if (this.commitFailed) void this.env.close().catch(() => undefined);
     else await this.env.close();
@@ -213,10 +222,15 @@ export class LmdbRegistry implements Registry {
     else void (value === REMOVE ? db.remove(key) : db.put(key, value as V));
   }
 
+  /** A range read from this registry's snapshot, if it has one. */
+  private scan<R extends object>(range: R): R & { transaction?: Transaction } {
+    return this.snapshot.transaction === undefined ? range : { ...range, transaction: this.snapshot.transaction };
+  }
+
   /** The value at the key of `parts`; undefined for a key too long to have been stored. */
   private read<V>(db: Database<V, Key>, parts: readonly string[]): V | undefined {
     const key = encodeRegistryKey(parts);
-    return isStorableKey(key) ? db.get(key) : undefined;
+    return isStorableKey(key) ? db.get(key, this.snapshot) : undefined;
   }
 
   async flush(): Promise<void> {
@@ -233,7 +247,7 @@ export class LmdbRegistry implements Registry {
 
   getDimensions(): DimensionUniverse {
     const out: Record<string, DimensionType> = {};
-    for (const { key, value } of this.dimensions.getRange(allKeys())) out[decodeRegistryKey(key)[0]!] = value;
+    for (const { key, value } of this.dimensions.getRange(this.scan(allKeys()))) out[decodeRegistryKey(key)[0]!] = value;
     return out;
   }
 
@@ -249,7 +263,7 @@ export class LmdbRegistry implements Registry {
   }
 
   listDatasetTypes(): DatasetTypeRecord[] {
-    return [...this.datasetTypes.getRange(allKeys()).map(({ value }) => value)];
+    return [...this.datasetTypes.getRange(this.scan(allKeys())).map(({ value }) => value)];
   }
 
   putRelation(rec: RelationRecord): void {
@@ -267,7 +281,7 @@ export class LmdbRegistry implements Registry {
   }
 
   listRelations(): RelationRecord[] {
-    return [...this.relations.getRange(allKeys()).map(({ value }) => value)];
+    return [...this.relations.getRange(this.scan(allKeys())).map(({ value }) => value)];
   }
 
   putDataset(collection: string, type: string, dataId: DataId, rec: DatasetRecord): void {
@@ -288,7 +302,7 @@ export class LmdbRegistry implements Registry {
     const { collection, type } = filter;
     const range = collection === undefined ? allKeys() : prefixRange(type === undefined ? [collection] : [collection, type]);
     if (!isStorableKey(range.end)) return;
-    for (const { key, value } of this.datasets.getRange(range)) {
+    for (const { key, value } of this.datasets.getRange(this.scan(range))) {
       const [c, t, k] = splitKey(key);
       if (type !== undefined && t !== type) continue;
       yield { collection: c, type: t, dataId: value[0], key: k, record: value[1] };
@@ -301,7 +315,7 @@ export class LmdbRegistry implements Registry {
     let start: Key | undefined;
     for (;;) {
       let next: Key | undefined;
-      for (const key of this.datasets.getKeys({ start, end: END_OF_KEYS, limit: 1 })) next = key;
+      for (const key of this.datasets.getKeys(this.scan({ start, end: END_OF_KEYS, limit: 1 }))) next = key;
       if (next === undefined) return out;
       const collection = splitKey(next)[0];
       out.push(collection);
@@ -327,7 +341,7 @@ export class LmdbRegistry implements Registry {
   }
 
   *listActions(): Iterable<ActionRecord> {
-    for (const { value } of this.actions.getRange(allKeys())) yield value;
+    for (const { value } of this.actions.getRange(this.scan(allKeys()))) yield value;
   }
 
   putAction(rec: ActionRecord): void {
@@ -347,7 +361,7 @@ export class LmdbRegistry implements Registry {
   *listQuanta(collection: string, task?: string): Iterable<{ task: string; dataId: string; record: QuantumRecord }> {
     const range = prefixRange(task === undefined ? [collection] : [collection, task]);
     if (!isStorableKey(range.end)) return;
-    for (const { key, value } of this.quanta.getRange(range)) {
+    for (const { key, value } of this.quanta.getRange(this.scan(range))) {
       const [, t, k] = splitKey(key);
       yield { task: t, dataId: k, record: value };
     }
@@ -363,7 +377,7 @@ export class LmdbRegistry implements Registry {
   }
 
   generation(): number {
-    return (this.meta.get("generation") as number | undefined) ?? 0;
+    return (this.meta.get("generation", this.snapshot) as number | undefined) ?? 0;
   }
 
   getStamp(name: string): unknown {
@@ -380,13 +394,14 @@ export class LmdbRegistry implements Registry {
 
   getBlob(digest: BlobDigest): Uint8Array | undefined {
     const key = encodeRegistryKey([digest]);
+    if (this.snapshot.transaction !== undefined) return isStorableKey(key) ? this.blobs.get(key, this.snapshot) : undefined;
     return this.stagedBlobs.get(digest) ?? (isStorableKey(key) ? this.blobs.getBinary(key) : undefined);
   }
 
   hasBlob(digest: BlobDigest): boolean {
     if (this.stagedBlobs.has(digest) || this.blobsSeen.has(digest)) return true;
     const key = encodeRegistryKey([digest]);
-    const found = isStorableKey(key) && this.blobs.doesExist(key);
+    const found = isStorableKey(key) && (this.snapshot.transaction === undefined ? this.blobs.doesExist(key) : this.blobs.get(key, this.snapshot) !== undefined);
     // Only a writer remembers: it holds the repository's lock, so no other process deletes blobs.
     if (found && !this.readOnly) this.blobsSeen.add(digest);
     return found;
@@ -403,13 +418,13 @@ export class LmdbRegistry implements Registry {
   }
 
   *listBlobs(): Iterable<BlobDigest> {
-    for (const key of this.blobs.getKeys(allKeys())) yield decodeRegistryKey(key)[0] as BlobDigest;
+    for (const key of this.blobs.getKeys(this.scan(allKeys()))) yield decodeRegistryKey(key)[0] as BlobDigest;
   }
 
   /** Read in one read transaction: one consistent snapshot of every table, whatever commits meanwhile. */
   referencedDigests(): Set<BlobDigest> {
     const out = new Set<BlobDigest>();
-    const transaction = this.env.useReadTransaction();
+    const transaction = this.snapshot.transaction ?? this.env.useReadTransaction();
     try {
       for (const { value } of this.datasets.getRange({ ...allKeys(), transaction })) out.add(value[1].digest);
       for (const { value } of this.relations.getRange({ ...allKeys(), transaction })) out.add(value.digest);
@@ -421,7 +436,7 @@ export class LmdbRegistry implements Registry {
         for (const o of value.outputs) out.add(o.digest);
       }
     } finally {
-      transaction.done();
+      if (transaction !== this.snapshot.transaction) transaction.done();
     }
     return out;
   }
@@ -432,7 +447,7 @@ export class LmdbRegistry implements Registry {
   }
 
   *listAllQuanta(): Iterable<{ collection: string; task: string; dataId: string; record: QuantumRecord }> {
-    for (const { key, value } of this.quanta.getRange(allKeys())) {
+    for (const { key, value } of this.quanta.getRange(this.scan(allKeys()))) {
       const [collection, task, dataId] = splitKey(key);
       yield { collection, task, dataId, record: value };
     }

@@ -10,6 +10,12 @@
  * A `format` file with another number is a RepositoryError (exit 3) naming both numbers. Every open
  * looks at the registry's LMDB file first (registry-file.ts): a damaged one is a RepositoryError
  * ("the registry is damaged", exit 3); an unfinished creation is finished, by readers too.
+ *
+ * Writers and readers: a writer holds the lock from its open to its close; there is one at a time.
+ * Readers take no lock (LMDB lets them read beside a writer in another process) and read one snapshot
+ * of the registry, taken when they open it (lmdb-registry.ts). A reader that plans (`status`, `why`,
+ * `graph`) may open a repository that does not exist yet (`ifMissing: "empty"`): it reads as empty,
+ * and nothing is created.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +24,7 @@ import { BlobStore } from "./blob-store.js";
 import type { StoreHasher } from "./hasher.js";
 import { loadHasher } from "./hasher.js";
 import { LmdbRegistry } from "./lmdb-registry.js";
+import { OverlayRegistry } from "./overlay-registry.js";
 import { inspectRegistryFile, registryDamagedError, UnfinishedRegistryError } from "./registry-file.js";
 import type { Registry } from "./registry.js";
 import { RepositoryLock } from "./repository-lock.js";
@@ -34,6 +41,8 @@ export interface Repository {
   readonly hasher: StoreHasher;
   /** Whether this handle holds the writer lock. */
   readonly writable: boolean;
+  /** False for a reader's view of a repository that does not exist yet (`ifMissing: "empty"`). */
+  readonly exists: boolean;
   /** Closes the registry and releases the lock. */
   close(): Promise<void>;
 }
@@ -49,6 +58,11 @@ export interface OpenRepositoryOptions {
   fsync?: boolean;
   /** Receives notes such as a stale lock's takeover (default: stderr). */
   onNote?: (note: string) => void;
+  /**
+   * A reader's answer to a repository that does not exist yet: a RepositoryError (`error`, the default),
+   * or an empty repository (`empty`), read-only, that creates nothing (not even on close).
+   */
+  ifMissing?: "error" | "empty";
 }
 
 /** Opens the repository at `root`. Throws RepositoryError (exit 3) when missing, locked or of another format. */
@@ -57,6 +71,7 @@ export async function openRepository(root: string, options: OpenRepositoryOption
   checkRootIsDirectory(root);
   const formatPath = join(root, "format");
   if (!existsSync(formatPath)) {
+    if (!options.write && options.ifMissing === "empty") return openMissingRepository(root);
     if (!create) {
       throw new RepositoryError(
         `no repository at ${root}`,
@@ -97,6 +112,7 @@ export async function openRepository(root: string, options: OpenRepositoryOption
       blobs,
       hasher,
       writable: options.write,
+      exists: true,
       async close() {
         if (closed) return;
         closed = true;
@@ -112,6 +128,14 @@ export async function openRepository(root: string, options: OpenRepositoryOption
     lock?.releaseSync();
     throw err;
   }
+}
+
+/** A repository that does not exist yet, as a reader sees it: no datasets, no records, no blobs. */
+async function openMissingRepository(root: string): Promise<Repository> {
+  const hasher = await loadHasher();
+  const registry = new OverlayRegistry(root);
+  const blobs = new BlobStore(root, hasher, { durability: "none", inline: registry });
+  return { root, registry, blobs, hasher, writable: false, exists: false, close: async () => undefined };
 }
 
 /**
