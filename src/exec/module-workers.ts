@@ -23,11 +23,12 @@
 import { Worker } from "node:worker_threads";
 import type { BlobDurability } from "../store/blob-store.js";
 import type { TaskNode } from "../core/pipeline.js";
-import type { QuantumJob, QuantumOutcome } from "./quantum-job.js";
+import type { QuantumJob } from "./quantum-job.js";
+import type { JobOutcome } from "./run-quantum-job.js";
 
 interface Pending {
   readonly job: QuantumJob;
-  readonly resolve: (outcome: QuantumOutcome) => void;
+  readonly resolve: (outcome: JobOutcome) => void;
   readonly started?: () => void;
   startedAt?: number;
   timer?: NodeJS.Timeout;
@@ -51,6 +52,9 @@ interface ModuleWorker {
 
 /** From dist/exec/ or, in the CLI's bundle, dist/bundle/. */
 const WORKER_URL = new URL("../exec/pool-worker.js", import.meta.url);
+
+/** What a worker thread posts when the timed job at the head of its queue starts to run. */
+export const CLOCK_STARTS = "clock-starts";
 
 /** The error of a quantum whose worker thread was terminated by an interrupt. */
 export const STOPPED_ERROR = "stopped by an interrupt";
@@ -93,9 +97,9 @@ export class ModuleWorkers {
    * Runs a module job on a worker thread, after the jobs that thread was handed before; `started` is
    * called when it starts. Its outcome is a failure when the thread ends while it runs.
    */
-  run(job: QuantumJob, started?: () => void): Promise<QuantumOutcome> {
+  run(job: QuantumJob, started?: () => void): Promise<JobOutcome> {
     const mw = this.workerWithRoom();
-    return new Promise<QuantumOutcome>((resolve) => this.hand(mw, { job, resolve, started }));
+    return new Promise<JobOutcome>((resolve) => this.hand(mw, { job, resolve, started }));
   }
 
   /** Terminates the threads that run a quantum: each of their quanta, running or waiting, fails with STOPPED_ERROR. */
@@ -147,14 +151,22 @@ export class ModuleWorkers {
     return id;
   }
 
-  /** The job at the head of the worker's queue starts: its `started`, and its timeout. */
+  /**
+   * The job at the head of the worker's queue starts: its `started`. A timed job's clock starts when
+   * the worker says it runs it (`CLOCK_STARTS`), after a fresh thread has started and loaded its module.
+   */
   private begin(mw: ModuleWorker): void {
     const p = mw.queue[0];
     if (!p) return;
     p.startedAt = Date.now();
     p.started?.();
-    const timeoutMs = p.job.task.timeoutMs;
-    if (timeoutMs === undefined) return;
+  }
+
+  private startClock(mw: ModuleWorker): void {
+    const p = mw.queue[0];
+    const timeoutMs = p?.job.task.timeoutMs;
+    if (p === undefined || timeoutMs === undefined) return;
+    p.startedAt = Date.now();
     p.timer = setTimeout(() => {
       if (mw.queue[0] !== p) return;
       const seconds = Math.round(timeoutMs / 100) / 10;
@@ -166,7 +178,8 @@ export class ModuleWorkers {
     const progress = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(WORKER_URL, { workerData: { ...this.workerData, progress } satisfies PoolWorkerData });
     const mw: ModuleWorker = { worker, tasksSent: new WeakSet(), outbox: [], queue: [], gone: false, progress, settled: 0 };
-    worker.on("message", (outcomes: QuantumOutcome[]) => {
+    worker.on("message", (outcomes: JobOutcome[] | typeof CLOCK_STARTS) => {
+      if (outcomes === CLOCK_STARTS) return this.startClock(mw);
       for (const outcome of outcomes) {
         const p = mw.queue.shift();
         if (!p) return;
@@ -194,7 +207,7 @@ export class ModuleWorkers {
    * fresh worker: those waiting, and those that ended but whose outcomes had not been sent yet (they run
    * again; their outputs are content-addressed, so nothing differs).
    */
-  private end(mw: ModuleWorker, outcome: QuantumOutcome, culprit?: Pending): void {
+  private end(mw: ModuleWorker, outcome: JobOutcome, culprit?: Pending): void {
     if (mw.gone) return;
     const running = Atomics.load(mw.progress, 0) - mw.settled - 1;
     const jobs = this.retire(mw);
@@ -234,12 +247,12 @@ function ownBuffers(inputs: QuantumJob["inputs"]): QuantumJob["inputs"] {
   return own;
 }
 
-function settle(p: Pending, outcome: QuantumOutcome): void {
+function settle(p: Pending, outcome: JobOutcome): void {
   if (p.timer) clearTimeout(p.timer);
   p.resolve(outcome);
 }
 
-function failure(error: string, log: string, startedAt = Date.now()): QuantumOutcome {
+function failure(error: string, log: string, startedAt = Date.now()): JobOutcome {
   return { ok: false, error, log, startedAt, finishedAt: Date.now() };
 }
 

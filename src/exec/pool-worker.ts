@@ -8,8 +8,10 @@ import { BlobStore } from "../store/blob-store.js";
 import { loadHasher } from "../store/hasher.js";
 import type { TaskNode } from "../core/pipeline.js";
 import type { PoolWorkerData, WorkerMessage } from "./module-workers.js";
-import type { QuantumJob, QuantumOutcome } from "./quantum-job.js";
-import { runQuantumJob } from "./run-quantum-job.js";
+import type { QuantumJob } from "./quantum-job.js";
+import type { JobOutcome } from "./run-quantum-job.js";
+import { loadJobModule, runQuantumJob } from "./run-quantum-job.js";
+import { CLOCK_STARTS } from "./module-workers.js";
 
 process.setSourceMapsEnabled(true);
 const { repoRoot, durability, progress } = workerData as PoolWorkerData;
@@ -33,7 +35,7 @@ parentPort!.on("message", (messages: WorkerMessage[]) => {
 
 async function runWaiting(): Promise<void> {
   running = true;
-  let outcomes: QuantumOutcome[] = [];
+  let outcomes: JobOutcome[] = [];
   for (let job = waiting.shift(); job; job = waiting.shift()) {
     // A job with a timeout goes alone: the scheduler times it from the moment the outcomes before it
     // arrive until its own does.
@@ -41,6 +43,11 @@ async function runWaiting(): Promise<void> {
     if (timed && outcomes.length > 0) {
       parentPort!.postMessage(outcomes);
       outcomes = [];
+    }
+    if (timed) {
+      // Its clock starts once its module is loaded (the first job of a fresh thread loads it).
+      await loadJobModule(job);
+      parentPort!.postMessage(CLOCK_STARTS);
     }
     Atomics.add(progress, 0, 1);
     outcomes.push(await runQuantumJob(job, blobs));

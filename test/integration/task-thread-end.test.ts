@@ -98,3 +98,14 @@ describe.each([["-j 2", "2"], ["-j 1", "1"]])("14.4 a task that ends its thread,
     expect(r.failed[0]!.error).toMatch(/^ran out of memory/);
   });
 });
+
+describe.each([["-j 2", "2"], ["-j 1", "1"]])("15.4 a timeout counts the quantum's own time, %s", (_name, jobs) => {
+  it("15.4 a task module that takes 1.5 s to load does not time out at 1 s: a fresh worker thread loads it before the clock starts", async () => {
+    const dir = makeFixture(3);
+    writeFileSync(join(dir, "p.yaml"), PIPELINE.replace("step: { task: ./step.ts }", "step: { task: ./step.ts, timeout: 1s }"));
+    writeFileSync(join(dir, "step.ts"), `const loadedBy = Date.now() + 1500;\nwhile (Date.now() < loadedBy);\n${TASK}`);
+    const r = await run(dir, ["-j", jobs]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.finished.counts).toMatchObject({ ran: 3, failed: 0 });
+  });
+});
