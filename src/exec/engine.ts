@@ -25,7 +25,7 @@ import type { GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import type { KeyManifest } from "../core/quantum-key.js";
 import type { ActionRecord, ExecutionRecord, QuantumRecord, Registry } from "../store/registry.js";
 import type { Repository } from "../store/repository.js";
-import { isThenable, type OutputBlob, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "./quantum-job.js";
+import type { OutcomeSink, QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
 import { QuantumResolver, type CachedResult } from "../core/quantum-resolver.js";
 import { viewOf } from "../store/repository-view.js";
 import { JobBuilder } from "./job-builder.js";
@@ -117,6 +117,7 @@ class GraphRun {
 
   constructor(private readonly opts: RunOptions) {
     this.walker = new GraphWalker(opts.graph, { order: opts.order });
+    this.earlier = new Set(opts.executor.unfinished());
     this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection);
     this.jobs = new JobBuilder(opts.graph, opts.repo);
     this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
@@ -150,6 +151,8 @@ class GraphRun {
     }
     clearTimeout(this.dueTimer);
     this.opts.interrupt?.removeEventListener("abort", onInterrupt);
+    // Earlier work that no quantum of this run wanted (its inputs changed since) is cancelled.
+    if (this.earlier.size > 0) this.opts.executor.abandon(this.earlier);
     await this.commitUnlessStoppedBy(this.repositoryError);
     return this.finish();
   }
@@ -230,7 +233,7 @@ class GraphRun {
           this.skip(id, q, r.decision.key, r.decision.rebind, r.cached);
           break;
         case "run":
-          this.start(this.jobs.build(id, r.reads, (d) => this.resolver.digestOf(d)), { key: r.decision.key, manifest: r.manifest, reasons: r.decision.reasons });
+          this.start(this.jobs.build(id, r.decision.key, r.reads, (d) => this.resolver.digestOf(d)), { key: r.decision.key, manifest: r.manifest, reasons: r.decision.reasons });
           break;
         default: {
           const never: never = r;
@@ -254,25 +257,34 @@ class GraphRun {
     this.walker.finish(id);
   }
 
+  /** Hands a job to the executor (or adopts the earlier process's work of the same key, which still runs). */
   private start(job: QuantumJob, why: Pick<Completion, "key" | "manifest" | "reasons">): void {
     this.inFlight++;
-    const q = this.opts.graph.quanta[job.quantum]!;
-    const started = () => {
-      this.running.add(job.quantum);
-      this.opts.emit({ event: "quantum-started", quantum: job.quantum, task: q.task, dataId: q.key, attempt: job.attempt });
-    };
-    const done = (outcome: QuantumOutcome) => this.completed({ id: job.quantum, job, key: why.key, manifest: why.manifest, reasons: why.reasons, outcome });
-    const crashed = (err: unknown) => {
-      const now = Date.now();
-      const error = err instanceof Error ? err.message : String(err);
-      const repositoryError = err instanceof RepositoryError ? { message: err.message, hint: err.hint } : undefined;
-      done({ ok: false, error, log: String(err), startedAt: now, finishedAt: now, repositoryError });
-    };
-    const running = this.opts.executor.execute(job, started);
-    // A quantum that already ran is completed by the scheduler's next step, without a promise.
-    if (isThenable(running)) running.then(done, crashed);
-    else done(running);
+    this.submitted.set(job.quantum, { id: job.quantum, job, key: why.key, manifest: why.manifest, reasons: why.reasons });
+    if (job.attempt === 1 && this.earlier.delete(job.key)) this.opts.executor.adopt(job, this.sink);
+    else this.opts.executor.submit([job], this.sink);
   }
+
+  /** The quanta handed to the executor, until their outcome comes back. */
+  private readonly submitted = new Map<number, Omit<Completion, "outcome">>();
+
+  /** Work an earlier process handed to the executor and that still runs, by key, until adopted. */
+  private readonly earlier: Set<QuantumKey>;
+
+  /** Where the executor reports: a quantum that ran is completed by the scheduler's next step. */
+  private readonly sink: OutcomeSink = {
+    started: (id) => {
+      this.running.add(id);
+      const q = this.opts.graph.quanta[id]!;
+      this.opts.emit({ event: "quantum-started", quantum: id, task: q.task, dataId: q.key, attempt: this.submitted.get(id)!.job.attempt });
+    },
+    finished: (id, outcome) => {
+      const done = this.submitted.get(id);
+      if (done === undefined) throw new Error(`internal error: an outcome for quantum ${id}, which was not handed over`);
+      this.submitted.delete(id);
+      this.completed({ ...done, outcome });
+    },
+  };
 
   /**
    * Commits what finished. After a job's repository error, that error is the run's, even when this
@@ -338,16 +350,6 @@ class GraphRun {
       this.opts.emit({ event: "quantum-retrying", ...this.ref(id), attempt: job.attempt + 1, error: outcome.error });
       this.start({ ...job, attempt: job.attempt + 1 }, { key: done.key, manifest: done.manifest, reasons: done.reasons });
       return;
-    }
-    if (outcome.ok) {
-      // Small outputs a worker thread handed back: kept in the registry from now on (readable at once,
-      // written by the commit of this quantum's records).
-      for (const name in outcome.outputs) {
-        const blob = outcome.outputs[name]!;
-        if (blob.bytes === undefined) continue;
-        this.opts.repo.blobs.stage(blob.digest, blob.bytes);
-        delete blob.bytes;
-      }
     }
     this.record(done);
     const durationMs = outcome.finishedAt - outcome.startedAt;
@@ -446,13 +448,7 @@ class GraphRun {
       }
       registry.putQuantum(this.opts.collection, q.task, q.key, quantum);
       registry.putExecution(execution);
-    }, { newBlobs: this.hasNewBlobFile(outputs) });
-  }
-
-  /** Whether any of these outputs is a blob file (perhaps written since the last sync), not kept in the registry. */
-  private hasNewBlobFile(outputs: Record<string, OutputBlob>): boolean {
-    for (const name in outputs) if (outputs[name]!.file) return true;
-    return false;
+    }, { newBlobs: outcome.ok && outcome.unsynced === true });
   }
 
   private bindOutputs(registry: Registry, q: GraphQuantum, key: QuantumKey, outputs: Record<string, { type: string; digest: BlobDigest; size: number }>): void {

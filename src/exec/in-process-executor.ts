@@ -10,11 +10,13 @@
  * handed over before it has ended, and the jobs after it wait for it.
  */
 import { join } from "node:path";
+import type { QuantumKey } from "../core/digest.js";
 import type { BlobStore } from "../store/blob-store.js";
-import type { QuantumExecutor, QuantumJob, QuantumOutcome } from "./quantum-job.js";
-import { runQuantumJobNow } from "./run-quantum-job.js";
+import { cancelledOutcome, deliver, NO_EARLIER_WORK, type OutcomeSink, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "./quantum-job.js";
+import { keepReturnedBytes, runQuantumJobNow } from "./run-quantum-job.js";
 import { CommandHost } from "./command-host.js";
 import { ModuleWorkers, STOPPED_ERROR } from "./module-workers.js";
+import { JobCancels } from "./job-cancels.js";
 
 /** Module jobs handed to the worker thread in advance of the one it runs. */
 const QUEUED = 64;
@@ -25,8 +27,8 @@ export class InProcessExecutor implements QuantumExecutor {
   readonly queued = QUEUED;
   private readonly workers: ModuleWorkers;
   private readonly host: CommandHost;
-  /** Aborted by `stop`: a running command is killed, quanta still waiting never start. */
-  private readonly stopping = new AbortController();
+  /** One abort signal per quantum handed over: a running command is killed, quanta still waiting never start. */
+  private readonly cancels = new JobCancels();
   /** Settles when every job handed over so far has ended (undefined: none is running). */
   private allDone: Promise<unknown> | undefined;
   /** Settles when every job before the current run of module jobs has ended (undefined: nothing to wait for). */
@@ -41,31 +43,60 @@ export class InProcessExecutor implements QuantumExecutor {
     this.host = new CommandHost(join(repoRoot, "tmp"));
   }
 
-  execute(job: QuantumJob, started: () => void): QuantumOutcome | Promise<QuantumOutcome> {
+  submit(jobs: readonly QuantumJob[], sink: OutcomeSink): void {
+    for (const job of jobs) {
+      const signal = this.cancels.open(job.quantum);
+      const ended: OutcomeSink = {
+        started: (quantum) => sink.started(quantum),
+        finished: (quantum, outcome) => {
+          this.cancels.close(quantum);
+          if (!outcome.ok && signal.aborted) outcome.cancelled = true;
+          sink.finished(quantum, outcome);
+        },
+      };
+      deliver(job.quantum, () => this.run(job, signal, () => sink.started(job.quantum)), ended);
+    }
+  }
+
+  private run(job: QuantumJob, signal: AbortSignal, started: () => void): QuantumOutcome | Promise<QuantumOutcome> {
     if (job.task.kind === "module") {
       if (!this.lastWasModule) this.waitBeforeModules(this.allDone);
       this.lastWasModule = true;
       const gate = this.beforeModules;
-      const run = gate ? gate.then(() => this.whenNotStopped(() => this.workers.run(job, started))) : this.workers.run(job, started);
-      return this.track(run);
+      const onWorker = () => this.workers.run(job, started).then((o) => keepReturnedBytes(o, this.blobs));
+      return this.track(gate ? gate.then(() => this.unlessCancelled(signal, onWorker)) : onWorker());
     }
     this.lastWasModule = false;
     const gate = this.allDone;
     const now = () => {
       started();
-      return runQuantumJobNow(job, this.blobs, { signal: this.stopping.signal, host: this.host });
+      return runQuantumJobNow(job, this.blobs, { signal, host: this.host });
     };
     if (!gate) {
       const outcome = now();
       return outcome instanceof Promise ? this.track(outcome) : outcome;
     }
-    return this.track(gate.then(() => this.whenNotStopped(now)));
+    return this.track(gate.then(() => this.unlessCancelled(signal, now)));
+  }
+
+  cancel(quanta: readonly number[]): void {
+    for (const q of quanta) this.cancels.cancel(q, "cancelled");
   }
 
   stop(): void {
-    this.stopping.abort();
+    this.cancels.cancelAll(STOPPED_ERROR);
     this.workers.stop();
   }
+
+  unfinished(): ReadonlySet<QuantumKey> {
+    return NO_EARLIER_WORK;
+  }
+
+  adopt(job: QuantumJob): void {
+    throw new Error(`internal error: the in-process executor has no earlier work to adopt (quantum ${job.quantum})`);
+  }
+
+  abandon(): void {}
 
   async close(): Promise<void> {
     await Promise.all([this.workers.close(), this.host.close()]);
@@ -89,10 +120,8 @@ export class InProcessExecutor implements QuantumExecutor {
     });
   }
 
-  /** Starts a job that waited for others, unless an interrupt came meanwhile. */
-  private whenNotStopped(go: () => QuantumOutcome | Promise<QuantumOutcome>): QuantumOutcome | Promise<QuantumOutcome> {
-    if (!this.stopping.signal.aborted) return go();
-    const now = Date.now();
-    return { ok: false, error: STOPPED_ERROR, log: "", startedAt: now, finishedAt: now };
+  /** Starts a job that waited for others, unless it was cancelled meanwhile. */
+  private unlessCancelled(signal: AbortSignal, go: () => QuantumOutcome | Promise<QuantumOutcome>): QuantumOutcome | Promise<QuantumOutcome> {
+    return signal.aborted ? cancelledOutcome(String(signal.reason)) : go();
   }
 }

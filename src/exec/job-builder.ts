@@ -4,7 +4,7 @@
  * as bytes for the blobs kept in the registry. Where a blob lives is the store's business; this is
  * the one place that asks it on the executors' behalf.
  */
-import type { BlobDigest } from "../core/digest.js";
+import type { BlobDigest, QuantumKey } from "../core/digest.js";
 import type { TaskNode } from "../core/pipeline.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { Repository } from "../store/repository.js";
@@ -27,7 +27,7 @@ export class JobBuilder {
   }
 
   /** The job of quantum `quantumId`, reading per connection the datasets `reads` names. */
-  build(quantumId: number, reads: Record<string, number[]>, digestOf: (datasetId: number) => BlobDigest): QuantumJob {
+  build(quantumId: number, key: QuantumKey, reads: Record<string, number[]>, digestOf: (datasetId: number) => BlobDigest): QuantumJob {
     const q = this.graph.quanta[quantumId]!;
     const task = this.tasks.get(q.task)!;
     const blobs = this.repo.blobs;
@@ -44,6 +44,6 @@ export class JobBuilder {
       });
       inputs[name] = { storage: conn.storage, multiple: conn.multiple, items };
     }
-    return { quantum: quantumId, task, dataId: q.dataId, inputs, repoRoot: this.repo.root, attempt: 1 };
+    return { quantum: quantumId, key, task, dataId: q.dataId, inputs, repoRoot: this.repo.root, attempt: 1 };
   }
 }

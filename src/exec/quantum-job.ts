@@ -2,12 +2,12 @@
  * What an executor is handed to run one quantum, and what it hands back. Both are plain data (they
  * cross worker-thread boundaries by structured clone, and would cross a Slurm job boundary as files).
  * Inputs are blob paths, or the bytes themselves for blobs kept in the registry (at most 4 KiB). The job
- * writes large outputs into the blob store itself and returns digests; small outputs come back as bytes
- * (from a worker thread, which has no registry) or already staged in the registry (in the scheduler's
- * thread), so large bytes never travel back through the scheduler.
+ * writes its outputs into the blob store itself (the executor keeps a worker thread's small outputs in
+ * the registry) and hands back digests only, so bytes never travel back through the scheduler.
  */
 import type { DataId } from "../core/data-id.js";
-import type { BlobDigest } from "../core/digest.js";
+import type { BlobDigest, QuantumKey } from "../core/digest.js";
+import { RepositoryError } from "../core/errors.js";
 import type { TaskNode } from "../core/pipeline.js";
 import type { StorageClass } from "../core/storage-class.js";
 
@@ -25,6 +25,8 @@ export interface JobInputItem {
 export interface QuantumJob {
   /** Quantum id in the graph. */
   quantum: number;
+  /** The quantum's key: what an executor whose work outlives the process files it under (re-attach). */
+  key: QuantumKey;
   task: TaskNode;
   dataId: DataId;
   inputs: Record<string, { storage: StorageClass; multiple: boolean; items: JobInputItem[] }>;
@@ -33,13 +35,10 @@ export interface QuantumJob {
   attempt: number;
 }
 
+/** An output as an outcome names it: its digest and size. Where its bytes live is the store's business. */
 export interface OutputBlob {
   digest: BlobDigest;
   size: number;
-  /** A small output not stored yet (from a worker thread): the scheduler stages it in the registry. */
-  bytes?: Uint8Array;
-  /** Kept as a blob file, not in the registry: the commit of its record syncs the file system first. */
-  file?: true;
 }
 
 export type QuantumOutcome =
@@ -52,6 +51,11 @@ export type QuantumOutcome =
       finishedAt: number;
       /** See `ExecutionRecord.peakRssBytes`; unset when not measured. */
       peakRssBytes?: number;
+      /**
+       * The outputs were written without a sync of the file system: the commit that records them syncs
+       * it first (a blob must be durable before a record names it).
+       */
+      unsynced?: true;
     }
   | {
       ok: false;
@@ -65,12 +69,30 @@ export type QuantumOutcome =
        * not recorded, so the same command runs it again once the problem is fixed.
        */
       repositoryError?: { message: string; hint?: string };
+      /** Cancelled (`QuantumExecutor.cancel` or `stop`) before it could end by itself. */
+      cancelled?: true;
       startedAt: number;
       finishedAt: number;
       peakRssBytes?: number;
     };
 
-/** How quanta are started: the only thing that differs between executors. */
+/**
+ * Where an executor reports what becomes of the quanta it was handed. Either call may come before
+ * `submit` returns (a quantum run to its end at once: no promise per quantum), or much later, from
+ * another process's work (a batch job).
+ */
+export interface OutcomeSink {
+  /** The quantum began to run (it had a slot); before its outcome, at most once per attempt. */
+  started(quantum: number): void;
+  /** The quantum ended: exactly once per quantum handed over (or adopted), whatever happened. */
+  finished(quantum: number, outcome: QuantumOutcome): void;
+}
+
+/**
+ * How quanta run: the only thing that differs between executors. Work is handed over and its outcome
+ * comes back later through a sink, so an executor may run it in this thread, in worker threads, in
+ * child processes, or on other hosts; an outcome carries digests and records only.
+ */
 export interface QuantumExecutor {
   readonly kind: "in-process" | "pool" | "slurm";
   /** How many quanta may run at once. */
@@ -81,18 +103,66 @@ export interface QuantumExecutor {
    */
   readonly queued?: number;
   /**
-   * Runs the quantum: its outcome itself when it ran to its end at once (a synchronous task in process:
-   * no promise and no turn of the microtask queue per quantum), else a promise of it. `started` is
-   * called when the quantum starts running (at once, unless it waits for a slot).
+   * Hands over work: one quantum, or several that run together (a cluster: one batch job), whose
+   * outcomes each reach `sink`.
    */
-  execute(job: QuantumJob, started: () => void): QuantumOutcome | Promise<QuantumOutcome>;
+  submit(jobs: readonly QuantumJob[], sink: OutcomeSink): void;
   /**
-   * Stops every quantum it runs or holds in advance (an interrupt): commands' process groups are
-   * killed, worker threads terminated, and each of those quanta then ends as a failure.
+   * Cancels quanta handed over: one that has not started never starts; a running command's process
+   * group is killed (other work may be let finish). Each still ends through its sink, as a failure
+   * marked `cancelled` unless it finished first; the scheduler records none of them.
    */
+  cancel(quanta: readonly number[]): void;
+  /** Cancels everything it was handed (an interrupt, or a repository error). */
   stop(): void;
+  /**
+   * Work an earlier process handed to this executor and that may still be running elsewhere (a batch
+   * job outlives the process that submitted it), by quantum key. Local executors have none: their
+   * work ends with their process.
+   */
+  unfinished(): ReadonlySet<QuantumKey>;
+  /**
+   * Takes up earlier work of key `job.key` (one of `unfinished()`) for this run's quantum `job.quantum`
+   * instead of starting it again: its outcome reaches `sink` when it ends.
+   */
+  adopt(job: QuantumJob, sink: OutcomeSink): void;
+  /** Earlier work no quantum of this run adopted (its inputs changed since): cancelled. */
+  abandon(keys: Iterable<QuantumKey>): void;
   close(): Promise<void>;
 }
+
+/** The outcome of a quantum whose executor threw instead of reporting (a repository error is the run's). */
+export function crashedOutcome(err: unknown): QuantumOutcome {
+  const now = Date.now();
+  const error = err instanceof Error ? err.message : String(err);
+  const repositoryError = err instanceof RepositoryError ? { message: err.message, hint: err.hint } : undefined;
+  return { ok: false, error, log: String(err), startedAt: now, finishedAt: now, repositoryError };
+}
+
+/** The outcome of a quantum cancelled before it ended by itself. */
+export function cancelledOutcome(error: string): QuantumOutcome {
+  const now = Date.now();
+  return { ok: false, error, log: "", startedAt: now, finishedAt: now, cancelled: true };
+}
+
+/**
+ * Hands `run`'s outcome to the sink: at once when it ran to its end synchronously, else when it
+ * settles; a throw or a rejection becomes a failed outcome (`crashedOutcome`).
+ */
+export function deliver(quantum: number, run: () => QuantumOutcome | PromiseLike<QuantumOutcome>, sink: OutcomeSink): void {
+  let outcome: QuantumOutcome | PromiseLike<QuantumOutcome>;
+  try {
+    outcome = run();
+  } catch (err) {
+    sink.finished(quantum, crashedOutcome(err));
+    return;
+  }
+  if (isThenable(outcome)) outcome.then((o) => sink.finished(quantum, o), (err: unknown) => sink.finished(quantum, crashedOutcome(err)));
+  else sink.finished(quantum, outcome);
+}
+
+/** What the executors whose work ends with their process answer about earlier work: there is none. */
+export const NO_EARLIER_WORK: ReadonlySet<QuantumKey> = new Set();
 
 /**
  * Whether a value that may be a promise is one (any thenable: a task's `run`, or an executor, may

@@ -40,7 +40,22 @@ export interface JobControl {
   readonly host?: CommandHost;
 }
 
-export function runQuantumJob(job: QuantumJob, blobs: BlobStore, control: JobControl = {}): Promise<QuantumOutcome> {
+/**
+ * An outcome as a job hands it to its executor. A job on a worker thread (which has no registry) hands
+ * back its small outputs' bytes with it; the executor keeps them in the registry (`keepReturnedBytes`)
+ * before the outcome goes on, so that what the scheduler sees names digests only.
+ */
+export type JobOutcome = QuantumOutcome & { bytes?: [BlobDigest, Uint8Array][] };
+
+/** Keeps the bytes a worker thread handed back in the store: the outcome then names digests only. */
+export function keepReturnedBytes(outcome: JobOutcome, blobs: BlobStore): QuantumOutcome {
+  if (outcome.bytes === undefined) return outcome;
+  for (const [digest, bytes] of outcome.bytes) blobs.stage(digest, bytes);
+  delete outcome.bytes;
+  return outcome;
+}
+
+export function runQuantumJob(job: QuantumJob, blobs: BlobStore, control: JobControl = {}): Promise<JobOutcome> {
   const outcome = runQuantumJobNow(job, blobs, control);
   return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
 }
@@ -49,7 +64,7 @@ export function runQuantumJob(job: QuantumJob, blobs: BlobStore, control: JobCon
  * `runQuantumJob`, with the outcome itself when the job ran to its end synchronously. With `launch`, a
  * command is prepared at once and started when it gets a slot; its time counts from then.
  */
-export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, control: JobControl = {}): QuantumOutcome | Promise<QuantumOutcome> {
+export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, control: JobControl = {}): JobOutcome | Promise<JobOutcome> {
   const { launch, signal } = control;
   let startedAt = Date.now();
   const timedLaunch: Launch | undefined = launch && {
@@ -62,13 +77,13 @@ export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, control: Job
   // Peak memory: a command's as its spawner measured it (none with Node's spawn); a module quantum's thread's.
   const memory = (r: Result) => (job.task.kind === "module" ? threadMemory() : r.peakRssBytes);
   // Spelled out (no spread): this runs once per quantum.
-  const done = (r: Result): QuantumOutcome =>
+  const done = (r: Result): JobOutcome =>
     r.ok
-      ? { ok: true, outputs: r.outputs, noWork: r.noWork, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r) }
+      ? { ok: true, outputs: r.outputs, noWork: r.noWork, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r), unsynced: r.unsynced, bytes: r.bytes }
       : { ok: false, error: r.error, log: r.log, corrupt: r.corrupt, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r) };
-  const threw = (err: unknown): QuantumOutcome => {
+  const threw = (err: unknown): JobOutcome => {
     const e = err instanceof Error ? err : new Error(String(err));
-    const outcome: QuantumOutcome = { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now() };
+    const outcome: JobOutcome = { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now() };
     // The task's own errors come back as results (module-runner.ts, command-runner.ts): a thrown
     // RepositoryError is the repository's (a write that failed), and stops the run.
     if (err instanceof RepositoryError) outcome.repositoryError = { message: err.message, hint: err.hint };
@@ -104,8 +119,18 @@ function loadModuleOnce(id: string, modulePath: string, repoRoot: string): Promi
   return loading;
 }
 
+/**
+ * Loads the module of a job's task if this thread has not yet (a failure is left for the job to
+ * report), so that a timeout counts the quantum's own time, not the module's bundling and import.
+ */
+export async function loadJobModule(job: QuantumJob): Promise<void> {
+  const task = job.task;
+  if (task.kind !== "module") return;
+  await loadModuleOnce(`${task.codeDigest}\0${task.modulePath!}`, task.modulePath!, job.repoRoot).catch(() => undefined);
+}
+
 type Result =
-  | { ok: true; outputs: Record<string, OutputBlob>; noWork: boolean; log: string; peakRssBytes?: number }
+  | { ok: true; outputs: Record<string, OutputBlob>; noWork: boolean; log: string; peakRssBytes?: number; unsynced?: true; bytes?: [BlobDigest, Uint8Array][] }
   | { ok: false; error: string; log: string; peakRssBytes?: number; corrupt?: BlobDigest[] };
 
 /** Runs a module task's quantum: synchronously when its module is loaded and its `run` is synchronous. */
@@ -147,19 +172,23 @@ function runModule(job: QuantumJob, blobs: BlobStore): Result | Promise<Result> 
 function keepOutputs(r: ModuleQuantumResult, blobs: BlobStore): Result {
   if (!r.ok) return r;
   const outputs: Record<string, OutputBlob> = {};
+  let bytesBack: [BlobDigest, Uint8Array][] | undefined;
+  let unsynced: true | undefined;
   for (const name in r.outputs) {
     const bytes = r.outputs[name]!;
     if (bytes.length <= INLINE_BLOB_MAX_BYTES && !blobs.keepsInline(bytes.length)) {
-      // A worker thread: the scheduler's thread keeps it in the registry.
-      outputs[name] = { digest: blobs.hasher.hashBytes(bytes), size: bytes.length, bytes };
+      // A worker thread: its executor keeps it in the registry.
+      const digest = blobs.hasher.hashBytes(bytes);
+      outputs[name] = { digest, size: bytes.length };
+      (bytesBack ??= []).push([digest, bytes]);
       continue;
     }
     // Synchronous: the thread has nothing else to do meanwhile, and it saves four trips through
     // libuv's thread pool per output.
-    const digest = blobs.putSync(bytes);
-    outputs[name] = blobs.keepsInline(bytes.length) ? { digest, size: bytes.length } : { digest, size: bytes.length, file: true };
+    outputs[name] = { digest: blobs.putSync(bytes), size: bytes.length };
+    if (!blobs.keepsInline(bytes.length)) unsynced = true;
   }
-  return { ok: true, outputs, noWork: r.noWork, log: r.log };
+  return { ok: true, outputs, noWork: r.noWork, log: r.log, unsynced, bytes: bytesBack };
 }
 
 async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl): Promise<Result> {
@@ -189,8 +218,8 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl
     }
     const outputs: Record<string, OutputBlob> = {};
     // Renamed into the store as blob files, synchronously (no trips through libuv's thread pool).
-    for (const name in r.outputs) outputs[name] = { ...blobs.adoptFileSync(r.outputs[name]!, r.sizes[name]), file: true };
-    return { ok: true, outputs, noWork: false, log: r.log, peakRssBytes: r.peakRssBytes };
+    for (const name in r.outputs) outputs[name] = blobs.adoptFileSync(r.outputs[name]!, r.sizes[name]);
+    return { ok: true, outputs, noWork: false, log: r.log, peakRssBytes: r.peakRssBytes, unsynced: true };
   } finally {
     sandbox.release({ reuse });
   }
