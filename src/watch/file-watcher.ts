@@ -1,0 +1,113 @@
+/**
+ * What `quanta watch` watches, behind a small interface (the loop needs changes, not chokidar), and
+ * the real watcher on chokidar.
+ *
+ * Targets are directories (watched with everything below them: an input template's root) and single
+ * files (the pipeline file and its imports, task modules and their local imports, relation files). A
+ * target that does not exist yet is watched from its nearest existing ancestor, along the path to it
+ * only, so that a `visit7/` made later, or a relation file written later, is seen when it appears.
+ */
+import { existsSync } from "node:fs";
+import { dirname, sep } from "node:path";
+import { watch, type FSWatcher } from "chokidar";
+
+export type FileChangeKind = "added" | "changed" | "removed";
+
+export interface FileChange {
+  path: string;
+  kind: FileChangeKind;
+}
+
+export interface WatchTargets {
+  /** Watched with everything below them (absolute). */
+  directories: readonly string[];
+  /** Watched alone (absolute). */
+  files: readonly string[];
+}
+
+export interface FileWatcher {
+  /** Watches these targets from now on (instead of those given before); resolves once in place. */
+  watch(targets: WatchTargets): Promise<void>;
+  /** How many files and directories are watched. */
+  readonly watchedCount: number;
+  close(): Promise<void>;
+}
+
+/** A FileWatcher on chokidar; `onChange` hears every change, one at a time, as chokidar reports it. */
+export class ChokidarWatcher implements FileWatcher {
+  private watcher: FSWatcher | undefined;
+  private count = 0;
+
+  constructor(private readonly onChange: (change: FileChange) => void) {}
+
+  get watchedCount(): number {
+    return this.count;
+  }
+
+  async watch(targets: WatchTargets): Promise<void> {
+    await this.close();
+    const scope = new WatchScope(targets);
+    const watcher = watch(scope.roots(), { ignoreInitial: true, ignored: (path) => !scope.admits(path) });
+    watcher.on("all", (event, path) => {
+      if (!scope.covers(path)) return;
+      if (event === "add") this.onChange({ path, kind: "added" });
+      else if (event === "change") this.onChange({ path, kind: "changed" });
+      else if (event === "unlink" || event === "unlinkDir") this.onChange({ path, kind: "removed" });
+      else if (event === "addDir") this.onChange({ path, kind: "added" });
+    });
+    await new Promise<void>((resolve, reject) => {
+      watcher.once("ready", resolve);
+      watcher.once("error", reject);
+    });
+    this.watcher = watcher;
+    this.count = Object.values(watcher.getWatched()).reduce((n, entries) => n + entries.length, 0);
+  }
+
+  async close(): Promise<void> {
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    await watcher?.close();
+  }
+}
+
+/** Which paths a set of targets covers, and where to start watching them from. */
+export class WatchScope {
+  private readonly directories: string[];
+  private readonly files: Set<string>;
+  /** Every proper ancestor of a target: watched only as the way to it. */
+  private readonly ancestors = new Set<string>();
+
+  constructor(targets: WatchTargets) {
+    this.directories = [...new Set(targets.directories)];
+    this.files = new Set(targets.files);
+    for (const t of [...this.directories, ...this.files]) {
+      for (let d = dirname(t); !this.ancestors.has(d); d = dirname(d)) {
+        this.ancestors.add(d);
+        if (dirname(d) === d) break;
+      }
+    }
+  }
+
+  /** Where chokidar starts: each target, or its nearest existing ancestor when it does not exist yet. */
+  roots(): string[] {
+    const out = new Set<string>();
+    for (const t of [...this.directories, ...this.files]) out.add(nearestExisting(t));
+    return [...out];
+  }
+
+  /** A target, or inside a directory target: what changes are reported for. */
+  covers(path: string): boolean {
+    return this.files.has(path) || this.directories.some((d) => path === d || path.startsWith(d.endsWith(sep) ? d : d + sep));
+  }
+
+  /** Covered, or on the way to a target: what chokidar is let descend into. */
+  admits(path: string): boolean {
+    return this.ancestors.has(path) || this.covers(path);
+  }
+}
+
+function nearestExisting(path: string): string {
+  let p = path;
+  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+  return p;
+}
