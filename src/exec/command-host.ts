@@ -21,6 +21,7 @@ export interface SpawnerSource {
   current(): ShellSpawner | Promise<ShellSpawner>;
 }
 
+/** Makes each host's sandbox directory name unique within the process (with its pid and thread). */
 let hostsMade = 0;
 
 export class CommandHost implements SpawnerSource {
