@@ -50,11 +50,11 @@ export class CommandHost implements SpawnerSource {
     return this.choosing;
   }
 
-  /** Removes the sandboxes (now, or when the ones in use are released) and ends the helper. */
+  /** Removes the sandboxes (now, or when the ones in use are released) and ends the helper: settles once it has exited. */
   async close(): Promise<void> {
     this.sandboxes.close();
     const spawner = this.spawner ?? (await this.choosing);
-    if (spawner instanceof HelperShellSpawner) spawner.close();
+    if (spawner instanceof HelperShellSpawner) await spawner.close();
   }
 }
 
