@@ -81,7 +81,9 @@ export interface RunOptions {
    * relation files; directories too): only these are looked at by the ingest (ingestChangedPaths), the
    * rest is taken as the previous run left it. Taken only when the previous run of this session
    * ingested the same input specs; otherwise (the first run, an edited `inputs:` section) every root
-   * is walked. The caller promises that no other input changed (a file watcher's report).
+   * is walked. The caller promises that no other input changed (a file watcher's report). Paths
+   * given to a run that failed before its ingest (a pipeline file that does not load) are ingested by
+   * the next run.
    */
   changedPaths?: readonly string[];
 }
@@ -96,6 +98,8 @@ export class RunSession {
   private executor: QuantumExecutor | undefined;
   /** The input specs the last ingest of this session read (undefined: none yet, or it failed). */
   private ingested: string | undefined;
+  /** Paths reported changed and not ingested yet (a run that failed before its ingest keeps them for the next). */
+  private readonly unread = new Set<string>();
   private running = false;
   private closed = false;
 
@@ -128,6 +132,7 @@ export class RunSession {
 
   /** One `quanta run`: ingest, plan, check the run stamp, run what is stale. */
   async run(req: RunRequest, options: RunOptions = {}): Promise<SessionRunResult> {
+    for (const path of options.changedPaths ?? []) this.unread.add(resolve(path));
     return this.counting((emit) => this.runPipeline({ ...req, repoRoot: this.repo.root }, options, emit));
   }
 
@@ -173,7 +178,7 @@ export class RunSession {
 
   private async runPipeline(req: PlanRequest, options: RunOptions, emit: (e: EventBody) => void): Promise<number> {
     const repo = this.repo;
-    const prepared = await preparePlan(req, repo, emit, { ingest: (inputs) => this.ingest(inputs, options.changedPaths) });
+    const prepared = await preparePlan(req, repo, emit, { ingest: (inputs) => this.ingest(inputs, options.changedPaths !== undefined) });
     const { pipeline, collection } = prepared;
     const rememberRun = () =>
       writeLastRun(repo.root, {
@@ -218,16 +223,18 @@ export class RunSession {
   }
 
   /**
-   * The ingest of a run: only `changedPaths` when the previous ingest of this session read the same
-   * input specs (the session has held the writer lock since, so the registry is as that ingest and
-   * the runs after it left it), every root otherwise.
+   * The ingest of a run: only the paths reported changed since the last ingest (`unread`) when that
+   * ingest was of this session and read the same input specs (the session has held the writer lock
+   * since, so the registry is as that ingest and the runs after it left it); every root otherwise.
    */
-  private async ingest(inputs: IngestOptions, changedPaths: readonly string[] | undefined): Promise<IngestReport> {
+  private async ingest(inputs: IngestOptions, changesKnown: boolean): Promise<IngestReport> {
     const specs = canonicalJson({ inputs: inputs.inputs, dimensions: inputs.dimensions, collection: inputs.collection ?? null });
-    const partial = changedPaths !== undefined && this.ingested === specs;
+    const partial = changesKnown && this.ingested === specs;
     this.ingested = undefined;
-    const report = partial ? await ingestChangedPaths({ ...inputs, paths: changedPaths }) : await ingestInputs(inputs);
+    const paths = [...this.unread];
+    const report = partial ? await ingestChangedPaths({ ...inputs, paths }) : await ingestInputs(inputs);
     this.ingested = specs;
+    for (const path of paths) this.unread.delete(path);
     return report;
   }
 

@@ -161,3 +161,30 @@ describe.each([
     await repo.close();
   });
 });
+
+describe("15.3 a session run that fails before its ingest", () => {
+  it("15.3 keeps the changed paths it was told for the next run", async () => {
+    const dir = makeProject();
+    const pipelineFile = join(dir, "p.yaml");
+    const good = readFileSync(pipelineFile, "utf8");
+    const request = { pipelineFile, targets: [], flags: { bind: [], config: [] } };
+    let events: QuantaEvent[] = [];
+    const session = await RunSession.open({
+      repoRoot: join(dir, "repo"),
+      exec: { jobs: 2, retries: 0, failFast: false, executor: "local", fsync: false },
+      emit: (e) => events.push(e),
+    });
+    try {
+      expect((await session.run(request)).exitCode).toBe(0);
+      writeFileSync(join(dir, "data", "3.txt"), "item 3, edited\n");
+      writeFileSync(pipelineFile, good + "  broken: [\n");
+      await expect(session.run(request, { changedPaths: [join(dir, "data", "3.txt"), pipelineFile] })).rejects.toThrow(/p\.yaml/);
+      writeFileSync(pipelineFile, good);
+      events = [];
+      expect((await session.run(request, { changedPaths: [pipelineFile] })).exitCode).toBe(0);
+      expect(summarize(events).ran).toEqual(["count@item=3", "shout@item=3"]);
+    } finally {
+      await session.close();
+    }
+  });
+});
