@@ -82,11 +82,14 @@ function lookAt(paths: readonly string[], templates: Templates): { files: string
   const roots = templates.map((t) => t.template.root || "/");
   const files: string[] = [];
   const gone: string[] = [];
+  // Directories listed, by device and inode: a symbolic link loop is listed once.
+  const listed = new Set<string>();
   const visit = (path: string) => {
     const st = statSync(path, { throwIfNoEntry: false });
     if (st === undefined) gone.push(path);
     else if (st.isFile()) files.push(path);
-    else if (st.isDirectory()) {
+    else if (st.isDirectory() && !listed.has(`${st.dev}:${st.ino}`)) {
+      listed.add(`${st.dev}:${st.ino}`);
       let names: string[];
       try {
         names = readdirSync(path).sort();
