@@ -50,28 +50,8 @@ export function collectCandidates(
     reportOddEntries(odd, mine, report);
     for (const path of files) {
       report.filesSeen++;
-      const matches: { spec: FileInputSpec; dataId: DataId }[] = [];
-      const misfits: string[] = [];
-      for (const { spec, template } of mine) {
-        const tRoot = template.root || "/";
-        if (!isInside(path, tRoot)) continue;
-        const m = template.match(path.slice(tRoot === "/" ? 1 : tRoot.length + 1));
-        if (m.ok) matches.push({ spec, dataId: m.dataId });
-        else if (m.reason === "bad-value") misfits.push(`${m.message} (input '${spec.type}', template '${template.text}')`);
-      }
-      if (matches.length === 0) {
-        // Only a file under the root of a template with fields is a problem: the directory of a
-        // fixed-name input (`data/truth.json`) holds other inputs' files too (a relation file, say).
-        const fits = mine
-          .filter((t) => isInside(path, t.template.root || "/") && t.template.dimensions.length > 0)
-          .map((t) => `'${t.template.text}'`);
-        if (misfits.length === 0 && fits.length === 0) continue;
-        report.problems.push({
-          file: path,
-          message: misfits.length > 0 ? misfits.join("; ") : `does not fit the template ${fits.join(" or ")}`,
-        });
-        continue;
-      }
+      const matches = matchInputFile(path, mine, report);
+      if (matches.length === 0) continue;
       const st = statSync(path, { throwIfNoEntry: false });
       if (st === undefined) continue; // vanished during the walk
       for (const { spec, dataId } of matches) {
@@ -89,7 +69,37 @@ export function collectCandidates(
   return out;
 }
 
-function isInside(path: string, dir: string): boolean {
+/**
+ * The inputs a file found under the template roots is (with its data ID under each); none when it fits
+ * no template, reported as a problem when it lies under the root of a template with fields.
+ */
+export function matchInputFile(
+  path: string,
+  templates: readonly { spec: FileInputSpec; template: PathTemplate }[],
+  report: { problems: IngestProblem[] },
+): { spec: FileInputSpec; dataId: DataId }[] {
+  const matches: { spec: FileInputSpec; dataId: DataId }[] = [];
+  const misfits: string[] = [];
+  for (const { spec, template } of templates) {
+    const tRoot = template.root || "/";
+    if (!isInside(path, tRoot)) continue;
+    const m = template.match(path.slice(tRoot === "/" ? 1 : tRoot.length + 1));
+    if (m.ok) matches.push({ spec, dataId: m.dataId });
+    else if (m.reason === "bad-value") misfits.push(`${m.message} (input '${spec.type}', template '${template.text}')`);
+  }
+  if (matches.length > 0) return matches;
+  // Only a file under the root of a template with fields is a problem: the directory of a
+  // fixed-name input (`data/truth.json`) holds other inputs' files too (a relation file, say).
+  const fits = templates
+    .filter((t) => isInside(path, t.template.root || "/") && t.template.dimensions.length > 0)
+    .map((t) => `'${t.template.text}'`);
+  if (misfits.length > 0 || fits.length > 0) {
+    report.problems.push({ file: path, message: misfits.length > 0 ? misfits.join("; ") : `does not fit the template ${fits.join(" or ")}` });
+  }
+  return [];
+}
+
+export function isInside(path: string, dir: string): boolean {
   return dir === "/" ? path.startsWith("/") : path.startsWith(dir + "/");
 }
 

@@ -100,7 +100,7 @@ export interface IngestSink {
 }
 
 /** The sink of `quanta ingest` and of the writers' planning: the blob store, then one registry commit. */
-function repositorySink(repo: Repository): IngestSink {
+export function repositorySink(repo: Repository): IngestSink {
   return {
     commits: true,
     takeFileSync: (path) => repo.blobs.putFileSync(path),
@@ -271,7 +271,7 @@ function listingDigest(repo: Repository, dimensions: DimensionUniverse, specs: r
   return repo.hasher.hashString(parts.join("\n"));
 }
 
-function checkDimensions(pipeline: DimensionUniverse, recorded: DimensionUniverse, root: string): void {
+export function checkDimensions(pipeline: DimensionUniverse, recorded: DimensionUniverse, root: string): void {
   for (const [name, type] of Object.entries(pipeline)) {
     const before = recorded[name];
     if (before !== undefined && before !== type) {
@@ -283,7 +283,7 @@ function checkDimensions(pipeline: DimensionUniverse, recorded: DimensionUnivers
   }
 }
 
-function parseTemplate(spec: FileInputSpec, dimensions: DimensionUniverse): PathTemplate {
+export function parseTemplate(spec: FileInputSpec, dimensions: DimensionUniverse): PathTemplate {
   const parsed = parsePathTemplate(spec.path, dimensions);
   if (!parsed.ok) throw new UsageError(`input '${spec.type}': ${parsed.message}`);
   return parsed.template;
@@ -293,7 +293,7 @@ function parseTemplate(spec: FileInputSpec, dimensions: DimensionUniverse): Path
  * The filesystem's timestamp granularity, guessed from the files: whole seconds everywhere means a
  * coarse filesystem (ext3, HFS+, FAT); otherwise the kernel's coarse clock (a few ms) bounds it.
  */
-function racyWindowMs(candidates: readonly Candidate[]): number {
+export function racyWindowMs(candidates: readonly Candidate[]): number {
   return candidates.length > 0 && candidates.every((c) => c.mtimeMs % 1000 === 0) ? 2000 : 50;
 }
 
@@ -302,7 +302,7 @@ function racyWindowMs(candidates: readonly Candidate[]): number {
  * at a time. Unreadable files are problems; a failed write to the repository (a RepositoryError from
  * the blob store) stops the ingest.
  */
-async function hashFiles(
+export async function hashFiles(
   files: readonly Candidate[],
   sink: IngestSink,
   concurrency: number,
@@ -345,7 +345,7 @@ async function hashFiles(
   return out;
 }
 
-async function ingestRelation(
+export async function ingestRelation(
   spec: RelationInputSpec,
   options: IngestOptions & { sink: IngestSink },
   report: IngestReport,

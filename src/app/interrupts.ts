@@ -19,7 +19,11 @@ export const INTERRUPTED_EXIT_CODE = 130;
 
 const SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM"];
 
-/** The runs waiting for a signal, most recent last: the first signal goes to the most recent. */
+/**
+ * The runs waiting for a signal, most recent last: the first signal goes to the most recent.
+ * Process-wide by nature (signals are the process's); each run of a session adds itself for its own
+ * length only (`dispose`).
+ */
 const stoppers: AbortController[] = [];
 let installed = false;
 

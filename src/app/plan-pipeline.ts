@@ -11,7 +11,7 @@ import type { EventBody } from "../core/events.js";
 import type { Pipeline } from "../core/pipeline.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { Repository } from "../store/repository.js";
-import { describeIngest, formatIngestProblem, ingestInputs } from "./ingest.js";
+import { describeIngest, formatIngestProblem, ingestInputs, type IngestOptions, type IngestReport } from "./ingest.js";
 import { previewIngest } from "./ingest-preview.js";
 import { loadPipeline } from "./load-pipeline.js";
 import { selectTasks } from "../core/select-tasks.js";
@@ -69,8 +69,16 @@ export interface PreparedPlan {
   collection: string;
 }
 
-/** The first half of planPipeline: loads the pipeline and ingests (a reader: previews) changed input files. */
-export async function preparePlan(req: PlanRequest, repo: Repository, emit: (e: EventBody) => void): Promise<PreparedPlan> {
+/**
+ * The first half of planPipeline: loads the pipeline and ingests (a reader: previews) changed input
+ * files. A writer ingests with `options.ingest` when given (a run session's: only the changed paths).
+ */
+export async function preparePlan(
+  req: PlanRequest,
+  repo: Repository,
+  emit: (e: EventBody) => void,
+  options: { ingest?: (inputs: IngestOptions) => Promise<IngestReport> } = {},
+): Promise<PreparedPlan> {
   // A repository that does not exist yet gets no module cache: a reader creates nothing.
   const moduleCacheDir = repo.exists ? join(repo.root, "modules") : undefined;
   const { pipeline } = await loadPipeline(req.pipelineFile, { config: req.flags.config, moduleCacheDir });
@@ -84,7 +92,7 @@ export async function preparePlan(req: PlanRequest, repo: Repository, emit: (e: 
   }
   const started = performance.now();
   const inputs = { inputs: pipeline.inputs, dimensions: pipeline.dimensions, repo, collection: inputCollectionOf(pipeline.name) };
-  const { report: ingest, repo: planned } = repo.writable ? { report: await ingestInputs(inputs), repo } : await previewIngest(inputs);
+  const { report: ingest, repo: planned } = repo.writable ? { report: await (options.ingest ?? ingestInputs)(inputs), repo } : await previewIngest(inputs);
   for (const p of ingest.problems) process.stderr.write(formatIngestProblem(p));
   for (const event of describeIngest(ingest, performance.now() - started)) emit(event);
   return { pipeline, repo: planned, tasks, collection: req.flags.output ?? pipeline.name };

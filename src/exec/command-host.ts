@@ -21,6 +21,7 @@ export interface SpawnerSource {
   current(): ShellSpawner | Promise<ShellSpawner>;
 }
 
+/** Makes each host's sandbox directory name unique within the process (with its pid and thread). */
 let hostsMade = 0;
 
 export class CommandHost implements SpawnerSource {
@@ -49,11 +50,11 @@ export class CommandHost implements SpawnerSource {
     return this.choosing;
   }
 
-  /** Removes the sandboxes (now, or when the ones in use are released) and ends the helper. */
+  /** Removes the sandboxes (now, or when the ones in use are released) and ends the helper: settles once it has exited. */
   async close(): Promise<void> {
     this.sandboxes.close();
     const spawner = this.spawner ?? (await this.choosing);
-    if (spawner instanceof HelperShellSpawner) spawner.close();
+    if (spawner instanceof HelperShellSpawner) await spawner.close();
   }
 }
 

@@ -45,6 +45,8 @@ const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, numbe
 export class HelperShellSpawner implements ShellSpawner {
   readonly kind = "helper" as const;
   private exited = false;
+  /** Called once the helper has exited (see `close`). */
+  private onExited: (() => void) | undefined;
   private readonly runs = new Map<string, PendingRun>();
   private nextId = 1;
   /** The helper's name for each set of launch slots its runs hold (`-`: a run that holds none). */
@@ -231,6 +233,7 @@ export class HelperShellSpawner implements ShellSpawner {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.exited = true;
+    this.onExited?.();
     const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
     // A slot given back may go to a run in line here, which then fails at once: hence the check.
     for (const id of [...this.runs.keys()]) if (this.runs.has(id)) this.settle(id, { kind: "spawn-error", message: `the quanta-spawn helper ${how}` }, "");
@@ -243,11 +246,15 @@ export class HelperShellSpawner implements ShellSpawner {
 
   /**
    * Ends the helper's input: it kills what it still runs and drops what it queued (those runs end
-   * killed by SIGKILL, as do runs still in line for a slot here), and exits.
+   * killed by SIGKILL, as do runs still in line for a slot here), and exits; settles once it has.
    */
-  close(): void {
+  close(): Promise<void> {
+    const exited = this.exited ? Promise.resolve() : new Promise<void>((resolve) => (this.onExited = resolve));
+    // Held until it has exited: whoever closes the spawner may count on the helper being gone.
+    if (!this.exited) this.ref();
     this.stdin.end();
     for (const [id, run] of [...this.runs]) if (!run.sent && this.runs.has(id)) this.settle(id, { kind: "signal", signal: "SIGKILL" }, "");
+    return exited;
   }
 
   /** While runs are in hand the helper keeps the process alive; idle, it does not. */

@@ -10,6 +10,9 @@ import { DROPPED_LOG_NOTE, ESCAPED_GRACE_MS, ESCAPED_NOTE, MAX_LOG_BYTES, type S
 /**
  * The process groups of the commands this process started and that may still run. Detached, they
  * would outlive the CLI: when it exits (an interrupt included, see src/app/interrupts.ts), they are killed.
+ *
+ * Process-wide by nature: it serves the one `exit` handler a process has, and holds a group only while
+ * its command runs (`finish` takes it out), so a closed executor or session leaves nothing in it.
  */
 const liveGroups = new Set<number>();
 let killsOnExit = false;

@@ -101,6 +101,11 @@ export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, control: Job
  * Task modules already loaded by this thread, by path and code digest. A run's plan fixes each task's
  * code digest, so the module is bundled and imported once per thread, not once per quantum; a module
  * whose code changed during the run is loaded again (and then refused by its new digest).
+ *
+ * Per thread, not per process: module quanta run on the worker threads of an executor
+ * (module-workers.ts), each with its own copy of this module, and the cache ends with its thread when
+ * the executor closes. A run session keeps them across runs: a later run whose plan has a new digest
+ * (the module was edited) misses, and the new bundle is imported.
  */
 const loadedModules = new Map<string, Promise<LoadedTaskModule>>();
 /** The same modules once loaded, for quanta that need not wait for anything. */
@@ -112,7 +117,13 @@ function loadModuleOnce(id: string, modulePath: string, repoRoot: string): Promi
     loading = loadTaskModule(modulePath, { cacheDir: join(repoRoot, "modules") });
     loadedModules.set(id, loading);
     loading.then(
-      (loaded) => readyModules.set(id, loaded),
+      (loaded) => {
+        // Edited between the plan and this load: its quanta are refused (see runModule), and the entry
+        // goes, so that a later plan with this digest (the edit undone) loads the module again instead
+        // of finding other code under its digest for the rest of the thread's life.
+        if (id.startsWith(`${loaded.codeDigest}\0`)) readyModules.set(id, loaded);
+        else loadedModules.delete(id);
+      },
       () => loadedModules.delete(id),
     );
   }
@@ -137,8 +148,13 @@ type Result =
 function runModule(job: QuantumJob, blobs: BlobStore): Result | Promise<Result> {
   const task = job.task;
   const id = `${task.codeDigest}\0${task.modulePath!}`;
-  const loaded = readyModules.get(id);
-  if (loaded === undefined) return loadModuleOnce(id, task.modulePath!, job.repoRoot).then(() => runModule(job, blobs));
+  const ready = readyModules.get(id);
+  if (ready === undefined) return loadModuleOnce(id, task.modulePath!, job.repoRoot).then((loaded) => runLoadedModule(job, loaded, blobs));
+  return runLoadedModule(job, ready, blobs);
+}
+
+function runLoadedModule(job: QuantumJob, loaded: LoadedTaskModule, blobs: BlobStore): Result | Promise<Result> {
+  const task = job.task;
   if (loaded.codeDigest !== task.codeDigest) {
     return {
       ok: false,

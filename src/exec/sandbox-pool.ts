@@ -260,7 +260,11 @@ function inputsKey(inputNames: readonly string[]): string {
   return [...inputNames].sort().join("/");
 }
 
-/** The pools whose directory exists, removed at the latest when the process exits. */
+/**
+ * The pools whose directory exists, removed at the latest when the process exits. Process-wide by
+ * nature (the `exit` handler): each pool belongs to its executor's CommandHost, and leaves this set when
+ * it is closed, so only a process that exits without closing its executors finds pools here.
+ */
 const poolsWithRoots = new Set<SandboxPool>();
 
 process.once("exit", () => {

@@ -64,6 +64,11 @@ const CODE_DIGEST_FORMAT = "quanta-code 1";
 /** This package's root: the module lives at `src/exec/` (tests) or `dist/exec/` (built). */
 const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
+/**
+ * Bundles imported by this thread, by content (code digest and bundle digest). Process-wide (per
+ * thread) by nature: Node's module loader keeps what it imported for the thread's life whatever this
+ * map does, and content names mean an edited module never finds the old code here, but its new bundle.
+ */
 const loaded = new Map<string, Promise<TaskDefinition>>();
 
 /**

@@ -34,7 +34,11 @@ type XxhashApi = Awaited<ReturnType<typeof xxhash>>;
 
 let loading: Promise<StoreHasher> | undefined;
 
-/** The process-wide hasher; the WebAssembly module is compiled once. */
+/**
+ * The process-wide hasher; the WebAssembly module is compiled once. Shared by every repository and
+ * session of the process: its hash functions keep no state between calls, and its `stats` only grow
+ * (callers read differences, as verify.ts does).
+ */
 export function loadHasher(): Promise<StoreHasher> {
   loading ??= xxhash().then((api) => createStoreHasher(api));
   return loading;

@@ -13,7 +13,10 @@
  * it). Any other unhandled rejection is thrown, as Node's default does.
  */
 
-/** The commits in flight, by the function that fails them. */
+/**
+ * The commits in flight, by the function that fails them. Process-wide by nature: lmdb-js's lost
+ * rejection reaches the process's `unhandledRejection` listener, not the repository that committed.
+ */
 const inFlight = new Set<(err: unknown) => void>();
 /** How many commits failed (each reported by its own caller). */
 let failed = 0;

@@ -1,0 +1,329 @@
+/**
+ * A run session: what `quanta run` and `quanta exec` keep open while they run, kept open across any
+ * number of runs in one process (a watch mode's passes).
+ *
+ *     const session = await RunSession.open({ repoRoot, exec, output });
+ *     await session.run(request);                            // ingest, plan, stamp check, run
+ *     await session.run(request, { changedPaths: [file] });  // after an edit: only that file re-read
+ *     await session.close();
+ *
+ * What it keeps, from `open` to `close`:
+ * - the repository, with its writer lock held: no other process writes to it meanwhile;
+ * - the executor: its worker threads (each with the task modules it imported), its shell spawner (the
+ *   quanta-spawn helper) and its pool of sandboxes under the repository's `tmp/`. Made by the first run
+ *   that executes a quantum; one that was stopped (an interrupt, a repository error) starts nothing
+ *   more, so it is closed, and the next run makes a new one;
+ * - the reporter (or the caller's event sink).
+ *
+ * What each run redoes, as a standalone `quanta run` does: load the pipeline (task modules are bundled
+ * again and keep their code digests; an edited module gets a new digest, and the workers import the new
+ * bundle, never the cached old one), ingest, check the run stamp, build the graph and run it. Ctrl-C
+ * stops the run in hand (stopOnInterrupt), not the session.
+ *
+ * `close` ends the worker threads, the helper and the sandboxes, then releases the repository: nothing
+ * the session started outlives it. Nothing of it is global to the process: two sessions (on two
+ * repositories) share no pool, spawner or module cache.
+ */
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import type { EventBody, QuantaEvent, Reporter, RunCounts } from "../core/events.js";
+import { countTaskQuanta, RunTally } from "../core/run-tally.js";
+import { stampEvent } from "../core/events.js";
+import type { QuantumGraph } from "../core/quantum-graph.js";
+import { UsageError } from "../core/errors.js";
+import { canonicalJson } from "../core/canonical-json.js";
+import { runGraph, type RunResult } from "../exec/engine.js";
+import { InProcessExecutor } from "../exec/in-process-executor.js";
+import { PoolExecutor } from "../exec/pool-executor.js";
+import type { QuantumExecutor } from "../exec/quantum-job.js";
+import { openRepository, type Repository } from "../store/repository.js";
+import { loadSavedPlan } from "../store/plan-file.js";
+import { checkPlannedInputs } from "./planned-inputs.js";
+import { createReporter } from "../ui/create-reporter.js";
+import { buildPlan, emitPlanWarnings, preparePlan, type PlanRequest } from "./plan-pipeline.js";
+import { countDroppedQuanta, type PlanWarning } from "../core/plan-warning.js";
+import { runFingerprint, upToDateStamp, writeRunStamp, type RunStamp } from "./stamps.js";
+import { writeLastRun } from "./last-run.js";
+import { stopOnInterrupt } from "./interrupts.js";
+import { ingestInputs, type IngestOptions, type IngestReport } from "./ingest.js";
+import { ingestChangedPaths } from "./ingest-changed-paths.js";
+
+export interface ExecFlags {
+  jobs?: number;
+  retries: number;
+  failFast: boolean;
+  executor: "local" | "slurm";
+  fsync: boolean;
+}
+
+export interface OutputFlags {
+  json: boolean;
+  quiet: boolean;
+  plain: boolean;
+}
+
+/** Where a session's events go: a reporter made for these flags (closed with the session), or the caller's sink. */
+export type SessionOutput = { output: OutputFlags } | { emit: (event: QuantaEvent) => void };
+
+export type OpenSessionOptions = SessionOutput & {
+  repoRoot: string;
+  exec: ExecFlags;
+  /** The command named by the writer lock while the session holds it (default `quanta run`). */
+  command?: string;
+};
+
+/** What a run is asked to make: a `PlanRequest` on the session's repository. */
+export type RunRequest = Omit<PlanRequest, "repoRoot">;
+
+export interface RunOptions {
+  /**
+   * The paths that changed since the session's previous run (edited, new or deleted input files and
+   * relation files; directories too): only these are looked at by the ingest (ingestChangedPaths), the
+   * rest is taken as the previous run left it. Taken only when the previous run of this session
+   * ingested the same input specs; otherwise (the first run, an edited `inputs:` section) every root
+   * is walked. The caller promises that no other input changed (a file watcher's report). Paths
+   * given to a run that failed before its ingest (a pipeline file that does not load) are ingested by
+   * the next run.
+   */
+  changedPaths?: readonly string[];
+}
+
+export interface SessionRunResult {
+  exitCode: number;
+  /** The run's totals (as in `run-finished`); unset when the run stopped before running (an error thrown). */
+  counts?: RunCounts;
+}
+
+export class RunSession {
+  private executor: QuantumExecutor | undefined;
+  /** The input specs the last ingest of this session read (undefined: none yet, or it failed). */
+  private ingested: string | undefined;
+  /** Paths reported changed and not ingested yet (a run that failed before its ingest keeps them for the next). */
+  private readonly unread = new Set<string>();
+  private running = false;
+  private closed = false;
+
+  private constructor(
+    private readonly repo: Repository,
+    private readonly exec: ExecFlags,
+    private readonly emit: (body: EventBody) => void,
+    private readonly reporter: Reporter | undefined,
+  ) {}
+
+  /** Checks the flags, opens the reporter and the repository (taking the writer lock). */
+  static async open(options: OpenSessionOptions): Promise<RunSession> {
+    checkExecFlags(options.exec);
+    const reporter = "output" in options ? await openReporter(options.output) : undefined;
+    const sink = "emit" in options ? options.emit : undefined;
+    const emit = reporter !== undefined ? emitterFor(reporter) : (body: EventBody) => sink!(stampEvent(body, Date.now()));
+    try {
+      const repo = await openRepository(options.repoRoot, { write: true, command: options.command ?? "quanta run", fsync: options.exec.fsync });
+      return new RunSession(repo, options.exec, emit, reporter);
+    } catch (err) {
+      await reporter?.close();
+      throw err;
+    }
+  }
+
+  /** The repository's root directory. */
+  get repoRoot(): string {
+    return this.repo.root;
+  }
+
+  /** One `quanta run`: ingest, plan, check the run stamp, run what is stale. */
+  async run(req: RunRequest, options: RunOptions = {}): Promise<SessionRunResult> {
+    for (const path of options.changedPaths ?? []) this.unread.add(resolve(path));
+    return this.counting((emit) => this.runPipeline({ ...req, repoRoot: this.repo.root }, options, emit));
+  }
+
+  /** One `quanta exec`: runs a saved plan (`quanta graph -o`) into `collection` (default: the pipeline's name). */
+  async runSavedPlan(opts: { planFile: string; collection?: string }): Promise<SessionRunResult> {
+    return this.counting((emit) => this.execPlan(opts, emit));
+  }
+
+  /** Ends the executor (worker threads, spawner, sandboxes), then releases the repository and the reporter. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const executor = this.executor;
+    this.executor = undefined;
+    try {
+      await executor?.close();
+    } finally {
+      try {
+        await this.repo.close();
+      } finally {
+        await this.reporter?.close();
+      }
+    }
+  }
+
+  /** Runs one run at a time, and returns its exit code with the counts of its `run-finished` event. */
+  private async counting(go: (emit: (e: EventBody) => void) => Promise<number>): Promise<SessionRunResult> {
+    if (this.closed) throw new Error("internal error: a run on a closed session");
+    if (this.running) throw new Error("internal error: a run on a session that is running one");
+    this.running = true;
+    let counts: RunCounts | undefined;
+    const emit = (e: EventBody) => {
+      if (e.event === "run-finished") counts = e.counts;
+      this.emit(e);
+    };
+    try {
+      const exitCode = await go(emit);
+      return counts === undefined ? { exitCode } : { exitCode, counts };
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async runPipeline(req: PlanRequest, options: RunOptions, emit: (e: EventBody) => void): Promise<number> {
+    const repo = this.repo;
+    const prepared = await preparePlan(req, repo, emit, { ingest: (inputs) => this.ingest(inputs, options.changedPaths !== undefined) });
+    const { pipeline, collection } = prepared;
+    const rememberRun = () =>
+      writeLastRun(repo.root, {
+        format: 1,
+        pipeline: resolve(req.pipelineFile),
+        collection,
+        dimensions: pipeline.dimensions,
+        flags: { where: req.flags.where, bind: req.flags.bind, tasks: req.flags.tasks, config: req.flags.config, output: collection },
+      });
+    const identity = { pipeline, collection, where: req.flags.where, bind: req.flags.bind, tasks: prepared.tasks, targets: req.targets };
+    const fingerprint = runFingerprint(repo.hasher, identity);
+    const stamp = await upToDateStamp(repo, collection, fingerprint);
+    if (stamp !== undefined) {
+      rememberRun();
+      return reportUpToDate({ stamp, pipeline: pipeline.name, collection, executor: makeExecutorInfo(this.exec), emit });
+    }
+    const { graph, taskQuanta, warnings } = await buildPlan(req, repo, emit, prepared);
+    rememberRun();
+    const result = await this.execute(graph, collection, countingDropped(emit, warnings));
+    if (result.exitCode === 0) {
+      await writeRunStamp(repo, collection, {
+        fingerprint,
+        quanta: graph.quanta.length,
+        datasets: graph.datasets.length,
+        tasks: taskQuanta,
+        fileBlobs: result.fileBlobs,
+        ...(warnings.length === 0 ? {} : { warnings }),
+      });
+    }
+    return result.exitCode;
+  }
+
+  private async execPlan(opts: { planFile: string; collection?: string }, emit: (e: EventBody) => void): Promise<number> {
+    const loading = performance.now();
+    const { graph, inputDigests } = await loadSavedPlan(opts.planFile);
+    const loadMs = Math.round(performance.now() - loading);
+    const collection = opts.collection ?? graph.pipeline.name;
+    checkPlannedInputs(graph, inputDigests, this.repo.registry, collection);
+    emit({ event: "graph-built", pipeline: graph.pipeline.name, quanta: graph.quanta.length, datasets: graph.datasets.length, durationMs: loadMs, tasks: countTaskQuanta(graph) });
+    writeLastRun(this.repo.root, { format: 1, pipeline: graph.pipeline.file, collection, dimensions: graph.dimensions, flags: { bind: [], config: [], output: collection } });
+    return (await this.execute(graph, collection, emit)).exitCode;
+  }
+
+  /**
+   * The ingest of a run: only the paths reported changed since the last ingest (`unread`) when that
+   * ingest was of this session and read the same input specs (the session has held the writer lock
+   * since, so the registry is as that ingest and the runs after it left it); every root otherwise.
+   */
+  private async ingest(inputs: IngestOptions, changesKnown: boolean): Promise<IngestReport> {
+    const specs = canonicalJson({ inputs: inputs.inputs, dimensions: inputs.dimensions, collection: inputs.collection ?? null });
+    const partial = changesKnown && this.ingested === specs;
+    this.ingested = undefined;
+    const paths = [...this.unread];
+    const report = partial ? await ingestChangedPaths({ ...inputs, paths }) : await ingestInputs(inputs);
+    this.ingested = specs;
+    for (const path of paths) this.unread.delete(path);
+    return report;
+  }
+
+  /** Runs the graph on the session's executor; Ctrl-C or SIGTERM from here on stops this run in order. */
+  private async execute(graph: QuantumGraph, collection: string, emit: (e: EventBody) => void): Promise<RunResult> {
+    const executor = (this.executor ??= makeExecutor(this.exec, this.repo));
+    const interrupt = stopOnInterrupt();
+    let stopped = true;
+    try {
+      const result = await runGraph({
+        graph,
+        repo: this.repo,
+        collection,
+        executor,
+        emit,
+        retries: this.exec.retries,
+        failFast: this.exec.failFast,
+        interrupt: interrupt.signal,
+      });
+      stopped = interrupt.signal.aborted;
+      return result;
+    } finally {
+      interrupt.dispose();
+      // A stopped executor (an interrupt; a repository error, thrown) starts nothing more: the next run makes a new one.
+      if (stopped) {
+        this.executor = undefined;
+        await executor.close();
+      }
+    }
+  }
+}
+
+/**
+ * A run the run stamp answers (stamps.ts): the events of a run in which every quantum was up to date,
+ * per task (`task-up-to-date`) rather than per quantum, without building the graph.
+ */
+function reportUpToDate(opts: {
+  stamp: RunStamp;
+  pipeline: string;
+  collection: string;
+  executor: { kind: "in-process" | "pool"; workers: number };
+  emit: (e: EventBody) => void;
+}): number {
+  const { stamp, pipeline, collection } = opts;
+  const warnings = stamp.warnings ?? [];
+  const emit = countingDropped(opts.emit, warnings);
+  const started = Date.now();
+  emitPlanWarnings(warnings, emit);
+  emit({ event: "graph-built", pipeline, quanta: stamp.quanta, datasets: stamp.datasets, durationMs: 0, tasks: stamp.tasks });
+  const tally = new RunTally(stamp.tasks.map((t) => ({ task: t.task, total: t.quanta })), emit);
+  emit({ event: "run-started", pipeline, collection, executor: opts.executor.kind, workers: opts.executor.workers, tasks: tally.totals });
+  tally.finishEmptyTasks();
+  for (const t of stamp.tasks) if (t.quanta > 0) tally.settle({ event: "task-up-to-date", task: t.task, quanta: t.quanta });
+  const counts = tally.counts();
+  emit({ event: "run-finished", pipeline, collection, counts, durationMs: Date.now() - started, tasks: tally.tasks(), slowest: [], exitCode: 0 });
+  return 0;
+}
+
+/** `emit`, with the quanta the plan dropped counted in `run-finished`. */
+function countingDropped(emit: (e: EventBody) => void, warnings: readonly PlanWarning[]): (e: EventBody) => void {
+  const dropped = countDroppedQuanta(warnings);
+  if (dropped === 0) return emit;
+  return (e) => emit(e.event === "run-finished" ? { ...e, dropped } : e);
+}
+
+function makeExecutorInfo(flags: ExecFlags): { kind: "in-process" | "pool"; workers: number } {
+  const jobs = flags.jobs ?? availableParallelism();
+  return { kind: jobs === 1 ? "in-process" : "pool", workers: jobs };
+}
+
+/** Refuses flags that cannot work before anything is ingested or planned. */
+function checkExecFlags(flags: ExecFlags): void {
+  if (flags.executor === "slurm") {
+    throw new UsageError("the Slurm executor is not built yet in this version of quanta", "run locally: leave out --executor, or pass --executor local");
+  }
+  const jobs = flags.jobs ?? availableParallelism();
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of at least 1, got ${flags.jobs}`);
+  if (!Number.isInteger(flags.retries) || flags.retries < 0) throw new UsageError(`--retries expects a whole number, got ${flags.retries}`);
+}
+
+function makeExecutor(flags: ExecFlags, repo: Repository): QuantumExecutor {
+  const jobs = flags.jobs ?? availableParallelism();
+  return jobs === 1 ? new InProcessExecutor(repo.blobs, repo.root) : new PoolExecutor(jobs, repo.blobs, repo.root);
+}
+
+export async function openReporter(output: OutputFlags): Promise<Reporter> {
+  return createReporter({ json: output.json, quiet: output.quiet, plain: output.plain, stdout: process.stdout, env: process.env });
+}
+
+export function emitterFor(reporter: Reporter): (e: EventBody) => void {
+  return (body) => reporter.onEvent(stampEvent(body, Date.now()) as QuantaEvent);
+}
