@@ -130,6 +130,26 @@ export class RunSession {
     return this.repo.root;
   }
 
+  /** Reports an event of the caller's (watch mode's) through the session's reporter. */
+  report(event: EventBody): void {
+    this.emit(event);
+  }
+
+  /**
+   * Stops the run in hand as an interrupt does (`reason` takes the signal's place in its
+   * `run-finished`): no quantum starts any more, the running ones are stopped, what finished is kept.
+   */
+  stop(reason: string): void {
+    if (!this.running) return;
+    this.stopReason = reason;
+    this.stopping?.abort(reason);
+  }
+
+  /** Aborted by `stop` while a run executes its graph. */
+  private stopping: AbortController | undefined;
+  /** Set by `stop` during the run in hand (before its graph runs, too). */
+  private stopReason: string | undefined;
+
   /** One `quanta run`: ingest, plan, check the run stamp, run what is stale. */
   async run(req: RunRequest, options: RunOptions = {}): Promise<SessionRunResult> {
     for (const path of options.changedPaths ?? []) this.unread.add(resolve(path));
@@ -163,6 +183,7 @@ export class RunSession {
     if (this.closed) throw new Error("internal error: a run on a closed session");
     if (this.running) throw new Error("internal error: a run on a session that is running one");
     this.running = true;
+    this.stopReason = undefined;
     let counts: RunCounts | undefined;
     const emit = (e: EventBody) => {
       if (e.event === "run-finished") counts = e.counts;
@@ -197,7 +218,9 @@ export class RunSession {
     }
     const { graph, taskQuanta, warnings } = await buildPlan(req, repo, emit, prepared);
     rememberRun();
-    const result = await this.execute(graph, collection, countingDropped(emit, warnings));
+    // Only a run of the whole pipeline knows that a quantum it does not have is gone for good.
+    const whole = req.flags.where === undefined && req.flags.tasks === undefined && req.targets.length === 0;
+    const result = await this.execute(graph, collection, countingDropped(emit, warnings), whole);
     if (result.exitCode === 0) {
       await writeRunStamp(repo, collection, {
         fingerprint,
@@ -239,9 +262,12 @@ export class RunSession {
   }
 
   /** Runs the graph on the session's executor; Ctrl-C or SIGTERM from here on stops this run in order. */
-  private async execute(graph: QuantumGraph, collection: string, emit: (e: EventBody) => void): Promise<RunResult> {
+  private async execute(graph: QuantumGraph, collection: string, emit: (e: EventBody) => void, prune = false): Promise<RunResult> {
     const executor = (this.executor ??= makeExecutor(this.exec, this.repo));
     const interrupt = stopOnInterrupt();
+    const stopping = (this.stopping = new AbortController());
+    interrupt.signal.addEventListener("abort", () => stopping.abort(interrupt.signal.reason), { once: true });
+    if (this.stopReason !== undefined) stopping.abort(this.stopReason);
     let stopped = true;
     try {
       const result = await runGraph({
@@ -252,12 +278,14 @@ export class RunSession {
         emit,
         retries: this.exec.retries,
         failFast: this.exec.failFast,
-        interrupt: interrupt.signal,
+        interrupt: stopping.signal,
+        prune,
       });
-      stopped = interrupt.signal.aborted;
+      stopped = stopping.signal.aborted;
       return result;
     } finally {
       interrupt.dispose();
+      this.stopping = undefined;
       // A stopped executor (an interrupt; a repository error, thrown) starts nothing more: the next run makes a new one.
       if (stopped) {
         this.executor = undefined;

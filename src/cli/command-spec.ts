@@ -21,17 +21,3 @@ export interface CommandSpec {
   /** Returns the process exit code. Throws QuantaError for user errors. */
   handler(args: GlobalArgs & Record<string, unknown>): Promise<number>;
 }
-
-/** A command listed in `--help` that is not built yet: says so and exits 2. */
-export function notBuiltYet(command: string, describe: string): CommandSpec {
-  const name = command.split(" ")[0];
-  return {
-    command,
-    describe: `${describe} (not built yet)`,
-    builder: (y) => y,
-    async handler() {
-      process.stderr.write(`error: 'quanta ${name}' is not built yet in this version of quanta\n`);
-      return 2;
-    },
-  };
-}

@@ -1,6 +1,5 @@
 /** The command table, in the order `quanta --help` lists them. */
 import type { CommandSpec } from "./command-spec.js";
-import { notBuiltYet } from "./command-spec.js";
 import { showCommand } from "./commands/show.js";
 import { schemaCommand } from "./commands/schema.js";
 import { ingestCommand } from "./commands/ingest.js";
@@ -15,6 +14,7 @@ import { graphCommand } from "./commands/graph.js";
 import { execCommand } from "./commands/exec.js";
 import { provenanceCommand } from "./commands/provenance.js";
 import { logCommand } from "./commands/log.js";
+import { watchCommand } from "./commands/watch.js";
 
 export const COMMANDS: readonly CommandSpec[] = [
   runCommand,
@@ -22,7 +22,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   whyCommand,
   graphCommand,
   execCommand,
-  notBuiltYet("watch <pipeline>", "rerun what is stale whenever inputs, the pipeline or task code change"),
+  watchCommand,
   showCommand,
   ingestCommand,
   datasetsCommand,

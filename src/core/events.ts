@@ -139,6 +139,11 @@ export type RunEvent =
       interrupted?: { signal: string; stopped: QuantumRef[]; notStarted: number };
       /** Candidate quanta the plan dropped (a `multiple` input short of its `minimum`), when any. */
       dropped?: number;
+      /**
+       * Quanta of an earlier run that no longer exist (an input they read was deleted), removed from the
+       * collection with their outputs (their blobs stay until `gc`), when any.
+       */
+      removed?: number;
     })
   /** The last event of `quanta status`: how many quanta will run, may run, are up to date, are blocked, in total and per task. */
   | (Stamp & {

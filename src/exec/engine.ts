@@ -51,6 +51,12 @@ export interface RunOptions {
    * run ends with exit code 130, its `run-finished` event saying what was stopped.
    */
   interrupt?: AbortSignal;
+  /**
+   * The graph is the whole pipeline (no query, task selection or target narrowed it): quanta recorded
+   * in the collection for its tasks that it no longer has (an input they read was deleted) are removed
+   * from the collection with their outputs.
+   */
+  prune?: boolean;
 }
 
 export interface RunResult {
@@ -153,6 +159,7 @@ class GraphRun {
     this.opts.interrupt?.removeEventListener("abort", onInterrupt);
     // Earlier work that no quantum of this run wanted (its inputs changed since) is cancelled.
     if (this.earlier.size > 0) this.opts.executor.abandon(this.earlier);
+    if (this.opts.prune && !this.interrupted && this.repositoryError === undefined) this.removed = this.removeGoneQuanta();
     await this.commitUnlessStoppedBy(this.repositoryError);
     return this.finish();
   }
@@ -474,6 +481,30 @@ class GraphRun {
     if (slowest.length > SLOWEST_KEPT) slowest.length = SLOWEST_KEPT;
   }
 
+  /** Quanta removed by `removeGoneQuanta`. */
+  private removed = 0;
+
+  /**
+   * Removes from the collection the quanta of the graph's tasks that the graph no longer has, and the
+   * outputs they bound (unless another quantum has bound them since). Their blobs stay for `gc`.
+   */
+  private removeGoneQuanta(): number {
+    const { graph, collection, repo } = this.opts;
+    const tasks = new Set(graph.tasks.map((t) => t.label));
+    const present = new Set(graph.quanta.map((q) => `${q.task}@${q.key}`));
+    const gone = [...repo.registry.listQuanta(collection)].filter((q) => tasks.has(q.task) && !present.has(`${q.task}@${q.dataId}`));
+    if (gone.length === 0) return 0;
+    this.batcher.add((registry) => {
+      for (const q of gone) {
+        for (const out of Object.values(q.record.outputs ?? {})) {
+          if (registry.getDataset(collection, out.type, q.dataId)?.producer === q.record.key) registry.deleteDataset(collection, out.type, q.dataId);
+        }
+        registry.deleteQuantum(collection, q.task, q.dataId);
+      }
+    });
+    return gone.length;
+  }
+
   private finish(): RunResult {
     const counts = this.tally.counts();
     const tasks = this.tally.tasks();
@@ -482,7 +513,8 @@ class GraphRun {
     const slowest = this.slowest;
     const { graph, collection } = this.opts;
     const interrupted = this.interrupted && { ...this.interrupted, notStarted: this.countNotStarted() };
-    this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode, ...(interrupted && { interrupted }) });
+    const removed = this.removed > 0 ? { removed: this.removed } : undefined;
+    this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode, ...(interrupted && { interrupted }), ...removed });
     const fileBlobs = this.resolver.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
     return { counts, tasks, exitCode, durationMs, fileBlobs };
   }

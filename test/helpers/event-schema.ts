@@ -138,6 +138,7 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
     exitCode: count,
     interrupted: z.strictObject({ signal: z.string(), stopped: z.array(ref), notStarted: count }).optional(),
     dropped: count.optional(),
+    removed: count.optional(),
   }),
   event("status", {
     pipeline: z.string(),

@@ -1,0 +1,159 @@
+/**
+ * `quanta watch PIPELINE`: runs what is stale, then reruns what each change makes stale, until Ctrl-C,
+ * SIGTERM or `q`.
+ *
+ * The driver of the loop of src/core/watch-loop.ts: it feeds the state machine the file watcher's
+ * changes, its one timer and the ends of passes, and carries out what it says. A pass is a run of the
+ * session (run-session.ts), which keeps the repository, the executor with its workers and spawner, and
+ * the writer lock from the first pass to the last, and ingests only the paths the watcher reported.
+ *
+ * An edit that breaks the pipeline (a YAML or schema error, a task module that does not compile, a
+ * relation file that does not parse) is reported as a `watch-error` with its location; the watch goes
+ * on, and the next change that fixes it runs a pass. The watched files are worked out again after each
+ * pass in which the pipeline file, a file it imports or a task module changed.
+ */
+import { join, resolve } from "node:path";
+import { QuantaError } from "../core/errors.js";
+import { firstPass, stepWatch, type WatchAction, type WatchInput, type WatchState } from "../core/watch-loop.js";
+import { loadPipeline } from "../app/load-pipeline.js";
+import { RunSession, type ExecFlags, type OutputFlags, type RunRequest } from "../app/run-session.js";
+import { stopOnInterrupt, INTERRUPTED_EXIT_CODE } from "../app/interrupts.js";
+import { ChokidarWatcher, type FileWatcher, type WatchTargets } from "./file-watcher.js";
+import { watchTargets } from "./watch-targets.js";
+
+export interface WatchRequest extends RunRequest {
+  repoRoot: string;
+  exec: ExecFlags;
+  output: OutputFlags;
+  /** Quiet time after the last change before a pass starts. */
+  debounceMs: number;
+}
+
+export async function watchPipeline(req: WatchRequest): Promise<number> {
+  const session = await RunSession.open({ repoRoot: req.repoRoot, exec: req.exec, output: req.output, command: "quanta watch" });
+  const watch = new WatchDriver(req, session);
+  try {
+    return await watch.run();
+  } finally {
+    await watch.close();
+    await session.close();
+  }
+}
+
+class WatchDriver {
+  private state: WatchState = { kind: "idle" };
+  private timer: NodeJS.Timeout | undefined;
+  private readonly watcher: FileWatcher;
+  /** The files of the pipeline itself (pipeline file, imports, task modules): a change reloads the targets. */
+  private pipelineFiles = new Set<string>();
+  private targetsStale = true;
+  private exited: (() => void) | undefined;
+  private failure: unknown;
+
+  constructor(
+    private readonly req: WatchRequest,
+    private readonly session: RunSession,
+  ) {
+    this.watcher = new ChokidarWatcher((change) => this.feed({ kind: "changed", paths: [change.path], at: Date.now() }));
+  }
+
+  /** Watches, runs the first pass, and follows changes until told to quit; the exit code. */
+  async run(): Promise<number> {
+    await this.updateTargets();
+    const quit = stopOnInterrupt();
+    quit.signal.addEventListener("abort", () => this.feed({ kind: "quit", at: Date.now() }), { once: true });
+    const done = new Promise<void>((resolve) => (this.exited = resolve));
+    try {
+      this.apply(firstPass());
+      await done;
+    } finally {
+      quit.dispose();
+      clearTimeout(this.timer);
+    }
+    if (this.failure !== undefined) throw this.failure;
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    await this.watcher.close();
+  }
+
+  private feed(input: WatchInput): void {
+    this.apply(stepWatch(this.state, input, this.req.debounceMs));
+  }
+
+  private apply(step: { state: WatchState; actions: WatchAction[] }): void {
+    this.state = step.state;
+    for (const action of step.actions) this.act(action);
+  }
+
+  private act(action: WatchAction): void {
+    switch (action.kind) {
+      case "set-timer":
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.feed({ kind: "timer", at: Date.now() }), Math.max(0, action.at - Date.now()));
+        return;
+      case "start-pass":
+        void this.pass(action.paths);
+        return;
+      case "cancel-stale":
+        // The quanta a change makes stale finish, and the next pass, which follows at once, redoes them.
+        return;
+      case "stop-pass":
+        this.session.stop("quit");
+        return;
+      case "exit":
+        this.exited?.();
+        return;
+    }
+  }
+
+  /** One pass: a run of the session over the changed paths (none: the first, everything stale). */
+  private async pass(paths: string[]): Promise<void> {
+    if (paths.length > 0) this.session.report({ event: "watch-changed", paths });
+    let interrupted = false;
+    try {
+      if (paths.some((p) => this.pipelineFiles.has(p))) this.targetsStale = true;
+      const result = await this.session.run(this.req, paths.length > 0 ? { changedPaths: paths } : {});
+      interrupted = result.exitCode === INTERRUPTED_EXIT_CODE;
+      if (this.targetsStale) await this.updateTargets();
+    } catch (err) {
+      if (!this.report(err)) {
+        this.failure = err;
+        interrupted = true;
+      }
+    }
+    if (this.state.kind === "running" && this.state.pending.size === 0) this.session.report({ event: "watch-waiting", paths: this.watcher.watchedCount });
+    // Ctrl-C during a pass stopped it (the pass's own interrupt): the watch ends too.
+    if (interrupted) this.feed({ kind: "quit", at: Date.now() });
+    this.feed({ kind: "pass-finished", at: Date.now() });
+  }
+
+  /** Reports an error of the user's (a broken edit, a repository problem) as a `watch-error`; false for a bug. */
+  private report(err: unknown): boolean {
+    if (!(err instanceof QuantaError)) return false;
+    this.session.report({ event: "watch-error", message: err.hint ? `${err.message}\nhint: ${err.hint}` : err.message });
+    return true;
+  }
+
+  /** Loads the pipeline to learn what to watch; on an error, keeps what it watched and watches the pipeline file too. */
+  private async updateTargets(): Promise<void> {
+    let targets: WatchTargets;
+    try {
+      const loaded = await loadPipeline(this.req.pipelineFile, { config: this.req.flags.config, moduleCacheDir: join(this.req.repoRoot, "modules") });
+      targets = watchTargets(loaded);
+      this.pipelineFiles = new Set(loaded.files);
+      this.targetsStale = false;
+    } catch (err) {
+      if (!(err instanceof QuantaError)) throw err;
+      // The pass reports the error; until it is fixed, the files last known and the pipeline file are watched.
+      const file = resolve(this.req.pipelineFile);
+      this.pipelineFiles.add(file);
+      targets = { directories: this.lastTargets?.directories ?? [], files: [...new Set([...(this.lastTargets?.files ?? []), ...this.pipelineFiles])] };
+    }
+    this.lastTargets = targets;
+    await this.watcher.watch(targets);
+  }
+
+  private lastTargets: WatchTargets | undefined;
+}

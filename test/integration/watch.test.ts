@@ -1,0 +1,167 @@
+/**
+ * 16: `quanta watch` as a user runs it: the real CLI in a child process with `--json`, real files, real
+ * chokidar. Each pass is checked for the exact set of quanta that ran.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { QuantaEvent } from "../../src/core/events.js";
+import { QUANTA_BIN, runCli } from "../helpers/cli.js";
+import { parseEventLine } from "../helpers/event-schema.js";
+import { makeChainFixture } from "./chain-fixture.js";
+
+let fx: ReturnType<typeof makeChainFixture>;
+let watch: Watch | undefined;
+beforeEach(() => (fx = makeChainFixture(4)));
+afterEach(async () => {
+  if (watch && watch.child.exitCode === null) watch.child.kill("SIGKILL");
+  watch = undefined;
+  fx.cleanup();
+});
+
+/** A running `quanta watch`, with every event it printed so far. */
+class Watch {
+  readonly events: QuantaEvent[] = [];
+  readonly child: ChildProcess;
+  stderr = "";
+  /** Index of the first event not yet taken by `nextPass`. */
+  private taken = 0;
+
+  constructor(dir: string, args: string[]) {
+    this.child = spawn(process.execPath, [QUANTA_BIN, "watch", "chain.yaml", "--repo", "repo", "--json", "--debounce", "100", ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    let buffered = "";
+    this.child.stdout!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString("utf8");
+      const lines = buffered.split("\n");
+      buffered = lines.pop()!;
+      for (const line of lines) if (line.trim() !== "") this.events.push(parseEventLine(line));
+    });
+    this.child.stderr!.on("data", (chunk: Buffer) => (this.stderr += chunk.toString("utf8")));
+  }
+
+  /** Waits for the next pass to end (its `watch-waiting`, after a `watch-error` if it failed); its events. */
+  async nextPass(): Promise<QuantaEvent[]> {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const end = this.events.findIndex((e, i) => i >= this.taken && e.event === "watch-waiting");
+      if (end >= 0) {
+        const pass = this.events.slice(this.taken, end + 1);
+        this.taken = end + 1;
+        return pass;
+      }
+      if (this.child.exitCode !== null) throw new Error(`watch exited with ${this.child.exitCode}: ${this.stderr}`);
+      if (Date.now() > deadline) throw new Error(`no pass ended; events: ${JSON.stringify(this.events.slice(this.taken))}\n${this.stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async exit(): Promise<number> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    return new Promise((resolve) => this.child.once("exit", (code) => resolve(code ?? 128)));
+  }
+}
+
+function ran(events: QuantaEvent[]): string[] {
+  return events
+    .filter((e): e is Extract<QuantaEvent, { event: "quantum-finished" }> => e.event === "quantum-finished")
+    .map((e) => (e.dataId === "" ? e.task : `${e.task}@${e.dataId}`))
+    .sort();
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function isGone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
+}
+
+function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+  } catch {
+    return "(gone)";
+  }
+}
+
+const ALL = ["double@item=1", "double@item=2", "double@item=3", "double@item=4", "parity@item=1", "parity@item=2", "parity@item=3", "parity@item=4", "total"];
+
+describe("16 quanta watch", () => {
+  it("16 reruns exactly what each edit makes stale; a broken pipeline is reported and the watch goes on; SIGINT exits 0 leaving nothing behind", async () => {
+    watch = new Watch(fx.dir, ["-j", "2"]);
+    const first = await watch.nextPass();
+    expect(ran(first)).toEqual(ALL);
+
+    // One input edited: its chain; parity stays even, so the total is cut off.
+    writeFileSync(join(fx.dir, "data", "raw-2.txt"), "7\n");
+    let pass = await watch.nextPass();
+    expect(pass.find((e) => e.event === "watch-changed")).toMatchObject({ paths: [join(fx.dir, "data", "raw-2.txt")] });
+    expect(ran(pass)).toEqual(["double@item=2", "parity@item=2"]);
+
+    // Touched without a change of content: nothing runs.
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(join(fx.dir, "data", "raw-3.txt"), later, later);
+    pass = await watch.nextPass();
+    expect(ran(pass)).toEqual([]);
+
+    // A new input: its quanta and the gather.
+    writeFileSync(join(fx.dir, "data", "raw-5.txt"), "5\n");
+    pass = await watch.nextPass();
+    expect(ran(pass)).toEqual(["double@item=5", "parity@item=5", "total"]);
+
+    // Deleted: the gather is back to the inputs it had, whose result the action cache holds; the
+    // deleted chain's outputs leave the collection (read while the watch holds the repository).
+    rmSync(join(fx.dir, "data", "raw-5.txt"));
+    pass = await watch.nextPass();
+    expect(ran(pass)).toEqual([]);
+    expect(pass.filter((e) => e.event === "quantum-up-to-date").map((e) => (e as { task: string }).task)).toContain("total");
+    const listed = await runCli(["datasets", "--repo", "repo", "--collection", "chain", "--type", "doubled", "--json"], { cwd: fx.dir });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.trim().split("\n").map((l) => JSON.parse(l).dataId.item).sort()).toEqual([1, 2, 3, 4]);
+
+    // A config value changed in the pipeline file: that task's quanta and their parities, whose inputs
+    // changed; the parities are the same, so the total is cut off.
+    const pipeline = readFileSync(join(fx.dir, "chain.yaml"), "utf8");
+    writeFileSync(join(fx.dir, "chain.yaml"), pipeline.replace("factor: 2", "factor: 4"));
+    pass = await watch.nextPass();
+    expect(ran(pass)).toEqual(ALL.filter((q) => q !== "total"));
+
+    // Broken YAML: a located error, and the watch goes on; fixed: the pass runs.
+    writeFileSync(join(fx.dir, "chain.yaml"), pipeline.replace("factor: 2", "factor: [2"));
+    pass = await watch.nextPass();
+    const error = pass.find((e) => e.event === "watch-error");
+    expect(error).toMatchObject({ message: expect.stringMatching(/chain\.yaml:\d+:\d+/) });
+    writeFileSync(join(fx.dir, "chain.yaml"), pipeline.replace("factor: 2", "factor: 6"));
+    pass = await watch.nextPass();
+    expect(ran(pass)).toEqual(ALL.filter((q) => q !== "total"));
+
+    const helpers = childrenOf(watch.child.pid!);
+    const stopping = Date.now();
+    watch.child.kill("SIGINT");
+    expect(await watch.exit()).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(2_000);
+    // What the watch started (the quanta-spawn helper, esbuild's service) has ended with it.
+    expect(helpers.length).toBeGreaterThan(0);
+    for (const pid of helpers) expect(isGone(pid), `process ${pid}: ${commandOf(pid)}`).toBe(true);
+    // The lock is gone: a run starts at once, and finds everything up to date.
+    const after = await runCli(["run", "chain.yaml", "--repo", "repo", "--json"], { cwd: fx.dir });
+    expect(after.code, after.stderr).toBe(0);
+  }, 180_000);
+});
