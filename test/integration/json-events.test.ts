@@ -133,8 +133,8 @@ describe("15.5 one event union for every --json line", () => {
     expect(names(await json(["verify"], 3))).toEqual(["blob-problem", "verify-finished"]);
     expect(names(await json(["verify", "--repair"]))).toEqual(["blob-problem", "verify-finished", "verify-repaired"]);
 
-    // With the next test's plan-warning, each member of the union is printed by some command (watch
-    // mode is not built yet).
+    // With the next test's plan-warning, each member of the union is printed by some command (the
+    // watch-* events by quanta watch, in test/integration/watch.test.ts).
     const members = quantaEventSchema.options.map((o) => o.shape.event.value as string);
     expect(members.filter((m) => !seen.has(m) && !m.startsWith("watch-"))).toEqual(["plan-warning"]);
   }, 240_000);
