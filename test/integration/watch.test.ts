@@ -164,4 +164,69 @@ describe("16 quanta watch", () => {
     const after = await runCli(["run", "chain.yaml", "--repo", "repo", "--json"], { cwd: fx.dir });
     expect(after.code, after.stderr).toBe(0);
   }, 180_000);
+
+  it("16 task code and the local modules it imports; a burst of writes makes one pass; an edit during a slow pass ends as a clean run would; kill -9 leaves a repository the next run uses", async () => {
+    const double = join(fx.dir, "tasks", "double.ts");
+    const source = readFileSync(double, "utf8");
+    watch = new Watch(fx.dir, ["-j", "2"]);
+    expect(ran(await watch.nextPass())).toEqual(ALL);
+
+    // The task's code: its quanta run; their outputs are the same, so nothing after them does.
+    writeFileSync(double, source.replace("value: n * config.factor }", "value: config.factor * n }"));
+    let pass = await watch.nextPass();
+    expect(ran(pass)).toEqual(["double@item=1", "double@item=2", "double@item=3", "double@item=4"]);
+    // A local module it imports.
+    const parse = join(fx.dir, "tasks", "parse-number.ts");
+    writeFileSync(parse, readFileSync(parse, "utf8") + "// parses base 10\n");
+    pass = await watch.nextPass();
+    expect(ran(pass)).toEqual(["double@item=1", "double@item=2", "double@item=3", "double@item=4"]);
+
+    // Twenty writes inside the debounce window: one pass, which reads the last.
+    for (let i = 0; i < 20; i++) writeFileSync(join(fx.dir, "data", "raw-1.txt"), `${10 + i}\n`);
+    pass = await watch.nextPass();
+    expect(pass.filter((e) => e.event === "watch-changed")).toHaveLength(1);
+    expect(ran(pass)).toEqual(["double@item=1", "parity@item=1"]);
+
+    // A slow quantum (item 3 takes 1 s), and an edit of another input while it runs.
+    writeFileSync(double, source.replace("const n = parseNumber(raw);", "const n = parseNumber(raw);\n    if (n === 33) { const until = Date.now() + 1000; while (Date.now() < until); }"));
+    pass = await watch.nextPass();
+    writeFileSync(join(fx.dir, "data", "raw-3.txt"), "33\n");
+    await until(() => watch!.events.some((e) => e.event === "quantum-started" && e.task === "double" && e.dataId === "item=3"));
+    writeFileSync(join(fx.dir, "data", "raw-4.txt"), "44\n");
+    pass = await watch.nextPass();
+    if (!pass.some((e) => e.event === "watch-changed" && e.paths.some((p) => p.endsWith("raw-4.txt")))) pass = await watch.nextPass();
+    const outputs = await datasets(fx.dir);
+
+    // The outputs equal those of a one-shot run of the same files in a fresh repository.
+    const clean = await runCli(["run", "chain.yaml", "--repo", "clean-repo", "--json"], { cwd: fx.dir });
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(outputs).toEqual(await datasets(fx.dir, "clean-repo"));
+
+    // Killed hard: the next run takes over the lock and finds everything up to date.
+    watch.child.kill("SIGKILL");
+    await watch.exit();
+    const after = await runCli(["run", "chain.yaml", "--repo", "repo", "--json"], { cwd: fx.dir });
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stdout).toContain('"ran":0');
+  }, 180_000);
 });
+
+/** `type@dataId digest` of every output in the collection `chain` of `repo`. */
+async function datasets(dir: string, repo = "repo"): Promise<string[]> {
+  const r = await runCli(["datasets", "--repo", repo, "--collection", "chain", "--json"], { cwd: dir });
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { type: string; dataId: Record<string, unknown>; digest: string })
+    .map((d) => `${d.type}@${JSON.stringify(d.dataId)} ${d.digest}`)
+    .sort();
+}
+
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error("gave up waiting");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
