@@ -47,8 +47,17 @@ export interface JobControl {
  */
 export type JobOutcome = QuantumOutcome & { bytes?: [BlobDigest, Uint8Array][] };
 
-/** Keeps the bytes a worker thread handed back in the store: the outcome then names digests only. */
+/**
+ * Keeps what a worker thread handed back in the store: its small outputs' bytes go to the registry, and
+ * its blob files are noted as written (the store's listing of what exists would not know them). The
+ * outcome then names digests only.
+ */
 export function keepReturnedBytes(outcome: JobOutcome, blobs: BlobStore): QuantumOutcome {
+  if (!outcome.ok) return outcome;
+  for (const name in outcome.outputs) {
+    const output = outcome.outputs[name]!;
+    if (!blobs.keepsInline(output.size)) blobs.noteWrittenElsewhere(output.digest);
+  }
   if (outcome.bytes === undefined) return outcome;
   for (const [digest, bytes] of outcome.bytes) blobs.stage(digest, bytes);
   delete outcome.bytes;

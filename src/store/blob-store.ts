@@ -260,6 +260,14 @@ export class BlobStore {
 
   private readonly listings = new Map<string, Set<string>>();
 
+  /**
+   * A blob file another thread of this process wrote (a worker thread's output): listed from now on, so
+   * that `exists` finds it in a later run of a long-lived process (a watch's next pass) as well.
+   */
+  noteWrittenElsewhere(digest: BlobDigest): void {
+    this.noteWritten(digest);
+  }
+
   private noteWritten(digest: BlobDigest): void {
     this.wroteFiles = true;
     this.listings.get(digest.slice(0, 2))?.add(digest.slice(2));
