@@ -9,9 +9,10 @@ import { join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import { HelperShellSpawner } from "./helper-shell-spawner.js";
+import { holdingSlot, type Launch } from "./launch-slots.js";
 import { NodeShellSpawner } from "./node-shell-spawner.js";
 import { SandboxPool } from "./sandbox-pool.js";
-import type { ShellSpawner } from "./shell-spawner.js";
+import type { ShellRun, ShellRunOptions, ShellSpawner } from "./shell-spawner.js";
 
 /** Where `npm run build` puts the helper: the same path seen from src/exec (tests) and dist/exec. */
 export const HELPER_PATH = fileURLToPath(new URL("../../dist/exec/quanta-spawn", import.meta.url));
@@ -41,7 +42,7 @@ export class CommandHost implements SpawnerSource {
    * The spawner of this host's commands, started on first use: one helper serves every slot. A helper
    * that dies is replaced by Node's spawn for the rest of the host's life (the runs it had in hand,
    * queued there included, fail, as they would if their commands had crashed; runs still waiting for a
-   * launch slot are run by the replacement: see `ShellRun.unstarted`).
+   * launch slot are run by the replacement: see `runShell`).
    */
   current(): ShellSpawner | Promise<ShellSpawner> {
     if (this.spawner instanceof HelperShellSpawner && this.spawner.hasExited) this.spawner = new NodeShellSpawner();
@@ -62,4 +63,26 @@ export class CommandHost implements SpawnerSource {
 export async function chooseShellSpawner(opts: { helperPath: string; wanted?: string }): Promise<ShellSpawner> {
   if (opts.wanted === "node") return new NodeShellSpawner();
   return (await HelperShellSpawner.start(opts.helperPath)) ?? new NodeShellSpawner();
+}
+
+/**
+ * Runs a command's shell holding one of `launch`'s `-j` slots (without one, at once): it waits in line
+ * with the other quanta, `launch.started` is called when it starts (its timeout counts from then), and
+ * the slot comes back when it has ended. The one way exec/ runs a command in a slot: with the
+ * quanta-spawn helper, the slot may pass straight from a command that ends to the next one, in the
+ * helper (helper-shell-spawner.ts); a command that waited while the helper died starts on the spawner
+ * that replaced it. A run cancelled while it waits never starts (its end is `aborted`).
+ */
+export function runShell(spawners: SpawnerSource, command: string, opts: ShellRunOptions & { launch?: Launch }): Promise<ShellRun> {
+  const spawner = spawners.current();
+  // Synchronous once the spawner is chosen: a command takes a free slot, or its place in line, at once.
+  if (spawner instanceof Promise) return spawner.then(() => runShell(spawners, command, opts));
+  const { launch, ...runOptions } = opts;
+  if (launch === undefined) return spawner.run(command, runOptions);
+  const inLine = () => {
+    const start = async () => (await spawners.current()).run(command, runOptions);
+    return holdingSlot(launch, start, { signal: opts.signal, cancelled: (): ShellRun => ({ end: { kind: "aborted" }, log: "" }) });
+  };
+  if (!(spawner instanceof HelperShellSpawner)) return inLine();
+  return spawner.runHoldingSlot(command, runOptions, launch).then(({ unstarted, ...run }) => (unstarted ? inLine() : run));
 }

@@ -43,7 +43,7 @@ import type { Connection, TaskNode } from "../core/pipeline.js";
 import type { StorageClass } from "../core/storage-class.js";
 import type { Launch } from "./launch-slots.js";
 import type { Sandbox, SandboxPool } from "./sandbox-pool.js";
-import type { SpawnerSource } from "./command-host.js";
+import { runShell, type SpawnerSource } from "./command-host.js";
 import { isRefusedWrite, writeFailure, writing, writingSync } from "../store/write-failure.js";
 
 export interface CommandInputItem {
@@ -64,7 +64,6 @@ export interface CommandQuantumOptions {
   readonly sandbox: Sandbox;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
-  /** Default: this process's shared one. */
   /** Where its shell spawner comes from (the executor's command host). */
   readonly spawners: SpawnerSource;
   /** The slot the command must hold while it runs (the pool's `-j`); the sandbox is prepared before. */
@@ -107,16 +106,8 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
     writingSync(list, () => writeFileSync(list, layout.inputs[name]!.join("\n") + "\n"));
   }
 
-  // The spawner waits for the launch slot (the helper may queue the command, to start it the moment
-  // another ends) and gives it back.
-  const spawner = await opts.spawners.current();
-  const runOptions = { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal, launch: opts.launch };
-  let run = await spawner.run(expanded.text, runOptions);
-  // The helper died while the command waited for its slot: the spawner that replaces it runs it.
-  if (run.unstarted) {
-    const replacement = await opts.spawners.current();
-    if (replacement !== spawner) run = await replacement.run(expanded.text, runOptions);
-  }
+  // Prepared: the command now waits for its launch slot, and gives it back when it has ended.
+  const run = await runShell(opts.spawners, expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal, launch: opts.launch });
   const log = run.log;
   measured.peakRssBytes = run.peakRssBytes;
   const modified = findModifiedInputs(layout.linked.checked.values());

@@ -7,10 +7,12 @@
  * the run as timed out or cancelled when the helper's reply comes. The helper holds the event loop
  * open only while runs are in hand, and ends (killing what it started) when the CLI's process does.
  *
- * A run that must hold a launch slot (`ShellRunOptions.launch`) and finds none free is sent to the
- * helper to queue, as long as only such runs wait for slots (see launch-slots.ts): the helper starts it
- * in the place of the next run holding a slot of the same LaunchSlots that ends, and says so in that
- * run's reply, whose slot passes to it. Otherwise it waits for a slot here, and is sent once it has one.
+ * The hand-over (`runHoldingSlot`, which only `runShell` in command-host.ts calls): a run that must hold
+ * a launch slot and finds none free is sent to the helper to queue, as long as only such runs of this
+ * helper wait for slots: the helper starts it in the place of the next run holding a slot of the same
+ * LaunchSlots that ends, and says so in that run's reply, whose slot passes to it. Otherwise it waits
+ * for a slot here, and is sent once it has one. Nothing outside this file and quanta-spawn.c knows
+ * that a slot can pass from one command to the next without being given back.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -24,7 +26,7 @@ const PROTOCOL_GREETING = "quanta-spawn 4\n";
 const START_TIMEOUT_MS = 10_000;
 
 interface PendingRun {
-  resolve: (run: ShellRun) => void;
+  resolve: (run: HelperRun) => void;
   forced?: "timeout" | "aborted";
   timer?: NodeJS.Timeout;
   timeoutMs?: number;
@@ -40,6 +42,12 @@ interface PendingRun {
   started: boolean;
 }
 
+/**
+ * A run's end; `unstarted` with a `spawn-error`: the helper went away while the run waited here for a
+ * launch slot, before it was sent, so nothing of it ran and another spawner may run it.
+ */
+export type HelperRun = ShellRun & { unstarted?: true };
+
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, number]) => [number as number, name]));
 
 export class HelperShellSpawner implements ShellSpawner {
@@ -52,6 +60,8 @@ export class HelperShellSpawner implements ShellSpawner {
   /** The helper's name for each set of launch slots its runs hold (`-`: a run that holds none). */
   private readonly pools = new WeakMap<LaunchSlots, string>();
   private nextPool = 1;
+  /** The waiters in line for a launch slot whose commands the helper holds queued. */
+  private readonly queuedHere = new WeakSet<SlotWaiter>();
   /** Reply bytes received but not yet complete. */
   private rest: Buffer = Buffer.alloc(0);
   private readonly stdin: Writable & { ref(): void; unref(): void };
@@ -109,24 +119,35 @@ export class HelperShellSpawner implements ShellSpawner {
   }
 
   run(command: string, opts: ShellRunOptions): Promise<ShellRun> {
+    return this.start(command, opts);
+  }
+
+  /** Runs the command holding one of `launch`'s slots, which may be handed over to it (above). */
+  runHoldingSlot(command: string, opts: ShellRunOptions, launch: Launch): Promise<HelperRun> {
+    return this.start(command, opts, launch);
+  }
+
+  private start(command: string, opts: ShellRunOptions, launch?: Launch): Promise<HelperRun> {
     if (opts.signal?.aborted) return Promise.resolve({ end: { kind: "aborted" }, log: "" });
     if (command.includes("\0") || opts.cwd.includes("\0")) return Promise.resolve(spawnError("the command holds a NUL character"));
     if (this.exited) return Promise.resolve(spawnError("the quanta-spawn helper has exited"));
     const id = String(this.nextId++);
     return new Promise((resolve) => {
-      const run: PendingRun = { resolve, timeoutMs: opts.timeoutMs, launch: opts.launch, hasSlot: false, sent: false, started: false };
+      const run: PendingRun = { resolve, timeoutMs: opts.timeoutMs, launch, hasSlot: false, sent: false, started: false };
       if (this.runs.size === 0) this.ref();
       this.runs.set(id, run);
-      const slots = opts.launch?.slots;
+      const slots = launch?.slots;
       const request = `${id}\0${slots === undefined ? "-" : this.poolOf(slots)}\0${opts.cwd}\0${command}\0`;
       if (slots === undefined || slots.tryTake()) {
         run.hasSlot = slots !== undefined;
         this.send(run, `r${request}`);
         this.started(id, run);
-      } else if (slots.onlyHandOversWait) {
+      } else if (slots.everyWaiter((waiter) => this.queuedHere.has(waiter))) {
         // Queued by the helper, and started there in the place of a run that ends, unless this
-        // process gives it a slot first (then it is told to start now).
-        run.waiter = slots.wait(() => this.slotGiven(id, run, `s${id}\0`), true);
+        // process gives it a slot first (then it is told to start now). Only while nothing else
+        // waits: the helper never starts a command ahead of a quantum that waited longer.
+        run.waiter = slots.wait(() => this.slotGiven(id, run, `s${id}\0`));
+        this.queuedHere.add(run.waiter);
         this.send(run, `q${request}`);
       } else {
         run.waiter = slots.wait(() => this.slotGiven(id, run, `r${request}`));
@@ -220,7 +241,7 @@ export class HelperShellSpawner implements ShellSpawner {
       run.launch!.slots.give();
     }
     if (this.runs.size === 0) this.unref();
-    const result: ShellRun = { end: run.forced !== undefined ? { kind: run.forced } : end, log };
+    const result: HelperRun = { end: run.forced !== undefined ? { kind: run.forced } : end, log };
     if (peakRssBytes !== undefined) result.peakRssBytes = peakRssBytes;
     if (!run.sent && result.end.kind === "spawn-error") result.unstarted = true;
     run.resolve(result);
@@ -235,8 +256,13 @@ export class HelperShellSpawner implements ShellSpawner {
     this.exited = true;
     this.onExited?.();
     const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
-    // A slot given back may go to a run in line here, which then fails at once: hence the check.
-    for (const id of [...this.runs.keys()]) if (this.runs.has(id)) this.settle(id, { kind: "spawn-error", message: `the quanta-spawn helper ${how}` }, "");
+    const end: ShellEnd = { kind: "spawn-error", message: `the quanta-spawn helper ${how}` };
+    // First the runs in line for a slot here, which never reached the helper: they leave the line in
+    // the order they came (`runShell` puts them back in it, for the spawner that replaces this one),
+    // so that the slots given back below go to quanta that can start, and not to them in reverse order.
+    const runs = [...this.runs];
+    for (const [id, run] of runs) if (!run.sent) this.settle(id, end, "");
+    for (const [id] of runs) if (this.runs.has(id)) this.settle(id, end, "");
   }
 
   /** The helper's process id. */

@@ -4,7 +4,6 @@
  * forks the whole CLI process, which costs the main thread about 1.5 ms per command.
  */
 import { spawn } from "node:child_process";
-import { holdingSlot } from "./launch-slots.js";
 import { DROPPED_LOG_NOTE, ESCAPED_GRACE_MS, ESCAPED_NOTE, MAX_LOG_BYTES, type ShellEnd, type ShellRun, type ShellRunOptions, type ShellSpawner } from "./shell-spawner.js";
 
 /**
@@ -38,12 +37,6 @@ export class NodeShellSpawner implements ShellSpawner {
   readonly kind = "node" as const;
 
   run(command: string, opts: ShellRunOptions): Promise<ShellRun> {
-    if (opts.launch === undefined || opts.signal?.aborted) return this.start(command, opts);
-    // In line for a slot; cancelled there, it never starts.
-    return holdingSlot(opts.launch, () => this.start(command, opts), { signal: opts.signal, cancelled: () => ({ end: { kind: "aborted" }, log: "" }) });
-  }
-
-  private start(command: string, opts: ShellRunOptions): Promise<ShellRun> {
     return new Promise((resolvePromise) => {
       if (opts.signal?.aborted) {
         resolvePromise({ end: { kind: "aborted" }, log: "" });

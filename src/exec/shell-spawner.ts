@@ -10,8 +10,6 @@
  * whole CLI per command (about 1.5 ms of the main thread's time). Each executor's `CommandHost`
  * (command-host.ts) picks one, and ends it when the executor closes.
  */
-import type { Launch } from "./launch-slots.js";
-
 export type ShellEnd =
   | { kind: "exit"; code: number }
   | { kind: "signal"; signal: string }
@@ -23,11 +21,6 @@ export interface ShellRun {
   end: ShellEnd;
   /** stdout and stderr interleaved; `[… earlier output dropped]` first when only the tail was kept. */
   log: string;
-  /**
-   * With a `spawn-error`: the spawner went away while the run waited for a launch slot, before it was
-   * handed over, so nothing of it ran and another spawner may run it.
-   */
-  unstarted?: true;
   /**
    * The peak resident memory of the shell and of the descendants it waited for (the largest of them,
    * not their sum: wait4's ru_maxrss), from the quanta-spawn helper. Unset with Node's spawn, which
@@ -42,17 +35,13 @@ export interface ShellRunOptions {
   readonly timeoutMs?: number;
   /** Kills the process group when aborted (the end is then `aborted`). */
   readonly signal?: AbortSignal;
-  /**
-   * The `-j` slot the run must hold: the spawner waits for one, calls `started` when the shell starts
-   * (the timeout counts from then), and gives the slot back when the run ends.
-   */
-  readonly launch?: Launch;
 }
 
 export interface ShellSpawner {
   readonly kind: "helper" | "node";
   /**
-   * Runs `/bin/sh -c command`; resolves once the shell and everything it started are gone, or, when a
+   * Runs `/bin/sh -c command` now (a command that must hold a `-j` slot is run through `runShell`,
+   * command-host.ts); resolves once the shell and everything it started are gone, or, when a
    * process it started in a session of its own (out of reach of the kill of its process group) still
    * holds the output `ESCAPED_GRACE_MS` after the shell ended, stops reading it (`ESCAPED_NOTE` ends
    * the log) and resolves then.

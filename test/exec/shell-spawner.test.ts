@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { HelperShellSpawner } from "../../src/exec/helper-shell-spawner.js";
 import { LaunchSlots } from "../../src/exec/launch-slots.js";
-import { chooseShellSpawner, CommandHost, HELPER_PATH } from "../../src/exec/command-host.js";
+import { chooseShellSpawner, CommandHost, HELPER_PATH, runShell } from "../../src/exec/command-host.js";
 import { DROPPED_LOG_NOTE, ESCAPED_GRACE_MS, ESCAPED_NOTE, MAX_LOG_BYTES } from "../../src/exec/shell-spawner.js";
 import { isDead } from "./process-state.js";
 import { hasCompiler, startTestSpawners } from "./spawners.js";
@@ -17,6 +17,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const measuredRun = HelperShellSpawner.prototype.run;
 HelperShellSpawner.prototype.run = async function (this: HelperShellSpawner, ...args: Parameters<typeof measuredRun>) {
   const { peakRssBytes: _peak, ...rest } = await measuredRun.apply(this, args);
+  return rest;
+};
+const measuredRunHoldingSlot = HelperShellSpawner.prototype.runHoldingSlot;
+HelperShellSpawner.prototype.runHoldingSlot = async function (this: HelperShellSpawner, ...args: Parameters<typeof measuredRunHoldingSlot>) {
+  const { peakRssBytes: _peak, ...rest } = await measuredRunHoldingSlot.apply(this, args);
   return rest;
 };
 
@@ -76,6 +81,8 @@ const helper = spawners.list[0]![1] as HelperShellSpawner | undefined;
 
 describe.each(spawners.list)("runs started by %s", (_, spawner) => {
   if (spawner === undefined) return void it.skip("needs the helper");
+  // Runs that hold a launch slot go through `runShell`, as every command quantum does.
+  const source = { current: () => spawner };
 
   it("keep their logs apart when many run at once", async () => {
     const runs = await Promise.all(Array.from({ length: 20 }, (_, i) => spawner.run(`echo run ${i}; echo err ${i} >&2`, { cwd: root })));
@@ -124,7 +131,7 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
     const trace = join(root, `slots-${spawner.kind}-${Math.random()}`);
     let started = 0;
     const runs = Array.from({ length: 7 }, (_, i) =>
-      spawner.run(`echo start >> ${trace}; sleep 0.05; echo end >> ${trace}; echo ${i}`, { cwd: root, launch: { slots, started: () => started++ } }),
+      runShell(source, `echo start >> ${trace}; sleep 0.05; echo end >> ${trace}; echo ${i}`, { cwd: root, launch: { slots, started: () => started++ } }),
     );
     expect(started).toBe(2);
     const done = await Promise.all(runs);
@@ -142,10 +149,10 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
   it("give up a run cancelled while it waits for a slot, which never starts", async () => {
     const slots = new LaunchSlots(1);
     const marker = join(root, `never-${spawner.kind}-${Math.random()}`);
-    const first = spawner.run("sleep 0.2; echo first", { cwd: root, launch: { slots, started: () => undefined } });
+    const first = runShell(source, "sleep 0.2; echo first", { cwd: root, launch: { slots, started: () => undefined } });
     const cancel = new AbortController();
     let started = false;
-    const second = spawner.run(`touch ${marker}`, { cwd: root, signal: cancel.signal, launch: { slots, started: () => (started = true) } });
+    const second = runShell(source, `touch ${marker}`, { cwd: root, signal: cancel.signal, launch: { slots, started: () => (started = true) } });
     cancel.abort();
     expect(await second).toEqual({ end: { kind: "aborted" }, log: "" });
     expect(await first).toEqual({ end: { kind: "exit", code: 0 }, log: "first\n" });
@@ -157,9 +164,9 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
   it("start a command waiting for a slot as soon as another quantum gives one back", async () => {
     const slots = new LaunchSlots(2);
     expect(slots.tryTake()).toBe(true); // held by another quantum
-    const slow = spawner.run("sleep 0.3; echo slow", { cwd: root, launch: { slots, started: () => undefined } });
+    const slow = runShell(source, "sleep 0.3; echo slow", { cwd: root, launch: { slots, started: () => undefined } });
     const ended: string[] = [];
-    const quick = spawner.run("echo quick", { cwd: root, launch: { slots, started: () => undefined } }).then((r) => (ended.push("quick"), r));
+    const quick = runShell(source, "echo quick", { cwd: root, launch: { slots, started: () => undefined } }).then((r) => (ended.push("quick"), r));
     void slow.then(() => ended.push("slow"));
     slots.give();
     expect(await quick).toEqual({ end: { kind: "exit", code: 0 }, log: "quick\n" });
@@ -171,9 +178,9 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
   it("count a run's timeout from its start, not from when it began to wait for a slot", async () => {
     const slots = new LaunchSlots(1);
     const launch = { slots, started: () => undefined };
-    const first = spawner.run("sleep 0.3", { cwd: root, launch });
-    const waited = spawner.run("echo in time", { cwd: root, launch, timeoutMs: 200 });
-    const stuck = spawner.run("sleep 5", { cwd: root, launch, timeoutMs: 200 });
+    const first = runShell(source, "sleep 0.3", { cwd: root, launch });
+    const waited = runShell(source, "echo in time", { cwd: root, launch, timeoutMs: 200 });
+    const stuck = runShell(source, "sleep 5", { cwd: root, launch, timeoutMs: 200 });
     expect(await first).toEqual({ end: { kind: "exit", code: 0 }, log: "" });
     expect(await waited).toEqual({ end: { kind: "exit", code: 0 }, log: "in time\n" });
     expect(await stuck).toEqual({ end: { kind: "timeout" }, log: "" });
@@ -184,10 +191,10 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
     const mine = new LaunchSlots(1);
     const theirs = new LaunchSlots(1);
     const trace = join(root, `sets-${spawner.kind}-${Math.random()}`);
-    const first = spawner.run(`echo start >> ${trace}; sleep 0.3; echo end >> ${trace}`, { cwd: root, launch: { slots: mine, started: () => undefined } });
-    const second = spawner.run(`echo start >> ${trace}; echo end >> ${trace}`, { cwd: root, launch: { slots: mine, started: () => undefined } });
+    const first = runShell(source, `echo start >> ${trace}; sleep 0.3; echo end >> ${trace}`, { cwd: root, launch: { slots: mine, started: () => undefined } });
+    const second = runShell(source, `echo start >> ${trace}; echo end >> ${trace}`, { cwd: root, launch: { slots: mine, started: () => undefined } });
     // Two runs that end while `first` still holds the only slot of `mine`.
-    await Promise.all([spawner.run("true", { cwd: root, launch: { slots: theirs, started: () => undefined } }), spawner.run("true", { cwd: root })]);
+    await Promise.all([runShell(source, "true", { cwd: root, launch: { slots: theirs, started: () => undefined } }), runShell(source, "true", { cwd: root })]);
     await Promise.all([first, second]);
     expect(readFileSync(trace, "utf8")).toBe("start\nend\nstart\nend\n");
     expect([mine.tryTake(), mine.tryTake(), theirs.tryTake(), theirs.tryTake()]).toEqual([true, false, true, false]);
@@ -198,7 +205,7 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
     expect(slots.tryTake()).toBe(true);
     const order: string[] = [];
     slots.wait(() => order.push("waited longer"));
-    const run = spawner.run("echo ran", { cwd: root, launch: { slots, started: () => order.push("command") } });
+    const run = runShell(source, "echo ran", { cwd: root, launch: { slots, started: () => order.push("command") } });
     slots.give(); // to the one that waited longer
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(order).toEqual(["waited longer"]);
@@ -259,12 +266,12 @@ describe.runIf(hasCompiler)("the quanta-spawn helper", () => {
     const slots = new LaunchSlots(1);
     const launch = { slots, started: () => undefined };
     const pids = join(root, "pids-on-death");
-    const running = own.run(`echo $$ > ${pids}; exec sleep 30`, { cwd: root, launch });
-    const queued = own.run("echo never", { cwd: root, launch }); // queued in the helper
+    const running = own.runHoldingSlot(`echo $$ > ${pids}; exec sleep 30`, { cwd: root }, launch);
+    const queued = own.runHoldingSlot("echo never", { cwd: root }, launch); // queued in the helper
     const shell = Number(await waitForLine(pids));
     let other = false;
     slots.wait(() => (other = true)); // a quantum of another kind waits: the next run stays here
-    const waiting = own.run("echo never", { cwd: root, launch });
+    const waiting = own.runHoldingSlot("echo never", { cwd: root }, launch);
     process.kill(own.pid!, "SIGKILL");
     const gone = { kind: "spawn-error", message: "the quanta-spawn helper was killed by SIGKILL" };
     expect(await running).toEqual({ end: gone, log: "" });
@@ -282,8 +289,8 @@ describe.runIf(hasCompiler)("the quanta-spawn helper", () => {
     const slots = new LaunchSlots(2);
     expect(slots.tryTake()).toBe(true);
     const launch = { slots, started: () => undefined };
-    const running = own.run("sleep 30", { cwd: root, launch });
-    const queued = own.run("echo never", { cwd: root, launch });
+    const running = own.runHoldingSlot("sleep 30", { cwd: root }, launch);
+    const queued = own.runHoldingSlot("echo never", { cwd: root }, launch);
     own.close();
     slots.give(); // to the queued run, whose `s` can no longer be sent
     const killed = { end: { kind: "signal", signal: "SIGKILL" }, log: "" };
