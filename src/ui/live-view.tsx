@@ -174,7 +174,7 @@ function formatWatchLine(state: RunState): string | undefined {
   if (w === undefined || (state.phase === "running" && w.time < (state.startedAt ?? 0))) return undefined;
   switch (w.state) {
     case "waiting":
-      return `watching ${w.paths} paths for changes (Ctrl-C to stop)`;
+      return `watching ${w.paths} paths for changes (q or Ctrl-C to quit)`;
     case "changed":
       return `changed: ${w.paths.join(", ")}`;
     case "error":

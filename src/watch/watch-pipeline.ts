@@ -62,11 +62,13 @@ class WatchDriver {
     await this.updateTargets();
     const quit = stopOnInterrupt();
     quit.signal.addEventListener("abort", () => this.feed({ kind: "quit", at: Date.now() }), { once: true });
+    const keys = listenForQuitKey(() => this.feed({ kind: "quit", at: Date.now() }));
     const done = new Promise<void>((resolve) => (this.exited = resolve));
     try {
       this.apply(firstPass());
       await done;
     } finally {
+      keys.dispose();
       quit.dispose();
       clearTimeout(this.timer);
     }
@@ -100,7 +102,7 @@ class WatchDriver {
         // The quanta a change makes stale finish, and the next pass, which follows at once, redoes them.
         return;
       case "stop-pass":
-        this.session.stop("quit");
+        this.session.stop("SIGINT");
         return;
       case "exit":
         this.exited?.();
@@ -156,4 +158,26 @@ class WatchDriver {
   }
 
   private lastTargets: WatchTargets | undefined;
+}
+
+/**
+ * On a terminal, `q` (or Ctrl-C, which a terminal in raw mode sends as a byte instead of a signal)
+ * quits. The terminal is put back as it was on `dispose`.
+ */
+function listenForQuitKey(quit: () => void): { dispose(): void } {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return { dispose() {} };
+  const onData = (data: Buffer) => {
+    if (data.includes(0x71) || data.includes(0x03)) quit();
+  };
+  stdin.setRawMode(true);
+  stdin.on("data", onData);
+  stdin.resume();
+  return {
+    dispose() {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+    },
+  };
 }
