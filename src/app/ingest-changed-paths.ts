@@ -63,7 +63,7 @@ export async function ingestChangedPaths(options: IngestOptions & { paths: reado
   const candidates = matchFiles(files, templates, report, gone);
   if (needsWholeWalk(candidates, gone, options)) return ingestInto(options, sink);
 
-  const decide: Decide = { ...options, collection, sink, report, removedKeys: new Set() };
+  const decide: Decide = { ...options, collection, sink, report, removedKeys: new Set(), boundKeys: new Set() };
   const writes = await decideCandidates(candidates, { ...decide, walkStart });
   for (const path of gone) writes.push(...removeGone(path, templates, decide));
   for (const spec of relationSpecs) {
@@ -143,6 +143,8 @@ interface Decide extends IngestOptions {
   report: IngestReport;
   /** The datasets removed so far (type and key), each counted once. */
   removedKeys: Set<string>;
+  /** The datasets a file of this ingest is bound to (type and key): a gone path no longer holds them (a rename). */
+  boundKeys: Set<string>;
 }
 
 /** The registry writes for the candidates, decided as the full ingest decides them (ingest.ts). */
@@ -178,6 +180,7 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
       hashed.set(c.path, state);
     }
     const status = existing === undefined ? "added" : existing.digest === state.digest ? "unchanged" : "changed";
+    opts.boundKeys.add(c.spec.type + "\0" + c.key);
     report.byType[c.spec.type]![status]++;
     report[status]++;
     const record: DatasetRecord = { digest: state.digest, size: c.size, storage: c.spec.storage, producer: null, sourcePath: c.path };
@@ -203,14 +206,19 @@ function removeGone(path: string, templates: Templates, opts: Decide): Array<() 
   for (const { spec, dataId } of matches) {
     const key = encodeDataId(dataId);
     const existing = repo.registry.getDataset(collection, spec.type, key);
-    if (existing?.sourcePath === path) writes.push(...removeDataset(spec.type, key, existing, opts));
+    if (existing?.sourcePath !== path) continue;
+    // Renamed to a path that gives the same data ID: the dataset stays, bound to the new file.
+    if (opts.boundKeys.has(spec.type + "\0" + key)) writes.push(() => opts.sink.records.deleteFileState(path));
+    else writes.push(...removeDataset(spec.type, key, existing, opts));
   }
   if (matches.length > 0) return writes;
   for (const { spec, template } of templates) {
     const root = template.root || "/";
     if (!isInside(path, root) && !isInside(root, path) && root !== path) continue;
     for (const e of repo.registry.listDatasets({ collection, type: spec.type })) {
-      if (e.record.sourcePath !== undefined && isInside(e.record.sourcePath, path)) writes.push(...removeDataset(spec.type, e.key, e.record, opts));
+      if (e.record.sourcePath === undefined || !isInside(e.record.sourcePath, path)) continue;
+      if (opts.boundKeys.has(spec.type + "\0" + e.key)) writes.push(() => opts.sink.records.deleteFileState(e.record.sourcePath!));
+      else writes.push(...removeDataset(spec.type, e.key, e.record, opts));
     }
   }
   return writes;
