@@ -171,6 +171,8 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
       if (existing !== undefined) writes.push(...removeDataset(c.spec.type, c.key, existing, opts));
       continue;
     }
+    // Its data ID is held by a file of this ingest (as the walk's kept keys): a gone path gives it up (a rename).
+    opts.boundKeys.add(c.spec.type + "\0" + c.key);
     let state = known.get(c.path) ?? hashed.get(c.path);
     if (state === undefined) continue; // unreadable: reported, and its old dataset is kept
     if (existing === undefined && known.has(c.path) && !repo.blobs.has(state.digest)) {
@@ -180,7 +182,6 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
       hashed.set(c.path, state);
     }
     const status = existing === undefined ? "added" : existing.digest === state.digest ? "unchanged" : "changed";
-    opts.boundKeys.add(c.spec.type + "\0" + c.key);
     report.byType[c.spec.type]![status]++;
     report[status]++;
     const record: DatasetRecord = { digest: state.digest, size: c.size, storage: c.spec.storage, producer: null, sourcePath: c.path };

@@ -38,4 +38,25 @@ describe("review: ingest of changed paths, a rename that keeps the data ID", () 
     expect(after).toEqual([["detector=1,visit=1", at("data/visit1/det01.txt")]]);
     await repo.close();
   });
+
+  it("review: a renamed directory (visit1 -> visit01) keeps its datasets, bound to the new paths", async () => {
+    const at = (p: string) => join(dir, p);
+    const inputs: InputSpec[] = [{ kind: "files", type: "raw", path: at("data/visit{visit}/det{detector}.txt"), dimensions: ["visit", "detector"], storage: "text" }];
+    mkdirSync(at("data/visit1"), { recursive: true });
+    const past = Date.now() / 1000 - 3600;
+    for (const d of [1, 2]) {
+      writeFileSync(at(`data/visit1/det${d}.txt`), `v1 d${d}`);
+      utimesSync(at(`data/visit1/det${d}.txt`), past, past);
+    }
+    const repo = await openRepository(at("repo"), { write: true, command: "test" });
+    await ingestInputs({ inputs, dimensions, repo, collection: COLLECTION });
+
+    renameSync(at("data/visit1"), at("data/visit01"));
+    const report = await ingestChangedPaths({ inputs, dimensions, repo, collection: COLLECTION, paths: [at("data/visit1"), at("data/visit01")] });
+    expect(report.removed).toBe(0);
+    const after = [...repo.registry.listDatasets({ collection: COLLECTION })].map((e) => [e.key, e.record.sourcePath]);
+    expect(after).toEqual([1, 2].map((d) => [`detector=${d},visit=1`, at(`data/visit01/det${d}.txt`)]));
+    expect(repo.registry.getFileState(at("data/visit1/det1.txt"))).toBeUndefined();
+    await repo.close();
+  });
 });
