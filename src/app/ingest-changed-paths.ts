@@ -63,7 +63,7 @@ export async function ingestChangedPaths(options: IngestOptions & { paths: reado
   const candidates = matchFiles(files, templates, report, gone);
   if (needsWholeWalk(candidates, gone, options)) return ingestInto(options, sink);
 
-  const decide: Decide = { ...options, collection, sink, report, removedKeys: new Set() };
+  const decide: Decide = { ...options, collection, sink, report, removedKeys: new Set(), boundKeys: new Set() };
   const writes = await decideCandidates(candidates, { ...decide, walkStart });
   for (const path of gone) writes.push(...removeGone(path, templates, decide));
   for (const spec of relationSpecs) {
@@ -143,6 +143,8 @@ interface Decide extends IngestOptions {
   report: IngestReport;
   /** The datasets removed so far (type and key), each counted once. */
   removedKeys: Set<string>;
+  /** The datasets a file of this ingest is bound to (type and key): a gone path no longer holds them (a rename). */
+  boundKeys: Set<string>;
 }
 
 /** The registry writes for the candidates, decided as the full ingest decides them (ingest.ts). */
@@ -169,6 +171,8 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
       if (existing !== undefined) writes.push(...removeDataset(c.spec.type, c.key, existing, opts));
       continue;
     }
+    // Its data ID is held by a file of this ingest (as the walk's kept keys): a gone path gives it up (a rename).
+    opts.boundKeys.add(c.spec.type + "\0" + c.key);
     let state = known.get(c.path) ?? hashed.get(c.path);
     if (state === undefined) continue; // unreadable: reported, and its old dataset is kept
     if (existing === undefined && known.has(c.path) && !repo.blobs.has(state.digest)) {
@@ -203,14 +207,19 @@ function removeGone(path: string, templates: Templates, opts: Decide): Array<() 
   for (const { spec, dataId } of matches) {
     const key = encodeDataId(dataId);
     const existing = repo.registry.getDataset(collection, spec.type, key);
-    if (existing?.sourcePath === path) writes.push(...removeDataset(spec.type, key, existing, opts));
+    if (existing?.sourcePath !== path) continue;
+    // Renamed to a path that gives the same data ID: the dataset stays, bound to the new file.
+    if (opts.boundKeys.has(spec.type + "\0" + key)) writes.push(() => opts.sink.records.deleteFileState(path));
+    else writes.push(...removeDataset(spec.type, key, existing, opts));
   }
   if (matches.length > 0) return writes;
   for (const { spec, template } of templates) {
     const root = template.root || "/";
     if (!isInside(path, root) && !isInside(root, path) && root !== path) continue;
     for (const e of repo.registry.listDatasets({ collection, type: spec.type })) {
-      if (e.record.sourcePath !== undefined && isInside(e.record.sourcePath, path)) writes.push(...removeDataset(spec.type, e.key, e.record, opts));
+      if (e.record.sourcePath === undefined || !isInside(e.record.sourcePath, path)) continue;
+      if (opts.boundKeys.has(spec.type + "\0" + e.key)) writes.push(() => opts.sink.records.deleteFileState(e.record.sourcePath!));
+      else writes.push(...removeDataset(spec.type, e.key, e.record, opts));
     }
   }
   return writes;

@@ -44,8 +44,11 @@ export class ChokidarWatcher implements FileWatcher {
     return this.count;
   }
 
+  /**
+   * The new watcher is in place before the old one closes: it reports nothing of what it finds at its
+   * start, so a change made while it starts is reported by the old one (twice at worst, harmlessly).
+   */
   async watch(targets: WatchTargets): Promise<void> {
-    await this.close();
     const scope = new WatchScope(targets);
     const watcher = watch(scope.roots(), { ignoreInitial: true, ignored: (path) => !scope.admits(path) });
     watcher.on("all", (event, path) => {
@@ -55,12 +58,19 @@ export class ChokidarWatcher implements FileWatcher {
       else if (event === "unlink" || event === "unlinkDir") this.onChange({ path, kind: "removed" });
       else if (event === "addDir") this.onChange({ path, kind: "added" });
     });
-    await new Promise<void>((resolve, reject) => {
-      watcher.once("ready", resolve);
-      watcher.once("error", reject);
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        watcher.once("ready", resolve);
+        watcher.once("error", reject);
+      });
+    } catch (err) {
+      await watcher.close();
+      throw err;
+    }
+    const old = this.watcher;
     this.watcher = watcher;
     this.count = Object.values(watcher.getWatched()).reduce((n, entries) => n + entries.length, 0);
+    await old?.close();
   }
 
   async close(): Promise<void> {
