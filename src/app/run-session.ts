@@ -11,8 +11,9 @@
  * - the repository, with its writer lock held: no other process writes to it meanwhile;
  * - the executor: its worker threads (each with the task modules it imported), its shell spawner (the
  *   quanta-spawn helper) and its pool of sandboxes under the repository's `tmp/`. Made by the first run
- *   that executes a quantum; one that was stopped (an interrupt, a repository error) starts nothing
- *   more, so it is closed, and the next run makes a new one;
+ *   that executes a quantum. One that was stopped (an interrupt, a repository error) starts nothing
+ *   more, and the worker threads of one whose run set corrupt blobs aside may still list them: such an
+ *   executor is closed, and the next run makes a new one;
  * - the reporter (or the caller's event sink).
  *
  * What each run redoes, as a standalone `quanta run` does: load the pipeline (task modules are bundled
@@ -281,7 +282,8 @@ export class RunSession {
         interrupt: stopping.signal,
         prune,
       });
-      stopped = stopping.signal.aborted;
+      // A run that set blobs aside leaves worker threads that still list them: start afresh too.
+      stopped = stopping.signal.aborted || result.setAside > 0;
       return result;
     } finally {
       interrupt.dispose();

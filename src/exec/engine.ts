@@ -66,6 +66,11 @@ export interface RunResult {
   durationMs: number;
   /** The outputs' blobs kept in files (not in the registry), for the run stamp. */
   fileBlobs: BlobDigest[];
+  /**
+   * How many corrupt blobs the run set aside in quarantine/. The executor's worker threads may still
+   * list them as present (their own listings): a session starts the next run on a fresh executor.
+   */
+  setAside: number;
 }
 
 const PACKAGES: Record<string, string> = { quanta: QUANTA_VERSION, node: process.version };
@@ -351,6 +356,12 @@ class GraphRun {
       if (wasRunning) this.interrupted.stopped.push(this.ref(id));
       return;
     }
+    // Cancelled, not by the run (an interrupt is above): failed for this run, but not recorded, so the
+    // next run starts it again; not retried, since whoever cancelled it did not want it run.
+    if (!outcome.ok && outcome.cancelled) {
+      this.failed(id, q, { event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs: outcome.finishedAt - outcome.startedAt });
+      return;
+    }
     // A corrupt input is set aside at once; a retry would read it again, so there is none.
     if (!outcome.ok && outcome.corrupt !== undefined) this.quarantine(outcome.corrupt);
     else if (!outcome.ok && job.attempt <= this.opts.retries && !this.stopping) {
@@ -516,7 +527,7 @@ class GraphRun {
     const removed = this.removed > 0 ? { removed: this.removed } : undefined;
     this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode, ...(interrupted && { interrupted }), ...removed });
     const fileBlobs = this.resolver.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
-    return { counts, tasks, exitCode, durationMs, fileBlobs };
+    return { counts, tasks, exitCode, durationMs, fileBlobs, setAside: this.quarantined.size };
   }
 
   private countNotStarted(): number {

@@ -110,7 +110,9 @@ export interface QuantumExecutor {
   /**
    * Cancels quanta handed over: one that has not started never starts; a running command's process
    * group is killed (other work may be let finish). Each still ends through its sink, as a failure
-   * marked `cancelled` unless it finished first; the scheduler records none of them.
+   * marked `cancelled` unless it finished first. The scheduler records no cancelled quantum and retries
+   * none: one its run stopped is counted as stopped (an interrupt); any other is reported as failed
+   * ("cancelled"), its descendants blocked, and the next run starts it again.
    */
   cancel(quanta: readonly number[]): void;
   /** Cancels everything it was handed (an interrupt, or a repository error). */

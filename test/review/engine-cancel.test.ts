@@ -25,21 +25,22 @@ afterEach(async () => {
 });
 
 describe("review: a quantum cancelled through the executor", () => {
-  it("review: is not recorded as failed and blocks nothing", async () => {
+  it("review: is reported as failed for this run, not retried, and not recorded: the next run starts it again", async () => {
     const cluster = new FakeCluster();
     const events: EventBody[] = [];
     const request = { repoRoot: fx.repo, pipelineFile: join(fx.dir, "chain.yaml"), targets: [], flags: { bind: [], config: [] } };
     const plan = await planPipeline(request, repo, (e) => events.push(e));
     const executor = new FakeExecutor({ blobs: repo.blobs, cluster, ends: "held", slots: 2 });
-    const running = runGraph({ graph: plan.graph, repo, collection: plan.collection, executor, emit: (e) => events.push(e), retries: 0, failFast: false });
+    const running = runGraph({ graph: plan.graph, repo, collection: plan.collection, executor, emit: (e) => events.push(e), retries: 2, failFast: false });
     while (cluster.pending.size < 2) await new Promise((r) => setImmediate(r));
     const victim = [...cluster.pending.values()][0]!.job;
     executor.cancel([victim.quantum]);
     const release = setInterval(() => cluster.release(), 1);
     await running;
     clearInterval(release);
-    expect(events.filter((e) => e.event === "quantum-failed" || e.event === "quantum-blocked").map((e) => e.event)).toEqual([]);
+    expect(events.filter((e) => e.event === "quantum-retrying")).toEqual([]);
+    expect(events.filter((e) => e.event === "quantum-failed")).toMatchObject([{ quantum: victim.quantum, error: "cancelled" }]);
     const q = plan.graph.quanta[victim.quantum]!;
-    expect(repo.registry.getQuantum(plan.collection, q.task, q.key)?.status).not.toBe("failed");
+    expect(repo.registry.getQuantum(plan.collection, q.task, q.key)).toBeUndefined();
   });
 });
