@@ -1,8 +1,8 @@
 /**
  * The loop of `quanta watch`, as a pure state machine: what to do when files change, when the debounce
- * delay is over, when a pass ends, and when the user quits. Its driver (src/app/watch.ts) owns the file
- * watcher, the timer and the run session, feeds it events with the time they came at, and carries out
- * the actions it returns. Time is only what the events say, so the tests step it without sleeping.
+ * delay is over, when a pass ends, and when the user quits. Its driver (src/watch/watch-pipeline.ts)
+ * owns the file watcher, the timer and the run session, feeds it events with the time they came at,
+ * and carries out the actions it returns. Time is only what the events say, so the tests step it without sleeping.
  *
  * ```
  *                 change                      quiet for `debounceMs`

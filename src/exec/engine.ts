@@ -261,7 +261,7 @@ class GraphRun {
     if (rebind) {
       this.batcher.add((registry) => {
         const status = cached.noWork ? "no-work" : "succeeded";
-        registry.putQuantum(this.opts.collection, q.task, q.key, { status, key, executionId: cached.executionId, time: Date.now(), outputs: cached.outputs });
+        registry.putQuantum(this.opts.collection, q.task, q.key, { status, key, executionId: cached.executionId, time: Date.now(), outputs: cached.outputs, pipeline: this.opts.graph.pipeline.name });
         this.bindOutputs(registry, q, key, cached.outputs);
       });
     }
@@ -435,7 +435,7 @@ class GraphRun {
       typed[name] = { type: this.opts.graph.datasets[q.outputs[name]!]!.type, digest: blob.digest, size: blob.size };
     }
     const action: ActionRecord | undefined = outcome.ok ? { key, manifest, outputs: typed, noWork: outcome.noWork, executionId } : undefined;
-    const quantum: QuantumRecord = { status, key, executionId, time: outcome.finishedAt };
+    const quantum: QuantumRecord = { status, key, executionId, time: outcome.finishedAt, pipeline: this.opts.graph.pipeline.name };
     if (outcome.ok) quantum.outputs = typed;
     const execution: ExecutionRecord = {
       id: executionId,
@@ -496,14 +496,14 @@ class GraphRun {
   private removed = 0;
 
   /**
-   * Removes from the collection the quanta of the graph's tasks that the graph no longer has, and the
-   * outputs they bound (unless another quantum has bound them since). Their blobs stay for `gc`.
+   * Removes from the collection the quanta this pipeline recorded that the graph no longer has (an
+   * input was deleted, a task renamed), and the outputs they bound (unless another quantum has bound
+   * them since). Their blobs stay for `gc`.
    */
   private removeGoneQuanta(): number {
     const { graph, collection, repo } = this.opts;
-    const tasks = new Set(graph.tasks.map((t) => t.label));
     const present = new Set(graph.quanta.map((q) => `${q.task}@${q.key}`));
-    const gone = [...repo.registry.listQuanta(collection)].filter((q) => tasks.has(q.task) && !present.has(`${q.task}@${q.dataId}`));
+    const gone = [...repo.registry.listQuanta(collection)].filter((q) => q.record.pipeline === graph.pipeline.name && !present.has(`${q.task}@${q.dataId}`));
     if (gone.length === 0) return 0;
     this.batcher.add((registry) => {
       for (const q of gone) {

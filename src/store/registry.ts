@@ -83,6 +83,12 @@ export interface QuantumRecord {
    * record alone. Absent on failures.
    */
   outputs?: Record<string, { type: string; digest: BlobDigest; size: number }>;
+  /**
+   * The pipeline whose run recorded it: a run of that whole pipeline removes its quanta that no longer
+   * exist (engine.ts), and no other pipeline's writing to the same collection. Absent in records of
+   * older versions, which are never removed.
+   */
+  pipeline?: string;
 }
 
 /** Provenance of one execution (one attempt at running one quantum). */

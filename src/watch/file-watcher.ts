@@ -23,6 +23,8 @@ export interface WatchTargets {
   directories: readonly string[];
   /** Watched alone (absolute). */
   files: readonly string[];
+  /** Never watched, even inside a directory target (the repository, which every pass writes). */
+  excluded?: readonly string[];
 }
 
 export interface FileWatcher {
@@ -84,12 +86,14 @@ export class ChokidarWatcher implements FileWatcher {
 export class WatchScope {
   private readonly directories: string[];
   private readonly files: Set<string>;
+  private readonly excluded: readonly string[];
   /** Every proper ancestor of a target: watched only as the way to it. */
   private readonly ancestors = new Set<string>();
 
   constructor(targets: WatchTargets) {
     this.directories = [...new Set(targets.directories)];
     this.files = new Set(targets.files);
+    this.excluded = targets.excluded ?? [];
     for (const t of [...this.directories, ...this.files]) {
       for (let d = dirname(t); !this.ancestors.has(d); d = dirname(d)) {
         this.ancestors.add(d);
@@ -107,13 +111,19 @@ export class WatchScope {
 
   /** A target, or inside a directory target: what changes are reported for. */
   covers(path: string): boolean {
-    return this.files.has(path) || this.directories.some((d) => path === d || path.startsWith(d.endsWith(sep) ? d : d + sep));
+    if (this.excluded.some((d) => isWithin(path, d))) return false;
+    return this.files.has(path) || this.directories.some((d) => isWithin(path, d));
   }
 
   /** Covered, or on the way to a target: what chokidar is let descend into. */
   admits(path: string): boolean {
     return this.ancestors.has(path) || this.covers(path);
   }
+}
+
+/** `path` is `dir` or below it. */
+function isWithin(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 
 function nearestExisting(path: string): string {

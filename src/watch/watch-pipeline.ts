@@ -12,7 +12,7 @@
  * on, and the next change that fixes it runs a pass. The watched files are worked out again after each
  * pass in which the pipeline file, a file it imports or a task module changed.
  */
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { QuantaError } from "../core/errors.js";
 import { firstPass, stepWatch, type WatchAction, type WatchInput, type WatchState } from "../core/watch-loop.js";
 import { loadPipeline } from "../app/load-pipeline.js";
@@ -107,6 +107,10 @@ class WatchDriver {
       case "exit":
         this.exited?.();
         return;
+      default: {
+        const never: never = action;
+        throw new Error(`internal error: ${JSON.stringify(never)}`);
+      }
     }
   }
 
@@ -148,13 +152,17 @@ class WatchDriver {
       this.targetsStale = false;
     } catch (err) {
       if (!(err instanceof QuantaError)) throw err;
-      // The pass reports the error; until it is fixed, the files last known and the pipeline file are watched.
+      // The pass reports the error. Until it is fixed, what was watched stays watched, with the pipeline
+      // file; before anything loaded, the pipeline file's whole folder (a task module that does not
+      // compile is in it, somewhere).
       const file = resolve(this.req.pipelineFile);
       this.pipelineFiles.add(file);
-      targets = { directories: this.lastTargets?.directories ?? [], files: [...new Set([...(this.lastTargets?.files ?? []), ...this.pipelineFiles])] };
+      const last = this.lastTargets ?? { directories: [dirname(file)], files: [] };
+      targets = { directories: last.directories, files: [...new Set([...last.files, ...this.pipelineFiles])] };
+      this.targetsStale = true;
     }
     this.lastTargets = targets;
-    await this.watcher.watch(targets);
+    await this.watcher.watch({ ...targets, excluded: [resolve(this.req.repoRoot)] });
   }
 
   private lastTargets: WatchTargets | undefined;
