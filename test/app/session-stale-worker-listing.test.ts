@@ -1,8 +1,8 @@
 /**
- * review: a worker thread's blob store keeps its own shard listings across the runs of a session. A
- * blob file the main thread sets aside (a corrupt one moved to quarantine/) is still listed there, so
- * when the quantum that made it reruns on that worker, `putSync` takes the file as present and does not
- * write it: the output is recorded with no blob file behind it.
+ * A worker thread's blob store keeps its own shard listings across the runs of a session. A blob file
+ * the main thread sets aside (a corrupt one moved to quarantine/) would still be listed there, and the
+ * quantum that made it, rerun on that worker, would take the file as present and not write it again:
+ * a session ends its executor after a run that set blobs aside.
  *
  * Imports the session from dist/ (build first), as test/app/run-session.test.ts does.
  */
@@ -32,8 +32,8 @@ export default defineTask({
 });
 `;
 
-describe("review: a blob file set aside during a session, made again by a worker thread", () => {
-  it("review: the rerun of its producer writes it again (the worker's listing is not stale)", async () => {
+describe("16 a blob file set aside during a session, made again by a worker thread", () => {
+  it("16 the rerun of its producer writes it again (the worker's listing is not stale)", async () => {
     const dir = temp.dir;
     mkdirSync(join(dir, "tasks"), { recursive: true });
     mkdirSync(join(dir, "data"));

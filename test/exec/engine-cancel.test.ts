@@ -1,8 +1,7 @@
 /**
- * review: QuantumExecutor.cancel's contract (quantum-job.ts) says a cancelled quantum ends through its
- * sink marked `cancelled` and "the scheduler records none of them". The engine checks `cancelled`
- * nowhere: outside an interrupt, a cancelled quantum is retried, or recorded as failed and its
- * descendants blocked.
+ * A quantum cancelled through QuantumExecutor.cancel (not by the run's own stop) ends through its sink
+ * marked `cancelled`: the engine reports it as failed for this run, does not retry it, and records
+ * nothing, so the next run starts it again (quantum-job.ts).
  */
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -24,8 +23,8 @@ afterEach(async () => {
   fx.cleanup();
 });
 
-describe("review: a quantum cancelled through the executor", () => {
-  it("review: is reported as failed for this run, not retried, and not recorded: the next run starts it again", async () => {
+describe("16 a quantum cancelled through the executor", () => {
+  it("16 is reported as failed for this run, not retried, and not recorded: the next run starts it again", async () => {
     const cluster = new FakeCluster();
     const events: EventBody[] = [];
     const request = { repoRoot: fx.repo, pipelineFile: join(fx.dir, "chain.yaml"), targets: [], flags: { bind: [], config: [] } };

@@ -1,8 +1,7 @@
 /**
- * review: the watch re-targets (ChokidarWatcher.watch) after a pass in which the pipeline changed. The
- * old watcher is closed before the new one is in place, and the new one ignores what it finds at its
- * start: a file written meanwhile is reported by neither, and the session's next passes, which ingest
- * only reported paths, never read it.
+ * The watch re-targets (ChokidarWatcher.watch) after a pass in which the pipeline changed. The new
+ * chokidar watcher ignores what it finds at its start, so the old one stays until the new one is
+ * ready: a file written meanwhile is reported (perhaps twice), and the next pass reads it.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -26,8 +25,8 @@ afterEach(async () => {
   cleanup();
 });
 
-describe("review: re-targeting the watcher", () => {
-  it("review: a file written while the targets are replaced is reported", async () => {
+describe("16 re-targeting the watcher", () => {
+  it("16 a file written while the targets are replaced is reported", async () => {
     const targets = { directories: [join(dir, "data")], files: [join(dir, "p.yaml")] };
     await watcher.watch(targets);
     const replacing = watcher.watch(targets);

@@ -1,5 +1,5 @@
 /**
- * review: a rename that keeps the data ID (det1.txt → det01.txt: an int field reads 1 from both),
+ * A rename that keeps the data ID (det1.txt → det01.txt: an int field reads 1 from both),
  * reported as the watcher reports it (the old path gone, the new one added), must leave the dataset
  * bound to the new file, as the full walk does.
  */
@@ -21,8 +21,8 @@ afterEach(() => cleanup());
 const dimensions: DimensionUniverse = { visit: "int", detector: "int" };
 const COLLECTION = "raw/test";
 
-describe("review: ingest of changed paths, a rename that keeps the data ID", () => {
-  it("review: the dataset stays, bound to the new path, as after a full walk", async () => {
+describe("16 ingest of changed paths, a rename that keeps the data ID", () => {
+  it("16 the dataset stays, bound to the new path, as after a full walk", async () => {
     const at = (p: string) => join(dir, p);
     const inputs: InputSpec[] = [{ kind: "files", type: "raw", path: at("data/visit{visit}/det{detector}.txt"), dimensions: ["visit", "detector"], storage: "text" }];
     mkdirSync(at("data/visit1"), { recursive: true });
@@ -39,7 +39,7 @@ describe("review: ingest of changed paths, a rename that keeps the data ID", () 
     await repo.close();
   });
 
-  it("review: a renamed directory (visit1 -> visit01) keeps its datasets, bound to the new paths", async () => {
+  it("16 a renamed directory (visit1 -> visit01) keeps its datasets, bound to the new paths", async () => {
     const at = (p: string) => join(dir, p);
     const inputs: InputSpec[] = [{ kind: "files", type: "raw", path: at("data/visit{visit}/det{detector}.txt"), dimensions: ["visit", "detector"], storage: "text" }];
     mkdirSync(at("data/visit1"), { recursive: true });

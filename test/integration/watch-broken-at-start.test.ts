@@ -1,7 +1,7 @@
 /**
- * review: `quanta watch` started while a task module does not compile. The first pass reports the
- * error; the watch then watches only the pipeline file (updateTargets has no targets from an earlier
- * load), so fixing the task module itself is never seen.
+ * `quanta watch` started while a task module does not compile: the first pass reports the error, and
+ * until the pipeline loads the watch watches the pipeline file's folder (not the repository), so that
+ * fixing the task module itself starts a pass.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { QuantaEvent } from "../../src/core/events.js";
 import { QUANTA_BIN } from "../helpers/cli.js";
 import { parseEventLine } from "../helpers/event-schema.js";
-import { makeChainFixture } from "../integration/chain-fixture.js";
+import { makeChainFixture } from "./chain-fixture.js";
 
 let fx: ReturnType<typeof makeChainFixture>;
 let child: ChildProcess | undefined;
@@ -29,8 +29,8 @@ async function until(done: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 
-describe("review: a watch started with a broken task module", () => {
-  it("review: runs once the task module is fixed", async () => {
+describe("16 a watch started with a broken task module", () => {
+  it("16 runs once the task module is fixed", async () => {
     const double = join(fx.dir, "tasks", "double.ts");
     const source = readFileSync(double, "utf8");
     writeFileSync(double, source + "\nexport const broken = ;\n");
