@@ -31,6 +31,7 @@ import {
   hashFiles,
   ingestInto,
   ingestRelation,
+  noteVanishedInputs,
   parseTemplate,
   racyWindowMs,
   repositorySink,
@@ -73,6 +74,7 @@ export async function ingestChangedPaths(options: IngestOptions & { paths: reado
     sink.records.putDimensions(dimensions);
     for (const spec of fileSpecs) sink.records.putDatasetType({ name: spec.type, dimensions: [...spec.dimensions], storage: spec.storage });
     for (const write of writes) write();
+    noteVanishedInputs(sink, collection, report);
   });
   return report;
 }

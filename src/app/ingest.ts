@@ -29,7 +29,7 @@ import { readRelationFile } from "../store/relation-file.js";
 import type { Repository } from "../store/repository.js";
 import { canonicalJson } from "../core/canonical-json.js";
 import { inputCollectionOf, relationKeyOf } from "../core/input-collection.js";
-import { ingestUnchanged, writeIngestStamp } from "./stamps.js";
+import { ingestUnchanged, vanishedStampName, writeIngestStamp } from "./stamps.js";
 import { collectCandidates, findNonUtf8, type Candidate } from "./collect-candidates.js";
 
 export interface IngestOptions {
@@ -76,8 +76,16 @@ export function formatIngestProblem(p: IngestProblem): string {
 /** The registry writes an ingest makes. */
 export type IngestRecords = Pick<
   Registry,
-  "putDimensions" | "putDatasetType" | "putDataset" | "deleteDataset" | "putFileState" | "deleteFileState" | "putRelation"
+  "putDimensions" | "putDatasetType" | "putDataset" | "deleteDataset" | "putFileState" | "deleteFileState" | "putRelation" | "putStamp"
 >;
+
+/**
+ * In the ingest's commit: when it removed datasets or changed a relation, quanta run on the collection's
+ * inputs may have lost theirs; the next run of the whole pipeline looks for them (run-session.ts).
+ */
+export function noteVanishedInputs(sink: IngestSink, collection: string, report: IngestReport): void {
+  if (sink.commits && (report.removed > 0 || report.relations.some((r) => r.status === "changed"))) sink.records.putStamp(vanishedStampName(collection), true);
+}
 
 /**
  * Where an ingest puts what it reads. The ingest asks the sink for the digest of every file and relation
@@ -164,6 +172,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     if (writes.length > 0) {
       await sink.apply(() => {
         for (const write of writes) write();
+        noteVanishedInputs(sink, collection, report);
       });
     }
     return report;
@@ -254,6 +263,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
       records.putDatasetType({ name: spec.type, dimensions: [...spec.dimensions], storage: spec.storage });
     }
     for (const write of writes) write();
+    noteVanishedInputs(sink, collection, report);
   });
   // Stamp a listing that a later walk can trust: every file read or known, none racily new.
   const states = candidates.map((c) => known.get(c.path) ?? hashed.get(c.path));

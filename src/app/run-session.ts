@@ -43,7 +43,8 @@ import { checkPlannedInputs } from "./planned-inputs.js";
 import { createReporter } from "../ui/create-reporter.js";
 import { buildPlan, emitPlanWarnings, preparePlan, type PlanRequest } from "./plan-pipeline.js";
 import { countDroppedQuanta, type PlanWarning } from "../core/plan-warning.js";
-import { runFingerprint, upToDateStamp, writeRunStamp, type RunStamp } from "./stamps.js";
+import { inputCollectionOf } from "../core/input-collection.js";
+import { lastRunFingerprint, runFingerprint, upToDateStamp, vanishedStampName, writeRunStamp, type RunStamp } from "./stamps.js";
 import { writeLastRun } from "./last-run.js";
 import { stopOnInterrupt } from "./interrupts.js";
 import { ingestInputs, type IngestOptions, type IngestReport } from "./ingest.js";
@@ -219,9 +220,12 @@ export class RunSession {
     }
     const { graph, taskQuanta, warnings } = await buildPlan(req, repo, emit, prepared);
     rememberRun();
-    // Only a run of the whole pipeline knows that a quantum it does not have is gone for good.
+    // Only a run of the whole pipeline knows that a quantum it does not have is gone for good; it looks
+    // when inputs went, or when the pipeline differs from the last clean run's (a task renamed).
     const whole = req.flags.where === undefined && req.flags.tasks === undefined && req.targets.length === 0;
-    const result = await this.execute(graph, collection, countingDropped(emit, warnings), whole);
+    const marker = vanishedStampName(inputCollectionOf(pipeline.name));
+    const mayBeGone = repo.registry.getStamp(marker) === true || lastRunFingerprint(repo, collection) !== fingerprint;
+    const result = await this.execute(graph, collection, countingDropped(emit, warnings), whole && mayBeGone ? { marker } : undefined);
     if (result.exitCode === 0) {
       await writeRunStamp(repo, collection, {
         fingerprint,
@@ -263,7 +267,7 @@ export class RunSession {
   }
 
   /** Runs the graph on the session's executor; Ctrl-C or SIGTERM from here on stops this run in order. */
-  private async execute(graph: QuantumGraph, collection: string, emit: (e: EventBody) => void, prune = false): Promise<RunResult> {
+  private async execute(graph: QuantumGraph, collection: string, emit: (e: EventBody) => void, prune?: { marker: string }): Promise<RunResult> {
     const executor = (this.executor ??= makeExecutor(this.exec, this.repo));
     const interrupt = stopOnInterrupt();
     const stopping = (this.stopping = new AbortController());

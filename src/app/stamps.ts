@@ -89,6 +89,19 @@ export function runFingerprint(hasher: Hasher, id: RunIdentity): string {
 }
 
 const runStampName = (collection: string) => `run\0${collection}`;
+
+/** The fingerprint of the last run stamp of `collection` (undefined: none). */
+export function lastRunFingerprint(repo: Repository, collection: string): string | undefined {
+  return (repo.registry.getStamp(runStampName(collection)) as RunStamp | undefined)?.fingerprint;
+}
+
+/**
+ * The note that quanta run on the input collection `collection` may have lost their inputs: set by an
+ * ingest that removed datasets or changed a relation (in its own commit), cleared by the run of the
+ * whole pipeline that removed such quanta (engine.ts, `prune`; in the same commit), so that a run
+ * interrupted before, or a crash, leaves it for the next.
+ */
+export const vanishedStampName = (collection: string) => `vanished\0${collection}`;
 const ingestStampName = (collection: string) => `ingest\0${collection}`;
 
 type AnyStamp = RunStamp | IngestStamp;

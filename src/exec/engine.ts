@@ -52,11 +52,12 @@ export interface RunOptions {
    */
   interrupt?: AbortSignal;
   /**
-   * The graph is the whole pipeline (no query, task selection or target narrowed it): quanta recorded
-   * in the collection for its tasks that it no longer has (an input they read was deleted) are removed
-   * from the collection with their outputs.
+   * The graph is the whole pipeline (no query, task selection or target narrowed it) and some of its
+   * quanta may have lost their inputs: quanta this pipeline recorded in the collection that the graph
+   * no longer has are removed with their outputs, and the stamp named `marker` is cleared in the same
+   * commit.
    */
-  prune?: boolean;
+  prune?: { marker: string };
 }
 
 export interface RunResult {
@@ -164,7 +165,7 @@ class GraphRun {
     this.opts.interrupt?.removeEventListener("abort", onInterrupt);
     // Earlier work that no quantum of this run wanted (its inputs changed since) is cancelled.
     if (this.earlier.size > 0) this.opts.executor.abandon(this.earlier);
-    if (this.opts.prune && !this.interrupted && this.repositoryError === undefined) this.removed = this.removeGoneQuanta();
+    if (this.opts.prune && !this.interrupted && this.repositoryError === undefined) this.removed = this.removeGoneQuanta(this.opts.prune.marker);
     await this.commitUnlessStoppedBy(this.repositoryError);
     return this.finish();
   }
@@ -500,12 +501,12 @@ class GraphRun {
    * input was deleted, a task renamed), and the outputs they bound (unless another quantum has bound
    * them since). Their blobs stay for `gc`.
    */
-  private removeGoneQuanta(): number {
+  private removeGoneQuanta(marker: string): number {
     const { graph, collection, repo } = this.opts;
     const present = new Set(graph.quanta.map((q) => `${q.task}@${q.key}`));
     const gone = [...repo.registry.listQuanta(collection)].filter((q) => q.record.pipeline === graph.pipeline.name && !present.has(`${q.task}@${q.dataId}`));
-    if (gone.length === 0) return 0;
     this.batcher.add((registry) => {
+      registry.putStamp(marker, false);
       for (const q of gone) {
         for (const out of Object.values(q.record.outputs ?? {})) {
           if (registry.getDataset(collection, out.type, q.dataId)?.producer === q.record.key) registry.deleteDataset(collection, out.type, q.dataId);

@@ -59,5 +59,17 @@ describe("16 quanta whose inputs are gone", () => {
     expect(whole.code, whole.stderr).toBe(0);
     expect(whole.stdout).toContain("1 removed (their inputs are gone)");
     expect(await listed()).toEqual([1, 3, 4, 5]);
+
+    // Deleted, and the deletion ingested by `quanta ingest`: the next whole run still finds the quanta
+    // gone (the ingest left a note in its commit), though its own ingest sees nothing new.
+    rmSync(join(dir, "a", "3.txt"));
+    const ingest = await runCli(["ingest", "a.yaml", "--repo", "repo"], { cwd: dir });
+    expect(ingest.code, ingest.stderr).toBe(0);
+    const after = await runCli(["run", "a.yaml", "--repo", "repo", "--output", "shared", "--plain"], { cwd: dir });
+    expect(after.stdout).toContain("1 removed (their inputs are gone)");
+    expect(await listed()).toEqual([1, 4, 5]);
+    // Once removed, the note is cleared: the next run is answered by its stamp.
+    const again = await runCli(["run", "a.yaml", "--repo", "repo", "--output", "shared", "--plain"], { cwd: dir });
+    expect(again.stdout).not.toContain("removed (their inputs are gone)");
   });
 });
