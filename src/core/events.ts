@@ -156,7 +156,7 @@ export type RunEvent =
   /** Watch mode is idle, watching this many paths. */
   | (Stamp & { event: "watch-waiting"; paths: number })
   /** Watch mode saw these paths change (after debouncing); a run follows. */
-  | (Stamp & { event: "watch-changed"; paths: string[] })
+  | (Stamp & { event: "watch-changed"; paths: string[]; changes: { path: string; kind: "added" | "changed" | "removed" }[] })
   /** Watch mode could not load the changed pipeline (or another error): it keeps watching. */
   | (Stamp & { event: "watch-error"; message: string });
 

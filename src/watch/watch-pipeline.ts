@@ -18,7 +18,7 @@ import { firstPass, stepWatch, type WatchAction, type WatchInput, type WatchStat
 import { loadPipeline } from "../app/load-pipeline.js";
 import { RunSession, type ExecFlags, type OutputFlags, type RunRequest } from "../app/run-session.js";
 import { stopOnInterrupt, INTERRUPTED_EXIT_CODE } from "../app/interrupts.js";
-import { ChokidarWatcher, type FileWatcher, type WatchTargets } from "./file-watcher.js";
+import { ChokidarWatcher, type FileChangeKind, type FileWatcher, type WatchTargets } from "./file-watcher.js";
 import { watchTargets } from "./watch-targets.js";
 
 export interface WatchRequest extends RunRequest {
@@ -54,7 +54,10 @@ class WatchDriver {
     private readonly req: WatchRequest,
     private readonly session: RunSession,
   ) {
-    this.watcher = new ChokidarWatcher((change) => this.feed({ kind: "changed", paths: [change.path], at: Date.now() }));
+    this.watcher = new ChokidarWatcher((change) => {
+      this.kinds.set(change.path, mergeKinds(this.kinds.get(change.path), change.kind));
+      this.feed({ kind: "changed", paths: [change.path], at: Date.now() });
+    });
   }
 
   /** Watches, runs the first pass, and follows changes until told to quit; the exit code. */
@@ -116,7 +119,7 @@ class WatchDriver {
 
   /** One pass: a run of the session over the changed paths (none: the first, everything stale). */
   private async pass(paths: string[]): Promise<void> {
-    if (paths.length > 0) this.session.report({ event: "watch-changed", paths });
+    if (paths.length > 0) this.session.report({ event: "watch-changed", paths, changes: this.takeChanges(paths) });
     let interrupted = false;
     try {
       if (paths.some((p) => this.pipelineFiles.has(p))) this.targetsStale = true;
@@ -166,6 +169,24 @@ class WatchDriver {
   }
 
   private lastTargets: WatchTargets | undefined;
+  /** How each path changed since the pass that last read it. */
+  private readonly kinds = new Map<string, FileChangeKind>();
+
+  /** The changes of these paths, and forgets them (the pass about to start reads them). */
+  private takeChanges(paths: readonly string[]): { path: string; kind: FileChangeKind }[] {
+    return paths.map((path) => {
+      const kind = this.kinds.get(path) ?? "changed";
+      this.kinds.delete(path);
+      return { path, kind };
+    });
+  }
+}
+
+/** A path seen changing twice before a pass: made and then edited is still new; made and then removed is gone. */
+function mergeKinds(before: FileChangeKind | undefined, now: FileChangeKind): FileChangeKind {
+  if (before === "added" && now === "changed") return "added";
+  if (before === "removed" && now === "added") return "changed";
+  return now;
 }
 
 /**

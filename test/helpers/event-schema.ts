@@ -147,7 +147,7 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
     tasks: z.array(z.strictObject({ task: z.string(), total: count, ...statusCounts })),
   }),
   event("watch-waiting", { paths: count }),
-  event("watch-changed", { paths: z.array(z.string()) }),
+  event("watch-changed", { paths: z.array(z.string()), changes: z.array(z.strictObject({ path: z.string(), kind: z.enum(["added", "changed", "removed"]) })) }),
   event("watch-error", { message: z.string() }),
   event("why", { ...verdict, upstream: z.array(z.strictObject(verdict)) }),
   event("gc-finished", { blobsDeleted: count, blobsKept: count, tempFilesDeleted: count, bytesFreed: count }),

@@ -112,7 +112,7 @@ describe("16 quanta watch", () => {
     // One input edited: its chain; parity stays even, so the total is cut off.
     writeFileSync(join(fx.dir, "data", "raw-2.txt"), "7\n");
     let pass = await watch.nextPass();
-    expect(pass.find((e) => e.event === "watch-changed")).toMatchObject({ paths: [join(fx.dir, "data", "raw-2.txt")] });
+    expect(pass.find((e) => e.event === "watch-changed")).toMatchObject({ paths: [join(fx.dir, "data", "raw-2.txt")], changes: [{ path: join(fx.dir, "data", "raw-2.txt"), kind: "changed" }] });
     expect(ran(pass)).toEqual(["double@item=2", "parity@item=2"]);
 
     // Touched without a change of content: nothing runs.
@@ -124,12 +124,14 @@ describe("16 quanta watch", () => {
     // A new input: its quanta and the gather.
     writeFileSync(join(fx.dir, "data", "raw-5.txt"), "5\n");
     pass = await watch.nextPass();
+    expect(pass.find((e) => e.event === "watch-changed")).toMatchObject({ changes: [{ path: join(fx.dir, "data", "raw-5.txt"), kind: "added" }] });
     expect(ran(pass)).toEqual(["double@item=5", "parity@item=5", "total"]);
 
     // Deleted: the gather is back to the inputs it had, whose result the action cache holds; the
     // deleted chain's outputs leave the collection (read while the watch holds the repository).
     rmSync(join(fx.dir, "data", "raw-5.txt"));
     pass = await watch.nextPass();
+    expect(pass.find((e) => e.event === "watch-changed")).toMatchObject({ changes: [{ path: join(fx.dir, "data", "raw-5.txt"), kind: "removed" }] });
     expect(ran(pass)).toEqual([]);
     expect(pass.filter((e) => e.event === "quantum-up-to-date").map((e) => (e as { task: string }).task)).toContain("total");
     const listed = await runCli(["datasets", "--repo", "repo", "--collection", "chain", "--type", "doubled", "--json"], { cwd: fx.dir });

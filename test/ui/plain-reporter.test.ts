@@ -112,7 +112,7 @@ describe("createPlainReporter", () => {
       at(0, { event: "ingest-finished", added: 3, changed: 1, unchanged: 20, removed: 0, errors: 0 }),
       at(1, { event: "graph-built", pipeline: "sky", quanta: 8, datasets: 16, durationMs: 42, tasks: [] }),
       at(2, { event: "watch-waiting", paths: 12 }),
-      at(3, { event: "watch-changed", paths: ["a.npy", "b.npy", "c.npy", "d.npy"] }),
+      at(3, { event: "watch-changed", paths: ["a.npy", "b.npy", "c.npy", "d.npy"], changes: ["a.npy", "b.npy", "c.npy", "d.npy"].map((path) => ({ path, kind: "changed" as const })) }),
       at(4, { event: "watch-error", message: "pipelines/sky.yaml:3:4: bad" }),
     ]);
     expect(output.lines()).toEqual([

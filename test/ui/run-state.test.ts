@@ -106,7 +106,7 @@ describe("reduceRunState", () => {
     expect(first.watch).toEqual({ state: "waiting", paths: 12, time: T0 + 6000 });
     const second = fold(
       [
-        at(7000, { event: "watch-changed", paths: ["data/raw/a.npy"] }),
+        at(7000, { event: "watch-changed", paths: ["data/raw/a.npy"], changes: [{ path: "data/raw/a.npy", kind: "added" }] }),
         at(7100, { event: "run-started", pipeline: "sky", collection: "sky", executor: "pool", workers: 4, tasks: [{ task: "isr", total: 1 }] }),
       ],
       first,
