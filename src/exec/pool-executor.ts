@@ -13,7 +13,7 @@
 import { join } from "node:path";
 import type { QuantumKey } from "../core/digest.js";
 import type { BlobStore } from "../store/blob-store.js";
-import { cancelledOutcome, deliver, NO_EARLIER_WORK, type OutcomeSink, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "./quantum-job.js";
+import { cancelledOutcome, NO_EARLIER_WORK, type OutcomeSink, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "./quantum-job.js";
 import { keepReturnedBytes, runQuantumJob } from "./run-quantum-job.js";
 import { CommandHost } from "./command-host.js";
 import { holdingSlot, LaunchSlots } from "./launch-slots.js";
@@ -41,18 +41,7 @@ export class PoolExecutor implements QuantumExecutor {
   }
 
   submit(jobs: readonly QuantumJob[], sink: OutcomeSink): void {
-    for (const job of jobs) {
-      const signal = this.cancels.open(job.quantum);
-      const ended: OutcomeSink = {
-        started: (quantum) => sink.started(quantum),
-        finished: (quantum, outcome) => {
-          this.cancels.close(quantum);
-          if (!outcome.ok && signal.aborted) outcome.cancelled = true;
-          sink.finished(quantum, outcome);
-        },
-      };
-      deliver(job.quantum, () => this.run(job, signal, () => sink.started(job.quantum)), ended);
-    }
+    this.cancels.deliverEach(jobs, sink, (job, signal, started) => this.run(job, signal, started));
   }
 
   private run(job: QuantumJob, signal: AbortSignal, started: () => void): Promise<QuantumOutcome> {

@@ -11,6 +11,7 @@
 import type { QuantumKey } from "../../src/core/digest.js";
 import { encodeDataId } from "../../src/core/data-id.js";
 import type { BlobStore } from "../../src/store/blob-store.js";
+import { seeded } from "./seeded-random.js";
 import type { OutcomeSink, OutputBlob, QuantumExecutor, QuantumJob, QuantumOutcome } from "../../src/exec/quantum-job.js";
 
 export interface FakeExecutorOptions {
@@ -173,17 +174,7 @@ function defaultContent(job: QuantumJob, connection: string): string {
   return `${job.task.label}/${connection}@${encodeDataId(job.dataId)} <- ${JSON.stringify(job.task.config)} ${inputs.join(" ")}\n`;
 }
 
-/** A small deterministic generator (mulberry32), so that a failing order can be replayed from its seed. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seeded };
 
 export function shuffle<T>(items: T[], random: () => number): T[] {
   for (let i = items.length - 1; i > 0; i--) {

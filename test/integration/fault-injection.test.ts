@@ -13,6 +13,7 @@ import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeTempDir, PROJECT_ROOT, QUANTA_BIN, runCli } from "../helpers/cli.js";
+import { seeded } from "../helpers/seeded-random.js";
 
 const ITEMS = 50; // 2 × 50 + 1 = 101 quanta
 const KILLS = 20;
@@ -22,18 +23,6 @@ const RUN_ARGS = ["run", "cmdchain.yaml", "--repo", "repo", "--json", "-j", "2"]
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
-
-/** mulberry32: a small seeded generator of numbers in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sourceText = (item: number, variant: number) => (variant === 0 ? `line ${item} of the source\n` : `line ${item}, variant ${variant}\n`);
 
@@ -111,7 +100,7 @@ describe("14 fault injection: 20 random kills", () => {
   it("after each kill verify is clean; the resumed run's outputs equal an uninterrupted run's; then nothing runs", async () => {
     const seed = Number(process.env.QUANTA_FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
     console.log(`fault injection seed ${seed} (replay: QUANTA_FAULT_SEED=${seed})`);
-    const random = seededRandom(seed);
+    const random = seeded(seed);
 
     // The uninterrupted run, in a directory of its own; how long it takes (start-up included) sets the
     // range of the kills' moments (three quarters of it: the runs after a kill have less to do), so
