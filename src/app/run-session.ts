@@ -88,6 +88,8 @@ export interface RunOptions {
    * the next run.
    */
   changedPaths?: readonly string[];
+  /** Where this run's events go instead of the session's reporter (a run a repository server serves). */
+  emit?: (event: QuantaEvent) => void;
 }
 
 export interface SessionRunResult {
@@ -155,12 +157,14 @@ export class RunSession {
   /** One `quanta run`: ingest, plan, check the run stamp, run what is stale. */
   async run(req: RunRequest, options: RunOptions = {}): Promise<SessionRunResult> {
     for (const path of options.changedPaths ?? []) this.unread.add(resolve(path));
-    return this.counting((emit) => this.runPipeline({ ...req, repoRoot: this.repo.root }, options, emit));
+    const sink = options.emit;
+    const emit = sink === undefined ? this.emit : (body: EventBody) => sink(stampEvent(body, Date.now()));
+    return this.counting(emit, (counted) => this.runPipeline({ ...req, repoRoot: this.repo.root }, options, counted));
   }
 
   /** One `quanta exec`: runs a saved plan (`quanta graph -o`) into `collection` (default: the pipeline's name). */
   async runSavedPlan(opts: { planFile: string; collection?: string }): Promise<SessionRunResult> {
-    return this.counting((emit) => this.execPlan(opts, emit));
+    return this.counting(this.emit, (counted) => this.execPlan(opts, counted));
   }
 
   /** Ends the executor (worker threads, spawner, sandboxes), then releases the repository and the reporter. */
@@ -181,7 +185,7 @@ export class RunSession {
   }
 
   /** Runs one run at a time, and returns its exit code with the counts of its `run-finished` event. */
-  private async counting(go: (emit: (e: EventBody) => void) => Promise<number>): Promise<SessionRunResult> {
+  private async counting(sink: (e: EventBody) => void, go: (emit: (e: EventBody) => void) => Promise<number>): Promise<SessionRunResult> {
     if (this.closed) throw new Error("internal error: a run on a closed session");
     if (this.running) throw new Error("internal error: a run on a session that is running one");
     this.running = true;
@@ -189,7 +193,7 @@ export class RunSession {
     let counts: RunCounts | undefined;
     const emit = (e: EventBody) => {
       if (e.event === "run-finished") counts = e.counts;
-      this.emit(e);
+      sink(e);
     };
     try {
       const exitCode = await go(emit);

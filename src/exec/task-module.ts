@@ -30,7 +30,7 @@
  * RepositoryError of every failed repository write (exit 3), and leaves no temporary file behind.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, lstat, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import { readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -41,6 +41,7 @@ import { QuantaError, RepositoryError, UsageError } from "../core/errors.js";
 import type { TaskDefinition } from "../core/task-definition.js";
 import { loadHasher } from "../store/hasher.js";
 import { describeWriteError, writeFailure } from "../store/write-failure.js";
+import { preparePrivateDirectory } from "../store/private-directory.js";
 
 export interface LoadedTaskModule {
   readonly definition: TaskDefinition;
@@ -162,7 +163,7 @@ function externalRuntimePlugin(runtimeUrl: string): Plugin {
 
 async function importBundle(entry: string, text: string, file: string, inRepository: boolean): Promise<TaskDefinition> {
   try {
-    await preparePrivateDirectory(dirname(file));
+    await preparePrivateDirectory(dirname(file), "load task modules from");
     await writeVerified(file, text);
   } catch (err) {
     throw bundleWriteFailure(file, err, inRepository);
@@ -181,21 +182,6 @@ async function importBundle(entry: string, text: string, file: string, inReposit
     `task module ${entry} does not export a task: ${found}`,
     'export default defineTask({ name, dimensions, inputs, outputs, run }) (import { defineTask } from "quanta")',
   );
-}
-
-/**
- * Makes `dir` (and its parents) exist, and a directory only this user can write: one owned by another
- * user, or a symbolic link, is refused; one with looser modes is tightened to 0700.
- */
-async function preparePrivateDirectory(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const st = await lstat(dir);
-  const uid = process.getuid?.();
-  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) {
-    const what = st.isSymbolicLink() ? "a symbolic link" : !st.isDirectory() ? "not a directory" : `owned by user ${st.uid}`;
-    throw new RepositoryError(`refusing to load task modules from ${dir}: it is ${what}`, "remove it; quanta makes it again, private to you");
-  }
-  if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
 }
 
 /**

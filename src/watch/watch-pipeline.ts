@@ -20,6 +20,8 @@ import { RunSession, type ExecFlags, type OutputFlags, type RunRequest } from ".
 import { stopOnInterrupt, INTERRUPTED_EXIT_CODE } from "../app/interrupts.js";
 import { ChokidarWatcher, type FileChangeKind, type FileWatcher, type WatchTargets } from "./file-watcher.js";
 import { watchTargets } from "./watch-targets.js";
+import { RepositoryServer, type ReplyChannel } from "./repository-server.js";
+import type { ServerRequest } from "../core/server-protocol.js";
 
 export interface WatchRequest extends RunRequest {
   repoRoot: string;
@@ -32,9 +34,12 @@ export interface WatchRequest extends RunRequest {
 export async function watchPipeline(req: WatchRequest): Promise<number> {
   const session = await RunSession.open({ repoRoot: req.repoRoot, exec: req.exec, output: req.output, command: "quanta watch" });
   const watch = new WatchDriver(req, session);
+  let server: RepositoryServer | undefined;
   try {
+    server = await RepositoryServer.listen(session.repoRoot, (request, channel) => watch.serve(request, channel));
     return await watch.run();
   } finally {
+    await server?.close();
     await watch.close();
     await session.close();
   }
@@ -49,6 +54,8 @@ class WatchDriver {
   private targetsStale = true;
   private exited: (() => void) | undefined;
   private failure: unknown;
+  /** The pass or served run in hand (they take turns on the session), settled when it ends. */
+  private turn: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly req: WatchRequest,
@@ -79,8 +86,41 @@ class WatchDriver {
     return 0;
   }
 
+  /** Waits for the pass or served run in hand, then stops watching. */
   async close(): Promise<void> {
+    await this.turn;
     await this.watcher.close();
+  }
+
+  /**
+   * Runs a request of another process's `quanta run` (repository-server.ts) on the session, between
+   * passes, sending its events back. The command hanging up stops it. A signal of the watch's own
+   * that stops it (Ctrl-C in the watch's terminal) ends the watch too, as during a pass.
+   */
+  serve(request: ServerRequest, channel: ReplyChannel): Promise<void> {
+    return this.takeTurn(async () => {
+      if (channel.gone.aborted) return;
+      const hangUp = () => this.session.stop("SIGINT");
+      channel.gone.addEventListener("abort", hangUp, { once: true });
+      try {
+        const result = await this.session.run(request.request, { emit: (event) => channel.send({ reply: "event", event }) });
+        channel.send({ reply: "exit", code: result.exitCode });
+        if (result.exitCode === INTERRUPTED_EXIT_CODE && !channel.gone.aborted) this.feed({ kind: "quit", at: Date.now() });
+      } catch (err) {
+        // The command prints the error and exits with its code, as it would have standalone.
+        const e = err instanceof QuantaError ? err : new QuantaError(`internal error in the watch: ${err instanceof Error ? err.message : String(err)}`, 70);
+        channel.send({ reply: "error", message: e.message, exitCode: e.exitCode, ...(e.hint === undefined ? {} : { hint: e.hint }) });
+      } finally {
+        channel.gone.removeEventListener("abort", hangUp);
+      }
+    });
+  }
+
+  /** Runs `go` once the pass or served run in hand has ended. */
+  private takeTurn(go: () => Promise<void>): Promise<void> {
+    const mine = this.turn.then(go);
+    this.turn = mine.catch(() => undefined);
+    return mine;
   }
 
   private feed(input: WatchInput): void {
@@ -99,7 +139,7 @@ class WatchDriver {
         this.timer = setTimeout(() => this.feed({ kind: "timer", at: Date.now() }), Math.max(0, action.at - Date.now()));
         return;
       case "start-pass":
-        void this.pass(action.paths);
+        void this.takeTurn(() => this.pass(action.paths));
         return;
       case "cancel-stale":
         // The quanta a change makes stale finish, and the next pass, which follows at once, redoes them.

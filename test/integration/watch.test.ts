@@ -2,13 +2,11 @@
  * 16: `quanta watch` as a user runs it: the real CLI in a child process with `--json`, real files, real
  * chokidar. Each pass is checked for the exact set of quanta that ran.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { QuantaEvent } from "../../src/core/events.js";
-import { QUANTA_BIN, runCli } from "../helpers/cli.js";
-import { parseEventLine } from "../helpers/event-schema.js";
+import { runCli } from "../helpers/cli.js";
+import { childrenOf, commandOf, isGone, ran, Watch } from "../helpers/watch-process.js";
 import { makeChainFixture } from "./chain-fixture.js";
 
 let fx: ReturnType<typeof makeChainFixture>;
@@ -19,87 +17,6 @@ afterEach(async () => {
   watch = undefined;
   fx.cleanup();
 });
-
-/** A running `quanta watch`, with every event it printed so far. */
-class Watch {
-  readonly events: QuantaEvent[] = [];
-  readonly child: ChildProcess;
-  stderr = "";
-  /** Index of the first event not yet taken by `nextPass`. */
-  private taken = 0;
-
-  constructor(dir: string, args: string[]) {
-    this.child = spawn(process.execPath, [QUANTA_BIN, "watch", "chain.yaml", "--repo", "repo", "--json", "--debounce", "100", ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-    let buffered = "";
-    this.child.stdout!.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("utf8");
-      const lines = buffered.split("\n");
-      buffered = lines.pop()!;
-      for (const line of lines) if (line.trim() !== "") this.events.push(parseEventLine(line));
-    });
-    this.child.stderr!.on("data", (chunk: Buffer) => (this.stderr += chunk.toString("utf8")));
-  }
-
-  /** Waits for the next pass to end (its `watch-waiting`, after a `watch-error` if it failed); its events. */
-  async nextPass(): Promise<QuantaEvent[]> {
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const end = this.events.findIndex((e, i) => i >= this.taken && e.event === "watch-waiting");
-      if (end >= 0) {
-        const pass = this.events.slice(this.taken, end + 1);
-        this.taken = end + 1;
-        return pass;
-      }
-      if (this.child.exitCode !== null) throw new Error(`watch exited with ${this.child.exitCode}: ${this.stderr}`);
-      if (Date.now() > deadline) throw new Error(`no pass ended; events: ${JSON.stringify(this.events.slice(this.taken))}\n${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  async exit(): Promise<number> {
-    if (this.child.exitCode !== null) return this.child.exitCode;
-    return new Promise((resolve) => this.child.once("exit", (code) => resolve(code ?? 128)));
-  }
-}
-
-function ran(events: QuantaEvent[]): string[] {
-  return events
-    .filter((e): e is Extract<QuantaEvent, { event: "quantum-finished" }> => e.event === "quantum-finished")
-    .map((e) => (e.dataId === "" ? e.task : `${e.task}@${e.dataId}`))
-    .sort();
-}
-
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^[0-9]+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === pid) out.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-function isGone(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
-  } catch {
-    return true;
-  }
-}
-
-function commandOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-  } catch {
-    return "(gone)";
-  }
-}
 
 const ALL = ["double@item=1", "double@item=2", "double@item=3", "double@item=4", "parity@item=1", "parity@item=2", "parity@item=3", "parity@item=4", "total"];
 
