@@ -49,6 +49,7 @@ import { writeLastRun } from "./last-run.js";
 import { stopOnInterrupt } from "./interrupts.js";
 import { ingestInputs, type IngestOptions, type IngestReport } from "./ingest.js";
 import { ingestChangedPaths } from "./ingest-changed-paths.js";
+import { changedInputDatasets } from "./changed-input-datasets.js";
 
 export interface ExecFlags {
   jobs?: number;
@@ -149,6 +150,21 @@ export class RunSession {
     this.stopping?.abort(reason);
   }
 
+  /**
+   * Files changed again while a run executes its graph (a watch's pass): the quanta that read them, and
+   * their descendants, are cancelled or never start, unrecorded; the next run redoes them. Changes of
+   * any other kind (a relation, a new folder) are left to the next run.
+   */
+  supersede(paths: readonly string[]): void {
+    const inHand = this.inHand;
+    if (inHand === undefined) return;
+    const datasets = changedInputDatasets(inHand.graph, paths);
+    if (datasets.length > 0) for (const listener of inHand.listeners) listener(datasets);
+  }
+
+  /** The graph being executed, and the engine's listener for `supersede`. */
+  private inHand: { graph: QuantumGraph; listeners: Set<(datasets: readonly number[]) => void> } | undefined;
+
   /** Aborted by `stop` while a run executes its graph. */
   private stopping: AbortController | undefined;
   /** Set by `stop` during the run in hand (before its graph runs, too). */
@@ -230,7 +246,7 @@ export class RunSession {
     const marker = vanishedStampName(inputCollectionOf(pipeline.name));
     const mayBeGone = repo.registry.getStamp(marker) === true || lastRunFingerprint(repo, collection) !== fingerprint;
     const result = await this.execute(graph, collection, countingDropped(emit, warnings), whole && mayBeGone ? { marker } : undefined);
-    if (result.exitCode === 0) {
+    if (result.exitCode === 0 && result.superseded === 0) {
       await writeRunStamp(repo, collection, {
         fingerprint,
         quanta: graph.quanta.length,
@@ -277,6 +293,13 @@ export class RunSession {
     const stopping = (this.stopping = new AbortController());
     interrupt.signal.addEventListener("abort", () => stopping.abort(interrupt.signal.reason), { once: true });
     if (this.stopReason !== undefined) stopping.abort(this.stopReason);
+    const inHand = (this.inHand = { graph, listeners: new Set<(datasets: readonly number[]) => void>() });
+    const supersede = {
+      listen: (onChanged: (datasets: readonly number[]) => void) => {
+        inHand.listeners.add(onChanged);
+        return () => inHand.listeners.delete(onChanged);
+      },
+    };
     let stopped = true;
     try {
       const result = await runGraph({
@@ -289,6 +312,7 @@ export class RunSession {
         failFast: this.exec.failFast,
         interrupt: stopping.signal,
         prune,
+        supersede,
       });
       // A run that set blobs aside leaves worker threads that still list them: start afresh too.
       stopped = stopping.signal.aborted || result.setAside > 0;
@@ -296,6 +320,7 @@ export class RunSession {
     } finally {
       interrupt.dispose();
       this.stopping = undefined;
+      this.inHand = undefined;
       // A stopped executor (an interrupt; a repository error, thrown) starts nothing more: the next run makes a new one.
       if (stopped) {
         this.executor = undefined;

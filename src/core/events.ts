@@ -144,6 +144,11 @@ export type RunEvent =
        * collection with their outputs (their blobs stay until `gc`), when any.
        */
       removed?: number;
+      /**
+       * Quanta a watch's pass left to the next because an input of theirs changed again while it ran
+       * (cancelled while running, or never started; not recorded), when any.
+       */
+      superseded?: number;
     })
   /** The last event of `quanta status`: how many quanta will run, may run, are up to date, are blocked, in total and per task. */
   | (Stamp & {

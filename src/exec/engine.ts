@@ -58,6 +58,13 @@ export interface RunOptions {
    * commit.
    */
   prune?: { marker: string };
+  /**
+   * Where a watch mode says that input datasets of the graph (ids) changed again while the run is in
+   * hand: the quanta that read them, and everything downstream of those, are superseded. A running one
+   * is cancelled (its outputs discarded), one not started never starts; none of them is recorded, and
+   * `run-finished` counts them as `superseded`. The rest of the run goes on.
+   */
+  supersede?: { listen(onChanged: (datasets: readonly number[]) => void): () => void };
 }
 
 export interface RunResult {
@@ -67,6 +74,8 @@ export interface RunResult {
   durationMs: number;
   /** The outputs' blobs kept in files (not in the registry), for the run stamp. */
   fileBlobs: BlobDigest[];
+  /** How many quanta were superseded (RunOptions.supersede): the run is not complete without them. */
+  superseded: number;
   /**
    * How many corrupt blobs the run set aside in quarantine/. The executor's worker threads may still
    * list them as present (their own listings): a session starts the next run on a fresh executor.
@@ -151,6 +160,7 @@ class GraphRun {
     const onInterrupt = () => this.interrupt(String(this.opts.interrupt!.reason ?? "interrupt"));
     if (this.opts.interrupt?.aborted) onInterrupt();
     else this.opts.interrupt?.addEventListener("abort", onInterrupt, { once: true });
+    const unlisten = this.opts.supersede?.listen((datasets) => this.supersede(datasets));
     while (!this.walker.isFinished && !((this.interrupted || this.repositoryError) && this.inFlight === 0)) {
       this.dispatchReady();
       if (this.walker.isFinished) break;
@@ -163,6 +173,7 @@ class GraphRun {
     }
     clearTimeout(this.dueTimer);
     this.opts.interrupt?.removeEventListener("abort", onInterrupt);
+    unlisten?.();
     // Earlier work that no quantum of this run wanted (its inputs changed since) is cancelled.
     if (this.earlier.size > 0) this.opts.executor.abandon(this.earlier);
     if (this.opts.prune && !this.interrupted && this.repositoryError === undefined) this.removed = this.removeGoneQuanta(this.opts.prune.marker);
@@ -227,6 +238,10 @@ class GraphRun {
     while (!this.stopping && this.inFlight < limit) {
       const id = this.walker.takeOne();
       if (id < 0) return;
+      if (this.superseded.has(id)) {
+        this.settleSuperseded(id);
+        continue;
+      }
       const q = this.opts.graph.quanta[id]!;
       const r = this.resolver.resolve(id);
       switch (r.kind) {
@@ -355,6 +370,11 @@ class GraphRun {
       // Stopped by the interrupt (or failing as it came): not recorded, so the next run starts it
       // again. One taken in advance that had not started yet counts among those not started.
       if (wasRunning) this.interrupted.stopped.push(this.ref(id));
+      return;
+    }
+    // Superseded (an input changed again): not recorded, left to the next pass.
+    if (!outcome.ok && outcome.cancelled && this.superseded.has(id)) {
+      this.settleSuperseded(id);
       return;
     }
     // Cancelled, not by the run (an interrupt is above): failed for this run, but not recorded, so the
@@ -526,14 +546,43 @@ class GraphRun {
     const { graph, collection } = this.opts;
     const interrupted = this.interrupted && { ...this.interrupted, notStarted: this.countNotStarted() };
     const removed = this.removed > 0 ? { removed: this.removed } : undefined;
-    this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode, ...(interrupted && { interrupted }), ...removed });
+    const superseded = this.supersededCount > 0 ? { superseded: this.supersededCount } : undefined;
+    this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode, ...(interrupted && { interrupted }), ...removed, ...superseded });
     const fileBlobs = this.resolver.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
-    return { counts, tasks, exitCode, durationMs, fileBlobs, setAside: this.quarantined.size };
+    return { counts, tasks, exitCode, durationMs, fileBlobs, setAside: this.quarantined.size, superseded: this.supersededCount };
   }
 
   private countNotStarted(): number {
-    return this.opts.graph.quanta.length - this.tally.settled - (this.interrupted?.stopped.length ?? 0);
+    return this.opts.graph.quanta.length - this.tally.settled - (this.interrupted?.stopped.length ?? 0) - this.supersededCount;
   }
+
+  /**
+   * Input datasets changed again: the quanta that read them and their descendants are superseded. The
+   * ones handed to the executor are cancelled (a quantum that finishes before the cancel arrives is
+   * recorded as usual: it ran on the inputs it read); the others are passed over when they are ready.
+   */
+  private supersede(datasets: readonly number[]): void {
+    const { graph } = this.opts;
+    const stack = datasets.flatMap((d) => graph.datasets[d]?.consumers ?? []);
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      if (this.superseded.has(id)) continue;
+      this.superseded.add(id);
+      for (const out of Object.values(graph.quanta[id]!.outputs)) stack.push(...graph.datasets[out]!.consumers);
+    }
+    const handed = [...this.submitted.keys()].filter((id) => this.superseded.has(id));
+    if (handed.length > 0) this.opts.executor.cancel(handed);
+  }
+
+  /** A superseded quantum leaves the walk unrecorded and unsettled (its task does not finish in this run). */
+  private settleSuperseded(id: number): void {
+    this.supersededCount++;
+    this.walker.finish(id);
+  }
+
+  /** The quanta superseded (see `supersede`), decided or not yet. */
+  private readonly superseded = new Set<number>();
+  private supersededCount = 0;
 }
 
 function executionOutputs(typed: Record<string, { type: string; digest: BlobDigest; size: number }>, dataId: string): ExecutionRecord["outputs"] {

@@ -142,7 +142,9 @@ class WatchDriver {
         void this.takeTurn(() => this.pass(action.paths));
         return;
       case "cancel-stale":
-        // The quanta a change makes stale finish, and the next pass, which follows at once, redoes them.
+        // The quanta that read a file changed again stop (or never start); the next pass, which follows
+        // at once, redoes them. The others finish.
+        this.session.supersede(action.paths);
         return;
       case "stop-pass":
         this.session.stop("SIGINT");

@@ -139,6 +139,7 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
     interrupted: z.strictObject({ signal: z.string(), stopped: z.array(ref), notStarted: count }).optional(),
     dropped: count.optional(),
     removed: count.optional(),
+    superseded: count.optional(),
   }),
   event("status", {
     pipeline: z.string(),

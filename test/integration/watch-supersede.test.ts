@@ -1,0 +1,106 @@
+/**
+ * 16.3: a file changed again while a pass runs. The quanta that read it (and their descendants) are
+ * cancelled, a running command killed and its outputs discarded; the others finish; the next pass
+ * follows at once, and the outputs end as a clean one-shot run's.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { QuantaEvent } from "../../src/core/events.js";
+import { makeTempDir, runCli } from "../helpers/cli.js";
+import { ran, Watch } from "../helpers/watch-process.js";
+
+// Three command steps per item and a gather; `upper` sleeps a minute on a file that says "slow".
+const PIPELINE = `
+dimensions: { item: int }
+inputs:
+  src: { path: "data/src-{item}.txt", storage: file }
+tasks:
+  upper:
+    command: "if grep -q slow {inputs.src}; then sleep 60; fi; tr a-z A-Z < {inputs.src} > {outputs.out}"
+    dimensions: [item]
+    inputs: { src: { type: src, dimensions: [item], storage: file } }
+    outputs: { out: { type: upper, dimensions: [item], storage: file } }
+  reverse:
+    command: "rev < {inputs.text} > {outputs.out}"
+    dimensions: [item]
+    inputs: { text: { type: upper, dimensions: [item], storage: file } }
+    outputs: { out: { type: reversed, dimensions: [item], storage: file } }
+  count:
+    command: "wc -c < {inputs.text} > {outputs.out}"
+    dimensions: [item]
+    inputs: { text: { type: reversed, dimensions: [item], storage: file } }
+    outputs: { out: { type: counted, dimensions: [item], storage: file } }
+  gather:
+    command: "cat {inputs.all} > {outputs.out}"
+    dimensions: []
+    inputs: { all: { type: reversed, dimensions: [item], storage: file, multiple: true } }
+    outputs: { out: { type: book, dimensions: [], storage: file } }
+`;
+
+let dir: string;
+let cleanup: () => void;
+let watch: Watch | undefined;
+beforeEach(() => {
+  ({ dir, cleanup } = makeTempDir("quanta-supersede-"));
+  writeFileSync(join(dir, "chain.yaml"), PIPELINE);
+  mkdirSync(join(dir, "data"));
+  for (const [i, text] of [[1, "one"], [2, "two"], [3, "three"]]) writeFileSync(join(dir, "data", `src-${i}.txt`), `${text}\n`);
+});
+afterEach(() => {
+  if (watch && watch.child.exitCode === null) watch.child.kill("SIGKILL");
+  watch = undefined;
+  cleanup();
+});
+
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error("gave up waiting");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function outputs(repo: string): Promise<string[]> {
+  const r = await runCli(["datasets", "--repo", repo, "--collection", "chain", "--json"], { cwd: dir });
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; dataId: Record<string, unknown>; digest: string }).map((d) => `${d.type}@${JSON.stringify(d.dataId)} ${d.digest}`).sort();
+}
+
+describe("16.3 changes during a pass", () => {
+  it("16.3 a file changed again while its command runs: that chain is cancelled and redone at once, the rest of the pass finishes, the outputs equal a clean run's", async () => {
+    watch = new Watch(dir, ["-j", "2"]);
+    expect(ran(await watch.nextPass())).toHaveLength(10);
+
+    // Item 2 turns slow, item 1 changes too; once item 2's command is running, item 2 changes again.
+    const from = watch.events.length;
+    writeFileSync(join(dir, "data", "src-1.txt"), "uno\n");
+    writeFileSync(join(dir, "data", "src-2.txt"), "slow two\n");
+    await until(() => watch!.events.slice(from).some((e) => e.event === "quantum-started" && e.task === "upper" && e.dataId === "item=2"));
+    const changedAgain = Date.now();
+    writeFileSync(join(dir, "data", "src-2.txt"), "dos\n");
+
+    // The pass ends with changes pending, so the next follows at once (one watch-waiting after both).
+    const both = await watch.nextPass();
+    const next = both.findIndex((e, i) => i > 0 && e.event === "watch-changed");
+    const [first, second] = [both.slice(0, next), both.slice(next)];
+    const finished = first.find((e) => e.event === "run-finished") as Extract<QuantaEvent, { event: "run-finished" }>;
+    // Item 2's chain (upper, reverse, count) and the gather that reads it are left to the next pass;
+    // item 1's chain finished. The sleeping command was killed, not waited for.
+    expect(finished.superseded).toBe(4);
+    expect(finished.exitCode).toBe(0);
+    expect(ran(first)).toEqual(["count@item=1", "reverse@item=1", "upper@item=1"]);
+    expect(Date.now() - changedAgain).toBeLessThan(20_000);
+
+    // The next pass, with item 2's last content.
+    expect(second.find((e) => e.event === "watch-changed")).toMatchObject({ paths: [join(dir, "data", "src-2.txt")] });
+    expect(ran(second)).toEqual(["count@item=2", "gather", "reverse@item=2", "upper@item=2"]);
+
+    const watched = await outputs("repo");
+    const clean = await runCli(["run", "chain.yaml", "--repo", "clean-repo", "--json"], { cwd: dir });
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(watched).toEqual(await outputs("clean-repo"));
+    watch.child.kill("SIGTERM");
+    expect(await watch.exit()).toBe(0);
+  }, 120_000);
+});
