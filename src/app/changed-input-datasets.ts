@@ -12,12 +12,15 @@ import { matchInputFile } from "./collect-candidates.js";
 import { parseTemplate } from "./ingest.js";
 
 export function changedInputDatasets(graph: QuantumGraph, paths: readonly string[]): number[] {
+  return inputDatasetsAt(graph, paths).flat();
+}
+
+/** Per path, the ids of the graph's input datasets whose file it is (none for most other paths). */
+export function inputDatasetsAt(graph: QuantumGraph, paths: readonly string[]): number[][] {
   const specs = graph.pipeline.inputs.filter((s): s is FileInputSpec => s.kind === "files");
   const templates = specs.map((spec) => ({ spec, template: parseTemplate(spec, graph.dimensions) }));
-  const wanted = new Set<string>();
-  for (const path of paths) {
-    for (const { spec, dataId } of matchInputFile(resolve(path), templates, { problems: [] })) wanted.add(`${spec.type}\0${encodeDataId(dataId)}`);
-  }
-  if (wanted.size === 0) return [];
-  return graph.datasets.filter((d) => d.producer === -1 && wanted.has(`${d.type}\0${d.key}`)).map((d) => d.id);
+  const names = paths.map((path) => matchInputFile(resolve(path), templates, { problems: [] }).map(({ spec, dataId }) => `${spec.type}\0${encodeDataId(dataId)}`));
+  const wanted = new Map(names.flat().map((name) => [name, -1]));
+  if (wanted.size > 0) for (const d of graph.datasets) if (d.producer === -1 && wanted.has(`${d.type}\0${d.key}`)) wanted.set(`${d.type}\0${d.key}`, d.id);
+  return names.map((list) => list.map((name) => wanted.get(name)!).filter((id) => id >= 0));
 }

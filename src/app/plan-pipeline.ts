@@ -13,7 +13,7 @@ import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { Repository } from "../store/repository.js";
 import { describeIngest, formatIngestProblem, ingestInputs, type IngestOptions, type IngestReport } from "./ingest.js";
 import { previewIngest } from "./ingest-preview.js";
-import { loadPipeline } from "./load-pipeline.js";
+import { loadPipeline, type LoadedPipeline } from "./load-pipeline.js";
 import { selectTasks } from "../core/select-tasks.js";
 import { buildGraphWithReport } from "./build-graph.js";
 import type { JoinReport } from "../core/join-report.js";
@@ -67,6 +67,10 @@ export interface PreparedPlan {
   repo: Repository;
   tasks?: string[];
   collection: string;
+  /** The pipeline as loaded, with the files it was read from (see LoadedPipeline). */
+  loaded: LoadedPipeline;
+  /** What the ingest (or its preview) found. */
+  ingest: IngestReport;
 }
 
 /**
@@ -77,11 +81,12 @@ export async function preparePlan(
   req: PlanRequest,
   repo: Repository,
   emit: (e: EventBody) => void,
-  options: { ingest?: (inputs: IngestOptions) => Promise<IngestReport> } = {},
+  options: { ingest?: (inputs: IngestOptions) => Promise<IngestReport>; loaded?: LoadedPipeline } = {},
 ): Promise<PreparedPlan> {
   // A repository that does not exist yet gets no module cache: a reader creates nothing.
   const moduleCacheDir = repo.exists ? join(repo.root, "modules") : undefined;
-  const { pipeline } = await loadPipeline(req.pipelineFile, { config: req.flags.config, moduleCacheDir });
+  const loaded = options.loaded ?? (await loadPipeline(req.pipelineFile, { config: req.flags.config, moduleCacheDir }));
+  const { pipeline } = loaded;
   // The whole pipeline goes to the builder with the selected labels, so that it can say which
   // unselected task produces an input that does not exist yet.
   let tasks: string[] | undefined;
@@ -95,7 +100,7 @@ export async function preparePlan(
   const { report: ingest, repo: planned } = repo.writable ? { report: await (options.ingest ?? ingestInputs)(inputs), repo } : await previewIngest(inputs);
   for (const p of ingest.problems) process.stderr.write(formatIngestProblem(p));
   for (const event of describeIngest(ingest, performance.now() - started)) emit(event);
-  return { pipeline, repo: planned, tasks, collection: req.flags.output ?? pipeline.name };
+  return { pipeline, repo: planned, tasks, collection: req.flags.output ?? pipeline.name, loaded, ingest };
 }
 
 /** The second half of planPipeline: builds the graph over what `repo` (`prepared.repo`) holds. */

@@ -33,7 +33,7 @@ import { stampEvent } from "../core/events.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import { UsageError } from "../core/errors.js";
 import { canonicalJson } from "../core/canonical-json.js";
-import { runGraph, type RunResult } from "../exec/engine.js";
+import { runGraph, type DatasetStates, type RunResult } from "../exec/engine.js";
 import { InProcessExecutor } from "../exec/in-process-executor.js";
 import { PoolExecutor } from "../exec/pool-executor.js";
 import type { QuantumExecutor } from "../exec/quantum-job.js";
@@ -49,7 +49,8 @@ import { writeLastRun } from "./last-run.js";
 import { stopOnInterrupt } from "./interrupts.js";
 import { ingestInputs, type IngestOptions, type IngestReport } from "./ingest.js";
 import { ingestChangedPaths } from "./ingest-changed-paths.js";
-import { changedInputDatasets } from "./changed-input-datasets.js";
+import type { LoadedPipeline } from "./load-pipeline.js";
+import { changedInputDatasets, inputDatasetsAt } from "./changed-input-datasets.js";
 
 export interface ExecFlags {
   jobs?: number;
@@ -221,8 +222,11 @@ export class RunSession {
 
   private async runPipeline(req: PlanRequest, options: RunOptions, emit: (e: EventBody) => void): Promise<number> {
     const repo = this.repo;
-    const prepared = await preparePlan(req, repo, emit, { ingest: (inputs) => this.ingest(inputs, options.changedPaths !== undefined) });
+    const reuse = this.reusablePlan(req, options.changedPaths);
+    const prepared = await preparePlan(req, repo, emit, { ingest: (inputs) => this.ingest(inputs, options.changedPaths !== undefined), loaded: reuse?.loaded });
     const { pipeline, collection } = prepared;
+    const plan = (this.lastPlan = { request: reuse?.request ?? planRequestKey(req), loaded: prepared.loaded, files: new Set(prepared.loaded.files), built: reuse?.built });
+    this.changedSincePlan.clear();
     const rememberRun = () =>
       writeLastRun(repo.root, {
         format: 1,
@@ -238,14 +242,20 @@ export class RunSession {
       rememberRun();
       return reportUpToDate({ stamp, pipeline: pipeline.name, collection, executor: makeExecutorInfo(this.exec), emit });
     }
-    const { graph, taskQuanta, warnings } = await buildPlan(req, repo, emit, prepared);
+    const sameInputs = prepared.ingest.added === 0 && prepared.ingest.removed === 0 && prepared.ingest.relations.every((r) => r.status === "unchanged");
+    const reused = sameInputs && plan.built !== undefined;
+    const { graph, taskQuanta, warnings } = (plan.built = reused ? replayPlan(plan.built!, emit) : await buildPlan(req, repo, emit, prepared));
+    const since = reused ? this.changesSince(graph, prepared.ingest.changed, plan.built.states) : undefined;
     rememberRun();
     // Only a run of the whole pipeline knows that a quantum it does not have is gone for good; it looks
     // when inputs went, or when the pipeline differs from the last clean run's (a task renamed).
     const whole = req.flags.where === undefined && req.flags.tasks === undefined && req.targets.length === 0;
     const marker = vanishedStampName(inputCollectionOf(pipeline.name));
     const mayBeGone = repo.registry.getStamp(marker) === true || lastRunFingerprint(repo, collection) !== fingerprint;
-    const result = await this.execute(graph, collection, countingDropped(emit, warnings), whole && mayBeGone ? { marker } : undefined);
+    // Forgotten until this run settles every quantum again: one that stops half way leaves other states.
+    plan.built.states = undefined;
+    const result = await this.execute(graph, collection, countingDropped(emit, warnings), whole && mayBeGone ? { marker } : undefined, since);
+    plan.built.states = result.states;
     if (result.exitCode === 0 && result.superseded === 0) {
       await writeRunStamp(repo, collection, {
         fingerprint,
@@ -271,6 +281,45 @@ export class RunSession {
   }
 
   /**
+   * The last plan of this session while the next run may reuse it: its pipeline while none of the
+   * pipeline's files changed, its graph while an ingest also added, removed and re-related no input.
+   * Only runs told what changed (a watch's passes) keep it; any other run forgets it.
+   */
+  private lastPlan: { request: string; loaded: LoadedPipeline; files: ReadonlySet<string>; built?: BuiltPlan } | undefined;
+  /** The paths reported changed since `lastPlan` was made (a run that failed before planning keeps them). */
+  private readonly changedSincePlan = new Set<string>();
+
+  /** The last plan, when the run of `req` told that `changed` changed may reuse its pipeline. */
+  private reusablePlan(req: PlanRequest, changed: readonly string[] | undefined): { request: string; loaded: LoadedPipeline; built?: BuiltPlan } | undefined {
+    if (changed === undefined) {
+      this.lastPlan = undefined;
+      return undefined;
+    }
+    for (const path of changed) this.changedSincePlan.add(resolve(path));
+    const last = this.lastPlan;
+    if (last === undefined || last.request !== planRequestKey(req)) return undefined;
+    for (const path of this.changedSincePlan) if (last.files.has(path)) return undefined;
+    return last;
+  }
+
+  /**
+   * What changed since the previous run over `graph`, when that run settled every quantum (`states`)
+   * and this run's ingest read only the reported paths: nothing when the ingest found no content
+   * changed (a touch), else the input datasets at those paths (a superset of what changed). Undefined
+   * when that cannot be told (a path that names no dataset of the graph, a folder say): the run then
+   * resolves every quantum.
+   */
+  private changesSince(graph: QuantumGraph, changed: number, states: DatasetStates | undefined): RunOptionsSince | undefined {
+    if (states === undefined || this.lastIngest?.partial !== true) return undefined;
+    if (changed === 0) return { states, changedInputs: new Set() };
+    const perPath = inputDatasetsAt(graph, this.lastIngest.paths);
+    return perPath.every((ids) => ids.length > 0) ? { states, changedInputs: new Set(perPath.flat()) } : undefined;
+  }
+
+  /** What the last ingest of this session read: only `paths` (partial), or every root. */
+  private lastIngest: { partial: boolean; paths: readonly string[] } | undefined;
+
+  /**
    * The ingest of a run: only the paths reported changed since the last ingest (`unread`) when that
    * ingest was of this session and read the same input specs (the session has held the writer lock
    * since, so the registry is as that ingest and the runs after it left it); every root otherwise.
@@ -280,14 +329,22 @@ export class RunSession {
     const partial = changesKnown && this.ingested === specs;
     this.ingested = undefined;
     const paths = [...this.unread];
+    this.lastIngest = undefined;
     const report = partial ? await ingestChangedPaths({ ...inputs, paths }) : await ingestInputs(inputs);
+    this.lastIngest = { partial, paths };
     this.ingested = specs;
     for (const path of paths) this.unread.delete(path);
     return report;
   }
 
   /** Runs the graph on the session's executor; Ctrl-C or SIGTERM from here on stops this run in order. */
-  private async execute(graph: QuantumGraph, collection: string, emit: (e: EventBody) => void, prune?: { marker: string }): Promise<RunResult> {
+  private async execute(
+    graph: QuantumGraph,
+    collection: string,
+    emit: (e: EventBody) => void,
+    prune?: { marker: string },
+    since?: RunOptionsSince,
+  ): Promise<RunResult> {
     const executor = (this.executor ??= makeExecutor(this.exec, this.repo));
     const interrupt = stopOnInterrupt();
     const stopping = (this.stopping = new AbortController());
@@ -313,6 +370,7 @@ export class RunSession {
         interrupt: stopping.signal,
         prune,
         supersede,
+        since,
       });
       // A run that set blobs aside leaves worker threads that still list them: start afresh too.
       stopped = stopping.signal.aborted || result.setAside > 0;
@@ -354,6 +412,29 @@ function reportUpToDate(opts: {
   const counts = tally.counts();
   emit({ event: "run-finished", pipeline, collection, counts, durationMs: Date.now() - started, tasks: tally.tasks(), slowest: [], exitCode: 0 });
   return 0;
+}
+
+/** A built graph with what its run needs besides. */
+type BuiltPlan = {
+  graph: QuantumGraph;
+  taskQuanta: { task: string; quanta: number }[];
+  warnings: PlanWarning[];
+  /** What the last run over the graph left, when it settled every quantum (RunResult.states). */
+  states?: DatasetStates;
+};
+
+type RunOptionsSince = NonNullable<Parameters<typeof runGraph>[0]["since"]>;
+
+/** A plan reused as it was built: the events its building emitted, again. */
+function replayPlan(built: BuiltPlan, emit: (e: EventBody) => void): BuiltPlan {
+  const { graph, taskQuanta, warnings } = built;
+  emitPlanWarnings(warnings, emit);
+  emit({ event: "graph-built", pipeline: graph.pipeline.name, quanta: graph.quanta.length, datasets: graph.datasets.length, durationMs: 0, tasks: taskQuanta });
+  return built;
+}
+
+function planRequestKey(req: PlanRequest): string {
+  return canonicalJson({ repoRoot: req.repoRoot, pipelineFile: resolve(req.pipelineFile), targets: req.targets, flags: req.flags });
 }
 
 /** `emit`, with the quanta the plan dropped counted in `run-finished`. */

@@ -54,10 +54,16 @@ export class QuantumResolver {
   private readonly digests = new Map<string, Map<string, BlobDigest>>();
   private readonly ingestedTypes: ReadonlySet<string>;
 
+  /**
+   * `pointReads`: records and digests are read one at a time, for a walk that resolves few of the
+   * graph's quanta (a watch's pass); otherwise all of a task's records, or a type's digests, are read
+   * at its first use.
+   */
   constructor(
     private readonly graph: QuantumGraph,
     private readonly repo: RepositoryView,
     private readonly collection: string,
+    private readonly options: { pointReads?: boolean } = {},
   ) {
     this.state = new Array(graph.datasets.length);
     for (const t of graph.tasks) this.tasks.set(t.label, { task: t, config: canonicalJson(t.config) });
@@ -100,6 +106,25 @@ export class QuantumResolver {
     for (const name in q.outputs) this.state[q.outputs[name]!] = outputs[name]?.digest ?? null;
   }
 
+  /** A dataset's state in the walk: its digest, null when absent, undefined while unknown (or pending). */
+  stateOf(datasetId: number): BlobDigest | null | undefined {
+    const st = this.state[datasetId];
+    return st === PENDING ? undefined : st;
+  }
+
+  /** Sets a quantum's outputs to what `states` (an earlier walk's `datasetStates`) holds for them. */
+  restoreOutputs(q: GraphQuantum, states: readonly (BlobDigest | null)[]): void {
+    for (const name in q.outputs) {
+      const d = q.outputs[name]!;
+      this.state[d] = states[d] ?? null;
+    }
+  }
+
+  /** Every dataset's state after a walk that settled every quantum: a digest, or null (absent). */
+  datasetStates(): (BlobDigest | null)[] {
+    return Array.from(this.state, (st) => (typeof st === "string" && st !== PENDING ? st : null));
+  }
+
   /** Marks every output of a quantum absent (no work, failed, blocked). */
   setAbsent(q: GraphQuantum): void {
     for (const name in q.outputs) this.state[q.outputs[name]!] = null;
@@ -126,7 +151,7 @@ export class QuantumResolver {
    * record holding the current key and its outputs, needs no lookup beyond the records read at first.
    */
   private recall(q: GraphQuantum, key: QuantumKey): { memory: QuantumMemory; cached?: CachedResult } {
-    const record = this.recordsOf(q.task).get(q.key);
+    const record = this.options.pointReads && this.repo.quantumRecord ? this.repo.quantumRecord(this.collection, q.task, q.key) : this.recordsOf(q.task).get(q.key);
     const memory: QuantumMemory = {};
     if (record) memory.record = { key: record.key, status: record.status };
     if (record && record.key === key && record.status !== "failed" && record.outputs) {
@@ -216,7 +241,7 @@ export class QuantumResolver {
       outputCollection: this.collection,
       outputHas: (type) => this.digestsOf(this.collection, type).size > 0,
     });
-    const resolved = this.digestsOf(collection, ds.type).get(ds.key) ?? null;
+    const resolved = (this.options.pointReads && this.repo.datasetDigest ? this.repo.datasetDigest(collection, ds.type, ds.key) : this.digestsOf(collection, ds.type).get(ds.key)) ?? null;
     this.state[id] = resolved;
     return resolved;
   }

@@ -48,4 +48,8 @@ export interface RepositoryView {
   /** Every dataset of `type` in `collection`, by canonical data ID. */
   datasetDigests(collection: string, type: string): Iterable<{ key: string; digest: BlobDigest }>;
   blobExists(digest: BlobDigest): boolean;
+  /** One quantum record, when the view can read one alone (see QuantumResolver's `pointReads`). */
+  quantumRecord?(collection: string, task: string, dataId: string): RememberedQuantum | undefined;
+  /** One dataset's digest, when the view can read one alone. */
+  datasetDigest?(collection: string, type: string, key: string): BlobDigest | undefined;
 }

@@ -65,7 +65,17 @@ export interface RunOptions {
    * `run-finished` counts them as `superseded`. The rest of the run goes on.
    */
   supersede?: { listen(onChanged: (datasets: readonly number[]) => void): () => void };
+  /**
+   * The previous run over this same graph settled every quantum (ran or up to date) and left the
+   * repository as `states` says; since then, only the input datasets `changedInputs` changed (a
+   * watch's pass). A quantum whose inputs all hold the digests they held then is up to date without
+   * being resolved: counted per task with `task-up-to-date`, as the run stamp's tasks are.
+   */
+  since?: { states: DatasetStates; changedInputs: ReadonlySet<number> };
 }
+
+/** Per dataset of a graph: its digest, or null when it is absent (RunResult.states). */
+export type DatasetStates = readonly (BlobDigest | null)[];
 
 export interface RunResult {
   counts: RunCounts;
@@ -76,6 +86,8 @@ export interface RunResult {
   fileBlobs: BlobDigest[];
   /** How many quanta were superseded (RunOptions.supersede): the run is not complete without them. */
   superseded: number;
+  /** Every dataset's digest at the end, when every quantum ran or was up to date (see RunOptions.since). */
+  states?: DatasetStates;
   /**
    * How many corrupt blobs the run set aside in quarantine/. The executor's worker threads may still
    * list them as present (their own listings): a session starts the next run on a fresh executor.
@@ -139,7 +151,7 @@ class GraphRun {
   constructor(private readonly opts: RunOptions) {
     this.walker = new GraphWalker(opts.graph, { order: opts.order });
     this.earlier = new Set(opts.executor.unfinished());
-    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection);
+    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection, { pointReads: opts.since !== undefined });
     this.jobs = new JobBuilder(opts.graph, opts.repo);
     this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
     this.tally = new RunTally(countTaskQuanta(opts.graph).map((t) => ({ task: t.task, total: t.quanta })), opts.emit);
@@ -174,6 +186,7 @@ class GraphRun {
     clearTimeout(this.dueTimer);
     this.opts.interrupt?.removeEventListener("abort", onInterrupt);
     unlisten?.();
+    for (const [task, quanta] of this.untouchedByTask) this.tally.settle({ event: "task-up-to-date", task, quanta });
     // Earlier work that no quantum of this run wanted (its inputs changed since) is cancelled.
     if (this.earlier.size > 0) this.opts.executor.abandon(this.earlier);
     if (this.opts.prune && !this.interrupted && this.repositoryError === undefined) this.removed = this.removeGoneQuanta(this.opts.prune.marker);
@@ -242,6 +255,7 @@ class GraphRun {
         this.settleSuperseded(id);
         continue;
       }
+      if (this.untouched(id)) continue;
       const q = this.opts.graph.quanta[id]!;
       const r = this.resolver.resolve(id);
       switch (r.kind) {
@@ -549,7 +563,9 @@ class GraphRun {
     const superseded = this.supersededCount > 0 ? { superseded: this.supersededCount } : undefined;
     this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode, ...(interrupted && { interrupted }), ...removed, ...superseded });
     const fileBlobs = this.resolver.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
-    return { counts, tasks, exitCode, durationMs, fileBlobs, setAside: this.quarantined.size, superseded: this.supersededCount };
+    const complete = exitCode === 0 && this.supersededCount === 0 && this.quarantined.size === 0 && counts.failed + counts.blocked === 0;
+    const states = complete ? this.resolver.datasetStates() : undefined;
+    return { counts, tasks, exitCode, durationMs, fileBlobs, setAside: this.quarantined.size, superseded: this.supersededCount, ...(states && { states }) };
   }
 
   private countNotStarted(): number {
@@ -579,6 +595,29 @@ class GraphRun {
     this.supersededCount++;
     this.walker.finish(id);
   }
+
+  /**
+   * A quantum the changes since the previous run cannot reach (RunOptions.since): its outputs are what
+   * that run left; it is counted, and reported per task when the walk ends.
+   */
+  private untouched(id: number): boolean {
+    const since = this.opts.since;
+    if (since === undefined) return false;
+    const { graph } = this.opts;
+    const q = graph.quanta[id]!;
+    for (const name in q.inputs) {
+      for (const d of q.inputs[name]!) {
+        const producer = graph.datasets[d]!.producer;
+        if (producer < 0 ? since.changedInputs.has(d) : this.resolver.stateOf(d) !== since.states[d]) return false;
+      }
+    }
+    this.resolver.restoreOutputs(q, since.states);
+    this.untouchedByTask.set(q.task, (this.untouchedByTask.get(q.task) ?? 0) + 1);
+    this.walker.finish(id);
+    return true;
+  }
+
+  private readonly untouchedByTask = new Map<string, number>();
 
   /** The quanta superseded (see `supersede`), decided or not yet. */
   private readonly superseded = new Set<number>();

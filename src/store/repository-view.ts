@@ -16,5 +16,7 @@ export function viewOf(repo: Repository): RepositoryView {
       for (const e of registry.listDatasets({ collection, type })) yield { key: e.key, digest: e.record.digest };
     },
     blobExists: (digest) => blobs.exists(digest),
+    quantumRecord: (collection, task, dataId) => registry.getQuantum(collection, task, dataId),
+    datasetDigest: (collection, type, key) => registry.getDataset(collection, type, key)?.digest,
   };
 }
