@@ -60,7 +60,8 @@ interface Stamp {
  * `quantum-started`: a `quantum-failed` of a quantum that could not start (an input missing), and a
  * `quantum-finished` with `noWork` and `durationMs` 0 of a quantum with nothing to do (an upstream
  * quantum produced none of its inputs). A run answered by the run stamp reports each task's quanta at
- * once with `task-up-to-date` instead of per quantum. In an interrupted run, the quanta it stopped have a
+ * once with `task-up-to-date` instead of per quantum, and a watch's pass so reports the quanta its
+ * changes could not reach. In an interrupted run, the quanta it stopped have a
  * `quantum-started` and no later event, and a task with such quanta has no `task-finished`.
  *
  * Sums: per task, `ran` is the number of `quantum-finished` (`noWork` those with `noWork`), `upToDate`
@@ -105,8 +106,9 @@ export type RunEvent =
   /** A quantum did not need to run: its key is in the action cache and its outputs exist (rebound). */
   | (Stamp & QuantumRef & { event: "quantum-up-to-date" })
   /**
-   * Every quantum of a task (`quanta` of them) is up to date, reported at once: a run answered by the
-   * run stamp (app/stamps.ts) does not look at each quantum.
+   * `quanta` quanta of a task are up to date, reported at once without a look at each: every quantum
+   * of the task in a run answered by the run stamp (app/stamps.ts); in a watch's pass, the ones its
+   * changes could not reach (engine.ts, `since`), after the walk.
    */
   | (Stamp & { event: "task-up-to-date"; task: string; quanta: number })
   /**
