@@ -166,6 +166,13 @@ export class RunSession {
   /** The graph being executed, and the engine's listener for `supersede`. */
   private inHand: { graph: QuantumGraph; listeners: Set<(datasets: readonly number[]) => void> } | undefined;
 
+  /** The first few quanta the last run started, with their reasons (RunResult.why); empty when none ran. */
+  get lastReasons(): RunResult["why"] {
+    return this.reasons;
+  }
+
+  private reasons: RunResult["why"] = [];
+
   /** Aborted by `stop` while a run executes its graph. */
   private stopping: AbortController | undefined;
   /** Set by `stop` during the run in hand (before its graph runs, too). */
@@ -206,6 +213,7 @@ export class RunSession {
     if (this.closed) throw new Error("internal error: a run on a closed session");
     if (this.running) throw new Error("internal error: a run on a session that is running one");
     this.running = true;
+    this.reasons = [];
     this.stopReason = undefined;
     let counts: RunCounts | undefined;
     const emit = (e: EventBody) => {
@@ -372,6 +380,7 @@ export class RunSession {
         supersede,
         since,
       });
+      this.reasons = result.why;
       // A run that set blobs aside leaves worker threads that still list them: start afresh too.
       stopped = stopping.signal.aborted || result.setAside > 0;
       return result;

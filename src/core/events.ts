@@ -161,7 +161,14 @@ export type RunEvent =
       tasks: ({ task: string; total: number } & StatusCounts)[];
     })
   /** Watch mode is idle, watching this many paths. */
-  | (Stamp & { event: "watch-waiting"; paths: number })
+  | (Stamp & {
+      event: "watch-waiting";
+      paths: number;
+      /** The change the last pass read: its paths (a few at most) and when it was seen. */
+      lastChange?: { paths: string[]; more: number; time: number };
+      /** Why the last pass ran what it ran: `task@dataId: reason; reason` for its first few quanta. */
+      why?: string[];
+    })
   /** Watch mode saw these paths change (after debouncing); a run follows. */
   | (Stamp & { event: "watch-changed"; paths: string[]; changes: { path: string; kind: "added" | "changed" | "removed" }[] })
   /** Watch mode could not load the changed pipeline (or another error): it keeps watching. */

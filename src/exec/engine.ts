@@ -20,7 +20,7 @@ import type { BlobDigest, QuantumKey } from "../core/digest.js";
 import type { EventBody, QuantumRef, RunCounts, TaskCounts } from "../core/events.js";
 import { countTaskQuanta, RunTally } from "../core/run-tally.js";
 import { GraphWalker } from "../core/graph-walker.js";
-import type { Reason } from "../core/explain.js";
+import { formatReason, type Reason } from "../core/explain.js";
 import type { GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import type { KeyManifest } from "../core/quantum-key.js";
 import type { ActionRecord, ExecutionRecord, QuantumRecord, Registry } from "../store/registry.js";
@@ -88,6 +88,8 @@ export interface RunResult {
   superseded: number;
   /** Every dataset's digest at the end, when every quantum ran or was up to date (see RunOptions.since). */
   states?: DatasetStates;
+  /** The first few quanta started, each with the reasons it had to run (what a watch shows between passes). */
+  why: { task: string; dataId: string; reasons: string[] }[];
   /**
    * How many corrupt blobs the run set aside in quarantine/. The executor's worker threads may still
    * list them as present (their own listings): a session starts the next run on a fresh executor.
@@ -112,6 +114,9 @@ const TURN_MS = 10;
 
 /** The exit code of an interrupted run (128 + SIGINT, as src/app/interrupts.ts). */
 const INTERRUPTED_EXIT_CODE = 130;
+
+/** How many quanta started RunResult.why names. */
+const WHY_KEPT = 3;
 
 /** How many of the slowest quanta `run-finished` names. */
 const SLOWEST_KEPT = 5;
@@ -302,10 +307,16 @@ class GraphRun {
   /** Hands a job to the executor (or adopts the earlier process's work of the same key, which still runs). */
   private start(job: QuantumJob, why: Pick<Completion, "key" | "manifest" | "reasons">): void {
     this.inFlight++;
+    if (job.attempt === 1 && this.why.length < WHY_KEPT) {
+      const q = this.opts.graph.quanta[job.quantum]!;
+      this.why.push({ task: q.task, dataId: q.key, reasons: why.reasons.map(formatReason) });
+    }
     this.submitted.set(job.quantum, { id: job.quantum, job, key: why.key, manifest: why.manifest, reasons: why.reasons });
     if (job.attempt === 1 && this.earlier.delete(job.key)) this.opts.executor.adopt(job, this.sink);
     else this.opts.executor.submit([job], this.sink);
   }
+
+  private readonly why: RunResult["why"] = [];
 
   /** The quanta handed to the executor, until their outcome comes back. */
   private readonly submitted = new Map<number, Omit<Completion, "outcome">>();
@@ -565,7 +576,7 @@ class GraphRun {
     const fileBlobs = this.resolver.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
     const complete = exitCode === 0 && this.supersededCount === 0 && this.quarantined.size === 0 && counts.failed + counts.blocked === 0;
     const states = complete ? this.resolver.datasetStates() : undefined;
-    return { counts, tasks, exitCode, durationMs, fileBlobs, setAside: this.quarantined.size, superseded: this.supersededCount, ...(states && { states }) };
+    return { counts, tasks, exitCode, durationMs, fileBlobs, setAside: this.quarantined.size, superseded: this.supersededCount, why: this.why, ...(states && { states }) };
   }
 
   private countNotStarted(): number {

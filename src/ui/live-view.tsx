@@ -10,6 +10,7 @@
  * RENDER_BUDGET), so the cost of the view does not grow with the number of quanta. A run's start is
  * drawn at once, and `close()` draws the final state.
  */
+import { relative } from "node:path";
 import { Box, Static, Text, render, type Instance } from "ink";
 import type { QuantaEvent, Reporter } from "../core/events.js";
 import { FailureLimit } from "./failure-limit.js";
@@ -63,8 +64,19 @@ export function LiveView(props: LiveViewProps) {
 }
 
 function LiveArea({ state, now, columns, maxRunning = 5 }: LiveViewProps) {
-  const watchLine = formatWatchLine(state);
-  if (state.phase !== "running") return watchLine ? <Text dimColor>{truncateText(watchLine, columns)}</Text> : null;
+  const watchLines = formatWatchLines(state);
+  if (state.phase !== "running") {
+    if (watchLines.length === 0) return null;
+    return (
+      <Box flexDirection="column">
+        {watchLines.map((line, i) => (
+          <Text key={i} dimColor>
+            {truncateText(line, columns)}
+          </Text>
+        ))}
+      </Box>
+    );
+  }
   const table = layoutTaskRows(state, now, columns);
   const running = listRunning(state);
   return (
@@ -169,16 +181,28 @@ export function formatHeader(state: RunState, now: number): string {
   return `${state.pipeline ?? "?"} → collection ${state.collection ?? "?"} · ${state.executor ?? "?"}, ${workers} · ${elapsed}`;
 }
 
-function formatWatchLine(state: RunState): string | undefined {
+/** A path as typed from the working directory, when it is under it. */
+function shortPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === "" || rel.startsWith("..") ? path : rel;
+}
+
+/** What watch mode shows below the last summary: what it watches, the last change, why the last pass ran what it ran. */
+export function formatWatchLines(state: RunState): string[] {
   const w = state.watch;
-  if (w === undefined || (state.phase === "running" && w.time < (state.startedAt ?? 0))) return undefined;
+  if (w === undefined || (state.phase === "running" && w.time < (state.startedAt ?? 0))) return [];
   switch (w.state) {
-    case "waiting":
-      return `watching ${w.paths} paths for changes (q or Ctrl-C to quit)`;
+    case "waiting": {
+      const lines = [`watching ${w.paths} paths for changes (q or Ctrl-C to quit)`];
+      const c = w.lastChange;
+      if (c !== undefined) lines.push(`last change ${new Date(c.time).toTimeString().slice(0, 8)}: ${c.paths.map(shortPath).join(", ")}${c.more > 0 ? ` and ${c.more} more` : ""}`);
+      for (const why of w.why ?? []) lines.push(`  why ${why}`);
+      return lines;
+    }
     case "changed":
-      return `changed: ${w.paths.join(", ")}`;
+      return [`changed: ${w.paths.join(", ")}`];
     case "error":
-      return `waiting for a valid pipeline: ${w.message.split("\n")[0]}`;
+      return [`waiting for a valid pipeline: ${w.message.split("\n")[0]}`];
     default: {
       const unknown: never = w;
       return unknown;

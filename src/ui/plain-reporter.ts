@@ -114,7 +114,7 @@ function formatInfoLines(event: QuantaEvent): string[] {
     case "task-finished":
       return [formatTaskLine(event.counts)];
     case "watch-waiting":
-      return [`watch: waiting for changes to ${event.paths} paths`];
+      return [...(event.why ?? []).map((line) => `watch: why ${line}`), `watch: waiting for changes to ${event.paths} paths`];
     case "watch-changed": {
       const shown = event.paths.slice(0, 3).join(", ");
       const more = event.paths.length > 3 ? ` and ${event.paths.length - 3} more` : "";

@@ -50,7 +50,13 @@ export interface SlowQuantum extends QuantumRef {
 }
 
 export type WatchView =
-  | { readonly state: "waiting"; readonly paths: number; readonly time: number }
+  | {
+      readonly state: "waiting";
+      readonly paths: number;
+      readonly time: number;
+      readonly lastChange?: { readonly paths: readonly string[]; readonly more: number; readonly time: number };
+      readonly why?: readonly string[];
+    }
   | { readonly state: "changed"; readonly paths: readonly string[]; readonly time: number }
   | { readonly state: "error"; readonly message: string; readonly time: number };
 
@@ -254,7 +260,7 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
       s.pipeline ??= event.pipeline;
       return;
     case "watch-waiting":
-      s.watch = { state: "waiting", paths: event.paths, time: event.time };
+      s.watch = { state: "waiting", paths: event.paths, time: event.time, lastChange: event.lastChange, why: event.why };
       return;
     case "watch-changed":
       s.watch = { state: "changed", paths: event.paths, time: event.time };

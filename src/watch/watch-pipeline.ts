@@ -161,11 +161,16 @@ class WatchDriver {
 
   /** One pass: a run of the session over the changed paths (none: the first, everything stale). */
   private async pass(paths: string[]): Promise<void> {
-    if (paths.length > 0) this.session.report({ event: "watch-changed", paths, changes: this.takeChanges(paths) });
+    if (paths.length > 0) {
+      this.session.report({ event: "watch-changed", paths, changes: this.takeChanges(paths) });
+      this.lastChange = { paths: paths.slice(0, CHANGES_SHOWN), more: Math.max(0, paths.length - CHANGES_SHOWN), time: Date.now() };
+    }
     let interrupted = false;
+    let why: string[] = [];
     try {
       if (paths.some((p) => this.pipelineFiles.has(p))) this.targetsStale = true;
       const result = await this.session.run(this.req, paths.length > 0 ? { changedPaths: paths } : {});
+      why = this.session.lastReasons.map((r) => `${r.dataId === "" ? r.task : `${r.task}@${r.dataId}`}: ${r.reasons.join("; ")}`);
       interrupted = result.exitCode === INTERRUPTED_EXIT_CODE;
       if (this.targetsStale) await this.updateTargets();
     } catch (err) {
@@ -174,7 +179,10 @@ class WatchDriver {
         interrupted = true;
       }
     }
-    if (this.state.kind === "running" && this.state.pending.size === 0) this.session.report({ event: "watch-waiting", paths: this.watcher.watchedCount });
+    if (this.state.kind === "running" && this.state.pending.size === 0) {
+      const lastChange = this.lastChange === undefined ? {} : { lastChange: this.lastChange };
+      this.session.report({ event: "watch-waiting", paths: this.watcher.watchedCount, ...lastChange, ...(why.length > 0 ? { why } : {}) });
+    }
     // Ctrl-C during a pass stopped it (the pass's own interrupt): the watch ends too.
     if (interrupted) this.feed({ kind: "quit", at: Date.now() });
     this.feed({ kind: "pass-finished", at: Date.now() });
@@ -211,6 +219,8 @@ class WatchDriver {
   }
 
   private lastTargets: WatchTargets | undefined;
+  /** The change the last pass read, as `watch-waiting` shows it. */
+  private lastChange: { paths: string[]; more: number; time: number } | undefined;
   /** How each path changed since the pass that last read it. */
   private readonly kinds = new Map<string, FileChangeKind>();
 
@@ -223,6 +233,9 @@ class WatchDriver {
     });
   }
 }
+
+/** How many changed paths `watch-waiting` names. */
+const CHANGES_SHOWN = 3;
 
 /** A path seen changing twice before a pass: made and then edited is still new; made and then removed is gone. */
 function mergeKinds(before: FileChangeKind | undefined, now: FileChangeKind): FileChangeKind {

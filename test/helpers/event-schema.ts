@@ -147,7 +147,11 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
     counts: z.strictObject(statusCounts),
     tasks: z.array(z.strictObject({ task: z.string(), total: count, ...statusCounts })),
   }),
-  event("watch-waiting", { paths: count }),
+  event("watch-waiting", {
+    paths: count,
+    lastChange: z.strictObject({ paths: z.array(z.string()), more: count, time: z.number() }).optional(),
+    why: z.array(z.string()).optional(),
+  }),
   event("watch-changed", { paths: z.array(z.string()), changes: z.array(z.strictObject({ path: z.string(), kind: z.enum(["added", "changed", "removed"]) })) }),
   event("watch-error", { message: z.string() }),
   event("why", { ...verdict, upstream: z.array(z.strictObject(verdict)) }),

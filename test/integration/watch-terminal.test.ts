@@ -1,6 +1,6 @@
 /**
  * 16.5: `quanta watch` on a real terminal (tmux), as a person sees it: the live view says what it
- * watches; `q` quits with exit 0, and Ctrl-C during a pass stops the pass and quits.
+ * watches, the last change and why the last pass ran what it ran; `q` quits with exit 0, and Ctrl-C during a pass stops the pass and quits.
  */
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -45,12 +45,15 @@ function startWatch(extra = ""): void {
 }
 
 describe("16.5 quanta watch on a terminal", () => {
-  it("16.5 shows what it watches between passes; q quits with exit 0", async () => {
+  it("16.5 shows what it watches between passes, the last change and why its quanta ran; q quits with exit 0", async () => {
     startWatch();
     await shows(/watching \d+ paths for changes \(q or Ctrl-C to quit\)/);
     writeFileSync(join(fx.dir, "data", "raw-2.txt"), "7\n");
     await shows(/2 ran, \d+ up to date/);
     await shows(/watching \d+ paths for changes/);
+    // The change (relative to where the watch started) and the reasons of what ran, as `quanta why` says them.
+    await shows(/last change \d\d:\d\d:\d\d: data\/raw-2\.txt/);
+    await shows(/why double@item=2: input raw \(raw@item=2\) changed/);
     tmux("send-keys", "-t", session, "q");
     await shows("exited with 0");
   }, 120_000);

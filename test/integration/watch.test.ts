@@ -31,6 +31,9 @@ describe("16 quanta watch", () => {
     let pass = await watch.nextPass();
     expect(pass.find((e) => e.event === "watch-changed")).toMatchObject({ paths: [join(fx.dir, "data", "raw-2.txt")], changes: [{ path: join(fx.dir, "data", "raw-2.txt"), kind: "changed" }] });
     expect(ran(pass)).toEqual(["double@item=2", "parity@item=2"]);
+    // 16.5: between passes, the last change and why the pass ran what it ran.
+    expect(pass.at(-1)).toMatchObject({ event: "watch-waiting", lastChange: { paths: [join(fx.dir, "data", "raw-2.txt")], more: 0 } });
+    expect((pass.at(-1) as { why: string[] }).why.map((w) => w.split(":")[0])).toEqual(["double@item=2", "parity@item=2"]);
 
     // Touched without a change of content: nothing runs.
     const later = new Date(Date.now() + 5_000);
