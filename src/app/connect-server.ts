@@ -21,6 +21,8 @@ export interface ServerConnection {
    * with its QuantaError. Ctrl-C or SIGTERM of this process hangs up, which stops the run.
    */
   run(request: ServedRunRequest, onEvent: (event: QuantaEvent) => void): Promise<number>;
+  /** What `quanta status` of `request` says, when the server knows it from memory; undefined when it does not. */
+  status(request: ServedRunRequest): Promise<QuantaEvent[] | undefined>;
   close(): void;
 }
 
@@ -43,6 +45,7 @@ export async function connectServer(repoRoot: string): Promise<ServerConnection 
   return {
     pid: hello.pid,
     run: (request, onEvent) => runOn(socket, lines, request, onEvent),
+    status: (request) => statusOn(socket, lines, request),
     close: () => socket.destroy(),
   };
 }
@@ -64,6 +67,22 @@ async function runOn(socket: Socket, lines: LineReader, request: ServedRunReques
     }
   } finally {
     interrupt.dispose();
+    socket.destroy();
+  }
+}
+
+async function statusOn(socket: Socket, lines: LineReader, request: ServedRunRequest): Promise<QuantaEvent[] | undefined> {
+  socket.write(JSON.stringify({ format: SERVER_PROTOCOL_FORMAT, command: "status", request }) + "\n");
+  const events: QuantaEvent[] = [];
+  try {
+    for (;;) {
+      const reply = await lines.next();
+      // Gone, or a server that does not know: the command works it out by itself.
+      if (reply === undefined || reply.reply === "unknown" || reply.reply === "error") return undefined;
+      if (reply.reply === "event") events.push(reply.event);
+      else if (reply.reply === "exit") return events;
+    }
+  } finally {
     socket.destroy();
   }
 }

@@ -166,6 +166,25 @@ export class RunSession {
   /** The graph being executed, and the engine's listener for `supersede`. */
   private inHand: { graph: QuantumGraph; listeners: Set<(datasets: readonly number[]) => void> } | undefined;
 
+  /**
+   * What `quanta status` of `req` would say, from memory: every quantum up to date, when the last run
+   * of the session was of the same plan, settled every quantum, and nothing was reported changed since
+   * (a watch that is idle). Undefined otherwise: the caller works it out as a standalone status does.
+   * The events are the plan's warnings, its `graph-built` and the `status`.
+   */
+  statusFromMemory(req: RunRequest): EventBody[] | undefined {
+    const plan = this.lastPlan;
+    const built = plan?.built;
+    if (this.running || plan === undefined || built?.states === undefined || this.unread.size > 0 || this.changedSincePlan.size > 0) return undefined;
+    if (plan.request !== planRequestKey({ ...req, repoRoot: this.repo.root })) return undefined;
+    const events: EventBody[] = [];
+    replayPlan(built, (e) => events.push(e));
+    const tasks = built.taskQuanta.map((t) => ({ task: t.task, total: t.quanta, willRun: 0, mayRun: 0, upToDate: t.quanta, blocked: 0 }));
+    const counts = { willRun: 0, mayRun: 0, upToDate: built.graph.quanta.length, blocked: 0 };
+    events.push({ event: "status", pipeline: built.graph.pipeline.name, collection: req.flags.output ?? plan.loaded.pipeline.name, counts, tasks });
+    return events;
+  }
+
   /** The first few quanta the last run started, with their reasons (RunResult.why); empty when none ran. */
   get lastReasons(): RunResult["why"] {
     return this.reasons;

@@ -18,6 +18,8 @@ import { printJsonEvents } from "../ui/json-reporter.js";
 import { planPipeline, type PlanRequest } from "./plan-pipeline.js";
 import { readLastRun } from "./last-run.js";
 import { parseQuantumRef } from "./parse-quantum-ref.js";
+import { connectServer } from "./connect-server.js";
+import { resolve } from "node:path";
 import { emitterFor, openReporter, type OutputFlags } from "./run-pipeline.js";
 
 /**
@@ -32,6 +34,7 @@ const LABEL: Record<QuantumStatus, string> = { "will-run": "will run", "may-run"
 const FIELD: Record<QuantumStatus, keyof StatusCounts> = { "will-run": "willRun", "may-run": "mayRun", "up-to-date": "upToDate", blocked: "blocked" };
 
 export async function showStatus(req: PlanRequest & { output: OutputFlags; list: boolean; out: (t: string) => void }): Promise<number> {
+  if (await statusFromServer(req)) return 0;
   const reporter = req.output.json ? await openReporter(req.output) : undefined;
   const emit = reporter ? emitterFor(reporter) : () => undefined;
   const repo = await openRepository(req.repoRoot, { write: false, ifMissing: "empty" });
@@ -63,6 +66,27 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
     await repo.close();
     await reporter?.close();
   }
+}
+
+/**
+ * `quanta status` answered by a watch that holds the repository, when it knows the answer from memory
+ * (its last pass was of the same plan, every quantum is up to date, nothing changed since): printed
+ * as the standalone status prints it. False when no watch answers so.
+ */
+async function statusFromServer(req: PlanRequest & { output: OutputFlags; out: (t: string) => void }): Promise<boolean> {
+  const server = await connectServer(req.repoRoot);
+  if (server === undefined) return false;
+  const events = await server.status({ pipelineFile: resolve(req.pipelineFile), targets: req.targets, flags: req.flags });
+  if (events === undefined) return false;
+  if (req.output.json) {
+    printJsonEvents(req.out, events);
+    return true;
+  }
+  for (const e of events) {
+    if (e.event === "plan-warning") process.stderr.write(`warning: ${e.message}\n`);
+    if (e.event === "status") req.out(formatStatus(e, process.stdout.columns || 100).join("\n") + "\n");
+  }
+  return true;
 }
 
 /** `quanta why QUANTUM`: the verdict on one quantum, with the chain of upstream quanta that decide it. */

@@ -14,6 +14,7 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { QuantaError } from "../core/errors.js";
+import { stampEvent } from "../core/events.js";
 import { firstPass, stepWatch, type WatchAction, type WatchInput, type WatchState } from "../core/watch-loop.js";
 import { loadPipeline } from "../app/load-pipeline.js";
 import { RunSession, type ExecFlags, type OutputFlags, type RunRequest } from "../app/run-session.js";
@@ -98,6 +99,7 @@ class WatchDriver {
    * that stops it (Ctrl-C in the watch's terminal) ends the watch too, as during a pass.
    */
   serve(request: ServerRequest, channel: ReplyChannel): Promise<void> {
+    if (request.command === "status") return Promise.resolve(this.statusFromMemory(request, channel));
     return this.takeTurn(async () => {
       if (channel.gone.aborted) return;
       const hangUp = () => this.session.stop("SIGINT");
@@ -114,6 +116,17 @@ class WatchDriver {
         channel.gone.removeEventListener("abort", hangUp);
       }
     });
+  }
+
+  /** Answers a `status` request from memory when the watch is idle and knows the answer; else `unknown`. */
+  private statusFromMemory(request: ServerRequest, channel: ReplyChannel): void {
+    const events = this.state.kind === "idle" ? this.session.statusFromMemory(request.request) : undefined;
+    if (events === undefined) {
+      channel.send({ reply: "unknown" });
+      return;
+    }
+    for (const body of events) channel.send({ reply: "event", event: stampEvent(body, Date.now()) });
+    channel.send({ reply: "exit", code: 0 });
   }
 
   /** Runs `go` once the pass or served run in hand has ended. */

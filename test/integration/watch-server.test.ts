@@ -63,6 +63,12 @@ describe("16.4 the watch serves its repository", () => {
     writeFileSync(join(fx.dir, "data", "raw-1.txt"), "12\n");
     expect(ran(await watch.nextPass())).toEqual(["double@item=1", "parity@item=1"]);
 
+    // `status` of the watch's own plan while it is idle: from its memory (no ingest, no planning).
+    const own = ["status", "chain.yaml", "--repo", "repo"];
+    const fromMemory = await cli(own);
+    expect(fromMemory).toMatch(/9 up to date/);
+    expect(parseEventLines(await cli([...own, "--json"])).map((e) => e.event)).toEqual(["graph-built", "status"]);
+
     // The readers: as standalone (they take no lock).
     const status = ["status", "chain.yaml", "--config", "double.factor=5"];
     const why = ["why", "total", "--pipeline", "chain.yaml", "--config", "double.factor=5"];
@@ -76,6 +82,7 @@ describe("16.4 the watch serves its repository", () => {
     expect(existsSync(socket)).toBe(false);
     expect(existsSync(join(fx.dir, "repo", "lock"))).toBe(false);
     expect([await cli([...status, "--repo", "repo"]), await cli([...why, "--repo", "repo"])]).toEqual(whileWatching);
+    expect(await cli(own)).toEqual(fromMemory);
 
     // Killed hard: the socket stays, nothing answers it; a run takes over the lock, a new watch the socket.
     watch = new Watch(fx.dir, ["-j", "2"]);
