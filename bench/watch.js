@@ -11,13 +11,17 @@
  * the same clock), with --debounce 10; "own" is that latency minus the durations of the quanta that
  * ran (the commands' own time, as quanta measured them). Also printed: the watch process's peak memory.
  *
+ * Then `quanta status` of the watch's plan, answered by the watch from memory: the answer over its
+ * socket ("own" in the table), and the whole command with Node's start.
+ *
  * Usage: node bench/watch.js [--quick] [--big] [--n 10000] [--jobs J] [--reps R]
  *   default N = 10,000; --big adds 100,000; --quick runs N = 500, 1 rep.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { QUANTA_BIN, findTool, formatMs, median, parseArgs, writeResults } from "./lib/measure.js";
 import { inputText, writeInputs, writeNinjaFile, writeQuantaPipeline } from "./lib/chain-workload.js";
 
@@ -88,6 +92,31 @@ function measureNinja(dir, edit) {
   return { latencyMs: wallMs, ran };
 }
 
+/**
+ * `quanta status` of the watch's own plan while it is idle: the answer from the watch's memory, timed
+ * over its socket (through the checkout's own client module), and the whole command as a user runs it.
+ */
+async function measureStatus(dir) {
+  const client = join(dirname(QUANTA_BIN), "..", "dist", "app", "connect-server.js");
+  if (!existsSync(client)) return undefined;
+  const { connectServer } = await import(pathToFileURL(client).href);
+  const request = { pipelineFile: join(dir, "chains.yaml"), targets: [], flags: { bind: [], config: [] } };
+  const server = [];
+  const command = [];
+  for (let r = 0; r < reps; r++) {
+    const started = process.hrtime.bigint();
+    const conn = await connectServer(join(dir, "repo"));
+    const events = await conn?.status(request);
+    if (events === undefined) throw new Error("the watch did not answer quanta status from memory");
+    server.push(Number(process.hrtime.bigint() - started) / 1e6);
+    const cmdStarted = process.hrtime.bigint();
+    const r2 = spawnSync(process.execPath, [QUANTA_BIN, "status", "chains.yaml", "--repo", "repo"], { cwd: dir, encoding: "utf8" });
+    if (r2.status !== 0) throw new Error(`quanta status failed: ${r2.stderr}`);
+    command.push(Number(process.hrtime.bigint() - cmdStarted) / 1e6);
+  }
+  return { serverMs: median(server), commandMs: median(command) };
+}
+
 async function measureSize(n, root) {
   const qdir = join(root, `quanta-${n}`);
   const ndir = join(root, `ninja-${n}`);
@@ -136,6 +165,11 @@ async function measureSize(n, root) {
       `  N=${n} ${scenario.padEnd(6)} quanta ${formatMs(row.quantaMs).padStart(8)} (own ${formatMs(row.quantaOwnMs)}, ran ${row.quantaRan})` +
         `   ninja ${row.ninjaMs === undefined ? "-" : formatMs(row.ninjaMs)} (ran ${row.ninjaRan ?? "-"})   quanta/ninja ${ratio}`,
     );
+  }
+  const status = await measureStatus(qdir);
+  if (status) {
+    console.log(`  N=${n}: quanta status answered by the watch: ${formatMs(status.serverMs)} for the answer (connect, ask, read), ${formatMs(status.commandMs)} for the whole command`);
+    rows.push({ n, scenario: "status", quantaMs: status.commandMs, quantaOwnMs: status.serverMs });
   }
   const peakRssKb = watch.peakRssKb();
   console.log(`  N=${n}: watch process peak memory ${Math.round(peakRssKb / 1024)} MB`);
