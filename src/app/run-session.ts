@@ -51,6 +51,8 @@ import { ingestInputs, type IngestOptions, type IngestReport } from "./ingest.js
 import { ingestChangedPaths } from "./ingest-changed-paths.js";
 import type { LoadedPipeline } from "./load-pipeline.js";
 import { changedInputDatasets, inputDatasetsAt } from "./changed-input-datasets.js";
+import { carryDatasetStates } from "../core/carry-dataset-states.js";
+import { existsSync } from "node:fs";
 
 export interface ExecFlags {
   jobs?: number;
@@ -272,7 +274,7 @@ export class RunSession {
     const sameInputs = prepared.ingest.added === 0 && prepared.ingest.removed === 0 && prepared.ingest.relations.every((r) => r.status === "unchanged");
     const reused = sameInputs && plan.built !== undefined;
     const { graph, taskQuanta, warnings } = (plan.built = reused ? replayPlan(plan.built!, emit) : await buildPlan(req, repo, emit, prepared));
-    const since = reused ? this.changesSince(graph, prepared.ingest.changed, plan.built.states) : undefined;
+    const since = reuse?.built === undefined ? undefined : this.changesSince(reuse.built, graph, prepared.ingest.changed);
     rememberRun();
     // Only a run of the whole pipeline knows that a quantum it does not have is gone for good; it looks
     // when inputs went, or when the pipeline differs from the last clean run's (a task renamed).
@@ -330,17 +332,26 @@ export class RunSession {
   }
 
   /**
-   * What changed since the previous run over `graph`, when that run settled every quantum (`states`)
-   * and this run's ingest read only the reported paths: nothing when the ingest found no content
-   * changed (a touch), else the input datasets at those paths (a superset of what changed). Undefined
-   * when that cannot be told (a path that names no dataset of the graph, a folder say): the run then
-   * resolves every quantum.
+   * What changed since the previous run of the same plan (`previous`), when that run settled every
+   * quantum and this run's ingest read only the reported paths: the input datasets at those paths (a
+   * superset of those whose content changed; none when no content changed, a touch), and, when the
+   * graph was built again (inputs came or went), the new inputs and the quanta that read other
+   * datasets than before. Undefined when that cannot be told: the run then resolves every quantum.
    */
-  private changesSince(graph: QuantumGraph, changed: number, states: DatasetStates | undefined): RunOptionsSince | undefined {
-    if (states === undefined || this.lastIngest?.partial !== true) return undefined;
-    if (changed === 0) return { states, changedInputs: new Set() };
-    const perPath = inputDatasetsAt(graph, this.lastIngest.paths);
-    return perPath.every((ids) => ids.length > 0) ? { states, changedInputs: new Set(perPath.flat()) } : undefined;
+  private changesSince(previous: BuiltPlan, graph: QuantumGraph, changed: number): RunOptionsSince | undefined {
+    const ingest = this.lastIngest;
+    if (previous.states === undefined || ingest?.partial !== true) return undefined;
+    const carried = previous.graph === graph ? undefined : carryDatasetStates(previous.graph, previous.states, graph);
+    const changedInputs = new Set(carried?.newInputs ?? []);
+    if (changed > 0) {
+      // Every changed content is at one of the paths: a path that names no dataset must be gone (a
+      // deleted file, whose quanta are gone or read other inputs now), else nothing can be told.
+      const perPath = inputDatasetsAt(graph, ingest.paths);
+      for (let i = 0; i < perPath.length; i++) if (perPath[i]!.length === 0 && existsSync(ingest.paths[i]!)) return undefined;
+      for (const ids of perPath) for (const id of ids) changedInputs.add(id);
+    }
+    if (carried === undefined) return { states: previous.states, changedInputs };
+    return { states: carried.states, changedInputs, sameInputs: carried.sameInputs };
   }
 
   /** What the last ingest of this session read: only `paths` (partial), or every root. */

@@ -71,7 +71,15 @@ export interface RunOptions {
    * watch's pass). A quantum whose inputs all hold the digests they held then is up to date without
    * being resolved: counted per task with `task-up-to-date`, as the run stamp's tasks are.
    */
-  since?: { states: DatasetStates; changedInputs: ReadonlySet<number> };
+  since?: {
+    states: DatasetStates;
+    changedInputs: ReadonlySet<number>;
+    /**
+     * When the graph was built again since (inputs came or went): per quantum, 1 when it reads the same
+     * datasets as in the previous run's graph; any other quantum is decided.
+     */
+    sameInputs?: Uint8Array;
+  };
 }
 
 /** Per dataset of a graph: its digest, or null when it is absent (RunResult.states). */
@@ -615,6 +623,7 @@ class GraphRun {
     const since = this.opts.since;
     if (since === undefined) return false;
     const { graph } = this.opts;
+    if (since.sameInputs !== undefined && since.sameInputs[id] !== 1) return false;
     const q = graph.quanta[id]!;
     for (const name in q.inputs) {
       for (const d of q.inputs[name]!) {

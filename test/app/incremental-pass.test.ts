@@ -121,6 +121,17 @@ describe("16.2 passes that keep their plan in memory", () => {
       expect(p.decided).toEqual([]);
       expect(p.counts).toMatchObject({ ran: 0, upToDate: 2 * ITEMS + 1 });
 
+      // A new input: its quanta and the gather are decided, nothing else, though the graph is built again.
+      writeFileSync(join(dir, "data", `${ITEMS + 1}.txt`), "3\n");
+      p = await pass([`data/${ITEMS + 1}.txt`]);
+      expect(p.decided).toEqual([`double@item=${ITEMS + 1}`, `parity@item=${ITEMS + 1}`, "total@"]);
+      expect(p.perTask).toBe(2 * ITEMS + 1 - 1);
+      // Deleted again: only the gather, which reads one input less, is decided (its result is cached).
+      rmSync(join(dir, "data", `${ITEMS + 1}.txt`));
+      p = await pass([`data/${ITEMS + 1}.txt`]);
+      expect(p.decided).toEqual(["total@"]);
+      expect(p.counts.ran + p.counts.upToDate).toBe(2 * ITEMS + 1);
+
       // A random walk of edits, reverts, touches, new and deleted inputs; each pass against a one-shot run.
       const random = seeded(16_2);
       const present = new Set(Array.from({ length: ITEMS }, (_, i) => i + 1));
