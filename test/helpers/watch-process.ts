@@ -88,3 +88,12 @@ export function commandOf(pid: number): string {
     return "(gone)";
   }
 }
+
+/** Waits until `done()` holds (30 s at most), looking every 10 ms. */
+export async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error("gave up waiting");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { QuantaEvent } from "../../src/core/events.js";
 import { makeTempDir, runCli } from "../helpers/cli.js";
-import { ran, Watch } from "../helpers/watch-process.js";
+import { ran, until, Watch } from "../helpers/watch-process.js";
 
 // Three command steps per item and a gather; `upper` sleeps a minute on a file that says "slow".
 const PIPELINE = `
@@ -53,13 +53,6 @@ afterEach(() => {
   cleanup();
 });
 
-async function until(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error("gave up waiting");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function outputs(repo: string): Promise<string[]> {
   const r = await runCli(["datasets", "--repo", repo, "--collection", "chain", "--json"], { cwd: dir });

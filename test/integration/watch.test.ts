@@ -6,7 +6,7 @@ import { readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
-import { childrenOf, commandOf, isGone, ran, Watch } from "../helpers/watch-process.js";
+import { childrenOf, commandOf, isGone, ran, until, Watch } from "../helpers/watch-process.js";
 import { makeChainFixture } from "./chain-fixture.js";
 
 let fx: ReturnType<typeof makeChainFixture>;
@@ -145,10 +145,3 @@ async function datasets(dir: string, repo = "repo"): Promise<string[]> {
     .sort();
 }
 
-async function until(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error("gave up waiting");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
