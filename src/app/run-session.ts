@@ -216,7 +216,7 @@ export class RunSession {
     const stamp = await upToDateStamp(repo, collection, fingerprint);
     if (stamp !== undefined) {
       rememberRun();
-      return reportUpToDate({ stamp, pipeline: pipeline.name, collection, executor: makeExecutorInfo(this.exec), emit });
+      return reportUpToDate({ stamp, pipeline: pipeline.name, collection, repository: resolve(repo.root), executor: makeExecutorInfo(this.exec), emit });
     }
     const { graph, taskQuanta, warnings } = await buildPlan(req, repo, emit, prepared);
     rememberRun();
@@ -309,6 +309,7 @@ function reportUpToDate(opts: {
   stamp: RunStamp;
   pipeline: string;
   collection: string;
+  repository: string;
   executor: { kind: "in-process" | "pool"; workers: number };
   emit: (e: EventBody) => void;
 }): number {
@@ -319,7 +320,7 @@ function reportUpToDate(opts: {
   emitPlanWarnings(warnings, emit);
   emit({ event: "graph-built", pipeline, quanta: stamp.quanta, datasets: stamp.datasets, durationMs: 0, tasks: stamp.tasks });
   const tally = new RunTally(stamp.tasks.map((t) => ({ task: t.task, total: t.quanta })), emit);
-  emit({ event: "run-started", pipeline, collection, executor: opts.executor.kind, workers: opts.executor.workers, tasks: tally.totals });
+  emit({ event: "run-started", pipeline, collection, repository: opts.repository, executor: opts.executor.kind, workers: opts.executor.workers, tasks: tally.totals });
   tally.finishEmptyTasks();
   for (const t of stamp.tasks) if (t.quanta > 0) tally.settle({ event: "task-up-to-date", task: t.task, quanta: t.quanta });
   const counts = tally.counts();

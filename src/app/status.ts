@@ -4,6 +4,7 @@
  * the ingest (plan-pipeline.ts), so they answer while a run holds the repository. A quantum will run (stale now), may run (an upstream quantum will run first and
  * may or may not change its inputs), or is up to date.
  */
+import { resolve } from "node:path";
 import type { EventBody, StatusCounts } from "../core/events.js";
 import { formatReason } from "../core/explain.js";
 import { formatPlanWarning } from "../core/plan-warning.js";
@@ -48,7 +49,7 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
       t[FIELD[v.status]]++;
       counts[FIELD[v.status]]++;
     });
-    const body: EventBody = { event: "status", pipeline: graph.pipeline.name, collection, counts, tasks: [...perTask.values()] };
+    const body: EventBody = { event: "status", pipeline: graph.pipeline.name, collection, repository: resolve(req.repoRoot), counts, tasks: [...perTask.values()] };
     if (req.list && !req.output.json) {
       verdicts.forEach((v, id) => {
         if (v.status === "up-to-date") return;

@@ -10,6 +10,7 @@ import { QuantaError } from "../core/errors.js";
 import { asRegistryDamage } from "../store/registry-file.js";
 import { QUANTA_VERSION } from "../exec/version.js";
 import { installInterruptHandlers } from "../app/interrupts.js";
+import { findRepository } from "../app/find-repository.js";
 
 async function main(argv: string[]): Promise<number> {
   process.setSourceMapsEnabled(true);
@@ -25,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName("quanta")
     .usage("quanta <command> [options]\n\nAn incremental pipeline executor for scientific datasets.")
-    .option("repo", { type: "string", default: "cache", describe: "repository directory", global: true })
+    .option("repo", { type: "string", describe: "repository directory (default: $QUANTA_REPO, else cache/ of the pipeline's project)", global: true })
     .option("debug", { type: "boolean", default: false, describe: "print stack traces", global: true })
     .option("json", { type: "boolean", default: false, describe: "newline-delimited JSON on stdout", global: true })
     .option("quiet", { type: "boolean", default: false, describe: "print only failures and the summary", global: true })
@@ -39,6 +40,11 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${y.help() && ""}error: ${msg}\nhint: see 'quanta --help'\n`);
       exitCode = 2;
       throw new ParseFailure();
+    })
+    .middleware((args) => {
+      // The repository of the pipeline's project (app/find-repository.ts), once for every command.
+      const projectFile = [args.pipeline, args.plan].find((f): f is string => typeof f === "string");
+      args.repo = findRepository({ flag: args.repo, env: process.env.QUANTA_REPO, cwd: process.cwd(), ...(projectFile !== undefined && { projectFile }) });
     })
     .version(QUANTA_VERSION)
     .help();

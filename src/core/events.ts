@@ -94,6 +94,8 @@ export type RunEvent =
       event: "run-started";
       pipeline: string;
       collection: string;
+      /** The repository's directory (absolute). */
+      repository?: string;
       executor: "in-process" | "pool" | "slurm";
       workers: number;
       tasks: { task: string; total: number }[];
@@ -150,6 +152,8 @@ export type RunEvent =
       event: "status";
       pipeline: string;
       collection: string;
+      /** The repository's directory (absolute). */
+      repository?: string;
       counts: StatusCounts;
       tasks: ({ task: string; total: number } & StatusCounts)[];
     })

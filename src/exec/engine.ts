@@ -15,6 +15,7 @@
  * failed: it is not its fault, and the same command runs it once the problem is fixed.
  */
 import { hostname } from "node:os";
+import { resolve } from "node:path";
 import { QUANTA_VERSION } from "./version.js";
 import type { BlobDigest, QuantumKey } from "../core/digest.js";
 import type { EventBody, QuantumRef, RunCounts, TaskCounts } from "../core/events.js";
@@ -142,6 +143,7 @@ class GraphRun {
       event: "run-started",
       pipeline: graph.pipeline.name,
       collection,
+      repository: resolve(this.opts.repo.root),
       executor: executor.kind,
       workers: executor.slots,
       tasks: this.tally.totals,

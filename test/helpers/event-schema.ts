@@ -116,6 +116,7 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
   event("run-started", {
     pipeline: z.string(),
     collection: z.string(),
+    repository: z.string().optional(),
     executor: z.enum(["in-process", "pool", "slurm"]),
     workers: count,
     tasks: z.array(z.strictObject({ task: z.string(), total: count })),
@@ -143,6 +144,7 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
   event("status", {
     pipeline: z.string(),
     collection: z.string(),
+    repository: z.string().optional(),
     counts: z.strictObject(statusCounts),
     tasks: z.array(z.strictObject({ task: z.string(), total: count, ...statusCounts })),
   }),
