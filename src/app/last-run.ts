@@ -14,7 +14,7 @@ export interface LastRun {
   pipeline: string;
   collection: string;
   dimensions: DimensionUniverse;
-  flags: { where?: string; bind: string[]; tasks?: string; config: string[]; output?: string };
+  flags: { where?: string; bind: string[]; tasks?: string; config: string[]; params?: string[]; output?: string };
 }
 
 export function readLastRun(repoRoot: string): LastRun | undefined {

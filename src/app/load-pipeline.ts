@@ -96,10 +96,12 @@ async function readTree(path: string, display: (p: string) => string, chain: rea
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
-    const summary = `cannot read pipeline file ${display(path)}: ${reason}`;
-    if (importedBy === undefined) throw new PipelineError({ summary, hint: nearestFileHint(path) });
-    throw importedBy.source.errorAt(importedBy.path, summary, { hint: nearestFileHint(path) });
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" ? "no such file" : (err as Error).message;
+    const summary = code === "EISDIR" ? `${display(path)} is a directory, not a pipeline file` : `cannot read pipeline file ${display(path)}: ${reason}`;
+    const hint = code === "EISDIR" ? pipelinesInHint(path) : nearestFileHint(path);
+    if (importedBy === undefined) throw new PipelineError({ summary, hint });
+    throw importedBy.source.errorAt(importedBy.path, summary, { hint });
   }
   const parsed = parsePipelineFile(display(path), text);
   if (!parsed.ok) throw parsed.error;
@@ -147,6 +149,13 @@ async function loadModule(
 }
 
 /** `did you mean "isr.ts"?` from the files next to a missing one. */
+/** For a directory named as a pipeline: the YAML files in it. */
+function pipelinesInHint(dir: string): string {
+  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  if (files.length === 0) return "name a pipeline file (YAML); this directory holds none";
+  return `name a pipeline file (YAML) in it: ${files.slice(0, 5).join(", ")}${files.length > 5 ? ", …" : ""}`;
+}
+
 function nearestFileHint(path: string): string | undefined {
   try {
     return suggestName(basename(path), readdirSync(dirname(path)));

@@ -209,7 +209,7 @@ export class RunSession {
         pipeline: resolve(req.pipelineFile),
         collection,
         dimensions: pipeline.dimensions,
-        flags: { where: req.flags.where, bind: req.flags.bind, tasks: req.flags.tasks, config: req.flags.config, output: collection },
+        flags: { where: req.flags.where, bind: req.flags.bind, tasks: req.flags.tasks, config: req.flags.config, params: req.flags.params ?? [], output: collection },
       });
     const identity = { pipeline, collection, where: req.flags.where, bind: req.flags.bind, tasks: prepared.tasks, targets: req.targets };
     const fingerprint = runFingerprint(repo.hasher, identity);

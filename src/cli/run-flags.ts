@@ -11,6 +11,7 @@ export function addPlanFlags(y: Argv): Argv {
     .option("bind", { type: "string", array: true, default: [], describe: "bind a :name placeholder of --where (name=value)" })
     .option("tasks", { type: "string", describe: "labels or subsets to run, comma-separated; +name adds its ancestors" })
     .option("config", { type: "string", array: true, default: [], describe: "override a config value (label.key=value)" })
+    .option("param", { type: "string", array: true, default: [], describe: "set a pipeline parameter (name=value), as in its parameters: section" })
     .option("output", { type: "string", describe: "output collection (default: the pipeline's name)" });
 }
 
@@ -30,6 +31,7 @@ export function readPlanFlags(args: Record<string, unknown>): PlanFlags {
     bind: (args.bind as string[] | undefined) ?? [],
     tasks: args.tasks as string | undefined,
     config: (args.config as string[] | undefined) ?? [],
+    params: (args.param as string[] | undefined) ?? [],
     output: args.output as string | undefined,
   };
 }

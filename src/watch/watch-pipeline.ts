@@ -20,6 +20,7 @@ import { RunSession, type ExecFlags, type OutputFlags, type RunRequest } from ".
 import { stopOnInterrupt, INTERRUPTED_EXIT_CODE } from "../app/interrupts.js";
 import { ChokidarWatcher, type FileChangeKind, type FileWatcher, type WatchTargets } from "./file-watcher.js";
 import { watchTargets } from "./watch-targets.js";
+import { parseParameterFlags } from "../core/parse-parameter-flag.js";
 
 export interface WatchRequest extends RunRequest {
   repoRoot: string;
@@ -149,7 +150,8 @@ class WatchDriver {
   private async updateTargets(): Promise<void> {
     let targets: WatchTargets;
     try {
-      const loaded = await loadPipeline(this.req.pipelineFile, { config: this.req.flags.config, moduleCacheDir: join(this.req.repoRoot, "modules") });
+      const parameters = parseParameterFlags(this.req.flags.params ?? []);
+      const loaded = await loadPipeline(this.req.pipelineFile, { config: this.req.flags.config, parameters, moduleCacheDir: join(this.req.repoRoot, "modules") });
       targets = watchTargets(loaded);
       this.pipelineFiles = new Set(loaded.files);
       this.targetsStale = false;
