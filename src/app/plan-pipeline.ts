@@ -30,6 +30,8 @@ export interface PlanFlags {
   config: string[];
   /** `--param name=value`: pipeline parameters, over the pipeline file's `parameters:`. */
   params?: string[];
+  /** `--force LABELS`: tasks whose quanta run whatever the cache holds (core/forced-tasks.ts). */
+  force?: string[];
   output?: string;
 }
 

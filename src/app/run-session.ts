@@ -49,6 +49,7 @@ import { writeLastRun } from "./last-run.js";
 import { stopOnInterrupt } from "./interrupts.js";
 import { ingestInputs, type IngestOptions, type IngestReport } from "./ingest.js";
 import { ingestChangedPaths } from "./ingest-changed-paths.js";
+import { readForcedTasks } from "../core/forced-tasks.js";
 
 export interface ExecFlags {
   jobs?: number;
@@ -213,7 +214,9 @@ export class RunSession {
       });
     const identity = { pipeline, collection, where: req.flags.where, bind: req.flags.bind, tasks: prepared.tasks, targets: req.targets };
     const fingerprint = runFingerprint(repo.hasher, identity);
-    const stamp = await upToDateStamp(repo, collection, fingerprint);
+    // A forced run runs quanta the stamp would call up to date: it never takes the stamp's answer.
+    const forcing = (req.flags.force ?? []).length > 0;
+    const stamp = forcing ? undefined : await upToDateStamp(repo, collection, fingerprint);
     if (stamp !== undefined) {
       rememberRun();
       return reportUpToDate({ stamp, pipeline: pipeline.name, collection, repository: resolve(repo.root), executor: makeExecutorInfo(this.exec), emit });
@@ -225,7 +228,8 @@ export class RunSession {
     const whole = req.flags.where === undefined && req.flags.tasks === undefined && req.targets.length === 0;
     const marker = vanishedStampName(inputCollectionOf(pipeline.name));
     const mayBeGone = repo.registry.getStamp(marker) === true || lastRunFingerprint(repo, collection) !== fingerprint;
-    const result = await this.execute(graph, collection, countingDropped(emit, warnings), whole && mayBeGone ? { marker } : undefined);
+    const force = readForcedTasks(req.flags.force, graph);
+    const result = await this.execute(graph, collection, countingDropped(emit, warnings), { ...(whole && mayBeGone && { prune: { marker } }), ...(force && { force }) });
     if (result.exitCode === 0) {
       await writeRunStamp(repo, collection, {
         fingerprint,
@@ -267,7 +271,7 @@ export class RunSession {
   }
 
   /** Runs the graph on the session's executor; Ctrl-C or SIGTERM from here on stops this run in order. */
-  private async execute(graph: QuantumGraph, collection: string, emit: (e: EventBody) => void, prune?: { marker: string }): Promise<RunResult> {
+  private async execute(graph: QuantumGraph, collection: string, emit: (e: EventBody) => void, narrow: { prune?: { marker: string }; force?: ReadonlySet<string> } = {}): Promise<RunResult> {
     const executor = (this.executor ??= makeExecutor(this.exec, this.repo));
     const interrupt = stopOnInterrupt();
     const stopping = (this.stopping = new AbortController());
@@ -284,7 +288,8 @@ export class RunSession {
         retries: this.exec.retries,
         failFast: this.exec.failFast,
         interrupt: stopping.signal,
-        prune,
+        prune: narrow.prune,
+        force: narrow.force,
       });
       // A run that set blobs aside leaves worker threads that still list them: start afresh too.
       stopped = stopping.signal.aborted || result.setAside > 0;

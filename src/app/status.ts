@@ -12,6 +12,7 @@ import { UsageError } from "../core/errors.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import { dryRun, type QuantumStatus, type QuantumVerdict } from "../core/dry-run.js";
 import { QuantumResolver } from "../core/quantum-resolver.js";
+import { readForcedTasks } from "../core/forced-tasks.js";
 import { viewOf } from "../store/repository-view.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { formatStatus } from "../ui/format-status.js";
@@ -25,8 +26,9 @@ import { emitterFor, openReporter, type OutputFlags } from "./run-pipeline.js";
  * Resolves the quanta of the plan as a run would, without running anything (core/dry-run.ts): every
  * one, or (`until`) those that decide that one.
  */
-export function resolveStatuses(graph: QuantumGraph, repo: Repository, collection: string, until?: number): QuantumVerdict[] {
-  return dryRun(graph, new QuantumResolver(graph, viewOf(repo), collection), until) as QuantumVerdict[];
+export function resolveStatuses(graph: QuantumGraph, repo: Repository, collection: string, options: { until?: number; force?: readonly string[] } = {}): QuantumVerdict[] {
+  const forced = readForcedTasks(options.force, graph);
+  return dryRun(graph, new QuantumResolver(graph, viewOf(repo), collection, forced === undefined ? {} : { forced }), options.until) as QuantumVerdict[];
 }
 
 const LABEL: Record<QuantumStatus, string> = { "will-run": "will run", "may-run": "may run", "up-to-date": "up to date", blocked: "blocked" };
@@ -40,7 +42,7 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
     const plan = await planPipeline(req, repo, emit);
     const { graph, collection, warnings } = plan;
     if (!reporter) for (const w of warnings) process.stderr.write(`warning: ${formatPlanWarning(w)}\n`);
-    const verdicts = resolveStatuses(graph, plan.repo, collection);
+    const verdicts = resolveStatuses(graph, plan.repo, collection, { force: req.flags.force });
     const perTask = new Map(graph.tasks.map((t) => [t.label, { task: t.label, total: 0, willRun: 0, mayRun: 0, upToDate: 0, blocked: 0 }]));
     const counts: StatusCounts = { willRun: 0, mayRun: 0, upToDate: 0, blocked: 0 };
     verdicts.forEach((v, id) => {
@@ -86,7 +88,7 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
         known ? "list the plan with 'quanta graph PIPELINE' or 'quanta status PIPELINE --list'" : `tasks: ${graph.tasks.map((t) => t.label).join(", ")}`,
       );
     }
-    const verdicts = resolveStatuses(graph, plan.repo, collection, id);
+    const verdicts = resolveStatuses(graph, plan.repo, collection, { until: id, force: req.flags.force });
     if (req.json) {
       // The quantum's verdict, then the verdicts of the upstream quanta it waits on.
       const name = (qid: number) => `${graph.quanta[qid]!.task}@${graph.quanta[qid]!.key}`;

@@ -15,6 +15,11 @@ export function addPlanFlags(y: Argv): Argv {
     .option("output", { type: "string", describe: "output collection (default: the pipeline's name)" });
 }
 
+/** `--force LABELS`, for `run`, `status` and `why` (which must agree on what it makes run). */
+export function addForceFlag(y: Argv): Argv {
+  return y.option("force", { type: "string", array: true, default: [], describe: "run these tasks' quanta whatever the cache holds (labels, comma-separated); --where narrows them" });
+}
+
 export function addExecFlags(y: Argv): Argv {
   return y
     // Read as text, so that a bad value is shown as typed (yargs would make "abc" a NaN).
@@ -32,6 +37,7 @@ export function readPlanFlags(args: Record<string, unknown>): PlanFlags {
     tasks: args.tasks as string | undefined,
     config: (args.config as string[] | undefined) ?? [],
     params: (args.param as string[] | undefined) ?? [],
+    force: (args.force as string[] | undefined) ?? [],
     output: args.output as string | undefined,
   };
 }

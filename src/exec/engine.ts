@@ -59,6 +59,8 @@ export interface RunOptions {
    * commit.
    */
   prune?: { marker: string };
+  /** `--force`: the labels of tasks whose quanta run whatever the cache holds. */
+  force?: ReadonlySet<string>;
 }
 
 export interface RunResult {
@@ -131,7 +133,7 @@ class GraphRun {
   constructor(private readonly opts: RunOptions) {
     this.walker = new GraphWalker(opts.graph, { order: opts.order });
     this.earlier = new Set(opts.executor.unfinished());
-    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection);
+    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection, { forced: opts.force });
     this.jobs = new JobBuilder(opts.graph, opts.repo);
     this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
     this.tally = new RunTally(countTaskQuanta(opts.graph).map((t) => ({ task: t.task, total: t.quanta })), opts.emit);

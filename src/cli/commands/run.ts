@@ -1,11 +1,11 @@
 import type { CommandSpec } from "../command-spec.js";
-import { addExecFlags, addPlanFlags, readExecFlags, readPlanFlags } from "../run-flags.js";
+import { addExecFlags, addForceFlag, addPlanFlags, readExecFlags, readPlanFlags } from "../run-flags.js";
 
 export const runCommand: CommandSpec = {
   command: "run <pipeline> [targets..]",
   describe: "ingest changed inputs, build the graph and run what is stale",
   builder: (y) =>
-    addExecFlags(addPlanFlags(y))
+    addExecFlags(addForceFlag(addPlanFlags(y)))
       .positional("pipeline", { type: "string", describe: "pipeline file (YAML)" })
       .positional("targets", { type: "string", array: true, describe: "datasets to make, e.g. calexp@visit=12,detector=3" })
       .option("dry-run", { alias: "n", type: "boolean", default: false, describe: "run nothing: print what would run, as 'quanta status' does" }),
