@@ -18,7 +18,7 @@ import { openRepository, type Repository } from "../store/repository.js";
 import { formatStatus } from "../ui/format-status.js";
 import { printJsonEvents } from "../ui/json-reporter.js";
 import { planPipeline, type PlanRequest } from "./plan-pipeline.js";
-import { readLastRun } from "./last-run.js";
+import { readCollectionRun } from "./last-run.js";
 import { parseQuantumRef } from "./parse-quantum-ref.js";
 import { emitterFor, openReporter, type OutputFlags } from "./run-pipeline.js";
 
@@ -70,9 +70,13 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
 
 /** `quanta why QUANTUM`: the verdict on one quantum, with the chain of upstream quanta that decide it. */
 export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { pipelineFile?: string; quantum: string; json?: boolean; out: (t: string) => void }): Promise<number> {
-  const last = readLastRun(req.repoRoot);
+  // The latest run into the collection asked for (--output), else the latest run.
+  const last = readCollectionRun(req.repoRoot, req.flags.output);
   const pipelineFile = req.pipelineFile ?? last?.pipeline;
-  if (!pipelineFile) throw new UsageError(`no run recorded in ${req.repoRoot}`, "name the pipeline with --pipeline FILE");
+  if (!pipelineFile) {
+    const where = req.flags.output === undefined ? req.repoRoot : `collection ${req.flags.output} of ${req.repoRoot}`;
+    throw new UsageError(`no run recorded in ${where}`, "name the pipeline with --pipeline FILE");
+  }
   const flags = req.pipelineFile || !last ? req.flags : { ...last.flags, ...definedOnly(req.flags) };
   const repo = await openRepository(req.repoRoot, { write: false, ifMissing: "empty" });
   try {
