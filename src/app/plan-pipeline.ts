@@ -19,6 +19,7 @@ import { buildGraphWithReport } from "./build-graph.js";
 import type { JoinReport } from "../core/join-report.js";
 import { inputCollectionOf } from "../core/input-collection.js";
 import { parseParameterFlags } from "../core/parse-parameter-flag.js";
+import { checkOutputCollection } from "../core/check-output-collection.js";
 import { countTaskQuanta } from "../core/run-tally.js";
 import { collectPlanWarnings, formatPlanWarning, type PlanWarning } from "../core/plan-warning.js";
 
@@ -88,6 +89,7 @@ export async function preparePlan(
   const moduleCacheDir = repo.exists ? join(repo.root, "modules") : undefined;
   const parameters = parseParameterFlags(req.flags.params ?? []);
   const { pipeline } = await loadPipeline(req.pipelineFile, { config: req.flags.config, parameters, moduleCacheDir });
+  checkOutputCollection(req.flags.output ?? pipeline.name, req.flags.output === undefined ? "the pipeline's name" : "--output");
   // The whole pipeline goes to the builder with the selected labels, so that it can say which
   // unselected task produces an input that does not exist yet.
   let tasks: string[] | undefined;

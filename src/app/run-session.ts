@@ -50,6 +50,7 @@ import { stopOnInterrupt } from "./interrupts.js";
 import { ingestInputs, type IngestOptions, type IngestReport } from "./ingest.js";
 import { ingestChangedPaths } from "./ingest-changed-paths.js";
 import { readForcedTasks } from "../core/forced-tasks.js";
+import { checkOutputCollection } from "../core/check-output-collection.js";
 
 export interface ExecFlags {
   jobs?: number;
@@ -248,6 +249,7 @@ export class RunSession {
     const { graph, inputDigests } = await loadSavedPlan(opts.planFile);
     const loadMs = Math.round(performance.now() - loading);
     const collection = opts.collection ?? graph.pipeline.name;
+    checkOutputCollection(collection, opts.collection === undefined ? "the pipeline's name" : "--output");
     checkPlannedInputs(graph, inputDigests, this.repo.registry, collection);
     emit({ event: "graph-built", pipeline: graph.pipeline.name, quanta: graph.quanta.length, datasets: graph.datasets.length, durationMs: loadMs, tasks: countTaskQuanta(graph) });
     writeLastRun(this.repo.root, { format: 1, pipeline: graph.pipeline.file, collection, dimensions: graph.dimensions, flags: { bind: [], config: [], output: collection } });
