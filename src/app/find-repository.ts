@@ -14,7 +14,7 @@
  * words.yaml` does, instead of starting a new repository in the parent.
  */
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 
 /** The folder name of a project's repository. */
 export const REPOSITORY_DIR = "cache";
@@ -30,16 +30,22 @@ export interface FindRepositoryOptions {
   cwd: string;
 }
 
-/** The repository directory a command uses: absolute when found from a project, else as given. */
+/** The repository directory a command uses: as given, or found (relative to `cwd` when inside it). */
 export function findRepository(options: FindRepositoryOptions): string {
   if (options.flag !== undefined) return options.flag;
   if (options.env !== undefined && options.env !== "") return options.env;
   const start = options.projectFile === undefined ? resolve(options.cwd) : dirname(resolve(options.cwd, options.projectFile));
   for (let dir = start; ; dir = dirname(dir)) {
-    if (isProjectRoot(dir)) return join(dir, REPOSITORY_DIR);
+    if (isProjectRoot(dir)) return shortened(join(dir, REPOSITORY_DIR), options.cwd);
     if (dirname(dir) === dir) break;
   }
   return REPOSITORY_DIR;
+}
+
+/** Relative to the working directory when inside it (`cache`, `mine/cache`), as messages show it; else absolute. */
+function shortened(path: string, cwd: string): string {
+  const rel = relative(resolve(cwd), path);
+  return rel === "" || rel.startsWith("..") || isAbsolute(rel) ? path : rel;
 }
 
 function isProjectRoot(dir: string): boolean {
