@@ -3,9 +3,9 @@
  * `Pipeline` (src/core/pipeline.ts) and applies `--tasks`. Every problem is a PipelineError (exit 2)
  * whose message names the file, line and column, relative to the current directory.
  */
-import { existsSync, readdirSync } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { basename, dirname, extname, isAbsolute, relative, resolve } from "node:path";
+import { basename, delimiter, dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { QuantaError, RepositoryError } from "../core/errors.js";
 import { suggestName } from "../core/suggest-name.js";
 import { mergePipelineFiles, type MergedTask, type PipelineFileTree } from "../core/merge-pipeline-files.js";
@@ -74,6 +74,7 @@ export async function loadPipeline(file: string, options: LoadPipelineOptions = 
     file: path,
     modules,
     hashString: (text) => hasher.hashString(text),
+    digestTool: (name, fromFile) => digestTool(name, fromFile, hasher),
     resolvePath: (from, p) => (isAbsolute(p) ? p : resolve(dirname(from), p)),
     configOverrides: options.config,
     parameters: options.parameters,
@@ -96,10 +97,12 @@ async function readTree(path: string, display: (p: string) => string, chain: rea
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message;
-    const summary = `cannot read pipeline file ${display(path)}: ${reason}`;
-    if (importedBy === undefined) throw new PipelineError({ summary, hint: nearestFileHint(path) });
-    throw importedBy.source.errorAt(importedBy.path, summary, { hint: nearestFileHint(path) });
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = code === "ENOENT" ? "no such file" : (err as Error).message;
+    const summary = code === "EISDIR" ? `${display(path)} is a directory, not a pipeline file` : `cannot read pipeline file ${display(path)}: ${reason}`;
+    const hint = code === "EISDIR" ? pipelinesInHint(path) : nearestFileHint(path);
+    if (importedBy === undefined) throw new PipelineError({ summary, hint });
+    throw importedBy.source.errorAt(importedBy.path, summary, { hint });
   }
   const parsed = parsePipelineFile(display(path), text);
   if (!parsed.ok) throw parsed.error;
@@ -147,6 +150,31 @@ async function loadModule(
 }
 
 /** `did you mean "isr.ts"?` from the files next to a missing one. */
+/**
+ * The content digest of a task's `tools:` executable: a name with a `/` is a path relative to the
+ * declaring pipeline file, any other name is looked up on PATH as a shell would.
+ */
+function digestTool(name: string, fromFile: string, hasher: { hashBytes(bytes: Uint8Array): string }): { ok: true; digest: string; path: string } | { ok: false; message: string } {
+  const candidates = name.includes("/") ? [resolve(dirname(fromFile), name)] : (process.env.PATH ?? "").split(delimiter).filter((d) => d !== "").map((d) => join(d, name));
+  for (const path of candidates) {
+    try {
+      accessSync(path, constants.X_OK);
+      if (!statSync(path).isFile()) continue;
+      return { ok: true, digest: hasher.hashBytes(readFileSync(path)), path };
+    } catch {
+      // not this one
+    }
+  }
+  return { ok: false, message: name.includes("/") ? `is not an executable file (${resolve(dirname(fromFile), name)})` : "is not an executable on PATH" };
+}
+
+/** For a directory named as a pipeline: the YAML files in it. */
+function pipelinesInHint(dir: string): string {
+  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  if (files.length === 0) return "name a pipeline file (YAML); this directory holds none";
+  return `name a pipeline file (YAML) in it: ${files.slice(0, 5).join(", ")}${files.length > 5 ? ", …" : ""}`;
+}
+
 function nearestFileHint(path: string): string | undefined {
   try {
     return suggestName(basename(path), readdirSync(dirname(path)));

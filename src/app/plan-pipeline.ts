@@ -18,6 +18,8 @@ import { selectTasks } from "../core/select-tasks.js";
 import { buildGraphWithReport } from "./build-graph.js";
 import type { JoinReport } from "../core/join-report.js";
 import { inputCollectionOf } from "../core/input-collection.js";
+import { parseParameterFlags } from "../core/parse-parameter-flag.js";
+import { checkOutputCollection } from "../core/check-output-collection.js";
 import { countTaskQuanta } from "../core/run-tally.js";
 import { collectPlanWarnings, formatPlanWarning, type PlanWarning } from "../core/plan-warning.js";
 
@@ -27,6 +29,10 @@ export interface PlanFlags {
   bind: string[];
   tasks?: string;
   config: string[];
+  /** `--param name=value`: pipeline parameters, over the pipeline file's `parameters:`. */
+  params?: string[];
+  /** `--force LABELS`: tasks whose quanta run whatever the cache holds (core/forced-tasks.ts). */
+  force?: string[];
   output?: string;
 }
 
@@ -85,8 +91,10 @@ export async function preparePlan(
 ): Promise<PreparedPlan> {
   // A repository that does not exist yet gets no module cache: a reader creates nothing.
   const moduleCacheDir = repo.exists ? join(repo.root, "modules") : undefined;
-  const loaded = options.loaded ?? (await loadPipeline(req.pipelineFile, { config: req.flags.config, moduleCacheDir }));
+  const parameters = parseParameterFlags(req.flags.params ?? []);
+  const loaded = options.loaded ?? (await loadPipeline(req.pipelineFile, { config: req.flags.config, parameters, moduleCacheDir }));
   const { pipeline } = loaded;
+  checkOutputCollection(req.flags.output ?? pipeline.name, req.flags.output === undefined ? "the pipeline's name" : "--output");
   // The whole pipeline goes to the builder with the selected labels, so that it can say which
   // unselected task produces an input that does not exist yet.
   let tasks: string[] | undefined;

@@ -53,6 +53,8 @@ import type { LoadedPipeline } from "./load-pipeline.js";
 import { changedInputDatasets, inputDatasetsAt } from "./changed-input-datasets.js";
 import { carryDatasetStates } from "../core/carry-dataset-states.js";
 import { existsSync } from "node:fs";
+import { readForcedTasks } from "../core/forced-tasks.js";
+import { checkOutputCollection } from "../core/check-output-collection.js";
 
 export interface ExecFlags {
   jobs?: number;
@@ -262,14 +264,16 @@ export class RunSession {
         pipeline: resolve(req.pipelineFile),
         collection,
         dimensions: pipeline.dimensions,
-        flags: { where: req.flags.where, bind: req.flags.bind, tasks: req.flags.tasks, config: req.flags.config, output: collection },
+        flags: { where: req.flags.where, bind: req.flags.bind, tasks: req.flags.tasks, config: req.flags.config, params: req.flags.params ?? [], output: collection },
       });
     const identity = { pipeline, collection, where: req.flags.where, bind: req.flags.bind, tasks: prepared.tasks, targets: req.targets };
     const fingerprint = runFingerprint(repo.hasher, identity);
-    const stamp = await upToDateStamp(repo, collection, fingerprint);
+    // A forced run runs quanta the stamp would call up to date: it never takes the stamp's answer.
+    const forcing = (req.flags.force ?? []).length > 0;
+    const stamp = forcing ? undefined : await upToDateStamp(repo, collection, fingerprint);
     if (stamp !== undefined) {
       rememberRun();
-      return reportUpToDate({ stamp, pipeline: pipeline.name, collection, executor: makeExecutorInfo(this.exec), emit });
+      return reportUpToDate({ stamp, pipeline: pipeline.name, collection, repository: resolve(repo.root), executor: makeExecutorInfo(this.exec), emit });
     }
     const sameInputs = prepared.ingest.added === 0 && prepared.ingest.removed === 0 && prepared.ingest.relations.every((r) => r.status === "unchanged");
     const reused = sameInputs && plan.built !== undefined;
@@ -281,10 +285,12 @@ export class RunSession {
     const whole = req.flags.where === undefined && req.flags.tasks === undefined && req.targets.length === 0;
     const marker = vanishedStampName(inputCollectionOf(pipeline.name));
     const mayBeGone = repo.registry.getStamp(marker) === true || lastRunFingerprint(repo, collection) !== fingerprint;
+    const force = readForcedTasks(req.flags.force, graph);
     // Forgotten until this run settles every quantum again: one that stops half way leaves other states.
     plan.built.states = undefined;
-    const result = await this.execute(graph, collection, countingDropped(emit, warnings), whole && mayBeGone ? { marker } : undefined, since);
-    plan.built.states = result.states;
+    const narrow = { ...(whole && mayBeGone && { prune: { marker } }), ...(force && { force }), ...(since && !force && { since }) };
+    const result = await this.execute(graph, collection, countingDropped(emit, warnings), narrow);
+    plan.built.states = force ? undefined : result.states;
     if (result.exitCode === 0 && result.superseded === 0) {
       await writeRunStamp(repo, collection, {
         fingerprint,
@@ -303,6 +309,7 @@ export class RunSession {
     const { graph, inputDigests } = await loadSavedPlan(opts.planFile);
     const loadMs = Math.round(performance.now() - loading);
     const collection = opts.collection ?? graph.pipeline.name;
+    checkOutputCollection(collection, opts.collection === undefined ? "the pipeline's name" : "--output");
     checkPlannedInputs(graph, inputDigests, this.repo.registry, collection);
     emit({ event: "graph-built", pipeline: graph.pipeline.name, quanta: graph.quanta.length, datasets: graph.datasets.length, durationMs: loadMs, tasks: countTaskQuanta(graph) });
     writeLastRun(this.repo.root, { format: 1, pipeline: graph.pipeline.file, collection, dimensions: graph.dimensions, flags: { bind: [], config: [], output: collection } });
@@ -380,8 +387,7 @@ export class RunSession {
     graph: QuantumGraph,
     collection: string,
     emit: (e: EventBody) => void,
-    prune?: { marker: string },
-    since?: RunOptionsSince,
+    narrow: { prune?: { marker: string }; force?: ReadonlySet<string>; since?: RunOptionsSince } = {},
   ): Promise<RunResult> {
     const executor = (this.executor ??= makeExecutor(this.exec, this.repo));
     const interrupt = stopOnInterrupt();
@@ -406,9 +412,10 @@ export class RunSession {
         retries: this.exec.retries,
         failFast: this.exec.failFast,
         interrupt: stopping.signal,
-        prune,
+        prune: narrow.prune,
+        force: narrow.force,
+        since: narrow.since,
         supersede,
-        since,
       });
       this.reasons = result.why;
       // A run that set blobs aside leaves worker threads that still list them: start afresh too.
@@ -435,6 +442,7 @@ function reportUpToDate(opts: {
   stamp: RunStamp;
   pipeline: string;
   collection: string;
+  repository: string;
   executor: { kind: "in-process" | "pool"; workers: number };
   emit: (e: EventBody) => void;
 }): number {
@@ -445,7 +453,7 @@ function reportUpToDate(opts: {
   emitPlanWarnings(warnings, emit);
   emit({ event: "graph-built", pipeline, quanta: stamp.quanta, datasets: stamp.datasets, durationMs: 0, tasks: stamp.tasks });
   const tally = new RunTally(stamp.tasks.map((t) => ({ task: t.task, total: t.quanta })), emit);
-  emit({ event: "run-started", pipeline, collection, executor: opts.executor.kind, workers: opts.executor.workers, tasks: tally.totals });
+  emit({ event: "run-started", pipeline, collection, repository: opts.repository, executor: opts.executor.kind, workers: opts.executor.workers, tasks: tally.totals });
   tally.finishEmptyTasks();
   for (const t of stamp.tasks) if (t.quanta > 0) tally.settle({ event: "task-up-to-date", task: t.task, quanta: t.quanta });
   const counts = tally.counts();

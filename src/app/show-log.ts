@@ -3,7 +3,7 @@ import { UsageError } from "../core/errors.js";
 import { formatReason } from "../core/explain.js";
 import { openRepository } from "../store/repository.js";
 import { printJsonEvents } from "../ui/json-reporter.js";
-import { readLastRun } from "./last-run.js";
+import { dimensionsOf, readCollectionRun, readLastRun } from "./last-run.js";
 import { parseQuantumRef } from "./parse-quantum-ref.js";
 
 export async function showLog(opts: { repoRoot: string; quantum: string; collection?: string; json: boolean; out: (text: string) => void }): Promise<number> {
@@ -12,7 +12,7 @@ export async function showLog(opts: { repoRoot: string; quantum: string; collect
     const last = readLastRun(opts.repoRoot);
     if (!last) throw new UsageError(`no run recorded in ${opts.repoRoot}`, "run a pipeline first with 'quanta run PIPELINE'");
     const collection = opts.collection ?? last.collection;
-    const ref = parseQuantumRef(opts.quantum, last.dimensions, "quantum");
+    const ref = parseQuantumRef(opts.quantum, dimensionsOf(repo.registry, readCollectionRun(opts.repoRoot, collection)), "quantum");
     const record = repo.registry.getQuantum(collection, ref.name, ref.key);
     if (!record) throw new UsageError(`quantum ${ref.name}@${ref.key} has not run in collection ${collection}`);
     const exec = repo.registry.getExecution(record.executionId);

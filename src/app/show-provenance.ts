@@ -17,7 +17,7 @@ import type { ActionRecord, DatasetRecord, Registry } from "../store/registry.js
 import { openRepository } from "../store/repository.js";
 import type { LineageNode } from "../core/events.js";
 import { printJsonEvents } from "../ui/json-reporter.js";
-import { readLastRun } from "./last-run.js";
+import { dimensionsOf, readCollectionRun, readLastRun } from "./last-run.js";
 import { parseQuantumRef } from "./parse-quantum-ref.js";
 
 type Node = LineageNode;
@@ -28,9 +28,12 @@ export async function showProvenance(opts: { repoRoot: string; dataset: string; 
     const last = readLastRun(opts.repoRoot);
     if (!last) throw new UsageError(`no run recorded in ${opts.repoRoot}`, "run a pipeline first with 'quanta run PIPELINE'");
     const collection = opts.collection ?? last.collection;
-    const ref = parseQuantumRef(opts.dataset, last.dimensions, "dataset");
-    // Ingested inputs: the last pipeline's input collection, then the shared `raw` of older repositories.
-    const collections = [collection, inputCollectionOf(basename(last.pipeline, extname(last.pipeline))), LEGACY_INPUT_COLLECTION];
+    const run = readCollectionRun(opts.repoRoot, collection);
+    const ref = parseQuantumRef(opts.dataset, dimensionsOf(repo.registry, run), "dataset");
+    // Ingested inputs: the input collection of the pipeline that wrote the collection (of the latest
+    // run when not recorded), then the shared `raw` of older repositories.
+    const pipeline = (run ?? last).pipeline;
+    const collections = [collection, inputCollectionOf(basename(pipeline, extname(pipeline))), LEGACY_INPUT_COLLECTION];
     const find: FindDataset = (type, key) => {
       for (const c of collections) {
         const rec = repo.registry.getDataset(c, type, key);

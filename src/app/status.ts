@@ -4,6 +4,7 @@
  * the ingest (plan-pipeline.ts), so they answer while a run holds the repository. A quantum will run (stale now), may run (an upstream quantum will run first and
  * may or may not change its inputs), or is up to date.
  */
+import { resolve } from "node:path";
 import type { EventBody, StatusCounts } from "../core/events.js";
 import { formatReason } from "../core/explain.js";
 import { formatPlanWarning } from "../core/plan-warning.js";
@@ -11,23 +12,24 @@ import { UsageError } from "../core/errors.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import { dryRun, type QuantumStatus, type QuantumVerdict } from "../core/dry-run.js";
 import { QuantumResolver } from "../core/quantum-resolver.js";
+import { readForcedTasks } from "../core/forced-tasks.js";
 import { viewOf } from "../store/repository-view.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { formatStatus } from "../ui/format-status.js";
 import { printJsonEvents } from "../ui/json-reporter.js";
 import { planPipeline, type PlanRequest } from "./plan-pipeline.js";
-import { readLastRun } from "./last-run.js";
+import { readCollectionRun } from "./last-run.js";
 import { parseQuantumRef } from "./parse-quantum-ref.js";
 import { connectServer } from "./connect-server.js";
-import { resolve } from "node:path";
 import { emitterFor, openReporter, type OutputFlags } from "./run-pipeline.js";
 
 /**
  * Resolves the quanta of the plan as a run would, without running anything (core/dry-run.ts): every
  * one, or (`until`) those that decide that one.
  */
-export function resolveStatuses(graph: QuantumGraph, repo: Repository, collection: string, until?: number): QuantumVerdict[] {
-  return dryRun(graph, new QuantumResolver(graph, viewOf(repo), collection), until) as QuantumVerdict[];
+export function resolveStatuses(graph: QuantumGraph, repo: Repository, collection: string, options: { until?: number; force?: readonly string[] } = {}): QuantumVerdict[] {
+  const forced = readForcedTasks(options.force, graph);
+  return dryRun(graph, new QuantumResolver(graph, viewOf(repo), collection, forced === undefined ? {} : { forced }), options.until) as QuantumVerdict[];
 }
 
 const LABEL: Record<QuantumStatus, string> = { "will-run": "will run", "may-run": "may run", "up-to-date": "up to date", blocked: "blocked" };
@@ -42,7 +44,7 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
     const plan = await planPipeline(req, repo, emit);
     const { graph, collection, warnings } = plan;
     if (!reporter) for (const w of warnings) process.stderr.write(`warning: ${formatPlanWarning(w)}\n`);
-    const verdicts = resolveStatuses(graph, plan.repo, collection);
+    const verdicts = resolveStatuses(graph, plan.repo, collection, { force: req.flags.force });
     const perTask = new Map(graph.tasks.map((t) => [t.label, { task: t.label, total: 0, willRun: 0, mayRun: 0, upToDate: 0, blocked: 0 }]));
     const counts: StatusCounts = { willRun: 0, mayRun: 0, upToDate: 0, blocked: 0 };
     verdicts.forEach((v, id) => {
@@ -51,7 +53,7 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
       t[FIELD[v.status]]++;
       counts[FIELD[v.status]]++;
     });
-    const body: EventBody = { event: "status", pipeline: graph.pipeline.name, collection, counts, tasks: [...perTask.values()] };
+    const body: EventBody = { event: "status", pipeline: graph.pipeline.name, collection, repository: resolve(req.repoRoot), counts, tasks: [...perTask.values()] };
     if (req.list && !req.output.json) {
       verdicts.forEach((v, id) => {
         if (v.status === "up-to-date") return;
@@ -91,9 +93,13 @@ async function statusFromServer(req: PlanRequest & { output: OutputFlags; out: (
 
 /** `quanta why QUANTUM`: the verdict on one quantum, with the chain of upstream quanta that decide it. */
 export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { pipelineFile?: string; quantum: string; json?: boolean; out: (t: string) => void }): Promise<number> {
-  const last = readLastRun(req.repoRoot);
+  // The latest run into the collection asked for (--output), else the latest run.
+  const last = readCollectionRun(req.repoRoot, req.flags.output);
   const pipelineFile = req.pipelineFile ?? last?.pipeline;
-  if (!pipelineFile) throw new UsageError(`no run recorded in ${req.repoRoot}`, "name the pipeline with --pipeline FILE");
+  if (!pipelineFile) {
+    const where = req.flags.output === undefined ? req.repoRoot : `collection ${req.flags.output} of ${req.repoRoot}`;
+    throw new UsageError(`no run recorded in ${where}`, "name the pipeline with --pipeline FILE");
+  }
   const flags = req.pipelineFile || !last ? req.flags : { ...last.flags, ...definedOnly(req.flags) };
   const repo = await openRepository(req.repoRoot, { write: false, ifMissing: "empty" });
   try {
@@ -109,7 +115,7 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
         known ? "list the plan with 'quanta graph PIPELINE' or 'quanta status PIPELINE --list'" : `tasks: ${graph.tasks.map((t) => t.label).join(", ")}`,
       );
     }
-    const verdicts = resolveStatuses(graph, plan.repo, collection, id);
+    const verdicts = resolveStatuses(graph, plan.repo, collection, { until: id, force: req.flags.force });
     if (req.json) {
       // The quantum's verdict, then the verdicts of the upstream quanta it waits on.
       const name = (qid: number) => `${graph.quanta[qid]!.task}@${graph.quanta[qid]!.key}`;

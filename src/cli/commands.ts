@@ -15,6 +15,7 @@ import { execCommand } from "./commands/exec.js";
 import { provenanceCommand } from "./commands/provenance.js";
 import { logCommand } from "./commands/log.js";
 import { watchCommand } from "./commands/watch.js";
+import { forgetCommand } from "./commands/forget.js";
 
 export const COMMANDS: readonly CommandSpec[] = [
   runCommand,
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   provenanceCommand,
   logCommand,
   verifyCommand,
+  forgetCommand,
   gcCommand,
   schemaCommand,
 ];

@@ -7,9 +7,11 @@ import { hideBin } from "yargs/helpers";
 import { COMMANDS } from "./commands.js";
 import type { GlobalArgs } from "./command-spec.js";
 import { QuantaError } from "../core/errors.js";
+import { findNearestName } from "../core/suggest-name.js";
 import { asRegistryDamage } from "../store/registry-file.js";
 import { QUANTA_VERSION } from "../exec/version.js";
 import { installInterruptHandlers } from "../app/interrupts.js";
+import { findRepository } from "../app/find-repository.js";
 
 async function main(argv: string[]): Promise<number> {
   process.setSourceMapsEnabled(true);
@@ -25,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName("quanta")
     .usage("quanta <command> [options]\n\nAn incremental pipeline executor for scientific datasets.")
-    .option("repo", { type: "string", default: "cache", describe: "repository directory", global: true })
+    .option("repo", { type: "string", describe: "repository directory (default: $QUANTA_REPO, else cache/ of the pipeline's project)", global: true })
     .option("debug", { type: "boolean", default: false, describe: "print stack traces", global: true })
     .option("json", { type: "boolean", default: false, describe: "newline-delimited JSON on stdout", global: true })
     .option("quiet", { type: "boolean", default: false, describe: "print only failures and the summary", global: true })
@@ -36,10 +38,16 @@ async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(100, process.stdout.columns || 100))
     .fail((msg, err, y) => {
       if (err) throw err;
-      process.stderr.write(`${y.help() && ""}error: ${msg}\nhint: see 'quanta --help'\n`);
+      process.stderr.write(`${y.help() && ""}error: ${msg}\nhint: ${hintForFlags(msg, parser) ?? "see 'quanta --help'"}\n`);
       exitCode = 2;
       throw new ParseFailure();
     })
+    .middleware((args) => {
+      // The repository of the pipeline's project (app/find-repository.ts), once for every command.
+      const projectFile = [args.pipeline, args.plan].find((f): f is string => typeof f === "string");
+      args.repo = findRepository({ flag: args.repo, env: process.env.QUANTA_REPO, cwd: process.cwd(), ...(projectFile !== undefined && { projectFile }) });
+    })
+    .completion("completion", "print a shell completion script (bash, zsh): quanta completion >> ~/.bashrc")
     .version(QUANTA_VERSION)
     .help();
   skipHelpCache(parser);
@@ -58,6 +66,23 @@ async function main(argv: string[]): Promise<number> {
 }
 
 class ParseFailure extends Error {}
+
+/**
+ * For yargs' `Unknown argument: confg`: the nearest flag of the command (`did you mean --config?`),
+ * when one is near enough to be a typo. `parser` holds the options of the command being parsed.
+ */
+function hintForFlags(msg: string, parser: object): string | undefined {
+  const unknown = /^Unknown arguments?: (.+)$/.exec(msg)?.[1]?.split(", ");
+  type Options = { key: Record<string, unknown>; alias: Record<string, string[]> };
+  const options = (parser as { getOptions?: () => Options }).getOptions?.();
+  if (unknown === undefined || options === undefined) return undefined;
+  const flags = new Set([...Object.keys(options.key), ...Object.values(options.alias).flat()].filter((f) => f.length > 1));
+  const hints = unknown.flatMap((word) => {
+    const near = findNearestName(word.replace(/^-+/, ""), flags);
+    return near === undefined ? [] : [`--${word.replace(/^-+/, "")}: did you mean --${near}?`];
+  });
+  return hints.length === 0 ? undefined : hints.join("; ");
+}
 
 /**
  * yargs formats the whole help text of the command it runs, in case the handler asks for it later:

@@ -11,7 +11,13 @@ export function addPlanFlags(y: Argv): Argv {
     .option("bind", { type: "string", array: true, default: [], describe: "bind a :name placeholder of --where (name=value)" })
     .option("tasks", { type: "string", describe: "labels or subsets to run, comma-separated; +name adds its ancestors" })
     .option("config", { type: "string", array: true, default: [], describe: "override a config value (label.key=value)" })
+    .option("param", { type: "string", array: true, default: [], describe: "set a pipeline parameter (name=value), as in its parameters: section" })
     .option("output", { type: "string", describe: "output collection (default: the pipeline's name)" });
+}
+
+/** `--force LABELS`, for `run`, `status` and `why` (which must agree on what it makes run). */
+export function addForceFlag(y: Argv): Argv {
+  return y.option("force", { type: "string", array: true, default: [], describe: "run these tasks' quanta whatever the cache holds (labels, comma-separated); --where narrows them" });
 }
 
 export function addExecFlags(y: Argv): Argv {
@@ -30,6 +36,8 @@ export function readPlanFlags(args: Record<string, unknown>): PlanFlags {
     bind: (args.bind as string[] | undefined) ?? [],
     tasks: args.tasks as string | undefined,
     config: (args.config as string[] | undefined) ?? [],
+    params: (args.param as string[] | undefined) ?? [],
+    force: (args.force as string[] | undefined) ?? [],
     output: args.output as string | undefined,
   };
 }

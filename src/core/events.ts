@@ -95,6 +95,8 @@ export type RunEvent =
       event: "run-started";
       pipeline: string;
       collection: string;
+      /** The repository's directory (absolute). */
+      repository?: string;
       executor: "in-process" | "pool" | "slurm";
       workers: number;
       tasks: { task: string; total: number }[];
@@ -157,6 +159,8 @@ export type RunEvent =
       event: "status";
       pipeline: string;
       collection: string;
+      /** The repository's directory (absolute). */
+      repository?: string;
       counts: StatusCounts;
       tasks: ({ task: string; total: number } & StatusCounts)[];
     })

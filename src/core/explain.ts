@@ -14,6 +14,10 @@ export type Reason =
   | { kind: "new" }
   | { kind: "code-changed"; before: CodeDigest; after: CodeDigest }
   | { kind: "config-changed"; key: string; before: unknown; after: unknown }
+  /** The task's `version:` or a `tools:` executable changed (`name`: `version`, `tool cc`). */
+  | { kind: "depends-changed"; name: string; before?: string; after?: string }
+  /** `--force`: the task's quanta run whatever the cache holds. */
+  | { kind: "forced" }
   | { kind: "input-changed"; connection: string; type: string; dataId: string; before: BlobDigest; after: BlobDigest }
   | { kind: "input-added"; connection: string; type: string; dataId: string; digest: BlobDigest }
   | { kind: "input-removed"; connection: string; type: string; dataId: string; digest: BlobDigest }
@@ -75,6 +79,7 @@ export function diffManifests(before: KeyManifest, after: KeyManifest): Reason[]
   const reasons: Reason[] = [];
   if (before.codeDigest !== after.codeDigest) reasons.push({ kind: "code-changed", before: before.codeDigest, after: after.codeDigest });
   if (before.config !== after.config) reasons.push(...diffConfigs(before.config, after.config));
+  reasons.push(...diffDepends(before.depends ?? {}, after.depends ?? {}));
   reasons.push(...diffInputs(before.inputs, after.inputs));
   return reasons;
 }
@@ -88,6 +93,11 @@ function diffConfigs(beforeText: string, afterText: string): Reason[] {
     if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) out.push({ kind: "config-changed", key, before: before[key], after: after[key] });
   }
   return out;
+}
+
+function diffDepends(before: Readonly<Record<string, string>>, after: Readonly<Record<string, string>>): Reason[] {
+  const names = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+  return names.filter((n) => before[n] !== after[n]).map((name) => ({ kind: "depends-changed" as const, name, before: before[name], after: after[name] }));
 }
 
 function inputId(i: KeyInput): string {
@@ -129,6 +139,10 @@ export function formatReason(r: Reason): string {
       return `task code changed: ${r.before} -> ${r.after}`;
     case "config-changed":
       return `config ${r.key} changed: ${showValue(r.before)} -> ${showValue(r.after)}`;
+    case "depends-changed":
+      return `${r.name} changed: ${r.before ?? "(unset)"} -> ${r.after ?? "(unset)"}`;
+    case "forced":
+      return "forced (--force)";
     case "input-changed":
       return `input ${r.connection} (${ref(r.type, r.dataId)}) changed: ${r.before} -> ${r.after}`;
     case "input-added":

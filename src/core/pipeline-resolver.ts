@@ -14,6 +14,7 @@ import type { Connection, InputSpec, Pipeline, SubsetDef, TaskNode } from "./pip
 import { resolveTask, type ConnectionBlame, type TaskModuleInfo, type ResolvedTask } from "./resolve-task.js";
 import type { StorageClass } from "./storage-class.js";
 import { substituteParameters } from "./substitute-parameters.js";
+import type { DigestTool } from "./resolve-key-extras.js";
 import type { ConfigValueSource } from "./task-config.js";
 import { parse as parseYaml } from "yaml";
 
@@ -26,6 +27,8 @@ export interface ResolveContext {
   readonly modules: ReadonlyMap<string, TaskModuleInfo>;
   /** The 128-bit hash of a string as 32 hex (core/digest.ts; a command task's code digest hashes its template). */
   hashString(text: string): string;
+  /** The digest of a task's `tools:` executable (resolve-key-extras.ts). */
+  readonly digestTool?: DigestTool;
   /** An absolute path for `relative` as written in the file `fromFile`. */
   resolvePath(fromFile: string, relative: string): string;
   /** `--config label.key=value` flags. */
@@ -76,6 +79,7 @@ function resolveOrThrow(merged: MergedPipeline, context: ResolveContext): Resolv
         overrides: overrides.filter((o) => o.label === task.label),
         module: context.modules.get(task.label),
         hashString: context.hashString,
+        digestTool: context.digestTool,
       }),
     );
   }

@@ -43,6 +43,8 @@ const task = z
     connections: z.record(z.string(), z.string()).optional().describe("connection name -> new dataset type"),
     timeout: z.union([z.number().positive(), z.string()]).optional().describe('"30s", "5m", "1h", "500ms" or seconds'),
     resources: z.record(z.string(), z.unknown()).optional(),
+    version: z.union([z.string(), z.number()]).optional().describe("joins the quanta's keys: change it to rerun the task's quanta"),
+    tools: z.array(z.string()).optional().describe("executables whose content joins the quanta's keys, e.g. [cc]"),
   })
   .describe("a task: a module (`task`) or a `command`");
 

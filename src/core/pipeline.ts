@@ -67,6 +67,11 @@ export interface TaskNode {
   /** Kill a quantum that runs longer than this. */
   readonly timeoutMs?: number;
   readonly resources?: Readonly<Record<string, unknown>>;
+  /**
+   * What else its quanta's keys depend on (resolve-key-extras.ts): `version` → the task's `version:`,
+   * `tool NAME` → the digest of a `tools:` executable. Unset when the task declares neither.
+   */
+  readonly depends?: Readonly<Record<string, string>>;
 }
 
 export interface SubsetDef {

@@ -7,9 +7,12 @@
  * outputs across runs and collections.
  *
  * Encoding hashed (version 2): the fields joined by "\n", each input as
- * `connection\ttype\tdataId\tdigest`, prefixed by `quanta-key-v2`. Bumping KEY_VERSION invalidates every
+ * `connection\ttype\tdataId\tdigest`, prefixed by `quanta-key-v2`; then, only for a task that declares
+ * `version:` or `tools:`, a line `depends\t<canonical JSON of depends>` (so the keys of every other task
+ * are those of before). Bumping KEY_VERSION invalidates every
  * cached result, which is the safe failure mode.
  */
+import { canonicalJson } from "./canonical-json.js";
 import type { BlobDigest, CodeDigest, Hasher, QuantumKey } from "./digest.js";
 
 export const KEY_VERSION = 2;
@@ -34,6 +37,8 @@ export interface KeyManifest {
   config: string;
   /** Sorted by (connection, type, dataId). */
   inputs: KeyInput[];
+  /** What else the task says its key depends on (its `version:`, its `tools:` digests); absent when nothing. */
+  depends?: Record<string, string>;
 }
 
 function compareInputs(a: KeyInput, b: KeyInput): number {
@@ -43,13 +48,16 @@ function compareInputs(a: KeyInput, b: KeyInput): number {
   return 0;
 }
 
-export function buildKeyManifest(opts: { task: string; dataId: string; codeDigest: CodeDigest; config: string; inputs: KeyInput[] }): KeyManifest {
+export function buildKeyManifest(opts: { task: string; dataId: string; codeDigest: CodeDigest; config: string; inputs: KeyInput[]; depends?: Readonly<Record<string, string>> }): KeyManifest {
   const inputs = opts.inputs.slice().sort(compareInputs);
-  return { version: KEY_VERSION, task: opts.task, dataId: opts.dataId, codeDigest: opts.codeDigest, config: opts.config, inputs };
+  const manifest: KeyManifest = { version: KEY_VERSION, task: opts.task, dataId: opts.dataId, codeDigest: opts.codeDigest, config: opts.config, inputs };
+  if (opts.depends !== undefined && Object.keys(opts.depends).length > 0) manifest.depends = { ...opts.depends };
+  return manifest;
 }
 
 export function computeQuantumKey(manifest: KeyManifest, hasher: Hasher): QuantumKey {
   let text = `quanta-key-v${manifest.version}\n${manifest.task}\n${manifest.dataId}\n${manifest.codeDigest}\n${manifest.config}`;
   for (const i of manifest.inputs) text += `\n${i.connection}\t${i.type}\t${i.dataId}\t${i.digest}`;
+  if (manifest.depends !== undefined) text += `\ndepends\t${canonicalJson(manifest.depends)}`;
   return hasher.hashString(text) as QuantumKey;
 }

@@ -54,16 +54,17 @@ export class QuantumResolver {
   private readonly digests = new Map<string, Map<string, BlobDigest>>();
   private readonly ingestedTypes: ReadonlySet<string>;
 
-  /**
-   * `pointReads`: records and digests are read one at a time, for a walk that resolves few of the
-   * graph's quanta (a watch's pass); otherwise all of a task's records, or a type's digests, are read
-   * at its first use.
-   */
   constructor(
     private readonly graph: QuantumGraph,
     private readonly repo: RepositoryView,
     private readonly collection: string,
-    private readonly options: { pointReads?: boolean } = {},
+    /**
+     * `forced`: the labels of tasks whose quanta run whatever the cache holds (`--force`), reason
+     * "forced". `pointReads`: records and digests are read one at a time, for a walk that resolves few
+     * of the graph's quanta (a watch's pass); otherwise all of a task's records, or a type's digests,
+     * are read at its first use.
+     */
+    private readonly options: { forced?: ReadonlySet<string>; pointReads?: boolean } = {},
   ) {
     this.state = new Array(graph.datasets.length);
     for (const t of graph.tasks) this.tasks.set(t.label, { task: t, config: canonicalJson(t.config) });
@@ -75,11 +76,16 @@ export class QuantumResolver {
     const info = this.tasks.get(q.task);
     if (!info) throw new Error(`internal error: quantum ${quantumId} of unknown task ${q.task}`);
     const gathered = this.gatherInputs(q, info.task);
+    const forced = this.options.forced?.has(q.task) === true;
+    // A forced quantum waiting on upstream quanta (a dry run) will run whatever they produce.
+    if (gathered.kind === "maybe" && forced) return { kind: "maybe", reasons: [{ kind: "forced" }, ...gathered.reasons] };
     if (gathered.kind !== "ok") return gathered;
-    const manifest = buildKeyManifest({ task: q.task, dataId: q.key, codeDigest: info.task.codeDigest, config: info.config, inputs: gathered.keyInputs });
+    const manifest = buildKeyManifest({ task: q.task, dataId: q.key, codeDigest: info.task.codeDigest, config: info.config, inputs: gathered.keyInputs, depends: info.task.depends });
     const key = computeQuantumKey(manifest, this.repo.hasher);
     const { memory, cached } = this.recall(q, key);
-    const decision = decideQuantum({ key, manifest, memory, blobExists: (d) => this.repo.blobExists(d) });
+    const decision: Decision = forced
+      ? { action: "run", key, reasons: [{ kind: "forced" }] }
+      : decideQuantum({ key, manifest, memory, blobExists: (d) => this.repo.blobExists(d) });
     switch (decision.action) {
       case "maybe":
         return { kind: "maybe", reasons: decision.reasons };

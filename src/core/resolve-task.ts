@@ -20,6 +20,7 @@ import { STORAGE_CLASSES, type StorageClass } from "./storage-class.js";
 import { resolveTaskConfig, type ConfigValueSource } from "./task-config.js";
 import type { ConnectionSpec, TaskDefinition } from "./task-definition.js";
 import type { ErrorAtOptions, YamlPath } from "./yaml-source.js";
+import { resolveKeyExtras, type DigestTool } from "./resolve-key-extras.js";
 
 /** What the app loaded for a module task. */
 export interface TaskModuleInfo {
@@ -36,6 +37,8 @@ export interface TaskResolveContext {
   /** For module tasks. */
   readonly module?: TaskModuleInfo;
   readonly hashString: (text: string) => string;
+  /** For tasks with `tools:`. */
+  readonly digestTool?: DigestTool;
 }
 
 /** Points at a connection's dataset type in the pipeline file (or at the task's module). */
@@ -144,6 +147,7 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
     config: config.config,
     codeDigest: kind === "module" ? context.module!.codeDigest : (context.hashString(definer.value.command!) as CodeDigest),
     ...resolveLimits(task),
+    ...resolveKeyExtras(task, context.digestTool),
   };
   return { node, configSources: config.sources, blame };
 }

@@ -15,6 +15,7 @@
  * failed: it is not its fault, and the same command runs it once the problem is fixed.
  */
 import { hostname } from "node:os";
+import { resolve } from "node:path";
 import { QUANTA_VERSION } from "./version.js";
 import type { BlobDigest, QuantumKey } from "../core/digest.js";
 import type { EventBody, QuantumRef, RunCounts, TaskCounts } from "../core/events.js";
@@ -80,6 +81,8 @@ export interface RunOptions {
      */
     sameInputs?: Uint8Array;
   };
+  /** `--force`: the labels of tasks whose quanta run whatever the cache holds. */
+  force?: ReadonlySet<string>;
 }
 
 /** Per dataset of a graph: its digest, or null when it is absent (RunResult.states). */
@@ -164,7 +167,7 @@ class GraphRun {
   constructor(private readonly opts: RunOptions) {
     this.walker = new GraphWalker(opts.graph, { order: opts.order });
     this.earlier = new Set(opts.executor.unfinished());
-    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection, { pointReads: opts.since !== undefined });
+    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection, { forced: opts.force, pointReads: opts.since !== undefined });
     this.jobs = new JobBuilder(opts.graph, opts.repo);
     this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
     this.tally = new RunTally(countTaskQuanta(opts.graph).map((t) => ({ task: t.task, total: t.quanta })), opts.emit);
@@ -176,6 +179,7 @@ class GraphRun {
       event: "run-started",
       pipeline: graph.pipeline.name,
       collection,
+      repository: resolve(this.opts.repo.root),
       executor: executor.kind,
       workers: executor.slots,
       tasks: this.tally.totals,

@@ -1,5 +1,6 @@
 import type { QuantaEvent, StatusCounts } from "../core/events.js";
 import { formatTable } from "./format-table.js";
+import { formatRepository } from "./format-repository.js";
 
 export type StatusEvent = Extract<QuantaEvent, { event: "status" }>;
 
@@ -26,7 +27,7 @@ export function formatStatus(status: StatusEvent, maxWidth?: number): string[] {
   });
   const c = status.counts;
   lines.push(
-    `status of ${status.pipeline} (collection ${status.collection}): ` +
+    `status of ${status.pipeline} (collection ${status.collection}${status.repository === undefined ? "" : `, repository ${formatRepository(status.repository)}`}): ` +
       `${c.willRun} will run, ${c.mayRun} may run, ${c.upToDate} up to date` +
       (blocked ? `, ${c.blocked} blocked (a required input is missing)` : ""),
   );

@@ -11,6 +11,7 @@ import { FailureLimit } from "./failure-limit.js";
 import { formatDuration } from "./format-duration.js";
 import { formatQuantumName } from "./format-quantum-name.js";
 import { formatStatus } from "./format-status.js";
+import { formatRepository } from "./format-repository.js";
 import { formatSummary } from "./format-summary.js";
 import { createRunState, estimateRemainingMs, reduceRunState, sumTasks, type RunState } from "./run-state.js";
 import { stripEscapes } from "./strip-escapes.js";
@@ -106,7 +107,8 @@ function formatInfoLines(event: QuantaEvent): string[] {
       const workers = event.workers === 1 ? "1 worker" : `${event.workers} workers`;
       return [
         `run ${event.pipeline}: ${total} quanta in ${event.tasks.length} tasks, ` +
-          `output collection ${event.collection}, ${event.executor} executor with ${workers}`,
+          `output collection ${event.collection}${event.repository === undefined ? "" : ` in repository ${formatRepository(event.repository)}`}, ` +
+          `${event.executor} executor with ${workers}`,
       ];
     }
     case "quantum-retrying":

@@ -23,6 +23,7 @@ import { ChokidarWatcher, type FileChangeKind, type FileWatcher, type WatchTarge
 import { watchTargets } from "./watch-targets.js";
 import { RepositoryServer, type ReplyChannel } from "./repository-server.js";
 import type { ServerRequest } from "../core/server-protocol.js";
+import { parseParameterFlags } from "../core/parse-parameter-flag.js";
 
 export interface WatchRequest extends RunRequest {
   repoRoot: string;
@@ -212,7 +213,8 @@ class WatchDriver {
   private async updateTargets(): Promise<void> {
     let targets: WatchTargets;
     try {
-      const loaded = await loadPipeline(this.req.pipelineFile, { config: this.req.flags.config, moduleCacheDir: join(this.req.repoRoot, "modules") });
+      const parameters = parseParameterFlags(this.req.flags.params ?? []);
+      const loaded = await loadPipeline(this.req.pipelineFile, { config: this.req.flags.config, parameters, moduleCacheDir: join(this.req.repoRoot, "modules") });
       targets = watchTargets(loaded);
       this.pipelineFiles = new Set(loaded.files);
       this.targetsStale = false;

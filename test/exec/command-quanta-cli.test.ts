@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { makeTempDir, QUANTA_BIN, runCli } from "../helpers/cli.js";
 import { isDead } from "./process-state.js";
 import { hasCompiler } from "./spawners.js";
+import { describeWithCompiler } from "../helpers/c-compiler.js";
 
 const temp = makeTempDir("quanta-command-cli-");
 afterAll(() => temp.cleanup());
@@ -67,7 +68,7 @@ describe.each([
   });
 });
 
-describe.runIf(hasCompiler)("a Ctrl-C", () => {
+describeWithCompiler("a Ctrl-C", () => {
   it("ends the CLI, and the helper then ends the commands it was running", async () => {
     const dir = join(temp.dir, `ws-${counter++}`);
     mkdirSync(dir, { recursive: true });

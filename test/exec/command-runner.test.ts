@@ -10,6 +10,7 @@ import { SandboxPool, type Sandbox } from "../../src/exec/sandbox-pool.js";
 import type { ShellSpawner } from "../../src/exec/shell-spawner.js";
 import { isDead } from "./process-state.js";
 import { startTestSpawners } from "./spawners.js";
+import { NO_COMPILER_REASON } from "../helpers/c-compiler.js";
 
 const root = mkdtempSync(join(tmpdir(), "quanta-command-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -61,7 +62,7 @@ afterAll(() => spawners.close());
 
 describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, spawner) => {
   // Without a C compiler there is no helper; shell-spawner.test.ts checks it is there when there is one.
-  if (spawner === undefined) return void it.skip("needs the helper");
+  if (spawner === undefined) return void it.skip(NO_COMPILER_REASON ?? "needs the helper");
 
   it("expands inputs (multiple in data ID order), lists, outputs, config and data ID fields", async () => {
     const dir = makeInputs({ a: "one\n", b: "two\n", c: "ten\n" });

@@ -17,6 +17,7 @@ import { HelperShellSpawner } from "../../src/exec/helper-shell-spawner.js";
 import { LaunchSlots } from "../../src/exec/launch-slots.js";
 import { SandboxPool } from "../../src/exec/sandbox-pool.js";
 import { hasCompiler, startTestSpawners } from "./spawners.js";
+import { describeWithCompiler, NO_COMPILER_REASON } from "../helpers/c-compiler.js";
 
 const root = mkdtempSync(join(tmpdir(), "quanta-slots-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -77,7 +78,7 @@ const spawners = await startTestSpawners();
 afterAll(() => spawners.close());
 
 describe.each(spawners.list)("15.6 -j slots of command quanta started by %s", (_, spawner) => {
-  if (spawner === undefined) return void it.skip("needs the helper");
+  if (spawner === undefined) return void it.skip(NO_COMPILER_REASON ?? "needs the helper");
 
   it("with 2 slots and 6 quanta: at most 2 commands at once, each started exactly once, every slot given back", async () => {
     const traceDir = join(root, `trace-${counter++}`);
@@ -94,7 +95,7 @@ describe.each(spawners.list)("15.6 -j slots of command quanta started by %s", (_
   });
 });
 
-describe.runIf(hasCompiler)("15.6 a helper killed while quanta wait for slots", () => {
+describeWithCompiler("15.6 a helper killed while quanta wait for slots", () => {
   it("fails only the commands it had in hand (running or queued there); the others start once each, on Node's spawn", async () => {
     const host = new CommandHost(join(root, `host-${counter++}`), undefined);
     const helper = await host.current();

@@ -8,6 +8,7 @@ import { chooseShellSpawner, CommandHost, HELPER_PATH, runShell } from "../../sr
 import { DROPPED_LOG_NOTE, ESCAPED_GRACE_MS, ESCAPED_NOTE, MAX_LOG_BYTES } from "../../src/exec/shell-spawner.js";
 import { isDead } from "./process-state.js";
 import { hasCompiler, startTestSpawners } from "./spawners.js";
+import { describeWithCompiler, itWithCompiler, NO_COMPILER_REASON } from "../helpers/c-compiler.js";
 
 const root = mkdtempSync(join(tmpdir(), "quanta-spawner-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -25,7 +26,7 @@ HelperShellSpawner.prototype.runHoldingSlot = async function (this: HelperShellS
   return rest;
 };
 
-describe.runIf(hasCompiler)("14.11 the helper measures a run's peak memory", () => {
+describeWithCompiler("14.11 the helper measures a run's peak memory", () => {
   it("as the largest resident set among the shell and what it waited for", async () => {
     const helper = (await HelperShellSpawner.start(HELPER_PATH))!;
     try {
@@ -53,7 +54,7 @@ describe("choosing a spawner", () => {
     expect(existsSync(HELPER_PATH)).toBe(hasCompiler);
   });
 
-  it.runIf(hasCompiler)("takes the helper when it answers, unless QUANTA_SPAWNER=node", async () => {
+  itWithCompiler("takes the helper when it answers, unless QUANTA_SPAWNER=node", async () => {
     const chosen = await chooseShellSpawner({ helperPath: HELPER_PATH });
     expect(chosen.kind).toBe("helper");
     (chosen as HelperShellSpawner).close();
@@ -80,7 +81,7 @@ afterAll(() => spawners.close());
 const helper = spawners.list[0]![1] as HelperShellSpawner | undefined;
 
 describe.each(spawners.list)("runs started by %s", (_, spawner) => {
-  if (spawner === undefined) return void it.skip("needs the helper");
+  if (spawner === undefined) return void it.skip(NO_COMPILER_REASON ?? "needs the helper");
   // Runs that hold a launch slot go through `runShell`, as every command quantum does.
   const source = { current: () => spawner };
 
@@ -225,7 +226,7 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
   });
 });
 
-describe.runIf(hasCompiler)("the quanta-spawn helper", () => {
+describeWithCompiler("the quanta-spawn helper", () => {
   it("says why a command cannot start in a missing directory", async () => {
     const message = `No such file or directory (${join(root, "missing")})`;
     expect(await helper!.run("echo never", { cwd: join(root, "missing") })).toEqual({ end: { kind: "spawn-error", message }, log: "" });

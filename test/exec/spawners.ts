@@ -13,9 +13,9 @@ import { HELPER_PATH } from "../../src/exec/command-host.js";
 import type { ShellSpawner } from "../../src/exec/shell-spawner.js";
 import { PROJECT_ROOT } from "../helpers/cli.js";
 
-/** The C compiler the build uses (scripts/build-spawner.mjs): $CC, which may carry flags, else `cc`. */
-const [CC, ...CC_FLAGS] = (process.env.CC || "cc").trim().split(/\s+/) as [string, ...string[]];
-export const hasCompiler = spawnSync("sh", ["-c", 'command -v "$1"', "sh", CC]).status === 0;
+import { CC, CC_FLAGS, hasCompiler } from "../helpers/c-compiler.js";
+
+export { hasCompiler };
 
 /** Compiles the helper with fork() into a temporary directory; undefined without a compiler. */
 export function buildForkingHelper(): string | undefined {

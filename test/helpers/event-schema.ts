@@ -36,6 +36,8 @@ const reason = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("new") }),
   z.strictObject({ kind: z.literal("code-changed"), before: codeDigest, after: codeDigest }),
   z.strictObject({ kind: z.literal("config-changed"), key: z.string(), before: z.unknown(), after: z.unknown() }),
+  z.strictObject({ kind: z.literal("depends-changed"), name: z.string(), before: z.string().optional(), after: z.string().optional() }),
+  z.strictObject({ kind: z.literal("forced") }),
   z.strictObject({ kind: z.literal("input-changed"), ...datasetAt, before: blobDigest, after: blobDigest }),
   z.strictObject({ kind: z.literal("input-added"), ...datasetAt, digest: blobDigest }),
   z.strictObject({ kind: z.literal("input-removed"), ...datasetAt, digest: blobDigest }),
@@ -116,6 +118,7 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
   event("run-started", {
     pipeline: z.string(),
     collection: z.string(),
+    repository: z.string().optional(),
     executor: z.enum(["in-process", "pool", "slurm"]),
     workers: count,
     tasks: z.array(z.strictObject({ task: z.string(), total: count })),
@@ -144,6 +147,7 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
   event("status", {
     pipeline: z.string(),
     collection: z.string(),
+    repository: z.string().optional(),
     counts: z.strictObject(statusCounts),
     tasks: z.array(z.strictObject({ task: z.string(), total: count, ...statusCounts })),
   }),

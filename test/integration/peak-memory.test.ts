@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeTempDir, runCli } from "../helpers/cli.js";
 import { hasCompiler } from "../exec/spawners.js";
+import { describeWithCompiler } from "../helpers/c-compiler.js";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
@@ -38,7 +39,7 @@ async function peakOf(dir: string, quantum: string): Promise<number | undefined>
   return (JSON.parse(r.stdout) as { peakRssBytes?: number }).peakRssBytes;
 }
 
-describe.skipIf(!hasCompiler)("14.11 peak memory of a command quantum", () => {
+describeWithCompiler("14.11 peak memory of a command quantum", () => {
   it("is the command's own: a 200 MiB command records at least 150 MiB, a copy a few MiB", async () => {
     const { dir, cleanup } = makeTempDir("quanta-peak-");
     cleanups.push(cleanup);

@@ -7,6 +7,7 @@ import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT, makeTempDir, runCli } from "../helpers/cli.js";
+import { describeWithCompiler } from "../helpers/c-compiler.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -54,7 +55,7 @@ function editSource(name: string, edit: (text: string) => string): void {
   writeFileSync(path, after);
 }
 
-describe("the C build pipeline", () => {
+describeWithCompiler("the C build pipeline", () => {
   // The cases build on each other, in order: each starts from the repository the previous one left.
   it("builds and runs the program from cold", async () => {
     const finished = await runBuild();

@@ -1,11 +1,11 @@
 import type { CommandSpec } from "../command-spec.js";
-import { addPlanFlags, readPlanFlags } from "../run-flags.js";
+import { addForceFlag, addPlanFlags, readPlanFlags } from "../run-flags.js";
 
 export const statusCommand: CommandSpec = {
   command: "status <pipeline> [targets..]",
   describe: "dry run: what would run, what may run, what is up to date",
   builder: (y) =>
-    addPlanFlags(y)
+    addForceFlag(addPlanFlags(y))
       .positional("pipeline", { type: "string", describe: "pipeline file (YAML)" })
       .positional("targets", { type: "string", array: true, describe: "datasets to make" })
       .option("list", { type: "boolean", default: false, describe: "list each quantum that will or may run, with its reasons" }),

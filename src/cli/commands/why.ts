@@ -1,11 +1,11 @@
 import type { CommandSpec } from "../command-spec.js";
-import { addPlanFlags, readPlanFlags } from "../run-flags.js";
+import { addForceFlag, addPlanFlags, readPlanFlags } from "../run-flags.js";
 
 export const whyCommand: CommandSpec = {
   command: "why <quantum>",
   describe: "explain why a quantum would run (e.g. calibrate@visit=12,detector=3)",
   builder: (y) =>
-    addPlanFlags(y)
+    addForceFlag(addPlanFlags(y))
       .positional("quantum", { type: "string", describe: "label@dataId" })
       .option("pipeline", { type: "string", describe: "pipeline file (default: the one of the latest run)" }),
   async handler(args) {
