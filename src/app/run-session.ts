@@ -36,6 +36,7 @@ import { canonicalJson } from "../core/canonical-json.js";
 import { runGraph, type RunResult } from "../exec/engine.js";
 import { InProcessExecutor } from "../exec/in-process-executor.js";
 import { PoolExecutor } from "../exec/pool-executor.js";
+import { makeSlurmExecutor, SLURM_SLOTS } from "./slurm-session.js";
 import type { QuantumExecutor } from "../exec/quantum-job.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { loadSavedPlan } from "../store/plan-file.js";
@@ -56,6 +57,8 @@ export interface ExecFlags {
   failFast: boolean;
   executor: "local" | "slurm";
   fsync: boolean;
+  /** `--cluster-by`: with the Slurm executor, quanta of a task with the same values of these dimensions share a job. */
+  clusterBy?: string[];
 }
 
 export interface OutputFlags {
@@ -268,7 +271,7 @@ export class RunSession {
 
   /** Runs the graph on the session's executor; Ctrl-C or SIGTERM from here on stops this run in order. */
   private async execute(graph: QuantumGraph, collection: string, emit: (e: EventBody) => void, prune?: { marker: string }): Promise<RunResult> {
-    const executor = (this.executor ??= makeExecutor(this.exec, this.repo));
+    const executor = (this.executor ??= makeExecutor(this.exec, this.repo, emit));
     const interrupt = stopOnInterrupt();
     const stopping = (this.stopping = new AbortController());
     interrupt.signal.addEventListener("abort", () => stopping.abort(interrupt.signal.reason), { once: true });
@@ -309,7 +312,7 @@ function reportUpToDate(opts: {
   stamp: RunStamp;
   pipeline: string;
   collection: string;
-  executor: { kind: "in-process" | "pool"; workers: number };
+  executor: { kind: "in-process" | "pool" | "slurm"; workers: number };
   emit: (e: EventBody) => void;
 }): number {
   const { stamp, pipeline, collection } = opts;
@@ -334,22 +337,22 @@ function countingDropped(emit: (e: EventBody) => void, warnings: readonly PlanWa
   return (e) => emit(e.event === "run-finished" ? { ...e, dropped } : e);
 }
 
-function makeExecutorInfo(flags: ExecFlags): { kind: "in-process" | "pool"; workers: number } {
+function makeExecutorInfo(flags: ExecFlags): { kind: "in-process" | "pool" | "slurm"; workers: number } {
+  if (flags.executor === "slurm") return { kind: "slurm", workers: flags.jobs ?? SLURM_SLOTS };
   const jobs = flags.jobs ?? availableParallelism();
   return { kind: jobs === 1 ? "in-process" : "pool", workers: jobs };
 }
 
 /** Refuses flags that cannot work before anything is ingested or planned. */
 function checkExecFlags(flags: ExecFlags): void {
-  if (flags.executor === "slurm") {
-    throw new UsageError("the Slurm executor is not built yet in this version of quanta", "run locally: leave out --executor, or pass --executor local");
-  }
+  if (flags.clusterBy !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-by groups quanta into Slurm jobs: it needs --executor slurm");
   const jobs = flags.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of at least 1, got ${flags.jobs}`);
   if (!Number.isInteger(flags.retries) || flags.retries < 0) throw new UsageError(`--retries expects a whole number, got ${flags.retries}`);
 }
 
-function makeExecutor(flags: ExecFlags, repo: Repository): QuantumExecutor {
+function makeExecutor(flags: ExecFlags, repo: Repository, emit: (e: EventBody) => void): QuantumExecutor {
+  if (flags.executor === "slurm") return makeSlurmExecutor({ repo, jobs: flags.jobs, clusterBy: flags.clusterBy, emit });
   const jobs = flags.jobs ?? availableParallelism();
   return jobs === 1 ? new InProcessExecutor(repo.blobs, repo.root) : new PoolExecutor(jobs, repo.blobs, repo.root);
 }

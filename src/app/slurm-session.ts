@@ -1,0 +1,19 @@
+/**
+ * The Slurm executor of a run session (`--executor slurm`): its journal of submissions in the
+ * repository's `slurm/` directory, opened before anything is submitted, so that a run re-attaches to
+ * the jobs a head that died left running (submission-journal.ts).
+ */
+import { resolve } from "node:path";
+import type { EventBody } from "../core/events.js";
+import type { Repository } from "../store/repository.js";
+import { SlurmExecutor } from "../exec/slurm/slurm-executor.js";
+import { SubmissionJournal } from "../exec/slurm/submission-journal.js";
+
+/** How many quanta the Slurm executor takes at once, unless `-j` says otherwise. */
+export const SLURM_SLOTS = 10_000;
+
+export function makeSlurmExecutor(opts: { repo: Repository; jobs?: number; clusterBy?: string[]; emit: (e: EventBody) => void }): SlurmExecutor {
+  const runTag = `${Date.now().toString(36)}-${process.pid.toString(36)}`;
+  const journal = new SubmissionJournal(resolve(opts.repo.root, "slurm"), runTag);
+  return new SlurmExecutor({ repo: opts.repo, slots: opts.jobs ?? SLURM_SLOTS, clusterBy: opts.clusterBy, journal });
+}
