@@ -36,7 +36,7 @@ import { canonicalJson } from "../core/canonical-json.js";
 import { runGraph, type RunResult } from "../exec/engine.js";
 import { InProcessExecutor } from "../exec/in-process-executor.js";
 import { PoolExecutor } from "../exec/pool-executor.js";
-import { makeSlurmExecutor, SLURM_SLOTS } from "./slurm-session.js";
+import { countingSlurm, makeSlurmExecutor, SLURM_SLOTS } from "./slurm-session.js";
 import type { QuantumExecutor } from "../exec/quantum-job.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { loadSavedPlan } from "../store/plan-file.js";
@@ -283,7 +283,7 @@ export class RunSession {
         repo: this.repo,
         collection,
         executor,
-        emit,
+        emit: countingSlurm(emit, executor),
         retries: this.exec.retries,
         failFast: this.exec.failFast,
         interrupt: stopping.signal,

@@ -6,6 +6,7 @@
 import { resolve } from "node:path";
 import type { EventBody } from "../core/events.js";
 import type { Repository } from "../store/repository.js";
+import type { QuantumExecutor } from "../exec/quantum-job.js";
 import { SlurmExecutor } from "../exec/slurm/slurm-executor.js";
 import { SubmissionJournal } from "../exec/slurm/submission-journal.js";
 
@@ -15,5 +16,14 @@ export const SLURM_SLOTS = 10_000;
 export function makeSlurmExecutor(opts: { repo: Repository; jobs?: number; clusterBy?: string[]; emit: (e: EventBody) => void }): SlurmExecutor {
   const runTag = `${Date.now().toString(36)}-${process.pid.toString(36)}`;
   const journal = new SubmissionJournal(resolve(opts.repo.root, "slurm"), runTag);
-  return new SlurmExecutor({ repo: opts.repo, slots: opts.jobs ?? SLURM_SLOTS, clusterBy: opts.clusterBy, journal });
+  const onSubmitted = (s: { jobId: string; task: string; jobs: number; quanta: number; sbatchCalls: number }) => opts.emit({ event: "slurm-submitted", ...s });
+  return new SlurmExecutor({ repo: opts.repo, slots: opts.jobs ?? SLURM_SLOTS, clusterBy: opts.clusterBy, journal, onSubmitted });
+}
+
+/** `emit`, with the `sbatch` calls and jobs of this run in its `run-finished` (for a Slurm executor). */
+export function countingSlurm(emit: (e: EventBody) => void, executor: QuantumExecutor): (e: EventBody) => void {
+  if (!(executor instanceof SlurmExecutor)) return emit;
+  const calls = executor.sbatchCalls;
+  const jobs = executor.jobs;
+  return (e) => emit(e.event === "run-finished" ? { ...e, slurm: { sbatchCalls: executor.sbatchCalls - calls, jobs: executor.jobs - jobs } } : e);
 }

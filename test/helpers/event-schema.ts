@@ -139,7 +139,9 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
     interrupted: z.strictObject({ signal: z.string(), stopped: z.array(ref), notStarted: count }).optional(),
     dropped: count.optional(),
     removed: count.optional(),
+    slurm: z.strictObject({ sbatchCalls: count, jobs: count }).optional(),
   }),
+  event("slurm-submitted", { jobId: z.string(), task: z.string(), jobs: count, quanta: count, sbatchCalls: count }),
   event("status", {
     pipeline: z.string(),
     collection: z.string(),

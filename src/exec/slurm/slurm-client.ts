@@ -113,8 +113,9 @@ export class SlurmClient {
 function run(command: string, args: readonly string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { encoding: "utf8", timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${command}: ${(stderr || err.message).trim()}`));
-      else resolve(stdout);
+      if (!err) return resolve(stdout);
+      const said = (stderr || err.message).trim();
+      reject(new Error(said.startsWith(`${command}:`) ? said : `${command}: ${said}`));
     });
   });
 }
