@@ -145,6 +145,10 @@ describe("18.5 re-attaching after kill -9 of the head", () => {
         if (line.includes('"slurm-submitted"')) child.kill("SIGKILL");
       });
       expect(killed.signal).toBe("SIGKILL");
+      // Its jobs may still write to the repository: gc keeps off until they are ingested.
+      const gc = await runCli(["gc", "--repo", "repo"], { cwd: fx.dir });
+      expect(gc.code).toBe(3);
+      expect(gc.stderr).toContain("Slurm submission of an earlier run is not ingested yet");
       const again = await startRun(fx.dir, () => undefined);
       expect(again.code).toBe(0);
       const events = eventsOf(again.stdout);
@@ -155,6 +159,7 @@ describe("18.5 re-attaching after kill -9 of the head", () => {
       expect(runs).toEqual(["1", "2", "3"]);
       const verify = await runCli(["verify", "--repo", "repo"], { cwd: fx.dir });
       expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+      expect((await runCli(["gc", "--repo", "repo"], { cwd: fx.dir })).code).toBe(0);
     } finally {
       fx.cleanup();
     }

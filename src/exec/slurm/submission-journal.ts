@@ -14,7 +14,7 @@
  * another format, or torn by a crash, are skipped. Once nothing is unfinished, the journal and the
  * directories of earlier runs are removed (the last run's stay, for their output files).
  */
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { QuantumKey } from "../../core/digest.js";
 
@@ -39,6 +39,13 @@ interface Entry {
   jobId?: string;
   elements?: number;
   ingested: boolean;
+}
+
+/** How many batches the journal under `root` lists as submitted and not ingested (0 without a journal). */
+export function unfinishedSlurmBatches(root: string): number {
+  if (!existsSync(join(root, "journal.jsonl"))) return 0;
+  const journal = new SubmissionJournal(root, "");
+  return journal.unfinishedBatches();
 }
 
 export class SubmissionJournal {
@@ -84,6 +91,10 @@ export class SubmissionJournal {
       if (entry.ingested || entry.jobId === undefined) continue;
       for (const q of entry.quanta) this.earlier.set(q.key, { ...q, dir, jobId: entry.jobId, elements: entry.elements ?? 1 });
     }
+  }
+
+  unfinishedBatches(): number {
+    return [...this.entries.values()].filter((e) => !e.ingested && e.jobId !== undefined).length;
   }
 
   unfinishedKeys(): ReadonlySet<QuantumKey> {
