@@ -59,6 +59,8 @@ export interface ExecFlags {
   fsync: boolean;
   /** `--cluster-by`: with the Slurm executor, quanta of a task with the same values of these dimensions share a job. */
   clusterBy?: string[];
+  /** `--cluster-size`: with the Slurm executor, at most this many quanta in one job. */
+  clusterSize?: number;
 }
 
 export interface OutputFlags {
@@ -346,13 +348,14 @@ function makeExecutorInfo(flags: ExecFlags): { kind: "in-process" | "pool" | "sl
 /** Refuses flags that cannot work before anything is ingested or planned. */
 function checkExecFlags(flags: ExecFlags): void {
   if (flags.clusterBy !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-by groups quanta into Slurm jobs: it needs --executor slurm");
+  if (flags.clusterSize !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-size packs quanta into Slurm jobs: it needs --executor slurm");
   const jobs = flags.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of at least 1, got ${flags.jobs}`);
   if (!Number.isInteger(flags.retries) || flags.retries < 0) throw new UsageError(`--retries expects a whole number, got ${flags.retries}`);
 }
 
 function makeExecutor(flags: ExecFlags, repo: Repository, emit: (e: EventBody) => void): QuantumExecutor {
-  if (flags.executor === "slurm") return makeSlurmExecutor({ repo, jobs: flags.jobs, clusterBy: flags.clusterBy, emit });
+  if (flags.executor === "slurm") return makeSlurmExecutor({ repo, jobs: flags.jobs, clusterBy: flags.clusterBy, clusterSize: flags.clusterSize, emit });
   const jobs = flags.jobs ?? availableParallelism();
   return jobs === 1 ? new InProcessExecutor(repo.blobs, repo.root) : new PoolExecutor(jobs, repo.blobs, repo.root);
 }

@@ -13,11 +13,11 @@ import { SubmissionJournal } from "../exec/slurm/submission-journal.js";
 /** How many quanta the Slurm executor takes at once, unless `-j` says otherwise. */
 export const SLURM_SLOTS = 10_000;
 
-export function makeSlurmExecutor(opts: { repo: Repository; jobs?: number; clusterBy?: string[]; emit: (e: EventBody) => void }): SlurmExecutor {
+export function makeSlurmExecutor(opts: { repo: Repository; jobs?: number; clusterBy?: string[]; clusterSize?: number; emit: (e: EventBody) => void }): SlurmExecutor {
   const runTag = `${Date.now().toString(36)}-${process.pid.toString(36)}`;
   const journal = new SubmissionJournal(resolve(opts.repo.root, "slurm"), runTag);
   const onSubmitted = (s: { jobId: string; task: string; jobs: number; quanta: number; sbatchCalls: number }) => opts.emit({ event: "slurm-submitted", ...s });
-  return new SlurmExecutor({ repo: opts.repo, slots: opts.jobs ?? SLURM_SLOTS, clusterBy: opts.clusterBy, journal, onSubmitted });
+  return new SlurmExecutor({ repo: opts.repo, slots: opts.jobs ?? SLURM_SLOTS, clusterBy: opts.clusterBy, clusterSize: opts.clusterSize, journal, onSubmitted });
 }
 
 /** `emit`, with the `sbatch` calls and jobs of this run in its `run-finished` (for a Slurm executor). */

@@ -17,13 +17,18 @@ const ITEMS = 6;
 
 async function datasetSet(dir: string): Promise<string[]> {
   const r = await runCli(["datasets", "--repo", "repo", "--collection", "chain", "--json"], { cwd: dir });
-  expect(r.code, r.stderr).toBe(0);
+  expect(r.code, failures(r)).toBe(0);
   return r.stdout
     .split("\n")
     .filter((l) => l.trim() !== "")
     .map((l) => JSON.parse(l) as { type: string; dataId: unknown; digest: string })
     .map((d) => `${d.type} ${JSON.stringify(d.dataId)} ${d.digest}`)
     .sort();
+}
+
+/** What failed in a run, for an assertion's message. */
+function failures(r: { stderr: string; events: { event: string }[] }): string {
+  return r.stderr + JSON.stringify(r.events.filter((e) => e.event === "quantum-failed"));
 }
 
 /** The batch directories (one per sbatch) the Slurm executor made in the repository. */
@@ -58,7 +63,7 @@ describe("18.2 the chain fixture on Slurm", () => {
 
   it("gives the datasets of a local run; a second run submits nothing; an edit reruns its chain only", async () => {
     const [s, l] = await Promise.all([runChain(slurm.dir, ["--executor", "slurm"]), runChain(local.dir, ["-j", "2"])]);
-    expect(s.code, s.stderr).toBe(0);
+    expect(s.code, failures(s)).toBe(0);
     expect(l.code, l.stderr).toBe(0);
     expect(s.events.find((e) => e.event === "run-started")).toMatchObject({ executor: "slurm" });
     expect(s.ran).toEqual(l.ran);
@@ -70,17 +75,44 @@ describe("18.2 the chain fixture on Slurm", () => {
     expect(submitted.length).toBeLessThan(2 * ITEMS + 1);
 
     const again = await runChain(slurm.dir, ["--executor", "slurm"]);
-    expect(again.code, again.stderr).toBe(0);
+    expect(again.code, failures(again)).toBe(0);
     expect(again.ran).toEqual([]);
     expect(batches(slurm.repo).filter((b) => !submitted.includes(b))).toEqual([]);
 
     writeFileSync(join(slurm.dir, "data", "raw-3.txt"), "30\n");
     writeFileSync(join(local.dir, "data", "raw-3.txt"), "30\n");
     const [edited, editedLocal] = await Promise.all([runChain(slurm.dir, ["--executor", "slurm"]), runChain(local.dir, ["-j", "2"])]);
-    expect(edited.code, edited.stderr).toBe(0);
+    expect(edited.code, failures(edited)).toBe(0);
     // 30 doubles to 60, even as 6 was: parity's output is the same, so total stays up to date (early cutoff).
     expect(edited.ran).toEqual([...itemsOf("double", [3]), ...itemsOf("parity", [3])]);
     expect(editedLocal.ran).toEqual(edited.ran);
     expect(await datasetSet(slurm.dir)).toEqual(await datasetSet(local.dir));
+  });
+});
+
+describe("18.3 packing quanta into jobs; resources as sbatch options", () => {
+  const fx = makeChainFixture(ITEMS);
+  afterAll(() => fx.cleanup());
+
+  it("--cluster-size 3 runs a task's ready quanta three to a job, with the task's resources", async () => {
+    const yaml = join(fx.dir, "chain.yaml");
+    writeFileSync(yaml, readFileSync(yaml, "utf8").replace("config: { factor: 2 } }", "config: { factor: 2 }, resources: { time: 7, cpus: 1, memory: 100M } }"));
+    const r = await runChain(fx.dir, ["--executor", "slurm", "--cluster-size", "3"]);
+    expect(r.code, failures(r)).toBe(0);
+    expect(r.ran).toHaveLength(2 * ITEMS + 1);
+    const submitted = r.events.filter((e) => e.event === "slurm-submitted");
+    for (const s of submitted) expect(s.jobs).toBe(Math.ceil(s.quanta / 3));
+    expect(r.finished.slurm).toEqual({ sbatchCalls: submitted.length, jobs: submitted.reduce((n, s) => n + s.jobs, 0) });
+    expect(r.finished.slurm!.jobs).toBeLessThan(2 * ITEMS + 1);
+    const double = submitted.find((s) => s.task === "double")!;
+    const shown = execFileSync("scontrol", ["show", "job", `${double.jobId}_0`], { encoding: "utf8" });
+    expect(shown).toContain("TimeLimit=00:07:00");
+    expect(shown).toMatch(/MinMemoryNode=100M/);
+  });
+
+  it("--cluster-by without --executor slurm is a usage error", async () => {
+    const r = await runCli(["run", "chain.yaml", "--repo", "repo", "--cluster-by", "item"], { cwd: fx.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--cluster-by groups quanta into Slurm jobs: it needs --executor slurm");
   });
 });

@@ -234,7 +234,7 @@ export class SlurmExecutor implements QuantumExecutor {
       if (record === undefined) continue;
       batch.outstanding.delete(quantum);
       found = true;
-      this.deliver(t, this.checked(record.outcome, record.bytes));
+      this.deliver(t, { ...this.checked(record.outcome, record.bytes), host: record.host });
     }
     if (found && batch.outstanding.size === 0) this.opts.journal.ingested(batch.dir);
     return found;
