@@ -36,7 +36,7 @@ import { canonicalJson } from "../core/canonical-json.js";
 import { runGraph, type RunResult } from "../exec/engine.js";
 import { InProcessExecutor } from "../exec/in-process-executor.js";
 import { PoolExecutor } from "../exec/pool-executor.js";
-import { countingSlurm, makeSlurmExecutor, SLURM_SLOTS } from "./slurm-session.js";
+import { checkSlurmResources, countingSlurm, makeSlurmExecutor, SLURM_SLOTS } from "./slurm-session.js";
 import type { QuantumExecutor } from "../exec/quantum-job.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { loadSavedPlan } from "../store/plan-file.js";
@@ -273,6 +273,7 @@ export class RunSession {
 
   /** Runs the graph on the session's executor; Ctrl-C or SIGTERM from here on stops this run in order. */
   private async execute(graph: QuantumGraph, collection: string, emit: (e: EventBody) => void, prune?: { marker: string }): Promise<RunResult> {
+    if (this.exec.executor === "slurm") checkSlurmResources(graph);
     const executor = (this.executor ??= makeExecutor(this.exec, this.repo, emit));
     const interrupt = stopOnInterrupt();
     const stopping = (this.stopping = new AbortController());

@@ -7,6 +7,8 @@ import { resolve } from "node:path";
 import type { EventBody } from "../core/events.js";
 import type { Repository } from "../store/repository.js";
 import type { QuantumExecutor } from "../exec/quantum-job.js";
+import type { QuantumGraph } from "../core/quantum-graph.js";
+import { readResources } from "../exec/slurm/sbatch-options.js";
 import { SlurmExecutor } from "../exec/slurm/slurm-executor.js";
 import { SubmissionJournal } from "../exec/slurm/submission-journal.js";
 
@@ -18,6 +20,11 @@ export function makeSlurmExecutor(opts: { repo: Repository; jobs?: number; clust
   const journal = new SubmissionJournal(resolve(opts.repo.root, "slurm"), runTag);
   const onSubmitted = (s: { jobId: string; task: string; jobs: number; quanta: number; sbatchCalls: number }) => opts.emit({ event: "slurm-submitted", ...s });
   return new SlurmExecutor({ repo: opts.repo, slots: opts.jobs ?? SLURM_SLOTS, clusterBy: opts.clusterBy, clusterSize: opts.clusterSize, journal, onSubmitted });
+}
+
+/** Reads every task's `resources:` as sbatch options: a bad value is a usage error (exit 2) before anything is submitted. */
+export function checkSlurmResources(graph: QuantumGraph): void {
+  for (const task of graph.tasks) readResources(task.label, task.resources);
 }
 
 /** `emit`, with the `sbatch` calls and jobs of this run in its `run-finished` (for a Slurm executor). */
