@@ -77,6 +77,8 @@ export class SlurmExecutor implements QuantumExecutor {
   private pollTimer: NodeJS.Timeout | undefined;
   private pollMs = POLL_MIN_MS;
   private polling: Promise<void> | undefined;
+  /** A batch was added while a poll ran: the next poll comes soon. */
+  private pollSoon = false;
   private stopped = false;
   /** Array elements submitted. */
   jobs = 0;
@@ -187,6 +189,11 @@ export class SlurmExecutor implements QuantumExecutor {
 
   private schedulePoll(ms: number): void {
     if (this.stopped) return;
+    // One poll at a time: the one running schedules the next when it ends.
+    if (this.polling !== undefined) {
+      this.pollSoon = true;
+      return;
+    }
     if (this.pollTimer !== undefined) {
       if (ms >= this.pollMs) return;
       clearTimeout(this.pollTimer);
@@ -194,27 +201,39 @@ export class SlurmExecutor implements QuantumExecutor {
     this.pollMs = ms;
     this.pollTimer = setTimeout(() => {
       this.pollTimer = undefined;
-      this.polling = this.poll().finally(() => (this.polling = undefined));
+      this.pollSoon = false;
+      const polling = this.poll().then(
+        (nextMs) => nextMs,
+        () => Math.min(this.pollMs * 2, POLL_MAX_MS),
+      );
+      this.polling = polling.then(() => undefined);
+      void polling.then((nextMs) => {
+        this.polling = undefined;
+        if (this.batches.size > 0) this.schedulePoll(this.pollSoon ? POLL_MIN_MS : nextMs);
+      });
     }, ms);
   }
 
-  /** One round: result records of every batch, then one squeue for all jobs. */
-  private async poll(): Promise<void> {
+  /**
+   * One round: result records of every batch, then one squeue for all jobs. Only the batches asked
+   * about are settled: one submitted while squeue ran is not in its answer (not ended: not asked).
+   */
+  private async poll(): Promise<number> {
     let changed = false;
-    for (const batch of this.batches) changed = this.collect(batch) || changed;
-    const ids = [...this.batches].map((b) => b.jobId!);
+    const asked = [...this.batches];
+    for (const batch of asked) changed = this.collect(batch) || changed;
+    const ids = asked.map((b) => b.jobId!);
     let states: Map<string, JobState>;
     try {
       states = await this.client.states(ids);
     } catch {
-      // squeue failed (a busy controller): next round
-      this.schedulePoll(Math.min(this.pollMs * 2, POLL_MAX_MS));
-      return;
+      // squeue failed (a busy controller): next round, later
+      return Math.min(this.pollMs * 2, POLL_MAX_MS);
     }
-    if (this.stopped) return;
-    for (const batch of this.batches) changed = this.settle(batch, states) || changed;
+    if (this.stopped) return POLL_MAX_MS;
+    for (const batch of asked) if (this.batches.has(batch)) changed = this.settle(batch, states) || changed;
     for (const batch of this.batches) if (batch.outstanding.size === 0) this.batches.delete(batch);
-    if (this.batches.size > 0) this.schedulePoll(changed ? POLL_MIN_MS : Math.min(Math.round(this.pollMs * 1.5), POLL_MAX_MS));
+    return changed ? POLL_MIN_MS : Math.min(Math.round(this.pollMs * 1.5), POLL_MAX_MS);
   }
 
   /** Hands over the outcomes of the batch's quanta whose records have come; true when any had. */
