@@ -63,6 +63,11 @@ export interface Batch {
 }
 
 const POLL_MIN_MS = 100;
+/**
+ * How long quanta handed over wait for more before they are submitted. A job costs far more than the
+ * wait (on one busy 2-core host, about a second to start Node.js and load the task modules).
+ */
+const SUBMIT_WINDOW_MS = 250;
 const POLL_MAX_MS = 3000;
 
 export class SlurmExecutor implements QuantumExecutor {
@@ -98,8 +103,9 @@ export class SlurmExecutor implements QuantumExecutor {
       if (this.stopped) sink.finished(job.quantum, cancelledOutcome(STOPPED_ERROR));
       else this.waiting.push({ job, sink });
     }
-    // Everything handed over in this turn goes in together.
-    if (this.flushing === undefined && this.waiting.length > 0) this.flushing = new Promise((resolve) => setImmediate(resolve)).then(() => this.flush());
+    // Everything handed over within SUBMIT_WINDOW_MS goes in together: records come in one by one
+    // as the quanta of running jobs end, and each makes a few downstream quanta ready.
+    if (this.flushing === undefined && this.waiting.length > 0) this.flushing = new Promise((resolve) => setTimeout(resolve, SUBMIT_WINDOW_MS)).then(() => this.flush());
   }
 
   private async flush(): Promise<void> {
