@@ -71,6 +71,7 @@ MpiDefault=none
 MaxArraySize=100001
 MaxJobCount=200000
 MinJobAge=300
+KillWait=2
 SchedulerParameters=sched_min_interval=0
 NodeName=$host CPUs=$(nproc) RealMemory=4000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4

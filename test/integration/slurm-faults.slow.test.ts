@@ -3,7 +3,7 @@
  * (its jobs cancelled), `sbatch` failing for a while or for good, a head killed with SIGKILL and the
  * same command run again (it re-attaches: nothing runs twice).
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -83,6 +83,28 @@ describe("18.4 faults on Slurm", () => {
     // The summary says what Slurm was asked.
     const submitted = r.events.filter((e) => e.event === "slurm-submitted");
     expect(r.finished.slurm).toEqual({ sbatchCalls: submitted.length, jobs: 2 * ITEMS - 1 });
+  });
+
+  it("a job Slurm ends (here: cancelled from outside) fails its quanta with Slurm's state; --retries resubmits", async () => {
+    const fx = makeSlowFixture(2, 30);
+    cleanups.push(fx.cleanup);
+    let cancelled = false;
+    const r = await startRun(fx.dir, (line) => {
+      if (cancelled || !line.includes('"quantum-started"')) return;
+      cancelled = true;
+      execFileSync("scancel", ["--name=quanta-slow"]);
+    });
+    expect(r.code).toBe(1);
+    const failed = eventsOf(r.stdout).filter((e) => e.event === "quantum-failed");
+    expect(failed.map((e) => e.task)).toEqual(["slow", "slow"]);
+    for (const f of failed) expect(f.error).toMatch(/^Slurm job \d+_\d+ ended CANCELLED/);
+
+    const flaky = makeChainFixture(2);
+    cleanups.push(flaky.cleanup);
+    const retried = await runChain(flaky.dir, ["--executor", "slurm", "--retries", "1", "--config", `double.flakyMarker=${join(flaky.dir, "marker")}`]);
+    expect(retried.code, retried.stderr).toBe(0);
+    expect(retried.events.filter((e) => e.event === "quantum-retrying")).toHaveLength(1);
+    expect(retried.ran).toHaveLength(5);
   });
 
   it("Ctrl-C of the head cancels its jobs: none left in squeue", async () => {
