@@ -91,7 +91,7 @@ describe("18.2 the chain fixture on Slurm", () => {
     expect(edited.ran).toEqual([...itemsOf("double", [3]), ...itemsOf("parity", [3])]);
     expect(editedLocal.ran).toEqual(edited.ran);
     expect(await datasetSet(slurm.dir)).toEqual(await datasetSet(local.dir));
-  });
+  }, 180_000);
 });
 
 describe("18.3 packing quanta into jobs; resources as sbatch options", () => {
