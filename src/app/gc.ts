@@ -5,7 +5,10 @@
  * it is stale.
  */
 import { lstatSync, rmSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 import { blobDigestSize } from "../core/digest.js";
+import { RepositoryError } from "../core/errors.js";
+import { unfinishedSlurmBatches } from "../exec/slurm/submission-journal.js";
 import type { Repository } from "../store/repository.js";
 
 export interface GcReport {
@@ -19,6 +22,14 @@ export interface GcReport {
 
 export async function collectGarbage(repo: Repository): Promise<GcReport> {
   if (!repo.writable) throw new Error("internal error: gc needs the writer lock");
+  // Jobs of a head that died may still write blobs and temporary files the registry does not know yet.
+  const pending = unfinishedSlurmBatches(join(repo.root, "slurm"));
+  if (pending > 0) {
+    throw new RepositoryError(
+      `gc: ${pending} Slurm submission${pending === 1 ? "" : "s"} of an earlier run ${pending === 1 ? "is" : "are"} not ingested yet (${join(repo.root, "slurm", "journal.jsonl")}): their jobs may still write to this repository`,
+      "run the same quanta run command again: it re-attaches to those jobs and ingests their results; then run gc",
+    );
+  }
   const referenced = repo.registry.referencedDigests();
   const report: GcReport = { blobsDeleted: 0, blobsKept: 0, tempFilesDeleted: 0, bytesFreed: 0 };
   // One transaction: blobs kept in the registry are deleted there.

@@ -36,6 +36,7 @@ import { canonicalJson } from "../core/canonical-json.js";
 import { runGraph, type DatasetStates, type RunResult } from "../exec/engine.js";
 import { InProcessExecutor } from "../exec/in-process-executor.js";
 import { PoolExecutor } from "../exec/pool-executor.js";
+import { checkSlurmResources, countingSlurm, makeSlurmExecutor, SLURM_SLOTS } from "./slurm-session.js";
 import type { QuantumExecutor } from "../exec/quantum-job.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { loadSavedPlan } from "../store/plan-file.js";
@@ -62,6 +63,10 @@ export interface ExecFlags {
   failFast: boolean;
   executor: "local" | "slurm";
   fsync: boolean;
+  /** `--cluster-by`: with the Slurm executor, quanta of a task with the same values of these dimensions share a job. */
+  clusterBy?: string[];
+  /** `--cluster-size`: with the Slurm executor, at most this many quanta in one job. */
+  clusterSize?: number;
 }
 
 export interface OutputFlags {
@@ -389,7 +394,8 @@ export class RunSession {
     emit: (e: EventBody) => void,
     narrow: { prune?: { marker: string }; force?: ReadonlySet<string>; since?: RunOptionsSince } = {},
   ): Promise<RunResult> {
-    const executor = (this.executor ??= makeExecutor(this.exec, this.repo));
+    if (this.exec.executor === "slurm") checkSlurmResources(graph);
+    const executor = (this.executor ??= makeExecutor(this.exec, this.repo, emit));
     const interrupt = stopOnInterrupt();
     const stopping = (this.stopping = new AbortController());
     interrupt.signal.addEventListener("abort", () => stopping.abort(interrupt.signal.reason), { once: true });
@@ -408,7 +414,7 @@ export class RunSession {
         repo: this.repo,
         collection,
         executor,
-        emit,
+        emit: countingSlurm(emit, executor),
         retries: this.exec.retries,
         failFast: this.exec.failFast,
         interrupt: stopping.signal,
@@ -443,7 +449,7 @@ function reportUpToDate(opts: {
   pipeline: string;
   collection: string;
   repository: string;
-  executor: { kind: "in-process" | "pool"; workers: number };
+  executor: { kind: "in-process" | "pool" | "slurm"; workers: number };
   emit: (e: EventBody) => void;
 }): number {
   const { stamp, pipeline, collection } = opts;
@@ -491,22 +497,23 @@ function countingDropped(emit: (e: EventBody) => void, warnings: readonly PlanWa
   return (e) => emit(e.event === "run-finished" ? { ...e, dropped } : e);
 }
 
-function makeExecutorInfo(flags: ExecFlags): { kind: "in-process" | "pool"; workers: number } {
+function makeExecutorInfo(flags: ExecFlags): { kind: "in-process" | "pool" | "slurm"; workers: number } {
+  if (flags.executor === "slurm") return { kind: "slurm", workers: flags.jobs ?? SLURM_SLOTS };
   const jobs = flags.jobs ?? availableParallelism();
   return { kind: jobs === 1 ? "in-process" : "pool", workers: jobs };
 }
 
 /** Refuses flags that cannot work before anything is ingested or planned. */
 function checkExecFlags(flags: ExecFlags): void {
-  if (flags.executor === "slurm") {
-    throw new UsageError("the Slurm executor is not built yet in this version of quanta", "run locally: leave out --executor, or pass --executor local");
-  }
+  if (flags.clusterBy !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-by groups quanta into Slurm jobs: it needs --executor slurm");
+  if (flags.clusterSize !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-size packs quanta into Slurm jobs: it needs --executor slurm");
   const jobs = flags.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of at least 1, got ${flags.jobs}`);
   if (!Number.isInteger(flags.retries) || flags.retries < 0) throw new UsageError(`--retries expects a whole number, got ${flags.retries}`);
 }
 
-function makeExecutor(flags: ExecFlags, repo: Repository): QuantumExecutor {
+function makeExecutor(flags: ExecFlags, repo: Repository, emit: (e: EventBody) => void): QuantumExecutor {
+  if (flags.executor === "slurm") return makeSlurmExecutor({ repo, jobs: flags.jobs, clusterBy: flags.clusterBy, clusterSize: flags.clusterSize, emit });
   const jobs = flags.jobs ?? availableParallelism();
   return jobs === 1 ? new InProcessExecutor(repo.blobs, repo.root) : new PoolExecutor(jobs, repo.blobs, repo.root);
 }

@@ -27,6 +27,8 @@ export function addExecFlags(y: Argv): Argv {
     .option("retries", { type: "string", default: "0", describe: "retry a failed quantum up to N more times" })
     .option("fail-fast", { type: "boolean", default: false, describe: "stop starting quanta after the first failure" })
     .option("executor", { type: "string", choices: ["local", "slurm"], default: "local", describe: "where quanta run" })
+    .option("cluster-by", { type: "string", describe: "with --executor slurm: run quanta with the same values of these dimensions (comma-separated) in one job" })
+    .option("cluster-size", { type: "string", describe: "with --executor slurm: at most N quanta in one job (packs a task's ready quanta into jobs of N)" })
     .option("fsync", { type: "boolean", default: true, hidden: true, describe: "make blobs durable before recording them (--no-fsync: benchmarks only)" });
 }
 
@@ -49,6 +51,8 @@ export function readExecFlags(args: Record<string, unknown>): ExecFlags {
     failFast: args["fail-fast"] as boolean,
     executor: args.executor as "local" | "slurm",
     fsync: args.fsync as boolean,
+    ...(args["cluster-size"] === undefined ? {} : { clusterSize: readWholeNumber("--cluster-size", args["cluster-size"], 1) }),
+    ...(typeof args["cluster-by"] === "string" ? { clusterBy: args["cluster-by"].split(",").map((d) => d.trim()).filter((d) => d !== "") } : {}),
   };
 }
 

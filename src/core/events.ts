@@ -123,6 +123,8 @@ export type RunEvent =
   | (Stamp & QuantumRef & { event: "quantum-retrying"; attempt: number; error: string })
   /** A quantum will not run because a quantum it depends on (`blockedBy`) failed. */
   | (Stamp & QuantumRef & { event: "quantum-blocked"; blockedBy: QuantumRef })
+  /** `--executor slurm` submitted an array job: its id, the task, its jobs (array elements), their quanta, the `sbatch` calls it took. */
+  | (Stamp & { event: "slurm-submitted"; jobId: string; task: string; jobs: number; quanta: number; sbatchCalls: number })
   /** Every quantum of a task is settled (ran, up to date, failed or blocked): the task's counts. */
   | (Stamp & { event: "task-finished"; counts: TaskCounts })
   /** The last event of a run: the totals, per task in pipeline order, the slowest quanta, the exit code. */
@@ -153,6 +155,8 @@ export type RunEvent =
        * (cancelled while running, or never started; not recorded), when any.
        */
       superseded?: number;
+      /** Only with `--executor slurm`: the `sbatch` calls the run made (retries included) and the jobs (array elements) they submitted. */
+      slurm?: { sbatchCalls: number; jobs: number };
     })
   /** The last event of `quanta status`: how many quanta will run, may run, are up to date, are blocked, in total and per task. */
   | (Stamp & {

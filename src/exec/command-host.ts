@@ -6,6 +6,7 @@
  * executor leaves no sandbox and no helper process behind.
  */
 import { join } from "node:path";
+import { hostname } from "node:os";
 import { threadId } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import { HelperShellSpawner } from "./helper-shell-spawner.js";
@@ -22,6 +23,8 @@ export interface SpawnerSource {
   current(): ShellSpawner | Promise<ShellSpawner>;
 }
 
+const HOST = hostname();
+
 /** Makes each host's sandbox directory name unique within the process (with its pid and thread). */
 let hostsMade = 0;
 
@@ -35,7 +38,8 @@ export class CommandHost implements SpawnerSource {
     private readonly wanted = process.env.QUANTA_SPAWNER,
     private readonly helperPath = HELPER_PATH,
   ) {
-    this.sandboxes = new SandboxPool(join(tmpDir, `sandboxes-${process.pid}-${threadId}-${hostsMade++}`));
+    // With the host: Slurm jobs on several hosts share the repository's tmp/.
+    this.sandboxes = new SandboxPool(join(tmpDir, `sandboxes-${HOST}-${process.pid}-${threadId}-${hostsMade++}`));
   }
 
   /**

@@ -510,7 +510,7 @@ class GraphRun {
       config: job.task.config,
       codeDigest: job.task.codeDigest,
       packages: PACKAGES,
-      host: HOST,
+      host: outcome.host ?? HOST,
       startedAt: outcome.startedAt,
       finishedAt: outcome.finishedAt,
       durationMs: outcome.finishedAt - outcome.startedAt,

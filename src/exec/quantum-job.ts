@@ -51,6 +51,8 @@ export type QuantumOutcome =
       finishedAt: number;
       /** See `ExecutionRecord.peakRssBytes`; unset when not measured. */
       peakRssBytes?: number;
+      /** The host it ran on, when not this process's (a Slurm job's). */
+      host?: string;
       /**
        * The outputs were written without a sync of the file system: the commit that records them syncs
        * it first (a blob must be durable before a record names it).
@@ -74,6 +76,7 @@ export type QuantumOutcome =
       startedAt: number;
       finishedAt: number;
       peakRssBytes?: number;
+      host?: string;
     };
 
 /**

@@ -4,7 +4,7 @@
  * rmdir, against about 10 us for a link or a readdir), so a sandbox is emptied after its quantum and
  * handed to the next quantum whose task has the same input connections.
  *
- * On disk: `<repo>/tmp/sandboxes-<pid>-<thread>-<n>/` is a pool, and each numbered directory in it a
+ * On disk: `<repo>/tmp/sandboxes-<host>-<pid>-<thread>-<n>/` is a pool, and each numbered directory in it a
  * sandbox, holding `outputs/` and, when the task has inputs, `inputs/<connection>/` for each
  * (command-runner.ts says what goes in them); `copies/` holds the pool's spare copies of blobs (see
  * `spareCopy`). Emptying reads each of those directories and removes whatever is in them,

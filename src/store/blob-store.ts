@@ -15,7 +15,7 @@
  *
  * On-disk layout of blob files, blob format 1 (the repository's `format` file carries the number; see repository.ts):
  *   <repo>/blobs/<first 2 hex of the digest>/<the rest of the digest>   the bytes, never modified
- *   <repo>/tmp/<name>.tmp                                              writes in progress
+ *   <repo>/tmp/<host>-<pid>-<thread>-<time>-<n>.tmp                    writes in progress
  *   <repo>/quarantine/<digest>                                         blobs found corrupt, set aside
  * e.g. digest `9a0364b9e99bb4805d1c0e7f3a2b6c48-10240` lives at `blobs/9a/0364b9e99bb4805d1c0e7f3a2b6c48-10240`.
  * A blob file holds exactly the bytes whose 128-bit hash (core/digest.ts) and length form its name. (The
@@ -51,6 +51,7 @@ import {
 } from "node:fs";
 import { link, mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { hostname } from "node:os";
 import { threadId } from "node:worker_threads";
 import type { BlobDigest } from "../core/digest.js";
 import { blobDigestSize, isBlobDigest } from "../core/digest.js";
@@ -61,6 +62,9 @@ import { writeFailure, writing, writingSync } from "./write-failure.js";
 
 /** Blobs this small or smaller live in the registry rather than in files of their own. */
 export const INLINE_BLOB_MAX_BYTES = 4096;
+
+/** In temporary names: writers on several hosts (Slurm jobs) share `tmp/`. */
+const HOST = hostname();
 
 /** The part of the registry that keeps small blobs. */
 export type InlineBlobs = Pick<Registry, "stageBlob" | "getBlob" | "hasBlob" | "deleteBlob" | "listBlobs">;
@@ -611,8 +615,9 @@ export class BlobStore {
       this.shards.add("tmp");
     }
     tempCounter++;
-    // Worker threads share the pid: the thread id keeps their temporary names apart.
-    return join(this.tmpDir, `${process.pid}-${threadId}-${Date.now().toString(36)}-${tempCounter}.tmp`);
+    // Worker threads share the pid: the thread id keeps their temporary names apart; Slurm jobs on
+    // other hosts share the directory: the host name keeps theirs apart.
+    return join(this.tmpDir, `${HOST}-${process.pid}-${threadId}-${Date.now().toString(36)}-${tempCounter}.tmp`);
   }
 
   private async moveIntoPlace(temp: string, digest: BlobDigest): Promise<void> {

@@ -42,7 +42,8 @@ export function formatSummary(summary: RunFinishedEvent, maxWidth?: number): str
   const stopped = stop ? `, ${stop.stopped.length} stopped while running, ${stop.notStarted} not started` : "";
   const closing =
     `${verdict} in ${formatDuration(summary.durationMs)}: ${c.ran} ran, ${c.upToDate} up to date, ` +
-    `${c.failed} failed, ${c.blocked} blocked${summary.dropped ? `, ${summary.dropped} dropped in planning` : ""}${summary.removed ? `, ${summary.removed} removed (their inputs are gone)` : ""}${summary.superseded ? `, ${summary.superseded} left to the next pass (an input changed again)` : ""}${stopped} (collection ${summary.collection})`;
+    `${c.failed} failed, ${c.blocked} blocked${summary.dropped ? `, ${summary.dropped} dropped in planning` : ""}${summary.removed ? `, ${summary.removed} removed (their inputs are gone)` : ""}${summary.superseded ? `, ${summary.superseded} left to the next pass (an input changed again)` : ""}${stopped} (collection ${summary.collection})` +
+    (summary.slurm ? `; Slurm: ${summary.slurm.sbatchCalls} sbatch calls, ${summary.slurm.jobs} jobs` : "");
   lines.push(maxWidth === undefined ? closing : truncateText(closing, maxWidth));
   return lines;
 }

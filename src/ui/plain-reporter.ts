@@ -115,6 +115,8 @@ function formatInfoLines(event: QuantaEvent): string[] {
       return [`retrying ${formatQuantumName(event)} (attempt ${event.attempt}): ${firstLine(event.error)}`];
     case "task-finished":
       return [formatTaskLine(event.counts)];
+    case "slurm-submitted":
+      return [`slurm: job ${event.jobId} (${event.task}): ${event.jobs} job${event.jobs === 1 ? "" : "s"} for ${event.quanta} quanta`];
     case "watch-waiting":
       return [...(event.why ?? []).map((line) => `watch: why ${line}`), `watch: waiting for changes to ${event.paths} paths`];
     case "watch-changed": {

@@ -268,6 +268,7 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
     case "watch-error":
       s.watch = { state: "error", message: event.message, time: event.time };
       return;
+    case "slurm-submitted":
     case "plan-warning":
     case "ingest-problem":
     case "why":

@@ -143,7 +143,9 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
     dropped: count.optional(),
     removed: count.optional(),
     superseded: count.optional(),
+    slurm: z.strictObject({ sbatchCalls: count, jobs: count }).optional(),
   }),
+  event("slurm-submitted", { jobId: z.string(), task: z.string(), jobs: count, quanta: count, sbatchCalls: count }),
   event("status", {
     pipeline: z.string(),
     collection: z.string(),

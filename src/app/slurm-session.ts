@@ -1,0 +1,36 @@
+/**
+ * The Slurm executor of a run session (`--executor slurm`): its journal of submissions in the
+ * repository's `slurm/` directory, opened before anything is submitted, so that a run re-attaches to
+ * the jobs a head that died left running (submission-journal.ts).
+ */
+import { resolve } from "node:path";
+import type { EventBody } from "../core/events.js";
+import type { Repository } from "../store/repository.js";
+import type { QuantumExecutor } from "../exec/quantum-job.js";
+import type { QuantumGraph } from "../core/quantum-graph.js";
+import { readResources } from "../exec/slurm/sbatch-options.js";
+import { SlurmExecutor } from "../exec/slurm/slurm-executor.js";
+import { SubmissionJournal } from "../exec/slurm/submission-journal.js";
+
+/** How many quanta the Slurm executor takes at once, unless `-j` says otherwise. */
+export const SLURM_SLOTS = 10_000;
+
+export function makeSlurmExecutor(opts: { repo: Repository; jobs?: number; clusterBy?: string[]; clusterSize?: number; emit: (e: EventBody) => void }): SlurmExecutor {
+  const runTag = `${Date.now().toString(36)}-${process.pid.toString(36)}`;
+  const journal = new SubmissionJournal(resolve(opts.repo.root, "slurm"), runTag);
+  const onSubmitted = (s: { jobId: string; task: string; jobs: number; quanta: number; sbatchCalls: number }) => opts.emit({ event: "slurm-submitted", ...s });
+  return new SlurmExecutor({ repo: opts.repo, slots: opts.jobs ?? SLURM_SLOTS, clusterBy: opts.clusterBy, clusterSize: opts.clusterSize, journal, onSubmitted });
+}
+
+/** Reads every task's `resources:` as sbatch options: a bad value is a usage error (exit 2) before anything is submitted. */
+export function checkSlurmResources(graph: QuantumGraph): void {
+  for (const task of graph.tasks) readResources(task.label, task.resources);
+}
+
+/** `emit`, with the `sbatch` calls and jobs of this run in its `run-finished` (for a Slurm executor). */
+export function countingSlurm(emit: (e: EventBody) => void, executor: QuantumExecutor): (e: EventBody) => void {
+  if (!(executor instanceof SlurmExecutor)) return emit;
+  const calls = executor.sbatchCalls;
+  const jobs = executor.jobs;
+  return (e) => emit(e.event === "run-finished" ? { ...e, slurm: { sbatchCalls: executor.sbatchCalls - calls, jobs: executor.jobs - jobs } } : e);
+}

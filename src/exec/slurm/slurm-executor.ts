@@ -1,0 +1,410 @@
+/**
+ * `--executor slurm`: runs quanta as Slurm jobs. The scheduler hands quanta over as they become ready
+ * (engine.ts decides what runs, as for the local executors); the quanta handed over in one turn of the
+ * event loop (a wave of ready quanta) are submitted together, one `sbatch --array` per task (and
+ * resources), each array element running one quantum, or one cluster of quanta with the same values
+ * of the `--cluster-by` dimensions (up to `clusterSize`). A job runs `slurm-job.js` on its element file
+ * and leaves one result record per quantum (slurm-files.ts); it never opens the registry.
+ *
+ * The head polls: it reads the result records in each batch's directory, then asks `squeue` once for
+ * the states of all its jobs; an element that ended (COMPLETED, FAILED, TIMEOUT, OUT_OF_MEMORY,
+ * NODE_FAIL, PREEMPTED, CANCELLED, or forgotten) without a record for some of its quanta fails them
+ * with Slurm's state and reason, and the tail of the element's output. The poll interval starts short,
+ * grows while nothing changes, and drops back when something did.
+ *
+ * Before an outcome goes to the scheduler, the blobs it names are checked: a blob file must exist with
+ * its size; a small output's bytes come in the record and must hash to its digest (they are then kept
+ * in the registry, as a worker thread's are).
+ */
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { QuantumKey } from "../../core/digest.js";
+import type { Repository } from "../../store/repository.js";
+import { cancelledOutcome, type OutcomeSink, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "../quantum-job.js";
+import { keepReturnedBytes, type JobOutcome } from "../run-quantum-job.js";
+import { STOPPED_ERROR } from "../module-workers.js";
+import { SlurmClient, isActive, type JobState } from "./slurm-client.js";
+import { elementFileName, outputFileName, readResultRecord, resultFileName, SLURM_FILES_FORMAT, type ElementFile } from "./slurm-files.js";
+import { mergeResources, readResources, sbatchArgs } from "./sbatch-options.js";
+import { jobEntryPath, writeBatchScript } from "./batch-script.js";
+import type { BlobDigest } from "../../core/digest.js";
+import type { SubmissionJournal } from "./submission-journal.js";
+
+export interface SlurmExecutorOptions {
+  repo: Repository;
+  /** How many quanta may be handed over (queued or running) at once. */
+  slots: number;
+  /** Quanta with the same values of these dimensions (and the same task) go in one array element. */
+  clusterBy?: readonly string[];
+  /** The most quanta in one array element. */
+  clusterSize?: number;
+  client?: SlurmClient;
+  journal: SubmissionJournal;
+  /** Told of each `sbatch` that went through. */
+  onSubmitted?: (s: { jobId: string; task: string; jobs: number; quanta: number; sbatchCalls: number }) => void;
+}
+
+/** A quantum handed over and not ended yet. */
+interface Tracked {
+  job: QuantumJob;
+  sink: OutcomeSink;
+  started: boolean;
+  element: number;
+  /** The quantum number its result record is named by (another run's, for adopted work). */
+  recordAs: number;
+}
+
+/** One `sbatch --array` call: its directory, its job id once known, and its quanta not ended yet. */
+export interface Batch {
+  dir: string;
+  jobId?: string;
+  elements: number;
+  outstanding: Map<number, Tracked>;
+}
+
+const POLL_MIN_MS = 100;
+/**
+ * How long quanta handed over wait for more before they are submitted. A job costs far more than the
+ * wait (on one busy 2-core host, about a second to start Node.js and load the task modules).
+ */
+const SUBMIT_WINDOW_MS = 250;
+const POLL_MAX_MS = 3000;
+
+export class SlurmExecutor implements QuantumExecutor {
+  readonly kind = "slurm" as const;
+  readonly slots: number;
+  private readonly client: SlurmClient;
+  private readonly runDir: string;
+  private waiting: { job: QuantumJob; sink: OutcomeSink }[] = [];
+  private flushing: Promise<void> | undefined;
+  private readonly batches = new Set<Batch>();
+  private batchCount = 0;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private pollMs = POLL_MIN_MS;
+  private polling: Promise<void> | undefined;
+  /** A batch was added while a poll ran: the next poll comes soon. */
+  private pollSoon = false;
+  private stopped = false;
+  /** Array elements submitted. */
+  jobs = 0;
+
+  constructor(private readonly opts: SlurmExecutorOptions) {
+    this.slots = opts.slots;
+    this.client = opts.client ?? new SlurmClient();
+    this.runDir = opts.journal.runDir;
+  }
+
+  get sbatchCalls(): number {
+    return this.client.sbatchCalls;
+  }
+
+  submit(jobs: readonly QuantumJob[], sink: OutcomeSink): void {
+    for (const job of jobs) {
+      if (this.stopped) sink.finished(job.quantum, cancelledOutcome(STOPPED_ERROR));
+      else this.waiting.push({ job, sink });
+    }
+    // Everything handed over within SUBMIT_WINDOW_MS goes in together: records come in one by one
+    // as the quanta of running jobs end, and each makes a few downstream quanta ready.
+    if (this.flushing === undefined && this.waiting.length > 0) this.flushing = new Promise((resolve) => setTimeout(resolve, SUBMIT_WINDOW_MS)).then(() => this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.waiting.length > 0) {
+        const wave = this.waiting;
+        this.waiting = [];
+        const groups = new Map<string, { job: QuantumJob; sink: OutcomeSink }[]>();
+        for (const item of wave) {
+          const label = item.job.task.label;
+          let group = groups.get(label);
+          if (group === undefined) groups.set(label, (group = []));
+          group.push(item);
+        }
+        for (const group of groups.values()) await this.submitGroup(group);
+      }
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  /** Submits one task's quanta of a wave as one array job. */
+  private async submitGroup(group: { job: QuantumJob; sink: OutcomeSink }[]): Promise<void> {
+    const elements = this.clustered(group);
+    const dir = join(this.runDir, `b${this.batchCount++}`);
+    const batch: Batch = { dir, elements: elements.length, outstanding: new Map() };
+    try {
+      mkdirSync(dir, { recursive: true });
+      for (let i = 0; i < elements.length; i++) {
+        const jobs = await Promise.all(elements[i]!.map(({ job }) => this.withInputFiles(job)));
+        const file: ElementFile = { format: SLURM_FILES_FORMAT, jobs };
+        writeFileSync(join(dir, elementFileName(i)), JSON.stringify(file));
+        for (const { job, sink } of elements[i]!) batch.outstanding.set(job.quantum, { job, sink, started: false, element: i, recordAs: job.quantum });
+      }
+      const script = writeBatchScript(dir, jobEntryPath());
+      const task = group[0]!.job.task;
+      const resources = mergeResources([readResources(task.label, task.resources)]);
+      const args = [`--array=0-${elements.length - 1}`, `--job-name=quanta-${task.label}`, `--output=${join(dir, "out-%a.txt")}`, `--chdir=${dir}`, ...sbatchArgs(resources)];
+      this.opts.journal.intend(dir, [...batch.outstanding.values()].map((t) => ({ quantum: t.job.quantum, key: t.job.key, attempt: t.job.attempt, element: t.element })));
+      const calls = this.client.sbatchCalls;
+      batch.jobId = await this.client.sbatch(args, script);
+      this.opts.journal.submitted(dir, batch.jobId, elements.length);
+      this.jobs += elements.length;
+      this.opts.onSubmitted?.({ jobId: batch.jobId, task: task.label, jobs: elements.length, quanta: group.length, sbatchCalls: this.client.sbatchCalls - calls });
+    } catch (err) {
+      const problem = { message: `could not submit ${group.length} quanta of task ${group[0]!.job.task.label} to Slurm: ${(err as Error).message}`, hint: "check that Slurm answers (sinfo, SLURM_CONF); the same command submits what is left" };
+      const now = Date.now();
+      for (const { job, sink } of group) sink.finished(job.quantum, { ok: false, error: problem.message, log: "", startedAt: now, finishedAt: now, repositoryError: problem });
+      return;
+    }
+    if (this.stopped) {
+      this.client.cancelNow([batch.jobId]);
+      for (const t of batch.outstanding.values()) t.sink.finished(t.job.quantum, cancelledOutcome(STOPPED_ERROR));
+      return;
+    }
+    this.batches.add(batch);
+    this.schedulePoll(POLL_MIN_MS);
+  }
+
+  /** The array elements of a task's quanta: one each, or clusters by the `--cluster-by` dimensions. */
+  private clustered<T extends { job: QuantumJob }>(group: T[]): T[][] {
+    const dims = this.opts.clusterBy;
+    const limit = this.opts.clusterSize ?? Infinity;
+    if (dims === undefined || dims.length === 0) return limit === Infinity ? group.map((g) => [g]) : chunk(group, limit);
+    const byKey = new Map<string, T[]>();
+    for (const g of group) {
+      const key = JSON.stringify(dims.map((d) => g.job.dataId[d] ?? null));
+      let list = byKey.get(key);
+      if (list === undefined) byKey.set(key, (list = []));
+      list.push(g);
+    }
+    return [...byKey.values()].flatMap((list) => chunk(list, limit));
+  }
+
+  /** The job with its registry-kept inputs written out as blob files (a job reads files only). */
+  private async withInputFiles(job: QuantumJob): Promise<QuantumJob> {
+    const blobs = this.opts.repo.blobs;
+    const inputs: QuantumJob["inputs"] = {};
+    for (const name in job.inputs) {
+      const input = job.inputs[name]!;
+      // Absolute paths: a job starts in its batch's directory, maybe on another host.
+      const items = await Promise.all(input.items.map(async ({ bytes, ...item }) => ({ ...item, path: resolve(bytes === undefined ? item.path! : await blobs.materialize(item.digest, bytes)) })));
+      inputs[name] = { ...input, items };
+    }
+    return { ...job, inputs, repoRoot: resolve(job.repoRoot) };
+  }
+
+  private schedulePoll(ms: number): void {
+    if (this.stopped) return;
+    // One poll at a time: the one running schedules the next when it ends.
+    if (this.polling !== undefined) {
+      this.pollSoon = true;
+      return;
+    }
+    if (this.pollTimer !== undefined) {
+      if (ms >= this.pollMs) return;
+      clearTimeout(this.pollTimer);
+    }
+    this.pollMs = ms;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = undefined;
+      this.pollSoon = false;
+      const polling = this.poll().then(
+        (nextMs) => nextMs,
+        () => Math.min(this.pollMs * 2, POLL_MAX_MS),
+      );
+      this.polling = polling.then(() => undefined);
+      void polling.then((nextMs) => {
+        this.polling = undefined;
+        if (this.batches.size > 0) this.schedulePoll(this.pollSoon ? POLL_MIN_MS : nextMs);
+      });
+    }, ms);
+  }
+
+  /**
+   * One round: result records of every batch, then one squeue for all jobs. Only the batches asked
+   * about are settled: one submitted while squeue ran is not in its answer (not ended: not asked).
+   */
+  private async poll(): Promise<number> {
+    let changed = false;
+    const asked = [...this.batches];
+    for (const batch of asked) changed = this.collect(batch) || changed;
+    const ids = asked.map((b) => b.jobId!);
+    let states: Map<string, JobState>;
+    try {
+      states = await this.client.states(ids);
+    } catch {
+      // squeue failed (a busy controller): next round, later
+      return Math.min(this.pollMs * 2, POLL_MAX_MS);
+    }
+    if (this.stopped) return POLL_MAX_MS;
+    for (const batch of asked) if (this.batches.has(batch)) changed = this.settle(batch, states) || changed;
+    for (const batch of this.batches) if (batch.outstanding.size === 0) this.batches.delete(batch);
+    return changed ? POLL_MIN_MS : Math.min(Math.round(this.pollMs * 1.5), POLL_MAX_MS);
+  }
+
+  /** Hands over the outcomes of the batch's quanta whose records have come; true when any had. */
+  private collect(batch: Batch): boolean {
+    if (batch.outstanding.size === 0) return false;
+    let names: Set<string>;
+    try {
+      names = new Set(readdirSync(batch.dir));
+    } catch {
+      return false;
+    }
+    let found = false;
+    for (const [quantum, t] of batch.outstanding) {
+      const name = resultFileName(t.recordAs, t.job.attempt);
+      if (!names.has(name)) continue;
+      const record = readResultRecord(join(batch.dir, name));
+      if (record === undefined) continue;
+      batch.outstanding.delete(quantum);
+      found = true;
+      this.deliver(t, { ...this.checked(record.outcome, record.bytes), host: record.host });
+    }
+    if (found && batch.outstanding.size === 0) this.opts.journal.ingested(batch.dir);
+    return found;
+  }
+
+  /** Marks running elements' quanta started; fails the quanta of elements that ended without their records. */
+  private settle(batch: Batch, states: Map<string, JobState>): boolean {
+    let changed = false;
+    const ended = new Map<number, JobState | undefined>();
+    for (const t of batch.outstanding.values()) {
+      const id = `${batch.jobId}_${t.element}`;
+      const state = states.get(id);
+      if (state !== undefined && isActive(state.state)) {
+        if (state.state === "RUNNING" && !t.started) {
+          t.started = true;
+          t.sink.started(t.job.quantum);
+        }
+        continue;
+      }
+      ended.set(t.element, state);
+    }
+    if (ended.size === 0) return false;
+    // Records written just before the element ended.
+    if (this.collect(batch)) changed = true;
+    for (const [quantum, t] of batch.outstanding) {
+      if (!ended.has(t.element)) continue;
+      batch.outstanding.delete(quantum);
+      changed = true;
+      this.deliver(t, this.endedOutcome(batch, t.element, ended.get(t.element)));
+    }
+    if (batch.outstanding.size === 0) this.opts.journal.ingested(batch.dir);
+    return changed;
+  }
+
+  private endedOutcome(batch: Batch, element: number, state: JobState | undefined): QuantumOutcome {
+    const id = `${batch.jobId}_${element}`;
+    const how = state === undefined ? "is no longer known to Slurm" : `ended ${state.state}${state.reason && state.reason !== "None" ? ` (${state.reason})` : ""}`;
+    const outPath = join(batch.dir, outputFileName(element));
+    const log = readTail(outPath);
+    const now = Date.now();
+    return { ok: false, error: `Slurm job ${id} ${how} before the quantum reported; its output: ${outPath}`, log, startedAt: now, finishedAt: now };
+  }
+
+  /** The outcome a record reports, once the blobs it names are found as it says. */
+  private checked(outcome: QuantumOutcome, bytes: [BlobDigest, string][] | undefined): QuantumOutcome {
+    if (!outcome.ok) return outcome;
+    const blobs = this.opts.repo.blobs;
+    const small = new Map((bytes ?? []).map(([d, b]) => [d, new Uint8Array(Buffer.from(b, "base64"))]));
+    const problems: string[] = [];
+    for (const name in outcome.outputs) {
+      const { digest, size } = outcome.outputs[name]!;
+      const inline = small.get(digest);
+      if (inline !== undefined) {
+        if (inline.length !== size || !blobs.isIntact(digest, inline)) problems.push(`${name}: its bytes do not hash to ${digest}`);
+        continue;
+      }
+      const onDisk = statSync(blobs.pathOf(digest), { throwIfNoEntry: false })?.size;
+      if (onDisk !== size) problems.push(`${name}: blob ${digest} ${onDisk === undefined ? "is missing" : `holds ${onDisk} bytes, not ${size}`}`);
+    }
+    if (problems.length > 0) return { ok: false, error: `the job reported outputs the blob store does not hold as reported (${problems.join("; ")})`, log: outcome.log, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };
+    const returned: JobOutcome = { ...outcome, unsynced: undefined, bytes: [...small] };
+    return keepReturnedBytes(returned, blobs);
+  }
+
+  private deliver(t: Tracked, outcome: QuantumOutcome): void {
+    if (!t.started) {
+      t.started = true;
+      t.sink.started(t.job.quantum);
+    }
+    t.sink.finished(t.job.quantum, outcome);
+  }
+
+  cancel(quanta: readonly number[]): void {
+    const wanted = new Set(quanta);
+    for (const batch of this.batches) {
+      const ids: string[] = [];
+      for (const [quantum, t] of batch.outstanding) {
+        if (!wanted.has(quantum)) continue;
+        batch.outstanding.delete(quantum);
+        ids.push(`${batch.jobId}_${t.element}`);
+        t.sink.finished(quantum, cancelledOutcome("cancelled"));
+      }
+      this.client.cancelNow([...new Set(ids)]);
+    }
+  }
+
+  /** Cancels every job of the run (scancel), and ends its quanta as stopped. */
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+    this.client.cancelNow([...this.batches].map((b) => b.jobId!));
+    for (const batch of this.batches) {
+      for (const t of batch.outstanding.values()) t.sink.finished(t.job.quantum, cancelledOutcome(STOPPED_ERROR));
+      batch.outstanding.clear();
+      this.opts.journal.ingested(batch.dir);
+    }
+    this.batches.clear();
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const { job, sink } of waiting) sink.finished(job.quantum, cancelledOutcome(STOPPED_ERROR));
+  }
+
+  unfinished(): ReadonlySet<QuantumKey> {
+    return this.opts.journal.unfinishedKeys();
+  }
+
+  adopt(job: QuantumJob, sink: OutcomeSink): void {
+    const earlier = this.opts.journal.take(job.key);
+    if (earlier === undefined) throw new Error(`internal error: no earlier Slurm work of key ${job.key} to adopt`);
+    let batch = [...this.batches].find((b) => b.dir === earlier.dir);
+    if (batch === undefined) {
+      batch = { dir: earlier.dir, jobId: earlier.jobId, elements: earlier.elements, outstanding: new Map() };
+      this.batches.add(batch);
+    }
+    batch.outstanding.set(job.quantum, { job: { ...job, attempt: earlier.attempt }, sink, started: false, element: earlier.element, recordAs: earlier.quantum });
+    this.schedulePoll(POLL_MIN_MS);
+  }
+
+  abandon(keys: Iterable<QuantumKey>): void {
+    const ids = this.opts.journal.abandon(keys);
+    this.client.cancelNow(ids);
+  }
+
+  async close(): Promise<void> {
+    await this.flushing;
+    await this.polling;
+    clearTimeout(this.pollTimer);
+    this.pollTimer = undefined;
+    if (this.batches.size === 0) this.opts.journal.tidy();
+  }
+}
+
+function chunk<T>(list: T[], size: number): T[][] {
+  if (size === Infinity) return [list];
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+function readTail(path: string, bytes = 4000): string {
+  try {
+    const text = readFileSync(path, "utf8");
+    return text.length > bytes ? text.slice(-bytes) : text;
+  } catch {
+    return "";
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The files a Slurm job and the head process exchange, under the repository's `slurm/` directory (on
+ * the file system the nodes share):
+ *
+ *     <repo>/slurm/<run>/b<N>/job.sh          the batch script (an array job: one element per file below)
+ *     <repo>/slurm/<run>/b<N>/e<I>.json       element I's job file: the quanta it runs, in order
+ *     <repo>/slurm/<run>/b<N>/out-<I>.txt     element I's standard output and error (Slurm's `-o`)
+ *     <repo>/slurm/<run>/b<N>/r<Q>.json       the result record of quantum Q (written once it ended)
+ *     <repo>/slurm/journal.jsonl               the submissions of every run not yet ingested (submission-journal.ts)
+ *
+ * Both JSON formats start with `format: 1`; a job runner that reads another format refuses it (the
+ * quanta of its element fail with "job file format N, 1 expected": the head and the nodes run
+ * different versions of quanta), and the head treats a result record of another format as missing.
+ *
+ * A job file names inputs by path only: blobs kept in the registry are written out as blob files by
+ * the head before it submits (a job never opens LMDB). A result record carries the outcome of one
+ * quantum with digests, the bytes of its small outputs (at most 4 KiB each, base64: the head keeps
+ * them in its registry), the host it ran on and the Slurm job id. It is written to a temporary name and
+ * renamed into place after the quantum's output blobs were synced, so a record the head reads is whole
+ * and names blobs that are durable.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { hostname } from "node:os";
+import type { BlobDigest } from "../../core/digest.js";
+import type { QuantumJob, QuantumOutcome } from "../quantum-job.js";
+
+export const SLURM_FILES_FORMAT = 1;
+
+export interface ElementFile {
+  format: number;
+  /** The quanta of this element, run in this order. Inputs are paths (no `bytes`). */
+  jobs: QuantumJob[];
+}
+
+export interface ResultRecord {
+  format: number;
+  quantum: number;
+  key: string;
+  attempt: number;
+  host: string;
+  jobId: string;
+  outcome: QuantumOutcome;
+  /** Small outputs' bytes, base64, by digest. */
+  bytes?: [BlobDigest, string][];
+}
+
+export function elementFileName(index: number): string {
+  return `e${index}.json`;
+}
+
+export function outputFileName(index: number): string {
+  return `out-${index}.txt`;
+}
+
+export function resultFileName(quantum: number, attempt: number): string {
+  return `r${quantum}-${attempt}.json`;
+}
+
+/** Writes `text` to `path` through a temporary name on the same host, synced, then renamed into place. */
+export function writeFileDurably(path: string, text: string): void {
+  const temp = `${path}.${hostname()}-${process.pid}.tmp`;
+  const fd = openSync(temp, "w");
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, path);
+}
+
+/** The result record at `path`, or undefined when it is not there (yet) or not of this format. */
+export function readResultRecord(path: string): ResultRecord | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    return undefined;
+  }
+  try {
+    const record = JSON.parse(text) as ResultRecord;
+    return record.format === SLURM_FILES_FORMAT ? record : undefined;
+  } catch {
+    return undefined;
+  }
+}

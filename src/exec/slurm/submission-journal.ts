@@ -1,0 +1,168 @@
+/**
+ * The Slurm executor's journal of submissions, `<repo>/slurm/journal.jsonl`: what a head that died
+ * (`kill -9`, a lost login session) left running, so that the same command run again re-attaches to
+ * its jobs instead of submitting their quanta twice. One JSON object per line, each appended and
+ * fsynced before the head relies on it:
+ *
+ *     {"format":1,"op":"intend","dir":D,"quanta":[{"quantum":Q,"key":K,"attempt":A,"element":E},…]}   before sbatch
+ *     {"format":1,"op":"submitted","dir":D,"jobId":J,"elements":N}                                       after sbatch answered
+ *     {"format":1,"op":"ingested","dir":D}                                                                every outcome handed over
+ *
+ * A batch submitted and not ingested is unfinished work: its quanta's keys are `unfinished()`, and a
+ * run adopts the quanta it still wants (their records are read from D when their jobs end). An intent
+ * without its `submitted` line is a head that died inside `sbatch`: taken as not submitted. Lines of
+ * another format, or torn by a crash, are skipped. Once nothing is unfinished, the journal and the
+ * directories of earlier runs are removed (the last run's stay, for their output files).
+ */
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { QuantumKey } from "../../core/digest.js";
+
+const FORMAT = 1;
+
+export interface JournalQuantum {
+  quantum: number;
+  key: QuantumKey;
+  attempt: number;
+  element: number;
+}
+
+/** Earlier work of one key, as `take` hands it to an adopting run. */
+export interface EarlierWork extends JournalQuantum {
+  dir: string;
+  jobId: string;
+  elements: number;
+}
+
+interface Entry {
+  quanta: JournalQuantum[];
+  jobId?: string;
+  elements?: number;
+  ingested: boolean;
+}
+
+/** How many batches the journal under `root` lists as submitted and not ingested (0 without a journal). */
+export function unfinishedSlurmBatches(root: string): number {
+  if (!existsSync(join(root, "journal.jsonl"))) return 0;
+  const journal = new SubmissionJournal(root, "");
+  return journal.unfinishedBatches();
+}
+
+export class SubmissionJournal {
+  /** This run's directory for its batches. */
+  readonly runDir: string;
+  private readonly path: string;
+  private readonly entries = new Map<string, Entry>();
+  /** Earlier work not yet adopted, by key. */
+  private readonly earlier = new Map<QuantumKey, EarlierWork>();
+
+  constructor(
+    private readonly root: string,
+    runTag: string,
+  ) {
+    this.path = join(root, "journal.jsonl");
+    this.runDir = join(root, runTag);
+    mkdirSync(root, { recursive: true });
+    this.read();
+  }
+
+  private read(): void {
+    let text = "";
+    try {
+      text = readFileSync(this.path, "utf8");
+    } catch {
+      return;
+    }
+    for (const line of text.split("\n")) {
+      let op: { format?: number; op?: string; dir?: string; quanta?: JournalQuantum[]; jobId?: string; elements?: number };
+      try {
+        op = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      if (op.format !== FORMAT || typeof op.dir !== "string") continue;
+      if (op.op === "intend") this.entries.set(op.dir, { quanta: op.quanta ?? [], ingested: false });
+      const entry = this.entries.get(op.dir);
+      if (entry === undefined) continue;
+      if (op.op === "submitted") Object.assign(entry, { jobId: op.jobId, elements: op.elements });
+      if (op.op === "ingested") entry.ingested = true;
+    }
+    for (const [dir, entry] of this.entries) {
+      if (entry.ingested || entry.jobId === undefined) continue;
+      for (const q of entry.quanta) this.earlier.set(q.key, { ...q, dir, jobId: entry.jobId, elements: entry.elements ?? 1 });
+    }
+  }
+
+  unfinishedBatches(): number {
+    return [...this.entries.values()].filter((e) => !e.ingested && e.jobId !== undefined).length;
+  }
+
+  unfinishedKeys(): ReadonlySet<QuantumKey> {
+    return new Set(this.earlier.keys());
+  }
+
+  /** The earlier work of `key`, now this run's to wait for. */
+  take(key: QuantumKey): EarlierWork | undefined {
+    const work = this.earlier.get(key);
+    this.earlier.delete(key);
+    return work;
+  }
+
+  /** Earlier work no quantum wanted: the array elements (`JOB_E`) none of whose quanta were adopted, to cancel. */
+  abandon(keys: Iterable<QuantumKey>): string[] {
+    const abandoned = new Set(keys);
+    const wanted = new Set<string>();
+    const candidates = new Set<string>();
+    for (const [key, work] of this.earlier) {
+      const element = `${work.jobId}_${work.element}`;
+      if (abandoned.has(key)) candidates.add(element);
+    }
+    for (const [dir, entry] of this.entries) {
+      if (entry.ingested || entry.jobId === undefined) continue;
+      for (const q of entry.quanta) if (!abandoned.has(q.key) && !this.earlier.has(q.key)) wanted.add(`${entry.jobId}_${q.element}`);
+      if (entry.quanta.every((q) => abandoned.has(q.key))) this.ingested(dir);
+    }
+    for (const key of abandoned) this.earlier.delete(key);
+    return [...candidates].filter((e) => !wanted.has(e));
+  }
+
+  intend(dir: string, quanta: JournalQuantum[]): void {
+    this.entries.set(dir, { quanta, ingested: false });
+    this.append({ op: "intend", dir, quanta });
+  }
+
+  submitted(dir: string, jobId: string, elements: number): void {
+    const entry = this.entries.get(dir);
+    if (entry !== undefined) Object.assign(entry, { jobId, elements });
+    this.append({ op: "submitted", dir, jobId, elements });
+  }
+
+  ingested(dir: string): void {
+    const entry = this.entries.get(dir);
+    if (entry === undefined || entry.ingested) return;
+    entry.ingested = true;
+    this.append({ op: "ingested", dir });
+  }
+
+  /** When nothing is unfinished: removes the journal and every run directory but this one. */
+  tidy(): void {
+    if (this.earlier.size > 0) return;
+    for (const entry of this.entries.values()) if (!entry.ingested && entry.jobId !== undefined) return;
+    rmSync(this.path, { force: true });
+    this.entries.clear();
+    for (const name of readdirSync(this.root)) {
+      const dir = join(this.root, name);
+      if (dir !== this.runDir) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  private append(op: Record<string, unknown>): void {
+    appendFileSync(this.path, `${JSON.stringify({ format: FORMAT, ...op })}\n`);
+    const fd = openSync(this.path, "r+");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
