@@ -15,6 +15,7 @@ import { execCommand } from "./commands/exec.js";
 import { provenanceCommand } from "./commands/provenance.js";
 import { logCommand } from "./commands/log.js";
 import { watchCommand } from "./commands/watch.js";
+import { reportCommand } from "./commands/report.js";
 
 export const COMMANDS: readonly CommandSpec[] = [
   runCommand,
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   getCommand,
   provenanceCommand,
   logCommand,
+  reportCommand,
   verifyCommand,
   gcCommand,
   schemaCommand,
