@@ -62,7 +62,7 @@ function main() {
     console.log(`  band ${band}: ${b.recovered}/${b.expected}, ${b.detections} detections, ${b.spurious} spurious`);
   }
   console.log(`catalog: ${relative(process.cwd(), catalogFile)}`);
-  console.log(`picture: ${relative(process.cwd(), pictureFile)}  (green: detections, red: missed true stars)`);
+  console.log(`figure: ${relative(process.cwd(), pictureFile)}  (each band's coadds; green: detections, red: missed true stars)`);
 }
 
 main();

@@ -47,6 +47,8 @@ import { countDroppedQuanta, type PlanWarning } from "../core/plan-warning.js";
 import { inputCollectionOf } from "../core/input-collection.js";
 import { lastRunFingerprint, runFingerprint, upToDateStamp, vanishedStampName, writeRunStamp, type RunStamp } from "./stamps.js";
 import { writeLastRun } from "./last-run.js";
+import { describePlan, makeRunId, RunJournal } from "../core/run-journal.js";
+import { allocateRunId, saveRunRecord } from "./run-records.js";
 import { stopOnInterrupt } from "./interrupts.js";
 import { ingestInputs, type IngestOptions, type IngestReport } from "./ingest.js";
 import { ingestChangedPaths } from "./ingest-changed-paths.js";
@@ -244,15 +246,35 @@ export class RunSession {
     this.reasons = [];
     this.stopReason = undefined;
     let counts: RunCounts | undefined;
+    const journal = (this.journal = new RunJournal(allocateRunId(this.repo.root, makeRunId(Date.now()))));
     const emit = (e: EventBody) => {
       if (e.event === "run-finished") counts = e.counts;
+      journal.add(e, Date.now());
       sink(e);
     };
+    let thrown = true;
     try {
       const exitCode = await go(emit);
+      thrown = false;
       return counts === undefined ? { exitCode } : { exitCode, counts };
     } finally {
       this.running = false;
+      this.journal = undefined;
+      this.saveJournal(journal, thrown);
+    }
+  }
+
+  /** The journal of the run in hand (for `quanta report`), saved when the run ends. */
+  private journal: RunJournal | undefined;
+
+  /** Saves a run's journal, if it started; after a run that threw, a failure to save is not reported over its error. */
+  private saveJournal(journal: RunJournal, afterError: boolean): void {
+    const record = journal.toRecord();
+    if (record === undefined) return;
+    try {
+      saveRunRecord(this.repo.root, this.repo.registry, record);
+    } catch (err) {
+      if (!afterError) throw err;
     }
   }
 
@@ -263,6 +285,7 @@ export class RunSession {
     const { pipeline, collection } = prepared;
     const plan = (this.lastPlan = { request: reuse?.request ?? planRequestKey(req), loaded: prepared.loaded, files: new Set(prepared.loaded.files), built: reuse?.built });
     this.changedSincePlan.clear();
+    this.journal?.notePlan(describePlan(pipeline.tasks));
     const rememberRun = () =>
       writeLastRun(repo.root, {
         format: 1,
@@ -316,6 +339,7 @@ export class RunSession {
     const collection = opts.collection ?? graph.pipeline.name;
     checkOutputCollection(collection, opts.collection === undefined ? "the pipeline's name" : "--output");
     checkPlannedInputs(graph, inputDigests, this.repo.registry, collection);
+    this.journal?.notePlan(describePlan(graph.tasks));
     emit({ event: "graph-built", pipeline: graph.pipeline.name, quanta: graph.quanta.length, datasets: graph.datasets.length, durationMs: loadMs, tasks: countTaskQuanta(graph) });
     writeLastRun(this.repo.root, { format: 1, pipeline: graph.pipeline.file, collection, dimensions: graph.dimensions, flags: { bind: [], config: [], output: collection } });
     return (await this.execute(graph, collection, emit)).exitCode;

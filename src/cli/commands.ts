@@ -16,6 +16,7 @@ import { provenanceCommand } from "./commands/provenance.js";
 import { logCommand } from "./commands/log.js";
 import { watchCommand } from "./commands/watch.js";
 import { forgetCommand } from "./commands/forget.js";
+import { reportCommand } from "./commands/report.js";
 
 export const COMMANDS: readonly CommandSpec[] = [
   runCommand,
@@ -30,6 +31,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   getCommand,
   provenanceCommand,
   logCommand,
+  reportCommand,
   verifyCommand,
   forgetCommand,
   gcCommand,

@@ -34,6 +34,12 @@ export interface TaskCounts extends RunCounts {
   total: number;
   /** Sum of the durations of the quanta that ran, in ms. */
   durationMs: number;
+  /**
+   * The first start and the last end (ms since the epoch) of the task's quanta that ran or failed in
+   * this run; absent when none did. `finishedAt - startedAt` is the task's wall time.
+   */
+  startedAt?: number;
+  finishedAt?: number;
 }
 
 export interface QuantumRef {
@@ -103,8 +109,11 @@ export type RunEvent =
     })
   /** A quantum began running; `attempt` counts from 1 (retries start it again with the next number). */
   | (Stamp & QuantumRef & { event: "quantum-started"; attempt: number })
-  /** A quantum ran and its outputs are committed; `noWork` when its task returned `noWork()`. */
-  | (Stamp & QuantumRef & { event: "quantum-finished"; durationMs: number; noWork: boolean; peakRssBytes?: number })
+  /**
+   * A quantum ran and its outputs are committed; `noWork` when its task returned `noWork()`. `startedAt`
+   * (ms since the epoch) is when its last attempt started, absent when it did not start.
+   */
+  | (Stamp & QuantumRef & { event: "quantum-finished"; durationMs: number; noWork: boolean; peakRssBytes?: number; startedAt?: number })
   /** A quantum did not need to run: its key is in the action cache and its outputs exist (rebound). */
   | (Stamp & QuantumRef & { event: "quantum-up-to-date" })
   /**
@@ -116,9 +125,9 @@ export type RunEvent =
   /**
    * A quantum failed for good (after its last attempt): the error's message and the last lines of its
    * captured log (`quanta log` prints all of it). It may come without a `quantum-started`, when the
-   * quantum could not even be started.
+   * quantum could not even be started (and then without `startedAt`).
    */
-  | (Stamp & QuantumRef & { event: "quantum-failed"; attempt: number; error: string; logTail: string[]; durationMs: number })
+  | (Stamp & QuantumRef & { event: "quantum-failed"; attempt: number; error: string; logTail: string[]; durationMs: number; startedAt?: number })
   /** A quantum failed and will be tried again: `attempt` is the attempt about to start, `error` the last one's. */
   | (Stamp & QuantumRef & { event: "quantum-retrying"; attempt: number; error: string })
   /** A quantum will not run because a quantum it depends on (`blockedBy`) failed. */

@@ -8,7 +8,9 @@
  * Per task: `ran` counts `quantum-finished` (and `noWork` those with `noWork`), `upToDate` counts
  * `quantum-up-to-date` plus the `quanta` of `task-up-to-date`, `failed` counts `quantum-failed`,
  * `blocked` counts `quantum-blocked`; `durationMs` sums the durations of `quantum-finished` and
- * `quantum-failed`. Run totals are the sums over the tasks (`sumRunCounts`).
+ * `quantum-failed`, and `startedAt`/`finishedAt` span them (the first start, the last end: the task's
+ * wall time, which is shorter than the sum when quanta run side by side). Run totals are the sums over
+ * the tasks (`sumRunCounts`).
  */
 import type { EventBody, RunCounts, TaskCounts } from "./events.js";
 import type { QuantumGraph } from "./quantum-graph.js";
@@ -38,6 +40,7 @@ export function countQuantumEvent(counts: TaskCounts, event: EventBody): number 
       counts.ran++;
       if (event.noWork) counts.noWork++;
       counts.durationMs += event.durationMs;
+      widenSpan(counts, event);
       return 1;
     case "quantum-up-to-date":
       counts.upToDate++;
@@ -48,6 +51,7 @@ export function countQuantumEvent(counts: TaskCounts, event: EventBody): number 
     case "quantum-failed":
       counts.failed++;
       counts.durationMs += event.durationMs;
+      widenSpan(counts, event);
       return 1;
     case "quantum-blocked":
       counts.blocked++;
@@ -55,6 +59,21 @@ export function countQuantumEvent(counts: TaskCounts, event: EventBody): number 
     default:
       return 0;
   }
+}
+
+/** Stretches a task's span to cover a quantum that started at `startedAt` and ran `durationMs`. */
+function widenSpan(counts: TaskCounts, quantum: { startedAt?: number; durationMs: number }): void {
+  if (quantum.startedAt === undefined) return;
+  const end = quantum.startedAt + quantum.durationMs;
+  counts.startedAt = Math.min(counts.startedAt ?? quantum.startedAt, quantum.startedAt);
+  counts.finishedAt = Math.max(counts.finishedAt ?? end, end);
+}
+
+/** The wall time of a task (or of several: the span from the first start to the last end), in ms. */
+export function measureWallTime(tasks: readonly Pick<TaskCounts, "startedAt" | "finishedAt">[]): number {
+  const starts = tasks.flatMap((t) => (t.startedAt === undefined ? [] : [t.startedAt]));
+  const ends = tasks.flatMap((t) => (t.finishedAt === undefined ? [] : [t.finishedAt]));
+  return starts.length === 0 ? 0 : Math.max(...ends) - Math.min(...starts);
 }
 
 /** How many of a task's quanta are settled (`noWork` is among `ran`). */

@@ -417,7 +417,7 @@ class GraphRun {
     // Cancelled, not by the run (an interrupt is above): failed for this run, but not recorded, so the
     // next run starts it again; not retried, since whoever cancelled it did not want it run.
     if (!outcome.ok && outcome.cancelled) {
-      this.failed(id, q, { event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs: outcome.finishedAt - outcome.startedAt });
+      this.failed(id, q, { event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs: outcome.finishedAt - outcome.startedAt, startedAt: outcome.startedAt });
       return;
     }
     // A corrupt input is set aside at once; a retry would read it again, so there is none.
@@ -433,10 +433,10 @@ class GraphRun {
       if (outcome.noWork) this.resolver.setAbsent(q);
       else this.resolver.setOutputs(q, outcome.outputs);
       this.noteDuration(id, durationMs);
-      this.tally.settle({ event: "quantum-finished", quantum: id, task: q.task, dataId: q.key, durationMs, noWork: outcome.noWork, peakRssBytes: outcome.peakRssBytes });
+      this.tally.settle({ event: "quantum-finished", quantum: id, task: q.task, dataId: q.key, durationMs, noWork: outcome.noWork, peakRssBytes: outcome.peakRssBytes, startedAt: outcome.startedAt });
       this.walker.finish(id);
     } else {
-      this.failed(id, q, { event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs });
+      this.failed(id, q, { event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs, startedAt: outcome.startedAt });
     }
   }
 

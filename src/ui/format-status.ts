@@ -1,6 +1,8 @@
 import type { QuantaEvent, StatusCounts } from "../core/events.js";
 import { formatTable } from "./format-table.js";
 import { formatRepository } from "./format-repository.js";
+import { TOTAL_LABEL } from "./total-label.js";
+import { wrapText } from "./wrap-text.js";
 
 export type StatusEvent = Extract<QuantaEvent, { event: "status" }>;
 
@@ -22,14 +24,15 @@ export function formatStatus(status: StatusEvent, maxWidth?: number): string[] {
   const total = status.tasks.reduce((sum, t) => sum + t.total, 0);
   const lines = formatTable({
     header: ["task", "will run", "may run", "up to date", ...(blocked ? ["blocked"] : []), "total"],
-    rows: [...status.tasks.map((t) => row(t.task, t, t.total)), row("total", status.counts, total)],
+    rows: [...status.tasks.map((t) => row(t.task, t, t.total)), row(TOTAL_LABEL, status.counts, total)],
     maxWidth,
   });
   const c = status.counts;
-  lines.push(
+  const closing =
     `status of ${status.pipeline} (collection ${status.collection}${status.repository === undefined ? "" : `, repository ${formatRepository(status.repository)}`}): ` +
-      `${c.willRun} will run, ${c.mayRun} may run, ${c.upToDate} up to date` +
-      (blocked ? `, ${c.blocked} blocked (a required input is missing)` : ""),
-  );
+    `${c.willRun} will run, ${c.mayRun} may run, ${c.upToDate} up to date` +
+    (blocked ? `, ${c.blocked} blocked (a required input is missing)` : "");
+  // The closing sentence wraps rather than losing its end.
+  lines.push(...(maxWidth === undefined ? [closing] : wrapText(closing, maxWidth)));
   return lines;
 }

@@ -1,16 +1,20 @@
 import type { QuantaEvent } from "../core/events.js";
 import { formatDuration } from "./format-duration.js";
 import { formatQuantumName } from "./format-quantum-name.js";
+import { measureWallTime } from "../core/run-tally.js";
 import { formatTable } from "./format-table.js";
-import { truncateText } from "./truncate-text.js";
+import { TOTAL_LABEL } from "./total-label.js";
+import { wrapText } from "./wrap-text.js";
 
 export type RunFinishedEvent = Extract<QuantaEvent, { event: "run-finished" }>;
 
 /**
  * The end-of-run summary as text lines, shared by the plain reporter and the live view: a table of the
- * tasks in pipeline order (ran / up to date / failed / blocked / time, where time is the sum of the
- * durations of the task's quanta), a total row, the slowest quanta, and one closing sentence.
- * No line is wider than `maxWidth` (default: unlimited).
+ * tasks in pipeline order (ran / up to date / failed / blocked / time), a totals row, the slowest
+ * quanta, and one closing sentence. A task's time is its wall time, from the first start of its quanta
+ * to the last end (not the sum of their durations, which counts parallel quanta several times); the
+ * totals row's spans all tasks. No line is wider than `maxWidth` (default: unlimited): the closing
+ * sentence wraps rather than losing its end.
  */
 export function formatSummary(summary: RunFinishedEvent, maxWidth?: number): string[] {
   const row = (name: string, c: { ran: number; upToDate: number; failed: number; blocked: number }, ms: number) => [
@@ -21,10 +25,9 @@ export function formatSummary(summary: RunFinishedEvent, maxWidth?: number): str
     String(c.blocked),
     formatDuration(ms),
   ];
-  const taskTime = summary.tasks.reduce((sum, t) => sum + t.durationMs, 0);
   const lines = formatTable({
     header: ["task", "ran", "up to date", "failed", "blocked", "time"],
-    rows: [...summary.tasks.map((t) => row(t.task, t, t.durationMs)), row("total", summary.counts, taskTime)],
+    rows: [...summary.tasks.map((t) => row(t.task, t, measureWallTime([t]))), row(TOTAL_LABEL, summary.counts, measureWallTime(summary.tasks))],
     maxWidth,
   });
   if (summary.slowest.length > 0) {
@@ -44,6 +47,6 @@ export function formatSummary(summary: RunFinishedEvent, maxWidth?: number): str
     `${verdict} in ${formatDuration(summary.durationMs)}: ${c.ran} ran, ${c.upToDate} up to date, ` +
     `${c.failed} failed, ${c.blocked} blocked${summary.dropped ? `, ${summary.dropped} dropped in planning` : ""}${summary.removed ? `, ${summary.removed} removed (their inputs are gone)` : ""}${summary.superseded ? `, ${summary.superseded} left to the next pass (an input changed again)` : ""}${stopped} (collection ${summary.collection})` +
     (summary.slurm ? `; Slurm: ${summary.slurm.sbatchCalls} sbatch calls, ${summary.slurm.jobs} jobs` : "");
-  lines.push(maxWidth === undefined ? closing : truncateText(closing, maxWidth));
+  lines.push(...(maxWidth === undefined ? [closing] : wrapText(closing, maxWidth)));
   return lines;
 }

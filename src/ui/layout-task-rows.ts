@@ -1,11 +1,13 @@
 /**
  * The live view's task table as pure text: column widths chosen for the terminal's width, one row per
- * task plus a total row. Each row is split into the parts the view colours separately; joined, a row is
- * never wider than the `columns` given (down to about 60 columns; below that, the bar shrinks to 5
- * cells and the label to 4 characters, and the view truncates).
+ * task plus a totals row. Each row is split into the parts the view colours separately; joined, a row
+ * is as wide as the `columns` given, never wider (down to about 60 columns; below that, the bar shrinks
+ * to 5 cells and the label to 4 characters, and the view truncates). A wider terminal widens the label
+ * column first (up to the longest label, keeping at least `MIN_WIDE_BAR` cells of bar), then the bar.
  */
 import { formatDuration } from "./format-duration.js";
 import { estimateRemainingMs, sumTasks, type RunState } from "./run-state.js";
+import { TOTAL_LABEL } from "./total-label.js";
 import { truncateText } from "./truncate-text.js";
 
 export interface TaskRow {
@@ -37,6 +39,10 @@ export interface TaskTable {
 export const BAR_DONE = "█";
 export const BAR_TODO = "░";
 const ETA_WIDTH = 6;
+/** The label column is at least this wide when labels are longer (it is narrower only on narrow terminals). */
+const MIN_NAME_CAP = 16;
+/** The bar keeps this many cells before the label column takes more than `MIN_NAME_CAP`. */
+const MIN_WIDE_BAR = 20;
 
 /** Joins a row's parts with the separators the view uses, for measuring and for plain tests. */
 export function joinTaskRow(row: TaskRow): string {
@@ -46,10 +52,10 @@ export function joinTaskRow(row: TaskRow): string {
 export function layoutTaskRows(state: RunState, now: number, columns: number): TaskTable {
   const totals = sumTasks(state);
   const numWidth = Math.max(4, String(totals.total).length);
-  const longest = Math.max(5, ...state.tasks.map((t) => t.task.length));
-  const nameWidth = Math.min(longest, 16);
-  const fixed = nameWidth + 1 + 1 + (2 * numWidth + 1) + 4 * (1 + numWidth) + 1 + ETA_WIDTH;
-  const barWidth = Math.max(5, Math.min(30, columns - fixed));
+  const longest = Math.max(TOTAL_LABEL.length, ...state.tasks.map((t) => t.task.length));
+  const counts = 1 + 1 + (2 * numWidth + 1) + 4 * (1 + numWidth) + 1 + ETA_WIDTH;
+  const nameWidth = Math.min(longest, Math.max(MIN_NAME_CAP, columns - counts - MIN_WIDE_BAR));
+  const barWidth = Math.max(5, columns - counts - nameWidth);
   const num = (n: number) => String(n).padStart(numWidth);
 
   const makeRow = (
@@ -77,7 +83,7 @@ export function layoutTaskRows(state: RunState, now: number, columns: number): T
 
   const rows = state.tasks.map((t) => makeRow(t.task, t, estimateRemainingMs(state, now, t.task), t.finished));
   const allDone = state.tasks.every((t) => t.finished);
-  const total = makeRow("total", totals, estimateRemainingMs(state, now), allDone);
+  const total = makeRow(TOTAL_LABEL, totals, estimateRemainingMs(state, now), allDone);
   const header = [
     "task".padEnd(nameWidth),
     "".padEnd(barWidth),

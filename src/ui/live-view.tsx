@@ -24,6 +24,7 @@ import { stripEscapes } from "./strip-escapes.js";
 import { truncateText } from "./truncate-text.js";
 import { systemClock, type UiClock } from "./ui-clock.js";
 import { waitForDrain } from "./wait-for-drain.js";
+import { wrapText } from "./wrap-text.js";
 
 /** Something printed once above the live area and kept in the scrollback. */
 export type StaticEntry =
@@ -94,7 +95,7 @@ function LiveArea({ state, now, columns, maxRunning = 5 }: LiveViewProps) {
         return <Text key={r.quantum}>{`  ${name.padEnd(columns - 3 - elapsed.length)} ${elapsed}`}</Text>;
       })}
       {running.length > maxRunning && <Text dimColor>{`  … and ${running.length - maxRunning} more`}</Text>}
-      {state.failures.length > 0 && <Text color="red">{truncateText(formatFailedLine(state), columns)}</Text>}
+      {state.failures.length > 0 && wrapText(formatFailedLine(state), columns).map((line, i) => <Text key={`failed-${i}`} color="red">{line}</Text>)}
     </Box>
   );
 }
@@ -151,7 +152,7 @@ function StaticEntryView({ entry, columns, logLines }: { entry: StaticEntry; col
       return (
         <>
           {formatStatus(entry.event, columns).map((line, i) => (
-            <Text key={i}>{truncateText(line, columns)}</Text>
+            <Text key={i}>{line}</Text>
           ))}
         </>
       );

@@ -7,6 +7,7 @@
  */
 import type { Writable } from "node:stream";
 import type { QuantaEvent, Reporter, TaskCounts } from "../core/events.js";
+import { measureWallTime } from "../core/run-tally.js";
 import { FailureLimit } from "./failure-limit.js";
 import { formatDuration } from "./format-duration.js";
 import { formatQuantumName } from "./format-quantum-name.js";
@@ -129,12 +130,12 @@ function formatInfoLines(event: QuantaEvent): string[] {
   }
 }
 
-/** `task calibrate: 24 ran, 0 up to date, 0 failed, 0 blocked in 3.2s` (time: the quanta's durations summed). */
+/** `task calibrate: 24 ran, 0 up to date, 0 failed, 0 blocked in 3.2s` (time: the task's wall time). */
 export function formatTaskLine(c: TaskCounts): string {
   const noWork = c.noWork > 0 ? ` (${c.noWork} no work)` : "";
   return (
     `task ${c.task}: ${c.ran} ran${noWork}, ${c.upToDate} up to date, ${c.failed} failed, ` +
-    `${c.blocked} blocked in ${formatDuration(c.durationMs)}`
+    `${c.blocked} blocked in ${formatDuration(measureWallTime([c]))}`
   );
 }
 

@@ -105,6 +105,20 @@ function checkRunFinished(finished: Of<"run-finished">, tasks: TaskCounts[], qua
   expectEqual("exit code of an interrupted run", finished.exitCode, 130);
 }
 
+/**
+ * A task's span: the first `startedAt` and the last `startedAt + durationMs` of its quanta that ran or
+ * failed. A quantum that started ends no later than its event.
+ */
+function widenSpan(c: TaskCounts, e: Of<"quantum-finished" | "quantum-failed">): void {
+  if (e.startedAt === undefined) {
+    if (e.durationMs > 0) fail(`${e.event} of a quantum that ran, without startedAt`, e);
+    return;
+  }
+  if (e.startedAt + e.durationMs > e.time) fail("a quantum's end (startedAt + durationMs) after its event", e);
+  c.startedAt = Math.min(c.startedAt ?? e.startedAt, e.startedAt);
+  c.finishedAt = Math.max(c.finishedAt ?? 0, e.startedAt + e.durationMs);
+}
+
 /** Each quantum's state: not seen, running (attempt n), retrying (attempt n next), settled. */
 class QuantumStates {
   private readonly state = new Map<number, { ref: string; running: boolean; next: number; settled: boolean }>();
@@ -130,12 +144,14 @@ class QuantumStates {
         c.ran++;
         if (e.noWork) c.noWork++;
         c.durationMs += e.durationMs;
+        widenSpan(c, e);
         break;
       case "quantum-failed":
         // Without quantum-started when the attempt could not even start.
         if (e.attempt !== s.next) fail(`quantum-failed of attempt ${e.attempt}, attempt ${s.next} expected`, e);
         c.failed++;
         c.durationMs += e.durationMs;
+        widenSpan(c, e);
         break;
       case "quantum-up-to-date":
       case "quantum-blocked":

@@ -20,7 +20,7 @@ const stamp = { v: z.literal(1), time: z.number().int().positive() };
 const quantumRef = { quantum: count, task: z.string(), dataId: z.string() };
 const ref = z.strictObject(quantumRef);
 const runCounts = { ran: count, upToDate: count, failed: count, blocked: count, noWork: count };
-const taskCounts = z.strictObject({ task: z.string(), total: count, ...runCounts, durationMs: z.number().nonnegative() });
+const taskCounts = z.strictObject({ task: z.string(), total: count, ...runCounts, durationMs: z.number().nonnegative(), startedAt: z.number().optional(), finishedAt: z.number().optional() });
 const statusCounts = { willRun: count, mayRun: count, upToDate: count, blocked: count };
 const ingestCounts = { added: count, changed: count, unchanged: count, removed: count };
 
@@ -124,10 +124,10 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
     tasks: z.array(z.strictObject({ task: z.string(), total: count })),
   }),
   event("quantum-started", { ...quantumRef, attempt: count }),
-  event("quantum-finished", { ...quantumRef, durationMs: z.number().nonnegative(), noWork: z.boolean(), peakRssBytes: z.number().optional() }),
+  event("quantum-finished", { ...quantumRef, durationMs: z.number().nonnegative(), noWork: z.boolean(), peakRssBytes: z.number().optional(), startedAt: z.number().optional() }),
   event("quantum-up-to-date", quantumRef),
   event("task-up-to-date", { task: z.string(), quanta: count }),
-  event("quantum-failed", { ...quantumRef, attempt: count, error: z.string(), logTail: z.array(z.string()), durationMs: z.number().nonnegative() }),
+  event("quantum-failed", { ...quantumRef, attempt: count, error: z.string(), logTail: z.array(z.string()), durationMs: z.number().nonnegative(), startedAt: z.number().optional() }),
   event("quantum-retrying", { ...quantumRef, attempt: count, error: z.string() }),
   event("quantum-blocked", { ...quantumRef, blockedBy: ref }),
   event("task-finished", { counts: taskCounts }),

@@ -67,7 +67,7 @@ describe("quanta run on a terminal", () => {
     expect(header, screen.join("\n")).toBeGreaterThanOrEqual(0);
     expect(screen[header + 1]).toMatch(/^copy +4 +0 +0 +0 +\S+$/);
     expect(screen[header + 2]).toMatch(/^join +1 +0 +0 +0 +\S+$/);
-    expect(screen[header + 3]).toMatch(/^total +5 +0 +0 +0 +\S+$/);
+    expect(screen[header + 3]).toMatch(/^all tasks +5 +0 +0 +0 +\S+$/);
     expect(screen.at(-1)).toMatch(RUN_FINISHED);
     expect(screen.some((l) => /task +done +up +ran/.test(l))).toBe(false);
   });
@@ -200,9 +200,9 @@ describe("14.17 ten thousand failures stay readable: the real CLI", () => {
     const { code, output } = runInTerminal(["run", "fail.yaml", "--repo", "cache"]);
     expect(code, output).toBe(1);
     const drawn = stripEscapes(output).split(/\r?\n|\r/);
-    const rows = drawn.map((l) => /^(broken|gather|total)\s+[█░]+\s+(\d+)\/(\d+)\s/.exec(l)).filter((m) => m !== null);
+    const rows = drawn.map((l) => /^(broken|gather|all tasks)\s+[█░]+\s+(\d+)\/(\d+)\s/.exec(l)).filter((m) => m !== null);
     expect(rows.length).toBeGreaterThan(3);
-    const totals: Record<string, number> = { broken: 150, gather: 1, total: 151 };
+    const totals: Record<string, number> = { broken: 150, gather: 1, "all tasks": 151 };
     for (const [line, task, done, total] of rows) {
       expect(Number(total), line).toBe(totals[task]);
       expect(Number(done), line).toBeLessThanOrEqual(totals[task]);

@@ -28,9 +28,11 @@ describe("LiveView", () => {
     expect(lines[0]).toBe("sky → collection sky · pool, 4 workers · 0.5s");
     expect(lines[1]).toMatch(/^task\s+done\s+up\s+ran\s+fail\s+blk\s+eta$/);
     // isr: 2 of 4 done (both up to date); nothing timed yet, so no ETA.
-    expect(lines[2]).toBe(`isr       ${"█".repeat(15)}${"░".repeat(15)}       2/4    2    0    0    0      ?`);
-    expect(lines[3]).toBe(`calibrate ${"░".repeat(30)}       0/4    0    0    0    0      ?`);
-    expect(lines[4]).toBe(`total     ${"█".repeat(7)}${"░".repeat(23)}       2/8    2    0    0    0      ?`);
+    // The bar takes what the labels and counts leave of the 100 columns: 53 cells.
+    expect(lines[2]).toBe(`isr       ${"█".repeat(26)}${"░".repeat(27)}       2/4    2    0    0    0      ?`);
+    expect(lines[3]).toBe(`calibrate ${"░".repeat(53)}       0/4    0    0    0    0      ?`);
+    expect(lines[4]).toBe(`all tasks ${"█".repeat(13)}${"░".repeat(40)}       2/8    2    0    0    0      ?`);
+    for (const line of lines.slice(2, 5)) expect(line).toHaveLength(100);
     expect(lines[5]).toBe("running (2):");
     expect(lines[6]).toMatch(/^  isr@visit=3\s+0\.5s$/);
     expect(lines[7]).toMatch(/^  isr@visit=4\s+0\.5s$/);
@@ -71,9 +73,9 @@ describe("LiveView", () => {
       "    reading postIsr",
       "    threshold=-1",
       "task       ran  up to date  failed  blocked  time",
-      "isr          2           2       0        0  4.0s",
-      "calibrate    1           0       1        2  2.5s",
-      "total        3           2       1        2  6.5s",
+      "isr          2           2       0        0  3.0s",
+      "calibrate    1           0       1        2  2.0s",
+      "all tasks    3           2       1        2  5.0s",
       "slowest quanta:",
       "  isr@visit=4        3.0s",
       "  calibrate@visit=1  2.0s",
@@ -129,7 +131,7 @@ describe("createLiveReporter", () => {
     const { terminal, clock, reporter } = start();
     reporter.onEvent(at(0, { event: "run-started", pipeline: "p", collection: "c", executor: "pool", workers: 8, tasks: [{ task: "a", total: 1000 }] }));
     // The first draw comes with run-started; after that, only the timer draws.
-    expect(renderScreen(terminal.text).some((l) => /^a +░{30} +0\/1000 +0 +0 +0 +0 +\?$/.test(l))).toBe(true);
+    expect(renderScreen(terminal.text).some((l) => /^a +░{33} +0\/1000 +0 +0 +0 +0 +\?$/.test(l))).toBe(true);
     const before = terminal.chunks.length;
     for (let q = 0; q < 1000; q++) {
       reporter.onEvent(at(1, { event: "quantum-started", attempt: 1, quantum: q, task: "a", dataId: `x=${q}` }));
@@ -180,9 +182,9 @@ describe("createLiveReporter", () => {
       "    reading postIsr",
       "    threshold=-1",
       "task       ran  up to date  failed  blocked  time",
-      "isr          2           2       0        0  4.0s",
-      "calibrate    1           0       1        2  2.5s",
-      "total        3           2       1        2  6.5s",
+      "isr          2           2       0        0  3.0s",
+      "calibrate    1           0       1        2  2.0s",
+      "all tasks    3           2       1        2  5.0s",
       "slowest quanta:",
       "  isr@visit=4        3.0s",
       "  calibrate@visit=1  2.0s",

@@ -21,9 +21,9 @@ async function replay(events: QuantaEvent[], options: { quiet?: boolean; progres
 
 const SUMMARY = [
   "task       ran  up to date  failed  blocked  time",
-  "isr          2           2       0        0  4.0s",
-  "calibrate    1           0       1        2  2.5s",
-  "total        3           2       1        2  6.5s",
+  "isr          2           2       0        0  3.0s",
+  "calibrate    1           0       1        2  2.0s",
+  "all tasks    3           2       1        2  5.0s",
   "slowest quanta:",
   "  isr@visit=4        3.0s",
   "  calibrate@visit=1  2.0s",
@@ -43,10 +43,10 @@ describe("createPlainReporter", () => {
     await reporter.close();
     expect(output.lines()).toEqual([
       "run sky: 8 quanta in 2 tasks, output collection sky, pool executor with 4 workers",
-      "task isr: 2 ran, 2 up to date, 0 failed, 0 blocked in 4.0s",
+      "task isr: 2 ran, 2 up to date, 0 failed, 0 blocked in 3.0s",
       ...FAILURE,
       "progress: 7/8 quanta done (2 ran, 2 up to date, 1 failed, 2 blocked), 1 running, 5.0s elapsed, about 0.0s left",
-      "task calibrate: 1 ran, 0 up to date, 1 failed, 2 blocked in 2.5s",
+      "task calibrate: 1 ran, 0 up to date, 1 failed, 2 blocked in 2.0s",
       ...SUMMARY,
     ]);
   });
@@ -85,7 +85,7 @@ describe("createPlainReporter", () => {
     const { output } = await replay([
       at(0, {
         event: "task-finished",
-        counts: { task: "detect", total: 3, ran: 3, upToDate: 0, failed: 0, blocked: 0, noWork: 1, durationMs: 61_000 },
+        counts: { task: "detect", total: 3, ran: 3, upToDate: 0, failed: 0, blocked: 0, noWork: 1, durationMs: 61_000, startedAt: T0 - 61_000, finishedAt: T0 },
       }),
       at(1, { event: "quantum-retrying", attempt: 2, error: "timeout\nafter 10s", quantum: 1, task: "coadd", dataId: "tract=0,patch=1" }),
       at(2, {
@@ -141,7 +141,7 @@ describe("createPlainReporter", () => {
         "task       will run  may run  up to date  total",
         "isr               3        0           3      6",
         "calibrate         2        4           0      6",
-        "total             5        4           3     12",
+        "all tasks         5        4           3     12",
         "status of sky (collection sky): 5 will run, 4 may run, 3 up to date",
       ]);
     }

@@ -19,9 +19,13 @@ export const runStarted = at(0, {
   ],
 });
 
+/** Each task's first start and last end: its wall time (isr 3 s, calibrate 2 s), shorter than its quanta's sum. */
+const ISR_SPAN = { startedAt: T0 + 20, finishedAt: T0 + 3020 };
+const CALIBRATE_SPAN = { startedAt: T0 + 3040, finishedAt: T0 + 5040 };
+
 const ref = (quantum: number, task: string, dataId: string) => ({ quantum, task, dataId });
 
-/** isr: 2 up to date, 2 ran (1 s, 3 s); calibrate: 1 ran (2 s), 1 failed with a log, 2 blocked. */
+/** isr: 2 up to date, 2 ran side by side (1 s, 3 s); calibrate: 1 ran (2 s), 1 failed with a log (0.5 s), 2 blocked. */
 export function sampleRun(): QuantaEvent[] {
   return [
     runStarted,
@@ -29,9 +33,9 @@ export function sampleRun(): QuantaEvent[] {
     at(10, { event: "quantum-up-to-date", ...ref(1, "isr", "visit=2") }),
     at(20, { event: "quantum-started", attempt: 1, ...ref(2, "isr", "visit=3") }),
     at(20, { event: "quantum-started", attempt: 1, ...ref(3, "isr", "visit=4") }),
-    at(1020, { event: "quantum-finished", durationMs: 1000, noWork: false, ...ref(2, "isr", "visit=3") }),
-    at(3020, { event: "quantum-finished", durationMs: 3000, noWork: false, ...ref(3, "isr", "visit=4") }),
-    at(3030, { event: "task-finished", counts: taskCounts("isr", { total: 4, ran: 2, upToDate: 2, durationMs: 4000 }) }),
+    at(1020, { event: "quantum-finished", durationMs: 1000, startedAt: T0 + 20, noWork: false, ...ref(2, "isr", "visit=3") }),
+    at(3020, { event: "quantum-finished", durationMs: 3000, startedAt: T0 + 20, noWork: false, ...ref(3, "isr", "visit=4") }),
+    at(3030, { event: "task-finished", counts: taskCounts("isr", { total: 4, ran: 2, upToDate: 2, durationMs: 4000, ...ISR_SPAN }) }),
     at(3040, { event: "quantum-started", attempt: 1, ...ref(4, "calibrate", "visit=1") }),
     at(3040, { event: "quantum-started", attempt: 1, ...ref(5, "calibrate", "visit=2") }),
     at(3540, {
@@ -40,14 +44,15 @@ export function sampleRun(): QuantaEvent[] {
       error: "Error: threshold must be positive",
       logTail: ["reading postIsr", "\u001b[31mthreshold=-1\u001b[0m"],
       durationMs: 500,
+      startedAt: T0 + 3040,
       ...ref(5, "calibrate", "visit=2"),
     }),
     at(3550, { event: "quantum-blocked", blockedBy: ref(5, "calibrate", "visit=2"), ...ref(6, "calibrate", "visit=3") }),
     at(3550, { event: "quantum-blocked", blockedBy: ref(5, "calibrate", "visit=2"), ...ref(7, "calibrate", "visit=4") }),
-    at(5040, { event: "quantum-finished", durationMs: 2000, noWork: false, ...ref(4, "calibrate", "visit=1") }),
+    at(5040, { event: "quantum-finished", durationMs: 2000, startedAt: T0 + 3040, noWork: false, ...ref(4, "calibrate", "visit=1") }),
     at(5050, {
       event: "task-finished",
-      counts: taskCounts("calibrate", { total: 4, ran: 1, failed: 1, blocked: 2, durationMs: 2500 }),
+      counts: taskCounts("calibrate", { total: 4, ran: 1, failed: 1, blocked: 2, durationMs: 2500, ...CALIBRATE_SPAN }),
     }),
     runFinished(),
   ];
@@ -61,8 +66,8 @@ export function runFinished(): QuantaEvent {
     counts: { ran: 3, upToDate: 2, failed: 1, blocked: 2, noWork: 0 },
     durationMs: 5060,
     tasks: [
-      taskCounts("isr", { total: 4, ran: 2, upToDate: 2, durationMs: 4000 }),
-      taskCounts("calibrate", { total: 4, ran: 1, failed: 1, blocked: 2, durationMs: 2500 }),
+      taskCounts("isr", { total: 4, ran: 2, upToDate: 2, durationMs: 4000, ...ISR_SPAN }),
+      taskCounts("calibrate", { total: 4, ran: 1, failed: 1, blocked: 2, durationMs: 2500, ...CALIBRATE_SPAN }),
     ],
     slowest: [
       { ...ref(3, "isr", "visit=4"), durationMs: 3000 },

@@ -1,7 +1,8 @@
 /**
  * The survey's summary: every detection of every coadd, matched to the true star catalog, with the
  * completeness figure (recovered / true stars brighter than `magLimit` in the area the coadds cover,
- * per band and overall), and a PNG picture of the coadds with the detections circled.
+ * per band and overall), and a PNG figure of the coadds with the detections and missed stars circled,
+ * labelled (sky-picture.ts).
  */
 import { defineTask, z, type GatheredValue } from "quanta";
 import { CoaddMosaic } from "./coadd-mosaic.js";
@@ -80,7 +81,13 @@ export default defineTask({
       bands,
       sources: listSources(sourcesByBand, trueCatalog, config.matchRadius),
     };
-    return { catalog, picture: encodePng(renderSkyPicture(mosaic, markers)) };
+    const caption = {
+      title: "Coadds, detections and missed true stars",
+      subtitle: `${recovered} of ${expected} true stars with mag ≤ ${config.magLimit} recovered (${(100 * completeness).toFixed(1)}%), ${coadds.length} coadds`,
+      bandNotes: Object.fromEntries(Object.entries(bands).map(([band, b]) => [band, `${b.recovered} of ${b.expected} recovered, ${b.detections} detections`])),
+      magLimit: config.magLimit,
+    };
+    return { catalog, picture: encodePng(renderSkyPicture(mosaic, markers, caption)) };
   },
 });
 
