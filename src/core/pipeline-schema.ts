@@ -20,6 +20,9 @@ const connection = z
     multiple: z.boolean().optional().describe("gather every dataset whose data ID extends the quantum's"),
     minimum: z.int().min(0).optional().describe("with `multiple`: the fewest datasets a quantum needs"),
     prerequisite: z.boolean().optional().describe("must exist before the run; no task produces it"),
+    name: z.string().optional().describe('its file in the sandbox, e.g. "{sample}.bam", "include/stats.h"; `{dimension}` fields from its data ID'),
+    executable: z.boolean().optional().describe("an input: placed executable; an output: a program, executable when read or exported"),
+    discovered: z.boolean().optional().describe("an input all placed in the sandbox, of which only what the task's depfile names joins the key"),
   })
   .describe("a connection of a command task");
 
@@ -43,6 +46,7 @@ const task = z
     connections: z.record(z.string(), z.string()).optional().describe("connection name -> new dataset type"),
     timeout: z.union([z.number().positive(), z.string()]).optional().describe('"30s", "5m", "1h", "500ms" or seconds'),
     resources: z.record(z.string(), z.unknown()).optional(),
+    depfile: z.string().optional().describe("command tasks: a Makefile-style dependency file the command writes (gcc -MD -MF deps.d)"),
   })
   .describe("a task: a module (`task`) or a `command`");
 

@@ -21,6 +21,16 @@ export interface Connection {
   readonly minimum: number;
   /** An input that must exist before the run (never produced by a task of the pipeline). */
   readonly prerequisite: boolean;
+  /**
+   * Command tasks: the path of the connection's file in the sandbox, relative to it, as written
+   * (`{sample}.bam`, `include/stats.h`); its `{dimension}` fields take the dataset's data ID values.
+   * Unset: quanta's own names (command-runner.ts).
+   */
+  readonly sandboxName?: string;
+  /** Command tasks: an input placed executable; an output that is a program (its readers get it executable). */
+  readonly executable?: boolean;
+  /** Command tasks: an input whose datasets join the key only when the depfile names them (discovered-inputs.ts). */
+  readonly discovered?: boolean;
 }
 
 /** A dataset type declared by the `inputs:` section: ingested from files matching a path template. */
@@ -67,6 +77,8 @@ export interface TaskNode {
   /** Kill a quantum that runs longer than this. */
   readonly timeoutMs?: number;
   readonly resources?: Readonly<Record<string, unknown>>;
+  /** Command tasks: the sandbox path of the dependency file the command writes (discovered-inputs.ts). */
+  readonly depfile?: string;
 }
 
 export interface SubsetDef {

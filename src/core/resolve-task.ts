@@ -6,10 +6,12 @@
  * Throws PipelineError (resolvePipeline turns it into a result). Also returns, for each connection,
  * where to point when a later check (producers, consumers) finds a problem with it.
  */
+import { canonicalJson } from "./canonical-json.js";
 import { parseCommandTemplate } from "./command-template.js";
 import type { CodeDigest } from "./digest.js";
 import { findConfigValue } from "./find-config-value.js";
 import type { DimensionUniverse } from "./dimensions.js";
+import { checkSandboxName, namesEveryDimension } from "./sandbox-name.js";
 import { suggestName } from "./suggest-name.js";
 import type { Located, MergedTask } from "./merge-pipeline-files.js";
 import type { ConfigOverride } from "./parse-config-override.js";
@@ -118,6 +120,7 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
             });
           }
         });
+        if (spec.name !== undefined) checkConnectionName(spec, { label, name, dimensions, blame: (summary, hint) => at(entry, [direction, name, "name"], summary, { hint }) });
       }
     }
   }
@@ -134,6 +137,7 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
     anchor: { ...definer, path: [...definer.path, kind === "module" ? "task" : "command"] },
   });
   if (kind === "command") checkTemplateFields(task, { ...specs, dimensions, config: config.config });
+  const extras = kind === "command" ? resolveCommandExtras(task, specs.inputs) : {};
   const node: TaskNode = {
     label,
     kind,
@@ -142,10 +146,41 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
     inputs: toConnections(specs.inputs, renames),
     outputs: toConnections(specs.outputs, renames),
     config: config.config,
-    codeDigest: kind === "module" ? context.module!.codeDigest : (context.hashString(definer.value.command!) as CodeDigest),
+    codeDigest: kind === "module" ? context.module!.codeDigest : (context.hashString(commandIdentity(definer.value.command!, extras)) as CodeDigest),
     ...resolveLimits(task),
+    ...extras,
   };
   return { node, configSources: config.sources, blame };
+}
+
+/** What a command task declares besides its template and connections (each from the latest entry that has it). */
+interface CommandExtras {
+  depfile?: string;
+}
+
+function resolveCommandExtras(task: MergedTask, inputs: Readonly<Record<string, ConnectionSpec>>): CommandExtras {
+  const extras: CommandExtras = {};
+  const entry = [...task.entries].reverse().find((e) => e.value.depfile !== undefined);
+  const discovered = Object.entries(inputs).filter(([, spec]) => spec.discovered === true).map(([name]) => name);
+  if (entry !== undefined) {
+    const depfile = entry.value.depfile!;
+    const blame = (summary: string, hint: string) => entry.source.errorAt([...entry.path, "depfile"], `task "${task.label}": ${summary}`, { hint });
+    const problem = checkSandboxName(depfile, []);
+    if (problem !== undefined) throw blame(`the depfile "${depfile}" ${problem.problem}`, problem.hint);
+    if (discovered.length === 0) throw blame(`a depfile names inputs, but no input connection is marked "discovered: true"`, "mark the gathered headers' connection discovered: true");
+    extras.depfile = depfile;
+  } else if (discovered.length > 0) {
+    const entryOf = [...task.entries].reverse().find((e) => e.value.inputs?.[discovered[0]!] !== undefined) ?? task.definer;
+    throw entryOf.source.errorAt([...entryOf.path, "inputs", discovered[0]!, "discovered"], `input "${discovered[0]}" of task "${task.label}" is discovered, but the task has no depfile`, {
+      hint: 'declare the file the command writes, e.g. depfile: deps.d with "gcc -MD -MF deps.d"',
+    });
+  }
+  return extras;
+}
+
+/** What a command task's code digest hashes: its template alone, unless it declares more that shapes its outputs. */
+function commandIdentity(command: string, extras: CommandExtras): string {
+  return Object.keys(extras).length === 0 ? command : canonicalJson({ command, ...extras });
 }
 
 function commandConnection(spec: PipelineFileConnection): ConnectionSpec {
@@ -156,7 +191,25 @@ function commandConnection(spec: PipelineFileConnection): ConnectionSpec {
     multiple: spec.multiple,
     minimum: spec.minimum,
     prerequisite: spec.prerequisite,
+    ...(spec.name !== undefined ? { sandboxName: spec.name } : {}),
+    ...(spec.executable !== undefined ? { executable: spec.executable } : {}),
+    ...(spec.discovered !== undefined ? { discovered: spec.discovered } : {}),
   };
+}
+
+/** A command connection's `name:` is a path inside the sandbox; a gathered input's names one file per dataset. */
+function checkConnectionName(
+  spec: PipelineFileConnection,
+  where: { label: string; name: string; dimensions: readonly string[]; blame: (summary: string, hint: string) => PipelineError },
+): void {
+  const fileName = spec.name!;
+  const what = `the name "${fileName}" of connection "${where.name}" of task "${where.label}"`;
+  const problem = checkSandboxName(fileName, spec.dimensions);
+  if (problem !== undefined) throw where.blame(`${what} ${problem.problem}`, problem.hint);
+  const gathered = spec.dimensions.filter((d) => !where.dimensions.includes(d));
+  if (spec.multiple === true && !namesEveryDimension(fileName, gathered)) {
+    throw where.blame(`${what} gives every dataset it gathers the same file`, `name each one by its own data ID, e.g. "${gathered.map((d) => `{${d}}`).join("-")}${fileName.replace(/^.*?(\.[^./]*)?$/, "$1")}"`);
+  }
 }
 
 function dimensionHint(dim: string, universe: DimensionUniverse): string {
@@ -204,6 +257,9 @@ function toConnections(specs: Record<string, ConnectionSpec>, renames: ReadonlyM
       multiple: spec.multiple ?? false,
       minimum: spec.minimum ?? 1,
       prerequisite: spec.prerequisite ?? false,
+      ...(spec.sandboxName !== undefined ? { sandboxName: spec.sandboxName } : {}),
+      ...(spec.executable === true ? { executable: true } : {}),
+      ...(spec.discovered === true ? { discovered: true } : {}),
     };
   }
   return out;

@@ -343,7 +343,8 @@ class GraphRun {
     this.wake?.();
   }
 
-  private complete(done: Completion): void {
+  private complete(completion: Completion): void {
+    let done = completion;
     const { id, job, outcome } = done;
     this.inFlight--;
     const q = this.opts.graph.quanta[id]!;
@@ -370,6 +371,8 @@ class GraphRun {
       this.start({ ...job, attempt: job.attempt + 1 }, { key: done.key, manifest: done.manifest, reasons: done.reasons });
       return;
     }
+    // A command that named the inputs it read (a depfile) is recorded under the key of those alone.
+    if (outcome.ok && outcome.discovered !== undefined) done = { ...done, ...this.resolver.narrowDiscovered(done.manifest, outcome.discovered) };
     this.record(done);
     const durationMs = outcome.finishedAt - outcome.startedAt;
     if (outcome.ok) {
