@@ -32,6 +32,8 @@ const input = z
     storage: storageClass.optional(),
     prerequisite: z.boolean().optional(),
     relation: dimensionList.optional().describe("a CSV or JSON file of rows of these dimensions"),
+    include: z.array(z.string()).optional().describe("files: only paths matching one of these globs (relative to the pipeline file)"),
+    exclude: z.array(z.string()).optional().describe("files: not paths matching one of these globs; nor are they warned about"),
   })
   .describe("files ingested as datasets (with `storage`) or a relation between dimensions (with `relation`)");
 

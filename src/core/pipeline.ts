@@ -44,6 +44,10 @@ export interface FileInputSpec {
   readonly dimensions: readonly string[];
   readonly storage: StorageClass;
   readonly prerequisite: boolean;
+  /** Absolute globs (path-glob.ts): only files matching one of them are this input's. */
+  readonly include?: readonly string[];
+  /** Absolute globs: files matching one of them are not this input's, and are not warned about. */
+  readonly exclude?: readonly string[];
 }
 
 /** A relation declared by the `inputs:` section: rows of dimension values that belong together. */
