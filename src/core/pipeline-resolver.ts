@@ -76,6 +76,7 @@ function resolveOrThrow(merged: MergedPipeline, context: ResolveContext): Resolv
         overrides: overrides.filter((o) => o.label === task.label),
         module: context.modules.get(task.label),
         hashString: context.hashString,
+        resolvePath: context.resolvePath,
       }),
     );
   }

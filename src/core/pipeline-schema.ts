@@ -48,6 +48,8 @@ const task = z
     connections: z.record(z.string(), z.string()).optional().describe("connection name -> new dataset type"),
     timeout: z.union([z.number().positive(), z.string()]).optional().describe('"30s", "5m", "1h", "500ms" or seconds'),
     resources: z.record(z.string(), z.unknown()).optional(),
+    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe("command tasks: environment variables the command gets (literal values)"),
+    path: z.array(z.string()).optional().describe("command tasks: folders put first in PATH, relative to the pipeline file"),
     depfile: z.string().optional().describe("command tasks: a Makefile-style dependency file the command writes (gcc -MD -MF deps.d)"),
   })
   .describe("a task: a module (`task`) or a `command`");

@@ -83,6 +83,10 @@ export interface TaskNode {
   readonly resources?: Readonly<Record<string, unknown>>;
   /** Command tasks: the sandbox path of the dependency file the command writes (discovered-inputs.ts). */
   readonly depfile?: string;
+  /** Command tasks: environment variables set for the command (values as written, never expanded). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Command tasks: absolute folders put before the inherited PATH, in this order. */
+  readonly path?: readonly string[];
 }
 
 export interface SubsetDef {

@@ -38,6 +38,8 @@ export interface TaskResolveContext {
   /** For module tasks. */
   readonly module?: TaskModuleInfo;
   readonly hashString: (text: string) => string;
+  /** A path of a pipeline file made absolute (a command task's `path:` folders); kept as given without it. */
+  readonly resolvePath?: (fromFile: string, relative: string) => string;
 }
 
 /** Points at a connection's dataset type in the pipeline file (or at the task's module). */
@@ -136,8 +138,10 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
     schema: kind === "module" ? context.module!.definition.config : undefined,
     anchor: { ...definer, path: [...definer.path, kind === "module" ? "task" : "command"] },
   });
-  if (kind === "command") checkTemplateFields(task, { ...specs, dimensions, config: config.config });
-  const extras = kind === "command" ? resolveCommandExtras(task, specs.inputs) : {};
+  const limits = resolveLimits(task);
+  const resources = [...new Set(["cpus", ...Object.keys(limits.resources ?? {})])];
+  if (kind === "command") checkTemplateFields(task, { ...specs, dimensions, config: config.config, resources });
+  const extras = kind === "command" ? { ...resolveCommandExtras(task, specs.inputs), ...resolveEnvironment(task, context) } : {};
   const node: TaskNode = {
     label,
     kind,
@@ -147,7 +151,7 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
     outputs: toConnections(specs.outputs, renames),
     config: config.config,
     codeDigest: kind === "module" ? context.module!.codeDigest : (context.hashString(commandIdentity(definer.value.command!, extras)) as CodeDigest),
-    ...resolveLimits(task),
+    ...limits,
     ...extras,
   };
   return { node, configSources: config.sources, blame };
@@ -156,6 +160,28 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
 /** What a command task declares besides its template and connections (each from the latest entry that has it). */
 interface CommandExtras {
   depfile?: string;
+  env?: Record<string, string>;
+  path?: string[];
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A command task's `env:` (later entries adding to and replacing earlier ones) and `path:` (the latest). */
+function resolveEnvironment(task: MergedTask, context: TaskResolveContext): CommandExtras {
+  const out: CommandExtras = {};
+  for (const entry of task.entries) {
+    for (const [name, value] of Object.entries(entry.value.env ?? {})) {
+      if (!ENV_NAME.test(name) || name === "PATH" || name === "PWD") {
+        throw entry.source.errorAt([...entry.path, "env", name], `task "${task.label}": "${name}" cannot be set by env:`, {
+          target: "key",
+          hint: name === "PATH" ? "add folders to PATH with path: [./tools/bin]" : name === "PWD" ? "the command's PWD is its sandbox" : "a variable name is letters, digits and _, not starting with a digit",
+        });
+      }
+      (out.env ??= {})[name] = String(value);
+    }
+    if (entry.value.path !== undefined) out.path = entry.value.path.map((p) => context.resolvePath?.(entry.file, p) ?? p);
+  }
+  return out;
 }
 
 function resolveCommandExtras(task: MergedTask, inputs: Readonly<Record<string, ConnectionSpec>>): CommandExtras {
@@ -271,7 +297,7 @@ function toConnections(specs: Record<string, ConnectionSpec>, renames: ReadonlyM
  */
 function checkTemplateFields(
   task: MergedTask,
-  known: { inputs: Record<string, ConnectionSpec>; outputs: Record<string, ConnectionSpec>; dimensions: readonly string[]; config: unknown },
+  known: { inputs: Record<string, ConnectionSpec>; outputs: Record<string, ConnectionSpec>; dimensions: readonly string[]; config: unknown; resources: readonly string[] },
 ): void {
   const command = task.definer.value.command!;
   const blame = (index: number, length: number, summary: string, hint: string | undefined): PipelineError =>
@@ -292,9 +318,9 @@ function checkTemplateFields(
       const hint = found.nearest === undefined ? "declare it under the task's config:" : `did you mean "${found.nearest}"?`;
       throw blame(index, text.length, `${uses}, but the task has no config key "${keys}"`, hint);
     }
-    const names = scope === "dataId" ? known.dimensions : Object.keys(known[scope]);
+    const names = scope === "dataId" ? known.dimensions : scope === "resources" ? known.resources : Object.keys(known[scope]);
     if (names.includes(name)) continue;
-    const what = scope === "dataId" ? "quantum dimension" : scope === "inputs" ? "input" : "output";
+    const what = scope === "dataId" ? "quantum dimension" : scope === "resources" ? "resource" : scope === "inputs" ? "input" : "output";
     throw blame(index, text.length, `${uses}, but the task has no ${what} "${name}"`, suggestName(name, names) ?? (names.length > 0 ? `its ${scope}: ${names.join(", ")}` : undefined));
   }
 }
@@ -325,6 +351,16 @@ function resolveLimits(task: MergedTask): { timeoutMs?: number; resources?: Read
       });
     }
     if (entry.value.resources !== undefined) out.resources = entry.value.resources;
+    if (entry.value.task !== undefined && (entry.value.env !== undefined || entry.value.path !== undefined)) {
+      const field = entry.value.env !== undefined ? "env" : "path";
+      throw entry.source.errorAt([...entry.path, field], `"${field}" is for command tasks; task "${task.label}" is a module`, { target: "key" });
+    }
+    const cpus = entry.value.resources?.cpus;
+    if (cpus !== undefined && !(typeof cpus === "number" && Number.isInteger(cpus) && cpus >= 1)) {
+      throw entry.source.errorAt([...entry.path, "resources", "cpus"], `task "${task.label}": resources.cpus ${JSON.stringify(cpus)} is not a whole number of cores`, {
+        hint: "give the cores one quantum uses, e.g. cpus: 4; it takes that many of the -j slots",
+      });
+    }
   }
   return out;
 }

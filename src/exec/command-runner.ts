@@ -43,7 +43,7 @@ import { findConfigValue } from "../core/find-config-value.js";
 import { renderSandboxName } from "../core/sandbox-name.js";
 import type { Connection, TaskNode } from "../core/pipeline.js";
 import type { StorageClass } from "../core/storage-class.js";
-import type { Launch } from "./launch-slots.js";
+import { holdingSlots, slotsOf, type Launch } from "./launch-slots.js";
 import type { Sandbox, SandboxPool } from "./sandbox-pool.js";
 import { runShell, type SpawnerSource } from "./command-host.js";
 import type { ShellRun } from "./shell-spawner.js";
@@ -106,7 +106,9 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
   const layout = prepareSandbox(opts.sandbox, task, opts.dataId, opts.inputs);
   if (layout.problem !== undefined) return { ok: false, error: layout.problem, log: "" };
   if (layout.writes.length > 0) await Promise.all(layout.writes.map(([to, bytes]) => writing(to, () => writeFile(to, bytes))));
-  const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId: opts.dataId, layout }));
+  // The -j slots it takes: its resources.cpus, at most the pool's size; what {resources.cpus} says.
+  const cpus = opts.launch === undefined ? slotsOf(task) : Math.min(slotsOf(task), opts.launch.slots.size);
+  const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId: opts.dataId, layout, cpus }));
   if (!expanded.ok) return { ok: false, error: expanded.error, log: "" };
   for (const name of layout.listsWanted) {
     const list = join(sandbox, listPath(name));
@@ -116,10 +118,14 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
   // Prepared: the command now waits for its launch slot, and gives it back when it has ended.
   // The shell moves to the quantum's stable path first (stable-sandbox-path.ts), so $PWD is the same every run.
   const stable = claimStablePath(task.label, opts.dataId, sandbox);
-  const text = (stable === undefined ? "" : `cd ${quoteShellWords([stable.path], "none")} 2>/dev/null\n`) + expanded.text;
+  const text = (stable === undefined ? "" : `cd ${quoteShellWords([stable.path], "none")} 2>/dev/null\n`) + environmentLines(task) + expanded.text;
+  const shell = { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal };
   let run: ShellRun;
   try {
-    run = await runShell(opts.spawners, text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal, launch: opts.launch });
+    run =
+      cpus > 1 && opts.launch !== undefined
+        ? await holdingSlots(opts.launch, cpus, () => runShell(opts.spawners, text, shell), { signal: opts.signal, cancelled: () => ({ end: { kind: "aborted" }, log: "" }) })
+        : await runShell(opts.spawners, text, { ...shell, launch: opts.launch });
   } finally {
     stable?.release();
   }
@@ -229,7 +235,7 @@ export function checkCommandTemplate(task: TaskNode): string | undefined {
   const inputs = Object.fromEntries(Object.keys(task.inputs).map((name) => [name, [`inputs/${name}/x`]]));
   const outputs = Object.fromEntries(Object.keys(task.outputs).map((name) => [name, `outputs/${name}`]));
   const layout: SandboxLayout = { inputs, outputs, listsWanted: new Set(), linked: { checked: new Map(), sourceOf: new Map() }, writes: [], discoverable: new Map() };
-  const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId, layout }));
+  const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId, layout, cpus: slotsOf(task) }));
   return expanded.ok ? undefined : expanded.error;
 }
 
@@ -497,6 +503,16 @@ interface FieldContext {
   task: TaskNode;
   dataId: DataId;
   layout: SandboxLayout;
+  /** The cores the quantum holds (its `-j` slots). */
+  cpus: number;
+}
+
+/** The shell lines that set a task's `env:` and put its `path:` folders first in PATH (values quoted, never expanded). */
+function environmentLines(task: TaskNode): string {
+  let lines = "";
+  for (const [name, value] of Object.entries(task.env ?? {})) lines += `export ${name}=${quoteShellWords([value], "none")}\n`;
+  if (task.path !== undefined && task.path.length > 0) lines += `export PATH=${quoteShellWords([task.path.join(":")], "none")}:"$PATH"\n`;
+  return lines;
 }
 
 function resolveField(field: TemplateField, ctx: FieldContext): FieldValue {
@@ -522,6 +538,11 @@ function resolveField(field: TemplateField, ctx: FieldContext): FieldValue {
     case "dataId": {
       const value = ctx.dataId[name];
       return value === undefined ? unknown(Object.keys(ctx.dataId), `the quantum has no dimension "${name}"`) : { ok: true, words: [String(value)] };
+    }
+    case "resources": {
+      if (name === "cpus") return { ok: true, words: [String(ctx.cpus)] };
+      const value = ctx.task.resources?.[name];
+      return value === undefined ? unknown(["cpus", ...Object.keys(ctx.task.resources ?? {})], `the task has no resource "${name}"`) : { ok: true, words: configWords(value) };
     }
     default:
       return assertNever(field.scope);
