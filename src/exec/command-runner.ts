@@ -119,16 +119,28 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
   // The shell moves to the quantum's stable path first (stable-sandbox-path.ts), so $PWD is the same every run.
   const stable = claimStablePath(task.label, opts.dataId, sandbox);
   const text = (stable === undefined ? "" : `cd ${quoteShellWords([stable.path], "none")} 2>/dev/null\n`) + environmentLines(task) + expanded.text;
-  const shell = { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal };
-  let run: ShellRun;
+  // Released once the outputs are taken: an output may be a link through it ($PWD/inputs/…).
   try {
-    run =
-      cpus > 1 && opts.launch !== undefined
-        ? await holdingSlots(opts.launch, cpus, () => runShell(opts.spawners, text, shell), { signal: opts.signal, cancelled: () => ({ end: { kind: "aborted" }, log: "" }) })
-        : await runShell(opts.spawners, text, { ...shell, launch: opts.launch });
+    return await runPrepared(opts, { layout, text, cpus, stablePath: stable?.path }, measured);
   } finally {
     stable?.release();
   }
+}
+
+/** Runs a prepared command (`text`, the shell's whole script) and takes its outputs. */
+async function runPrepared(
+  opts: CommandQuantumOptions,
+  prepared: { layout: SandboxLayout; text: string; cpus: number; stablePath?: string },
+  measured: { peakRssBytes?: number },
+): Promise<CommandQuantumResult> {
+  const { task } = opts;
+  const { layout, text, cpus } = prepared;
+  const sandbox = opts.sandbox.path;
+  const shell = { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal };
+  const run: ShellRun =
+    cpus > 1 && opts.launch !== undefined
+      ? await holdingSlots(opts.launch, cpus, () => runShell(opts.spawners, text, shell), { signal: opts.signal, cancelled: () => ({ end: { kind: "aborted" }, log: "" }) })
+      : await runShell(opts.spawners, text, { ...shell, launch: opts.launch });
   const log = run.log;
   measured.peakRssBytes = run.peakRssBytes;
   const modified = findModifiedInputs(layout.linked.checked.values());
@@ -176,7 +188,7 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
     return { ok: false, error: `${what} not written by the command`, log };
   }
   if (task.depfile === undefined) return { ok: true, outputs, sizes, log };
-  const discovered = readDiscovered(task.depfile, { sandbox, stable: stable?.path, layout });
+  const discovered = readDiscovered(task.depfile, { sandbox, stable: prepared.stablePath, layout });
   if (typeof discovered === "string") return { ok: false, error: discovered, log };
   return { ok: true, outputs, sizes, log, discovered };
 }
