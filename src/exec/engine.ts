@@ -188,8 +188,9 @@ class GraphRun {
       for (const t of this.opts.graph.tasks) {
         for (const c of Object.values(t.outputs)) {
           const known = registry.getDatasetType(c.type);
-          if (known?.storage !== c.storage || known.dimensions.join() !== c.dimensions.join()) {
-            registry.putDatasetType({ name: c.type, dimensions: [...c.dimensions], storage: c.storage });
+          const executable = c.executable === true;
+          if (known?.storage !== c.storage || known.dimensions.join() !== c.dimensions.join() || (known.executable === true) !== executable) {
+            registry.putDatasetType({ name: c.type, dimensions: [...c.dimensions], storage: c.storage, ...(executable ? { executable } : {}) });
           }
         }
       }
