@@ -12,6 +12,7 @@ import { readdirSync, readFileSync, statSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import type { DataId } from "../core/data-id.js";
 import { encodeDataId } from "../core/data-id.js";
+import { compilePathGlob, isSelectedPath } from "../core/path-glob.js";
 import type { PathTemplate } from "../core/path-template.js";
 import type { FileInputSpec } from "../core/pipeline.js";
 import type { IngestProblem } from "./ingest.js";
@@ -82,7 +83,7 @@ export function matchInputFile(
   const misfits: string[] = [];
   for (const { spec, template } of templates) {
     const tRoot = template.root || "/";
-    if (!isInside(path, tRoot)) continue;
+    if (!isInside(path, tRoot) || !isSelectedPath(path, limitsOf(spec))) continue;
     const m = template.match(path.slice(tRoot === "/" ? 1 : tRoot.length + 1));
     if (m.ok) matches.push({ spec, dataId: m.dataId });
     else if (m.reason === "bad-value") misfits.push(`${m.message} (input '${spec.type}', template '${template.text}')`);
@@ -90,13 +91,29 @@ export function matchInputFile(
   if (matches.length > 0) return matches;
   // Only a file under the root of a template with fields is a problem: the directory of a
   // fixed-name input (`data/truth.json`) holds other inputs' files too (a relation file, say).
+  // Nor is one an input's `include`/`exclude` leaves out.
   const fits = templates
-    .filter((t) => isInside(path, t.template.root || "/") && t.template.dimensions.length > 0)
+    .filter((t) => isInside(path, t.template.root || "/") && t.template.dimensions.length > 0 && isSelectedPath(path, limitsOf(t.spec)))
     .map((t) => `'${t.template.text}'`);
   if (misfits.length > 0 || fits.length > 0) {
-    report.problems.push({ file: path, message: misfits.length > 0 ? misfits.join("; ") : `does not fit the template ${fits.join(" or ")}` });
+    report.problems.push({ file: path, message: misfits.length > 0 ? misfits.join("; ") : `${MISFIT} ${fits.join(" or ")}` });
   }
   return [];
+}
+
+/** How the warning about a file that fits no template starts (ingest says it once per file: ingest.ts). */
+export const MISFIT = "does not fit the template";
+
+const compiledLimits = new WeakMap<FileInputSpec, { include?: RegExp[]; exclude?: RegExp[] }>();
+
+/** An input's `include` and `exclude` globs, compiled once per spec. */
+function limitsOf(spec: FileInputSpec): { include?: RegExp[]; exclude?: RegExp[] } {
+  let limits = compiledLimits.get(spec);
+  if (limits === undefined) {
+    limits = { include: spec.include?.map(compilePathGlob), exclude: spec.exclude?.map(compilePathGlob) };
+    compiledLimits.set(spec, limits);
+  }
+  return limits;
 }
 
 export function isInside(path: string, dir: string): boolean {

@@ -63,7 +63,7 @@ export async function getDataset(options: GetDatasetOptions): Promise<number> {
  * than the read). Bad bytes are never written out: a corrupt or missing blob is a RepositoryError
  * naming the dataset. A reader does not repair (it holds no lock): the hint says what does.
  */
-async function readChecked(repo: Repository, name: string, digest: BlobDigest): Promise<Uint8Array> {
+export async function readChecked(repo: Repository, name: string, digest: BlobDigest): Promise<Uint8Array> {
   let bytes: Uint8Array;
   try {
     bytes = await repo.blobs.read(digest);

@@ -29,8 +29,8 @@ import { readRelationFile } from "../store/relation-file.js";
 import type { Repository } from "../store/repository.js";
 import { canonicalJson } from "../core/canonical-json.js";
 import { inputCollectionOf, relationKeyOf } from "../core/input-collection.js";
-import { ingestUnchanged, vanishedStampName, writeIngestStamp } from "./stamps.js";
-import { collectCandidates, findNonUtf8, type Candidate } from "./collect-candidates.js";
+import { ingestUnchanged, misfitsStampName, vanishedStampName, writeIngestStamp } from "./stamps.js";
+import { collectCandidates, findNonUtf8, MISFIT, type Candidate } from "./collect-candidates.js";
 
 export interface IngestOptions {
   inputs: readonly InputSpec[];
@@ -159,6 +159,10 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
 
   const walkStart = Date.now();
   let candidates = collectCandidates(templates, report);
+  const misfits = quietKnownMisfits(registry, collection, report);
+  const stampMisfits = (writes: Array<() => void>) => {
+    if (misfits !== undefined && sink.commits) writes.push(() => records.putStamp(misfitsStampName(collection), misfits));
+  };
   const racyBefore = walkStart - racyWindowMs(candidates);
   const listing = listingDigest(repo, dimensions, fileSpecs, candidates);
   if (await ingestUnchanged(repo, collection, listing)) {
@@ -169,6 +173,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     }
     const writes: Array<() => void> = [];
     for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, { ...options, sink }, report, walkStart)));
+    stampMisfits(writes);
     if (writes.length > 0) {
       await sink.apply(() => {
         for (const write of writes) write();
@@ -256,6 +261,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
   }
 
   for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, { ...options, sink }, report, walkStart)));
+  stampMisfits(writes);
 
   await sink.apply(() => {
     records.putDimensions(dimensions);
@@ -297,6 +303,22 @@ export function parseTemplate(spec: FileInputSpec, dimensions: DimensionUniverse
   const parsed = parsePathTemplate(spec.path, dimensions);
   if (!parsed.ok) throw new UsageError(`input '${spec.type}': ${parsed.message}`);
   return parsed.template;
+}
+
+/**
+ * Drops from the report the files that fit no template which the collection's last ingest found too:
+ * such a file is warned about by the first ingest that finds it, not by every one (a folder of sources
+ * holds a Makefile and a README; `exclude:` silences them for good). Returns the list to stamp when
+ * it differs from the last one.
+ */
+function quietKnownMisfits(registry: Registry, collection: string, report: IngestReport): string[] | undefined {
+  const isMisfit = (p: IngestProblem) => p.line === undefined && p.message.startsWith(MISFIT);
+  const found = report.problems.filter(isMisfit).map((p) => p.file).sort();
+  const stamped = registry.getStamp(misfitsStampName(collection));
+  const known = new Set(Array.isArray(stamped) ? (stamped as string[]) : []);
+  report.problems = report.problems.filter((p) => !(isMisfit(p) && known.has(p.file)));
+  const same = found.length === known.size && found.every((f) => known.has(f));
+  return same ? undefined : found;
 }
 
 /**

@@ -102,6 +102,8 @@ export function lastRunFingerprint(repo: Repository, collection: string): string
  * interrupted before, or a crash, leaves it for the next.
  */
 export const vanishedStampName = (collection: string) => `vanished\0${collection}`;
+/** The files that fit no template, as the last ingest of the collection found them (a sorted list of paths). */
+export const misfitsStampName = (collection: string) => `misfits\0${collection}`;
 const ingestStampName = (collection: string) => `ingest\0${collection}`;
 
 type AnyStamp = RunStamp | IngestStamp;

@@ -5,6 +5,7 @@ import { schemaCommand } from "./commands/schema.js";
 import { ingestCommand } from "./commands/ingest.js";
 import { datasetsCommand } from "./commands/datasets.js";
 import { getCommand } from "./commands/get.js";
+import { exportCommand } from "./commands/export.js";
 import { verifyCommand } from "./commands/verify.js";
 import { gcCommand } from "./commands/gc.js";
 import { runCommand } from "./commands/run.js";
@@ -29,6 +30,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   ingestCommand,
   datasetsCommand,
   getCommand,
+  exportCommand,
   provenanceCommand,
   logCommand,
   reportCommand,

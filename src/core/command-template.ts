@@ -3,9 +3,9 @@
  * when the pipeline is loaded, pointing at it in the YAML) and the command runner (which substitutes
  * the values of each quantum).
  *
- * A field is `{scope.name…}` with scope `inputs`, `outputs`, `config` or `dataId`:
+ * A field is `{scope.name…}` with scope `inputs`, `outputs`, `config`, `dataId` or `resources`:
  *
- *     {inputs.X}  {inputs.X.list}  {outputs.Y}  {config.a.b}  {dataId.D}
+ *     {inputs.X}  {inputs.X.list}  {outputs.Y}  {config.a.b}  {dataId.D}  {resources.cpus}
  *
  * `{` right after `$` (`${HOME}`) is the shell's. Any other `{word}` or `{word.word…}` closed by `}` is
  * a field, and an unknown scope is an error; an unclosed `{inputs.src` (a scope, or a near miss of one,
@@ -25,7 +25,7 @@
 import { scanShellContexts, type ShellQuoting } from "./shell-context.js";
 import { findNearestName } from "./suggest-name.js";
 
-export const TEMPLATE_SCOPES = ["inputs", "outputs", "config", "dataId"] as const;
+export const TEMPLATE_SCOPES = ["inputs", "outputs", "config", "dataId", "resources"] as const;
 export type TemplateScope = (typeof TEMPLATE_SCOPES)[number];
 
 export type { ShellQuoting } from "./shell-context.js";
@@ -55,7 +55,7 @@ export interface TemplateProblem {
 
 export type TemplateParse = { ok: true; parts: readonly TemplatePart[] } | { ok: false; problem: TemplateProblem };
 
-export const TEMPLATE_FIELD_KINDS = "{inputs.X}, {inputs.X.list}, {outputs.Y}, {config.Z} or {dataId.D}";
+export const TEMPLATE_FIELD_KINDS = "{inputs.X}, {inputs.X.list}, {outputs.Y}, {config.Z}, {dataId.D} or {resources.R}";
 
 const FIELD_START = /\{([A-Za-z_][A-Za-z0-9_.-]*)/y;
 
@@ -113,7 +113,7 @@ function readField(body: string, text: string, index: number, quoting: ShellQuot
   if (rest.length === 0 || rest.some((s) => s === "")) return problem(`template field ${text} has an empty name`, `write it like {${scope}.name}`);
   const list = scope === "inputs" && rest.length === 2 && rest[1] === "list";
   if (scope !== "config" && rest.length > 1 && !list) {
-    const hint = scope === "inputs" ? `{inputs.X} or {inputs.X.list}` : `{${scope}.${scope === "dataId" ? "D" : "Y"}}`;
+    const hint = scope === "inputs" ? `{inputs.X} or {inputs.X.list}` : `{${scope}.${scope === "dataId" ? "D" : scope === "resources" ? "R" : "Y"}}`;
     return problem(`template field ${text} has too many parts`, `write it as ${hint}`);
   }
   return { scope, name: list ? rest[0]! : rest.join("."), list, text, index, quoting };

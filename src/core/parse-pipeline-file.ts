@@ -27,6 +27,15 @@ export function formatYamlPath(path: YamlPath): string {
   return out;
 }
 
+/**
+ * The file's top level without its `x-` keys: a place for the anchors that merge keys use
+ * (`x-common: &common {…}`, then `<<: *common` in tasks), as in Compose files; nothing reads them.
+ */
+function withoutExtensions(raw: unknown): unknown {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return raw;
+  return Object.fromEntries(Object.entries(raw).filter(([key]) => !key.startsWith("x-")));
+}
+
 /** Parses and validates `text`; `file` is the name shown in messages. */
 export function parsePipelineFile(file: string, text: string): PipelineFileParse {
   const parsed = YamlSource.parse(file, text);
@@ -36,7 +45,7 @@ export function parsePipelineFile(file: string, text: string): PipelineFileParse
   if (raw === null || raw === undefined) {
     return { ok: false, error: source.errorAt([], "the pipeline file is empty", { hint: "a pipeline needs at least `tasks:`" }) };
   }
-  const result = PipelineFileSchema.safeParse(raw);
+  const result = PipelineFileSchema.safeParse(withoutExtensions(raw));
   if (result.success) return { ok: true, file: { source, data: result.data } };
   const described = (result.error.issues as unknown as SchemaIssue[]).flatMap((issue) =>
     describeIssue(issue, {

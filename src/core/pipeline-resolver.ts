@@ -80,6 +80,7 @@ function resolveOrThrow(merged: MergedPipeline, context: ResolveContext): Resolv
         module: context.modules.get(task.label),
         hashString: context.hashString,
         digestTool: context.digestTool,
+        resolvePath: context.resolvePath,
       }),
     );
   }
@@ -145,6 +146,8 @@ function resolveInputs(
     }
     const absolute = context.resolvePath(located.file, String(substituted.value));
     if (value.relation !== undefined) {
+      const limit = value.include !== undefined ? "include" : value.exclude !== undefined ? "exclude" : undefined;
+      if (limit !== undefined) throw source.errorAt([...path, limit], `relation "${type}" is one file; "${limit}" is for inputs of files`, { target: "key" });
       value.relation.forEach((dim, i) => {
         if (!(dim in universe)) {
           throw source.errorAt([...path, "relation", i], `relation "${type}" has dimension "${dim}", which the pipeline does not declare`, { hint: dimensionHint(dim) });
@@ -165,7 +168,12 @@ function resolveInputs(
       }
       if (!dimensions.includes(dim)) dimensions.push(dim);
     }
-    inputs.push({ kind: "files", type, path: absolute, dimensions, storage: value.storage as StorageClass, prerequisite: value.prerequisite ?? false });
+    const limits: { include?: string[]; exclude?: string[] } = {};
+    for (const field of ["include", "exclude"] as const) {
+      const globs = value[field];
+      if (globs !== undefined) limits[field] = globs.map((g) => context.resolvePath(located.file, g));
+    }
+    inputs.push({ kind: "files", type, path: absolute, dimensions, storage: value.storage as StorageClass, prerequisite: value.prerequisite ?? false, ...limits });
   }
   return inputs;
 }

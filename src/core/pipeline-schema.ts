@@ -20,6 +20,9 @@ const connection = z
     multiple: z.boolean().optional().describe("gather every dataset whose data ID extends the quantum's"),
     minimum: z.int().min(0).optional().describe("with `multiple`: the fewest datasets a quantum needs"),
     prerequisite: z.boolean().optional().describe("must exist before the run; no task produces it"),
+    name: z.string().optional().describe('its file in the sandbox, e.g. "{sample}.bam", "include/stats.h"; `{dimension}` fields from its data ID'),
+    executable: z.boolean().optional().describe("an input: placed executable; an output: a program, executable when read or exported"),
+    discovered: z.boolean().optional().describe("an input all placed in the sandbox, of which only what the task's depfile names joins the key"),
   })
   .describe("a connection of a command task");
 
@@ -29,6 +32,8 @@ const input = z
     storage: storageClass.optional(),
     prerequisite: z.boolean().optional(),
     relation: dimensionList.optional().describe("a CSV or JSON file of rows of these dimensions"),
+    include: z.array(z.string()).optional().describe("files: only paths matching one of these globs (relative to the pipeline file)"),
+    exclude: z.array(z.string()).optional().describe("files: not paths matching one of these globs; nor are they warned about"),
   })
   .describe("files ingested as datasets (with `storage`) or a relation between dimensions (with `relation`)");
 
@@ -45,6 +50,9 @@ const task = z
     resources: z.record(z.string(), z.unknown()).optional(),
     version: z.union([z.string(), z.number()]).optional().describe("joins the quanta's keys: change it to rerun the task's quanta"),
     tools: z.array(z.string()).optional().describe("executables whose content joins the quanta's keys, e.g. [cc]"),
+    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe("command tasks: environment variables the command gets (literal values)"),
+    path: z.array(z.string()).optional().describe("command tasks: folders put first in PATH, relative to the pipeline file"),
+    depfile: z.string().optional().describe("command tasks: a Makefile-style dependency file the command writes (gcc -MD -MF deps.d)"),
   })
   .describe("a task: a module (`task`) or a `command`");
 

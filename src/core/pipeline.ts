@@ -21,6 +21,16 @@ export interface Connection {
   readonly minimum: number;
   /** An input that must exist before the run (never produced by a task of the pipeline). */
   readonly prerequisite: boolean;
+  /**
+   * Command tasks: the path of the connection's file in the sandbox, relative to it, as written
+   * (`{sample}.bam`, `include/stats.h`); its `{dimension}` fields take the dataset's data ID values.
+   * Unset: quanta's own names (command-runner.ts).
+   */
+  readonly sandboxName?: string;
+  /** Command tasks: an input placed executable; an output that is a program (its readers get it executable). */
+  readonly executable?: boolean;
+  /** Command tasks: an input whose datasets join the key only when the depfile names them (discovered-inputs.ts). */
+  readonly discovered?: boolean;
 }
 
 /** A dataset type declared by the `inputs:` section: ingested from files matching a path template. */
@@ -34,6 +44,10 @@ export interface FileInputSpec {
   readonly dimensions: readonly string[];
   readonly storage: StorageClass;
   readonly prerequisite: boolean;
+  /** Absolute globs (path-glob.ts): only files matching one of them are this input's. */
+  readonly include?: readonly string[];
+  /** Absolute globs: files matching one of them are not this input's, and are not warned about. */
+  readonly exclude?: readonly string[];
 }
 
 /** A relation declared by the `inputs:` section: rows of dimension values that belong together. */
@@ -72,6 +86,12 @@ export interface TaskNode {
    * `tool NAME` → the digest of a `tools:` executable. Unset when the task declares neither.
    */
   readonly depends?: Readonly<Record<string, string>>;
+  /** Command tasks: the sandbox path of the dependency file the command writes (discovered-inputs.ts). */
+  readonly depfile?: string;
+  /** Command tasks: environment variables set for the command (values as written, never expanded). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Command tasks: absolute folders put before the inherited PATH, in this order. */
+  readonly path?: readonly string[];
 }
 
 export interface SubsetDef {

@@ -12,6 +12,7 @@
 import { canonicalJson } from "./canonical-json.js";
 import type { BlobDigest, QuantumKey } from "./digest.js";
 import { decideQuantum, type Decision, type QuantumMemory, type Reason } from "./explain.js";
+import { discoveredConnections, discoveredIn, narrowKeyInputs, narrowManifest } from "./discovered-inputs.js";
 import { sourceCollectionOf } from "./input-collection.js";
 import type { TaskNode } from "./pipeline.js";
 import type { GraphQuantum, QuantumGraph } from "./quantum-graph.js";
@@ -43,6 +44,8 @@ export interface CachedResult {
 interface TaskInfo {
   task: TaskNode;
   config: string;
+  /** Its discovered input connections (discovered-inputs.ts); usually none. */
+  discovered: string[];
 }
 
 export class QuantumResolver {
@@ -67,7 +70,7 @@ export class QuantumResolver {
     private readonly options: { forced?: ReadonlySet<string>; pointReads?: boolean } = {},
   ) {
     this.state = new Array(graph.datasets.length);
-    for (const t of graph.tasks) this.tasks.set(t.label, { task: t, config: canonicalJson(t.config) });
+    for (const t of graph.tasks) this.tasks.set(t.label, { task: t, config: canonicalJson(t.config), discovered: discoveredConnections(t) });
     this.ingestedTypes = new Set(graph.pipeline.inputs.filter((i) => i.kind === "files").map((i) => i.type));
   }
 
@@ -80,7 +83,8 @@ export class QuantumResolver {
     // A forced quantum waiting on upstream quanta (a dry run) will run whatever they produce.
     if (gathered.kind === "maybe" && forced) return { kind: "maybe", reasons: [{ kind: "forced" }, ...gathered.reasons] };
     if (gathered.kind !== "ok") return gathered;
-    const manifest = buildKeyManifest({ task: q.task, dataId: q.key, codeDigest: info.task.codeDigest, config: info.config, inputs: gathered.keyInputs, depends: info.task.depends });
+    const keyInputs = info.discovered.length === 0 ? gathered.keyInputs : narrowKeyInputs(gathered.keyInputs, info.discovered, this.discoveredLast(q, info.discovered));
+    const manifest = buildKeyManifest({ task: q.task, dataId: q.key, codeDigest: info.task.codeDigest, config: info.config, inputs: keyInputs, depends: info.task.depends });
     const key = computeQuantumKey(manifest, this.repo.hasher);
     const { memory, cached } = this.recall(q, key);
     const decision: Decision = forced
@@ -98,6 +102,25 @@ export class QuantumResolver {
         throw new Error(`internal error: ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /**
+   * The datasets of its discovered connections that the quantum's latest successful run in this
+   * collection named; undefined when it has none (it keys on them all).
+   */
+  private discoveredLast(q: GraphQuantum, discovered: readonly string[]): Set<string> | undefined {
+    const record = this.recordsOf(q.task).get(q.key);
+    if (record === undefined || record.status === "failed") return undefined;
+    const manifest = this.repo.action(record.key)?.manifest;
+    return manifest === undefined ? undefined : discoveredIn(manifest, discovered);
+  }
+
+  /**
+   * The key and manifest of a quantum that ran, its discovered connections narrowed to the datasets its
+   * command named (per connection, canonical data IDs): what is recorded, and what the next run keys on.
+   */
+  narrowDiscovered(manifest: KeyManifest, named: Readonly<Record<string, readonly string[]>>): { manifest: KeyManifest; key: QuantumKey } {
+    return narrowManifest(manifest, named, (m) => computeQuantumKey(m, this.repo.hasher));
   }
 
   /** The digest of a dataset the walk knows (an input a `run` resolution reads). */

@@ -6,10 +6,12 @@
  * Throws PipelineError (resolvePipeline turns it into a result). Also returns, for each connection,
  * where to point when a later check (producers, consumers) finds a problem with it.
  */
+import { canonicalJson } from "./canonical-json.js";
 import { parseCommandTemplate } from "./command-template.js";
 import type { CodeDigest } from "./digest.js";
 import { findConfigValue } from "./find-config-value.js";
 import type { DimensionUniverse } from "./dimensions.js";
+import { checkSandboxName, namesEveryDimension } from "./sandbox-name.js";
 import { suggestName } from "./suggest-name.js";
 import type { Located, MergedTask } from "./merge-pipeline-files.js";
 import type { ConfigOverride } from "./parse-config-override.js";
@@ -39,6 +41,8 @@ export interface TaskResolveContext {
   readonly hashString: (text: string) => string;
   /** For tasks with `tools:`. */
   readonly digestTool?: DigestTool;
+  /** A path of a pipeline file made absolute (a command task's `path:` folders); kept as given without it. */
+  readonly resolvePath?: (fromFile: string, relative: string) => string;
 }
 
 /** Points at a connection's dataset type in the pipeline file (or at the task's module). */
@@ -121,6 +125,7 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
             });
           }
         });
+        if (spec.name !== undefined) checkConnectionName(spec, { label, name, dimensions, blame: (summary, hint) => at(entry, [direction, name, "name"], summary, { hint }) });
       }
     }
   }
@@ -136,7 +141,10 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
     schema: kind === "module" ? context.module!.definition.config : undefined,
     anchor: { ...definer, path: [...definer.path, kind === "module" ? "task" : "command"] },
   });
-  if (kind === "command") checkTemplateFields(task, { ...specs, dimensions, config: config.config });
+  const limits = resolveLimits(task);
+  const resources = [...new Set(["cpus", ...Object.keys(limits.resources ?? {})])];
+  if (kind === "command") checkTemplateFields(task, { ...specs, dimensions, config: config.config, resources });
+  const extras = kind === "command" ? { ...resolveCommandExtras(task, specs.inputs), ...resolveEnvironment(task, context) } : {};
   const node: TaskNode = {
     label,
     kind,
@@ -145,11 +153,64 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
     inputs: toConnections(specs.inputs, renames),
     outputs: toConnections(specs.outputs, renames),
     config: config.config,
-    codeDigest: kind === "module" ? context.module!.codeDigest : (context.hashString(definer.value.command!) as CodeDigest),
-    ...resolveLimits(task),
+    codeDigest: kind === "module" ? context.module!.codeDigest : (context.hashString(commandIdentity(definer.value.command!, extras)) as CodeDigest),
+    ...limits,
+    ...extras,
     ...resolveKeyExtras(task, context.digestTool),
   };
   return { node, configSources: config.sources, blame };
+}
+
+/** What a command task declares besides its template and connections (each from the latest entry that has it). */
+interface CommandExtras {
+  depfile?: string;
+  env?: Record<string, string>;
+  path?: string[];
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A command task's `env:` (later entries adding to and replacing earlier ones) and `path:` (the latest). */
+function resolveEnvironment(task: MergedTask, context: TaskResolveContext): CommandExtras {
+  const out: CommandExtras = {};
+  for (const entry of task.entries) {
+    for (const [name, value] of Object.entries(entry.value.env ?? {})) {
+      if (!ENV_NAME.test(name) || name === "PATH" || name === "PWD") {
+        throw entry.source.errorAt([...entry.path, "env", name], `task "${task.label}": "${name}" cannot be set by env:`, {
+          target: "key",
+          hint: name === "PATH" ? "add folders to PATH with path: [./tools/bin]" : name === "PWD" ? "the command's PWD is its sandbox" : "a variable name is letters, digits and _, not starting with a digit",
+        });
+      }
+      (out.env ??= {})[name] = String(value);
+    }
+    if (entry.value.path !== undefined) out.path = entry.value.path.map((p) => context.resolvePath?.(entry.file, p) ?? p);
+  }
+  return out;
+}
+
+function resolveCommandExtras(task: MergedTask, inputs: Readonly<Record<string, ConnectionSpec>>): CommandExtras {
+  const extras: CommandExtras = {};
+  const entry = [...task.entries].reverse().find((e) => e.value.depfile !== undefined);
+  const discovered = Object.entries(inputs).filter(([, spec]) => spec.discovered === true).map(([name]) => name);
+  if (entry !== undefined) {
+    const depfile = entry.value.depfile!;
+    const blame = (summary: string, hint: string) => entry.source.errorAt([...entry.path, "depfile"], `task "${task.label}": ${summary}`, { hint });
+    const problem = checkSandboxName(depfile, []);
+    if (problem !== undefined) throw blame(`the depfile "${depfile}" ${problem.problem}`, problem.hint);
+    if (discovered.length === 0) throw blame(`a depfile names inputs, but no input connection is marked "discovered: true"`, "mark the gathered headers' connection discovered: true");
+    extras.depfile = depfile;
+  } else if (discovered.length > 0) {
+    const entryOf = [...task.entries].reverse().find((e) => e.value.inputs?.[discovered[0]!] !== undefined) ?? task.definer;
+    throw entryOf.source.errorAt([...entryOf.path, "inputs", discovered[0]!, "discovered"], `input "${discovered[0]}" of task "${task.label}" is discovered, but the task has no depfile`, {
+      hint: 'declare the file the command writes, e.g. depfile: deps.d with "gcc -MD -MF deps.d"',
+    });
+  }
+  return extras;
+}
+
+/** What a command task's code digest hashes: its template alone, unless it declares more that shapes its outputs. */
+function commandIdentity(command: string, extras: CommandExtras): string {
+  return Object.keys(extras).length === 0 ? command : canonicalJson({ command, ...extras });
 }
 
 function commandConnection(spec: PipelineFileConnection): ConnectionSpec {
@@ -160,7 +221,25 @@ function commandConnection(spec: PipelineFileConnection): ConnectionSpec {
     multiple: spec.multiple,
     minimum: spec.minimum,
     prerequisite: spec.prerequisite,
+    ...(spec.name !== undefined ? { sandboxName: spec.name } : {}),
+    ...(spec.executable !== undefined ? { executable: spec.executable } : {}),
+    ...(spec.discovered !== undefined ? { discovered: spec.discovered } : {}),
   };
+}
+
+/** A command connection's `name:` is a path inside the sandbox; a gathered input's names one file per dataset. */
+function checkConnectionName(
+  spec: PipelineFileConnection,
+  where: { label: string; name: string; dimensions: readonly string[]; blame: (summary: string, hint: string) => PipelineError },
+): void {
+  const fileName = spec.name!;
+  const what = `the name "${fileName}" of connection "${where.name}" of task "${where.label}"`;
+  const problem = checkSandboxName(fileName, spec.dimensions);
+  if (problem !== undefined) throw where.blame(`${what} ${problem.problem}`, problem.hint);
+  const gathered = spec.dimensions.filter((d) => !where.dimensions.includes(d));
+  if (spec.multiple === true && !namesEveryDimension(fileName, gathered)) {
+    throw where.blame(`${what} gives every dataset it gathers the same file`, `name each one by its own data ID, e.g. "${gathered.map((d) => `{${d}}`).join("-")}${fileName.replace(/^.*?(\.[^./]*)?$/, "$1")}"`);
+  }
 }
 
 function dimensionHint(dim: string, universe: DimensionUniverse): string {
@@ -208,6 +287,9 @@ function toConnections(specs: Record<string, ConnectionSpec>, renames: ReadonlyM
       multiple: spec.multiple ?? false,
       minimum: spec.minimum ?? 1,
       prerequisite: spec.prerequisite ?? false,
+      ...(spec.sandboxName !== undefined ? { sandboxName: spec.sandboxName } : {}),
+      ...(spec.executable === true ? { executable: true } : {}),
+      ...(spec.discovered === true ? { discovered: true } : {}),
     };
   }
   return out;
@@ -219,7 +301,7 @@ function toConnections(specs: Record<string, ConnectionSpec>, renames: ReadonlyM
  */
 function checkTemplateFields(
   task: MergedTask,
-  known: { inputs: Record<string, ConnectionSpec>; outputs: Record<string, ConnectionSpec>; dimensions: readonly string[]; config: unknown },
+  known: { inputs: Record<string, ConnectionSpec>; outputs: Record<string, ConnectionSpec>; dimensions: readonly string[]; config: unknown; resources: readonly string[] },
 ): void {
   const command = task.definer.value.command!;
   const blame = (index: number, length: number, summary: string, hint: string | undefined): PipelineError =>
@@ -240,9 +322,9 @@ function checkTemplateFields(
       const hint = found.nearest === undefined ? "declare it under the task's config:" : `did you mean "${found.nearest}"?`;
       throw blame(index, text.length, `${uses}, but the task has no config key "${keys}"`, hint);
     }
-    const names = scope === "dataId" ? known.dimensions : Object.keys(known[scope]);
+    const names = scope === "dataId" ? known.dimensions : scope === "resources" ? known.resources : Object.keys(known[scope]);
     if (names.includes(name)) continue;
-    const what = scope === "dataId" ? "quantum dimension" : scope === "inputs" ? "input" : "output";
+    const what = scope === "dataId" ? "quantum dimension" : scope === "resources" ? "resource" : scope === "inputs" ? "input" : "output";
     throw blame(index, text.length, `${uses}, but the task has no ${what} "${name}"`, suggestName(name, names) ?? (names.length > 0 ? `its ${scope}: ${names.join(", ")}` : undefined));
   }
 }
@@ -273,6 +355,16 @@ function resolveLimits(task: MergedTask): { timeoutMs?: number; resources?: Read
       });
     }
     if (entry.value.resources !== undefined) out.resources = entry.value.resources;
+    if (entry.value.task !== undefined && (entry.value.env !== undefined || entry.value.path !== undefined)) {
+      const field = entry.value.env !== undefined ? "env" : "path";
+      throw entry.source.errorAt([...entry.path, field], `"${field}" is for command tasks; task "${task.label}" is a module`, { target: "key" });
+    }
+    const cpus = entry.value.resources?.cpus;
+    if (cpus !== undefined && !(typeof cpus === "number" && Number.isInteger(cpus) && cpus >= 1)) {
+      throw entry.source.errorAt([...entry.path, "resources", "cpus"], `task "${task.label}": resources.cpus ${JSON.stringify(cpus)} is not a whole number of cores`, {
+        hint: "give the cores one quantum uses, e.g. cpus: 4; it takes that many of the -j slots",
+      });
+    }
   }
   return out;
 }

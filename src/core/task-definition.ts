@@ -12,6 +12,12 @@ export interface ConnectionSpec {
   readonly multiple?: boolean;
   readonly minimum?: number;
   readonly prerequisite?: boolean;
+  /** Command tasks: the connection's file in the sandbox (see `Connection.sandboxName`). */
+  readonly sandboxName?: string;
+  /** Command tasks: see `Connection.executable`. */
+  readonly executable?: boolean;
+  /** Command tasks: see `Connection.discovered`. */
+  readonly discovered?: boolean;
 }
 
 /** The in-memory value of one dataset of a storage class. `file` datasets are paths to read-only files. */

@@ -2,7 +2,7 @@
  * A parsed YAML file that remembers where every value came from, so that any later check can point at
  * the exact key or value it is unhappy with (see source-error.ts for the output format).
  */
-import { isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node } from "yaml";
+import { isAlias, isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node, type Pair, type YAMLMap } from "yaml";
 import { PipelineError } from "./pipeline-error.js";
 import type { SourceSpan } from "./source-error.js";
 
@@ -36,7 +36,8 @@ export class YamlSource {
   /** Parses `text`; a YAML syntax error (or a duplicated key) is returned with its position. */
   static parse(file: string, text: string): YamlSourceParse {
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, keepSourceTokens: true });
+    // `merge`: YAML merge keys (`<<: *common`) take the entries of the mappings they name.
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, keepSourceTokens: true, merge: true });
     const source = new YamlSource(file, text, doc, lines);
     const first = doc.errors[0];
     if (first !== undefined) {
@@ -123,8 +124,9 @@ export class YamlSource {
     let node: Node | null = (this.doc.contents as Node | null) ?? null;
     let key: Node | null = null;
     for (const segment of path) {
+      if (isAlias(node)) node = (node.resolve(this.doc) as Node | undefined) ?? null;
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+        const pair = this.findPair(node, String(segment), 0);
         if (pair === undefined) return { node, key, complete: false };
         key = pair.key as Node;
         node = (pair.value as Node | null) ?? null;
@@ -137,6 +139,26 @@ export class YamlSource {
       }
     }
     return { node, key, complete: true };
+  }
+
+  /**
+   * The entry `name` of a mapping: its own, else one a merge key (`<<: *common`, `<<: [*a, *b]`) brings
+   * in, found where the anchored mapping writes it (the first merged mapping that has it wins, as in
+   * the value). `depth` stops a merge that names its own mapping.
+   */
+  private findPair(map: YAMLMap, name: string, depth: number): Pair | undefined {
+    const own = map.items.find((p) => isScalar(p.key) && String(p.key.value) === name);
+    if (own !== undefined || depth > 8) return own;
+    for (const p of map.items) {
+      if (!isScalar(p.key) || (p.key.source ?? String(p.key.value)) !== "<<") continue;
+      const sources = isSeq(p.value) ? p.value.items : [p.value];
+      for (const source of sources) {
+        const merged = isAlias(source) ? source.resolve(this.doc) : source;
+        const found = isMap(merged) ? this.findPair(merged, name, depth + 1) : undefined;
+        if (found !== undefined) return found;
+      }
+    }
+    return undefined;
   }
 
   private rangeOf(path: YamlPath, target: SpanTarget): [number, number] | undefined {

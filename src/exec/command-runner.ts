@@ -32,18 +32,22 @@
  * RepositoryError (write-failure.ts) that stops the run; what the command itself writes is its own affair.
  */
 import type { Stats } from "node:fs";
-import { closeSync, constants, copyFileSync, ftruncateSync, linkSync, lstatSync, openSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, copyFileSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { extname, join } from "node:path";
+import { extname, join, posix, resolve } from "node:path";
 import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
 import { didYouMean } from "../core/errors.js";
-import { configWords, parseCommandTemplate, renderCommandTemplate, type TemplateField } from "../core/command-template.js";
+import { configWords, parseCommandTemplate, quoteShellWords, renderCommandTemplate, type TemplateField } from "../core/command-template.js";
+import { parseDepfile } from "../core/discovered-inputs.js";
 import { findConfigValue } from "../core/find-config-value.js";
+import { renderSandboxName } from "../core/sandbox-name.js";
 import type { Connection, TaskNode } from "../core/pipeline.js";
 import type { StorageClass } from "../core/storage-class.js";
-import type { Launch } from "./launch-slots.js";
+import { holdingSlots, slotsOf, type Launch } from "./launch-slots.js";
 import type { Sandbox, SandboxPool } from "./sandbox-pool.js";
 import { runShell, type SpawnerSource } from "./command-host.js";
+import type { ShellRun } from "./shell-spawner.js";
+import { claimStablePath } from "./stable-sandbox-path.js";
 import { isRefusedWrite, writeFailure, writing, writingSync } from "../store/write-failure.js";
 
 export interface CommandInputItem {
@@ -54,6 +58,8 @@ export interface CommandInputItem {
   readonly dataId: DataId;
   /** The extension its file should have in the sandbox (`.c`), when `path` (a blob) has none. */
   readonly extension?: string;
+  /** A program (its producer's output is `executable`): placed in the sandbox as an executable copy. */
+  readonly executable?: boolean;
 }
 
 export interface CommandQuantumOptions {
@@ -76,7 +82,7 @@ export interface CommandQuantumOptions {
  */
 export type CommandQuantumResult =
   /** `outputs`: each output's file in the sandbox; `sizes`: their sizes when the command ended. */
-  | { ok: true; outputs: Record<string, string>; sizes: Record<string, number>; log: string; peakRssBytes?: number }
+  | { ok: true; outputs: Record<string, string>; sizes: Record<string, number>; log: string; peakRssBytes?: number; discovered?: Record<string, string[]> }
   /**
    * `stray`: processes of the command may still run (a timeout, a cancel, a spawner that died).
    * `removed`: blob files the command damaged through their links, now deleted.
@@ -97,9 +103,12 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
     throw new Error(`internal error: task ${task.label} is not a command task`);
   }
   const sandbox = opts.sandbox.path;
-  const layout = prepareSandbox(opts.sandbox, task, opts.inputs);
+  const layout = prepareSandbox(opts.sandbox, task, opts.dataId, opts.inputs);
+  if (layout.problem !== undefined) return { ok: false, error: layout.problem, log: "" };
   if (layout.writes.length > 0) await Promise.all(layout.writes.map(([to, bytes]) => writing(to, () => writeFile(to, bytes))));
-  const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId: opts.dataId, layout }));
+  // The -j slots it takes: its resources.cpus, at most the pool's size; what {resources.cpus} says.
+  const cpus = opts.launch === undefined ? slotsOf(task) : Math.min(slotsOf(task), opts.launch.slots.size);
+  const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId: opts.dataId, layout, cpus }));
   if (!expanded.ok) return { ok: false, error: expanded.error, log: "" };
   for (const name of layout.listsWanted) {
     const list = join(sandbox, listPath(name));
@@ -107,7 +116,31 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
   }
 
   // Prepared: the command now waits for its launch slot, and gives it back when it has ended.
-  const run = await runShell(opts.spawners, expanded.text, { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal, launch: opts.launch });
+  // The shell moves to the quantum's stable path first (stable-sandbox-path.ts), so $PWD is the same every run.
+  const stable = claimStablePath(task.label, opts.dataId, sandbox);
+  const text = (stable === undefined ? "" : `cd ${quoteShellWords([stable.path], "none")} 2>/dev/null\n`) + environmentLines(task) + expanded.text;
+  // Released once the outputs are taken: an output may be a link through it ($PWD/inputs/…).
+  try {
+    return await runPrepared(opts, { layout, text, cpus, stablePath: stable?.path }, measured);
+  } finally {
+    stable?.release();
+  }
+}
+
+/** Runs a prepared command (`text`, the shell's whole script) and takes its outputs. */
+async function runPrepared(
+  opts: CommandQuantumOptions,
+  prepared: { layout: SandboxLayout; text: string; cpus: number; stablePath?: string },
+  measured: { peakRssBytes?: number },
+): Promise<CommandQuantumResult> {
+  const { task } = opts;
+  const { layout, text, cpus } = prepared;
+  const sandbox = opts.sandbox.path;
+  const shell = { cwd: sandbox, timeoutMs: opts.timeoutMs, signal: opts.signal };
+  const run: ShellRun =
+    cpus > 1 && opts.launch !== undefined
+      ? await holdingSlots(opts.launch, cpus, () => runShell(opts.spawners, text, shell), { signal: opts.signal, cancelled: () => ({ end: { kind: "aborted" }, log: "" }) })
+      : await runShell(opts.spawners, text, { ...shell, launch: opts.launch });
   const log = run.log;
   measured.peakRssBytes = run.peakRssBytes;
   const modified = findModifiedInputs(layout.linked.checked.values());
@@ -154,7 +187,34 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
     const what = missing.length === 1 ? `declared output ${missing[0]} was` : `declared outputs ${missing.join(", ")} were`;
     return { ok: false, error: `${what} not written by the command`, log };
   }
-  return { ok: true, outputs, sizes, log };
+  if (task.depfile === undefined) return { ok: true, outputs, sizes, log };
+  const discovered = readDiscovered(task.depfile, { sandbox, stable: prepared.stablePath, layout });
+  if (typeof discovered === "string") return { ok: false, error: discovered, log };
+  return { ok: true, outputs, sizes, log, discovered };
+}
+
+/**
+ * The datasets of discovered connections the command's depfile names (core/discovered-inputs.ts), per
+ * connection, as canonical data IDs; a string when the command wrote no depfile. A path the depfile
+ * gives absolute counts when it is inside the sandbox (by its own or its stable path); others (system
+ * headers) are not inputs of the quantum.
+ */
+function readDiscovered(depfile: string, where: { sandbox: string; stable?: string; layout: SandboxLayout }): Record<string, string[]> | string {
+  let text: string;
+  try {
+    text = readFileSync(join(where.sandbox, depfile), "utf8");
+  } catch {
+    return `the command did not write its depfile "${depfile}" (declared by depfile:); a compiler writes it with -MD -MF ${depfile}`;
+  }
+  const named: Record<string, string[]> = {};
+  for (const [, [connection]] of where.layout.discoverable) named[connection] ??= [];
+  for (const prerequisite of parseDepfile(text)) {
+    let path = prerequisite;
+    for (const root of [resolve(where.sandbox), where.stable]) if (root !== undefined && path.startsWith(`${root}/`)) path = path.slice(root.length + 1);
+    const file = where.layout.discoverable.get(posix.normalize(path));
+    if (file !== undefined) named[file[0]]!.push(encodeDataId(file[1]));
+  }
+  return named;
 }
 
 /**
@@ -186,8 +246,8 @@ export function checkCommandTemplate(task: TaskNode): string | undefined {
   const dataId = Object.fromEntries(task.dimensions.map((d) => [d, 0]));
   const inputs = Object.fromEntries(Object.keys(task.inputs).map((name) => [name, [`inputs/${name}/x`]]));
   const outputs = Object.fromEntries(Object.keys(task.outputs).map((name) => [name, `outputs/${name}`]));
-  const layout: SandboxLayout = { inputs, outputs, listsWanted: new Set(), linked: { checked: new Map(), sourceOf: new Map() }, writes: [] };
-  const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId, layout }));
+  const layout: SandboxLayout = { inputs, outputs, listsWanted: new Set(), linked: { checked: new Map(), sourceOf: new Map() }, writes: [], discoverable: new Map() };
+  const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId, layout, cpus: slotsOf(task) }));
   return expanded.ok ? undefined : expanded.error;
 }
 
@@ -205,11 +265,20 @@ interface SandboxLayout {
   linked: LinkedFiles;
   /** Inputs of `multiple` connections to write from their bytes (in libuv's thread pool). */
   writes: [string, Uint8Array][];
+  /** Two files given the same path by connections' `name:` (the quantum fails with it). */
+  problem?: string;
+  /** The files of discovered input connections: sandbox-relative path → [connection, data ID]. */
+  discoverable: Map<string, [string, DataId]>;
 }
 
 /** Places the inputs in the (empty) sandbox, and says where everything is. */
-function prepareSandbox(sandbox: Sandbox, task: TaskNode, given: Readonly<Record<string, readonly CommandInputItem[]>>): SandboxLayout {
+function prepareSandbox(sandbox: Sandbox, task: TaskNode, dataId: DataId, given: Readonly<Record<string, readonly CommandInputItem[]>>): SandboxLayout {
   const inputs: Record<string, string[]> = {};
+  const named = new NamedFiles();
+  for (const connection of Object.values(task.inputs)) {
+    if (connection.sandboxName === undefined) continue;
+    for (const item of given[connection.name] ?? []) makeParents(sandbox.path, renderSandboxName(connection.sandboxName, item.dataId));
+  }
   const linked: LinkedFiles = { checked: new Map(), sourceOf: new Map() };
   const writes: [string, Uint8Array][] = [];
   for (const [name, connection] of Object.entries(task.inputs)) {
@@ -218,28 +287,79 @@ function prepareSandbox(sandbox: Sandbox, task: TaskNode, given: Readonly<Record
     const used = new Set<string>();
     // The private file the sandbox's last quantum left for this connection is rewritten if this
     // quantum has bytes to write there too, and removed first otherwise (another input may take its name).
-    const rewrites = !connection.multiple && items.length === 1 && items[0]!.bytes !== undefined;
+    const rewrites = connection.sandboxName === undefined && !connection.multiple && items.length === 1 && items[0]!.bytes !== undefined;
     let spare = sandbox.takeSpare(name);
     if (spare !== undefined && !rewrites) {
       removeFile(spare);
       spare = undefined;
     }
     inputs[name] = items.map((item, index) => {
-      let base = fileNameOf(item.dataId) || String(index);
-      if (used.has(base)) base = `${base}-${index}`;
-      used.add(base);
-      const relPath = `${dir}/${base}${item.extension ?? extensionOf(item.path, connection)}`;
-      if (item.bytes === undefined) linkInput(item.path, join(sandbox.path, relPath), linked, sandbox.pool);
-      else if (rewrites) writePrivateInput(sandbox, name, join(sandbox.path, relPath), item.bytes, spare);
-      else writes.push([join(sandbox.path, relPath), item.bytes]);
+      let relPath: string;
+      if (connection.sandboxName !== undefined) {
+        relPath = renderSandboxName(connection.sandboxName, item.dataId);
+        if (!named.claim(relPath, `input "${name}"`)) return relPath;
+      } else {
+        let base = fileNameOf(item.dataId) || String(index);
+        if (used.has(base)) base = `${base}-${index}`;
+        used.add(base);
+        relPath = `${dir}/${base}${item.extension ?? extensionOf(item.path, connection)}`;
+      }
+      const to = join(sandbox.path, relPath);
+      if (item.executable === true || connection.executable === true) writeExecutableInput(item, to);
+      else if (item.bytes === undefined) linkInput(item.path, to, linked, sandbox.pool);
+      else if (rewrites) writePrivateInput(sandbox, name, to, item.bytes, spare);
+      else writes.push([to, item.bytes]);
       return relPath;
     });
   }
   const outputs: Record<string, string> = {};
   for (const [name, connection] of Object.entries(task.outputs)) {
-    outputs[name] = `outputs/${name}${STORAGE_EXTENSIONS[connection.storage]}`;
+    if (connection.sandboxName === undefined) outputs[name] = `outputs/${name}${STORAGE_EXTENSIONS[connection.storage]}`;
+    else if (named.claim((outputs[name] = renderSandboxName(connection.sandboxName, dataId)), `output "${name}"`)) makeParents(sandbox.path, outputs[name]);
   }
-  return { inputs, outputs, listsWanted: new Set(), linked, writes };
+  const discoverable = new Map<string, [string, DataId]>();
+  for (const [name, connection] of Object.entries(task.inputs)) {
+    if (connection.discovered !== true) continue;
+    const items = [...(given[name] ?? [])].sort((a, b) => compareDataIds(a.dataId, b.dataId));
+    items.forEach((item, i) => discoverable.set(inputs[name]![i]!, [name, item.dataId]));
+  }
+  return { inputs, outputs, listsWanted: new Set(), linked, writes, problem: named.problem, discoverable };
+}
+
+/**
+ * The paths connections' `name:` give, each claimed once; a second claim is the quantum's error (two
+ * datasets of a gather whose names differ only in characters made `_`, an input and an output named alike).
+ */
+class NamedFiles {
+  private readonly owners = new Map<string, string>();
+  problem: string | undefined;
+
+  claim(relPath: string, owner: string): boolean {
+    const first = this.owners.get(relPath) ?? (relPath === "inputs" || relPath === "outputs" ? "quanta's own directory" : undefined);
+    if (first === undefined) {
+      this.owners.set(relPath, owner);
+      return true;
+    }
+    this.problem ??= `${owner} and ${first} are both named "${relPath}" in the sandbox; give them distinct names (name: "{dimension}…")`;
+    return false;
+  }
+}
+
+/** Makes the directories above a named file of the sandbox (`include/` for `include/stats.h`). */
+function makeParents(sandbox: string, relPath: string): void {
+  const slash = relPath.lastIndexOf("/");
+  if (slash < 0) return;
+  const dir = join(sandbox, relPath.slice(0, slash));
+  writingSync(dir, () => mkdirSync(dir, { recursive: true }));
+}
+
+/** An executable input: a private copy with mode 0755 (the blob itself stays read-only and shared). */
+function writeExecutableInput(item: CommandInputItem, to: string): void {
+  writingSync(to, () => {
+    if (item.bytes !== undefined) writeFileSync(to, item.bytes, { flag: "wx" });
+    else copyFileSync(item.path, to, constants.COPYFILE_EXCL);
+    chmodSync(to, 0o755);
+  });
 }
 
 const STORAGE_EXTENSIONS: Record<StorageClass, string> = { json: ".json", text: ".txt", ndarray: ".npy", bytes: "", file: "" };
@@ -395,6 +515,16 @@ interface FieldContext {
   task: TaskNode;
   dataId: DataId;
   layout: SandboxLayout;
+  /** The cores the quantum holds (its `-j` slots). */
+  cpus: number;
+}
+
+/** The shell lines that set a task's `env:` and put its `path:` folders first in PATH (values quoted, never expanded). */
+function environmentLines(task: TaskNode): string {
+  let lines = "";
+  for (const [name, value] of Object.entries(task.env ?? {})) lines += `export ${name}=${quoteShellWords([value], "none")}\n`;
+  if (task.path !== undefined && task.path.length > 0) lines += `export PATH=${quoteShellWords([task.path.join(":")], "none")}:"$PATH"\n`;
+  return lines;
 }
 
 function resolveField(field: TemplateField, ctx: FieldContext): FieldValue {
@@ -420,6 +550,11 @@ function resolveField(field: TemplateField, ctx: FieldContext): FieldValue {
     case "dataId": {
       const value = ctx.dataId[name];
       return value === undefined ? unknown(Object.keys(ctx.dataId), `the quantum has no dimension "${name}"`) : { ok: true, words: [String(value)] };
+    }
+    case "resources": {
+      if (name === "cpus") return { ok: true, words: [String(ctx.cpus)] };
+      const value = ctx.task.resources?.[name];
+      return value === undefined ? unknown(["cpus", ...Object.keys(ctx.task.resources ?? {})], `the task has no resource "${name}"`) : { ok: true, words: configWords(value) };
     }
     default:
       return assertNever(field.scope);

@@ -229,8 +229,9 @@ class GraphRun {
       for (const t of this.opts.graph.tasks) {
         for (const c of Object.values(t.outputs)) {
           const known = registry.getDatasetType(c.type);
-          if (known?.storage !== c.storage || known.dimensions.join() !== c.dimensions.join()) {
-            registry.putDatasetType({ name: c.type, dimensions: [...c.dimensions], storage: c.storage });
+          const executable = c.executable === true;
+          if (known?.storage !== c.storage || known.dimensions.join() !== c.dimensions.join() || (known.executable === true) !== executable) {
+            registry.putDatasetType({ name: c.type, dimensions: [...c.dimensions], storage: c.storage, ...(executable ? { executable } : {}) });
           }
         }
       }
@@ -395,7 +396,8 @@ class GraphRun {
     this.wake?.();
   }
 
-  private complete(done: Completion): void {
+  private complete(completion: Completion): void {
+    let done = completion;
     const { id, job, outcome } = done;
     this.inFlight--;
     const q = this.opts.graph.quanta[id]!;
@@ -427,6 +429,8 @@ class GraphRun {
       this.start({ ...job, attempt: job.attempt + 1 }, { key: done.key, manifest: done.manifest, reasons: done.reasons });
       return;
     }
+    // A command that named the inputs it read (a depfile) is recorded under the key of those alone.
+    if (outcome.ok && outcome.discovered !== undefined) done = { ...done, ...this.resolver.narrowDiscovered(done.manifest, outcome.discovered) };
     this.record(done);
     const durationMs = outcome.finishedAt - outcome.startedAt;
     if (outcome.ok) {

@@ -14,12 +14,15 @@ export class JobBuilder {
   /** Extensions of the files ingested input types come from (`raw` → `.npy`). */
   private readonly extensions = new Map<string, string>();
   private readonly tasks: ReadonlyMap<string, TaskNode>;
+  /** Dataset types written by an `executable` output: their readers get them executable. */
+  private readonly programs = new Set<string>();
 
   constructor(
     private readonly graph: QuantumGraph,
     private readonly repo: Repository,
   ) {
     this.tasks = new Map(graph.tasks.map((t) => [t.label, t]));
+    for (const t of graph.tasks) for (const c of Object.values(t.outputs)) if (c.executable === true) this.programs.add(c.type);
     for (const input of graph.pipeline.inputs) {
       const ext = /\.[A-Za-z0-9_+-]{1,16}$/.exec(input.path)?.[0];
       if (input.kind === "files" && ext !== undefined) this.extensions.set(input.type, ext);
@@ -39,8 +42,9 @@ export class JobBuilder {
         const digest = digestOf(id);
         const extension = ds.producer < 0 ? this.extensions.get(ds.type) : undefined;
         const bytes = blobs.inlineBytes(digest);
-        if (bytes !== undefined) return { dataId: ds.dataId, digest, bytes, extension };
-        return { dataId: ds.dataId, digest, path: blobs.pathOf(digest), extension };
+        const program = this.programs.has(ds.type) ? { executable: true } : {};
+        if (bytes !== undefined) return { dataId: ds.dataId, digest, bytes, extension, ...program };
+        return { dataId: ds.dataId, digest, path: blobs.pathOf(digest), extension, ...program };
       });
       inputs[name] = { storage: conn.storage, multiple: conn.multiple, items };
     }

@@ -45,6 +45,47 @@ export class LaunchSlots {
     if (next === undefined) this.free++;
     else next.onSlot();
   }
+
+  /**
+   * Takes `count` slots for one quantum (a task with `resources.cpus`): true once it holds them all,
+   * false if `signal` aborted the wait (the slots gathered so far are given back). One quantum gathers
+   * at a time, each slot in its turn in the line: quanta of one slot never hold one while they wait, so
+   * the gatherer always gets its slots as others end, and two gatherers can never hold part each.
+   */
+  takeMany(count: number, signal?: AbortSignal): Promise<boolean> {
+    const turn = this.gathering.then(() => this.gather(count, signal));
+    this.gathering = turn.then(() => undefined);
+    return turn;
+  }
+
+  private gathering: Promise<void> = Promise.resolve();
+
+  private async gather(count: number, signal?: AbortSignal): Promise<boolean> {
+    let held = 0;
+    while (held < count) {
+      if (!signal?.aborted && (this.tryTake() || (await this.waitForOne(signal)))) {
+        held++;
+        continue;
+      }
+      for (; held > 0; held--) this.give();
+      return false;
+    }
+    return true;
+  }
+
+  /** Waits in line for one slot: true when given one, false when `signal` aborted the wait. */
+  private waitForOne(signal?: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        if (this.leave(waiter)) resolve(false);
+      };
+      const waiter = this.wait(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(true);
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
 }
 
 export interface SlotWaiter {
@@ -56,6 +97,28 @@ export interface Launch {
   readonly slots: LaunchSlots;
   /** Called when the quantum takes its slot and starts. */
   readonly started: () => void;
+}
+
+/**
+ * `holdingSlot` for a quantum that takes `count` slots (its task's `resources.cpus`, at most the
+ * launch's size): it waits until it holds them all, and gives them all back when the work has ended.
+ */
+export function holdingSlots<T>(launch: Launch, count: number, work: () => Promise<T>, cancel?: { signal?: AbortSignal; cancelled: () => T }): Promise<T> {
+  const n = Math.min(count, launch.slots.size);
+  if (n <= 1) return holdingSlot(launch, work, cancel);
+  return launch.slots.takeMany(n, cancel?.signal).then((held) => {
+    if (!held) return cancel!.cancelled();
+    launch.started();
+    return work().finally(() => {
+      for (let i = 0; i < n; i++) launch.slots.give();
+    });
+  });
+}
+
+/** The `-j` slots a quantum of `task` takes: its `resources.cpus` (checked by the loader), 1 by default. */
+export function slotsOf(task: { readonly resources?: Readonly<Record<string, unknown>> }): number {
+  const cpus = task.resources?.cpus;
+  return typeof cpus === "number" && Number.isInteger(cpus) && cpus > 1 ? cpus : 1;
 }
 
 /**

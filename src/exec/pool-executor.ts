@@ -16,7 +16,7 @@ import type { BlobStore } from "../store/blob-store.js";
 import { cancelledOutcome, NO_EARLIER_WORK, type OutcomeSink, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "./quantum-job.js";
 import { keepReturnedBytes, runQuantumJob } from "./run-quantum-job.js";
 import { CommandHost } from "./command-host.js";
-import { holdingSlot, LaunchSlots } from "./launch-slots.js";
+import { holdingSlots, LaunchSlots, slotsOf } from "./launch-slots.js";
 import { ModuleWorkers, STOPPED_ERROR } from "./module-workers.js";
 import { JobCancels } from "./job-cancels.js";
 
@@ -50,7 +50,7 @@ export class PoolExecutor implements QuantumExecutor {
     if (job.task.kind !== "module") return runQuantumJob(job, this.blobs, { launch, signal, host: this.host });
     const cancelled = () => cancelledOutcome(String(signal.reason));
     // A module quantum handed to a worker thread runs to its end (only `stop` ends the threads).
-    return holdingSlot(launch, () => this.workers.run(job).then((o) => keepReturnedBytes(o, this.blobs)), { signal, cancelled });
+    return holdingSlots(launch, slotsOf(job.task), () => this.workers.run(job).then((o) => keepReturnedBytes(o, this.blobs)), { signal, cancelled });
   }
 
   cancel(quanta: readonly number[]): void {

@@ -20,6 +20,8 @@ export interface JobInputItem {
   bytes?: Uint8Array;
   /** For ingested files: the extension of the file it came from (`.c`), so a sandbox can keep it. */
   extension?: string;
+  /** Written by an `executable` output: a command gets it as an executable file. */
+  executable?: boolean;
 }
 
 export interface QuantumJob {
@@ -58,6 +60,11 @@ export type QuantumOutcome =
        * it first (a blob must be durable before a record names it).
        */
       unsynced?: true;
+      /**
+       * Per discovered input connection, the canonical data IDs of the datasets the command's depfile
+       * named (core/discovered-inputs.ts); unset for tasks without a depfile.
+       */
+      discovered?: Record<string, string[]>;
     }
   | {
       ok: false;

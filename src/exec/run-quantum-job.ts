@@ -88,7 +88,7 @@ export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, control: Job
   // Spelled out (no spread): this runs once per quantum.
   const done = (r: Result): JobOutcome =>
     r.ok
-      ? { ok: true, outputs: r.outputs, noWork: r.noWork, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r), unsynced: r.unsynced, bytes: r.bytes }
+      ? { ok: true, outputs: r.outputs, noWork: r.noWork, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r), unsynced: r.unsynced, bytes: r.bytes, discovered: r.discovered }
       : { ok: false, error: r.error, log: r.log, corrupt: r.corrupt, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r) };
   const threw = (err: unknown): JobOutcome => {
     const e = err instanceof Error ? err : new Error(String(err));
@@ -150,7 +150,7 @@ export async function loadJobModule(job: QuantumJob): Promise<void> {
 }
 
 type Result =
-  | { ok: true; outputs: Record<string, OutputBlob>; noWork: boolean; log: string; peakRssBytes?: number; unsynced?: true; bytes?: [BlobDigest, Uint8Array][] }
+  | { ok: true; outputs: Record<string, OutputBlob>; noWork: boolean; log: string; peakRssBytes?: number; unsynced?: true; bytes?: [BlobDigest, Uint8Array][]; discovered?: Record<string, string[]> }
   | { ok: false; error: string; log: string; peakRssBytes?: number; corrupt?: BlobDigest[] };
 
 /** Runs a module task's quantum: synchronously when its module is loaded and its `run` is synchronous. */
@@ -232,8 +232,8 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl
     const inputs: Record<string, CommandInputItem[]> = {};
     for (const [name, input] of Object.entries(job.inputs)) {
       inputs[name] = input.multiple
-        ? await Promise.all(input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension })))
-        : input.items.map((i) => ({ path: i.path ?? "", bytes: i.bytes, dataId: i.dataId, extension: i.extension }));
+        ? await Promise.all(input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension, executable: i.executable })))
+        : input.items.map((i) => ({ path: i.path ?? "", bytes: i.bytes, dataId: i.dataId, extension: i.extension, executable: i.executable }));
     }
     const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, spawners: host, timeoutMs: job.task.timeoutMs, launch: control.launch, signal: control.signal });
     reuse = r.ok || r.stray !== true;
@@ -244,7 +244,7 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl
     const outputs: Record<string, OutputBlob> = {};
     // Renamed into the store as blob files, synchronously (no trips through libuv's thread pool).
     for (const name in r.outputs) outputs[name] = blobs.adoptFileSync(r.outputs[name]!, r.sizes[name]);
-    return { ok: true, outputs, noWork: false, log: r.log, peakRssBytes: r.peakRssBytes, unsynced: true };
+    return { ok: true, outputs, noWork: false, log: r.log, peakRssBytes: r.peakRssBytes, unsynced: true, discovered: r.discovered };
   } finally {
     sandbox.release({ reuse });
   }

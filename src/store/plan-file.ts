@@ -39,7 +39,7 @@ import type { DataId, DataIdValue } from "../core/data-id.js";
 import { formatDataIdValue } from "../core/data-id.js";
 import { UsageError } from "../core/errors.js";
 import { collectConsumers, NO_CONSUMERS } from "../core/graph-assembly.js";
-import type { InputSpec, Pipeline, TaskNode } from "../core/pipeline.js";
+import type { FileInputSpec, InputSpec, Pipeline, TaskNode } from "../core/pipeline.js";
 import type { GraphDataset, GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
 import type { StorageClass } from "../core/storage-class.js";
 import { writeOutputFile } from "./write-output-file.js";
@@ -257,8 +257,21 @@ function rebasePipeline(pipeline: Pipeline, rebase: (path: string) => string): P
   return {
     ...pipeline,
     file: rebase(pipeline.file),
-    inputs: pipeline.inputs.map((i): InputSpec => ({ ...i, path: rebase(i.path) })),
-    tasks: pipeline.tasks.map((t): TaskNode => (t.modulePath === undefined ? t : { ...t, modulePath: rebase(t.modulePath) })),
+    inputs: pipeline.inputs.map((i): InputSpec => (i.kind === "files" ? rebaseInput(i, rebase) : { ...i, path: rebase(i.path) })),
+    tasks: pipeline.tasks.map((t): TaskNode => {
+      const moved = t.modulePath === undefined ? t : { ...t, modulePath: rebase(t.modulePath) };
+      return moved.path === undefined ? moved : { ...moved, path: moved.path.map(rebase) };
+    }),
+  };
+}
+
+/** A files input with its path template and its `include`/`exclude` globs passed through `rebase`. */
+function rebaseInput(input: FileInputSpec, rebase: (path: string) => string): FileInputSpec {
+  return {
+    ...input,
+    path: rebase(input.path),
+    ...(input.include !== undefined ? { include: input.include.map(rebase) } : {}),
+    ...(input.exclude !== undefined ? { exclude: input.exclude.map(rebase) } : {}),
   };
 }
 

@@ -22,6 +22,8 @@ export interface DatasetTypeRecord {
   name: string;
   dimensions: string[];
   storage: StorageClass;
+  /** Written by an `executable` output (a program): `quanta export` makes its files executable. */
+  executable?: boolean;
 }
 
 export interface DatasetRecord {

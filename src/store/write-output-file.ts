@@ -5,12 +5,13 @@
  * (exit 2) that says which and why, never a bare system error.
  */
 import { randomBytes } from "node:crypto";
-import { renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { describeWriteError as describeWriteFailure } from "./write-failure.js";
 
-export function writeOutputFile(path: string, bytes: Uint8Array): void {
+/** `executable`: the file gets mode 0755 (a program `quanta export` writes), else the umask's default. */
+export function writeOutputFile(path: string, bytes: Uint8Array, options: { executable?: boolean } = {}): void {
   let isDirectory: boolean | undefined;
   try {
     isDirectory = statSync(path, { throwIfNoEntry: false })?.isDirectory();
@@ -23,6 +24,7 @@ export function writeOutputFile(path: string, bytes: Uint8Array): void {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   try {
     writeFileSync(temp, bytes, { flag: "wx" });
+    if (options.executable === true) chmodSync(temp, 0o755);
     renameSync(temp, path);
   } catch (err) {
     try {

@@ -296,7 +296,7 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     });
     expect(await run("echo {dataId.detector}")).toMatchObject({ error: 'unknown template field {dataId.detector}: the quantum has no dimension "detector"' });
     expect(await run("echo {visit}")).toMatchObject({
-      error: "unknown template field {visit}: expected {inputs.X}, {inputs.X.list}, {outputs.Y}, {config.Z} or {dataId.D}",
+      error: "unknown template field {visit}: expected {inputs.X}, {inputs.X.list}, {outputs.Y}, {config.Z}, {dataId.D} or {resources.R}",
     });
     // Shell syntax is left alone.
     const shell = await run("X=1; echo ${X} | awk '{print $1}' > {outputs.out}");

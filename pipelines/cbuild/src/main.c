@@ -3,8 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "stats.h"
-
-#define MAX_VALUES 4096
+#include "capacity.h"
 
 int main(int argc, char **argv) {
   static double values[MAX_VALUES];

@@ -1,4 +1,4 @@
-/* stats.h: descriptive statistics of a list of numbers (the cbuild demo's one header). */
+/* stats.h: descriptive statistics of a list of numbers. */
 #ifndef STATS_H
 #define STATS_H
 
