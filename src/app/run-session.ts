@@ -192,7 +192,8 @@ export class RunSession {
     replayPlan(built, (e) => events.push(e));
     const tasks = built.taskQuanta.map((t) => ({ task: t.task, total: t.quanta, willRun: 0, mayRun: 0, upToDate: t.quanta, blocked: 0 }));
     const counts = { willRun: 0, mayRun: 0, upToDate: built.graph.quanta.length, blocked: 0 };
-    events.push({ event: "status", pipeline: built.graph.pipeline.name, collection: req.flags.output ?? plan.loaded.pipeline.name, counts, tasks });
+    const collection = req.flags.output ?? plan.loaded.pipeline.name;
+    events.push({ event: "status", pipeline: built.graph.pipeline.name, collection, repository: resolve(this.repo.root), counts, tasks });
     return events;
   }
 
