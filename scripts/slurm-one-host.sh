@@ -10,6 +10,8 @@
 # After `start`, use it with: export SLURM_CONF=SCRATCH/slurm.conf
 # Everything (configuration, state, spool, logs, pid files) lives under SCRATCH; no systemd, no cgroups.
 set -euo pipefail
+# The daemons (slurmctld, slurmd, munged) are in the system folders, which a minimal PATH leaves out.
+export PATH="$PATH:/usr/sbin:/sbin"
 
 action=${1:-}
 scratch=${2:-}

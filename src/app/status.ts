@@ -62,7 +62,7 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
       });
     }
     if (reporter) emit(body);
-    else req.out(formatStatus({ v: 1, time: Date.now(), ...body } as Parameters<typeof formatStatus>[0], process.stdout.columns || 100).join("\n") + "\n");
+    else req.out(formatStatus({ v: 1, time: Date.now(), ...body } as Parameters<typeof formatStatus>[0], statusWidth()).join("\n") + "\n");
     return 0;
   } finally {
     await repo.close();
@@ -86,7 +86,7 @@ async function statusFromServer(req: PlanRequest & { output: OutputFlags; out: (
   }
   for (const e of events) {
     if (e.event === "plan-warning") process.stderr.write(`warning: ${e.message}\n`);
-    if (e.event === "status") req.out(formatStatus(e, process.stdout.columns || 100).join("\n") + "\n");
+    if (e.event === "status") req.out(formatStatus(e, statusWidth()).join("\n") + "\n");
   }
   return true;
 }
@@ -149,4 +149,9 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))) as Partial<T>;
+}
+
+/** The width the status table wraps its closing sentence at: the terminal's; none when piped. */
+function statusWidth(): number | undefined {
+  return process.stdout.isTTY ? process.stdout.columns || 100 : undefined;
 }
