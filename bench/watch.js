@@ -100,7 +100,7 @@ async function measureStatus(dir) {
   const client = join(dirname(QUANTA_BIN), "..", "dist", "app", "connect-server.js");
   if (!existsSync(client)) return undefined;
   const { connectServer } = await import(pathToFileURL(client).href);
-  const request = { pipelineFile: join(dir, "chains.yaml"), targets: [], flags: { bind: [], config: [] } };
+  const request = { pipelineFile: join(dir, "chains.yaml"), targets: [], flags: { bind: [], config: [], params: [] } };
   const server = [];
   const command = [];
   for (let r = 0; r < reps; r++) {
