@@ -7,6 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { screenOf, showsOn, tmux } from "../helpers/tmux-terminal.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeTempDir, QUANTA_BIN } from "../helpers/cli.js";
 
@@ -49,18 +50,8 @@ afterEach(() => {
   cleanup();
 });
 
-const tmux = (...args: string[]) => execFileSync("tmux", args, { encoding: "utf8" });
-const screen = () => tmux("capture-pane", "-p", "-t", session);
-
-async function shows(text: string | RegExp): Promise<string> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const shown = screen();
-    if (typeof text === "string" ? shown.includes(text) : text.test(shown)) return shown;
-    if (Date.now() > deadline) throw new Error(`the terminal never showed ${String(text)}:\n${shown}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const screen = () => screenOf(session);
+const shows = (text: string | RegExp) => showsOn(session, text);
 
 /** Runs the pipeline in a terminal of `columns`×40; after it ends, the shell prints its exit code. */
 function startRun(columns: number): void {
