@@ -419,7 +419,7 @@ export class RunSession {
     emit: (e: EventBody) => void,
     narrow: { prune?: { marker: string }; force?: ReadonlySet<string>; since?: RunOptionsSince } = {},
   ): Promise<RunResult> {
-    if (this.exec.executor === "slurm") checkSlurmResources(graph);
+    if (this.exec.executor === "slurm") checkSlurmResources(graph, this.exec.clusterBy);
     const executor = (this.executor ??= makeExecutor(this.exec, this.repo, emit));
     const interrupt = stopOnInterrupt();
     const stopping = (this.stopping = new AbortController());

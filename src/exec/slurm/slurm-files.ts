@@ -8,9 +8,12 @@
  *     <repo>/slurm/<run>/b<N>/r<Q>.json       the result record of quantum Q (written once it ended)
  *     <repo>/slurm/journal.jsonl               the submissions of every run not yet ingested (submission-journal.ts)
  *
- * Both JSON formats start with `format: 1`; a job runner that reads another format refuses it (the
- * quanta of its element fail with "job file format N, 1 expected": the head and the nodes run
+ * Both JSON formats start with `format: 2`; a job runner that reads another format refuses it (the
+ * quanta of its element fail with "job file format N, 2 expected": the head and the nodes run
  * different versions of quanta), and the head treats a result record of another format as missing.
+ * A follow-on quantum (one that reads what an earlier quantum of the element made) gets its record
+ * only when the job ran it, under the key the job computed; the head uses it only if that is the key
+ * it computes itself.
  *
  * A job file names inputs by path only: blobs kept in the registry are written out as blob files by
  * the head before it submits (a job never opens LMDB). A result record carries the outcome of one
@@ -22,14 +25,20 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import type { BlobDigest } from "../../core/digest.js";
-import type { QuantumJob, QuantumOutcome } from "../quantum-job.js";
+import type { FollowOnJob, QuantumJob, QuantumOutcome } from "../quantum-job.js";
 
-export const SLURM_FILES_FORMAT = 1;
+export const SLURM_FILES_FORMAT = 2;
+
+/** One quantum of an element: handed over (`job`), or following the ones before it (`followOn`). */
+export type ElementStep = { job: QuantumJob; followOn?: undefined } | { job?: undefined; followOn: FollowOnJob };
 
 export interface ElementFile {
   format: number;
-  /** The quanta of this element, run in this order. Inputs are paths (no `bytes`). */
-  jobs: QuantumJob[];
+  /**
+   * The quanta of this element, run in this order (a chain depth first). Inputs are paths (no
+   * `bytes`), but for a follow-on's inputs made in the element: the job fills those in.
+   */
+  steps: ElementStep[];
 }
 
 export interface ResultRecord {
