@@ -35,28 +35,45 @@ export function estimateSlurmJobs(graph: QuantumGraph, plan: ClusterPlan, submit
   const open = new Map<string, Element>();
   const elements: Element[] = [];
   let quanta = 0;
-  // Quantum ids are in dependency order: producers first.
-  for (const q of graph.quanta) {
-    if (!submitted(q.id)) continue;
+  const add = (id: number, element: Element) => {
+    element.quanta++;
     quanta++;
-    const producers = new Set<Element>();
-    let wave = 1;
+    elementOf.set(id, element);
+  };
+  /** The elements of the submitted quanta a quantum reads from. */
+  const producersOf = (id: number): Set<Element | undefined> => {
+    const q = graph.quanta[id]!;
+    const out = new Set<Element | undefined>();
     for (const name in q.inputs) {
       for (const d of q.inputs[name]!) {
         const producer = graph.datasets[d]!.producer;
-        const element = producer >= 0 ? elementOf.get(producer) : undefined;
-        if (element === undefined) continue;
-        producers.add(element);
-        wave = Math.max(wave, element.wave + 1);
+        if (producer >= 0 && submitted(producer)) out.add(elementOf.get(producer));
       }
     }
-    const slot = plan.slotOf(q.task, q.dataId);
-    const only = producers.size === 1 ? [...producers][0]! : undefined;
-    if (slot !== undefined && only !== undefined && only.key === slot.key && only.quanta < only.size) {
-      only.quanta++;
-      elementOf.set(q.id, only);
-      continue;
+    return out;
+  };
+  // As the head packs a job: a quantum, then the quanta of its cluster key that read only what the job
+  // makes or the repository holds, depth first.
+  const follow = (id: number, element: Element) => {
+    const q = graph.quanta[id]!;
+    for (const name in q.outputs) {
+      for (const next of graph.datasets[q.outputs[name]!]!.consumers) {
+        if (element.quanta >= element.size) return;
+        if (!submitted(next) || elementOf.has(next)) continue;
+        const nq = graph.quanta[next]!;
+        if (plan.slotOf(nq.task, nq.dataId)?.key !== element.key || element.key === undefined) continue;
+        if ([...producersOf(next)].some((e) => e !== element)) continue;
+        add(next, element);
+        follow(next, element);
+      }
     }
+  };
+  // Quantum ids are in dependency order: producers first.
+  for (const q of graph.quanta) {
+    if (!submitted(q.id) || elementOf.has(q.id)) continue;
+    let wave = 1;
+    for (const e of producersOf(q.id)) wave = Math.max(wave, e!.wave + 1);
+    const slot = plan.slotOf(q.task, q.dataId);
     const openKey = slot === undefined ? undefined : `${slot.key}\n${wave}`;
     let element = openKey === undefined ? undefined : open.get(openKey);
     if (element === undefined || element.quanta >= element.size) {
@@ -64,8 +81,8 @@ export function estimateSlurmJobs(graph: QuantumGraph, plan: ClusterPlan, submit
       elements.push(element);
       if (openKey !== undefined) open.set(openKey, element);
     }
-    element.quanta++;
-    elementOf.set(q.id, element);
+    add(q.id, element);
+    follow(q.id, element);
   }
   const perTask = new Map<string, { task: string; waves: Set<number>; jobs: number }>();
   for (const e of elements) {

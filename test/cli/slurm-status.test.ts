@@ -23,7 +23,7 @@ describe("18.7 quanta status --executor slurm", () => {
   const fx = makeTempDir("quanta-slurm-status-");
   afterAll(() => fx.cleanup());
 
-  it("18.7 counts jobs and array jobs: one per quantum, packed, clustered by item, or by a clusters: section", async () => {
+  it("18.7 counts jobs and array jobs: one per quantum, packed chains, clustered by item, or by a clusters: section", async () => {
     writeInputs(fx.dir, 10);
     writeQuantaPipeline(fx.dir);
     expect(await estimate(fx.dir, [])).toEqual({
@@ -46,10 +46,9 @@ describe("18.7 quanta status --executor slurm", () => {
         { task: "gather", sbatchCalls: 1, jobs: 1 },
       ],
     });
-    expect((await estimate(fx.dir, ["--cluster-size", "4"])).tasks).toEqual([
-      { task: "step1", sbatchCalls: 1, jobs: 3 },
-      { task: "step2", sbatchCalls: 1, jobs: 3 },
-      { task: "step3", sbatchCalls: 1, jobs: 3 },
+    // Alone, --cluster-size packs chains depth first, three chains (nine quanta) to a job.
+    expect((await estimate(fx.dir, ["--cluster-size", "9"])).tasks).toEqual([
+      { task: "step1", sbatchCalls: 1, jobs: 4 },
       { task: "gather", sbatchCalls: 1, jobs: 1 },
     ]);
     const yaml = join(fx.dir, "chains.yaml");
