@@ -5,10 +5,12 @@
  * twice; a task whose time limit is too short fails with Slurm's TIMEOUT.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeTempDir, QUANTA_BIN, runCli } from "../helpers/cli.js";
+import { makeTempDir, PROJECT_ROOT, QUANTA_BIN, runCli } from "../helpers/cli.js";
+// @ts-expect-error: a JavaScript module without types
+import { generateSkyData } from "../../pipelines/sky/generate.mjs";
 // @ts-expect-error: a JavaScript module of the benchmarks, without types
 import { writeInputs, writeQuantaPipeline } from "../../bench/lib/chain-workload.js";
 import { useSlurm } from "../helpers/slurm.js";
@@ -240,6 +242,33 @@ describe("18.4 a time limit too short", () => {
       for (const f of failed) expect(String(f.error)).toMatch(/ended TIMEOUT/);
     } finally {
       cleanup();
+    }
+  }, 240_000);
+});
+
+describe("18.2 the sky demo on Slurm", () => {
+  it("--cluster-by visit gives the datasets of a local -j 2 run, its TypeScript chains in one process per visit", async () => {
+    const dirs = [makeTempDir("quanta-slurm-sky-"), makeTempDir("quanta-local-sky-")];
+    try {
+      const sky = join(PROJECT_ROOT, "pipelines", "sky");
+      for (const { dir } of dirs) {
+        for (const entry of readdirSync(sky).filter((e) => e !== "data" && e !== "out")) cpSync(join(sky, entry), join(dir, entry), { recursive: true });
+        generateSkyData(join(dir, "data"));
+      }
+      const [s, l] = await Promise.all([run(dirs[0]!.dir, "sky.yaml", ["--executor", "slurm", "--cluster-by", "visit"]), run(dirs[1]!.dir, "sky.yaml", ["-j", "2"])]);
+      expect(s.code, s.stderr).toBe(0);
+      expect(l.code, l.stderr).toBe(0);
+      expect(ranOf(s.events)).toEqual(ranOf(l.events));
+      expect(await datasetSet(dirs[0]!.dir, "sky")).toEqual(await datasetSet(dirs[1]!.dir, "sky"));
+      // The first array job holds one element per visit: its isr and calibrate quanta (and what follows them).
+      const first = s.events.find((e) => e.event === "slurm-submitted")!;
+      expect(first.task).toBe("isr");
+      expect(Number(first.quanta)).toBeGreaterThan(Number(first.jobs) * 2);
+      const again = await run(dirs[0]!.dir, "sky.yaml", ["--executor", "slurm", "--cluster-by", "visit"]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.events.filter((e) => e.event === "slurm-submitted")).toEqual([]);
+    } finally {
+      for (const d of dirs) d.cleanup();
     }
   }, 240_000);
 });
