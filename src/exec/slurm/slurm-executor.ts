@@ -241,8 +241,9 @@ export class SlurmExecutor implements QuantumExecutor {
     const follow = async (afterHeads: number) => {
       for (const f of followOns) {
         if (f.afterHeads !== afterHeads) continue;
-        const previous = f.previous && { key: f.previous.key, outputs: await this.withPaths(f.previous.outputs) };
-        steps.push({ followOn: { ...f, job: await this.withInputFiles(f.job), ...(previous !== undefined ? { previous } : {}) } });
+        const outputs = f.previous && (await this.withPaths(f.previous.outputs));
+        const previous = outputs && { key: f.previous!.key, outputs };
+        steps.push({ followOn: { ...f, job: await this.withInputFiles(f.job), previous } });
       }
     };
     await follow(0);
@@ -253,13 +254,17 @@ export class SlurmExecutor implements QuantumExecutor {
     return steps;
   }
 
-  /** Outputs of an earlier result as files a job can read (those kept in the registry written out). */
-  private async withPaths(outputs: Record<string, OutputBlob>): Promise<Record<string, OutputBlob & { path: string }>> {
+  /**
+   * Outputs of an earlier result as files a job can read (those kept in the registry written out);
+   * undefined when one is missing: the job then runs the quantum (the head would too).
+   */
+  private async withPaths(outputs: Record<string, OutputBlob>): Promise<Record<string, OutputBlob & { path: string }> | undefined> {
     const blobs = this.opts.repo.blobs;
     const out: Record<string, OutputBlob & { path: string }> = {};
     for (const name in outputs) {
       const { digest, size } = outputs[name]!;
       const bytes = blobs.inlineBytes(digest);
+      if (bytes === undefined && statSync(blobs.pathOf(digest), { throwIfNoEntry: false })?.size !== size) return undefined;
       out[name] = { digest, size, path: resolve(bytes === undefined ? blobs.pathOf(digest) : await blobs.materialize(digest, bytes)) };
     }
     return out;
