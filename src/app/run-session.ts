@@ -26,7 +26,7 @@
  * repositories) share no pool, spawner or module cache.
  */
 import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { EventBody, QuantaEvent, Reporter, RunCounts } from "../core/events.js";
 import { countTaskQuanta, RunTally } from "../core/run-tally.js";
 import { stampEvent } from "../core/events.js";
@@ -45,6 +45,7 @@ import { createReporter } from "../ui/create-reporter.js";
 import { buildPlan, emitPlanWarnings, preparePlan, type PlanRequest } from "./plan-pipeline.js";
 import { countDroppedQuanta, type PlanWarning } from "../core/plan-warning.js";
 import { inputCollectionOf } from "../core/input-collection.js";
+import { unfinishedSlurmBatches } from "../exec/slurm/submission-journal.js";
 import { lastRunFingerprint, runFingerprint, upToDateStamp, vanishedStampName, writeRunStamp, type RunStamp } from "./stamps.js";
 import { writeLastRun } from "./last-run.js";
 import { describePlan, makeRunId, RunJournal } from "../core/run-journal.js";
@@ -299,7 +300,9 @@ export class RunSession {
     const fingerprint = runFingerprint(repo.hasher, identity);
     // A forced run runs quanta the stamp would call up to date: it never takes the stamp's answer.
     const forcing = (req.flags.force ?? []).length > 0;
-    const stamp = forcing ? undefined : await upToDateStamp(repo, collection, fingerprint);
+    // Nor does a Slurm run with submissions of a head that died not ingested yet: it re-attaches to them.
+    const reattach = this.exec.executor === "slurm" && unfinishedSlurmBatches(join(repo.root, "slurm")) > 0;
+    const stamp = forcing || reattach ? undefined : await upToDateStamp(repo, collection, fingerprint);
     if (stamp !== undefined) {
       rememberRun();
       return reportUpToDate({ stamp, pipeline: pipeline.name, collection, repository: resolve(repo.root), executor: makeExecutorInfo(this.exec), emit });

@@ -49,17 +49,25 @@ async function main(elementPath: string): Promise<number> {
   /** What each quantum of the element made, for the ones that follow it. */
   const made = new Map<number, Record<string, MadeOutput>>();
   // Records go out in batches: one sync of the blob store for all of them, then each renamed into place.
-  let ended: { job: QuantumJob; outcome: JobOutcome }[] = [];
-  let lastWrite = Date.now();
+  const ended: { job: QuantumJob; outcome: JobOutcome }[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
   const writeEnded = async () => {
-    if (ended.length === 0) return;
-    const batch = ended;
-    ended = [];
-    // The outputs are durable before a record names them.
-    if (batch.some((e) => e.outcome.ok)) await blobs.flushAsync();
-    for (const e of batch) writeRecord(dir, e.job, jobId, e.outcome);
-    lastWrite = Date.now();
+    const n = ended.length;
+    if (n === 0) return;
+    // The outputs are durable before a record names them. They stay in `ended` until written, for SIGTERM.
+    if (ended.slice(0, n).some((e) => e.outcome.ok)) await blobs.flushAsync();
+    for (const e of ended.splice(0, n)) writeRecord(dir, e.job, jobId, e.outcome);
   };
+  // Slurm ends an element with SIGTERM (scancel, a time limit, preemption): what ended is recorded first.
+  process.once("SIGTERM", () => {
+    try {
+      if (ended.some((e) => e.outcome.ok)) blobs.flush();
+      for (const e of ended) writeRecord(dir, e.job, jobId, e.outcome);
+    } finally {
+      process.exit(1);
+    }
+  });
   try {
     for (const step of element.steps) {
       const job = step.job ?? fillFollowOn(step.followOn, made, hasher);
@@ -72,10 +80,15 @@ async function main(elementPath: string): Promise<number> {
       const outcome = await runQuantumJob(job, blobs, { host });
       if (outcome.ok && !outcome.noWork) made.set(job.quantum, madeOutputs(outcome, blobs));
       ended.push({ job, outcome });
-      if (Date.now() - lastWrite >= RECORD_INTERVAL_MS) await writeEnded();
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        writing = writing.then(writeEnded);
+      }, RECORD_INTERVAL_MS);
     }
   } finally {
+    clearTimeout(timer);
     try {
+      await writing;
       await writeEnded();
     } finally {
       await host.close();
