@@ -17,6 +17,11 @@
  *   executions    (execution id) → ExecutionRecord
  *   stamps        (`run\0collection`), (`ingest\0collection`) → what the last complete run or
  *                 ingest saw (app/stamps.ts); writing one does not change the generation
+ *   actionUses    (quantum key) → ms since the epoch: when a cached result stopped being the current
+ *                 result of a quantum in a collection (a run replaced or removed that record), for
+ *                 `quanta gc --keep-age/--max-size`; written by writers only, in the commit of the
+ *                 record that replaced it. Added within format 4: a registry without it gets it at a
+ *                 writer's open, and gc falls back to the time of the entry's execution.
  *   meta          also "generation" → a number, raised by every commit that changes anything else
  *                 but stamps and file states
  *   blobs         (blob digest) → the blob's bytes (binary, not msgpack): blobs of at most
@@ -94,6 +99,8 @@ export class LmdbRegistry implements Registry {
   private readonly stagedBlobs = new Map<BlobDigest, Uint8Array>();
   private readonly meta: Database<unknown, string>;
   private readonly stamps: Database<unknown, Key>;
+  /** Writers only (a read-only open cannot create it in a registry written before it existed). */
+  private readonly actionUses: Database<number, Key> | undefined;
   /** Whether a write since the last commit changed what the registry holds (see `generation`). */
   private dirty = false;
   /**
@@ -119,6 +126,7 @@ export class LmdbRegistry implements Registry {
     this.blobs = env.openDB<Buffer, Key>("blobs", { encoding: "binary", keyEncoding: "binary" });
     this.meta = env.openDB<unknown, string>("meta", { encoding: "msgpack" });
     this.stamps = sub("stamps");
+    this.actionUses = readOnly ? undefined : sub("actionUses");
     // Last: opening a sub-database ends the read transaction under way.
     this.snapshot = readOnly ? { transaction: env.useReadTransaction() } : {};
   }
@@ -355,7 +363,30 @@ export class LmdbRegistry implements Registry {
 
   putQuantum(collection: string, task: string, dataId: string, rec: QuantumRecord): void {
     this.dirty = true;
+    this.noteReplaced(collection, task, dataId, rec.key);
     this.write(this.quanta, [collection, task, dataId], rec);
+  }
+
+  /**
+   * A quantum's record is replaced by one of key `next` (undefined: removed): the cached result it
+   * named was used until now (see `actionUses`). Current results need no time: collections keep them.
+   */
+  private noteReplaced(collection: string, task: string, dataId: string, next: QuantumKey | undefined): void {
+    if (this.actionUses === undefined) return;
+    const old = this.read(this.quanta, [collection, task, dataId]);
+    if (old === undefined || old.key === next || old.status === "failed") return;
+    this.write(this.actionUses, [old.key], Date.now());
+  }
+
+  lastUses(): Map<QuantumKey, number> {
+    const out = new Map<QuantumKey, number>();
+    if (this.actionUses === undefined) return out;
+    for (const { key, value } of this.actionUses.getRange(allKeys())) out.set(decodeRegistryKey(key)[0] as QuantumKey, value);
+    return out;
+  }
+
+  deleteLastUse(key: QuantumKey): void {
+    if (this.actionUses !== undefined) this.write(this.actionUses, [key], REMOVE);
   }
 
   *listQuanta(collection: string, task?: string): Iterable<{ task: string; dataId: string; record: QuantumRecord }> {
@@ -374,6 +405,15 @@ export class LmdbRegistry implements Registry {
 
   getExecution(id: string): ExecutionRecord | undefined {
     return this.read(this.executions, [id]);
+  }
+
+  *listExecutions(): Iterable<ExecutionRecord> {
+    for (const { value } of this.executions.getRange(this.scan(allKeys()))) yield value;
+  }
+
+  deleteExecution(id: string): void {
+    this.dirty = true;
+    this.write(this.executions, [id], REMOVE);
   }
 
   generation(): number {
@@ -444,6 +484,7 @@ export class LmdbRegistry implements Registry {
   deleteAction(key: QuantumKey): void {
     this.dirty = true;
     this.write(this.actions, [key], REMOVE);
+    this.deleteLastUse(key);
   }
 
   *listAllQuanta(): Iterable<{ collection: string; task: string; dataId: string; record: QuantumRecord }> {
@@ -455,6 +496,7 @@ export class LmdbRegistry implements Registry {
 
   deleteQuantum(collection: string, task: string, dataId: string): void {
     this.dirty = true;
+    this.noteReplaced(collection, task, dataId, undefined);
     this.write(this.quanta, [collection, task, dataId], REMOVE);
   }
 }

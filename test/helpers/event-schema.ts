@@ -161,7 +161,7 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
   event("watch-changed", { paths: z.array(z.string()), changes: z.array(z.strictObject({ path: z.string(), kind: z.enum(["added", "changed", "removed"]) })) }),
   event("watch-error", { message: z.string() }),
   event("why", { ...verdict, upstream: z.array(z.strictObject(verdict)) }),
-  event("gc-finished", { blobsDeleted: count, blobsKept: count, tempFilesDeleted: count, bytesFreed: count }),
+  event("gc-finished", { dryRun: z.boolean(), blobsDeleted: count, blobsKept: count, tempFilesDeleted: count, bytesFreed: count, bytesKept: count, cacheEntriesDeleted: count, cacheEntriesKept: count, executionsDeleted: count }),
   event("blob-problem", { digest: blobDigest, status: z.enum(["missing", "corrupt"]), path: z.string(), referencedBy: z.array(z.string()) }),
   event("verify-finished", { blobs: count, bytes: count, missing: count, corrupt: count }),
   event("verify-repaired", { quarantined: count, actionsDropped: count, quantaDropped: count }),
