@@ -83,6 +83,8 @@ export interface RunOptions {
   };
   /** `--force`: the labels of tasks whose quanta run whatever the cache holds. */
   force?: ReadonlySet<string>;
+  /** Quanta that run whatever the cache holds: a dropped temp output of theirs is needed (core/temp-outputs.ts). */
+  needed?: ReadonlyMap<number, Reason>;
 }
 
 /** Per dataset of a graph: its digest, or null when it is absent (RunResult.states). */
@@ -167,7 +169,7 @@ class GraphRun {
   constructor(private readonly opts: RunOptions) {
     this.walker = new GraphWalker(opts.graph, { order: opts.order });
     this.earlier = new Set(opts.executor.unfinished());
-    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection, { forced: opts.force, pointReads: opts.since !== undefined });
+    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection, { forced: opts.force, needed: opts.needed, pointReads: opts.since !== undefined });
     this.jobs = new JobBuilder(opts.graph, opts.repo);
     this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
     this.tally = new RunTally(countTaskQuanta(opts.graph).map((t) => ({ task: t.task, total: t.quanta })), opts.emit);

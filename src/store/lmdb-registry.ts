@@ -261,7 +261,7 @@ export class LmdbRegistry implements Registry {
 
   putDatasetType(rec: DatasetTypeRecord): void {
     const known = this.read(this.datasetTypes, [rec.name]);
-    if (known && known.storage === rec.storage && known.dimensions.join("\0") === rec.dimensions.join("\0") && known.executable === rec.executable) return;
+    if (known && known.storage === rec.storage && known.dimensions.join("\0") === rec.dimensions.join("\0") && known.executable === rec.executable && known.temp === rec.temp) return;
     this.dirty = true;
     this.write(this.datasetTypes, [rec.name], rec);
   }

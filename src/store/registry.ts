@@ -24,6 +24,8 @@ export interface DatasetTypeRecord {
   storage: StorageClass;
   /** Written by an `executable` output (a program): `quanta export` makes its files executable. */
   executable?: boolean;
+  /** Written by a `temp` output: a blob of its missing was dropped on purpose (app/drop-temp-outputs.ts). */
+  temp?: boolean;
 }
 
 export interface DatasetRecord {

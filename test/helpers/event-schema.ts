@@ -38,6 +38,7 @@ const reason = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("config-changed"), key: z.string(), before: z.unknown(), after: z.unknown() }),
   z.strictObject({ kind: z.literal("depends-changed"), name: z.string(), before: z.string().optional(), after: z.string().optional() }),
   z.strictObject({ kind: z.literal("forced") }),
+  z.strictObject({ kind: z.literal("temp-needed"), type: z.string(), dataId: z.string(), consumer: z.string() }),
   z.strictObject({ kind: z.literal("input-changed"), ...datasetAt, before: blobDigest, after: blobDigest }),
   z.strictObject({ kind: z.literal("input-added"), ...datasetAt, digest: blobDigest }),
   z.strictObject({ kind: z.literal("input-removed"), ...datasetAt, digest: blobDigest }),
