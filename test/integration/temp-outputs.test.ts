@@ -79,6 +79,8 @@ describe("19.6 temp outputs", () => {
     await quanta(["run", "p.yaml", "--plain"]);
     const status = await quanta(["status", "p.yaml", "--config", "shout.letter=C", "--list"]);
     expect(status.stdout).toContain("3 will run, 3 may run");
+    const why = await quanta(["why", "swap@item=1", "--pipeline", "p.yaml", "--config", "shout.letter=C"]);
+    expect(why.stdout).toContain("swap@item=1 will run:\n  - its temp output swapped@item=1 was dropped and shout@item=1 must run");
     const rerun = await quanta(["run", "p.yaml", "--plain", "--config", "shout.letter=C"]);
     expect(rerun.stdout).toContain("6 ran");
     for (const i of ITEMS) expect((await quanta(["get", `shouted@item=${i}`])).stdout).toBe(content(i).replaceAll("a", "b").replaceAll("b", "C"));
