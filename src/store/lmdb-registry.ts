@@ -17,11 +17,9 @@
  *   executions    (execution id) → ExecutionRecord
  *   stamps        (`run\0collection`), (`ingest\0collection`) → what the last complete run or
  *                 ingest saw (app/stamps.ts); writing one does not change the generation
- *   actionUses    (quantum key) → ms since the epoch: when a cached result stopped being the current
- *                 result of a quantum in a collection (a run replaced or removed that record), for
- *                 `quanta gc --keep-age/--max-size`; written by writers only, in the commit of the
- *                 record that replaced it. Added within format 4: a registry without it gets it at a
- *                 writer's open, and gc falls back to the time of the entry's execution.
+ *   actionUses    (quantum key) → ms since the epoch when a cached result stopped being a quantum's
+ *                 current one (for `gc --keep-age/--max-size`), written with the record replacing it.
+ *                 Added within format 4: a writer's open creates it; readers never open it.
  *   meta          also "generation" → a number, raised by every commit that changes anything else
  *                 but stamps and file states
  *   blobs         (blob digest) → the blob's bytes (binary, not msgpack): blobs of at most
@@ -367,10 +365,7 @@ export class LmdbRegistry implements Registry {
     this.write(this.quanta, [collection, task, dataId], rec);
   }
 
-  /**
-   * A quantum's record is replaced by one of key `next` (undefined: removed): the cached result it
-   * named was used until now (see `actionUses`). Current results need no time: collections keep them.
-   */
+  /** A quantum's record is replaced by one of key `next` (undefined: removed): its result was used until now. */
   private noteReplaced(collection: string, task: string, dataId: string, next: QuantumKey | undefined): void {
     if (this.actionUses === undefined) return;
     const old = this.read(this.quanta, [collection, task, dataId]);
