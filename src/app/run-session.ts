@@ -34,6 +34,10 @@ import type { QuantumGraph } from "../core/quantum-graph.js";
 import { UsageError } from "../core/errors.js";
 import { canonicalJson } from "../core/canonical-json.js";
 import { runGraph, type DatasetStates, type RunResult } from "../exec/engine.js";
+import { tempProducersToRun, type NeededProducers } from "../core/temp-outputs.js";
+import { QuantumResolver } from "../core/quantum-resolver.js";
+import { viewOf } from "../store/repository-view.js";
+import { dropTempOutputs } from "./drop-temp-outputs.js";
 import { InProcessExecutor } from "../exec/in-process-executor.js";
 import { PoolExecutor } from "../exec/pool-executor.js";
 import { checkSlurmResources, countingSlurm, makeSlurmExecutor, SLURM_SLOTS } from "./slurm-session.js";
@@ -436,6 +440,9 @@ export class RunSession {
       },
     };
     let stopped = true;
+    // Producers whose dropped temp outputs are needed again run first (core/temp-outputs.ts); the
+    // watch's shortcut (`since`) would not decide them.
+    const needed = neededTempProducers(graph, this.repo, collection, narrow.force);
     try {
       const result = await runGraph({
         graph,
@@ -448,9 +455,14 @@ export class RunSession {
         interrupt: stopping.signal,
         prune: narrow.prune,
         force: narrow.force,
-        since: narrow.since,
+        since: needed === undefined || needed.size === 0 ? narrow.since : undefined,
+        ...(needed !== undefined && needed.size > 0 && { needed }),
         supersede,
       });
+      if (result.states !== undefined && needed !== undefined) {
+        const dropped = await dropTempOutputs(this.repo, graph, result.states);
+        if (dropped.size > 0) result.fileBlobs = result.fileBlobs.filter((d) => !dropped.has(d));
+      }
       this.reasons = result.why;
       // A run that set blobs aside leaves worker threads that still list them: start afresh too.
       stopped = stopping.signal.aborted || result.setAside > 0;
@@ -557,4 +569,10 @@ export async function openReporter(output: OutputFlags): Promise<Reporter> {
 
 export function emitterFor(reporter: Reporter): (e: EventBody) => void {
   return (body) => reporter.onEvent(stampEvent(body, Date.now()) as QuantaEvent);
+}
+
+/** The producers to run first because a dropped temp output of theirs is needed; undefined without temp outputs. */
+function neededTempProducers(graph: QuantumGraph, repo: Repository, collection: string, force: ReadonlySet<string> | undefined): NeededProducers | undefined {
+  const view = viewOf(repo);
+  return tempProducersToRun(graph, (needed) => new QuantumResolver(graph, view, collection, { forced: force, needed }), (d) => view.blobExists(d));
 }

@@ -13,6 +13,7 @@ import type { QuantumGraph } from "../core/quantum-graph.js";
 import { dryRun, type QuantumStatus, type QuantumVerdict } from "../core/dry-run.js";
 import { QuantumResolver } from "../core/quantum-resolver.js";
 import { readForcedTasks } from "../core/forced-tasks.js";
+import { tempProducersToRun } from "../core/temp-outputs.js";
 import { viewOf } from "../store/repository-view.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { formatStatus } from "../ui/format-status.js";
@@ -33,7 +34,10 @@ import { estimateSlurmJobs } from "../core/slurm-estimate.js";
  */
 export function resolveStatuses(graph: QuantumGraph, repo: Repository, collection: string, options: { until?: number; force?: readonly string[] } = {}): QuantumVerdict[] {
   const forced = readForcedTasks(options.force, graph);
-  return dryRun(graph, new QuantumResolver(graph, viewOf(repo), collection, forced === undefined ? {} : { forced }), options.until) as QuantumVerdict[];
+  const view = viewOf(repo);
+  // As a run does: producers whose dropped temp outputs are needed run first (core/temp-outputs.ts).
+  const needed = tempProducersToRun(graph, (n) => new QuantumResolver(graph, view, collection, { forced, needed: n }), (d) => view.blobExists(d));
+  return dryRun(graph, new QuantumResolver(graph, view, collection, { forced, needed }), options.until) as QuantumVerdict[];
 }
 
 const LABEL: Record<QuantumStatus, string> = { "will-run": "will run", "may-run": "may run", "up-to-date": "up to date", blocked: "blocked" };

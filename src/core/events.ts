@@ -199,7 +199,7 @@ export type CommandEvent =
   /** `quanta why`: the verdict on one quantum, then the same for each upstream quantum it waits on. */
   | (Stamp & { event: "why" } & QuantumVerdictView & { upstream: QuantumVerdictView[] })
   /** `quanta gc`: what was deleted and what is kept. */
-  | (Stamp & { event: "gc-finished"; blobsDeleted: number; blobsKept: number; tempFilesDeleted: number; bytesFreed: number })
+  | (Stamp & { event: "gc-finished"; dryRun: boolean; blobsDeleted: number; blobsKept: number; tempFilesDeleted: number; bytesFreed: number; bytesKept: number; cacheEntriesDeleted: number; cacheEntriesKept: number; executionsDeleted: number })
   /** `quanta verify`: a blob that is missing or whose bytes no longer hash to its name. */
   | (Stamp & {
       event: "blob-problem";

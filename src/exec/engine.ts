@@ -85,6 +85,8 @@ export interface RunOptions {
   };
   /** `--force`: the labels of tasks whose quanta run whatever the cache holds. */
   force?: ReadonlySet<string>;
+  /** Quanta that run whatever the cache holds: a dropped temp output of theirs is needed (core/temp-outputs.ts). */
+  needed?: ReadonlyMap<number, Reason>;
 }
 
 /** Per dataset of a graph: its digest, or null when it is absent (RunResult.states). */
@@ -169,7 +171,7 @@ class GraphRun {
   constructor(private readonly opts: RunOptions) {
     this.walker = new GraphWalker(opts.graph, { order: opts.order });
     this.earlier = new Set(opts.executor.unfinished());
-    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection, { forced: opts.force, pointReads: opts.since !== undefined });
+    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection, { forced: opts.force, needed: opts.needed, pointReads: opts.since !== undefined });
     this.jobs = new JobBuilder(opts.graph, opts.repo);
     const clustering = opts.executor.clustering;
     const plan = clustering === undefined ? undefined : new ClusterPlan(opts.graph.pipeline, clustering);
