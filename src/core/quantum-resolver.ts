@@ -127,13 +127,14 @@ export class QuantumResolver {
    * says which datasets): its key manifest with those inputs' digests left as holes for the job to fill
    * in, the datasets it reads, and its last successful result in this collection (the job reuses that
    * result when its key turns out to be that result's key, as this resolver would). Undefined when the
-   * job could not decide it as this resolver does: a forced task, one with discovered inputs, or an
+   * job could not decide it as this resolver does: a forced task or quantum (a dropped temp output of
+   * its is needed), one with discovered inputs, or an
    * input that is neither known nor made in the job.
    */
   draftInJob(quantumId: number, inJob: (datasetId: number) => boolean): DraftInJob | undefined {
     const q = this.graph.quanta[quantumId]!;
     const info = this.tasks.get(q.task)!;
-    if (this.options.forced?.has(q.task) === true || info.discovered.length > 0) return undefined;
+    if (this.options.forced?.has(q.task) === true || this.options.needed?.has(quantumId) === true || info.discovered.length > 0) return undefined;
     const keyInputs: KeyInput[] = [];
     const reads: Record<string, number[]> = {};
     for (const name in info.task.inputs) {
