@@ -71,7 +71,7 @@ describe("the CLI", () => {
     const schema = JSON.parse(r.stdout) as { type: string; additionalProperties: boolean; properties: Record<string, { additionalProperties?: { properties?: Record<string, unknown> } }> };
     expect(schema.type).toBe("object");
     expect(schema.additionalProperties).toBe(false);
-    expect(Object.keys(schema.properties).sort()).toEqual(["description", "dimensions", "imports", "inputs", "parameters", "subsets", "tasks"]);
+    expect(Object.keys(schema.properties).sort()).toEqual(["clusters", "description", "dimensions", "imports", "inputs", "parameters", "subsets", "tasks"]);
     expect(Object.keys(schema.properties.tasks!.additionalProperties!.properties!)).toContain("connections");
   });
 });
