@@ -67,7 +67,9 @@ export async function readChecked(repo: Repository, name: string, digest: BlobDi
   let bytes: Uint8Array;
   try {
     bytes = await repo.blobs.read(digest);
-  } catch {
+  } catch (err) {
+    // A raw file ingested by reference that changed or went: the error names it.
+    if (err instanceof RepositoryError) throw err;
     throw new RepositoryError(
       `the bytes of ${name} (blob ${digest}) are missing from ${repo.root}`,
       "run 'quanta verify --repair', then run the pipeline again: its producer reruns, or ingest copies its raw file in again",

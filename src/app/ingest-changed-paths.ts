@@ -30,6 +30,7 @@ import {
   checkDimensions,
   hashFiles,
   ingestInto,
+  isSameFile,
   ingestRelation,
   noteVanishedInputs,
   parseTemplate,
@@ -56,7 +57,7 @@ export async function ingestChangedPaths(options: IngestOptions & { paths: reado
     collection,
     ...{ added: 0, changed: 0, unchanged: 0, removed: 0 },
     byType: Object.fromEntries(fileSpecs.map((s) => [s.type, { added: 0, changed: 0, unchanged: 0, removed: 0 }])),
-    ...{ relations: [], problems: [], filesSeen: 0, filesHashed: 0, bytesHashed: 0 },
+    ...{ relations: [], problems: [], filesSeen: 0, filesHashed: 0, bytesHashed: 0, notes: [] },
   };
   const walkStart = Date.now();
   const paths = [...new Set(options.paths.map((p) => resolve(p)))].sort();
@@ -120,7 +121,7 @@ function matchFiles(files: readonly string[], templates: Templates, report: Inge
       gone.push(path);
       continue;
     }
-    for (const { spec, dataId } of matches) out.push({ spec, path, dataId, key: encodeDataId(dataId), size: st.size, mtimeMs: st.mtimeMs });
+    for (const { spec, dataId } of matches) out.push({ spec, path, dataId, key: encodeDataId(dataId), size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev });
   }
   return out;
 }
@@ -159,7 +160,7 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
   const toHash: Candidate[] = [];
   for (const c of candidates) {
     const state = registry.getFileState(c.path);
-    const same = state !== undefined && state.size === c.size && state.mtimeMs === c.mtimeMs;
+    const same = state !== undefined && isSameFile(state, c);
     if (same && (repo.blobs.inRegistry(state.digest) || repo.blobs.exists(state.digest))) known.set(c.path, state);
     else toHash.push(c);
   }
@@ -191,7 +192,7 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
       writes.push(() => sink.records.putDataset(collection, c.spec.type, c.dataId, record));
     }
     if (hashed.has(c.path)) {
-      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : c.mtimeMs };
+      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : state.mtimeMs };
       writes.push(() => sink.records.putFileState(c.path, stored));
     }
   }
