@@ -161,7 +161,7 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
   for (const c of candidates) {
     const state = registry.getFileState(c.path);
     const same = state !== undefined && isSameFile(state, c);
-    if (same && (repo.blobs.inRegistry(state.digest) || repo.blobs.exists(state.digest))) known.set(c.path, state);
+    if (same && (state.transfer === "reference" || repo.blobs.inRegistry(state.digest) || repo.blobs.exists(state.digest))) known.set(c.path, state);
     else toHash.push(c);
   }
   const notText = findNonUtf8(toHash, report);
@@ -178,7 +178,7 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
     opts.boundKeys.add(c.spec.type + "\0" + c.key);
     let state = known.get(c.path) ?? hashed.get(c.path);
     if (state === undefined) continue; // unreadable: reported, and its old dataset is kept
-    if (existing === undefined && known.has(c.path) && !repo.blobs.has(state.digest)) {
+    if (existing === undefined && known.has(c.path) && state.transfer !== "reference" && !repo.blobs.has(state.digest)) {
       // A remembered file whose blob is gone (collected after the dataset was removed): copy it again.
       state = (await hashFiles([c], sink, 1, report)).get(c.path);
       if (state === undefined) continue;

@@ -233,7 +233,12 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
       toHash.push(c);
       continue;
     }
-    // An unchanged file whose blob is gone (removed as damaged, or collected) is copied in again.
+    // An unchanged file whose blob is gone (removed as damaged, or collected) is copied in again; a
+    // file held by reference is its own bytes.
+    if (state.transfer === "reference") {
+      known.set(c.path, state);
+      continue;
+    }
     if (repo.blobs.inRegistry(state.digest)) inRegistry.add(state.digest);
     else if (!repo.blobs.exists(state.digest)) {
       toHash.push(c);
@@ -259,7 +264,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     let state = known.get(c.path) ?? hashed.get(c.path);
     if (state === undefined) continue; // unreadable: reported, and its old dataset is kept
     const existing = existingByType.get(c.spec.type)!.get(c.key);
-    if (existing === undefined && known.has(c.path) && !repo.blobs.has(state.digest)) {
+    if (existing === undefined && known.has(c.path) && state.transfer !== "reference" && !repo.blobs.has(state.digest)) {
       // A remembered file whose blob is gone (collected after the dataset was removed): copy it again.
       const again = await hashFiles([c], sink, 1, report);
       state = again.get(c.path);
