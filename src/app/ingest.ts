@@ -21,6 +21,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import { hashFile } from "./ingest-preview.js";
+import { hashesInParallel, hashFilesInParallel } from "./parallel-hash.js";
 import type { BlobDigest } from "../core/digest.js";
 import type { DimensionUniverse } from "../core/dimensions.js";
 import { RepositoryError, UsageError } from "../core/errors.js";
@@ -377,7 +378,7 @@ export function racyWindowMs(candidates: readonly Candidate[]): number {
 
 /**
  * Hashes files through the sink (which copies them into the blob store when it commits), `concurrency`
- * at a time. Unreadable files are problems; a failed write to the repository (a RepositoryError from
+ * at a time; many files held by reference (only hashed) on several threads (parallel-hash.ts). Unreadable files are problems; a failed write to the repository (a RepositoryError from
  * the blob store) stops the ingest.
  */
 export async function hashFiles(
@@ -387,6 +388,23 @@ export async function hashFiles(
   report: IngestReport,
 ): Promise<Map<string, FileState>> {
   const out = new Map<string, FileState>();
+  // Files held by reference are only hashed: many of them are hashed on several threads at once.
+  const referenced = files.filter((c) => transferOf(c.spec) === "reference");
+  if (hashesInParallel(referenced.length)) {
+    const answers = await hashFilesInParallel(referenced.map((c) => c.path));
+    referenced.forEach((c, i) => {
+      const answer = answers[i]!;
+      if ("error" in answer) {
+        report.problems.push({ file: c.path, message: `cannot read: ${answer.error}` });
+        return;
+      }
+      out.set(c.path, { digest: answer.digest, size: answer.size, mtimeMs: c.mtimeMs, transfer: "reference", ctimeMs: c.ctimeMs, ino: c.ino, dev: c.dev });
+      report.filesHashed++;
+      report.bytesHashed += answer.size;
+      c.size = answer.size;
+    });
+    files = files.filter((c) => transferOf(c.spec) !== "reference");
+  }
   let next = 0;
   let yieldedAt = Date.now();
   let sinceYield = 0;
