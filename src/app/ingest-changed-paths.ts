@@ -35,6 +35,7 @@ import {
   noteVanishedInputs,
   parseTemplate,
   racyWindowMs,
+  relativeTo,
   repositorySink,
   type IngestOptions,
   type IngestReport,
@@ -192,7 +193,7 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
       writes.push(() => sink.records.putDataset(collection, c.spec.type, c.dataId, record));
     }
     if (hashed.has(c.path)) {
-      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : state.mtimeMs };
+      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : state.mtimeMs, ...relativeTo(repo, state, c.path) };
       writes.push(() => sink.records.putFileState(c.path, stored));
     }
   }

@@ -20,6 +20,7 @@
  * re-hashes it (as git does with "racily clean" index entries).
  */
 import { readFileSync, statSync } from "node:fs";
+import { relative, resolve } from "node:path";
 import { hashFile } from "./ingest-preview.js";
 import { hashesInParallel, hashFilesInParallel } from "./parallel-hash.js";
 import type { BlobDigest } from "../core/digest.js";
@@ -287,7 +288,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
       writes.push(() => records.putDataset(collection, c.spec.type, c.dataId, record));
     }
     if (hashed.has(c.path)) {
-      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : state.mtimeMs };
+      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : state.mtimeMs, ...relativeTo(repo, state, c.path) };
       writes.push(() => records.putFileState(c.path, stored));
     }
   }
@@ -442,6 +443,11 @@ export async function hashFiles(
   // Thrown once every worker has stopped, so nothing writes while the repository closes.
   if (writeFailed !== undefined) throw writeFailed;
   return out;
+}
+
+/** A file held by reference: its path relative to the repository (see FileState.relPath). */
+export function relativeTo(repo: Repository, state: FileState, path: string): { relPath?: string } {
+  return state.transfer === "reference" ? { relPath: relative(resolve(repo.root), path) } : {};
 }
 
 /** Notes once per input type that its `link` files were copied: the file system refused hard links. */

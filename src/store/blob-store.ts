@@ -126,7 +126,7 @@ export class BlobStore {
     this.fsync = this.durability === "per-blob";
     this.streamThreshold = options.streamThreshold ?? DEFAULT_STREAM_THRESHOLD;
     this.inline = options.inline;
-    this.references = options.references && new ReferencedInputs(options.references, hasher);
+    this.references = options.references && new ReferencedInputs(options.references, hasher, repoRoot);
   }
 
   /**
@@ -264,7 +264,7 @@ export class BlobStore {
    */
   referencedFile(digest: BlobDigest): ReferencedFile | undefined {
     if (this.references === undefined || this.fileListed(digest)) return undefined;
-    return this.references.filesOf(digest)[0];
+    return this.references.locate(digest)[0];
   }
 
   /** Whether a raw file ingested by reference holds the blob (as last hashed; its stat is not looked at). */

@@ -10,7 +10,8 @@
  * and hashes only when it differs. A file that changed, or is gone, is a clear error naming it, never
  * other bytes: the next run's ingest hashes the changed file again and binds its new digest.
  */
-import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import type { BlobDigest } from "../core/digest.js";
 import { RepositoryError } from "../core/errors.js";
 import type { StoreHasher } from "./hasher.js";
@@ -32,7 +33,21 @@ export class ReferencedInputs {
   constructor(
     private readonly index: ReferenceIndex,
     private readonly hasher: StoreHasher,
+    /** The repository directory: a file state's `relPath` is relative to it. */
+    private readonly repoRoot: string,
   ) {}
+
+  /**
+   * The files of `digest` as a reader finds them: at their path, or, when nothing is there, at their
+   * place relative to the repository (a project folder moved with its repository and its data).
+   */
+  locate(digest: BlobDigest): ReferencedFile[] {
+    return this.filesOf(digest).map((f) => {
+      if (f.state.relPath === undefined || existsSync(f.path)) return f;
+      const moved = resolve(this.repoRoot, f.state.relPath);
+      return existsSync(moved) ? { path: moved, state: f.state } : f;
+    });
+  }
 
   /** The files ingested by reference whose state names `digest` (their stat is not looked at). */
   filesOf(digest: BlobDigest): ReferencedFile[] {
@@ -54,7 +69,7 @@ export class ReferencedInputs {
    * references it. A file gone or changed since it was hashed is a RepositoryError naming it.
    */
   readSync(digest: BlobDigest): Uint8Array | undefined {
-    const files = this.filesOf(digest);
+    const files = this.locate(digest);
     if (files.length === 0) return undefined;
     let problem: { path: string; status: Exclude<ReferenceStatus, "ok">; reason?: string } | undefined;
     for (const { path } of files) {
@@ -75,7 +90,7 @@ export class ReferencedInputs {
   check(digest: BlobDigest): { status: ReferenceStatus; path: string } | undefined {
     try {
       if (this.readSync(digest) === undefined) return undefined;
-      return { status: "ok", path: this.filesOf(digest)[0]!.path };
+      return { status: "ok", path: this.locate(digest)[0]!.path };
     } catch (err) {
       const found = (err as ReferenceFailure).reference;
       if (found === undefined) throw err;

@@ -61,6 +61,11 @@ export interface FileState {
   ctimeMs?: number;
   ino?: number;
   dev?: number;
+  /**
+   * Held by reference: the path relative to the repository directory, where a reader looks when
+   * nothing is at the path any more (a project folder moved together with its repository).
+   */
+  relPath?: string;
 }
 
 export interface RelationRecord {
