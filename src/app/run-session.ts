@@ -419,7 +419,7 @@ export class RunSession {
     emit: (e: EventBody) => void,
     narrow: { prune?: { marker: string }; force?: ReadonlySet<string>; since?: RunOptionsSince } = {},
   ): Promise<RunResult> {
-    if (this.exec.executor === "slurm") checkSlurmResources(graph);
+    if (this.exec.executor === "slurm") checkSlurmResources(graph, this.exec.clusterBy);
     const executor = (this.executor ??= makeExecutor(this.exec, this.repo, emit));
     const interrupt = stopOnInterrupt();
     const stopping = (this.stopping = new AbortController());
@@ -529,9 +529,14 @@ function makeExecutorInfo(flags: ExecFlags): { kind: "in-process" | "pool" | "sl
 }
 
 /** Refuses flags that cannot work before anything is ingested or planned. */
+/** `--cluster-by` and `--cluster-size` go with `--executor slurm` only. */
+export function checkClusterFlags(flags: Pick<ExecFlags, "executor" | "clusterBy" | "clusterSize"> | undefined): void {
+  if (flags?.clusterBy !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-by groups quanta into Slurm jobs: it needs --executor slurm");
+  if (flags?.clusterSize !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-size packs quanta into Slurm jobs: it needs --executor slurm");
+}
+
 function checkExecFlags(flags: ExecFlags): void {
-  if (flags.clusterBy !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-by groups quanta into Slurm jobs: it needs --executor slurm");
-  if (flags.clusterSize !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-size packs quanta into Slurm jobs: it needs --executor slurm");
+  checkClusterFlags(flags);
   const jobs = flags.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of at least 1, got ${flags.jobs}`);
   if (!Number.isInteger(flags.retries) || flags.retries < 0) throw new UsageError(`--retries expects a whole number, got ${flags.retries}`);

@@ -8,6 +8,8 @@ import type { EventBody } from "../core/events.js";
 import type { Repository } from "../store/repository.js";
 import type { QuantumExecutor } from "../exec/quantum-job.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
+import { UsageError } from "../core/errors.js";
+import { suggestName } from "../core/suggest-name.js";
 import { readResources } from "../exec/slurm/sbatch-options.js";
 import { SlurmExecutor } from "../exec/slurm/slurm-executor.js";
 import { SubmissionJournal } from "../exec/slurm/submission-journal.js";
@@ -19,12 +21,21 @@ export function makeSlurmExecutor(opts: { repo: Repository; jobs?: number; clust
   const runTag = `${Date.now().toString(36)}-${process.pid.toString(36)}`;
   const journal = new SubmissionJournal(resolve(opts.repo.root, "slurm"), runTag);
   const onSubmitted = (s: { jobId: string; task: string; jobs: number; quanta: number; sbatchCalls: number }) => opts.emit({ event: "slurm-submitted", ...s });
-  return new SlurmExecutor({ repo: opts.repo, slots: opts.jobs ?? SLURM_SLOTS, clusterBy: opts.clusterBy, clusterSize: opts.clusterSize, journal, onSubmitted });
+  return new SlurmExecutor({ repo: opts.repo, slots: opts.jobs ?? SLURM_SLOTS, clustering: { by: opts.clusterBy, size: opts.clusterSize }, journal, onSubmitted });
 }
 
-/** Reads every task's `resources:` as sbatch options: a bad value is a usage error (exit 2) before anything is submitted. */
-export function checkSlurmResources(graph: QuantumGraph): void {
+/**
+ * Reads every task's `resources:` as sbatch options, and checks `--cluster-by`'s dimensions: a bad
+ * value is a usage error (exit 2) before anything is submitted.
+ */
+export function checkSlurmResources(graph: QuantumGraph, clusterBy?: readonly string[]): void {
   for (const task of graph.tasks) readResources(task.label, task.resources);
+  for (const dim of clusterBy ?? []) {
+    if (!Object.hasOwn(graph.dimensions, dim)) {
+      const declared = Object.keys(graph.dimensions);
+      throw new UsageError(`--cluster-by names dimension "${dim}", which the pipeline does not declare`, suggestName(dim, declared) ?? `dimensions: ${declared.join(", ")}`);
+    }
+  }
 }
 
 /** `emit`, with the `sbatch` calls and jobs of this run in its `run-finished` (for a Slurm executor). */

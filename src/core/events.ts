@@ -4,6 +4,7 @@
  * versioned interface: add fields and events freely, never rename or remove them without bumping
  * `EVENTS_VERSION`. Every event carries `v` (the version) and `time` (ms since the epoch).
  */
+import type { SlurmEstimate } from "./slurm-estimate.js";
 import type { BlobDigest, CodeDigest, QuantumKey } from "./digest.js";
 import type { QuantumStatus } from "./dry-run.js";
 import type { Reason } from "./explain.js";
@@ -176,6 +177,8 @@ export type RunEvent =
       repository?: string;
       counts: StatusCounts;
       tasks: ({ task: string; total: number } & StatusCounts)[];
+      /** With `--executor slurm`: what would be submitted for the quanta that will or may run (core/slurm-estimate.ts). */
+      slurm?: SlurmEstimate;
     })
   /** Watch mode is idle, watching this many paths. */
   | (Stamp & {

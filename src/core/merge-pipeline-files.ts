@@ -12,7 +12,7 @@
 import { suggestName } from "./suggest-name.js";
 import type { ParsedPipelineFile } from "./parse-pipeline-file.js";
 import { PipelineError } from "./pipeline-error.js";
-import type { PipelineFileInput, PipelineFileTask } from "./pipeline-schema.js";
+import type { PipelineFileCluster, PipelineFileInput, PipelineFileTask } from "./pipeline-schema.js";
 import type { YamlPath, YamlSource } from "./yaml-source.js";
 
 /** A pipeline file and the files it imports, loaded (the app reads them; the core merges them). */
@@ -58,6 +58,7 @@ export interface MergedPipeline {
   /** In file order (see the module comment). */
   readonly tasks: ReadonlyMap<string, MergedTask>;
   readonly subsets: ReadonlyMap<string, MergedSubset>;
+  readonly clusters: ReadonlyMap<string, Located<PipelineFileCluster>>;
 }
 
 export type MergeResult = { ok: true; merged: MergedPipeline } | { ok: false; error: PipelineError };
@@ -69,6 +70,7 @@ interface Draft {
   parameters: Map<string, Located<unknown>>;
   tasks: Map<string, Located<PipelineFileTask>[]>;
   subsets: Map<string, MergedSubset>;
+  clusters: Map<string, Located<PipelineFileCluster>>;
 }
 
 /** Merges `tree`; its root's values have origin `pipeline`, others `import:<file as shown>`. */
@@ -86,6 +88,7 @@ export function mergePipelineFiles(tree: PipelineFileTree): MergeResult {
         parameters: draft.parameters,
         tasks,
         subsets: draft.subsets,
+        clusters: draft.clusters,
       },
     };
   } catch (err) {
@@ -124,6 +127,7 @@ function mergeTree(tree: PipelineFileTree, isRoot: boolean): Draft {
     parameters: new Map(),
     tasks: new Map(),
     subsets: new Map(),
+    clusters: new Map(),
   };
   const importedFrom = new Map<string, number>();
   (data.imports ?? []).forEach((spec, index) => {
@@ -140,6 +144,7 @@ function mergeTree(tree: PipelineFileTree, isRoot: boolean): Draft {
     for (const [name, input] of imported.inputs) draft.inputs.set(name, input);
     for (const [name, parameter] of imported.parameters) draft.parameters.set(name, parameter);
     for (const [name, subset] of imported.subsets) draft.subsets.set(name, subset);
+    for (const [name, cluster] of imported.clusters) draft.clusters.set(name, cluster);
     for (const [label, entries] of imported.tasks) {
       const other = importedFrom.get(label);
       if (other !== undefined) {
@@ -167,6 +172,7 @@ function mergeTree(tree: PipelineFileTree, isRoot: boolean): Draft {
     const description = Array.isArray(subset) ? undefined : subset.description;
     draft.subsets.set(name, { tasks, description, located: locate(subset, ["subsets", name]) });
   }
+  for (const [name, cluster] of Object.entries(data.clusters ?? {})) draft.clusters.set(name, locate(cluster, ["clusters", name]));
   return draft;
 }
 
@@ -198,5 +204,10 @@ function filterImport(imported: Draft, tree: PipelineFileTree, index: number): D
     const kept = subset.tasks.filter(keep);
     if (kept.length > 0) subsets.set(name, { ...subset, tasks: kept });
   }
-  return { ...imported, tasks, subsets };
+  const clusters = new Map<string, Located<PipelineFileCluster>>();
+  for (const [name, cluster] of imported.clusters) {
+    const kept = cluster.value.tasks.filter(keep);
+    if (kept.length > 0) clusters.set(name, { ...cluster, value: { ...cluster.value, tasks: kept } });
+  }
+  return { ...imported, tasks, subsets, clusters };
 }

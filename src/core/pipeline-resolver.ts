@@ -10,7 +10,7 @@ import type { MergedPipeline, MergedTask } from "./merge-pipeline-files.js";
 import { orderTasks } from "./order-tasks.js";
 import { parseConfigOverride, type ConfigOverride } from "./parse-config-override.js";
 import { PipelineError } from "./pipeline-error.js";
-import type { Connection, InputSpec, Pipeline, SubsetDef, TaskNode } from "./pipeline.js";
+import type { ClusterDef, Connection, InputSpec, Pipeline, SubsetDef, TaskNode } from "./pipeline.js";
 import { resolveTask, type ConnectionBlame, type TaskModuleInfo, type ResolvedTask } from "./resolve-task.js";
 import type { StorageClass } from "./storage-class.js";
 import { substituteParameters } from "./substitute-parameters.js";
@@ -87,6 +87,7 @@ function resolveOrThrow(merged: MergedPipeline, context: ResolveContext): Resolv
   const producers = checkDatasetTypes(merged, resolved, inputs);
   const tasks = orderResolved(merged, resolved, producers);
   const subsets = resolveSubsets(merged);
+  const clusters = resolveClusters(merged, subsets, tasks);
   const configSources: Record<string, Readonly<Record<string, ConfigValueSource>>> = {};
   for (const task of tasks) configSources[task.label] = resolved.get(task.label)!.configSources;
   const pipeline: Pipeline = {
@@ -98,6 +99,7 @@ function resolveOrThrow(merged: MergedPipeline, context: ResolveContext): Resolv
     inputs,
     tasks,
     subsets,
+    ...(clusters !== undefined ? { clusters } : {}),
   };
   return { pipeline, configSources };
 }
@@ -300,4 +302,48 @@ function resolveSubsets(merged: MergedPipeline): Record<string, SubsetDef> {
     subsets[name] = { tasks: [...subset.tasks], ...(subset.description !== undefined ? { description: subset.description } : {}) };
   }
   return subsets;
+}
+
+/**
+ * The `clusters:` section: each names tasks (labels or subsets) and dimensions every one of them has;
+ * a task is in one cluster at most.
+ */
+function resolveClusters(merged: MergedPipeline, subsets: Readonly<Record<string, SubsetDef>>, tasks: readonly TaskNode[]): Record<string, ClusterDef> | undefined {
+  if (merged.clusters.size === 0) return undefined;
+  const byLabel = new Map(tasks.map((t) => [t.label, t]));
+  const clusterOf = new Map<string, string>();
+  const clusters: Record<string, ClusterDef> = {};
+  for (const [name, { value, source, path }] of merged.clusters) {
+    if (!LABEL.test(name)) throw source.errorAt(path, `cluster name "${name}" may hold only letters, digits, "_" and "-"`, { target: "key" });
+    const labels: string[] = [];
+    value.tasks.forEach((item, i) => {
+      const members = subsets[item]?.tasks ?? (byLabel.has(item) ? [item] : undefined);
+      if (members === undefined) {
+        throw source.errorAt([...path, "tasks", i], `cluster "${name}" names "${item}", which is neither a task nor a subset of the pipeline`, {
+          hint: suggestName(item, [...byLabel.keys(), ...Object.keys(subsets)]) ?? `tasks: ${[...byLabel.keys()].join(", ")}`,
+        });
+      }
+      for (const label of members) {
+        const other = clusterOf.get(label);
+        if (other !== undefined && other !== name) {
+          throw source.errorAt([...path, "tasks", i], `task "${label}" is in both cluster "${other}" and cluster "${name}"`, { hint: "a task's quanta can share jobs in one cluster only" });
+        }
+        clusterOf.set(label, name);
+        if (!labels.includes(label)) labels.push(label);
+      }
+    });
+    if (value.by.length === 0) throw source.errorAt([...path, "by"], `cluster "${name}" groups by no dimension`, { hint: "by: [visit] puts the quanta of one visit in one job" });
+    value.by.forEach((dim, i) => {
+      for (const label of labels) {
+        const task = byLabel.get(label)!;
+        if (!task.dimensions.includes(dim)) {
+          throw source.errorAt([...path, "by", i], `cluster "${name}" groups by "${dim}", which task "${label}" does not have (its dimensions: ${task.dimensions.join(", ") || "none"})`, {
+            hint: "group by dimensions every task of the cluster has, or leave the task out",
+          });
+        }
+      }
+    });
+    clusters[name] = { tasks: labels, by: [...value.by], ...(value.size !== undefined ? { size: value.size } : {}) };
+  }
+  return clusters;
 }

@@ -62,6 +62,12 @@ const subset = z.union([
   z.strictObject({ tasks: z.array(z.string()), description: z.string().optional() }),
 ]);
 
+const cluster = z.strictObject({
+  tasks: z.array(z.string()).describe("task labels or subsets whose quanta share Slurm jobs"),
+  by: z.array(z.string()).describe("dimensions: quanta with equal values of these run in one job, depth first"),
+  size: z.number().int().positive().optional().describe("at most this many quanta in one job"),
+});
+
 const importEntry = z.strictObject({
   location: z.string().describe("another pipeline file, relative to this one"),
   include: z.array(z.string()).optional().describe("labels or subsets to take"),
@@ -77,6 +83,7 @@ export const PipelineFileSchema = z
     inputs: z.record(z.string(), input).optional(),
     tasks: z.record(z.string(), task).optional(),
     subsets: z.record(z.string(), subset).optional(),
+    clusters: z.record(z.string(), cluster).optional().describe("with --executor slurm: quanta that share a job"),
     imports: z.array(importEntry).optional(),
   })
   .describe("a quanta pipeline");
@@ -85,4 +92,5 @@ export type PipelineFile = z.infer<typeof PipelineFileSchema>;
 export type PipelineFileTask = NonNullable<PipelineFile["tasks"]>[string];
 export type PipelineFileInput = NonNullable<PipelineFile["inputs"]>[string];
 export type PipelineFileConnection = NonNullable<PipelineFileTask["inputs"]>[string];
+export type PipelineFileCluster = NonNullable<PipelineFile["clusters"]>[string];
 export type PipelineFileImport = NonNullable<PipelineFile["imports"]>[number];

@@ -112,6 +112,16 @@ export interface SubsetDef {
   readonly description?: string;
 }
 
+/**
+ * A `clusters:` entry: with `--executor slurm`, the quanta of these tasks with equal values of `by`
+ * run in one job, a data ID's chain depth first (docs/how-it-works.md, "The Slurm executor").
+ */
+export interface ClusterDef {
+  readonly tasks: readonly string[];
+  readonly by: readonly string[];
+  readonly size?: number;
+}
+
 export interface Pipeline {
   /** The pipeline's name: its file name without `.yaml`; the default output collection. */
   readonly name: string;
@@ -124,4 +134,6 @@ export interface Pipeline {
   /** In dependency order (producers before consumers; ties in file order). */
   readonly tasks: readonly TaskNode[];
   readonly subsets: Readonly<Record<string, SubsetDef>>;
+  /** Absent when the file has no `clusters:` section. */
+  readonly clusters?: Readonly<Record<string, ClusterDef>>;
 }

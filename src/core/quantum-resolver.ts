@@ -35,6 +35,19 @@ export type Resolution =
   /** A required input that no quantum produces is not in the repository: the quantum fails. */
   | { kind: "missing-input"; error: string };
 
+/** A quantum as a batch job decides it (see `draftInJob`). */
+export interface DraftInJob {
+  /** Its key manifest; the digests of the inputs at `holes` are placeholders until the job fills them. */
+  manifest: KeyManifest;
+  reads: Record<string, number[]>;
+  /** Per input made in the job: its index in `manifest.inputs`, and the dataset. */
+  holes: { index: number; dataset: number }[];
+  previous?: { key: QuantumKey; outputs: OutputDigests };
+}
+
+/** The placeholder digest of an input a batch job fills in. */
+const HOLE = "hole:";
+
 export interface CachedResult {
   outputs: OutputDigests;
   noWork: boolean;
@@ -102,6 +115,46 @@ export class QuantumResolver {
         throw new Error(`internal error: ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /**
+   * A quantum some of whose inputs are made by quanta that run before it in the same batch job (`inJob`
+   * says which datasets): its key manifest with those inputs' digests left as holes for the job to fill
+   * in, the datasets it reads, and its last successful result in this collection (the job reuses that
+   * result when its key turns out to be that result's key, as this resolver would). Undefined when the
+   * job could not decide it as this resolver does: a forced task, one with discovered inputs, or an
+   * input that is neither known nor made in the job.
+   */
+  draftInJob(quantumId: number, inJob: (datasetId: number) => boolean): DraftInJob | undefined {
+    const q = this.graph.quanta[quantumId]!;
+    const info = this.tasks.get(q.task)!;
+    if (this.options.forced?.has(q.task) === true || info.discovered.length > 0) return undefined;
+    const keyInputs: KeyInput[] = [];
+    const reads: Record<string, number[]> = {};
+    for (const name in info.task.inputs) {
+      const ids: number[] = [];
+      for (const id of q.inputs[name] ?? []) {
+        const ds = this.graph.datasets[id]!;
+        let digest: string;
+        if (inJob(id)) digest = `${HOLE}${id}`;
+        else {
+          const st = ds.producer < 0 ? this.datasetState(id) : this.state[id];
+          if (typeof st !== "string" || st === PENDING) return undefined;
+          digest = st;
+        }
+        keyInputs.push({ connection: name, type: ds.type, dataId: ds.key, digest: digest as BlobDigest });
+        ids.push(id);
+      }
+      reads[name] = ids;
+    }
+    const manifest = buildKeyManifest({ task: q.task, dataId: q.key, codeDigest: info.task.codeDigest, config: info.config, inputs: keyInputs, depends: info.task.depends });
+    const holes: DraftInJob["holes"] = [];
+    manifest.inputs.forEach((input, index) => {
+      if (input.digest.startsWith(HOLE)) holes.push({ index, dataset: Number(input.digest.slice(HOLE.length)) });
+    });
+    const record = this.recordOf(q);
+    const previous = record !== undefined && record.status === "succeeded" && record.outputs !== undefined ? { key: record.key, outputs: record.outputs } : undefined;
+    return { manifest, reads, holes, ...(previous !== undefined ? { previous } : {}) };
   }
 
   /**
@@ -180,7 +233,7 @@ export class QuantumResolver {
    * record holding the current key and its outputs, needs no lookup beyond the records read at first.
    */
   private recall(q: GraphQuantum, key: QuantumKey): { memory: QuantumMemory; cached?: CachedResult } {
-    const record = this.options.pointReads && this.repo.quantumRecord ? this.repo.quantumRecord(this.collection, q.task, q.key) : this.recordsOf(q.task).get(q.key);
+    const record = this.recordOf(q);
     const memory: QuantumMemory = {};
     if (record) memory.record = { key: record.key, status: record.status };
     if (record && record.key === key && record.status !== "failed" && record.outputs) {
@@ -202,6 +255,10 @@ export class QuantumResolver {
       }
     }
     return { memory };
+  }
+
+  private recordOf(q: GraphQuantum): RememberedQuantum | undefined {
+    return this.options.pointReads && this.repo.quantumRecord ? this.repo.quantumRecord(this.collection, q.task, q.key) : this.recordsOf(q.task).get(q.key);
   }
 
   private recordsOf(task: string): Map<string, RememberedQuantum> {

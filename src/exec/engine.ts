@@ -33,6 +33,8 @@ import { JobBuilder } from "./job-builder.js";
 import { CommitBatcher } from "./commit-batcher.js";
 import { RepositoryError } from "../core/errors.js";
 import { quarantineBlobs } from "../store/quarantine-blobs.js";
+import { ClusterPlan } from "../core/cluster-plan.js";
+import { ClusterPacker } from "./cluster-packer.js";
 
 export interface RunOptions {
   graph: QuantumGraph;
@@ -169,6 +171,9 @@ class GraphRun {
     this.earlier = new Set(opts.executor.unfinished());
     this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection, { forced: opts.force, pointReads: opts.since !== undefined });
     this.jobs = new JobBuilder(opts.graph, opts.repo);
+    const clustering = opts.executor.clustering;
+    const plan = clustering === undefined ? undefined : new ClusterPlan(opts.graph.pipeline, clustering);
+    if (plan !== undefined && !plan.isEmpty) this.packer = new ClusterPacker(opts.graph, this.resolver, this.jobs, plan);
     this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
     this.tally = new RunTally(countTaskQuanta(opts.graph).map((t) => ({ task: t.task, total: t.quanta })), opts.emit);
   }
@@ -260,8 +265,22 @@ class GraphRun {
   private dueTimer: NodeJS.Timeout | undefined;
   private dueAt = 0;
 
-  /** Decides ready quanta in order; skips what is up to date; starts the rest while slots are free. */
+  /** Decides ready quanta and starts what must run; quanta of clusters are handed over together. */
   private dispatchReady(): void {
+    this.decideReady();
+    if (this.clustered.length === 0) return;
+    const jobs = this.clustered;
+    this.clustered = [];
+    this.packer!.handOver(jobs, (heads, followOns) => this.opts.executor.submit(heads, this.sink, followOns));
+  }
+
+  /** With an executor that runs clusters of quanta in one job: how they are packed. */
+  private readonly packer: ClusterPacker | undefined;
+  /** The quanta started this turn, for the packer. */
+  private clustered: QuantumJob[] = [];
+
+  /** Decides ready quanta in order; skips what is up to date; starts the rest while slots are free. */
+  private decideReady(): void {
     const { executor } = this.opts;
     // Quanta taken in advance would start as soon as a slot is free, before a failure is known: none
     // under --fail-fast, which starts nothing after the first failure.
@@ -326,6 +345,7 @@ class GraphRun {
     }
     this.submitted.set(job.quantum, { id: job.quantum, job, key: why.key, manifest: why.manifest, reasons: why.reasons });
     if (job.attempt === 1 && this.earlier.delete(job.key)) this.opts.executor.adopt(job, this.sink);
+    else if (this.packer !== undefined) this.clustered.push(job);
     else this.opts.executor.submit([job], this.sink);
   }
 

@@ -29,8 +29,12 @@ export class JobBuilder {
     }
   }
 
-  /** The job of quantum `quantumId`, reading per connection the datasets `reads` names. */
-  build(quantumId: number, key: QuantumKey, reads: Record<string, number[]>, digestOf: (datasetId: number) => BlobDigest): QuantumJob {
+  /**
+   * The job of quantum `quantumId`, reading per connection the datasets `reads` names. A dataset whose
+   * digest is not known yet (`digestOf` gives undefined: made earlier in the same batch job) is an item
+   * with an empty digest and no path, for the job to fill in.
+   */
+  build(quantumId: number, key: QuantumKey, reads: Record<string, number[]>, digestOf: (datasetId: number) => BlobDigest | undefined): QuantumJob {
     const q = this.graph.quanta[quantumId]!;
     const task = this.tasks.get(q.task)!;
     const blobs = this.repo.blobs;
@@ -41,6 +45,7 @@ export class JobBuilder {
         const ds = this.graph.datasets[id]!;
         const digest = digestOf(id);
         const extension = ds.producer < 0 ? this.extensions.get(ds.type) : undefined;
+        if (digest === undefined) return { dataId: ds.dataId, digest: "" as BlobDigest, ...(this.programs.has(ds.type) ? { executable: true } : {}) };
         const bytes = blobs.inlineBytes(digest);
         const program = this.programs.has(ds.type) ? { executable: true } : {};
         if (bytes !== undefined) return { dataId: ds.dataId, digest, bytes, extension, ...program };

@@ -10,6 +10,8 @@ import type { BlobDigest, QuantumKey } from "../core/digest.js";
 import { RepositoryError } from "../core/errors.js";
 import type { TaskNode } from "../core/pipeline.js";
 import type { StorageClass } from "../core/storage-class.js";
+import type { ClusterFlags } from "../core/cluster-plan.js";
+import type { KeyManifest } from "../core/quantum-key.js";
 
 export interface JobInputItem {
   dataId: DataId;
@@ -41,6 +43,25 @@ export interface QuantumJob {
   /** The repository directory (blobs under `blobs/`, scratch under `tmp/`). */
   repoRoot: string;
   attempt: number;
+}
+
+/**
+ * A quantum handed over ahead of its turn, to run in the same batch job after the quanta whose outputs
+ * it reads (a cluster's chain, depth first). The job fills in those inputs (`holes`: their digests in
+ * `job.inputs` and in `manifest`), computes the key, and runs it, unless that key is `previous`'s:
+ * then it takes `previous`'s outputs, as the scheduler would. The scheduler still decides the quantum
+ * itself once its inputs are known, and the executor hands back the job's result only when the keys
+ * agree; otherwise the quantum runs on its own.
+ */
+export interface FollowOnJob {
+  /** Its key is empty, and the items at `holes` have an empty digest and no path, until the job fills them. */
+  job: QuantumJob;
+  manifest: KeyManifest;
+  holes: { connection: string; item: number; manifestIndex: number; quantum: number; output: string }[];
+  /** How many of the quanta it was handed over with run before it (a chain runs depth first). */
+  afterHeads: number;
+  /** Its last successful result in the collection; the paths are filled in by the executor. */
+  previous?: { key: QuantumKey; outputs: Record<string, OutputBlob & { path?: string }> };
 }
 
 /** An output as an outcome names it: its digest and size. Where its bytes live is the store's business. */
@@ -119,10 +140,17 @@ export interface QuantumExecutor {
    */
   readonly queued?: number;
   /**
-   * Hands over work: one quantum, or several that run together (a cluster: one batch job), whose
-   * outcomes each reach `sink`.
+   * Set by an executor that runs clusters of quanta in one batch job (Slurm): the command line's
+   * clustering (it replaces the pipeline file's `clusters:`). The scheduler then hands over the quanta
+   * of a cluster ready together in one `submit`, with the quanta that can follow them in the same job.
    */
-  submit(jobs: readonly QuantumJob[], sink: OutcomeSink): void;
+  readonly clustering?: ClusterFlags;
+  /**
+   * Hands over work: one quantum, or several that run together (a cluster: one batch job), whose
+   * outcomes each reach `sink`; `followOns` may run after them in the same job (executors without
+   * `clustering` get none).
+   */
+  submit(jobs: readonly QuantumJob[], sink: OutcomeSink, followOns?: readonly FollowOnJob[]): void;
   /**
    * Cancels quanta handed over: one that has not started never starts; a running command's process
    * group is killed (other work may be let finish). Each still ends through its sink, as a failure

@@ -152,6 +152,7 @@ export const quantaEventSchema = z.discriminatedUnion("event", [
     repository: z.string().optional(),
     counts: z.strictObject(statusCounts),
     tasks: z.array(z.strictObject({ task: z.string(), total: count, ...statusCounts })),
+    slurm: z.strictObject({ quanta: count, jobs: count, sbatchCalls: count, tasks: z.array(z.strictObject({ task: z.string(), sbatchCalls: count, jobs: count })) }).optional(),
   }),
   event("watch-waiting", {
     paths: count,

@@ -20,24 +20,25 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "n
 import { join, resolve } from "node:path";
 import type { QuantumKey } from "../../core/digest.js";
 import type { Repository } from "../../store/repository.js";
-import { cancelledOutcome, type OutcomeSink, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "../quantum-job.js";
+import { cancelledOutcome, type FollowOnJob, type OutcomeSink, type OutputBlob, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "../quantum-job.js";
+import type { ClusterFlags } from "../../core/cluster-plan.js";
+import { encodeDataId } from "../../core/data-id.js";
+import type { TaskNode } from "../../core/pipeline.js";
 import { keepReturnedBytes, type JobOutcome } from "../run-quantum-job.js";
 import { STOPPED_ERROR } from "../module-workers.js";
 import { SlurmClient, isActive, type JobState } from "./slurm-client.js";
-import { elementFileName, outputFileName, readResultRecord, resultFileName, SLURM_FILES_FORMAT, type ElementFile } from "./slurm-files.js";
+import { elementFileName, outputFileName, readResultRecord, resultFileName, SLURM_FILES_FORMAT, type ElementFile, type ElementStep } from "./slurm-files.js";
 import { mergeResources, readResources, sbatchArgs } from "./sbatch-options.js";
 import { jobEntryPath, writeBatchScript } from "./batch-script.js";
 import type { BlobDigest } from "../../core/digest.js";
-import type { SubmissionJournal } from "./submission-journal.js";
+import { followerName, type EarlierWork, type JournalQuantum, type SubmissionJournal } from "./submission-journal.js";
 
 export interface SlurmExecutorOptions {
   repo: Repository;
   /** How many quanta may be handed over (queued or running) at once. */
   slots: number;
-  /** Quanta with the same values of these dimensions (and the same task) go in one array element. */
-  clusterBy?: readonly string[];
-  /** The most quanta in one array element. */
-  clusterSize?: number;
+  /** The command line's clustering (`--cluster-by`, `--cluster-size`); the scheduler packs the quanta. */
+  clustering?: ClusterFlags;
   client?: SlurmClient;
   journal: SubmissionJournal;
   /** Told of each `sbatch` that went through. */
@@ -52,6 +53,25 @@ interface Tracked {
   element: number;
   /** The quantum number its result record is named by (another run's, for adopted work). */
   recordAs: number;
+  /**
+   * It followed others in its element: the job computed its key. Its record is used only under the key
+   * wanted; without one (the job reused a result, or stopped before it), it is submitted on its own.
+   */
+  followOn?: true;
+}
+
+/** Quanta handed over together, to run as one array element, with the quanta that follow them. */
+interface Pending {
+  heads: QuantumJob[];
+  followOns: readonly FollowOnJob[];
+  sink: OutcomeSink;
+}
+
+/** Where a follow-on quantum runs, until the scheduler hands it over (or the run ends). */
+interface Follower {
+  batch: Batch;
+  element: number;
+  quantum: number;
 }
 
 /** One `sbatch --array` call: its directory, its job id once known, and its quanta not ended yet. */
@@ -73,9 +93,12 @@ const POLL_MAX_MS = 3000;
 export class SlurmExecutor implements QuantumExecutor {
   readonly kind = "slurm" as const;
   readonly slots: number;
+  readonly clustering: ClusterFlags;
   private readonly client: SlurmClient;
   private readonly runDir: string;
-  private waiting: { job: QuantumJob; sink: OutcomeSink }[] = [];
+  private waiting: Pending[] = [];
+  /** This session's follow-on quanta not handed over yet, by `followerName`. */
+  private readonly followers = new Map<string, Follower>();
   private flushing: Promise<void> | undefined;
   private readonly batches = new Set<Batch>();
   private batchCount = 0;
@@ -90,6 +113,7 @@ export class SlurmExecutor implements QuantumExecutor {
 
   constructor(private readonly opts: SlurmExecutorOptions) {
     this.slots = opts.slots;
+    this.clustering = opts.clustering ?? {};
     this.client = opts.client ?? new SlurmClient();
     this.runDir = opts.journal.runDir;
   }
@@ -98,14 +122,42 @@ export class SlurmExecutor implements QuantumExecutor {
     return this.client.sbatchCalls;
   }
 
-  submit(jobs: readonly QuantumJob[], sink: OutcomeSink): void {
-    for (const job of jobs) {
-      if (this.stopped) sink.finished(job.quantum, cancelledOutcome(STOPPED_ERROR));
-      else this.waiting.push({ job, sink });
+  submit(jobs: readonly QuantumJob[], sink: OutcomeSink, followOns: readonly FollowOnJob[] = []): void {
+    if (this.stopped) {
+      for (const job of jobs) sink.finished(job.quantum, cancelledOutcome(STOPPED_ERROR));
+      return;
     }
+    // One handed over to follow in an element already submitted: its record comes from there.
+    if (jobs.length === 1 && followOns.length === 0 && this.attachFollower(jobs[0]!, sink)) return;
+    this.waiting.push({ heads: [...jobs], followOns, sink });
     // Everything handed over within SUBMIT_WINDOW_MS goes in together: records come in one by one
     // as the quanta of running jobs end, and each makes a few downstream quanta ready.
-    if (this.flushing === undefined && this.waiting.length > 0) this.flushing = new Promise((resolve) => setTimeout(resolve, SUBMIT_WINDOW_MS)).then(() => this.flush());
+    if (this.flushing === undefined) this.flushing = new Promise((resolve) => setTimeout(resolve, SUBMIT_WINDOW_MS)).then(() => this.flush());
+  }
+
+  /** Tracks a quantum that follows others in an element of this session or of a head that died; false when none. */
+  private attachFollower(job: QuantumJob, sink: OutcomeSink): boolean {
+    if (job.attempt !== 1) return false;
+    const name = followerName(job.task.label, encodeDataId(job.dataId));
+    const mine = this.followers.get(name);
+    this.followers.delete(name);
+    let where: Follower | undefined = mine;
+    if (where === undefined) {
+      const earlier = this.opts.journal.takeFollower(name);
+      if (earlier === undefined) return false;
+      where = { batch: this.batchOf(earlier), element: earlier.element, quantum: earlier.quantum };
+    }
+    where.batch.outstanding.set(job.quantum, { job, sink, started: false, element: where.element, recordAs: where.quantum, followOn: true });
+    this.batches.add(where.batch);
+    this.schedulePoll(POLL_MIN_MS);
+    return true;
+  }
+
+  /** The batch of earlier work (a head that died), tracked once. */
+  private batchOf(earlier: EarlierWork): Batch {
+    let batch = [...this.batches].find((b) => b.dir === earlier.dir);
+    if (batch === undefined) batch = { dir: earlier.dir, jobId: earlier.jobId, elements: earlier.elements, outstanding: new Map() };
+    return batch;
   }
 
   private async flush(): Promise<void> {
@@ -113,12 +165,13 @@ export class SlurmExecutor implements QuantumExecutor {
       while (this.waiting.length > 0) {
         const wave = this.waiting;
         this.waiting = [];
-        const groups = new Map<string, { job: QuantumJob; sink: OutcomeSink }[]>();
-        for (const item of wave) {
-          const label = item.job.task.label;
+        // One array job per task of the first quanta of its elements.
+        const groups = new Map<string, Pending[]>();
+        for (const pending of wave) {
+          const label = pending.heads[0]!.task.label;
           let group = groups.get(label);
           if (group === undefined) groups.set(label, (group = []));
-          group.push(item);
+          group.push(pending);
         }
         for (const group of groups.values()) await this.submitGroup(group);
       }
@@ -127,33 +180,47 @@ export class SlurmExecutor implements QuantumExecutor {
     }
   }
 
-  /** Submits one task's quanta of a wave as one array job. */
-  private async submitGroup(group: { job: QuantumJob; sink: OutcomeSink }[]): Promise<void> {
-    const elements = this.clustered(group);
+  /** Submits a wave's elements of one task as one array job. */
+  private async submitGroup(elements: Pending[]): Promise<void> {
     const dir = join(this.runDir, `b${this.batchCount++}`);
     const batch: Batch = { dir, elements: elements.length, outstanding: new Map() };
+    const journaled: JournalQuantum[] = [];
+    const tasks = new Map<string, TaskNode>();
+    let quanta = 0;
     try {
       mkdirSync(dir, { recursive: true });
-      for (let i = 0; i < elements.length; i++) {
-        const jobs = await Promise.all(elements[i]!.map(({ job }) => this.withInputFiles(job)));
-        const file: ElementFile = { format: SLURM_FILES_FORMAT, jobs };
-        writeFileSync(join(dir, elementFileName(i)), JSON.stringify(file));
-        for (const { job, sink } of elements[i]!) batch.outstanding.set(job.quantum, { job, sink, started: false, element: i, recordAs: job.quantum });
+      for (let element = 0; element < elements.length; element++) {
+        const { heads, followOns, sink } = elements[element]!;
+        const steps = await this.stepsOf(heads, followOns);
+        const file: ElementFile = { format: SLURM_FILES_FORMAT, steps };
+        writeFileSync(join(dir, elementFileName(element)), JSON.stringify(file));
+        for (const job of heads) {
+          batch.outstanding.set(job.quantum, { job, sink, started: false, element, recordAs: job.quantum });
+          journaled.push({ quantum: job.quantum, key: job.key, attempt: job.attempt, element });
+        }
+        for (const { job } of followOns) journaled.push({ quantum: job.quantum, key: job.key, attempt: job.attempt, element, follows: followerName(job.task.label, encodeDataId(job.dataId)) });
+        for (const step of steps) {
+          const task = (step.job ?? step.followOn.job).task;
+          tasks.set(task.label, task);
+        }
+        quanta += steps.length;
       }
       const script = writeBatchScript(dir, jobEntryPath());
-      const task = group[0]!.job.task;
-      const resources = mergeResources([readResources(task.label, task.resources)]);
-      const args = [`--array=0-${elements.length - 1}`, `--job-name=quanta-${task.label}`, `--output=${join(dir, "out-%a.txt")}`, `--chdir=${dir}`, ...sbatchArgs(resources)];
-      this.opts.journal.intend(dir, [...batch.outstanding.values()].map((t) => ({ quantum: t.job.quantum, key: t.job.key, attempt: t.job.attempt, element: t.element })));
+      const label = elements[0]!.heads[0]!.task.label;
+      // An element takes the largest of its tasks' resources.
+      const resources = mergeResources([...tasks.values()].map((t) => readResources(t.label, t.resources)));
+      const args = [`--array=0-${elements.length - 1}`, `--job-name=quanta-${label}`, `--output=${join(dir, "out-%a.txt")}`, `--chdir=${dir}`, ...sbatchArgs(resources)];
+      this.opts.journal.intend(dir, journaled);
       const calls = this.client.sbatchCalls;
       batch.jobId = await this.client.sbatch(args, script);
       this.opts.journal.submitted(dir, batch.jobId, elements.length);
       this.jobs += elements.length;
-      this.opts.onSubmitted?.({ jobId: batch.jobId, task: task.label, jobs: elements.length, quanta: group.length, sbatchCalls: this.client.sbatchCalls - calls });
+      this.opts.onSubmitted?.({ jobId: batch.jobId, task: label, jobs: elements.length, quanta, sbatchCalls: this.client.sbatchCalls - calls });
     } catch (err) {
-      const problem = { message: `could not submit ${group.length} quanta of task ${group[0]!.job.task.label} to Slurm: ${(err as Error).message}`, hint: "check that Slurm answers (sinfo, SLURM_CONF); the same command submits what is left" };
+      const heads = elements.flatMap((e) => e.heads.map((job) => ({ job, sink: e.sink })));
+      const problem = { message: `could not submit ${heads.length} quanta of task ${elements[0]!.heads[0]!.task.label} to Slurm: ${(err as Error).message}`, hint: "check that Slurm answers (sinfo, SLURM_CONF); the same command submits what is left" };
       const now = Date.now();
-      for (const { job, sink } of group) sink.finished(job.quantum, { ok: false, error: problem.message, log: "", startedAt: now, finishedAt: now, repositoryError: problem });
+      for (const { job, sink } of heads) sink.finished(job.quantum, { ok: false, error: problem.message, log: "", startedAt: now, finishedAt: now, repositoryError: problem });
       return;
     }
     if (this.stopped) {
@@ -161,23 +228,46 @@ export class SlurmExecutor implements QuantumExecutor {
       for (const t of batch.outstanding.values()) t.sink.finished(t.job.quantum, cancelledOutcome(STOPPED_ERROR));
       return;
     }
+    elements.forEach(({ followOns }, element) => {
+      for (const { job } of followOns) this.followers.set(followerName(job.task.label, encodeDataId(job.dataId)), { batch, element, quantum: job.quantum });
+    });
     this.batches.add(batch);
     this.schedulePoll(POLL_MIN_MS);
   }
 
-  /** The array elements of a task's quanta: one each, or clusters by the `--cluster-by` dimensions. */
-  private clustered<T extends { job: QuantumJob }>(group: T[]): T[][] {
-    const dims = this.opts.clusterBy;
-    const limit = this.opts.clusterSize ?? Infinity;
-    if (dims === undefined || dims.length === 0) return limit === Infinity ? group.map((g) => [g]) : chunk(group, limit);
-    const byKey = new Map<string, T[]>();
-    for (const g of group) {
-      const key = JSON.stringify(dims.map((d) => g.job.dataId[d] ?? null));
-      let list = byKey.get(key);
-      if (list === undefined) byKey.set(key, (list = []));
-      list.push(g);
+  /** An element's quanta in the order its job runs them, with every input a file a job can read. */
+  private async stepsOf(heads: readonly QuantumJob[], followOns: readonly FollowOnJob[]): Promise<ElementStep[]> {
+    const steps: ElementStep[] = [];
+    const follow = async (afterHeads: number) => {
+      for (const f of followOns) {
+        if (f.afterHeads !== afterHeads) continue;
+        const outputs = f.previous && (await this.withPaths(f.previous.outputs));
+        const previous = outputs && { key: f.previous!.key, outputs };
+        steps.push({ followOn: { ...f, job: await this.withInputFiles(f.job), previous } });
+      }
+    };
+    await follow(0);
+    for (let i = 0; i < heads.length; i++) {
+      steps.push({ job: await this.withInputFiles(heads[i]!) });
+      await follow(i + 1);
     }
-    return [...byKey.values()].flatMap((list) => chunk(list, limit));
+    return steps;
+  }
+
+  /**
+   * Outputs of an earlier result as files a job can read (those kept in the registry written out);
+   * undefined when one is missing: the job then runs the quantum (the head would too).
+   */
+  private async withPaths(outputs: Record<string, OutputBlob>): Promise<Record<string, OutputBlob & { path: string }> | undefined> {
+    const blobs = this.opts.repo.blobs;
+    const out: Record<string, OutputBlob & { path: string }> = {};
+    for (const name in outputs) {
+      const { digest, size } = outputs[name]!;
+      const bytes = blobs.inlineBytes(digest);
+      if (bytes === undefined && statSync(blobs.pathOf(digest), { throwIfNoEntry: false })?.size !== size) return undefined;
+      out[name] = { digest, size, path: resolve(bytes === undefined ? blobs.pathOf(digest) : await blobs.materialize(digest, bytes)) };
+    }
+    return out;
   }
 
   /** The job with its registry-kept inputs written out as blob files (a job reads files only). */
@@ -187,7 +277,8 @@ export class SlurmExecutor implements QuantumExecutor {
     for (const name in job.inputs) {
       const input = job.inputs[name]!;
       // Absolute paths: a job starts in its batch's directory, maybe on another host.
-      const items = await Promise.all(input.items.map(async ({ bytes, ...item }) => ({ ...item, path: resolve(bytes === undefined ? item.path! : await blobs.materialize(item.digest, bytes)) })));
+      // An input made earlier in the element (no digest yet) is filled in by the job.
+      const items = await Promise.all(input.items.map(async ({ bytes, ...item }) => (item.digest === "" ? item : { ...item, path: resolve(bytes === undefined ? item.path! : await blobs.materialize(item.digest, bytes)) })));
       inputs[name] = { ...input, items };
     }
     return { ...job, inputs, repoRoot: resolve(job.repoRoot) };
@@ -259,9 +350,10 @@ export class SlurmExecutor implements QuantumExecutor {
       if (record === undefined) continue;
       batch.outstanding.delete(quantum);
       found = true;
-      this.deliver(t, { ...this.checked(record.outcome, record.bytes), host: record.host });
+      if (t.followOn && record.key !== t.job.key) this.resubmit(t);
+      else this.deliver(t, { ...this.checked(record.outcome, record.bytes), host: record.host });
     }
-    if (found && batch.outstanding.size === 0) this.opts.journal.ingested(batch.dir);
+    if (found) this.noteIngested(batch);
     return found;
   }
 
@@ -273,7 +365,8 @@ export class SlurmExecutor implements QuantumExecutor {
       const id = `${batch.jobId}_${t.element}`;
       const state = states.get(id);
       if (state !== undefined && isActive(state.state)) {
-        if (state.state === "RUNNING" && !t.started) {
+        // A follow-on starts when the quanta before it in the element are done, not with the element.
+        if (state.state === "RUNNING" && !t.started && !t.followOn) {
           t.started = true;
           t.sink.started(t.job.quantum);
         }
@@ -288,10 +381,26 @@ export class SlurmExecutor implements QuantumExecutor {
       if (!ended.has(t.element)) continue;
       batch.outstanding.delete(quantum);
       changed = true;
-      this.deliver(t, this.endedOutcome(batch, t.element, ended.get(t.element)));
+      if (t.followOn) this.resubmit(t);
+      else this.deliver(t, this.endedOutcome(batch, t.element, ended.get(t.element)));
     }
-    if (batch.outstanding.size === 0) this.opts.journal.ingested(batch.dir);
+    this.noteIngested(batch);
     return changed;
+  }
+
+  /** A follow-on quantum its element did not run under the key wanted: submitted on its own. */
+  private resubmit(t: Tracked): void {
+    this.submit([t.job], t.sink);
+  }
+
+  /**
+   * Journals a batch as ingested once every outcome was handed over and none of its follow-on quanta
+   * waits to be handed over (a head that died would otherwise run them twice).
+   */
+  private noteIngested(batch: Batch): void {
+    if (batch.outstanding.size > 0) return;
+    for (const f of this.followers.values()) if (f.batch === batch) return;
+    this.opts.journal.ingested(batch.dir);
   }
 
   private endedOutcome(batch: Batch, element: number, state: JobState | undefined): QuantumOutcome {
@@ -351,7 +460,11 @@ export class SlurmExecutor implements QuantumExecutor {
     this.stopped = true;
     clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
-    this.client.cancelNow([...this.batches].map((b) => b.jobId!));
+    // With the elements that may still run follow-on quanta.
+    const followed = [...this.followers.values()].map((f) => f.batch);
+    this.followers.clear();
+    this.client.cancelNow([...new Set([...this.batches, ...followed].map((b) => b.jobId!))]);
+    for (const batch of followed) this.opts.journal.ingested(batch.dir);
     for (const batch of this.batches) {
       for (const t of batch.outstanding.values()) t.sink.finished(t.job.quantum, cancelledOutcome(STOPPED_ERROR));
       batch.outstanding.clear();
@@ -360,7 +473,7 @@ export class SlurmExecutor implements QuantumExecutor {
     this.batches.clear();
     const waiting = this.waiting;
     this.waiting = [];
-    for (const { job, sink } of waiting) sink.finished(job.quantum, cancelledOutcome(STOPPED_ERROR));
+    for (const { heads, sink } of waiting) for (const job of heads) sink.finished(job.quantum, cancelledOutcome(STOPPED_ERROR));
   }
 
   unfinished(): ReadonlySet<QuantumKey> {
@@ -370,11 +483,8 @@ export class SlurmExecutor implements QuantumExecutor {
   adopt(job: QuantumJob, sink: OutcomeSink): void {
     const earlier = this.opts.journal.take(job.key);
     if (earlier === undefined) throw new Error(`internal error: no earlier Slurm work of key ${job.key} to adopt`);
-    let batch = [...this.batches].find((b) => b.dir === earlier.dir);
-    if (batch === undefined) {
-      batch = { dir: earlier.dir, jobId: earlier.jobId, elements: earlier.elements, outstanding: new Map() };
-      this.batches.add(batch);
-    }
+    const batch = this.batchOf(earlier);
+    this.batches.add(batch);
     batch.outstanding.set(job.quantum, { job: { ...job, attempt: earlier.attempt }, sink, started: false, element: earlier.element, recordAs: earlier.quantum });
     this.schedulePoll(POLL_MIN_MS);
   }
@@ -389,15 +499,15 @@ export class SlurmExecutor implements QuantumExecutor {
     await this.polling;
     clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
+    // Follow-on quanta no run wanted (the scheduler found them up to date, or without work): their
+    // elements, if still running, are cancelled, and their batches are done with.
+    const untaken = [...this.followers.values()].map((f) => ({ element: `${f.batch.jobId}_${f.element}`, dir: f.batch.dir }));
+    this.followers.clear();
+    untaken.push(...this.opts.journal.untakenFollowers());
+    this.client.cancelNow([...new Set(untaken.map((u) => u.element))]);
+    for (const dir of new Set(untaken.map((u) => u.dir))) if (![...this.batches].some((b) => b.dir === dir && b.outstanding.size > 0)) this.opts.journal.ingested(dir);
     if (this.batches.size === 0) this.opts.journal.tidy();
   }
-}
-
-function chunk<T>(list: T[], size: number): T[][] {
-  if (size === Infinity) return [list];
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
 }
 
 function readTail(path: string, bytes = 4000): string {

@@ -8,6 +8,10 @@
  *     {"format":1,"op":"submitted","dir":D,"jobId":J,"elements":N}                                       after sbatch answered
  *     {"format":1,"op":"ingested","dir":D}                                                                every outcome handed over
  *
+ * A quantum that follows others in its element (a cluster's chain) is journaled with an empty key and
+ * its task and data ID (`follows`): the job computes its key, and a later run that wants that quantum
+ * waits for the element's record and uses it if the key is the one it wants.
+ *
  * A batch submitted and not ingested is unfinished work: its quanta's keys are `unfinished()`, and a
  * run adopts the quanta it still wants (their records are read from D when their jobs end). An intent
  * without its `submitted` line is a head that died inside `sbatch`: taken as not submitted. Lines of
@@ -22,9 +26,12 @@ const FORMAT = 1;
 
 export interface JournalQuantum {
   quantum: number;
+  /** Empty for a quantum that follows others in its element: the job computes its key. */
   key: QuantumKey;
   attempt: number;
   element: number;
+  /** A follow-on quantum's task and data ID (`followerName`): how a later run finds it. */
+  follows?: string;
 }
 
 /** Earlier work of one key, as `take` hands it to an adopting run. */
@@ -55,6 +62,8 @@ export class SubmissionJournal {
   private readonly entries = new Map<string, Entry>();
   /** Earlier work not yet adopted, by key. */
   private readonly earlier = new Map<QuantumKey, EarlierWork>();
+  /** Follow-on quanta of earlier work not yet taken, by `followerName`. */
+  private readonly earlierFollowers = new Map<string, EarlierWork>();
 
   constructor(
     private readonly root: string,
@@ -89,7 +98,11 @@ export class SubmissionJournal {
     }
     for (const [dir, entry] of this.entries) {
       if (entry.ingested || entry.jobId === undefined) continue;
-      for (const q of entry.quanta) this.earlier.set(q.key, { ...q, dir, jobId: entry.jobId, elements: entry.elements ?? 1 });
+      for (const q of entry.quanta) {
+        const work = { ...q, dir, jobId: entry.jobId, elements: entry.elements ?? 1 };
+        if (q.follows !== undefined) this.earlierFollowers.set(q.follows, work);
+        else this.earlier.set(q.key, work);
+      }
     }
   }
 
@@ -108,6 +121,20 @@ export class SubmissionJournal {
     return work;
   }
 
+  /** The earlier work of a follow-on quantum, now this run's to wait for (its record is used if its key is the one wanted). */
+  takeFollower(name: string): EarlierWork | undefined {
+    const work = this.earlierFollowers.get(name);
+    this.earlierFollowers.delete(name);
+    return work;
+  }
+
+  /** Follow-on quanta of earlier work that no quantum took: their array elements (`JOB_E`) and batch directories. */
+  untakenFollowers(): { element: string; dir: string }[] {
+    const out = [...this.earlierFollowers.values()].map((w) => ({ element: `${w.jobId}_${w.element}`, dir: w.dir }));
+    this.earlierFollowers.clear();
+    return out;
+  }
+
   /** Earlier work no quantum wanted: the array elements (`JOB_E`) none of whose quanta were adopted, to cancel. */
   abandon(keys: Iterable<QuantumKey>): string[] {
     const abandoned = new Set(keys);
@@ -119,8 +146,9 @@ export class SubmissionJournal {
     }
     for (const [dir, entry] of this.entries) {
       if (entry.ingested || entry.jobId === undefined) continue;
-      for (const q of entry.quanta) if (!abandoned.has(q.key) && !this.earlier.has(q.key)) wanted.add(`${entry.jobId}_${q.element}`);
-      if (entry.quanta.every((q) => abandoned.has(q.key))) this.ingested(dir);
+      const heads = entry.quanta.filter((q) => q.follows === undefined);
+      for (const q of heads) if (!abandoned.has(q.key) && !this.earlier.has(q.key)) wanted.add(`${entry.jobId}_${q.element}`);
+      if (heads.every((q) => abandoned.has(q.key))) this.ingested(dir);
     }
     for (const key of abandoned) this.earlier.delete(key);
     return [...candidates].filter((e) => !wanted.has(e));
@@ -146,7 +174,7 @@ export class SubmissionJournal {
 
   /** When nothing is unfinished: removes the journal and every run directory but this one. */
   tidy(): void {
-    if (this.earlier.size > 0) return;
+    if (this.earlier.size > 0 || this.earlierFollowers.size > 0) return;
     for (const entry of this.entries.values()) if (!entry.ingested && entry.jobId !== undefined) return;
     rmSync(this.path, { force: true });
     this.entries.clear();
@@ -165,4 +193,9 @@ export class SubmissionJournal {
       closeSync(fd);
     }
   }
+}
+
+/** How a follow-on quantum is named in the journal: its task and canonical data ID. */
+export function followerName(task: string, dataId: string): string {
+  return `${task}@${dataId}`;
 }
