@@ -326,7 +326,7 @@ class InputDamage {
 
   result(): Result {
     if (this.digests.length === 0) return { ok: false, error: `${this.changed.join("; ")}: run again (its ingest hashes the file again)`, log: "" };
-    const error = `${this.problems.join("; ")}; it is set aside in the repository's quarantine/ and the results computed from it are dropped: run again to recompute it`;
+    const error = `${[...this.changed, ...this.problems].join("; ")}; it is set aside in the repository's quarantine/ and the results computed from it are dropped: run again to recompute it`;
     // No log: the quantum never ran, and a reporter prints the error and then the log's tail (the same text twice).
     return { ok: false, error, log: "", corrupt: this.digests };
   }
