@@ -25,6 +25,10 @@ export interface Candidate {
   key: string;
   size: number;
   mtimeMs: number;
+  /** Kept for files ingested by reference (a reader compares them, see store/referenced-inputs.ts). */
+  ctimeMs: number;
+  ino: number;
+  dev: number;
 }
 
 /** Where the walk reports what it found besides candidates. */
@@ -63,7 +67,7 @@ export function collectCandidates(
           continue;
         }
         seen.set(spec.type + "\0" + key, path);
-        out.push({ spec, path, dataId, key, size: st.size, mtimeMs: st.mtimeMs });
+        out.push({ spec, path, dataId, key, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev });
       }
     }
   }

@@ -69,7 +69,9 @@ export async function readChecked(repo: Repository, name: string, digest: BlobDi
   let bytes: Uint8Array;
   try {
     bytes = await repo.blobs.read(digest);
-  } catch {
+  } catch (err) {
+    // A raw file ingested by reference that changed or went: the error names it.
+    if (err instanceof RepositoryError) throw err;
     if (temp !== undefined) {
       throw new RepositoryError(
         `${name} is a temp output: its bytes (blob ${digest}) were dropped once the quanta reading it had run`,

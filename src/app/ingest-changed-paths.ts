@@ -30,10 +30,12 @@ import {
   checkDimensions,
   hashFiles,
   ingestInto,
+  isSameFile,
   ingestRelation,
   noteVanishedInputs,
   parseTemplate,
   racyWindowMs,
+  relativeTo,
   repositorySink,
   type IngestOptions,
   type IngestReport,
@@ -56,7 +58,7 @@ export async function ingestChangedPaths(options: IngestOptions & { paths: reado
     collection,
     ...{ added: 0, changed: 0, unchanged: 0, removed: 0 },
     byType: Object.fromEntries(fileSpecs.map((s) => [s.type, { added: 0, changed: 0, unchanged: 0, removed: 0 }])),
-    ...{ relations: [], problems: [], filesSeen: 0, filesHashed: 0, bytesHashed: 0 },
+    ...{ relations: [], problems: [], filesSeen: 0, filesHashed: 0, bytesHashed: 0, notes: [] },
   };
   const walkStart = Date.now();
   const paths = [...new Set(options.paths.map((p) => resolve(p)))].sort();
@@ -120,7 +122,7 @@ function matchFiles(files: readonly string[], templates: Templates, report: Inge
       gone.push(path);
       continue;
     }
-    for (const { spec, dataId } of matches) out.push({ spec, path, dataId, key: encodeDataId(dataId), size: st.size, mtimeMs: st.mtimeMs });
+    for (const { spec, dataId } of matches) out.push({ spec, path, dataId, key: encodeDataId(dataId), size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev });
   }
   return out;
 }
@@ -159,8 +161,8 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
   const toHash: Candidate[] = [];
   for (const c of candidates) {
     const state = registry.getFileState(c.path);
-    const same = state !== undefined && state.size === c.size && state.mtimeMs === c.mtimeMs;
-    if (same && (repo.blobs.inRegistry(state.digest) || repo.blobs.exists(state.digest))) known.set(c.path, state);
+    const same = state !== undefined && isSameFile(state, c);
+    if (same && (state.transfer === "reference" || repo.blobs.inRegistry(state.digest) || repo.blobs.exists(state.digest))) known.set(c.path, state);
     else toHash.push(c);
   }
   const notText = findNonUtf8(toHash, report);
@@ -177,7 +179,7 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
     opts.boundKeys.add(c.spec.type + "\0" + c.key);
     let state = known.get(c.path) ?? hashed.get(c.path);
     if (state === undefined) continue; // unreadable: reported, and its old dataset is kept
-    if (existing === undefined && known.has(c.path) && !repo.blobs.has(state.digest)) {
+    if (existing === undefined && known.has(c.path) && state.transfer !== "reference" && !repo.blobs.has(state.digest)) {
       // A remembered file whose blob is gone (collected after the dataset was removed): copy it again.
       state = (await hashFiles([c], sink, 1, report)).get(c.path);
       if (state === undefined) continue;
@@ -191,7 +193,7 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
       writes.push(() => sink.records.putDataset(collection, c.spec.type, c.dataId, record));
     }
     if (hashed.has(c.path)) {
-      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : c.mtimeMs };
+      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : state.mtimeMs, ...relativeTo(repo, state, c.path) };
       writes.push(() => sink.records.putFileState(c.path, stored));
     }
   }

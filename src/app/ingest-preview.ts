@@ -40,7 +40,7 @@ export async function previewIngest(options: IngestOptions): Promise<IngestPrevi
 function previewSink(hasher: StoreHasher, overlay: OverlayRegistry): IngestSink {
   return {
     commits: false,
-    takeFileSync(path) {
+    takeFileSync(path, _transfer) {
       const bytes = readFileSync(path);
       return { digest: hasher.hashBytes(bytes), size: bytes.length };
     },
@@ -54,7 +54,7 @@ function previewSink(hasher: StoreHasher, overlay: OverlayRegistry): IngestSink 
 }
 
 /** A file's digest, computed as the blob store computes it when it copies the file in. */
-async function hashFile(hasher: StoreHasher, path: string): Promise<{ digest: BlobDigest; size: number }> {
+export async function hashFile(hasher: StoreHasher, path: string): Promise<{ digest: BlobDigest; size: number }> {
   const handle = await open(path, "r");
   try {
     const size = (await handle.stat()).size;

@@ -3,8 +3,11 @@
  * collection (`raw/<pipeline name>`, see core/input-collection.ts; `raw` when none is given).
  *
  * One pass: walk each template's root directory once (collect-candidates.ts), stat every matching file,
- * and compare (size, mtimeMs) with the FileState remembered for its path. Only files whose state
- * differs (or that are new) are read: hashed and copied into the blob store. Files that vanished are
+ * and compare (size, mtimeMs, and for a file held by reference its ctime, inode and device too) with
+ * the FileState remembered for its path (`isSameFile`). Only files whose state differs (or that are
+ * new) are read: hashed, and, as the input's `transfer:` says, left where they are (`reference`, the
+ * default: the file state, indexed under the digest, is all the repository keeps), hard-linked into
+ * the blob store (`link`) or copied into it (`copy`). Files that vanished are
  * removed from the collection. All registry writes go into one commit, after every new blob is
  * durable, so the registry never references a missing blob.
  *
@@ -16,14 +19,17 @@
  * again without its mtime changing. Its FileState is stored with `mtimeMs: -1`, so the next ingest
  * re-hashes it (as git does with "racily clean" index entries).
  */
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { relative, resolve } from "node:path";
+import { hashFile } from "./ingest-preview.js";
+import { hashesInParallel, hashFilesInParallel } from "./parallel-hash.js";
 import type { BlobDigest } from "../core/digest.js";
 import type { DimensionUniverse } from "../core/dimensions.js";
 import { RepositoryError, UsageError } from "../core/errors.js";
 import type { PathTemplate } from "../core/path-template.js";
 import { parsePathTemplate } from "../core/path-template.js";
 import type { EventBody, IngestCounts, IngestProblem } from "../core/events.js";
-import type { FileInputSpec, InputSpec, RelationInputSpec } from "../core/pipeline.js";
+import { transferOf, type FileInputSpec, type InputSpec, type InputTransfer, type RelationInputSpec } from "../core/pipeline.js";
 import type { DatasetRecord, FileState, Registry } from "../store/registry.js";
 import { readRelationFile } from "../store/relation-file.js";
 import type { Repository } from "../store/repository.js";
@@ -61,6 +67,8 @@ export interface IngestReport extends IngestCounts {
   /** Files whose contents were read (new, changed or racy). */
   filesHashed: number;
   bytesHashed: number;
+  /** What the user may want to know, not problems (a `link` input copied: no hard links there). */
+  notes: string[];
 }
 
 
@@ -95,10 +103,13 @@ export function noteVanishedInputs(sink: IngestSink, collection: string, report:
 export interface IngestSink {
   /** Whether the writes reach the repository (then the walk may be stamped for the next ingest). */
   readonly commits: boolean;
-  /** The digest and size of a small file's bytes (read with one synchronous call). */
-  takeFileSync(path: string): { digest: BlobDigest; size: number };
+  /**
+   * The digest and size of a small file's bytes (read with one synchronous call), held as `transfer`
+   * says; `linked` false when a `link` could not be made and the bytes were copied instead.
+   */
+  takeFileSync(path: string, transfer: InputTransfer): { digest: BlobDigest; size: number; linked?: boolean };
   /** The digest and size of a file's bytes, read in chunks when large. */
-  takeFile(path: string): Promise<{ digest: BlobDigest; size: number }>;
+  takeFile(path: string, transfer: InputTransfer): Promise<{ digest: BlobDigest; size: number; linked?: boolean }>;
   /** The digest of bytes already read (a relation file's). */
   takeBytes(bytes: Uint8Array): Promise<BlobDigest>;
   /** What `writes` write to. */
@@ -111,8 +122,18 @@ export interface IngestSink {
 export function repositorySink(repo: Repository): IngestSink {
   return {
     commits: true,
-    takeFileSync: (path) => repo.blobs.putFileSync(path),
-    takeFile: (path) => repo.blobs.putFile(path),
+    takeFileSync(path, transfer) {
+      if (transfer === "copy") return repo.blobs.putFileSync(path);
+      const bytes = readFileSync(path);
+      const digest = repo.hasher.hashBytes(bytes);
+      return { digest, size: bytes.length, ...(transfer === "link" ? { linked: linkOrCopy(repo, path, digest, bytes) } : {}) };
+    },
+    async takeFile(path, transfer) {
+      if (transfer === "copy") return repo.blobs.putFile(path);
+      const { digest, size } = await hashFile(repo.hasher, path);
+      if (transfer === "link" && !repo.blobs.linkFileSync(path, digest)) return { ...(await repo.blobs.putFile(path)), linked: false };
+      return { digest, size, ...(transfer === "link" ? { linked: true } : {}) };
+    },
     takeBytes: (bytes) => repo.blobs.put(bytes),
     records: repo.registry,
     async apply(writes) {
@@ -121,6 +142,25 @@ export function repositorySink(repo: Repository): IngestSink {
       await repo.registry.commit(writes);
     },
   };
+}
+
+/** A hard link to the file as the blob `digest`, or, where the file system refuses one, a copy of `bytes`: false then. */
+function linkOrCopy(repo: Repository, path: string, digest: BlobDigest, bytes: Uint8Array): boolean {
+  if (repo.blobs.linkFileSync(path, digest)) return true;
+  repo.blobs.stage(digest, bytes);
+  return false;
+}
+
+/**
+ * Whether a file is as its remembered state says: the same size and mtime, and, held by reference
+ * (where a reader trusts the stat, see store/referenced-inputs.ts), the same ctime, inode and device:
+ * an edit that kept the size and set the mtime back still changes the ctime. A file whose input now
+ * asks for another `transfer:` is read again.
+ */
+export function isSameFile(state: FileState, c: Candidate): boolean {
+  const transfer = transferOf(c.spec);
+  if (state.size !== c.size || state.mtimeMs !== c.mtimeMs || (state.transfer ?? "copy") !== transfer) return false;
+  return transfer !== "reference" || (state.ctimeMs === c.ctimeMs && state.ino === c.ino && state.dev === c.dev);
 }
 
 /** Ingests the pipeline's input files and relations into the repository (which must be writable). */
@@ -155,6 +195,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     filesSeen: 0,
     filesHashed: 0,
     bytesHashed: 0,
+    notes: [],
   };
 
   const walkStart = Date.now();
@@ -190,11 +231,16 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
   const inRegistry = new Set<BlobDigest>();
   for (const c of candidates) {
     const state = registry.getFileState(c.path);
-    if (state === undefined || state.size !== c.size || state.mtimeMs !== c.mtimeMs) {
+    if (state === undefined || !isSameFile(state, c)) {
       toHash.push(c);
       continue;
     }
-    // An unchanged file whose blob is gone (removed as damaged, or collected) is copied in again.
+    // An unchanged file whose blob is gone (removed as damaged, or collected) is copied in again; a
+    // file held by reference is its own bytes.
+    if (state.transfer === "reference") {
+      known.set(c.path, state);
+      continue;
+    }
     if (repo.blobs.inRegistry(state.digest)) inRegistry.add(state.digest);
     else if (!repo.blobs.exists(state.digest)) {
       toHash.push(c);
@@ -220,7 +266,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     let state = known.get(c.path) ?? hashed.get(c.path);
     if (state === undefined) continue; // unreadable: reported, and its old dataset is kept
     const existing = existingByType.get(c.spec.type)!.get(c.key);
-    if (existing === undefined && known.has(c.path) && !repo.blobs.has(state.digest)) {
+    if (existing === undefined && known.has(c.path) && state.transfer !== "reference" && !repo.blobs.has(state.digest)) {
       // A remembered file whose blob is gone (collected after the dataset was removed): copy it again.
       const again = await hashFiles([c], sink, 1, report);
       state = again.get(c.path);
@@ -242,7 +288,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
       writes.push(() => records.putDataset(collection, c.spec.type, c.dataId, record));
     }
     if (hashed.has(c.path)) {
-      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : c.mtimeMs };
+      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : state.mtimeMs, ...relativeTo(repo, state, c.path) };
       writes.push(() => records.putFileState(c.path, stored));
     }
   }
@@ -274,16 +320,18 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
   // Stamp a listing that a later walk can trust: every file read or known, none racily new.
   const states = candidates.map((c) => known.get(c.path) ?? hashed.get(c.path));
   if (sink.commits && notText.size === 0 && states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
-    const fileBlobs = [...new Set(states.map((st) => st!.digest).filter((d) => !inRegistry.has(d) && !repo.blobs.inRegistry(d)))];
+    // Files held by reference have no blob to look for: their stat is in the listing.
+    const held = states.filter((st) => st!.transfer !== "reference").map((st) => st!.digest);
+    const fileBlobs = [...new Set(held.filter((d) => !inRegistry.has(d) && !repo.blobs.inRegistry(d)))];
     await writeIngestStamp(repo, collection, listing, fileBlobs);
   }
   return report;
 }
 
-/** A digest of the dimensions, the input specs, and every matched file's data ID, path, size and mtime. */
+/** A digest of the dimensions, the input specs, and every matched file's data ID, path, size, mtime, ctime, inode and device. */
 function listingDigest(repo: Repository, dimensions: DimensionUniverse, specs: readonly FileInputSpec[], candidates: readonly Candidate[]): string {
   const parts = [canonicalJson({ dimensions, specs })];
-  for (const c of candidates) parts.push(`${c.spec.type}\t${c.key}\t${c.path}\t${c.size}\t${c.mtimeMs}`);
+  for (const c of candidates) parts.push(`${c.spec.type}\t${c.key}\t${c.path}\t${c.size}\t${c.mtimeMs}\t${c.ctimeMs}\t${c.ino}\t${c.dev}`);
   return repo.hasher.hashString(parts.join("\n"));
 }
 
@@ -331,7 +379,7 @@ export function racyWindowMs(candidates: readonly Candidate[]): number {
 
 /**
  * Hashes files through the sink (which copies them into the blob store when it commits), `concurrency`
- * at a time. Unreadable files are problems; a failed write to the repository (a RepositoryError from
+ * at a time; many files held by reference (only hashed) on several threads (parallel-hash.ts). Unreadable files are problems; a failed write to the repository (a RepositoryError from
  * the blob store) stops the ingest.
  */
 export async function hashFiles(
@@ -341,6 +389,23 @@ export async function hashFiles(
   report: IngestReport,
 ): Promise<Map<string, FileState>> {
   const out = new Map<string, FileState>();
+  // Files held by reference are only hashed: many of them are hashed on several threads at once.
+  const referenced = files.filter((c) => transferOf(c.spec) === "reference");
+  if (hashesInParallel(referenced.length)) {
+    const answers = await hashFilesInParallel(referenced.map((c) => c.path));
+    referenced.forEach((c, i) => {
+      const answer = answers[i]!;
+      if ("error" in answer) {
+        report.problems.push({ file: c.path, message: `cannot read: ${answer.error}` });
+        return;
+      }
+      out.set(c.path, { digest: answer.digest, size: answer.size, mtimeMs: c.mtimeMs, transfer: "reference", ctimeMs: c.ctimeMs, ino: c.ino, dev: c.dev });
+      report.filesHashed++;
+      report.bytesHashed += answer.size;
+      c.size = answer.size;
+    });
+    files = files.filter((c) => transferOf(c.spec) !== "reference");
+  }
   let next = 0;
   let yieldedAt = Date.now();
   let sinceYield = 0;
@@ -355,8 +420,11 @@ export async function hashFiles(
         sinceYield = 0;
       }
       try {
-        const { digest, size } = c.size <= SYNC_READ_MAX_BYTES ? sink.takeFileSync(c.path) : await sink.takeFile(c.path);
-        out.set(c.path, { digest, size, mtimeMs: c.mtimeMs });
+        const transfer = transferOf(c.spec);
+        const { digest, size, linked } = c.size <= SYNC_READ_MAX_BYTES ? sink.takeFileSync(c.path, transfer) : await sink.takeFile(c.path, transfer);
+        const held = transfer === "reference" ? { transfer, ctimeMs: c.ctimeMs, ino: c.ino, dev: c.dev } : { transfer };
+        out.set(c.path, { digest, size, mtimeMs: c.mtimeMs, ...held });
+        if (linked === false) noteCopiedLink(report, c);
         report.filesHashed++;
         report.bytesHashed += size;
         // A file that changed between its stat and its read: keep the size actually stored.
@@ -375,6 +443,17 @@ export async function hashFiles(
   // Thrown once every worker has stopped, so nothing writes while the repository closes.
   if (writeFailed !== undefined) throw writeFailed;
   return out;
+}
+
+/** A file held by reference: its path relative to the repository (see FileState.relPath). */
+export function relativeTo(repo: Repository, state: FileState, path: string): { relPath?: string } {
+  return state.transfer === "reference" ? { relPath: relative(resolve(repo.root), path) } : {};
+}
+
+/** Notes once per input type that its `link` files were copied: the file system refused hard links. */
+function noteCopiedLink(report: IngestReport, c: Candidate): void {
+  const note = `input '${c.spec.type}': no hard link from ${c.path} into the repository (another file system, or one without hard links): its files are copied (transfer: link)`;
+  if (!report.notes.some((n) => n.startsWith(`input '${c.spec.type}':`))) report.notes.push(note);
 }
 
 export async function ingestRelation(
@@ -475,6 +554,7 @@ export async function runIngest(options: RunIngestOptions): Promise<number> {
     return 0;
   }
   for (const p of report.problems) options.err(formatIngestProblem(p));
+  for (const n of report.notes) options.err(`note: ${n}\n`);
   const total = report.added + report.changed + report.unchanged;
   let line =
     `ingested ${total} dataset${total === 1 ? "" : "s"} into ${report.collection}: ` +

@@ -20,24 +20,30 @@ import { printJsonEvents } from "../ui/json-reporter.js";
 
 export interface VerifyProblem {
   digest: BlobDigest;
-  status: "missing" | "corrupt";
-  /** The blob's path, or `registry` for a blob kept in the registry (4 KiB or less). */
+  /** `changed`: a raw file ingested by reference no longer holds the digest (`missing`: it is gone). */
+  status: "missing" | "corrupt" | "changed";
+  /** The blob's path, `registry` for a blob kept in the registry (4 KiB or less), or the raw file ingested by reference. */
   path: string;
+  /** `path` is a raw file ingested by reference, not a blob. */
+  raw?: true;
   /** `collection/type@dataId` of every dataset whose bytes are this blob, `relation NAME` of every relation read from it. */
   referencedBy: string[];
 }
 
 export interface VerifyReport {
   blobsChecked: number;
+  /** Raw files ingested by reference, hashed again (their digests are in no blob). */
+  referencesChecked: number;
   bytesChecked: number;
   problems: VerifyProblem[];
 }
 
 export async function verifyRepository(repo: Repository, options: { concurrency?: number } = {}): Promise<VerifyReport> {
   // The snapshot first, the listing after (see the module comment).
-  const referenced = repo.registry.referencedDigests();
+  // Not what past executions only read: an input ingested by reference and edited since is in no blob.
+  const referenced = repo.registry.referencedDigests({ pastInputs: false });
   const present = repo.blobs.list();
-  const bad = new Map<BlobDigest, "missing" | "corrupt">();
+  const bad = new Map<BlobDigest, VerifyProblem["status"]>();
   const before = repo.hasher.stats.bytes;
   let next = 0;
   const worker = async () => {
@@ -50,8 +56,16 @@ export async function verifyRepository(repo: Repository, options: { concurrency?
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 8, present.length) }, worker));
   const onDisk = new Set(present);
+  // A digest in no blob may be a raw file's, ingested by reference: that file is hashed again.
+  const rawPaths = new Map<BlobDigest, string>();
+  let referencesChecked = 0;
   for (const digest of referenced) {
-    if (!onDisk.has(digest)) bad.set(digest, "missing");
+    if (onDisk.has(digest)) continue;
+    const raw = repo.blobs.references?.check(digest);
+    if (raw !== undefined) referencesChecked++;
+    if (raw?.status === "ok") continue;
+    bad.set(digest, raw?.status ?? "missing");
+    if (raw !== undefined) rawPaths.set(digest, raw.path);
   }
   forgiveDroppedTemp(repo, bad);
   const referencedBy = new Map<BlobDigest, string[]>();
@@ -71,10 +85,11 @@ export async function verifyRepository(repo: Repository, options: { concurrency?
     .map(([digest, status]) => ({
       digest,
       status,
-      path: repo.blobs.inRegistry(digest) ? "registry" : repo.blobs.pathOf(digest),
+      path: rawPaths.get(digest) ?? (repo.blobs.inRegistry(digest) ? "registry" : repo.blobs.pathOf(digest)),
       referencedBy: referencedBy.get(digest) ?? [],
+      ...(rawPaths.has(digest) ? { raw: true as const } : {}),
     }));
-  return { blobsChecked: present.length, bytesChecked: repo.hasher.stats.bytes - before, problems };
+  return { blobsChecked: present.length, referencesChecked, bytesChecked: repo.hasher.stats.bytes - before, problems };
 }
 
 export type RepairReport = QuarantineReport;
@@ -116,7 +131,7 @@ export async function runVerify(options: {
   }
   if (report.problems.length === 0) return 0;
   if (!options.json) {
-    options.err(`error: repository ${options.repoRoot} has ${report.problems.length} missing or corrupt blob${report.problems.length === 1 ? "" : "s"}\n`);
+    options.err(`error: repository ${options.repoRoot} has ${report.problems.length} missing or corrupt blob${report.problems.length === 1 ? "" : "s"}${report.problems.some((p) => p.status === "changed") ? " or changed raw files" : ""}\n`);
     options.err("hint: run 'quanta verify --repair' to set corrupt blobs aside and drop the results computed from them, then run the pipeline again: producers rerun and ingest copies raw files in again\n");
   }
   return 3;
@@ -124,16 +139,19 @@ export async function runVerify(options: {
 
 function printReport(options: { json: boolean; out: (text: string) => void; err: (text: string) => void }, report: VerifyReport): void {
   const missing = report.problems.filter((p) => p.status === "missing").length;
-  const corrupt = report.problems.length - missing;
+  const changed = report.problems.filter((p) => p.status === "changed").length;
+  const corrupt = report.problems.length - missing - changed;
   if (options.json) {
     const problems = report.problems.map((p): EventBody => ({ event: "blob-problem", ...p }));
-    printJsonEvents(options.out, [...problems, { event: "verify-finished", blobs: report.blobsChecked, bytes: report.bytesChecked, missing, corrupt }]);
+    printJsonEvents(options.out, [...problems, { event: "verify-finished", blobs: report.blobsChecked, references: report.referencesChecked, bytes: report.bytesChecked, missing, corrupt, changed }]);
     return;
   }
   for (const p of report.problems) {
-    options.err(`${p.status}: blob ${p.digest} (${p.path}), ${describeReferences(p)}\n`);
+    if (p.raw === true) options.err(`${p.status}: raw file ${p.path} (ingested by reference as ${p.digest}), ${describeReferences(p)}\n`);
+    else options.err(`${p.status}: blob ${p.digest} (${p.path}), ${describeReferences(p)}\n`);
   }
-  options.out(`verified ${report.blobsChecked} blobs (${report.bytesChecked} bytes): ${missing} missing, ${corrupt} corrupt\n`);
+  const refs = report.referencesChecked > 0 ? ` and ${report.referencesChecked} raw file${report.referencesChecked === 1 ? "" : "s"} read by reference` : "";
+  options.out(`verified ${report.blobsChecked} blobs${refs} (${report.bytesChecked} bytes): ${missing} missing, ${corrupt} corrupt${changed > 0 ? `, ${changed} changed` : ""}\n`);
 }
 
 /** What points at a problem blob. A missing one is always referenced: if by no dataset or relation, by cached results or provenance. */
@@ -158,7 +176,7 @@ function printRepair(options: { json: boolean; repoRoot: string; out: (text: str
  * readers had run (drop-temp-outputs.ts), and computed again when needed. Reads every record, only
  * when a blob is missing and the repository has temp outputs.
  */
-function forgiveDroppedTemp(repo: Repository, bad: Map<BlobDigest, "missing" | "corrupt">): void {
+function forgiveDroppedTemp(repo: Repository, bad: Map<BlobDigest, "missing" | "corrupt" | "changed">): void {
   if (![...bad.values()].includes("missing")) return;
   const registry = repo.registry;
   const temp = new Set(registry.listDatasetTypes().filter((t) => t.temp === true).map((t) => t.name));

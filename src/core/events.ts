@@ -204,14 +204,17 @@ export type CommandEvent =
   | (Stamp & {
       event: "blob-problem";
       digest: BlobDigest;
-      status: "missing" | "corrupt";
+      /** `changed`: a raw file ingested by reference no longer holds the digest. */
+      status: "missing" | "corrupt" | "changed";
+      /** With `path` a raw file ingested by reference rather than a blob. */
+      raw?: true;
       /** The blob's path, or `registry` for a blob kept in the registry. */
       path: string;
       /** `collection/type@dataId` of every dataset whose bytes are this blob. */
       referencedBy: string[];
     })
   /** `quanta verify`: blobs and bytes checked, and how many were missing or corrupt (one `blob-problem` each). */
-  | (Stamp & { event: "verify-finished"; blobs: number; bytes: number; missing: number; corrupt: number })
+  | (Stamp & { event: "verify-finished"; blobs: number; references: number; bytes: number; missing: number; corrupt: number; changed: number })
   /** `quanta verify --repair`: corrupt blobs set aside, cached results and quantum records dropped. */
   | (Stamp & { event: "verify-repaired"; quarantined: number; actionsDropped: number; quantaDropped: number })
   /** `quanta datasets`: one dataset, with its data ID as an object. */

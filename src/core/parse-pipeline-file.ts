@@ -57,7 +57,7 @@ export function parsePipelineFile(file: string, text: string): PipelineFileParse
   return { ok: false, error: toError(source, earliest(source, described)) };
 }
 
-/** Storage classes are named as such, with the nearest one as the hint. */
+/** Storage classes and input transfers are named as such, with the nearest one as the hint. */
 function reword(described: DescribedIssue, issue: SchemaIssue, raw: unknown): DescribedIssue {
   const last = described.path[described.path.length - 1];
   if (issue.code === "invalid_value" && last === "storage") {
@@ -67,6 +67,17 @@ function reword(described: DescribedIssue, issue: SchemaIssue, raw: unknown): De
       ...described,
       summary: `unknown storage class ${JSON.stringify(name)} in ${formatYamlPath(described.path.slice(0, -1))}`,
       hint: suggestName(name, STORAGE_CLASSES) ?? `storage classes: ${STORAGE_CLASSES.join(", ")}`,
+    };
+  }
+  if (issue.code === "invalid_value" && last === "transfer" && described.path[0] === "inputs") {
+    const found = described.path.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[String(k)], raw);
+    const name = typeof found === "string" ? found : describeValue(found);
+    return {
+      ...described,
+      summary: `unknown transfer ${JSON.stringify(name)} in ${formatYamlPath(described.path.slice(0, -1))}`,
+      hint:
+        suggestName(name, ["reference", "link", "copy"]) ??
+        "transfer: reference (the default: files stay where they are), link (hard links in the repository) or copy (a snapshot in the repository)",
     };
   }
   return described;

@@ -148,7 +148,7 @@ function resolveInputs(
     }
     const absolute = context.resolvePath(located.file, String(substituted.value));
     if (value.relation !== undefined) {
-      const limit = value.include !== undefined ? "include" : value.exclude !== undefined ? "exclude" : undefined;
+      const limit = value.include !== undefined ? "include" : value.exclude !== undefined ? "exclude" : value.transfer !== undefined ? "transfer" : undefined;
       if (limit !== undefined) throw source.errorAt([...path, limit], `relation "${type}" is one file; "${limit}" is for inputs of files`, { target: "key" });
       value.relation.forEach((dim, i) => {
         if (!(dim in universe)) {
@@ -175,7 +175,8 @@ function resolveInputs(
       const globs = value[field];
       if (globs !== undefined) limits[field] = globs.map((g) => context.resolvePath(located.file, g));
     }
-    inputs.push({ kind: "files", type, path: absolute, dimensions, storage: value.storage as StorageClass, prerequisite: value.prerequisite ?? false, ...limits });
+    const transfer = value.transfer === undefined ? {} : { transfer: value.transfer };
+    inputs.push({ kind: "files", type, path: absolute, dimensions, storage: value.storage as StorageClass, prerequisite: value.prerequisite ?? false, ...limits, ...transfer });
   }
   return inputs;
 }

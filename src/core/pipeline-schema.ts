@@ -35,6 +35,7 @@ const input = z
     relation: dimensionList.optional().describe("a CSV or JSON file of rows of these dimensions"),
     include: z.array(z.string()).optional().describe("files: only paths matching one of these globs (relative to the pipeline file)"),
     exclude: z.array(z.string()).optional().describe("files: not paths matching one of these globs; nor are they warned about"),
+    transfer: z.enum(["reference", "link", "copy"]).optional().describe("files: how the repository holds their bytes: by reference to the file (the default), a hard link, or a copy"),
   })
   .describe("files ingested as datasets (with `storage`) or a relation between dimensions (with `relation`)");
 

@@ -53,6 +53,19 @@ export interface FileInputSpec {
   readonly include?: readonly string[];
   /** Absolute globs: files matching one of them are not this input's, and are not warned about. */
   readonly exclude?: readonly string[];
+  /** How the repository holds the files' bytes (unset: `reference`, see `transferOf`). */
+  readonly transfer?: InputTransfer;
+}
+
+/**
+ * `reference`: the bytes stay in the file, the registry keeps its digest and stat; `link`: a hard link
+ * to the file in the blob store (a copy where the file system refuses); `copy`: a copy in the blob store.
+ */
+export type InputTransfer = "reference" | "link" | "copy";
+
+/** How an input's files are held: its `transfer:`, else by reference. */
+export function transferOf(spec: FileInputSpec): InputTransfer {
+  return spec.transfer ?? "reference";
 }
 
 /** A relation declared by the `inputs:` section: rows of dimension values that belong together. */

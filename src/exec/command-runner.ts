@@ -32,7 +32,7 @@
  * RepositoryError (write-failure.ts) that stops the run; what the command itself writes is its own affair.
  */
 import type { Stats } from "node:fs";
-import { chmodSync, closeSync, constants, copyFileSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, constants, copyFileSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { extname, join, posix, resolve } from "node:path";
 import { compareDataIds, encodeDataId, type DataId } from "../core/data-id.js";
@@ -60,6 +60,11 @@ export interface CommandInputItem {
   readonly extension?: string;
   /** A program (its producer's output is `executable`): placed in the sandbox as an executable copy. */
   readonly executable?: boolean;
+  /**
+   * `path` is a raw file ingested by reference, not a blob: placed in the sandbox as a symbolic link
+   * (a hard link would change its ctime, which its readers compare), never removed if the command writes to it.
+   */
+  readonly referenced?: boolean;
 }
 
 export interface CommandQuantumOptions {
@@ -147,12 +152,14 @@ async function runPrepared(
   if (modified.length > 0) {
     // The blob no longer holds the bytes its name promises: remove it, so that nothing trusts it.
     for (const m of modified) {
+      if (m.raw === true) continue;
       removeFile(m.file);
       if (m.spare) opts.sandbox.pool.forgetCopy(m.file);
     }
-    const blobs = modified.filter((m) => !m.spare).map((m) => m.file);
+    const blobs = modified.filter((m) => !m.spare && m.raw !== true).map((m) => m.file);
     const names = modified.map((m) => m.file).join(", ");
-    return { ok: false, error: `the command modified its input ${names} (inputs are read-only); the damaged blob was removed`, log, removed: blobs };
+    const after = blobs.length > 0 || modified.some((m) => m.spare) ? "the damaged blob was removed" : "it is a raw file read by reference: the next run's ingest hashes it again";
+    return { ok: false, error: `the command modified its input ${names} (inputs are read-only); ${after}`, log, removed: blobs };
   }
   switch (run.end.kind) {
     case "timeout":
@@ -306,6 +313,7 @@ function prepareSandbox(sandbox: Sandbox, task: TaskNode, dataId: DataId, given:
       }
       const to = join(sandbox.path, relPath);
       if (item.executable === true || connection.executable === true) writeExecutableInput(item, to);
+      else if (item.referenced === true) linkReferencedInput(item.path, to, linked);
       else if (item.bytes === undefined) linkInput(item.path, to, linked, sandbox.pool);
       else if (rewrites) writePrivateInput(sandbox, name, to, item.bytes, spare);
       else writes.push([to, item.bytes]);
@@ -403,6 +411,18 @@ function linkInput(from: string, to: string, links: LinkedFiles, pool: SandboxPo
   links.checked.set(source, { file: source, spare: source !== from, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
 }
 
+/**
+ * Puts a raw file ingested by reference into the sandbox: a symbolic link to it (its ctime stays as
+ * it was hashed; see store/referenced-inputs.ts). It is checked after the command like a linked blob,
+ * and a command that wrote to it fails, naming it; the user's file is never removed.
+ */
+function linkReferencedInput(from: string, to: string, links: LinkedFiles): void {
+  writingSync(to, () => symlinkSync(from, to));
+  if (links.checked.has(from)) return;
+  const st = statSync(from);
+  links.checked.set(from, { file: from, spare: false, raw: true, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+}
+
 /** A private copy of an input, for a file system without hard links to it; never over a file. */
 function copyInput(from: string, to: string): void {
   try {
@@ -462,6 +482,8 @@ interface LinkedFile {
   file: string;
   /** A spare copy of a blob rather than the blob itself. */
   spare: boolean;
+  /** A raw file ingested by reference (the user's own): never removed. */
+  raw?: boolean;
   ino: number;
   size: number;
   mtimeMs: number;

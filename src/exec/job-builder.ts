@@ -1,7 +1,7 @@
 /**
  * Turns a quantum the resolver says must run into the job an executor is handed: its inputs as blob
- * paths (with the extension of the file an ingested input came from, so a sandbox can keep it), or
- * as bytes for the blobs kept in the registry. Where a blob lives is the store's business; this is
+ * paths (with the extension of the file an ingested input came from, so a sandbox can keep it), as
+ * bytes for the blobs kept in the registry, or as the raw file itself for one ingested by reference. Where a blob lives is the store's business; this is
  * the one place that asks it on the executors' behalf.
  */
 import type { BlobDigest, QuantumKey } from "../core/digest.js";
@@ -49,6 +49,11 @@ export class JobBuilder {
         const bytes = blobs.inlineBytes(digest);
         const program = this.programs.has(ds.type) ? { executable: true } : {};
         if (bytes !== undefined) return { dataId: ds.dataId, digest, bytes, extension, ...program };
+        const raw = ds.producer < 0 ? blobs.referencedFile(digest) : undefined;
+        if (raw !== undefined) {
+          const { size, mtimeMs, ctimeMs, ino, dev } = raw.state;
+          return { dataId: ds.dataId, digest, path: raw.path, extension, ...program, reference: { size, mtimeMs, ctimeMs, ino, dev } };
+        }
         return { dataId: ds.dataId, digest, path: blobs.pathOf(digest), extension, ...program };
       });
       inputs[name] = { storage: conn.storage, multiple: conn.multiple, items };

@@ -24,6 +24,12 @@ export interface JobInputItem {
   extension?: string;
   /** Written by an `executable` output: a command gets it as an executable file. */
   executable?: boolean;
+  /**
+   * A raw file ingested by reference (`path` is the user's file, not a blob): its stat when it was
+   * hashed. A reader that does not hash it compares this first (store/referenced-inputs.ts), and a
+   * changed file fails the quantum, naming it; it is never set aside as a corrupt blob.
+   */
+  reference?: { size: number; mtimeMs: number; ctimeMs?: number; ino?: number; dev?: number };
 }
 
 export interface QuantumJob {

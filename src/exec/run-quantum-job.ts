@@ -17,6 +17,7 @@ import type { JobInputItem, OutputBlob, QuantumJob, QuantumOutcome } from "./qua
 import { blobDigestSize, type BlobDigest } from "../core/digest.js";
 import { encodeDataId } from "../core/data-id.js";
 import { RepositoryError } from "../core/errors.js";
+import { referencedFileHolds } from "../store/referenced-inputs.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -179,6 +180,11 @@ function runLoadedModule(job: QuantumJob, loaded: LoadedTaskModule, blobs: BlobS
       storage: input.storage,
       multiple: input.multiple,
       items: input.items.map((i) => {
+        if (i.reference !== undefined) {
+          // A raw file read where it is: a `file` input's stat is compared (hashed only when it differs).
+          const bytes = input.storage === "file" ? damaged.checkReference(name, i, blobs) : damaged.readReference(name, i, blobs);
+          return { dataId: i.dataId, bytes, path: i.path };
+        }
         // Read whole anyway: its digest is checked (a hash costs far less than the read). A `file`
         // input is not read here: its size is.
         const bytes = i.bytes ?? (input.storage === "file" ? EMPTY : readFileSync(i.path!));
@@ -232,8 +238,8 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl
     const inputs: Record<string, CommandInputItem[]> = {};
     for (const [name, input] of Object.entries(job.inputs)) {
       inputs[name] = input.multiple
-        ? await Promise.all(input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension, executable: i.executable })))
-        : input.items.map((i) => ({ path: i.path ?? "", bytes: i.bytes, dataId: i.dataId, extension: i.extension, executable: i.executable }));
+        ? await Promise.all(input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension, executable: i.executable, referenced: i.reference !== undefined })))
+        : input.items.map((i) => ({ path: i.path ?? "", bytes: i.bytes, dataId: i.dataId, extension: i.extension, executable: i.executable, referenced: i.reference !== undefined }));
     }
     const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, spawners: host, timeoutMs: job.task.timeoutMs, launch: control.launch, signal: control.signal });
     reuse = r.ok || r.stray !== true;
@@ -258,17 +264,48 @@ function checkCommandInputs(job: QuantumJob, blobs: BlobStore): InputDamage {
   const damaged = new InputDamage();
   for (const name in job.inputs) {
     for (const i of job.inputs[name]!.items) {
-      if (i.bytes === undefined) damaged.checkSize(name, i);
+      if (i.reference !== undefined) damaged.checkReference(name, i, blobs);
+      else if (i.bytes === undefined) damaged.checkSize(name, i);
       else if (!blobs.isIntact(i.digest, i.bytes)) damaged.add(name, i, i.bytes.length);
     }
   }
   return damaged;
 }
 
-/** Inputs found not to hold the bytes of their digest: the quantum fails without running, naming them. */
+/**
+ * Inputs found not to hold the bytes of their digest: the quantum fails without running, naming them.
+ * A blob is set aside as corrupt; a raw file ingested by reference that changed (or went) is not the
+ * repository's to set aside: the error names it, and the next run's ingest hashes it again.
+ */
 class InputDamage {
   private readonly problems: string[] = [];
   private readonly digests: BlobDigest[] = [];
+  private readonly changed: string[] = [];
+
+  /** A raw file's bytes, read and hashed; an empty array when it is gone or changed (noted). */
+  readReference(connection: string, item: JobInputItem, blobs: BlobStore): Uint8Array {
+    let bytes: Uint8Array;
+    try {
+      bytes = readFileSync(item.path!);
+    } catch (err) {
+      this.noteChanged(connection, item, (err as NodeJS.ErrnoException).code === "ENOENT" ? "missing" : "changed");
+      return EMPTY;
+    }
+    if (!blobs.isIntact(item.digest, bytes)) this.noteChanged(connection, item, "changed");
+    return bytes;
+  }
+
+  /** Whether a raw file still holds its digest (its stat compared, its bytes hashed only when that differs). */
+  checkReference(connection: string, item: JobInputItem, blobs: BlobStore): Uint8Array {
+    const status = referencedFileHolds(item.path!, item.reference!, item.digest, blobs.hasher);
+    if (status !== "ok") this.noteChanged(connection, item, status);
+    return EMPTY;
+  }
+
+  private noteChanged(connection: string, item: JobInputItem, status: "missing" | "changed"): void {
+    const what = status === "missing" ? "is missing" : "changed since it was ingested";
+    this.changed.push(`input ${connection} (${encodeDataId(item.dataId)}): the file ${item.path} ${what}`);
+  }
 
   /** Checks the size of an input's blob file against its digest (a missing file is left to the reader). */
   checkSize(connection: string, item: JobInputItem): void {
@@ -284,11 +321,12 @@ class InputDamage {
   }
 
   found(): boolean {
-    return this.digests.length > 0;
+    return this.digests.length > 0 || this.changed.length > 0;
   }
 
   result(): Result {
-    const error = `${this.problems.join("; ")}; it is set aside in the repository's quarantine/ and the results computed from it are dropped: run again to recompute it`;
+    if (this.digests.length === 0) return { ok: false, error: `${this.changed.join("; ")}: run again (its ingest hashes the file again)`, log: "" };
+    const error = `${[...this.changed, ...this.problems].join("; ")}; it is set aside in the repository's quarantine/ and the results computed from it are dropped: run again to recompute it`;
     // No log: the quantum never ran, and a reporter prints the error and then the log's tail (the same text twice).
     return { ok: false, error, log: "", corrupt: this.digests };
   }

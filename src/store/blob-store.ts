@@ -38,6 +38,7 @@ import { createReadStream } from "node:fs";
 import {
   closeSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -58,6 +59,7 @@ import { blobDigestSize, isBlobDigest } from "../core/digest.js";
 import { fsyncDirectory, syncFileSystem, syncFileSystemAsync } from "./file-sync.js";
 import type { StoreHasher } from "./hasher.js";
 import type { Registry } from "./registry.js";
+import { ReferencedInputs, type ReferencedFile, type ReferenceIndex } from "./referenced-inputs.js";
 import { writeFailure, writing, writingSync } from "./write-failure.js";
 
 /** Blobs this small or smaller live in the registry rather than in files of their own. */
@@ -78,6 +80,8 @@ export interface BlobStoreOptions {
   streamThreshold?: number;
   /** Where small blobs live; without it (worker threads), every blob is a file. */
   inline?: InlineBlobs;
+  /** The registry's index of raw files ingested by reference, whose bytes are in no blob (referenced-inputs.ts). */
+  references?: ReferenceIndex;
 }
 
 export type BlobDurability = "per-blob" | "deferred" | "none";
@@ -101,6 +105,8 @@ export class BlobStore {
   readonly durability: BlobDurability;
   private readonly streamThreshold: number;
   private readonly inline: InlineBlobs | undefined;
+  /** Raw files ingested by reference: read (and hashed) in place of a blob that is no file. */
+  readonly references: ReferencedInputs | undefined;
   /** Whether this store wrote a blob file since the last flush(). */
   private wroteFiles = false;
   /** Shard directories known to exist (created and fsync'd once per process). */
@@ -120,6 +126,7 @@ export class BlobStore {
     this.fsync = this.durability === "per-blob";
     this.streamThreshold = options.streamThreshold ?? DEFAULT_STREAM_THRESHOLD;
     this.inline = options.inline;
+    this.references = options.references && new ReferencedInputs(options.references, hasher, repoRoot);
   }
 
   /**
@@ -248,7 +255,21 @@ export class BlobStore {
    * registry's is a read of LMDB, and a command's outputs are files, however small.
    */
   exists(digest: BlobDigest): boolean {
-    return this.fileListed(digest) || this.inRegistry(digest);
+    return this.fileListed(digest) || this.inRegistry(digest) || this.referenced(digest);
+  }
+
+  /**
+   * The raw file ingested by reference that a reader of `digest` reads, when no blob file holds it
+   * (from the shard's listing: a blob file another thread wrote since reads as none, harmlessly).
+   */
+  referencedFile(digest: BlobDigest): ReferencedFile | undefined {
+    if (this.references === undefined || this.fileListed(digest)) return undefined;
+    return this.references.locate(digest)[0];
+  }
+
+  /** Whether a raw file ingested by reference holds the blob (as last hashed; its stat is not looked at). */
+  referenced(digest: BlobDigest): boolean {
+    return this.references?.has(digest) ?? false;
   }
 
   /** Whether the blob's file is in its shard's listing (see `exists`). */
@@ -277,10 +298,10 @@ export class BlobStore {
     this.listings.get(digest.slice(0, 2))?.add(digest.slice(2));
   }
 
-  /** Whether the blob exists (one stat; its contents are not checked: see `quanta verify`). */
+  /** Whether the blob exists (one stat, or a file ingested by reference; its contents are not checked: see `quanta verify`). */
   has(digest: BlobDigest): boolean {
     if (this.inRegistry(digest)) return true;
-    return statSync(this.pathOf(digest), { throwIfNoEntry: false }) !== undefined;
+    return statSync(this.pathOf(digest), { throwIfNoEntry: false }) !== undefined || this.referenced(digest);
   }
 
   async put(bytes: Uint8Array): Promise<BlobDigest> {
@@ -367,6 +388,26 @@ export class BlobStore {
       await handle.close();
     }
     return this.putLargeFile(srcPath);
+  }
+
+  /**
+   * Makes the blob `digest` a hard link to the file at `srcPath` (whose bytes the caller just hashed):
+   * `transfer: link`. False when the file system refuses (another file system, no hard links): the
+   * caller copies instead. The blob and the file are one inode from then on: an edit in place of the
+   * file changes the blob (`quanta verify` and every reader that hashes find it corrupt).
+   */
+  linkFileSync(srcPath: string, digest: BlobDigest): boolean {
+    if (this.fileListed(digest) && statSync(this.pathOf(digest), { throwIfNoEntry: false }) !== undefined) return true;
+    writingSync(this.pathOf(digest), () => this.ensureShardSync(digest));
+    try {
+      linkSync(srcPath, this.pathOf(digest));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EXDEV" || code === "EPERM" || code === "EMLINK" || code === "ENOTSUP") return false;
+      if (code !== "EEXIST") throw writeFailure(this.pathOf(digest), err);
+    }
+    this.noteWritten(digest);
+    return true;
   }
 
   /** `putFile` for small files, with synchronous calls (cheaper than four trips through libuv's pool). */
@@ -460,13 +501,32 @@ export class BlobStore {
     return { digest, size };
   }
 
-  /** The blob's bytes; throws ENOENT if it does not exist. */
+  /**
+   * The blob's bytes; throws ENOENT if it does not exist. A blob that is no file but a raw file ingested
+   * by reference is read from that file, and given only if its bytes still hash to `digest`: else a
+   * RepositoryError names the file (changed, or gone).
+   */
   async read(digest: BlobDigest): Promise<Uint8Array> {
-    return this.inlineBytes(digest) ?? readFile(this.pathOf(digest));
+    const kept = this.inlineBytes(digest);
+    if (kept !== undefined) return kept;
+    try {
+      return await readFile(this.pathOf(digest));
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return this.references?.readSync(digest) ?? Promise.reject(err);
+    }
   }
 
   readSync(digest: BlobDigest): Uint8Array {
-    return this.inlineBytes(digest) ?? readFileSync(this.pathOf(digest));
+    const kept = this.inlineBytes(digest);
+    if (kept !== undefined) return kept;
+    try {
+      return readFileSync(this.pathOf(digest));
+    } catch (err) {
+      const referenced = isNotFound(err) ? this.references?.readSync(digest) : undefined;
+      if (referenced === undefined) throw err;
+      return referenced;
+    }
   }
 
   /** Re-hashes the blob's bytes: "ok", "missing", or "corrupt" (the bytes no longer match the name). */

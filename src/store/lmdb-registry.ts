@@ -2,16 +2,19 @@
  * The registry in LMDB (lmdb-js), one environment at `<repo>/registry/` (data.mdb, lock.mdb) with
  * named sub-databases, values in msgpack.
  *
- * Registry format 4 (format 1 stored each value with its own msgpack structure; 2 shares structures per
+ * Registry format 5 (format 1 stored each value with its own msgpack structure; 2 shares structures per
  * sub-database, under lmdb-js's shared-structures key, which halves the cost of reading records back;
  * 3 keeps small blobs here, in `blobs`; 4 encodes keys as bytes (registry-key.ts), so keys of any
- * length read back as written, and widens digests and quantum keys to 128 bits (core/digest.ts)):
- *   meta          "format" → 4 (a number); "created" → ms since the epoch
+ * length read back as written, and widens digests and quantum keys to 128 bits (core/digest.ts); 5 adds raw files ingested by reference,
+whose bytes are in no blob, and the `references` index):
+ *   meta          "format" → 5 (a number); "created" → ms since the epoch
  *   dimensions    (name) → "int" | "string"
  *   datasetTypes  (name) → DatasetTypeRecord
  *   relations     (name) → RelationRecord
  *   datasets      (collection, type, dataIdKey) → [dataId, DatasetRecord]
  *   fileStates    (absolute source path) → FileState
+ *   references    (blob digest, absolute source path) → 1: the files ingested by reference whose
+ *                 state names the digest, kept by putFileState and deleteFileState (format 5)
  *   actions       (quantum key) → ActionRecord
  *   quanta        (collection, task, dataIdKey) → QuantumRecord
  *   executions    (execution id) → ExecutionRecord
@@ -32,7 +35,7 @@
  * A key longer than LMDB's maximum (1978 bytes) is refused with a UsageError (exit 2) that names it,
  * before the commit writes anything; a lookup of such a key finds nothing.
  *
- * On open, a `format` other than 4 is a RepositoryError (exit 3): "registry format 3 found, 4 expected",
+ * On open, a `format` other than 5 is a RepositoryError (exit 3): "registry format 4 found, 5 expected",
  * with what to do (delete the repository, or use the quanta that wrote it). A registry with no format
  * marker is an interrupted creation: a writer's open completes it; a read-only open throws
  * UnfinishedRegistryError, on which repository.ts completes it (under the writer lock) and reads on.
@@ -61,7 +64,7 @@ import { isRefusedWrite, writeFailure, writing } from "./write-failure.js";
 import { whileCommitting } from "./lost-commit-failure.js";
 
 /** The registry format this code reads and writes. */
-export const REGISTRY_FORMAT = 4;
+export const REGISTRY_FORMAT = 5;
 
 /** Where each sub-database keeps its shared msgpack structures: after every key (registry-key.ts). */
 const SHARED_STRUCTURES = END_OF_KEYS;
@@ -89,6 +92,7 @@ export class LmdbRegistry implements Registry {
   private readonly relations: Database<RelationRecord, Key>;
   private readonly datasets: Database<DatasetValue, Key>;
   private readonly fileStates: Database<FileState, Key>;
+  private readonly references: Database<number, Key>;
   private readonly actions: Database<ActionRecord, Key>;
   private readonly quanta: Database<QuantumRecord, Key>;
   private readonly executions: Database<ExecutionRecord, Key>;
@@ -118,6 +122,7 @@ export class LmdbRegistry implements Registry {
     this.relations = sub("relations");
     this.datasets = sub("datasets");
     this.fileStates = sub("fileStates");
+    this.references = sub("references");
     this.actions = sub("actions");
     this.quanta = sub("quanta");
     this.executions = sub("executions");
@@ -158,7 +163,7 @@ export class LmdbRegistry implements Registry {
       throw new RepositoryError(
         `registry format ${String(found)} found in ${options.root}, ${REGISTRY_FORMAT} expected`,
         `delete ${options.root} and ingest again (the next run recomputes every result), or keep using the version of quanta that wrote it` +
-          (typeof found === "number" && found < REGISTRY_FORMAT ? ` (format ${found}: quanta 0.1 before 128-bit digests and binary registry keys)` : ""),
+          (found === 4 ? " (format 4: quanta 0.1 before raw inputs by reference)" : typeof found === "number" && found < 4 ? ` (format ${found}: quanta 0.1 before 128-bit digests and binary registry keys)` : ""),
       );
     }
     return new LmdbRegistry(options.root, env, options.readOnly);
@@ -335,11 +340,28 @@ export class LmdbRegistry implements Registry {
 
   // File states do not raise the generation (see Registry.generation).
   putFileState(path: string, state: FileState): void {
+    this.unindexReference(path, state);
     this.write(this.fileStates, [path], state);
+    if (state.transfer === "reference") this.write(this.references, [state.digest, path], 1);
   }
 
   deleteFileState(path: string): void {
+    this.unindexReference(path, undefined);
     this.write(this.fileStates, [path], REMOVE);
+  }
+
+  /** Drops the reference the committed state of `path` indexes, unless `next` indexes the same one. */
+  private unindexReference(path: string, next: FileState | undefined): void {
+    const before = this.read(this.fileStates, [path]);
+    if (before?.transfer !== "reference") return;
+    if (next?.transfer === "reference" && next.digest === before.digest) return;
+    this.write(this.references, [before.digest, path], REMOVE);
+  }
+
+  listReferences(digest: BlobDigest): string[] {
+    const out: string[] = [];
+    for (const key of this.references.getKeys(this.scan(prefixRange([digest])))) out.push(decodeRegistryKey(key as Key)[1]!);
+    return out;
   }
 
   getAction(key: QuantumKey): ActionRecord | undefined {
@@ -457,7 +479,7 @@ export class LmdbRegistry implements Registry {
   }
 
   /** Read in one read transaction: one consistent snapshot of every table, whatever commits meanwhile. */
-  referencedDigests(): Set<BlobDigest> {
+  referencedDigests(options: { pastInputs?: boolean } = {}): Set<BlobDigest> {
     const out = new Set<BlobDigest>();
     const transaction = this.snapshot.transaction ?? this.env.useReadTransaction();
     try {
@@ -467,7 +489,7 @@ export class LmdbRegistry implements Registry {
         for (const o of Object.values(value.outputs)) out.add(o.digest);
       }
       for (const { value } of this.executions.getRange({ ...allKeys(), transaction })) {
-        for (const i of value.inputs) out.add(i.digest);
+        if (options.pastInputs !== false) for (const i of value.inputs) out.add(i.digest);
         for (const o of value.outputs) out.add(o.digest);
       }
     } finally {

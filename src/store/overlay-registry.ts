@@ -149,6 +149,13 @@ export class OverlayRegistry implements Registry {
     this.fileStates.set(path, null);
   }
 
+  /** The base's references, less those whose path this overlay changed, plus the overlay's own. */
+  listReferences(digest: BlobDigest): string[] {
+    const out = (this.base?.listReferences(digest) ?? []).filter((path) => !this.fileStates.has(path));
+    for (const [path, state] of this.fileStates) if (state?.transfer === "reference" && state.digest === digest) out.push(path);
+    return out;
+  }
+
   getAction(key: ActionRecord["key"]): ActionRecord | undefined {
     return this.base?.getAction(key);
   }
@@ -229,8 +236,8 @@ export class OverlayRegistry implements Registry {
     throw readOnly("putStamp");
   }
 
-  referencedDigests(): Set<BlobDigest> {
-    const out = this.base?.referencedDigests() ?? new Set<BlobDigest>();
+  referencedDigests(options: { pastInputs?: boolean } = {}): Set<BlobDigest> {
+    const out = this.base?.referencedDigests(options) ?? new Set<BlobDigest>();
     for (const t of this.datasets.values()) for (const change of t.changes.values()) if (change !== null) out.add(change.record.digest);
     for (const rec of this.relations.values()) if (rec !== null) out.add(rec.digest);
     return out;

@@ -47,11 +47,27 @@ export interface DatasetEntry {
   record: DatasetRecord;
 }
 
-/** What ingest remembers about a source file, to skip re-hashing it when unchanged. */
+/**
+ * What ingest remembers about a source file, to skip re-hashing it when unchanged. A file ingested by
+ * reference (`transfer: reference`: its bytes stay in the file, none in the blob store) also keeps its
+ * ctime, inode and device: a reader that does not hash the bytes trusts them to be the digest's only
+ * while the file's stat still gives all of them (store/referenced-inputs.ts).
+ */
 export interface FileState {
   size: number;
+  /** -1 for a file ingested within the file system's timestamp granularity (racy: hashed again). */
   mtimeMs: number;
   digest: BlobDigest;
+  /** How the repository holds the bytes; absent: a copy in the blob store (files ingested before `transfer:`, relations). */
+  transfer?: "reference" | "link" | "copy";
+  ctimeMs?: number;
+  ino?: number;
+  dev?: number;
+  /**
+   * Held by reference: the path relative to the repository directory, where a reader looks when
+   * nothing is at the path any more (a project folder moved together with its repository).
+   */
+  relPath?: string;
 }
 
 export interface RelationRecord {
@@ -161,8 +177,14 @@ export interface Registry {
   listCollections(): string[];
 
   getFileState(path: string): FileState | undefined;
+  /** Also indexes a state with `transfer: "reference"` under its digest (see `listReferences`). */
   putFileState(path: string, state: FileState): void;
   deleteFileState(path: string): void;
+  /**
+   * The paths of the files ingested by reference whose state names `digest` (as last committed; a
+   * reader checks each path's state and stat before trusting its bytes).
+   */
+  listReferences(digest: BlobDigest): string[];
 
   getAction(key: QuantumKey): ActionRecord | undefined;
   /** Every action record, in key order (a full scan: for `quanta provenance` and repairs, not for runs). */
@@ -216,9 +238,10 @@ export interface Registry {
 
   /**
    * Every blob digest a dataset, relation, action or execution references (for gc and verify), read
-   * from one snapshot of the registry.
+   * from one snapshot of the registry. `pastInputs: false` leaves out what executions only read: a
+   * raw file ingested by reference and edited since leaves its old digest there, in no blob (verify).
    */
-  referencedDigests(): Set<BlobDigest>;
+  referencedDigests(options?: { pastInputs?: boolean }): Set<BlobDigest>;
 
   /** Inside `commit`. */
   deleteAction(key: QuantumKey): void;

@@ -103,7 +103,7 @@ export async function openRepository(root: string, options: OpenRepositoryOption
     });
     const hasher = await loadHasher();
     const registry = await openRegistry(root, options);
-    const blobs = new BlobStore(root, hasher, { durability: options.fsync === false ? "none" : "deferred", inline: registry });
+    const blobs = new BlobStore(root, hasher, { durability: options.fsync === false ? "none" : "deferred", inline: registry, references: registry });
     if (options.write) blobs.prepareShards();
     let closed = false;
     return {
@@ -134,7 +134,7 @@ export async function openRepository(root: string, options: OpenRepositoryOption
 async function openMissingRepository(root: string): Promise<Repository> {
   const hasher = await loadHasher();
   const registry = new OverlayRegistry(root);
-  const blobs = new BlobStore(root, hasher, { durability: "none", inline: registry });
+  const blobs = new BlobStore(root, hasher, { durability: "none", inline: registry, references: registry });
   return { root, registry, blobs, hasher, writable: false, exists: false, close: async () => undefined };
 }
 

@@ -180,7 +180,9 @@ describe("ingestInputs", () => {
       await ingestInputs({ ...JSON.parse(spec), repo });
       process.exit(0); // finished before any blob file appeared: stop polling
     `;
-    const spec = JSON.stringify({ inputs: inputs(data), dimensions });
+    // Copies: inputs held by reference write no blob file to wait for.
+    const copied = inputs(data).map((spec) => ({ ...spec, transfer: "copy" as const }));
+    const spec = JSON.stringify({ inputs: copied, dimensions });
     const child = spawn(process.execPath, ["--input-type=module", "-e", script, repoDir, spec], { stdio: ["ignore", "pipe", "inherit"] });
     const said = await new Promise<string>((resolve) => {
       child.stdout.setEncoding("utf8").once("data", resolve);
@@ -195,7 +197,7 @@ describe("ingestInputs", () => {
     try {
       expect(notes).toHaveLength(1); // the killed ingest's lock was taken over
       expectNoDanglingReferences(repo);
-      const report = await ingestInputs({ inputs: inputs(data), dimensions, repo });
+      const report = await ingestInputs({ inputs: copied, dimensions, repo });
       expect(report.added + report.unchanged).toBe(300);
       expect([...repo.registry.listDatasets()]).toHaveLength(300);
       expectNoDanglingReferences(repo);

@@ -109,20 +109,28 @@ describe("14.1 a registry key longer than LMDB allows, end to end", () => {
 });
 
 describe("14.1 a repository of the previous registry format", () => {
-  it("14.1 is refused by readers and writers with exit 3, what was found, what is expected and what to do", async () => {
-    const repo = join(dir, "old-repo");
+  const refuse = async (format: number, why: string) => {
+    const repo = join(dir, `old-repo-${format}`);
     mkdirSync(join(repo, "registry"), { recursive: true });
     writeFileSync(join(repo, "format"), "quanta repository 1\n");
     const env = open({ path: join(repo, "registry"), maxDbs: 16 });
-    await env.openDB("meta", { encoding: "msgpack" }).put("format", 3);
+    await env.openDB("meta", { encoding: "msgpack" }).put("format", format);
     await env.close();
     for (const args of [["datasets"], ["run", "p.yaml"]]) {
       const r = await runCli([...args, "--repo", repo], { cwd: dir });
       expect(r.code, r.stderr).toBe(3);
       expect(r.stderr).toBe(
-        `error: registry format 3 found in ${repo}, 4 expected\n` +
-          `hint: delete ${repo} and ingest again (the next run recomputes every result), or keep using the version of quanta that wrote it (format 3: quanta 0.1 before 128-bit digests and binary registry keys)\n`,
+        `error: registry format ${format} found in ${repo}, 5 expected\n` +
+          `hint: delete ${repo} and ingest again (the next run recomputes every result), or keep using the version of quanta that wrote it (format ${format}: ${why})\n`,
       );
     }
+  };
+
+  it("14.1 is refused by readers and writers with exit 3, what was found, what is expected and what to do", async () => {
+    await refuse(3, "quanta 0.1 before 128-bit digests and binary registry keys");
+  });
+
+  it("19.1 a repository of registry format 4 (every raw file copied) is refused likewise", async () => {
+    await refuse(4, "quanta 0.1 before raw inputs by reference");
   });
 });

@@ -26,7 +26,8 @@ beforeAll(() => {
       "parameters: { raw: data/raw }",
       "dimensions: { visit: int, detector: int, band: string, tract: int }",
       "inputs:",
-      '  raw: { path: "${raw}/{band}/visit{visit}/det{detector}.npy", storage: ndarray }',
+      // Copies: verify and gc below count the raw files' blobs (by reference, the default, they have none).
+      '  raw: { path: "${raw}/{band}/visit{visit}/det{detector}.npy", storage: ndarray, transfer: copy }',
       "  overlaps: { path: data/overlaps.csv, relation: [visit, tract] }",
     ].join("\n"),
   );

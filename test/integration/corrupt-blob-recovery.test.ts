@@ -71,7 +71,8 @@ function writeRelationPipeline(): void {
     [
       "dimensions: { item: int }",
       "inputs:",
-      '  raw: { path: "data/raw-{item}.txt", storage: text }',
+      // Copies: this is about blobs of raw files (by reference, the default, a raw file has none).
+      '  raw: { path: "data/raw-{item}.txt", storage: text, transfer: copy }',
       '  items: { path: "rel.csv", relation: [item] }',
       "tasks:",
       "  copy:",

@@ -84,7 +84,8 @@ describe("14.3 a corrupt blob never spreads", () => {
       join(fx.dir, "copy.yaml"),
       [
         "dimensions: { item: int }",
-        'inputs: { raw: { path: "data/raw-{item}.txt", storage: text } }',
+        // Copies: this is about a raw file's blob (by reference, the default, it has none).
+        'inputs: { raw: { path: "data/raw-{item}.txt", storage: text, transfer: copy } }',
         "tasks:",
         "  copy:",
         '    command: "cp {inputs.src} {outputs.out}"',

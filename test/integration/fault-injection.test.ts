@@ -124,7 +124,11 @@ describe("14 fault injection: 20 random kills", () => {
       const verify = await runCli(["verify", "--repo", "repo"], { cwd: dir });
       // Killed before it made the repository: there is nothing to verify, and verify says so.
       const none = verify.code === 3 && verify.stderr.startsWith("error: no repository at repo\n");
-      if (!none) expect(verify.code, `${context}\nverify: ${verify.stdout}${verify.stderr}`).toBe(0);
+      // Inputs are held by reference (the default): one rewritten since the last ingest is reported
+      // changed, which is no damage to the repository; every other problem is.
+      const problems = verify.stderr.split("\n").filter((l) => /^(missing|corrupt|changed): /.test(l));
+      const onlyEdited = problems.length > 0 && problems.every((l) => /^changed: raw file .*\/data\/src-\d+\.txt /.test(l));
+      if (!none && !onlyEdited) expect(verify.code, `${context}\nverify: ${verify.stdout}${verify.stderr}`).toBe(0);
     }
     console.log(`kills spread over 0–${latestKillMs} ms\n${log.join("\n")}`);
     expect(log.filter((l) => l.includes(": killed")).length, log.join("\n")).toBeGreaterThanOrEqual(KILLS / 2);

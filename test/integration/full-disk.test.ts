@@ -42,7 +42,8 @@ beforeEach(() => {
     join(dir, "gather.yaml"),
     [
       "dimensions: { item: int }",
-      'inputs: { raw: { path: "data/raw-{item}.txt", storage: text } }',
+      // Copies: ingest writes blobs (by reference, the default, it would write none to fill the disk with).
+      'inputs: { raw: { path: "data/raw-{item}.txt", storage: text, transfer: copy } }',
       "tasks:",
       "  count:",
       '    command: "cat {inputs.all} | wc -c > {outputs.out}"',
