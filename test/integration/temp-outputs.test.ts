@@ -8,9 +8,10 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeTempDir, runCli } from "../helpers/cli.js";
 
+// The raw files are copied into the store (transfer: copy): the figures below count their blobs too.
 const pipeline = (temp: string) => `dimensions: { item: int }
 inputs:
-  raw: { path: "raw-{item}.txt", storage: text }
+  raw: { path: "raw-{item}.txt", storage: text, transfer: copy }
 tasks:
   swap:
     command: "sed 's/a/b/g' {inputs.raw} > {outputs.out}"
