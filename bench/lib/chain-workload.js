@@ -54,7 +54,7 @@ export function writeQuantaPipeline(dir, { gather = true } = {}) {
   }
   if (gather) lines.push(
     "  gather:",
-    `    command: "${gatherCommand("{inputs.ends.list}", "{outputs.all}")}"`,
+    `    command: "${gatherCommand("{inputs.ends.paths}", "{outputs.all}")}"`,
     "    dimensions: []",
     "    inputs: { ends: { type: s3, dimensions: [item], storage: file, multiple: true } }",
     "    outputs: { all: { type: all, dimensions: [], storage: file } }",
