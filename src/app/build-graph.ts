@@ -38,14 +38,15 @@ export interface BuildGraphRequest {
   /** Return an empty graph instead of throwing a UsageError that explains it. */
   readonly allowEmpty?: boolean;
   /**
-   * Filled with the digest of every dataset the builder listed, by `collection\0type` then key, so
-   * that a saved plan's input digests need no second registry read (planned-inputs.ts).
+   * Filled with the digest of every dataset the builder listed, by its data ID object (the one the
+   * graph's dataset holds), so that a saved plan's input digests need no second registry read
+   * (planned-inputs.ts).
    */
   readonly listedDigests?: ListedDigests;
 }
 
-/** Digests by `collection\0type`, then data ID key: what the builder read from the registry. */
-export type ListedDigests = Map<string, Map<string, string>>;
+/** Digests by data ID object, as the builder read them from the registry (no key strings kept). */
+export type ListedDigests = Map<DataId, string>;
 
 export interface BuiltGraph {
   readonly graph: QuantumGraph;
@@ -103,12 +104,10 @@ function availableInRepository(registry: Registry, pipeline: Pipeline, inputColl
   const declared = new Set(pipeline.inputs.filter((i) => i.kind === "files").map((i) => i.type));
   const list = (collection: string, type: string): DataId[] => {
     const out: DataId[] = [];
-    const keep = digests === undefined ? undefined : new Map<string, string>();
     for (const entry of registry.listDatasets({ collection, type })) {
       out.push(entry.dataId);
-      keep?.set(entry.key, entry.record.digest);
+      digests?.set(entry.dataId, entry.record.digest);
     }
-    if (keep !== undefined) digests!.set(`${collection}\0${type}`, keep);
     return out;
   };
   const outputHas = (type: string) => !registry.listDatasets({ collection: outputCollection, type })[Symbol.iterator]().next().done;

@@ -13,8 +13,8 @@ import type { ListedDigests } from "./build-graph.js";
 
 /**
  * The digest each input dataset of `graph` has now ("" for none), by dataset id. `listed`: what the
- * graph builder read from this registry (build-graph.ts, `listedDigests`), looked up instead of
- * reading each dataset again; a collection and type it did not list is read from the registry.
+ * graph builder read from this registry (build-graph.ts, `listedDigests`), looked up by the dataset's
+ * data ID object instead of reading the dataset again; one it did not list is read from the registry.
  */
 export function readInputDigests(graph: QuantumGraph, registry: Registry, collection: string, listed?: ListedDigests): Map<number, string> {
   const digests = new Map<number, string>();
@@ -32,9 +32,8 @@ export function readInputDigests(graph: QuantumGraph, registry: Registry, collec
   };
   for (const ds of graph.datasets) {
     if (ds.producer >= 0) continue;
-    const source = sourceCollectionOf(ds.type, where);
-    const known = listed?.get(`${source}\0${ds.type}`);
-    digests.set(ds.id, known !== undefined ? (known.get(ds.key) ?? "") : (registry.getDataset(source, ds.type, ds.key)?.digest ?? ""));
+    const known = listed?.get(ds.dataId);
+    digests.set(ds.id, known ?? registry.getDataset(sourceCollectionOf(ds.type, where), ds.type, ds.key)?.digest ?? "");
   }
   return digests;
 }
