@@ -9,7 +9,7 @@
  *                 --step3: wc -c < in > out     -->  s3/<i>.txt
  *     s3/*.txt    --gather: xargs cat < LIST > out -->  all.txt
  *
- * The same commands run under quanta (command tasks; LIST is `{inputs.ends.list}`), GNU make
+ * The same commands run under quanta (command tasks; LIST is `{inputs.ends.paths}`), GNU make
  * (pattern rules; LIST is a file written next to the Makefile), ninja (LIST is its response file)
  * and Snakemake (LIST as for make), each in its own copy of the inputs, with `-j <cores>`.
  *

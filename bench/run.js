@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "./lib/measure.js";
 
 /** In running order; the first three are written by other people and may not exist yet. */
-const BENCHMARKS = ["ingest", "graph", "live-view", "live-view-e2e", "ts-tasks", "peers", "watch"];
+const BENCHMARKS = ["ingest", "graph", "scale", "live-view", "live-view-e2e", "ts-tasks", "peers", "watch"];
 
 const argv = process.argv.slice(2);
 const args = parseArgs(argv);

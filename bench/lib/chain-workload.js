@@ -28,7 +28,8 @@ export function endsOf(n) {
   return ends;
 }
 
-export function writeQuantaPipeline(dir) {
+/** `gather: false` leaves the gather out (three tasks over N data IDs: 3N quanta). */
+export function writeQuantaPipeline(dir, { gather = true } = {}) {
   const steps = [
     ["step1", "raw", "s1"],
     ["step2", "s1", "s2"],
@@ -51,9 +52,9 @@ export function writeQuantaPipeline(dir) {
       `    outputs: { dst: { type: ${to}, dimensions: [item], storage: file } }`,
     );
   }
-  lines.push(
+  if (gather) lines.push(
     "  gather:",
-    `    command: "${gatherCommand("{inputs.ends.list}", "{outputs.all}")}"`,
+    `    command: "${gatherCommand("{inputs.ends.paths}", "{outputs.all}")}"`,
     "    dimensions: []",
     "    inputs: { ends: { type: s3, dimensions: [item], storage: file, multiple: true } }",
     "    outputs: { all: { type: all, dimensions: [], storage: file } }",
@@ -61,17 +62,22 @@ export function writeQuantaPipeline(dir) {
   writeFileSync(join(dir, "chains.yaml"), `${lines.join("\n")}\n`);
 }
 
-export function writeNinjaFile(dir, n) {
+/**
+ * `session: true` starts each command in a session of its own (`setsid -w tr … < in > out`: the shell's redirections, then setsid execs the program), as quanta
+ * starts its commands: on a kernel with autogroup scheduling each then gets its own CPU share.
+ */
+export function writeNinjaFile(dir, n, { session = false } = {}) {
+  const wrap = (cmd) => (session ? `setsid -w ${cmd}` : cmd);
   const out = [
     "# N chains of three trivial shell steps plus one gather (bench/peers.js).",
     "rule step1",
-    `  command = ${STEP_COMMANDS.step1("$in", "$out")}`,
+    `  command = ${wrap(STEP_COMMANDS.step1("$in", "$out"))}`,
     "rule step2",
-    `  command = ${STEP_COMMANDS.step2("$in", "$out")}`,
+    `  command = ${wrap(STEP_COMMANDS.step2("$in", "$out"))}`,
     "rule step3",
-    `  command = ${STEP_COMMANDS.step3("$in", "$out")}`,
+    `  command = ${wrap(STEP_COMMANDS.step3("$in", "$out"))}`,
     "rule gather",
-    `  command = ${gatherCommand("$out.rsp", "$out")}`,
+    `  command = ${wrap(gatherCommand("$out.rsp", "$out"))}`,
     "  rspfile = $out.rsp",
     "  rspfile_content = $in_newline",
   ];

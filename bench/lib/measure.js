@@ -38,11 +38,12 @@ export function toolVersion(cmd, args = ["--version"]) {
 
 /**
  * Runs `cmd args` in `cwd` and waits. Every output line (stdout and stderr) goes to `onLine`; the
- * process is killed after `timeoutMs`. Resolves { code, wallMs, peakRssKb, timedOut }.
+ * process is killed after `timeoutMs`. Resolves { code, wallMs, peakRssKb, cpuMs, timedOut } (cpuMs:
+ * user + system time of the tree, from GNU time).
  */
 export function timeProcess(cmd, args, { cwd, env, onLine = () => {}, timeoutMs = 0 } = {}) {
   const rssFile = join(tmpdir(), `quanta-bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  const [file, argv] = HAS_GNU_TIME ? [GNU_TIME, ["-f", "%M", "-o", rssFile, cmd, ...args]] : [cmd, args];
+  const [file, argv] = HAS_GNU_TIME ? [GNU_TIME, ["-f", "%M %U %S", "-o", rssFile, cmd, ...args]] : [cmd, args];
   return new Promise((resolvePromise, reject) => {
     const start = process.hrtime.bigint();
     const child = spawn(file, argv, {
@@ -80,13 +81,15 @@ export function timeProcess(cmd, args, { cwd, env, onLine = () => {}, timeoutMs 
       const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
       if (timer) clearTimeout(timer);
       let peakRssKb;
+      let cpuMs;
       if (HAS_GNU_TIME && existsSync(rssFile)) {
         const lines = readFileSync(rssFile, "utf8").trim().split("\n");
-        const kb = Number.parseInt(lines[lines.length - 1], 10);
+        const [kb, user, sys] = lines[lines.length - 1].split(" ").map(Number);
         if (Number.isFinite(kb)) peakRssKb = kb;
+        if (Number.isFinite(user) && Number.isFinite(sys)) cpuMs = (user + sys) * 1000;
         rmSync(rssFile, { force: true });
       }
-      resolvePromise({ code: code ?? -1, wallMs, peakRssKb, timedOut });
+      resolvePromise({ code: code ?? -1, wallMs, peakRssKb, cpuMs, timedOut });
     });
   });
 }

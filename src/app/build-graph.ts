@@ -37,7 +37,16 @@ export interface BuildGraphRequest {
   readonly inputCollection?: string;
   /** Return an empty graph instead of throwing a UsageError that explains it. */
   readonly allowEmpty?: boolean;
+  /**
+   * Filled with the digest of every dataset the builder listed, by its data ID object (the one the
+   * graph's dataset holds), so that a saved plan's input digests need no second registry read
+   * (planned-inputs.ts).
+   */
+  readonly listedDigests?: ListedDigests;
 }
+
+/** Digests by data ID object, as the builder read them from the registry (no key strings kept). */
+export type ListedDigests = Map<DataId, string>;
 
 export interface BuiltGraph {
   readonly graph: QuantumGraph;
@@ -58,7 +67,7 @@ export async function buildGraphWithReport(req: BuildGraphRequest): Promise<Buil
   const started = performance.now();
   const result = buildQuantumGraph({
     pipeline: req.pipeline,
-    available: availableInRepository(req.repo.registry, req.pipeline, inputCollection, req.collection),
+    available: availableInRepository(req.repo.registry, req.pipeline, inputCollection, req.collection, req.listedDigests),
     ...(where === undefined ? {} : { where }),
     ...(targets.length === 0 ? {} : { targets }),
     ...(req.tasks === undefined ? {} : { tasks: req.tasks }),
@@ -91,11 +100,14 @@ export function parseTarget(text: string, pipeline: Pipeline): GraphTarget {
   return { type, dataId: parsed.dataId };
 }
 
-function availableInRepository(registry: Registry, pipeline: Pipeline, inputCollection: string, outputCollection: string): AvailableInputs {
+function availableInRepository(registry: Registry, pipeline: Pipeline, inputCollection: string, outputCollection: string, digests?: ListedDigests): AvailableInputs {
   const declared = new Set(pipeline.inputs.filter((i) => i.kind === "files").map((i) => i.type));
   const list = (collection: string, type: string): DataId[] => {
     const out: DataId[] = [];
-    for (const entry of registry.listDatasets({ collection, type })) out.push(entry.dataId);
+    for (const entry of registry.listDatasets({ collection, type })) {
+      out.push(entry.dataId);
+      digests?.set(entry.dataId, entry.record.digest);
+    }
     return out;
   };
   const outputHas = (type: string) => !registry.listDatasets({ collection: outputCollection, type })[Symbol.iterator]().next().done;
@@ -151,15 +163,18 @@ export async function runGraphCommand(opts: GraphCommandOptions): Promise<number
   );
   let built: BuiltGraph;
   let inputDigests: Map<number, string> | undefined;
+  // Saving: the digests the builder lists are kept, for the plan's input digests.
+  const listedDigests: ListedDigests | undefined = opts.save === undefined ? undefined : new Map();
   try {
     built = await planPipeline(
-      { repoRoot: opts.repoRoot, pipelineFile: opts.pipelineFile, targets: [...opts.targets], flags: opts.flags, allowEmpty: opts.display === "explain" },
+      { repoRoot: opts.repoRoot, pipelineFile: opts.pipelineFile, targets: [...opts.targets], flags: opts.flags, allowEmpty: opts.display === "explain", ...(listedDigests === undefined ? {} : { listedDigests }) },
       repo,
       () => undefined,
     );
     if (opts.save !== undefined) {
       const { readInputDigests } = await import("./planned-inputs.js");
-      inputDigests = readInputDigests(built.graph, repo.registry, opts.flags.output ?? built.graph.pipeline.name);
+      inputDigests = readInputDigests(built.graph, repo.registry, opts.flags.output ?? built.graph.pipeline.name, listedDigests);
+      listedDigests?.clear();
     }
   } finally {
     await repo.close();

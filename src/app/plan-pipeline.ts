@@ -15,7 +15,7 @@ import { describeIngest, formatIngestProblem, ingestInputs, type IngestOptions, 
 import { previewIngest } from "./ingest-preview.js";
 import { loadPipeline, type LoadedPipeline } from "./load-pipeline.js";
 import { selectTasks } from "../core/select-tasks.js";
-import { buildGraphWithReport } from "./build-graph.js";
+import { buildGraphWithReport, type ListedDigests } from "./build-graph.js";
 import type { JoinReport } from "../core/join-report.js";
 import { inputCollectionOf } from "../core/input-collection.js";
 import { parseParameterFlags } from "../core/parse-parameter-flag.js";
@@ -58,7 +58,7 @@ export interface Plan {
 }
 
 /** Loads, ingests and builds; an empty graph is a UsageError that explains itself unless `allowEmpty`. */
-export async function planPipeline(req: PlanRequest & { allowEmpty?: boolean }, repo: Repository, emit: (e: EventBody) => void): Promise<Plan> {
+export async function planPipeline(req: PlanRequest & { allowEmpty?: boolean; listedDigests?: ListedDigests }, repo: Repository, emit: (e: EventBody) => void): Promise<Plan> {
   const prepared = await preparePlan(req, repo, emit);
   return buildPlan(req, prepared.repo, emit, prepared);
 }
@@ -113,7 +113,7 @@ export async function preparePlan(
 
 /** The second half of planPipeline: builds the graph over what `repo` (`prepared.repo`) holds. */
 export async function buildPlan(
-  req: PlanRequest & { allowEmpty?: boolean },
+  req: PlanRequest & { allowEmpty?: boolean; listedDigests?: ListedDigests },
   repo: Repository,
   emit: (e: EventBody) => void,
   prepared: PreparedPlan,
@@ -129,6 +129,7 @@ export async function buildPlan(
     tasks,
     inputCollection: inputCollectionOf(pipeline.name),
     allowEmpty: req.allowEmpty,
+    ...(req.listedDigests === undefined ? {} : { listedDigests: req.listedDigests }),
   });
   const taskQuanta = countTaskQuanta(graph);
   const warnings = collectPlanWarnings(report);

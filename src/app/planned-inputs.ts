@@ -9,9 +9,14 @@ import { UsageError } from "../core/errors.js";
 import { sourceCollectionOf } from "../core/input-collection.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { Registry } from "../store/registry.js";
+import type { ListedDigests } from "./build-graph.js";
 
-/** The digest each input dataset of `graph` has now ("" for none), by dataset id. */
-export function readInputDigests(graph: QuantumGraph, registry: Registry, collection: string): Map<number, string> {
+/**
+ * The digest each input dataset of `graph` has now ("" for none), by dataset id. `listed`: what the
+ * graph builder read from this registry (build-graph.ts, `listedDigests`), looked up by the dataset's
+ * data ID object instead of reading the dataset again; one it did not list is read from the registry.
+ */
+export function readInputDigests(graph: QuantumGraph, registry: Registry, collection: string, listed?: ListedDigests): Map<number, string> {
   const digests = new Map<number, string>();
   const outputHolds = new Map<string, boolean>();
   const outputHas = (type: string) => {
@@ -27,8 +32,8 @@ export function readInputDigests(graph: QuantumGraph, registry: Registry, collec
   };
   for (const ds of graph.datasets) {
     if (ds.producer >= 0) continue;
-    const record = registry.getDataset(sourceCollectionOf(ds.type, where), ds.type, ds.key);
-    digests.set(ds.id, record?.digest ?? "");
+    const known = listed?.get(ds.dataId);
+    digests.set(ds.id, known ?? registry.getDataset(sourceCollectionOf(ds.type, where), ds.type, ds.key)?.digest ?? "");
   }
   return digests;
 }

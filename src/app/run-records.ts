@@ -7,10 +7,10 @@
  * Written at the end of each run (and each watch pass) by the writer that made it, after the run's
  * registry commits, so every execution id a record names is in the registry.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { RepositoryError, UsageError } from "../core/errors.js";
-import type { RunRecord } from "../core/run-journal.js";
+import type { JournalQuantum, RunRecord } from "../core/run-journal.js";
 import type { Registry } from "../store/registry.js";
 import { writingSync } from "../store/write-failure.js";
 
@@ -21,21 +21,44 @@ function runsDir(repoRoot: string): string {
   return join(repoRoot, "runs");
 }
 
+/** Quanta per write: the record of a run of 300,000 quanta is written in pieces, never held whole as one string. */
+const QUANTA_PER_WRITE = 2000;
+
 /**
  * Fills in each quantum's execution id from the registry (its quantum record, when the record is of
  * this run: written at or after the run's start), then writes the record and prunes old ones.
+ * `quanta`: the record's quanta when they are not in it (RunJournal.toRecordHead), read one by one.
  */
-export function saveRunRecord(repoRoot: string, registry: Registry, record: RunRecord): void {
-  for (const q of record.quanta) {
-    const latest = registry.getQuantum(record.collection, q.task, q.dataId);
-    if (latest !== undefined && latest.time >= record.startedAt) q.executionId = latest.executionId;
-  }
+export function saveRunRecord(repoRoot: string, registry: Registry, record: RunRecord | Omit<RunRecord, "quanta">, quanta?: Iterable<JournalQuantum>): void {
+  const { quanta: own, ...head } = record as RunRecord;
   const dir = runsDir(repoRoot);
   const path = join(dir, `${record.id}.json`);
   writingSync(path, () => {
     mkdirSync(dir, { recursive: true });
     try {
-      writeFileSync(path + ".tmp", JSON.stringify(record) + "\n");
+      const fd = openSync(path + ".tmp", "w");
+      try {
+        // The head, then "quanta" as its last field, a chunk of quanta at a time.
+        const text = JSON.stringify(head);
+        const write = (s: string) => writeSync(fd, s);
+        write(`${text.slice(0, -1)}${text.length > 2 ? "," : ""}"quanta":[`);
+        let chunk: string[] = [];
+        let first = true;
+        for (const q of quanta ?? own ?? []) {
+          const latest = registry.getQuantum(record.collection, q.task, q.dataId);
+          if (latest !== undefined && latest.time >= record.startedAt) q.executionId = latest.executionId;
+          chunk.push(JSON.stringify(q));
+          if (chunk.length === QUANTA_PER_WRITE) {
+            write((first ? "" : ",") + chunk.join(","));
+            first = false;
+            chunk = [];
+          }
+        }
+        if (chunk.length > 0) write((first ? "" : ",") + chunk.join(","));
+        write("]}\n");
+      } finally {
+        closeSync(fd);
+      }
       renameSync(path + ".tmp", path);
     } catch (err) {
       rmSync(path + ".tmp", { force: true });

@@ -275,10 +275,10 @@ export class RunSession {
 
   /** Saves a run's journal, if it started; after a run that threw, a failure to save is not reported over its error. */
   private saveJournal(journal: RunJournal, afterError: boolean): void {
-    const record = journal.toRecord();
-    if (record === undefined) return;
+    const head = journal.toRecordHead();
+    if (head === undefined) return;
     try {
-      saveRunRecord(this.repo.root, this.repo.registry, record);
+      saveRunRecord(this.repo.root, this.repo.registry, head.record, head.quanta);
     } catch (err) {
       if (!afterError) throw err;
     }

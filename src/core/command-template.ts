@@ -5,7 +5,11 @@
  *
  * A field is `{scope.name…}` with scope `inputs`, `outputs`, `config`, `dataId` or `resources`:
  *
- *     {inputs.X}  {inputs.X.list}  {outputs.Y}  {config.a.b}  {dataId.D}  {resources.cpus}
+ *     {inputs.X}  {inputs.X.list}  {inputs.X.paths}  {outputs.Y}  {config.a.b}  {dataId.D}  {resources.cpus}
+ *
+ * `{inputs.X.list}` is a file of the input's sandbox paths, one per line; `{inputs.X.paths}` a file of
+ * the read-only paths of the datasets themselves, one per line, so that a gather of 100,000 datasets
+ * needs nothing placed in its sandbox (command-runner.ts).
  *
  * `{` right after `$` (`${HOME}`) is the shell's. Any other `{word}` or `{word.word…}` closed by `}` is
  * a field, and an unknown scope is an error; an unclosed `{inputs.src` (a scope, or a near miss of one,
@@ -34,8 +38,10 @@ export interface TemplateField {
   readonly scope: TemplateScope;
   /** The dotted name after the scope (`src`, `opt.level`); for `{inputs.X.list}`, `X`. */
   readonly name: string;
-  /** `{inputs.X.list}`. */
+  /** `{inputs.X.list}` or `{inputs.X.paths}`. */
   readonly list: boolean;
+  /** `{inputs.X.paths}`: the list names the datasets' own files. */
+  readonly paths: boolean;
   /** The field as written, braces included. */
   readonly text: string;
   /** Offset of the `{` in the template. */
@@ -55,7 +61,7 @@ export interface TemplateProblem {
 
 export type TemplateParse = { ok: true; parts: readonly TemplatePart[] } | { ok: false; problem: TemplateProblem };
 
-export const TEMPLATE_FIELD_KINDS = "{inputs.X}, {inputs.X.list}, {outputs.Y}, {config.Z}, {dataId.D} or {resources.R}";
+export const TEMPLATE_FIELD_KINDS = "{inputs.X}, {inputs.X.list}, {inputs.X.paths}, {outputs.Y}, {config.Z}, {dataId.D} or {resources.R}";
 
 const FIELD_START = /\{([A-Za-z_][A-Za-z0-9_.-]*)/y;
 
@@ -111,12 +117,13 @@ function readField(body: string, text: string, index: number, quoting: ShellQuot
   }
   const scope = head as TemplateScope;
   if (rest.length === 0 || rest.some((s) => s === "")) return problem(`template field ${text} has an empty name`, `write it like {${scope}.name}`);
-  const list = scope === "inputs" && rest.length === 2 && rest[1] === "list";
+  const paths = scope === "inputs" && rest.length === 2 && rest[1] === "paths";
+  const list = paths || (scope === "inputs" && rest.length === 2 && rest[1] === "list");
   if (scope !== "config" && rest.length > 1 && !list) {
-    const hint = scope === "inputs" ? `{inputs.X} or {inputs.X.list}` : `{${scope}.${scope === "dataId" ? "D" : scope === "resources" ? "R" : "Y"}}`;
+    const hint = scope === "inputs" ? `{inputs.X}, {inputs.X.list} or {inputs.X.paths}` : `{${scope}.${scope === "dataId" ? "D" : scope === "resources" ? "R" : "Y"}}`;
     return problem(`template field ${text} has too many parts`, `write it as ${hint}`);
   }
-  return { scope, name: list ? rest[0]! : rest.join("."), list, text, index, quoting };
+  return { scope, name: list ? rest[0]! : rest.join("."), list, paths, text, index, quoting };
 }
 
 /** `value` as words of a config field: a list gives one word per item, anything else one word. */

@@ -10,6 +10,14 @@
  *                                              into the file the sandbox's last quantum had for a
  *                                              connection of one dataset)
  *     inputs/<connection>.list                 with `{inputs.X.list}`: those paths, one per line
+ *     inputs/<connection>.paths                with `{inputs.X.paths}`: the absolute paths of the
+ *                                              datasets' own files (blobs), one per line
+ *
+ * A connection the template names only as `{inputs.X.paths}` is not placed in the sandbox at all:
+ * a gather of 100,000 datasets then costs one list file, not 100,000 links. Its blob files are
+ * checked after the command like linked ones (a command that wrote to one fails, and the blob is
+ * removed). Only what has no file of its own (a small blob kept in the registry, for a connection
+ * of one dataset) or must be a private copy (a program) is placed, and listed at its sandbox path.
  *     outputs/<connection>[.<ext>]             where the command must write each declared output
  *
  * A data ID becomes a file name as its canonical text (`detector=3,visit=12`) with every character
@@ -108,7 +116,7 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
     throw new Error(`internal error: task ${task.label} is not a command task`);
   }
   const sandbox = opts.sandbox.path;
-  const layout = prepareSandbox(opts.sandbox, task, opts.dataId, opts.inputs);
+  const layout = prepareSandbox(opts.sandbox, task, opts.dataId, opts.inputs, pathFieldsOf(task.command));
   if (layout.problem !== undefined) return { ok: false, error: layout.problem, log: "" };
   if (layout.writes.length > 0) await Promise.all(layout.writes.map(([to, bytes]) => writing(to, () => writeFile(to, bytes))));
   // The -j slots it takes: its resources.cpus, at most the pool's size; what {resources.cpus} says.
@@ -118,6 +126,10 @@ async function runCommandOnce(opts: CommandQuantumOptions, measured: { peakRssBy
   for (const name of layout.listsWanted) {
     const list = join(sandbox, listPath(name));
     writingSync(list, () => writeFileSync(list, layout.inputs[name]!.join("\n") + "\n"));
+  }
+  for (const name of layout.pathListsWanted) {
+    const list = join(sandbox, pathListPath(name));
+    writingSync(list, () => writeFileSync(list, (layout.ownPaths[name] ?? []).join("\n") + "\n"));
   }
 
   // Prepared: the command now waits for its launch slot, and gives it back when it has ended.
@@ -253,7 +265,7 @@ export function checkCommandTemplate(task: TaskNode): string | undefined {
   const dataId = Object.fromEntries(task.dimensions.map((d) => [d, 0]));
   const inputs = Object.fromEntries(Object.keys(task.inputs).map((name) => [name, [`inputs/${name}/x`]]));
   const outputs = Object.fromEntries(Object.keys(task.outputs).map((name) => [name, `outputs/${name}`]));
-  const layout: SandboxLayout = { inputs, outputs, listsWanted: new Set(), linked: { checked: new Map(), sourceOf: new Map() }, writes: [], discoverable: new Map() };
+  const layout: SandboxLayout = { inputs, outputs, listsWanted: new Set(), pathListsWanted: new Set(), ownPaths: inputs, linked: { checked: new Map(), sourceOf: new Map() }, writes: [], discoverable: new Map() };
   const expanded = expandCommandTemplate(task.command, (field) => resolveField(field, { task, dataId, layout, cpus: slotsOf(task) }));
   return expanded.ok ? undefined : expanded.error;
 }
@@ -268,6 +280,10 @@ interface SandboxLayout {
   outputs: Record<string, string>;
   /** The inputs whose `.list` file the template uses (written after expansion). */
   listsWanted: Set<string>;
+  /** The inputs whose `.paths` file the template uses (written after expansion). */
+  pathListsWanted: Set<string>;
+  /** Per connection the template names as `{inputs.X.paths}`: the absolute paths of its datasets' files. */
+  ownPaths: Record<string, string[]>;
   /** The files inputs are hard-linked to. */
   linked: LinkedFiles;
   /** Inputs of `multiple` connections to write from their bytes (in libuv's thread pool). */
@@ -278,9 +294,33 @@ interface SandboxLayout {
   discoverable: Map<string, [string, DataId]>;
 }
 
+/**
+ * The input connections the template names as `{inputs.X.paths}` (`wanted`), and those it names in no
+ * other form (`only`: nothing of theirs needs to be in the sandbox).
+ */
+function pathFieldsOf(command: string | undefined): { wanted: Set<string>; only: Set<string> } {
+  const wanted = new Set<string>();
+  const other = new Set<string>();
+  const parsed = command === undefined ? undefined : parseCommandTemplate(command);
+  if (parsed?.ok) {
+    for (const part of parsed.parts) {
+      if (part.kind !== "field" || part.field.scope !== "inputs") continue;
+      (part.field.paths ? wanted : other).add(part.field.name);
+    }
+  }
+  return { wanted, only: new Set([...wanted].filter((name) => !other.has(name))) };
+}
+
 /** Places the inputs in the (empty) sandbox, and says where everything is. */
-function prepareSandbox(sandbox: Sandbox, task: TaskNode, dataId: DataId, given: Readonly<Record<string, readonly CommandInputItem[]>>): SandboxLayout {
+function prepareSandbox(
+  sandbox: Sandbox,
+  task: TaskNode,
+  dataId: DataId,
+  given: Readonly<Record<string, readonly CommandInputItem[]>>,
+  pathFields: { wanted: Set<string>; only: Set<string> },
+): SandboxLayout {
   const inputs: Record<string, string[]> = {};
+  const ownPaths: Record<string, string[]> = {};
   const named = new NamedFiles();
   for (const connection of Object.values(task.inputs)) {
     if (connection.sandboxName === undefined) continue;
@@ -300,7 +340,16 @@ function prepareSandbox(sandbox: Sandbox, task: TaskNode, dataId: DataId, given:
       removeFile(spare);
       spare = undefined;
     }
+    const own = pathFields.wanted.has(name) ? (ownPaths[name] = new Array<string>(items.length)) : undefined;
+    // Named only by `{inputs.X.paths}`: files are listed where they are, not placed.
+    const unplaced = pathFields.only.has(name) && connection.discovered !== true && connection.executable !== true;
     inputs[name] = items.map((item, index) => {
+      if (unplaced && item.bytes === undefined && item.executable !== true && item.path !== "") {
+        const path = resolve(item.path);
+        noteReadInPlace(path, linked, item.referenced === true);
+        own![index] = path;
+        return path;
+      }
       let relPath: string;
       if (connection.sandboxName !== undefined) {
         relPath = renderSandboxName(connection.sandboxName, item.dataId);
@@ -317,6 +366,7 @@ function prepareSandbox(sandbox: Sandbox, task: TaskNode, dataId: DataId, given:
       else if (item.bytes === undefined) linkInput(item.path, to, linked, sandbox.pool);
       else if (rewrites) writePrivateInput(sandbox, name, to, item.bytes, spare);
       else writes.push([to, item.bytes]);
+      if (own !== undefined) own[index] = item.bytes === undefined && item.executable !== true && connection.executable !== true ? resolve(item.path) : to;
       return relPath;
     });
   }
@@ -331,7 +381,7 @@ function prepareSandbox(sandbox: Sandbox, task: TaskNode, dataId: DataId, given:
     const items = [...(given[name] ?? [])].sort((a, b) => compareDataIds(a.dataId, b.dataId));
     items.forEach((item, i) => discoverable.set(inputs[name]![i]!, [name, item.dataId]));
   }
-  return { inputs, outputs, listsWanted: new Set(), linked, writes, problem: named.problem, discoverable };
+  return { inputs, outputs, listsWanted: new Set(), pathListsWanted: new Set(), ownPaths, linked, writes, problem: named.problem, discoverable };
 }
 
 /**
@@ -421,6 +471,16 @@ function linkReferencedInput(from: string, to: string, links: LinkedFiles): void
   if (links.checked.has(from)) return;
   const st = statSync(from);
   links.checked.set(from, { file: from, spare: false, raw: true, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+}
+
+/**
+ * A dataset's file a command reads where it is (`{inputs.X.paths}`): checked after the command as a
+ * linked one. `raw`: a raw file ingested by reference, the user's own, never removed.
+ */
+function noteReadInPlace(path: string, links: LinkedFiles, raw: boolean): void {
+  if (links.checked.has(path)) return;
+  const st = statSync(path);
+  links.checked.set(path, { file: path, spare: false, ...(raw ? { raw: true } : {}), ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
 }
 
 /** A private copy of an input, for a file system without hard links to it; never over a file. */
@@ -515,6 +575,10 @@ function listPath(input: string): string {
   return `inputs/${input}.list`;
 }
 
+function pathListPath(input: string): string {
+  return `inputs/${input}.paths`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The template
 
@@ -560,6 +624,10 @@ function resolveField(field: TemplateField, ctx: FieldContext): FieldValue {
       const paths = ctx.layout.inputs[name];
       if (paths === undefined) return unknown(Object.keys(ctx.layout.inputs), `the task has no input "${name}"`);
       if (!field.list) return { ok: true, words: paths };
+      if (field.paths) {
+        ctx.layout.pathListsWanted.add(name);
+        return { ok: true, words: [pathListPath(name)] };
+      }
       ctx.layout.listsWanted.add(name);
       return { ok: true, words: [listPath(name)] };
     }

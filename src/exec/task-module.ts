@@ -34,7 +34,7 @@ import { readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { build, type BuildFailure, type Message, type Plugin } from "esbuild";
+import type { BuildFailure, Message, Plugin } from "esbuild";
 import type { CodeDigest } from "../core/digest.js";
 import { isTaskDefinition } from "../core/define-task.js";
 import { QuantaError, RepositoryError, UsageError } from "../core/errors.js";
@@ -115,6 +115,9 @@ async function bundleTaskModule(entry: string, runtimeUrl: string, cacheDir: str
   // Absolute: esbuild would take a relative outfile relative to the module's directory, and the source
   // map's paths (relative to the bundle) would then name files that do not exist.
   const outDir = resolve(cacheDir ?? join(tmpdir(), `quanta-modules-${process.getuid?.() ?? "user"}`), "quanta-modules");
+  // Loaded here, not with this module: a run of command tasks only, or one whose task bundles are all
+  // cached, never starts esbuild (about 95 KB of JavaScript and a child process).
+  const { build } = await import("esbuild");
   try {
     const result = await build({
       entryPoints: [entry],

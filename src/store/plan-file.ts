@@ -218,6 +218,15 @@ function encodeInputs(quanta: readonly GraphQuantum[], start: number, end: numbe
 
 /** The plan as bytes (see the module comment). */
 export function encodePlan(graph: QuantumGraph, options: EncodePlanOptions = {}): Uint8Array {
+  const [header, packed] = encodePlanParts(graph, options);
+  const out = new Uint8Array(header.length + packed.length);
+  out.set(header, 0);
+  out.set(packed, header.length);
+  return out;
+}
+
+/** The plan as its header and its body, written one after the other (no copy of a body of tens of MB). */
+function encodePlanParts(graph: QuantumGraph, options: EncodePlanOptions): [Uint8Array, Uint8Array] {
   assertLittleEndian();
   const dicts = new Dictionaries();
   const producers = new Int32Array(graph.datasets.length);
@@ -242,14 +251,13 @@ export function encodePlan(graph: QuantumGraph, options: EncodePlanOptions = {})
     tasks,
   };
   const packed = packr.pack(body);
-  const out = new Uint8Array(HEADER_BYTES + packed.length);
-  out.set(new TextEncoder().encode(MAGIC), 0);
-  const view = new DataView(out.buffer);
+  const header = new Uint8Array(HEADER_BYTES);
+  header.set(new TextEncoder().encode(MAGIC), 0);
+  const view = new DataView(header.buffer);
   view.setUint32(8, PLAN_FORMAT, true);
   view.setBigUint64(VERSION_BYTES, BigInt(packed.length), true);
-  out.set(createHash("sha256").update(packed).digest(), VERSION_BYTES + 8);
-  out.set(packed, HEADER_BYTES);
-  return out;
+  header.set(createHash("sha256").update(packed).digest(), VERSION_BYTES + 8);
+  return [header, packed];
 }
 
 /** The pipeline with every path it holds passed through `rebase`. */
@@ -277,7 +285,7 @@ function rebaseInput(input: FileInputSpec, rebase: (path: string) => string): Fi
 
 /** Writes the plan to `path`, its paths relative to the file's directory (a bad path: UsageError). */
 export async function savePlan(graph: QuantumGraph, path: string, inputDigest?: (datasetId: number) => string | undefined): Promise<void> {
-  writeOutputFile(path, encodePlan(graph, { baseDir: dirname(resolve(path)), inputDigest }));
+  writeOutputFile(path, encodePlanParts(graph, { baseDir: dirname(resolve(path)), inputDigest }));
 }
 
 export async function loadPlan(path: string): Promise<QuantumGraph> {

@@ -5,13 +5,16 @@
  * (exit 2) that says which and why, never a bare system error.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, openSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { UsageError } from "../core/errors.js";
 import { describeWriteError as describeWriteFailure } from "./write-failure.js";
 
-/** `executable`: the file gets mode 0755 (a program `quanta export` writes), else the umask's default. */
-export function writeOutputFile(path: string, bytes: Uint8Array, options: { executable?: boolean } = {}): void {
+/**
+ * `bytes`: the contents, or its parts in order (written one after the other, never joined in memory).
+ * `executable`: the file gets mode 0755 (a program `quanta export` writes), else the umask's default.
+ */
+export function writeOutputFile(path: string, bytes: Uint8Array | readonly Uint8Array[], options: { executable?: boolean } = {}): void {
   let isDirectory: boolean | undefined;
   try {
     isDirectory = statSync(path, { throwIfNoEntry: false })?.isDirectory();
@@ -23,7 +26,14 @@ export function writeOutputFile(path: string, bytes: Uint8Array, options: { exec
   }
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   try {
-    writeFileSync(temp, bytes, { flag: "wx" });
+    const fd = openSync(temp, "wx");
+    try {
+      for (const part of bytes instanceof Uint8Array ? [bytes] : bytes) {
+        for (let done = 0; done < part.length; ) done += writeSync(fd, part, done, part.length - done);
+      }
+    } finally {
+      closeSync(fd);
+    }
     if (options.executable === true) chmodSync(temp, 0o755);
     renameSync(temp, path);
   } catch (err) {

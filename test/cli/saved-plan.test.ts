@@ -59,3 +59,25 @@ describe("14.5 exec and the inputs a plan was made with", () => {
     expect(JSON.parse((await runCli(["get", "doubled@item=1", "--collection", "chain"], { cwd: dir })).stdout)).toEqual({ value: 60 });
   });
 });
+
+describe("19.2 the input digests a saved plan keeps", () => {
+  it("19.2 are those the registry holds for its inputs, read from the graph builder's listing", async () => {
+    const { loadSavedPlan } = await import("../../src/store/plan-file.js");
+    const { openRepository } = await import("../../src/store/repository.js");
+    const { readInputDigests } = await import("../../src/app/planned-inputs.js");
+    const dir = makeProject();
+    const graph = await runCli(["graph", "chain.yaml", "-o", "plan.qg"], { cwd: dir });
+    expect(graph.code, graph.stderr).toBe(0);
+    const saved = await loadSavedPlan(join(dir, "plan.qg"));
+    const repo = await openRepository(join(dir, "cache"), { write: false });
+    try {
+      // Read again dataset by dataset from the registry (no listing given): the same digests.
+      const direct = readInputDigests(saved.graph, repo.registry, saved.graph.pipeline.name);
+      expect(saved.inputDigests.size).toBe(2);
+      expect([...saved.inputDigests.values()].every((d) => /^[0-9a-f]+-\d+$/.test(d))).toBe(true);
+      expect(new Map(saved.inputDigests)).toEqual(direct);
+    } finally {
+      await repo.close();
+    }
+  });
+});

@@ -36,7 +36,7 @@ describe("14.8 command template quoting", () => {
   });
 
   it.each([
-    ["cat {input.src}", "unknown template field {input.src}: expected {inputs.X}, {inputs.X.list}, {outputs.Y}, {config.Z}, {dataId.D} or {resources.R}", "did you mean {inputs.src}?"],
+    ["cat {input.src}", "unknown template field {input.src}: expected {inputs.X}, {inputs.X.list}, {inputs.X.paths}, {outputs.Y}, {config.Z}, {dataId.D} or {resources.R}", "did you mean {inputs.src}?"],
     ["cat {inputs.src > x", "unclosed template field {inputs.src", 'close it with "}": {inputs.src}'],
     ["cat {inputs.}", "template field {inputs.} has an empty name", "write it like {inputs.name}"],
     ["cat {outputs.a.b}", "template field {outputs.a.b} has too many parts", "write it as {outputs.Y}"],

@@ -215,6 +215,46 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     expect(existsSync(join(dir, "blob"))).toBe(false);
   });
 
+  it("19.4 a gather named only as {inputs.X.paths} reads its datasets where they are: nothing is placed in its sandbox", async () => {
+    const dir = makeInputs({ a: "one\n", b: "two\n", c: "ten\n" });
+    const task = commandTask("xargs cat < {inputs.parts.paths} > {outputs.out}; find inputs -type f | sort >> {outputs.out}; cat {inputs.parts.paths} >> {outputs.out}", {
+      inputs: { parts: connection("parts", ["visit", "detector"], { multiple: true, storage: "text" }) },
+      outputs: { out: connection("out", ["visit"], { storage: "text" }) },
+    });
+    const result = await runIn(spawner, {
+      task,
+      dataId: { visit: 7 },
+      inputs: {
+        parts: [
+          { path: join(dir, "c"), dataId: { visit: 7, detector: 10 } },
+          { path: join(dir, "a"), dataId: { visit: 7, detector: 1 } },
+          { path: join(dir, "b"), dataId: { visit: 7, detector: 2 } },
+        ],
+      },
+    });
+    expect(result.ok, result.ok ? "" : result.error).toBe(true);
+    if (!result.ok) return;
+    // The bytes in data ID order, then the sandbox's only input file (the list), then the list itself.
+    expect(readFileSync(result.outputs.out!, "utf8")).toBe(["one", "two", "ten", "inputs/parts.paths", join(dir, "a"), join(dir, "b"), join(dir, "c"), ""].join("\n"));
+  });
+
+  it("19.4 a connection named both as {inputs.X} and {inputs.X.paths} is placed, and its .paths file names the datasets' own files", async () => {
+    const dir = makeInputs({ a: "one\n" });
+    const task = commandTask("cat {inputs.src} > {outputs.out}; cat {inputs.src.paths} >> {outputs.out}");
+    const result = await runIn(spawner, { task, dataId: { visit: 1 }, inputs: { src: [{ path: join(dir, "a"), dataId: { visit: 1 } }] } });
+    expect(result.ok, result.ok ? "" : result.error).toBe(true);
+    if (!result.ok) return;
+    expect(readFileSync(result.outputs.out!, "utf8")).toBe(`one\n${join(dir, "a")}\n`);
+  });
+
+  it("19.4 fails a command that writes to a dataset it reads through {inputs.X.paths}, and removes the damaged blob", async () => {
+    const dir = makeInputs({ blob: "original\n" });
+    const task = commandTask("xargs sh -c 'echo extra >> \"$0\"' < {inputs.src.paths}; : > {outputs.out}");
+    const result = await runIn(spawner, { task, dataId: { visit: 1 }, inputs: { src: [{ path: join(dir, "blob"), dataId: { visit: 1 } }] } });
+    expect(result).toMatchObject({ ok: false, error: `the command modified its input ${join(dir, "blob")} (inputs are read-only); the damaged blob was removed` });
+    expect(existsSync(join(dir, "blob"))).toBe(false);
+  });
+
   it("names a declared output the command did not write", async () => {
     const task = commandTask("echo partial > {outputs.out}", {
       inputs: {},
@@ -296,7 +336,7 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     });
     expect(await run("echo {dataId.detector}")).toMatchObject({ error: 'unknown template field {dataId.detector}: the quantum has no dimension "detector"' });
     expect(await run("echo {visit}")).toMatchObject({
-      error: "unknown template field {visit}: expected {inputs.X}, {inputs.X.list}, {outputs.Y}, {config.Z}, {dataId.D} or {resources.R}",
+      error: "unknown template field {visit}: expected {inputs.X}, {inputs.X.list}, {inputs.X.paths}, {outputs.Y}, {config.Z}, {dataId.D} or {resources.R}",
     });
     // Shell syntax is left alone.
     const shell = await run("X=1; echo ${X} | awk '{print $1}' > {outputs.out}");
