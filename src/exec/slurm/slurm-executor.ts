@@ -19,6 +19,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { QuantumKey } from "../../core/digest.js";
+import type { EventBody } from "../../core/events.js";
 import type { Repository } from "../../store/repository.js";
 import { cancelledOutcome, type FollowOnJob, type OutcomeSink, type OutputBlob, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "../quantum-job.js";
 import type { ClusterFlags } from "../../core/cluster-plan.js";
@@ -42,8 +43,11 @@ export interface SlurmExecutorOptions {
   client?: SlurmClient;
   journal: SubmissionJournal;
   /** Told of each `sbatch` that went through. */
-  onSubmitted?: (s: { jobId: string; task: string; jobs: number; quanta: number; sbatchCalls: number }) => void;
+  onSubmitted?: (s: SlurmSubmission) => void;
 }
+
+/** An array job submitted: what the `slurm-submitted` event says. */
+export type SlurmSubmission = Omit<Extract<EventBody, { event: "slurm-submitted" }>, "event">;
 
 /** A quantum handed over and not ended yet. */
 interface Tracked {
@@ -186,6 +190,7 @@ export class SlurmExecutor implements QuantumExecutor {
     const batch: Batch = { dir, elements: elements.length, outstanding: new Map() };
     const journaled: JournalQuantum[] = [];
     const tasks = new Map<string, TaskNode>();
+    const quantumIds: Record<string, number[]> = {};
     let quanta = 0;
     try {
       mkdirSync(dir, { recursive: true });
@@ -200,8 +205,9 @@ export class SlurmExecutor implements QuantumExecutor {
         }
         for (const { job } of followOns) journaled.push({ quantum: job.quantum, key: job.key, attempt: job.attempt, element, follows: followerName(job.task.label, encodeDataId(job.dataId)) });
         for (const step of steps) {
-          const task = (step.job ?? step.followOn.job).task;
+          const { task, quantum } = step.job ?? step.followOn.job;
           tasks.set(task.label, task);
+          (quantumIds[task.label] ??= []).push(quantum);
         }
         quanta += steps.length;
       }
@@ -215,7 +221,8 @@ export class SlurmExecutor implements QuantumExecutor {
       batch.jobId = await this.client.sbatch(args, script);
       this.opts.journal.submitted(dir, batch.jobId, elements.length);
       this.jobs += elements.length;
-      this.opts.onSubmitted?.({ jobId: batch.jobId, task: label, jobs: elements.length, quanta, sbatchCalls: this.client.sbatchCalls - calls });
+      const counts = Object.fromEntries(Object.entries(quantumIds).map(([task, ids]) => [task, ids.length]));
+      this.opts.onSubmitted?.({ jobId: batch.jobId, task: label, jobs: elements.length, quanta, sbatchCalls: this.client.sbatchCalls - calls, tasks: counts, quantumIds });
     } catch (err) {
       const heads = elements.flatMap((e) => e.heads.map((job) => ({ job, sink: e.sink })));
       const problem = { message: `could not submit ${heads.length} quanta of task ${elements[0]!.heads[0]!.task.label} to Slurm: ${(err as Error).message}`, hint: "check that Slurm answers (sinfo, SLURM_CONF); the same command submits what is left" };
@@ -346,7 +353,7 @@ export class SlurmExecutor implements QuantumExecutor {
       batch.outstanding.delete(quantum);
       found = true;
       if (t.followOn && record.key !== t.job.key) this.resubmit(t);
-      else this.deliver(t, { ...this.checked(record.outcome, record.bytes), host: record.host });
+      else this.deliver(t, { ...this.checked(record.outcome, record.bytes), host: record.host, jobId: record.jobId });
     }
     if (found) this.noteIngested(batch);
     return found;
@@ -363,7 +370,7 @@ export class SlurmExecutor implements QuantumExecutor {
         // A follow-on starts when the quanta before it in the element are done, not with the element.
         if (state.state === "RUNNING" && !t.started && !t.followOn) {
           t.started = true;
-          t.sink.started(t.job.quantum);
+          t.sink.started(t.job.quantum, { jobId: id });
         }
         continue;
       }
@@ -404,7 +411,7 @@ export class SlurmExecutor implements QuantumExecutor {
     const outPath = join(batch.dir, outputFileName(element));
     const log = readTail(outPath);
     const now = Date.now();
-    return { ok: false, error: `Slurm job ${id} ${how} before the quantum reported; its output: ${outPath}`, log, startedAt: now, finishedAt: now };
+    return { ok: false, error: `Slurm job ${id} ${how} before the quantum reported; its output: ${outPath}`, log, startedAt: now, finishedAt: now, jobId: id };
   }
 
   /** The outcome a record reports, once the blobs it names are found as it says. */
@@ -431,7 +438,7 @@ export class SlurmExecutor implements QuantumExecutor {
   private deliver(t: Tracked, outcome: QuantumOutcome): void {
     if (!t.started) {
       t.started = true;
-      t.sink.started(t.job.quantum);
+      t.sink.started(t.job.quantum, { jobId: outcome.jobId });
     }
     t.sink.finished(t.job.quantum, outcome);
   }
@@ -443,8 +450,9 @@ export class SlurmExecutor implements QuantumExecutor {
       for (const [quantum, t] of batch.outstanding) {
         if (!wanted.has(quantum)) continue;
         batch.outstanding.delete(quantum);
-        ids.push(`${batch.jobId}_${t.element}`);
-        t.sink.finished(quantum, cancelledOutcome("cancelled"));
+        const id = `${batch.jobId}_${t.element}`;
+        ids.push(id);
+        t.sink.finished(quantum, { ...cancelledOutcome("cancelled"), jobId: id });
       }
       this.client.cancelNow([...new Set(ids)]);
     }
