@@ -9,8 +9,10 @@ import type { EventBody, QuantaEvent } from "../../src/core/events.js";
 import { countSlurmWork } from "../../src/ui/count-slurm-work.js";
 import { formatJobIds } from "../../src/ui/format-job-ids.js";
 import { joinTaskRow, layoutTaskRows } from "../../src/ui/layout-task-rows.js";
-import { formatSlurmLines } from "../../src/ui/plain-reporter.js";
+import { createPlainReporter, formatSlurmLines } from "../../src/ui/plain-reporter.js";
 import { createRunState, reduceRunState, type RunState } from "../../src/ui/run-state.js";
+import { collectOutput } from "./collect-output.js";
+import { FakeClock } from "./fake-clock.js";
 import { at, T0 } from "./sample-events.js";
 
 const ref = (quantum: number) => ({ quantum, task: quantum < 2 ? "step1" : "step2", dataId: `item=${(quantum % 2) + 1}` });
@@ -141,5 +143,16 @@ describe("18.7 the view of a Slurm run", () => {
     expect(formatSlurmLines(state)).toEqual(["slurm: step1: 0 queued, 1 running, 1/2 done, jobs 12", "slurm: step2: 1 queued, 0 running, 1/2 done, jobs 12"]);
     const events: QuantaEvent[] = [at(0, { event: "run-started", pipeline: "p", collection: "c", executor: "pool", workers: 2, tasks: [{ task: "a", total: 1 }] })];
     expect(formatSlurmLines(events.reduce(reduceRunState, createRunState()))).toEqual([]);
+
+    // The reporter prints them under each progress line.
+    const clock = new FakeClock(T0);
+    const output = collectOutput();
+    const reporter = createPlainReporter({ out: output.out, clock, progressEveryMs: 1000 });
+    for (const body of STEPS.slice(0, 4).flatMap((s) => s.events)) reporter.onEvent(at(0, body));
+    clock.advance(1000);
+    const lines = output.text().split("\n");
+    const progress = lines.findIndex((l) => l.startsWith("progress: "));
+    expect(lines.slice(progress + 1, progress + 3)).toEqual(formatSlurmLines(state));
+    expect(lines).toContain("slurm: job 12 (step1): 2 jobs for 4 quanta");
   });
 });
