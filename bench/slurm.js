@@ -5,7 +5,8 @@
  * chain workload of bench/peers.js (N chains of three trivial shell steps plus one gather) run
  *   - with the local pool (`-j` cores),
  *   - on Slurm, one job per quantum (`--executor slurm`),
- *   - on Slurm, clustered (`--executor slurm --cluster-size C`, C = ceil(N / (4 * cores)) by default),
+ *   - on Slurm, clustered (`--executor slurm --cluster-size C`: jobs of C quanta, each chain depth first
+ *     in one job; C = 3 * ceil(N / (4 * cores)) by default, about four jobs per core),
  * each in a fresh repository. Prints wall time, sbatch calls, jobs, quanta's overhead per quantum
  * (wall time / quanta) and the ratio to the local pool. Not in `npm run bench`'s default list (it
  * needs root and Slurm): run `node bench/slurm.js [--n 1000] [--cluster-size C] [--skip per-quantum]`.
@@ -20,7 +21,8 @@ import { formatMs, formatRatio, markdownTable, parseArgs, PROJECT_ROOT, QUANTA_B
 const args = parseArgs(process.argv.slice(2));
 const n = Number(args.n ?? (args.quick ? 100 : 1000));
 const cores = availableParallelism();
-const clusterSize = Number(args["cluster-size"] ?? Math.ceil(n / (4 * cores)));
+// Clustered: chains depth first, about four jobs per core.
+const clusterSize = Number(args["cluster-size"] ?? 3 * Math.ceil(n / (4 * cores)));
 const skip = new Set(typeof args.skip === "string" ? args.skip.split(",") : []);
 const scratch = process.env.QUANTA_BENCH_SLURM_DIR ?? "/tmp/quanta-bench-slurm";
 

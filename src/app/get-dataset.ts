@@ -49,7 +49,7 @@ export async function getDataset(options: GetDatasetOptions): Promise<number> {
     }
     const key = encodeDataId(parsed.dataId as Record<string, DataIdValue>);
     const { collection, record } = findDataset(options, registry.listCollections(), (c) => registry.getDataset(c, typeName, key), `${typeName}@${key}`);
-    const bytes = await readChecked(repo, `${collection}/${typeName}@${key}`, record.digest);
+    const bytes = await readChecked(repo, `${collection}/${typeName}@${key}`, record.digest, type.temp === true ? `${typeName}@${key}` : undefined);
     if (options.outputFile !== undefined) writeOutputFile(options.outputFile, bytes);
     else options.writeStdout(bytes);
     return 0;
@@ -61,13 +61,21 @@ export async function getDataset(options: GetDatasetOptions): Promise<number> {
 /**
  * The blob's bytes, checked against its digest (they are read whole anyway: the hash costs far less
  * than the read). Bad bytes are never written out: a corrupt or missing blob is a RepositoryError
- * naming the dataset. A reader does not repair (it holds no lock): the hint says what does.
+ * naming the dataset. A reader does not repair (it holds no lock): the hint says what does. `temp`: the
+ * dataset (`TYPE@DATAID`) is a temp output, whose missing blob was dropped on purpose
+ * (drop-temp-outputs.ts): the hint says how to have it computed again.
  */
-export async function readChecked(repo: Repository, name: string, digest: BlobDigest): Promise<Uint8Array> {
+export async function readChecked(repo: Repository, name: string, digest: BlobDigest, temp?: string): Promise<Uint8Array> {
   let bytes: Uint8Array;
   try {
     bytes = await repo.blobs.read(digest);
   } catch {
+    if (temp !== undefined) {
+      throw new RepositoryError(
+        `${name} is a temp output: its bytes (blob ${digest}) were dropped once the quanta reading it had run`,
+        `ask for it, and its producer runs again: quanta run PIPELINE ${temp} (the pipeline file that produced it)`,
+      );
+    }
     throw new RepositoryError(
       `the bytes of ${name} (blob ${digest}) are missing from ${repo.root}`,
       "run 'quanta verify --repair', then run the pipeline again: its producer reruns, or ingest copies its raw file in again",

@@ -26,7 +26,7 @@
  * repositories) share no pool, spawner or module cache.
  */
 import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import type { EventBody, QuantaEvent, Reporter, RunCounts } from "../core/events.js";
 import { countTaskQuanta, RunTally } from "../core/run-tally.js";
 import { stampEvent } from "../core/events.js";
@@ -34,6 +34,10 @@ import type { QuantumGraph } from "../core/quantum-graph.js";
 import { UsageError } from "../core/errors.js";
 import { canonicalJson } from "../core/canonical-json.js";
 import { runGraph, type DatasetStates, type RunResult } from "../exec/engine.js";
+import { tempProducersToRun, type NeededProducers } from "../core/temp-outputs.js";
+import { QuantumResolver } from "../core/quantum-resolver.js";
+import { viewOf } from "../store/repository-view.js";
+import { dropTempOutputs } from "./drop-temp-outputs.js";
 import { InProcessExecutor } from "../exec/in-process-executor.js";
 import { PoolExecutor } from "../exec/pool-executor.js";
 import { checkSlurmResources, countingSlurm, makeSlurmExecutor, SLURM_SLOTS } from "./slurm-session.js";
@@ -45,6 +49,7 @@ import { createReporter } from "../ui/create-reporter.js";
 import { buildPlan, emitPlanWarnings, preparePlan, type PlanRequest } from "./plan-pipeline.js";
 import { countDroppedQuanta, type PlanWarning } from "../core/plan-warning.js";
 import { inputCollectionOf } from "../core/input-collection.js";
+import { unfinishedSlurmBatches } from "../exec/slurm/submission-journal.js";
 import { lastRunFingerprint, runFingerprint, upToDateStamp, vanishedStampName, writeRunStamp, type RunStamp } from "./stamps.js";
 import { writeLastRun } from "./last-run.js";
 import { describePlan, makeRunId, RunJournal } from "../core/run-journal.js";
@@ -299,7 +304,9 @@ export class RunSession {
     const fingerprint = runFingerprint(repo.hasher, identity);
     // A forced run runs quanta the stamp would call up to date: it never takes the stamp's answer.
     const forcing = (req.flags.force ?? []).length > 0;
-    const stamp = forcing ? undefined : await upToDateStamp(repo, collection, fingerprint);
+    // Nor does a Slurm run with submissions of a head that died not ingested yet: it re-attaches to them.
+    const reattach = this.exec.executor === "slurm" && unfinishedSlurmBatches(join(repo.root, "slurm")) > 0;
+    const stamp = forcing || reattach ? undefined : await upToDateStamp(repo, collection, fingerprint);
     if (stamp !== undefined) {
       rememberRun();
       return reportUpToDate({ stamp, pipeline: pipeline.name, collection, repository: resolve(repo.root), executor: makeExecutorInfo(this.exec), emit });
@@ -433,6 +440,9 @@ export class RunSession {
       },
     };
     let stopped = true;
+    // Producers whose dropped temp outputs are needed again run first (core/temp-outputs.ts); the
+    // watch's shortcut (`since`) would not decide them.
+    const needed = neededTempProducers(graph, this.repo, collection, narrow.force);
     try {
       const result = await runGraph({
         graph,
@@ -445,9 +455,14 @@ export class RunSession {
         interrupt: stopping.signal,
         prune: narrow.prune,
         force: narrow.force,
-        since: narrow.since,
+        since: needed === undefined || needed.size === 0 ? narrow.since : undefined,
+        ...(needed !== undefined && needed.size > 0 && { needed }),
         supersede,
       });
+      if (result.states !== undefined && needed !== undefined) {
+        const dropped = await dropTempOutputs(this.repo, graph, result.states);
+        if (dropped.size > 0) result.fileBlobs = result.fileBlobs.filter((d) => !dropped.has(d));
+      }
       this.reasons = result.why;
       // A run that set blobs aside leaves worker threads that still list them: start afresh too.
       stopped = stopping.signal.aborted || result.setAside > 0;
@@ -529,9 +544,14 @@ function makeExecutorInfo(flags: ExecFlags): { kind: "in-process" | "pool" | "sl
 }
 
 /** Refuses flags that cannot work before anything is ingested or planned. */
+/** `--cluster-by` and `--cluster-size` go with `--executor slurm` only. */
+export function checkClusterFlags(flags: Pick<ExecFlags, "executor" | "clusterBy" | "clusterSize"> | undefined): void {
+  if (flags?.clusterBy !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-by groups quanta into Slurm jobs: it needs --executor slurm");
+  if (flags?.clusterSize !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-size packs quanta into Slurm jobs: it needs --executor slurm");
+}
+
 function checkExecFlags(flags: ExecFlags): void {
-  if (flags.clusterBy !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-by groups quanta into Slurm jobs: it needs --executor slurm");
-  if (flags.clusterSize !== undefined && flags.executor !== "slurm") throw new UsageError("--cluster-size packs quanta into Slurm jobs: it needs --executor slurm");
+  checkClusterFlags(flags);
   const jobs = flags.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of at least 1, got ${flags.jobs}`);
   if (!Number.isInteger(flags.retries) || flags.retries < 0) throw new UsageError(`--retries expects a whole number, got ${flags.retries}`);
@@ -549,4 +569,10 @@ export async function openReporter(output: OutputFlags): Promise<Reporter> {
 
 export function emitterFor(reporter: Reporter): (e: EventBody) => void {
   return (body) => reporter.onEvent(stampEvent(body, Date.now()) as QuantaEvent);
+}
+
+/** The producers to run first because a dropped temp output of theirs is needed; undefined without temp outputs. */
+function neededTempProducers(graph: QuantumGraph, repo: Repository, collection: string, force: ReadonlySet<string> | undefined): NeededProducers | undefined {
+  const view = viewOf(repo);
+  return tempProducersToRun(graph, (needed) => new QuantumResolver(graph, view, collection, { forced: force, needed }), (d) => view.blobExists(d));
 }

@@ -13,6 +13,7 @@ import type { QuantumGraph } from "../core/quantum-graph.js";
 import { dryRun, type QuantumStatus, type QuantumVerdict } from "../core/dry-run.js";
 import { QuantumResolver } from "../core/quantum-resolver.js";
 import { readForcedTasks } from "../core/forced-tasks.js";
+import { tempProducersToRun } from "../core/temp-outputs.js";
 import { viewOf } from "../store/repository-view.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { formatStatus } from "../ui/format-status.js";
@@ -21,7 +22,11 @@ import { planPipeline, type PlanRequest } from "./plan-pipeline.js";
 import { readCollectionRun } from "./last-run.js";
 import { parseQuantumRef } from "./parse-quantum-ref.js";
 import { connectServer } from "./connect-server.js";
-import { emitterFor, openReporter, type OutputFlags } from "./run-pipeline.js";
+import { emitterFor, openReporter, type ExecFlags, type OutputFlags } from "./run-pipeline.js";
+import { checkClusterFlags } from "./run-session.js";
+import { checkSlurmResources } from "./slurm-session.js";
+import { ClusterPlan } from "../core/cluster-plan.js";
+import { estimateSlurmJobs } from "../core/slurm-estimate.js";
 
 /**
  * Resolves the quanta of the plan as a run would, without running anything (core/dry-run.ts): every
@@ -29,14 +34,19 @@ import { emitterFor, openReporter, type OutputFlags } from "./run-pipeline.js";
  */
 export function resolveStatuses(graph: QuantumGraph, repo: Repository, collection: string, options: { until?: number; force?: readonly string[] } = {}): QuantumVerdict[] {
   const forced = readForcedTasks(options.force, graph);
-  return dryRun(graph, new QuantumResolver(graph, viewOf(repo), collection, forced === undefined ? {} : { forced }), options.until) as QuantumVerdict[];
+  const view = viewOf(repo);
+  // As a run does: producers whose dropped temp outputs are needed run first (core/temp-outputs.ts).
+  const needed = tempProducersToRun(graph, (n) => new QuantumResolver(graph, view, collection, { forced, needed: n }), (d) => view.blobExists(d));
+  return dryRun(graph, new QuantumResolver(graph, view, collection, { forced, needed }), options.until) as QuantumVerdict[];
 }
 
 const LABEL: Record<QuantumStatus, string> = { "will-run": "will run", "may-run": "may run", "up-to-date": "up to date", blocked: "blocked" };
 const FIELD: Record<QuantumStatus, keyof StatusCounts> = { "will-run": "willRun", "may-run": "mayRun", "up-to-date": "upToDate", blocked: "blocked" };
 
-export async function showStatus(req: PlanRequest & { output: OutputFlags; list: boolean; out: (t: string) => void }): Promise<number> {
-  if (await statusFromServer(req)) return 0;
+export async function showStatus(req: PlanRequest & { output: OutputFlags; list: boolean; executor?: Pick<ExecFlags, "executor" | "clusterBy" | "clusterSize">; out: (t: string) => void }): Promise<number> {
+  const slurm = req.executor?.executor === "slurm" ? req.executor : undefined;
+  checkClusterFlags(req.executor);
+  if (slurm === undefined && (await statusFromServer(req))) return 0;
   const reporter = req.output.json ? await openReporter(req.output) : undefined;
   const emit = reporter ? emitterFor(reporter) : () => undefined;
   const repo = await openRepository(req.repoRoot, { write: false, ifMissing: "empty" });
@@ -54,6 +64,11 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
       counts[FIELD[v.status]]++;
     });
     const body: EventBody = { event: "status", pipeline: graph.pipeline.name, collection, repository: resolve(req.repoRoot), counts, tasks: [...perTask.values()] };
+    if (slurm !== undefined) {
+      checkSlurmResources(graph, slurm.clusterBy);
+      const plan = new ClusterPlan(graph.pipeline, { by: slurm.clusterBy, size: slurm.clusterSize });
+      body.slurm = estimateSlurmJobs(graph, plan, (id) => verdicts[id]!.status === "will-run" || verdicts[id]!.status === "may-run");
+    }
     if (req.list && !req.output.json) {
       verdicts.forEach((v, id) => {
         if (v.status === "up-to-date") return;

@@ -53,6 +53,7 @@ export async function verifyRepository(repo: Repository, options: { concurrency?
   for (const digest of referenced) {
     if (!onDisk.has(digest)) bad.set(digest, "missing");
   }
+  forgiveDroppedTemp(repo, bad);
   const referencedBy = new Map<BlobDigest, string[]>();
   if (bad.size > 0) {
     for (const e of repo.registry.listDatasets()) {
@@ -150,4 +151,25 @@ function printRepair(options: { json: boolean; repoRoot: string; out: (text: str
     `repaired: ${r.quarantined} corrupt blob${r.quarantined === 1 ? "" : "s"} set aside in ${options.repoRoot}/quarantine/, ` +
       `${r.actions} cached result${r.actions === 1 ? "" : "s"} computed from them dropped; run the pipeline again to recompute what is missing\n`,
   );
+}
+
+/**
+ * Takes out of `bad` the missing blobs that only temp outputs reference: dropped on purpose once their
+ * readers had run (drop-temp-outputs.ts), and computed again when needed. Reads every record, only
+ * when a blob is missing and the repository has temp outputs.
+ */
+function forgiveDroppedTemp(repo: Repository, bad: Map<BlobDigest, "missing" | "corrupt">): void {
+  if (![...bad.values()].includes("missing")) return;
+  const registry = repo.registry;
+  const temp = new Set(registry.listDatasetTypes().filter((t) => t.temp === true).map((t) => t.name));
+  if (temp.size === 0) return;
+  const needed = new Set<BlobDigest>();
+  for (const e of registry.listDatasets()) if (!temp.has(e.type)) needed.add(e.record.digest);
+  for (const r of registry.listRelations()) needed.add(r.digest);
+  for (const a of registry.listActions()) for (const o of Object.values(a.outputs)) if (!temp.has(o.type)) needed.add(o.digest);
+  for (const x of registry.listExecutions()) {
+    for (const i of x.inputs) if (!temp.has(i.type)) needed.add(i.digest);
+    for (const o of x.outputs) if (!temp.has(o.type)) needed.add(o.digest);
+  }
+  for (const [digest, status] of bad) if (status === "missing" && !needed.has(digest)) bad.delete(digest);
 }

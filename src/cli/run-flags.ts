@@ -20,15 +20,20 @@ export function addForceFlag(y: Argv): Argv {
   return y.option("force", { type: "string", array: true, default: [], describe: "run these tasks' quanta whatever the cache holds (labels, comma-separated); --where narrows them" });
 }
 
-export function addExecFlags(y: Argv): Argv {
+/** `--executor` and the Slurm clustering flags, for `run`, `exec`, `watch` and `status`. */
+export function addExecutorFlags(y: Argv): Argv {
   return y
+    .option("executor", { type: "string", choices: ["local", "slurm"], default: "local", describe: "where quanta run" })
+    .option("cluster-by", { type: "string", describe: "with --executor slurm: run quanta with the same values of these dimensions (comma-separated) in one job, a chain depth first" })
+    .option("cluster-size", { type: "string", describe: "with --executor slurm: at most N quanta in one job (alone: packs a task's ready quanta into jobs of N)" });
+}
+
+export function addExecFlags(y: Argv): Argv {
+  return addExecutorFlags(y)
     // Read as text, so that a bad value is shown as typed (yargs would make "abc" a NaN).
     .option("jobs", { alias: "j", type: "string", describe: "quanta to run at once (default: cores; 1 runs in-process)" })
     .option("retries", { type: "string", default: "0", describe: "retry a failed quantum up to N more times" })
     .option("fail-fast", { type: "boolean", default: false, describe: "stop starting quanta after the first failure" })
-    .option("executor", { type: "string", choices: ["local", "slurm"], default: "local", describe: "where quanta run" })
-    .option("cluster-by", { type: "string", describe: "with --executor slurm: run quanta with the same values of these dimensions (comma-separated) in one job" })
-    .option("cluster-size", { type: "string", describe: "with --executor slurm: at most N quanta in one job (packs a task's ready quanta into jobs of N)" })
     .option("fsync", { type: "boolean", default: true, hidden: true, describe: "make blobs durable before recording them (--no-fsync: benchmarks only)" });
 }
 
@@ -49,8 +54,14 @@ export function readExecFlags(args: Record<string, unknown>): ExecFlags {
     jobs: args.jobs === undefined ? undefined : readWholeNumber("-j", args.jobs, 1),
     retries: readWholeNumber("--retries", args.retries, 0),
     failFast: args["fail-fast"] as boolean,
-    executor: args.executor as "local" | "slurm",
     fsync: args.fsync as boolean,
+    ...readExecutorFlags(args),
+  };
+}
+
+export function readExecutorFlags(args: Record<string, unknown>): Pick<ExecFlags, "executor" | "clusterBy" | "clusterSize"> {
+  return {
+    executor: args.executor as "local" | "slurm",
     ...(args["cluster-size"] === undefined ? {} : { clusterSize: readWholeNumber("--cluster-size", args["cluster-size"], 1) }),
     ...(typeof args["cluster-by"] === "string" ? { clusterBy: args["cluster-by"].split(",").map((d) => d.trim()).filter((d) => d !== "") } : {}),
   };

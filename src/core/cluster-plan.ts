@@ -2,8 +2,9 @@
  * Which quanta share a Slurm job. A cluster (a `clusters:` entry of the pipeline file, or the one
  * `--cluster-by DIMS` makes of every task that has those dimensions) names tasks and dimensions: the
  * quanta of its tasks with equal values of those dimensions have the same cluster key, and run in one
- * job (up to its size), a data ID's chain of tasks depth first. `--cluster-size N` alone packs each
- * task's ready quanta N to a job. Quanta of a task in no cluster run one per job.
+ * job (up to its size), a data ID's chain of tasks depth first. `--cluster-size N` alone makes one
+ * cluster of every task grouped by nothing: jobs of at most N quanta, which hold the ready quanta of a
+ * wave with the chains that follow them, depth first. Quanta of a task in no cluster run one per job.
  */
 import type { DataId } from "./data-id.js";
 import type { ClusterDef, Pipeline } from "./pipeline.js";
@@ -34,8 +35,9 @@ export class ClusterPlan {
       const def: ClusterDef = { tasks: [], by: flags.by, size: flags.size };
       for (const t of pipeline.tasks) if (flags.by.every((d) => t.dimensions.includes(d))) this.clusterOf.set(t.label, { label: FROM_FLAGS, def });
     } else if (flags.size !== undefined) {
-      // Packs a task's quanta: one cluster per task, grouped by nothing.
-      for (const t of pipeline.tasks) this.clusterOf.set(t.label, { label: t.label, def: { tasks: [t.label], by: [], size: flags.size } });
+      // One cluster of every task, grouped by nothing: jobs of N quanta, each data ID's chain depth first.
+      const def: ClusterDef = { tasks: [], by: [], size: flags.size };
+      for (const t of pipeline.tasks) this.clusterOf.set(t.label, { label: FROM_FLAGS, def });
     } else {
       for (const [label, def] of Object.entries(pipeline.clusters ?? {})) for (const task of def.tasks) this.clusterOf.set(task, { label, def });
     }

@@ -40,7 +40,7 @@ export function dryRun(graph: QuantumGraph, resolver: QuantumResolver, until?: n
         break;
       case "maybe":
         resolver.setPending(q);
-        verdicts[id] = { status: r.reasons.some((x) => x.kind === "forced") ? "will-run" : "may-run", reasons: r.reasons };
+        verdicts[id] = { status: r.reasons.some((x) => x.kind === "forced" || x.kind === "temp-needed") ? "will-run" : "may-run", reasons: r.reasons };
         break;
       case "no-work":
         resolver.setAbsent(q);

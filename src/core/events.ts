@@ -4,6 +4,7 @@
  * versioned interface: add fields and events freely, never rename or remove them without bumping
  * `EVENTS_VERSION`. Every event carries `v` (the version) and `time` (ms since the epoch).
  */
+import type { SlurmEstimate } from "./slurm-estimate.js";
 import type { BlobDigest, CodeDigest, QuantumKey } from "./digest.js";
 import type { QuantumStatus } from "./dry-run.js";
 import type { Reason } from "./explain.js";
@@ -195,6 +196,8 @@ export type RunEvent =
       repository?: string;
       counts: StatusCounts;
       tasks: ({ task: string; total: number } & StatusCounts)[];
+      /** With `--executor slurm`: what would be submitted for the quanta that will or may run (core/slurm-estimate.ts). */
+      slurm?: SlurmEstimate;
     })
   /** Watch mode is idle, watching this many paths. */
   | (Stamp & {
@@ -215,7 +218,7 @@ export type CommandEvent =
   /** `quanta why`: the verdict on one quantum, then the same for each upstream quantum it waits on. */
   | (Stamp & { event: "why" } & QuantumVerdictView & { upstream: QuantumVerdictView[] })
   /** `quanta gc`: what was deleted and what is kept. */
-  | (Stamp & { event: "gc-finished"; blobsDeleted: number; blobsKept: number; tempFilesDeleted: number; bytesFreed: number })
+  | (Stamp & { event: "gc-finished"; dryRun: boolean; blobsDeleted: number; blobsKept: number; tempFilesDeleted: number; bytesFreed: number; bytesKept: number; cacheEntriesDeleted: number; cacheEntriesKept: number; executionsDeleted: number })
   /** `quanta verify`: a blob that is missing or whose bytes no longer hash to its name. */
   | (Stamp & {
       event: "blob-problem";

@@ -18,6 +18,8 @@ export type Reason =
   | { kind: "depends-changed"; name: string; before?: string; after?: string }
   /** `--force`: the task's quanta run whatever the cache holds. */
   | { kind: "forced" }
+  /** A temp output of it was dropped, and `consumer` must run (empty: nothing in the plan reads it, it was asked for). */
+  | { kind: "temp-needed"; type: string; dataId: string; consumer: string }
   | { kind: "input-changed"; connection: string; type: string; dataId: string; before: BlobDigest; after: BlobDigest }
   | { kind: "input-added"; connection: string; type: string; dataId: string; digest: BlobDigest }
   | { kind: "input-removed"; connection: string; type: string; dataId: string; digest: BlobDigest }
@@ -143,6 +145,8 @@ export function formatReason(r: Reason): string {
       return `${r.name} changed: ${r.before ?? "(unset)"} -> ${r.after ?? "(unset)"}`;
     case "forced":
       return "forced (--force)";
+    case "temp-needed":
+      return r.consumer === "" ? `its temp output ${ref(r.type, r.dataId)} was dropped and is asked for` : `its temp output ${ref(r.type, r.dataId)} was dropped and ${r.consumer} must run`;
     case "input-changed":
       return `input ${r.connection} (${ref(r.type, r.dataId)}) changed: ${r.before} -> ${r.after}`;
     case "input-added":

@@ -23,6 +23,7 @@ const connection = z
     name: z.string().optional().describe('its file in the sandbox, e.g. "{sample}.bam", "include/stats.h"; `{dimension}` fields from its data ID'),
     executable: z.boolean().optional().describe("an input: placed executable; an output: a program, executable when read or exported"),
     discovered: z.boolean().optional().describe("an input all placed in the sandbox, of which only what the task's depfile names joins the key"),
+    temp: z.boolean().optional().describe("an output whose blob is dropped once every task reading it has run; computed again when needed"),
   })
   .describe("a connection of a command task");
 

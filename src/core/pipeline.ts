@@ -31,6 +31,11 @@ export interface Connection {
   readonly executable?: boolean;
   /** Command tasks: an input whose datasets join the key only when the depfile names them (discovered-inputs.ts). */
   readonly discovered?: boolean;
+  /**
+   * Command tasks: an output whose blob is dropped once every quantum of a run that reads it has run
+   * (temp-outputs.ts); its record and digest stay, and its producer runs again when it is needed.
+   */
+  readonly temp?: boolean;
 }
 
 /** A dataset type declared by the `inputs:` section: ingested from files matching a path template. */

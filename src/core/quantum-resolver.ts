@@ -59,6 +59,8 @@ interface TaskInfo {
   config: string;
   /** Its discovered input connections (discovered-inputs.ts); usually none. */
   discovered: string[];
+  /** Its temp output connections (temp-outputs.ts); usually none. */
+  temp: string[];
 }
 
 export class QuantumResolver {
@@ -78,12 +80,13 @@ export class QuantumResolver {
      * `forced`: the labels of tasks whose quanta run whatever the cache holds (`--force`), reason
      * "forced". `pointReads`: records and digests are read one at a time, for a walk that resolves few
      * of the graph's quanta (a watch's pass); otherwise all of a task's records, or a type's digests,
-     * are read at its first use.
+     * are read at its first use. `needed`: quanta (by id) that run whatever the cache holds because a
+     * dropped temp output of theirs is needed (temp-outputs.ts), with the reason.
      */
-    private readonly options: { forced?: ReadonlySet<string>; pointReads?: boolean } = {},
+    private readonly options: { forced?: ReadonlySet<string>; pointReads?: boolean; needed?: ReadonlyMap<number, Reason> } = {},
   ) {
     this.state = new Array(graph.datasets.length);
-    for (const t of graph.tasks) this.tasks.set(t.label, { task: t, config: canonicalJson(t.config), discovered: discoveredConnections(t) });
+    for (const t of graph.tasks) this.tasks.set(t.label, { task: t, config: canonicalJson(t.config), discovered: discoveredConnections(t), temp: Object.values(t.outputs).filter((c) => c.temp === true).map((c) => c.name) });
     this.ingestedTypes = new Set(graph.pipeline.inputs.filter((i) => i.kind === "files").map((i) => i.type));
   }
 
@@ -92,17 +95,19 @@ export class QuantumResolver {
     const info = this.tasks.get(q.task);
     if (!info) throw new Error(`internal error: quantum ${quantumId} of unknown task ${q.task}`);
     const gathered = this.gatherInputs(q, info.task);
-    const forced = this.options.forced?.has(q.task) === true;
+    const forcedBy: Reason | undefined = this.options.forced?.has(q.task) === true ? { kind: "forced" } : this.options.needed?.get(quantumId);
     // A forced quantum waiting on upstream quanta (a dry run) will run whatever they produce.
-    if (gathered.kind === "maybe" && forced) return { kind: "maybe", reasons: [{ kind: "forced" }, ...gathered.reasons] };
+    if (gathered.kind === "maybe" && forcedBy) return { kind: "maybe", reasons: [forcedBy, ...gathered.reasons] };
     if (gathered.kind !== "ok") return gathered;
     const keyInputs = info.discovered.length === 0 ? gathered.keyInputs : narrowKeyInputs(gathered.keyInputs, info.discovered, this.discoveredLast(q, info.discovered));
     const manifest = buildKeyManifest({ task: q.task, dataId: q.key, codeDigest: info.task.codeDigest, config: info.config, inputs: keyInputs, depends: info.task.depends });
     const key = computeQuantumKey(manifest, this.repo.hasher);
     const { memory, cached } = this.recall(q, key);
-    const decision: Decision = forced
-      ? { action: "run", key, reasons: [{ kind: "forced" }] }
-      : decideQuantum({ key, manifest, memory, blobExists: (d) => this.repo.blobExists(d) });
+    // A temp output's blob may have been dropped on purpose: up to date without it (temp-outputs.ts).
+    const dropped = info.temp.length === 0 || cached === undefined ? undefined : new Set(info.temp.map((name) => cached.outputs[name]?.digest));
+    const decision: Decision = forcedBy
+      ? { action: "run", key, reasons: [forcedBy] }
+      : decideQuantum({ key, manifest, memory, blobExists: (d) => dropped?.has(d) === true || this.repo.blobExists(d) });
     switch (decision.action) {
       case "maybe":
         return { kind: "maybe", reasons: decision.reasons };
@@ -122,13 +127,14 @@ export class QuantumResolver {
    * says which datasets): its key manifest with those inputs' digests left as holes for the job to fill
    * in, the datasets it reads, and its last successful result in this collection (the job reuses that
    * result when its key turns out to be that result's key, as this resolver would). Undefined when the
-   * job could not decide it as this resolver does: a forced task, one with discovered inputs, or an
+   * job could not decide it as this resolver does: a forced task or quantum (a dropped temp output of
+   * its is needed), one with discovered inputs, or an
    * input that is neither known nor made in the job.
    */
   draftInJob(quantumId: number, inJob: (datasetId: number) => boolean): DraftInJob | undefined {
     const q = this.graph.quanta[quantumId]!;
     const info = this.tasks.get(q.task)!;
-    if (this.options.forced?.has(q.task) === true || info.discovered.length > 0) return undefined;
+    if (this.options.forced?.has(q.task) === true || this.options.needed?.has(quantumId) === true || info.discovered.length > 0) return undefined;
     const keyInputs: KeyInput[] = [];
     const reads: Record<string, number[]> = {};
     for (const name in info.task.inputs) {

@@ -125,6 +125,12 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
             });
           }
         });
+        if (spec.temp === true && direction === "inputs") {
+          throw at(entry, [direction, name, "temp"], `input "${name}" of task "${label}" is marked temp, which only outputs can be`, {
+            target: "key",
+            hint: `mark the output that writes ${spec.type} temp: true, in the task that produces it`,
+          });
+        }
         if (spec.name !== undefined) checkConnectionName(spec, { label, name, dimensions, blame: (summary, hint) => at(entry, [direction, name, "name"], summary, { hint }) });
       }
     }
@@ -224,6 +230,7 @@ function commandConnection(spec: PipelineFileConnection): ConnectionSpec {
     ...(spec.name !== undefined ? { sandboxName: spec.name } : {}),
     ...(spec.executable !== undefined ? { executable: spec.executable } : {}),
     ...(spec.discovered !== undefined ? { discovered: spec.discovered } : {}),
+    ...(spec.temp === true ? { temp: true } : {}),
   };
 }
 
@@ -290,6 +297,7 @@ function toConnections(specs: Record<string, ConnectionSpec>, renames: ReadonlyM
       ...(spec.sandboxName !== undefined ? { sandboxName: spec.sandboxName } : {}),
       ...(spec.executable === true ? { executable: true } : {}),
       ...(spec.discovered === true ? { discovered: true } : {}),
+      ...(spec.temp === true ? { temp: true } : {}),
     };
   }
   return out;

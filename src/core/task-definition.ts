@@ -18,6 +18,8 @@ export interface ConnectionSpec {
   readonly executable?: boolean;
   /** Command tasks: see `Connection.discovered`. */
   readonly discovered?: boolean;
+  /** Command tasks: see `Connection.temp`. */
+  readonly temp?: boolean;
 }
 
 /** The in-memory value of one dataset of a storage class. `file` datasets are paths to read-only files. */

@@ -31,6 +31,8 @@ export class ClusterPacker {
     private readonly resolver: QuantumResolver,
     private readonly jobs: JobBuilder,
     private readonly plan: ClusterPlan,
+    /** Whether the quantum (task, canonical data ID) already follows others in a job of the executor. */
+    private readonly isFollowing: (task: string, dataId: string) => boolean = () => false,
   ) {}
 
   /**
@@ -43,7 +45,7 @@ export class ClusterPacker {
     for (const job of jobs) {
       const q = this.graph.quanta[job.quantum]!;
       const slot = this.plan.slotOf(q.task, q.dataId);
-      if (slot === undefined || this.claimed.has(job.quantum)) {
+      if (slot === undefined || this.claimed.has(job.quantum) || this.isFollowing(q.task, q.key)) {
         submit([job], []);
         continue;
       }
@@ -75,6 +77,7 @@ export class ClusterPacker {
         if (count(pack) >= size) return;
         if (this.claimed.has(next)) continue;
         const nq = this.graph.quanta[next]!;
+        if (this.isFollowing(nq.task, nq.key)) continue;
         if (this.plan.slotOf(nq.task, nq.dataId)?.key !== key) continue;
         const draft = this.resolver.draftInJob(next, (d) => pack.made.has(d));
         if (draft === undefined) continue;

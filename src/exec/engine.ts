@@ -85,6 +85,8 @@ export interface RunOptions {
   };
   /** `--force`: the labels of tasks whose quanta run whatever the cache holds. */
   force?: ReadonlySet<string>;
+  /** Quanta that run whatever the cache holds: a dropped temp output of theirs is needed (core/temp-outputs.ts). */
+  needed?: ReadonlyMap<number, Reason>;
 }
 
 /** Per dataset of a graph: its digest, or null when it is absent (RunResult.states). */
@@ -169,11 +171,12 @@ class GraphRun {
   constructor(private readonly opts: RunOptions) {
     this.walker = new GraphWalker(opts.graph, { order: opts.order });
     this.earlier = new Set(opts.executor.unfinished());
-    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection, { forced: opts.force, pointReads: opts.since !== undefined });
+    this.resolver = new QuantumResolver(opts.graph, viewOf(opts.repo), opts.collection, { forced: opts.force, needed: opts.needed, pointReads: opts.since !== undefined });
     this.jobs = new JobBuilder(opts.graph, opts.repo);
     const clustering = opts.executor.clustering;
     const plan = clustering === undefined ? undefined : new ClusterPlan(opts.graph.pipeline, clustering);
-    if (plan !== undefined && !plan.isEmpty) this.packer = new ClusterPacker(opts.graph, this.resolver, this.jobs, plan);
+    const executor = opts.executor;
+    if (plan !== undefined && !plan.isEmpty) this.packer = new ClusterPacker(opts.graph, this.resolver, this.jobs, plan, (task, dataId) => executor.isFollowing?.(task, dataId) === true);
     this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
     this.tally = new RunTally(countTaskQuanta(opts.graph).map((t) => ({ task: t.task, total: t.quanta })), opts.emit);
   }
@@ -211,6 +214,7 @@ class GraphRun {
     for (const [task, quanta] of this.untouchedByTask) this.tally.settle({ event: "task-up-to-date", task, quanta });
     // Earlier work that no quantum of this run wanted (its inputs changed since) is cancelled.
     if (this.earlier.size > 0) this.opts.executor.abandon(this.earlier);
+    this.opts.executor.runEnded?.();
     if (this.opts.prune && !this.interrupted && this.repositoryError === undefined) this.removed = this.removeGoneQuanta(this.opts.prune.marker);
     await this.commitUnlessStoppedBy(this.repositoryError);
     return this.finish();

@@ -146,6 +146,14 @@ export interface QuantumExecutor {
    */
   readonly clustering?: ClusterFlags;
   /**
+   * With `clustering`: whether the quantum of `task` with canonical data ID `dataId` already follows
+   * others in a job handed over earlier (in this session, or by a head that died). The scheduler then
+   * hands it over alone, and never packs it to follow in another job.
+   */
+  isFollowing?(task: string, dataId: string): boolean;
+  /** The scheduler's walk ended: work handed over ahead of its turn that no quantum took is let go. */
+  runEnded?(): void;
+  /**
    * Hands over work: one quantum, or several that run together (a cluster: one batch job), whose
    * outcomes each reach `sink`; `followOns` may run after them in the same job (executors without
    * `clustering` get none).

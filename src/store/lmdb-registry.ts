@@ -17,6 +17,9 @@
  *   executions    (execution id) → ExecutionRecord
  *   stamps        (`run\0collection`), (`ingest\0collection`) → what the last complete run or
  *                 ingest saw (app/stamps.ts); writing one does not change the generation
+ *   actionUses    (quantum key) → ms since the epoch when a cached result stopped being a quantum's
+ *                 current one (for `gc --keep-age/--max-size`), written with the record replacing it.
+ *                 Added within format 4: a writer's open creates it; readers never open it.
  *   meta          also "generation" → a number, raised by every commit that changes anything else
  *                 but stamps and file states
  *   blobs         (blob digest) → the blob's bytes (binary, not msgpack): blobs of at most
@@ -94,6 +97,8 @@ export class LmdbRegistry implements Registry {
   private readonly stagedBlobs = new Map<BlobDigest, Uint8Array>();
   private readonly meta: Database<unknown, string>;
   private readonly stamps: Database<unknown, Key>;
+  /** Writers only (a read-only open cannot create it in a registry written before it existed). */
+  private readonly actionUses: Database<number, Key> | undefined;
   /** Whether a write since the last commit changed what the registry holds (see `generation`). */
   private dirty = false;
   /**
@@ -119,6 +124,7 @@ export class LmdbRegistry implements Registry {
     this.blobs = env.openDB<Buffer, Key>("blobs", { encoding: "binary", keyEncoding: "binary" });
     this.meta = env.openDB<unknown, string>("meta", { encoding: "msgpack" });
     this.stamps = sub("stamps");
+    this.actionUses = readOnly ? undefined : sub("actionUses");
     // Last: opening a sub-database ends the read transaction under way.
     this.snapshot = readOnly ? { transaction: env.useReadTransaction() } : {};
   }
@@ -253,7 +259,7 @@ export class LmdbRegistry implements Registry {
 
   putDatasetType(rec: DatasetTypeRecord): void {
     const known = this.read(this.datasetTypes, [rec.name]);
-    if (known && known.storage === rec.storage && known.dimensions.join("\0") === rec.dimensions.join("\0") && known.executable === rec.executable) return;
+    if (known && known.storage === rec.storage && known.dimensions.join("\0") === rec.dimensions.join("\0") && known.executable === rec.executable && known.temp === rec.temp) return;
     this.dirty = true;
     this.write(this.datasetTypes, [rec.name], rec);
   }
@@ -355,7 +361,27 @@ export class LmdbRegistry implements Registry {
 
   putQuantum(collection: string, task: string, dataId: string, rec: QuantumRecord): void {
     this.dirty = true;
+    this.noteReplaced(collection, task, dataId, rec.key);
     this.write(this.quanta, [collection, task, dataId], rec);
+  }
+
+  /** A quantum's record is replaced by one of key `next` (undefined: removed): its result was used until now. */
+  private noteReplaced(collection: string, task: string, dataId: string, next: QuantumKey | undefined): void {
+    if (this.actionUses === undefined) return;
+    const old = this.read(this.quanta, [collection, task, dataId]);
+    if (old === undefined || old.key === next || old.status === "failed") return;
+    this.write(this.actionUses, [old.key], Date.now());
+  }
+
+  lastUses(): Map<QuantumKey, number> {
+    const out = new Map<QuantumKey, number>();
+    if (this.actionUses === undefined) return out;
+    for (const { key, value } of this.actionUses.getRange(allKeys())) out.set(decodeRegistryKey(key)[0] as QuantumKey, value);
+    return out;
+  }
+
+  deleteLastUse(key: QuantumKey): void {
+    if (this.actionUses !== undefined) this.write(this.actionUses, [key], REMOVE);
   }
 
   *listQuanta(collection: string, task?: string): Iterable<{ task: string; dataId: string; record: QuantumRecord }> {
@@ -374,6 +400,15 @@ export class LmdbRegistry implements Registry {
 
   getExecution(id: string): ExecutionRecord | undefined {
     return this.read(this.executions, [id]);
+  }
+
+  *listExecutions(): Iterable<ExecutionRecord> {
+    for (const { value } of this.executions.getRange(this.scan(allKeys()))) yield value;
+  }
+
+  deleteExecution(id: string): void {
+    this.dirty = true;
+    this.write(this.executions, [id], REMOVE);
   }
 
   generation(): number {
@@ -444,6 +479,7 @@ export class LmdbRegistry implements Registry {
   deleteAction(key: QuantumKey): void {
     this.dirty = true;
     this.write(this.actions, [key], REMOVE);
+    this.deleteLastUse(key);
   }
 
   *listAllQuanta(): Iterable<{ collection: string; task: string; dataId: string; record: QuantumRecord }> {
@@ -455,6 +491,7 @@ export class LmdbRegistry implements Registry {
 
   deleteQuantum(collection: string, task: string, dataId: string): void {
     this.dirty = true;
+    this.noteReplaced(collection, task, dataId, undefined);
     this.write(this.quanta, [collection, task, dataId], REMOVE);
   }
 }

@@ -10,7 +10,7 @@
  */
 import type { DataId } from "../core/data-id.js";
 import { encodeDataId } from "../core/data-id.js";
-import type { BlobDigest } from "../core/digest.js";
+import type { BlobDigest, QuantumKey } from "../core/digest.js";
 import type { DimensionUniverse } from "../core/dimensions.js";
 import type {
   ActionRecord,
@@ -179,6 +179,22 @@ export class OverlayRegistry implements Registry {
 
   getExecution(id: string): ExecutionRecord | undefined {
     return this.base?.getExecution(id);
+  }
+
+  listExecutions(): Iterable<ExecutionRecord> {
+    return this.base?.listExecutions() ?? [];
+  }
+
+  deleteExecution(): void {
+    throw readOnly("deleteExecution");
+  }
+
+  lastUses(): Map<QuantumKey, number> {
+    return this.base?.lastUses() ?? new Map();
+  }
+
+  deleteLastUse(): void {
+    throw readOnly("deleteLastUse");
   }
 
   stageBlob(): void {

@@ -24,6 +24,8 @@ export interface DatasetTypeRecord {
   storage: StorageClass;
   /** Written by an `executable` output (a program): `quanta export` makes its files executable. */
   executable?: boolean;
+  /** Written by a `temp` output: a blob of its missing was dropped on purpose (app/drop-temp-outputs.ts). */
+  temp?: boolean;
 }
 
 export interface DatasetRecord {
@@ -173,6 +175,19 @@ export interface Registry {
 
   putExecution(rec: ExecutionRecord): void;
   getExecution(id: string): ExecutionRecord | undefined;
+  /** Every execution record, in id order (a full scan: for gc). */
+  listExecutions(): Iterable<ExecutionRecord>;
+  /** Inside `commit`. */
+  deleteExecution(id: string): void;
+
+  /**
+   * When each cached result that a run replaced (or removed) as a quantum's current result was last
+   * current, ms since the epoch, by its key (for `quanta gc`; empty in a read-only registry). Written by
+   * `putQuantum` and `deleteQuantum` in the same commit; `deleteAction` deletes it.
+   */
+  lastUses(): Map<QuantumKey, number>;
+  /** Inside `commit`: drops a time `lastUses` holds for a key that has no cached result. */
+  deleteLastUse(key: QuantumKey): void;
 
   /**
    * Small blobs kept in the registry itself (see blob-store.ts). `stageBlob` holds the bytes in memory

@@ -34,5 +34,15 @@ export function formatStatus(status: StatusEvent, maxWidth?: number): string[] {
     (blocked ? `, ${c.blocked} blocked (a required input is missing)` : "");
   // The closing sentence wraps rather than losing its end.
   lines.push(...(maxWidth === undefined ? [closing] : wrapText(closing, maxWidth)));
+  const slurm = status.slurm;
+  if (slurm !== undefined) {
+    const perTask = slurm.tasks.map((t) => `${t.task}: ${plural(t.jobs, "job")} in ${plural(t.sbatchCalls, "array job")}`).join("; ");
+    const sentence = slurm.quanta === 0 ? "with --executor slurm: nothing would be submitted" : `with --executor slurm: ${plural(slurm.quanta, "quantum", "quanta")} would be submitted in ${plural(slurm.jobs, "job")}, by at least ${plural(slurm.sbatchCalls, "sbatch call")}` + (perTask === "" ? "" : ` (${perTask})`);
+    lines.push(...(maxWidth === undefined ? [sentence] : wrapText(sentence, maxWidth)));
+  }
   return lines;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

@@ -5,10 +5,12 @@
  * twice; a task whose time limit is too short fails with Slurm's TIMEOUT.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { makeTempDir, QUANTA_BIN, runCli } from "../helpers/cli.js";
+import { makeTempDir, PROJECT_ROOT, QUANTA_BIN, runCli } from "../helpers/cli.js";
+// @ts-expect-error: a JavaScript module without types
+import { generateSkyData } from "../../pipelines/sky/generate.mjs";
 // @ts-expect-error: a JavaScript module of the benchmarks, without types
 import { writeInputs, writeQuantaPipeline } from "../../bench/lib/chain-workload.js";
 import { useSlurm } from "../helpers/slurm.js";
@@ -129,7 +131,7 @@ describe("18.3 a clusters: section", () => {
   const fx = makeTempDir("quanta-slurm-section-");
   afterAll(() => fx.cleanup());
 
-  it("runs step1 and step2 of an item in one job, step3 on its own, with the largest resources of the cluster", async () => {
+  it("runs step1 and step2 of an item in one job, step3 on its own, with the resources of the cluster's quanta", async () => {
     writeInputs(fx.dir, 6);
     writeQuantaPipeline(fx.dir);
     const yaml = join(fx.dir, "chains.yaml");
@@ -148,9 +150,9 @@ describe("18.3 a clusters: section", () => {
     ]);
     const { steps } = batchOf(join(fx.dir, "repo"), String(submitted[0]!.jobId));
     for (const element of steps) expect(element.map((s) => s.split("@")[0])).toEqual(["step1", "step2"]);
-    // The job of a cluster takes the largest of its tasks' resources.
+    // The job of a cluster takes the largest memory of its tasks, and the sum of its quanta's times.
     const shown = execFileSync("scontrol", ["show", "job", `${String(submitted[0]!.jobId)}_0`], { encoding: "utf8" });
-    expect(shown).toContain("TimeLimit=00:09:00");
+    expect(shown).toContain("TimeLimit=00:16:00");
     expect(shown).toMatch(/MinMemoryNode=100M/);
   }, 180_000);
 });
@@ -178,6 +180,11 @@ describe("18.5 re-attaching to clustered jobs after kill -9 of the head", () => 
           "    dimensions: [item]",
           "    inputs: { text: { type: upper, dimensions: [item], storage: file } }",
           "    outputs: { out: { type: reversed, dimensions: [item], storage: file } }",
+          "  count:",
+          `    command: "echo count{dataId.item} >> ${runs}; wc -c < {inputs.text} > {outputs.out}"`,
+          "    dimensions: [item]",
+          "    inputs: { text: { type: reversed, dimensions: [item], storage: file } }",
+          "    outputs: { out: { type: counted, dimensions: [item], storage: file } }",
           "",
         ].join("\n"),
       );
@@ -195,8 +202,8 @@ describe("18.5 re-attaching to clustered jobs after kill -9 of the head", () => 
       expect(again.code, again.stderr).toBe(0);
       const events = again.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Event);
       expect(events.filter((e) => e.event === "slurm-submitted")).toEqual([]);
-      expect(ranOf(events)).toEqual(["rev@item=1", "rev@item=2", "rev@item=3", "slow@item=1", "slow@item=2", "slow@item=3"]);
-      expect(readFileSync(runs, "utf8").trim().split("\n").sort()).toEqual(["rev1", "rev2", "rev3", "slow1", "slow2", "slow3"]);
+      expect(ranOf(events)).toEqual(["count@item=1", "count@item=2", "count@item=3", "rev@item=1", "rev@item=2", "rev@item=3", "slow@item=1", "slow@item=2", "slow@item=3"]);
+      expect(readFileSync(runs, "utf8").trim().split("\n").sort()).toEqual(["count1", "count2", "count3", "rev1", "rev2", "rev3", "slow1", "slow2", "slow3"]);
       const verify = await runCli(["verify", "--repo", "repo"], { cwd: dir });
       expect(verify.code, verify.stdout + verify.stderr).toBe(0);
       expect((await runCli(["gc", "--repo", "repo"], { cwd: dir })).code).toBe(0);
@@ -242,4 +249,92 @@ describe("18.4 a time limit too short", () => {
       cleanup();
     }
   }, 240_000);
+});
+
+describe("18.2 the sky demo on Slurm", () => {
+  it("--cluster-by visit gives the datasets of a local -j 2 run, its TypeScript chains in one process per visit", async () => {
+    const dirs = [makeTempDir("quanta-slurm-sky-"), makeTempDir("quanta-local-sky-")];
+    try {
+      const sky = join(PROJECT_ROOT, "pipelines", "sky");
+      for (const { dir } of dirs) {
+        for (const entry of readdirSync(sky).filter((e) => e !== "data" && e !== "out")) cpSync(join(sky, entry), join(dir, entry), { recursive: true });
+        generateSkyData(join(dir, "data"));
+      }
+      const [s, l] = await Promise.all([run(dirs[0]!.dir, "sky.yaml", ["--executor", "slurm", "--cluster-by", "visit"]), run(dirs[1]!.dir, "sky.yaml", ["-j", "2"])]);
+      expect(s.code, s.stderr).toBe(0);
+      expect(l.code, l.stderr).toBe(0);
+      expect(ranOf(s.events)).toEqual(ranOf(l.events));
+      expect(await datasetSet(dirs[0]!.dir, "sky")).toEqual(await datasetSet(dirs[1]!.dir, "sky"));
+      // The first array job holds one element per visit: its isr and calibrate quanta (and what follows them).
+      const first = s.events.find((e) => e.event === "slurm-submitted")!;
+      expect(first.task).toBe("isr");
+      expect(Number(first.quanta)).toBeGreaterThan(Number(first.jobs) * 2);
+      const again = await run(dirs[0]!.dir, "sky.yaml", ["--executor", "slurm", "--cluster-by", "visit"]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.events.filter((e) => e.event === "slurm-submitted")).toEqual([]);
+    } finally {
+      for (const d of dirs) d.cleanup();
+    }
+  }, 240_000);
+});
+
+describe("18.4 an element Slurm ends in the middle of a chain", () => {
+  it("what ended before is recorded at once, and the rest is submitted again on its own", async () => {
+    const { dir, cleanup } = makeTempDir("quanta-slurm-midchain-");
+    try {
+      mkdirSync(join(dir, "data"));
+      writeFileSync(join(dir, "data", "src-1.txt"), "line 1\n");
+      const runs = join(dir, "runs.txt");
+      writeFileSync(
+        join(dir, "mid.yaml"),
+        [
+          "dimensions: { item: int }",
+          'inputs: { src: { path: "data/src-{item}.txt", storage: file } }',
+          "tasks:",
+          "  quick:",
+          `    command: "echo quick >> ${runs}; tr a-z A-Z < {inputs.src} > {outputs.out}"`,
+          "    dimensions: [item]",
+          "    inputs: { src: { type: src, dimensions: [item], storage: file } }",
+          "    outputs: { out: { type: upper, dimensions: [item], storage: file } }",
+          "  slow:",
+          // It ignores SIGTERM, as a long computation that Slurm must kill may: it ends with the element.
+          `    command: "trap '' TERM; echo slow >> ${runs}; sleep 15; rev < {inputs.text} > {outputs.out}"`,
+          "    dimensions: [item]",
+          "    inputs: { text: { type: upper, dimensions: [item], storage: file } }",
+          "    outputs: { out: { type: reversed, dimensions: [item], storage: file } }",
+          "",
+        ].join("\n"),
+      );
+      const events: Event[] = [];
+      const code = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn(process.execPath, [QUANTA_BIN, "run", "mid.yaml", "--repo", "repo", "--json", "--executor", "slurm", "--cluster-by", "item"], { cwd: dir, env: { ...process.env, CI: "true" }, stdio: ["ignore", "pipe", "pipe"] });
+        let buffer = "";
+        child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+          buffer += chunk;
+          for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
+            const e = JSON.parse(buffer.slice(0, nl)) as Event;
+            buffer = buffer.slice(nl + 1);
+            events.push(e);
+            // The first quantum's result came while the second runs: Slurm ends the element now.
+            if (e.event === "quantum-finished" && e.task === "quick") {
+              const first = events.find((x) => x.event === "slurm-submitted")!;
+              execFileSync("scancel", [`${String(first.jobId)}_0`]);
+            }
+          }
+        });
+        child.on("error", reject);
+        child.on("close", (c) => resolve(c));
+      });
+      expect(code, JSON.stringify(events.filter((e) => e.event === "quantum-failed"))).toBe(0);
+      expect(ranOf(events)).toEqual(["quick@item=1", "slow@item=1"]);
+      expect(events.filter((e) => e.event === "slurm-submitted").map((e) => [e.task, e.quanta])).toEqual([
+        ["quick", 2],
+        ["slow", 1],
+      ]);
+      // quick ran once; slow started in the cancelled element, then ran on its own.
+      expect(readFileSync(runs, "utf8").trim().split("\n")).toEqual(["quick", "slow", "slow"]);
+    } finally {
+      cleanup();
+    }
+  }, 120_000);
 });

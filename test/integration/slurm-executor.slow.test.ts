@@ -110,7 +110,8 @@ describe("18.3 packing quanta into jobs; resources as sbatch options", () => {
     expect(r.finished.slurm!.jobs).toBeLessThan(2 * ITEMS + 1);
     const double = submitted.find((s) => s.task === "double")!;
     const shown = execFileSync("scontrol", ["show", "job", `${double.jobId}_0`], { encoding: "utf8" });
-    expect(shown).toContain("TimeLimit=00:07:00");
+    // Its elements hold two quanta of "double" (7 minutes each) one after the other.
+    expect(shown).toContain("TimeLimit=00:14:00");
     expect(shown).toMatch(/MinMemoryNode=100M/);
   });
 

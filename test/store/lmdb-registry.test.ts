@@ -146,4 +146,30 @@ describe("LmdbRegistry", () => {
     expect((err as Error).message).toBe(`registry format ${REGISTRY_FORMAT + 1} found in ${dir}, ${REGISTRY_FORMAT} expected`);
     expect((err as RepositoryError).hint).toBe(`delete ${dir} and ingest again (the next run recomputes every result), or keep using the version of quanta that wrote it`);
   });
+
+  it("19.6 records when a cached result stopped being a quantum's current one, in the commit that replaced it", async () => {
+    const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
+    const [a, b] = ["000000000000000a" as QuantumKey, "000000000000000b" as QuantumKey];
+    await reg.commit(() => reg.putQuantum("run", "t", "i=1", { status: "succeeded", key: a, executionId: "e1", time: 1 }));
+    expect(reg.lastUses().size).toBe(0);
+    // Rebinding the same key changes nothing; another key marks the first as last used now.
+    await reg.commit(() => reg.putQuantum("run", "t", "i=1", { status: "succeeded", key: a, executionId: "e1", time: 2 }));
+    expect(reg.lastUses().size).toBe(0);
+    const before = Date.now();
+    const generation = reg.generation();
+    await reg.commit(() => reg.putQuantum("run", "t", "i=1", { status: "succeeded", key: b, executionId: "e2", time: 3 }));
+    expect(reg.generation()).toBe(generation + 1);
+    expect([...reg.lastUses().keys()]).toEqual([a]);
+    expect(reg.lastUses().get(a)).toBeGreaterThanOrEqual(before);
+    // Removed: b too; deleting a cached result deletes its time.
+    await reg.commit(() => reg.deleteQuantum("run", "t", "i=1"));
+    expect([...reg.lastUses().keys()].sort()).toEqual([a, b]);
+    await reg.commit(() => reg.deleteAction(a));
+    expect([...reg.lastUses().keys()]).toEqual([b]);
+    await reg.close();
+    // A reader does not open the table (a registry written before it may not have it).
+    const reader = await LmdbRegistry.open({ root: dir, readOnly: true });
+    expect(reader.lastUses().size).toBe(0);
+    await reader.close();
+  });
 });

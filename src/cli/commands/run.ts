@@ -1,4 +1,5 @@
 import type { CommandSpec } from "../command-spec.js";
+import { readExecutorFlags } from "../run-flags.js";
 import { addExecFlags, addForceFlag, addPlanFlags, readExecFlags, readPlanFlags } from "../run-flags.js";
 
 export const runCommand: CommandSpec = {
@@ -19,6 +20,7 @@ export const runCommand: CommandSpec = {
         flags: readPlanFlags(args),
         output: { json: args.json, quiet: args.quiet, plain: true },
         list: false,
+        executor: readExecutorFlags(args),
         out: (t) => process.stdout.write(t),
       });
     }

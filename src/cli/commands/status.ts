@@ -1,11 +1,11 @@
 import type { CommandSpec } from "../command-spec.js";
-import { addForceFlag, addPlanFlags, readPlanFlags } from "../run-flags.js";
+import { addExecutorFlags, addForceFlag, addPlanFlags, readExecutorFlags, readPlanFlags } from "../run-flags.js";
 
 export const statusCommand: CommandSpec = {
   command: "status <pipeline> [targets..]",
   describe: "dry run: what would run, what may run, what is up to date",
   builder: (y) =>
-    addForceFlag(addPlanFlags(y))
+    addExecutorFlags(addForceFlag(addPlanFlags(y)))
       .positional("pipeline", { type: "string", describe: "pipeline file (YAML)" })
       .positional("targets", { type: "string", array: true, describe: "datasets to make" })
       .option("list", { type: "boolean", default: false, describe: "list each quantum that will or may run, with its reasons" }),
@@ -18,6 +18,7 @@ export const statusCommand: CommandSpec = {
       flags: readPlanFlags(args),
       output: { json: args.json, quiet: args.quiet, plain: true },
       list: args.list as boolean,
+      executor: readExecutorFlags(args),
       out: (t) => process.stdout.write(t),
     });
   },

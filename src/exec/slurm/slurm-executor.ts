@@ -29,7 +29,7 @@ import { keepReturnedBytes, type JobOutcome } from "../run-quantum-job.js";
 import { STOPPED_ERROR } from "../module-workers.js";
 import { SlurmClient, isActive, type JobState } from "./slurm-client.js";
 import { elementFileName, outputFileName, readResultRecord, resultFileName, SLURM_FILES_FORMAT, type ElementFile, type ElementStep } from "./slurm-files.js";
-import { mergeResources, readResources, sbatchArgs } from "./sbatch-options.js";
+import { mergeResources, readResources, sbatchArgs, type SbatchResources } from "./sbatch-options.js";
 import { jobEntryPath, writeBatchScript } from "./batch-script.js";
 import type { BlobDigest } from "../../core/digest.js";
 import { followerName, type EarlierWork, type JournalQuantum, type SubmissionJournal } from "./submission-journal.js";
@@ -139,6 +139,25 @@ export class SlurmExecutor implements QuantumExecutor {
     if (this.flushing === undefined) this.flushing = new Promise((resolve) => setTimeout(resolve, SUBMIT_WINDOW_MS)).then(() => this.flush());
   }
 
+  isFollowing(task: string, dataId: string): boolean {
+    const name = followerName(task, dataId);
+    return this.followers.has(name) || this.opts.journal.hasFollower(name);
+  }
+
+  /**
+   * Follow-on quanta no quantum of the run took (found up to date, or blocked): their elements, if
+   * still running, are cancelled, and their batches are done with.
+   */
+  runEnded(): void {
+    const untaken = [...this.followers.values()].map((f) => ({ element: `${f.batch.jobId}_${f.element}`, batch: f.batch }));
+    this.followers.clear();
+    const earlier = this.opts.journal.untakenFollowers();
+    const busy = new Set([...this.batches].flatMap((b) => [...b.outstanding.values()].map((t) => `${b.jobId}_${t.element}`)));
+    this.client.cancelNow([...new Set([...untaken.map((u) => u.element), ...earlier.map((u) => u.element)])].filter((e) => !busy.has(e)));
+    for (const { batch } of untaken) this.noteIngested(batch);
+    for (const dir of new Set(earlier.map((u) => u.dir))) if (![...this.batches].some((b) => b.dir === dir && b.outstanding.size > 0)) this.opts.journal.ingested(dir);
+  }
+
   /** Tracks a quantum that follows others in an element of this session or of a head that died; false when none. */
   private attachFollower(job: QuantumJob, sink: OutcomeSink): boolean {
     if (job.attempt !== 1) return false;
@@ -177,7 +196,11 @@ export class SlurmExecutor implements QuantumExecutor {
           if (group === undefined) groups.set(label, (group = []));
           group.push(pending);
         }
-        for (const group of groups.values()) await this.submitGroup(group);
+        for (const group of groups.values()) {
+          if (this.stopped) {
+            for (const { heads, sink } of group) for (const job of heads) sink.finished(job.quantum, cancelledOutcome(STOPPED_ERROR));
+          } else await this.submitGroup(group);
+        }
       }
     } finally {
       this.flushing = undefined;
@@ -189,7 +212,7 @@ export class SlurmExecutor implements QuantumExecutor {
     const dir = join(this.runDir, `b${this.batchCount++}`);
     const batch: Batch = { dir, elements: elements.length, outstanding: new Map() };
     const journaled: JournalQuantum[] = [];
-    const tasks = new Map<string, TaskNode>();
+    const stepTasks: TaskNode[][] = [];
     const quantumIds: Record<string, number[]> = {};
     let quanta = 0;
     try {
@@ -204,17 +227,16 @@ export class SlurmExecutor implements QuantumExecutor {
           journaled.push({ quantum: job.quantum, key: job.key, attempt: job.attempt, element });
         }
         for (const { job } of followOns) journaled.push({ quantum: job.quantum, key: job.key, attempt: job.attempt, element, follows: followerName(job.task.label, encodeDataId(job.dataId)) });
+        stepTasks.push(steps.map((step) => (step.job ?? step.followOn.job).task));
         for (const step of steps) {
           const { task, quantum } = step.job ?? step.followOn.job;
-          tasks.set(task.label, task);
           (quantumIds[task.label] ??= []).push(quantum);
         }
         quanta += steps.length;
       }
       const script = writeBatchScript(dir, jobEntryPath());
       const label = elements[0]!.heads[0]!.task.label;
-      // An element takes the largest of its tasks' resources.
-      const resources = mergeResources([...tasks.values()].map((t) => readResources(t.label, t.resources)));
+      const resources = mergeResources(stepTasks.map(elementResources));
       const args = [`--array=0-${elements.length - 1}`, `--job-name=quanta-${label}`, `--output=${join(dir, "out-%a.txt")}`, `--chdir=${dir}`, ...sbatchArgs(resources)];
       this.opts.journal.intend(dir, journaled);
       const calls = this.client.sbatchCalls;
@@ -233,11 +255,20 @@ export class SlurmExecutor implements QuantumExecutor {
     if (this.stopped) {
       this.client.cancelNow([batch.jobId]);
       for (const t of batch.outstanding.values()) t.sink.finished(t.job.quantum, cancelledOutcome(STOPPED_ERROR));
+      this.opts.journal.ingested(dir);
       return;
     }
+    const released = new Set<Batch>();
     elements.forEach(({ followOns }, element) => {
-      for (const { job } of followOns) this.followers.set(followerName(job.task.label, encodeDataId(job.dataId)), { batch, element, quantum: job.quantum });
+      for (const { job } of followOns) {
+        const name = followerName(job.task.label, encodeDataId(job.dataId));
+        const before = this.followers.get(name);
+        if (before !== undefined) released.add(before.batch);
+        this.followers.set(name, { batch, element, quantum: job.quantum });
+      }
     });
+    // A follow-on handed over again (a watch's later pass) no longer waits in its earlier batch.
+    for (const earlier of released) this.noteIngested(earlier);
     this.batches.add(batch);
     this.schedulePoll(POLL_MIN_MS);
   }
@@ -248,8 +279,9 @@ export class SlurmExecutor implements QuantumExecutor {
     const follow = async (afterHeads: number) => {
       for (const f of followOns) {
         if (f.afterHeads !== afterHeads) continue;
-        const previous = f.previous && { key: f.previous.key, outputs: await this.withPaths(f.previous.outputs) };
-        steps.push({ followOn: { ...f, job: await this.withInputFiles(f.job), ...(previous !== undefined ? { previous } : {}) } });
+        const outputs = f.previous && (await this.withPaths(f.previous.outputs));
+        const previous = outputs && { key: f.previous!.key, outputs };
+        steps.push({ followOn: { ...f, job: await this.withInputFiles(f.job), previous } });
       }
     };
     await follow(0);
@@ -260,13 +292,17 @@ export class SlurmExecutor implements QuantumExecutor {
     return steps;
   }
 
-  /** Outputs of an earlier result as files a job can read (those kept in the registry written out). */
-  private async withPaths(outputs: Record<string, OutputBlob>): Promise<Record<string, OutputBlob & { path: string }>> {
+  /**
+   * Outputs of an earlier result as files a job can read (those kept in the registry written out);
+   * undefined when one is missing: the job then runs the quantum (the head would too).
+   */
+  private async withPaths(outputs: Record<string, OutputBlob>): Promise<Record<string, OutputBlob & { path: string }> | undefined> {
     const blobs = this.opts.repo.blobs;
     const out: Record<string, OutputBlob & { path: string }> = {};
     for (const name in outputs) {
       const { digest, size } = outputs[name]!;
       const bytes = blobs.inlineBytes(digest);
+      if (bytes === undefined && statSync(blobs.pathOf(digest), { throwIfNoEntry: false })?.size !== size) return undefined;
       out[name] = { digest, size, path: resolve(bytes === undefined ? blobs.pathOf(digest) : await blobs.materialize(digest, bytes)) };
     }
     return out;
@@ -402,6 +438,7 @@ export class SlurmExecutor implements QuantumExecutor {
   private noteIngested(batch: Batch): void {
     if (batch.outstanding.size > 0) return;
     for (const f of this.followers.values()) if (f.batch === batch) return;
+    if (this.opts.journal.hasFollowersIn(batch.dir)) return;
     this.opts.journal.ingested(batch.dir);
   }
 
@@ -443,18 +480,24 @@ export class SlurmExecutor implements QuantumExecutor {
     t.sink.finished(t.job.quantum, outcome);
   }
 
+  /**
+   * Ends the quanta as cancelled; an element is cancelled (scancel) once none of its quanta is awaited
+   * any more: the other quanta of a cluster's element run on, and a cancelled quantum's record is
+   * ignored.
+   */
   cancel(quanta: readonly number[]): void {
     const wanted = new Set(quanta);
     for (const batch of this.batches) {
-      const ids: string[] = [];
+      const touched = new Set<number>();
       for (const [quantum, t] of batch.outstanding) {
         if (!wanted.has(quantum)) continue;
         batch.outstanding.delete(quantum);
-        const id = `${batch.jobId}_${t.element}`;
-        ids.push(id);
-        t.sink.finished(quantum, { ...cancelledOutcome("cancelled"), jobId: id });
+        touched.add(t.element);
+        t.sink.finished(quantum, { ...cancelledOutcome("cancelled"), jobId: `${batch.jobId}_${t.element}` });
       }
-      this.client.cancelNow([...new Set(ids)]);
+      for (const t of batch.outstanding.values()) touched.delete(t.element);
+      this.client.cancelNow([...touched].map((e) => `${batch.jobId}_${e}`));
+      if (touched.size > 0) this.noteIngested(batch);
     }
   }
 
@@ -502,15 +545,19 @@ export class SlurmExecutor implements QuantumExecutor {
     await this.polling;
     clearTimeout(this.pollTimer);
     this.pollTimer = undefined;
-    // Follow-on quanta no run wanted (the scheduler found them up to date, or without work): their
-    // elements, if still running, are cancelled, and their batches are done with.
-    const untaken = [...this.followers.values()].map((f) => ({ element: `${f.batch.jobId}_${f.element}`, dir: f.batch.dir }));
-    this.followers.clear();
-    untaken.push(...this.opts.journal.untakenFollowers());
-    this.client.cancelNow([...new Set(untaken.map((u) => u.element))]);
-    for (const dir of new Set(untaken.map((u) => u.dir))) if (![...this.batches].some((b) => b.dir === dir && b.outstanding.size > 0)) this.opts.journal.ingested(dir);
+    this.runEnded();
     if (this.batches.size === 0) this.opts.journal.tidy();
   }
+}
+
+/**
+ * An element's resources: the largest cpus and memory of its quanta's tasks, and the sum of their
+ * times (its quanta run one after another).
+ */
+function elementResources(tasks: readonly TaskNode[]): SbatchResources {
+  const each = tasks.map((t) => readResources(t.label, t.resources));
+  const times = each.flatMap((r) => (r.timeMinutes === undefined ? [] : [r.timeMinutes]));
+  return { ...mergeResources(each), timeMinutes: times.length === 0 ? undefined : times.reduce((a, b) => a + b, 0) };
 }
 
 function readTail(path: string, bytes = 4000): string {

@@ -19,10 +19,11 @@
  * the head before it submits (a job never opens LMDB). A result record carries the outcome of one
  * quantum with digests, the bytes of its small outputs (at most 4 KiB each, base64: the head keeps
  * them in its registry), the host it ran on and the Slurm job id. It is written to a temporary name and
- * renamed into place after the quantum's output blobs were synced, so a record the head reads is whole
- * and names blobs that are durable.
+ * renamed into place after the quantum's output blobs were synced (a job syncs once for the records of
+ * the quanta that ended within a quarter of a second), so a record the head reads is whole and names
+ * blobs that are durable.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { BlobDigest } from "../../core/digest.js";
 import type { FollowOnJob, QuantumJob, QuantumOutcome } from "../quantum-job.js";
@@ -65,16 +66,14 @@ export function resultFileName(quantum: number, attempt: number): string {
   return `r${quantum}-${attempt}.json`;
 }
 
-/** Writes `text` to `path` through a temporary name on the same host, synced, then renamed into place. */
-export function writeFileDurably(path: string, text: string): void {
+/**
+ * Writes `text` to `path` through a temporary name on the same host, renamed into place: a reader sees
+ * the whole file or none. Not synced: a record lost with its node is a quantum without a record (its
+ * element failed), and the blobs a record names were synced before it was written.
+ */
+export function writeFileWhole(path: string, text: string): void {
   const temp = `${path}.${hostname()}-${process.pid}.tmp`;
-  const fd = openSync(temp, "w");
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  writeFileSync(temp, text);
   renameSync(temp, path);
 }
 

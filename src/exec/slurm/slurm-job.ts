@@ -20,9 +20,14 @@ import type { FollowOnJob, OutputBlob, QuantumJob } from "../quantum-job.js";
 import { computeQuantumKey } from "../../core/quantum-key.js";
 import type { Hasher } from "../../core/digest.js";
 import { runQuantumJob, type JobOutcome } from "../run-quantum-job.js";
-import { resultFileName, SLURM_FILES_FORMAT, writeFileDurably, type ElementFile, type ResultRecord } from "./slurm-files.js";
+import { resultFileName, SLURM_FILES_FORMAT, writeFileWhole, type ElementFile, type ResultRecord } from "./slurm-files.js";
 
 const HOST = hostname();
+/**
+ * How long ended quanta wait for others before their records are written: the blob store is synced
+ * once per batch of records, not once per quantum (a sync costs more than a short quantum).
+ */
+const RECORD_INTERVAL_MS = 250;
 
 async function main(elementPath: string): Promise<number> {
   const element = JSON.parse(readFileSync(elementPath, "utf8")) as ElementFile;
@@ -43,6 +48,26 @@ async function main(elementPath: string): Promise<number> {
   const host = new CommandHost(join(repoRoot, "tmp"));
   /** What each quantum of the element made, for the ones that follow it. */
   const made = new Map<number, Record<string, MadeOutput>>();
+  // Records go out in batches: one sync of the blob store for all of them, then each renamed into place.
+  const ended: { job: QuantumJob; outcome: JobOutcome }[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let writing: Promise<void> = Promise.resolve();
+  const writeEnded = async () => {
+    const n = ended.length;
+    if (n === 0) return;
+    // The outputs are durable before a record names them. They stay in `ended` until written, for SIGTERM.
+    if (ended.slice(0, n).some((e) => e.outcome.ok)) await blobs.flushAsync();
+    for (const e of ended.splice(0, n)) writeRecord(dir, e.job, jobId, e.outcome);
+  };
+  // Slurm ends an element with SIGTERM (scancel, a time limit, preemption): what ended is recorded first.
+  process.once("SIGTERM", () => {
+    try {
+      if (ended.some((e) => e.outcome.ok)) blobs.flush();
+      for (const e of ended) writeRecord(dir, e.job, jobId, e.outcome);
+    } finally {
+      process.exit(1);
+    }
+  });
   try {
     for (const step of element.steps) {
       const job = step.job ?? fillFollowOn(step.followOn, made, hasher);
@@ -53,13 +78,21 @@ async function main(elementPath: string): Promise<number> {
         continue;
       }
       const outcome = await runQuantumJob(job, blobs, { host });
-      // The outputs are durable before a record names them.
-      if (outcome.ok) await blobs.flushAsync();
       if (outcome.ok && !outcome.noWork) made.set(job.quantum, madeOutputs(outcome, blobs));
-      writeRecord(dir, job, jobId, outcome);
+      ended.push({ job, outcome });
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        writing = writing.then(writeEnded);
+      }, RECORD_INTERVAL_MS);
     }
   } finally {
-    await host.close();
+    clearTimeout(timer);
+    try {
+      await writing;
+      await writeEnded();
+    } finally {
+      await host.close();
+    }
   }
   return 0;
 }
@@ -100,7 +133,7 @@ function writeRecord(dir: string, job: QuantumJob, jobId: string, outcome: JobOu
   const { bytes, ...rest } = outcome;
   const record: ResultRecord = { format: SLURM_FILES_FORMAT, quantum: job.quantum, key: job.key, attempt: job.attempt, host: HOST, jobId, outcome: rest };
   if (bytes !== undefined) record.bytes = bytes.map(([digest, b]) => [digest, Buffer.from(b).toString("base64")]);
-  writeFileDurably(join(dir, resultFileName(job.quantum, job.attempt)), JSON.stringify(record));
+  writeFileWhole(join(dir, resultFileName(job.quantum, job.attempt)), JSON.stringify(record));
 }
 
 const elementPath = process.argv[2];

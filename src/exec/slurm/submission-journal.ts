@@ -128,6 +128,16 @@ export class SubmissionJournal {
     return work;
   }
 
+  hasFollower(name: string): boolean {
+    return this.earlierFollowers.has(name);
+  }
+
+  /** Whether follow-on quanta of earlier work in batch `dir` wait to be taken. */
+  hasFollowersIn(dir: string): boolean {
+    for (const work of this.earlierFollowers.values()) if (work.dir === dir) return true;
+    return false;
+  }
+
   /** Follow-on quanta of earlier work that no quantum took: their array elements (`JOB_E`) and batch directories. */
   untakenFollowers(): { element: string; dir: string }[] {
     const out = [...this.earlierFollowers.values()].map((w) => ({ element: `${w.jobId}_${w.element}`, dir: w.dir }));
