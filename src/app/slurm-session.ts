@@ -11,7 +11,7 @@ import type { QuantumGraph } from "../core/quantum-graph.js";
 import { UsageError } from "../core/errors.js";
 import { suggestName } from "../core/suggest-name.js";
 import { readResources } from "../exec/slurm/sbatch-options.js";
-import { SlurmExecutor } from "../exec/slurm/slurm-executor.js";
+import { SlurmExecutor, type SlurmSubmission } from "../exec/slurm/slurm-executor.js";
 import { SubmissionJournal } from "../exec/slurm/submission-journal.js";
 
 /** How many quanta the Slurm executor takes at once, unless `-j` says otherwise. */
@@ -20,7 +20,7 @@ export const SLURM_SLOTS = 10_000;
 export function makeSlurmExecutor(opts: { repo: Repository; jobs?: number; clusterBy?: string[]; clusterSize?: number; emit: (e: EventBody) => void }): SlurmExecutor {
   const runTag = `${Date.now().toString(36)}-${process.pid.toString(36)}`;
   const journal = new SubmissionJournal(resolve(opts.repo.root, "slurm"), runTag);
-  const onSubmitted = (s: { jobId: string; task: string; jobs: number; quanta: number; sbatchCalls: number }) => opts.emit({ event: "slurm-submitted", ...s });
+  const onSubmitted = (s: SlurmSubmission) => opts.emit({ event: "slurm-submitted", ...s });
   return new SlurmExecutor({ repo: opts.repo, slots: opts.jobs ?? SLURM_SLOTS, clustering: { by: opts.clusterBy, size: opts.clusterSize }, journal, onSubmitted });
 }
 

@@ -108,13 +108,17 @@ export type RunEvent =
       workers: number;
       tasks: { task: string; total: number }[];
     })
-  /** A quantum began running; `attempt` counts from 1 (retries start it again with the next number). */
-  | (Stamp & QuantumRef & { event: "quantum-started"; attempt: number })
+  /**
+   * A quantum began running; `attempt` counts from 1 (retries start it again with the next number).
+   * `jobId`: with `--executor slurm`, the Slurm job it runs in (the array element, `JOB_ELEMENT`).
+   */
+  | (Stamp & QuantumRef & { event: "quantum-started"; attempt: number; jobId?: string })
   /**
    * A quantum ran and its outputs are committed; `noWork` when its task returned `noWork()`. `startedAt`
-   * (ms since the epoch) is when its last attempt started, absent when it did not start.
+   * (ms since the epoch) is when its last attempt started, absent when it did not start. `jobId`: the
+   * Slurm job it ran in, as for `quantum-started`.
    */
-  | (Stamp & QuantumRef & { event: "quantum-finished"; durationMs: number; noWork: boolean; peakRssBytes?: number; startedAt?: number })
+  | (Stamp & QuantumRef & { event: "quantum-finished"; durationMs: number; noWork: boolean; peakRssBytes?: number; startedAt?: number; jobId?: string })
   /** A quantum did not need to run: its key is in the action cache and its outputs exist (rebound). */
   | (Stamp & QuantumRef & { event: "quantum-up-to-date" })
   /**
@@ -126,15 +130,30 @@ export type RunEvent =
   /**
    * A quantum failed for good (after its last attempt): the error's message and the last lines of its
    * captured log (`quanta log` prints all of it). It may come without a `quantum-started`, when the
-   * quantum could not even be started (and then without `startedAt`).
+   * quantum could not even be started (and then without `startedAt`). `jobId`: the Slurm job it ran
+   * (or was to run) in, as for `quantum-started`.
    */
-  | (Stamp & QuantumRef & { event: "quantum-failed"; attempt: number; error: string; logTail: string[]; durationMs: number; startedAt?: number })
+  | (Stamp & QuantumRef & { event: "quantum-failed"; attempt: number; error: string; logTail: string[]; durationMs: number; startedAt?: number; jobId?: string })
   /** A quantum failed and will be tried again: `attempt` is the attempt about to start, `error` the last one's. */
   | (Stamp & QuantumRef & { event: "quantum-retrying"; attempt: number; error: string })
   /** A quantum will not run because a quantum it depends on (`blockedBy`) failed. */
   | (Stamp & QuantumRef & { event: "quantum-blocked"; blockedBy: QuantumRef })
-  /** `--executor slurm` submitted an array job: its id, the task, its jobs (array elements), their quanta, the `sbatch` calls it took. */
-  | (Stamp & { event: "slurm-submitted"; jobId: string; task: string; jobs: number; quanta: number; sbatchCalls: number })
+  /**
+   * `--executor slurm` submitted an array job: its id, the task of its elements' first quanta, its jobs
+   * (array elements), their quanta, the `sbatch` calls it took; per task, how many of its quanta the
+   * array job holds (`tasks`) and their ids (`quantumIds`), the quanta handed over and those that
+   * follow them in their elements alike.
+   */
+  | (Stamp & {
+      event: "slurm-submitted";
+      jobId: string;
+      task: string;
+      jobs: number;
+      quanta: number;
+      sbatchCalls: number;
+      tasks: Record<string, number>;
+      quantumIds: Record<string, number[]>;
+    })
   /** Every quantum of a task is settled (ran, up to date, failed or blocked): the task's counts. */
   | (Stamp & { event: "task-finished"; counts: TaskCounts })
   /** The last event of a run: the totals, per task in pipeline order, the slowest quanta, the exit code. */

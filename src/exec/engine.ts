@@ -363,10 +363,10 @@ class GraphRun {
 
   /** Where the executor reports: a quantum that ran is completed by the scheduler's next step. */
   private readonly sink: OutcomeSink = {
-    started: (id) => {
+    started: (id, where) => {
       this.running.add(id);
       const q = this.opts.graph.quanta[id]!;
-      this.opts.emit({ event: "quantum-started", quantum: id, task: q.task, dataId: q.key, attempt: this.submitted.get(id)!.job.attempt });
+      this.opts.emit({ event: "quantum-started", quantum: id, task: q.task, dataId: q.key, attempt: this.submitted.get(id)!.job.attempt, ...jobIdOf(where ?? {}) });
     },
     finished: (id, outcome) => {
       const done = this.submitted.get(id);
@@ -443,7 +443,7 @@ class GraphRun {
     // Cancelled, not by the run (an interrupt is above): failed for this run, but not recorded, so the
     // next run starts it again; not retried, since whoever cancelled it did not want it run.
     if (!outcome.ok && outcome.cancelled) {
-      this.failed(id, q, { event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs: outcome.finishedAt - outcome.startedAt, startedAt: outcome.startedAt });
+      this.failed(id, q, { event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs: outcome.finishedAt - outcome.startedAt, startedAt: outcome.startedAt, ...jobIdOf(outcome) });
       return;
     }
     // A corrupt input is set aside at once; a retry would read it again, so there is none.
@@ -461,10 +461,10 @@ class GraphRun {
       if (outcome.noWork) this.resolver.setAbsent(q);
       else this.resolver.setOutputs(q, outcome.outputs);
       this.noteDuration(id, durationMs);
-      this.tally.settle({ event: "quantum-finished", quantum: id, task: q.task, dataId: q.key, durationMs, noWork: outcome.noWork, peakRssBytes: outcome.peakRssBytes, startedAt: outcome.startedAt });
+      this.tally.settle({ event: "quantum-finished", quantum: id, task: q.task, dataId: q.key, durationMs, noWork: outcome.noWork, peakRssBytes: outcome.peakRssBytes, startedAt: outcome.startedAt, ...jobIdOf(outcome) });
       this.walker.finish(id);
     } else {
-      this.failed(id, q, { event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs, startedAt: outcome.startedAt });
+      this.failed(id, q, { event: "quantum-failed", ...this.ref(id), attempt: job.attempt, error: outcome.error, logTail: tail(outcome.log), durationMs, startedAt: outcome.startedAt, ...jobIdOf(outcome) });
     }
   }
 
@@ -689,4 +689,9 @@ function tail(log: string, lines = 10): string[] {
   const all = log.split("\n");
   while (all.length > 0 && all[all.length - 1] === "") all.pop();
   return all.slice(-lines);
+}
+
+/** The `jobId` field of a quantum event: the batch job the quantum ran in, when it ran in one. */
+function jobIdOf(where: { jobId?: string }): { jobId?: string } {
+  return where.jobId === undefined || where.jobId === "" ? {} : { jobId: where.jobId };
 }

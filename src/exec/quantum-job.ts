@@ -82,6 +82,8 @@ export type QuantumOutcome =
       peakRssBytes?: number;
       /** The host it ran on, when not this process's (a Slurm job's). */
       host?: string;
+      /** The batch job it ran in (a Slurm array element, `JOB_ELEMENT`), when it ran in one. */
+      jobId?: string;
       /**
        * The outputs were written without a sync of the file system: the commit that records them syncs
        * it first (a blob must be durable before a record names it).
@@ -111,6 +113,7 @@ export type QuantumOutcome =
       finishedAt: number;
       peakRssBytes?: number;
       host?: string;
+      jobId?: string;
     };
 
 /**
@@ -119,8 +122,11 @@ export type QuantumOutcome =
  * another process's work (a batch job).
  */
 export interface OutcomeSink {
-  /** The quantum began to run (it had a slot); before its outcome, at most once per attempt. */
-  started(quantum: number): void;
+  /**
+   * The quantum began to run (it had a slot); before its outcome, at most once per attempt. `jobId`:
+   * the batch job it runs in (a Slurm array element), when it runs in one.
+   */
+  started(quantum: number, where?: { jobId?: string }): void;
   /** The quantum ended: exactly once per quantum handed over (or adopted), whatever happened. */
   finished(quantum: number, outcome: QuantumOutcome): void;
 }

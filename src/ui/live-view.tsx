@@ -104,9 +104,12 @@ function TaskRowView({ row, bold = false }: { row: TaskRow; bold?: boolean }) {
   return (
     <Text bold={bold}>
       {row.name} <Text color={row.hasFailed ? "red" : "green"}>{row.barDone}</Text>
-      <Text dimColor>{row.barTodo}</Text> {row.progress} <Text dimColor>{row.upToDate}</Text> {row.ran}{" "}
+      <Text dimColor>{row.barTodo}</Text> {row.progress}
+      {row.slurm && <Text color="cyan">{` ${row.slurm.queued}`}</Text>}
+      {row.slurm && ` ${row.slurm.running}`} <Text dimColor>{row.upToDate}</Text> {row.ran}{" "}
       <Text color={row.hasFailed ? "red" : undefined}>{row.failed}</Text>{" "}
       <Text color={row.hasBlocked ? "yellow" : undefined}>{row.blocked}</Text> {row.eta}
+      {row.slurm && <Text dimColor>{` ${row.slurm.jobs}`}</Text>}
     </Text>
   );
 }

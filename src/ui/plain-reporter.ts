@@ -2,14 +2,17 @@
  * Plain lines, for logs, pipes and CI: no escape codes, nothing redrawn, every line complete. One line
  * per failure (its error, then the log tail indented by four spaces) for the first `FAILURES_SHOWN` of
  * a run, and one line at its end counting the rest; one per finished task, a progress line every
- * `progressEveryMs` while a run is going, and the summary table at the end. `quiet` keeps only
+ * `progressEveryMs` while a run is going (with `--executor slurm`, followed by one line per task with
+ * quanta in Slurm: queued, running, done, and the array jobs), and the summary table at the end. `quiet` keeps only
  * failures, watch errors, the summary and `status` output.
  */
 import type { Writable } from "node:stream";
 import type { QuantaEvent, Reporter, TaskCounts } from "../core/events.js";
 import { measureWallTime } from "../core/run-tally.js";
 import { FailureLimit } from "./failure-limit.js";
+import { countSlurmWork } from "./count-slurm-work.js";
 import { formatDuration } from "./format-duration.js";
+import { formatJobIds } from "./format-job-ids.js";
 import { formatQuantumName } from "./format-quantum-name.js";
 import { formatStatus } from "./format-status.js";
 import { formatRepository } from "./format-repository.js";
@@ -52,7 +55,7 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
       if (event.event === "run-started" && !quiet) {
         stopProgress();
         stopTimer = clock.every(every, () => {
-          if (state.phase === "running") print([formatProgressLine(state, clock.now())]);
+          if (state.phase === "running") print([formatProgressLine(state, clock.now()), ...formatSlurmLines(state)]);
         });
       }
       const shown = failures.admit(event);
@@ -158,6 +161,19 @@ export function formatProgressLine(state: RunState, now: number): string {
     `progress: ${t.done}/${t.total} quanta done (${t.ran} ran, ${t.upToDate} up to date, ${t.failed} failed, ` +
     `${t.blocked} blocked), ${state.running.size} running, ${elapsed} elapsed${left}`
   );
+}
+
+/** With `--executor slurm`: `slurm: step2: 12 queued, 8 running, 20/40 done, jobs 12,13` per task with quanta in Slurm. */
+export function formatSlurmLines(state: RunState): string[] {
+  if (state.executor !== "slurm") return [];
+  const work = countSlurmWork(state);
+  const lines: string[] = [];
+  for (const t of state.tasks) {
+    const w = work.get(t.task);
+    if (w === undefined || w.queued + w.running === 0) continue;
+    lines.push(`slurm: ${t.task}: ${w.queued} queued, ${w.running} running, ${t.done}/${t.total} done, jobs ${formatJobIds(w.jobs)}`);
+  }
+  return lines;
 }
 
 function firstLine(text: string): string {

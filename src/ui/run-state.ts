@@ -7,6 +7,12 @@
  * fed the same events: so they are the ones `task-finished` and `run-finished` carry. Invariants, per
  * task: `done = upToDate + ran + failed + blocked`; `noWork` is counted among `ran`; `timedCount` is how
  * many durations were seen (finished or failed quanta), `durationMs` their sum.
+ *
+ * With `--executor slurm`, a quantum is queued from the `slurm-submitted` of an array job that holds it
+ * (`quantumIds`: those its elements start with and those that follow them) until its first event after
+ * that: started (running), or settled without starting (a quantum that follows others is settled by the
+ * head when it is up to date or blocked); submitted again (a retry, or one that follows others run on
+ * its own), it is queued in the new array job.
  */
 import type { QuantaEvent, QuantumRef, RunCounts } from "../core/events.js";
 import { countQuantumEvent, countSettled, sumRunCounts } from "../core/run-tally.js";
@@ -30,11 +36,21 @@ export interface TaskProgress extends RunCounts {
    * without their start) has the total of the quanta seen so far.
    */
   readonly announced: boolean;
+  /** With `--executor slurm`: the ids of the array jobs that held quanta of the task, in submission order. */
+  readonly jobs: readonly string[];
 }
 
 export interface RunningQuantum extends QuantumRef {
   readonly startedAt: number;
   readonly attempt: number;
+  /** The Slurm job it runs in (`JOB_ELEMENT`), with `--executor slurm`. */
+  readonly jobId?: string;
+}
+
+/** A quantum handed to Slurm that has not started: its task and the array job that holds it. */
+export interface QueuedQuantum {
+  readonly task: string;
+  readonly jobId: string;
 }
 
 export interface FailureView extends QuantumRef {
@@ -74,6 +90,8 @@ export interface RunState {
   readonly tasks: readonly TaskProgress[];
   /** Keyed by quantum id. */
   readonly running: ReadonlyMap<number, RunningQuantum>;
+  /** With `--executor slurm`: the quanta queued in Slurm (see the module comment), by quantum id. */
+  readonly queued: ReadonlyMap<number, QueuedQuantum>;
   /**
    * The run's first `FAILURES_SHOWN` failures (a view keeps only what it can show: a run can fail
    * 10,000 times); `sumTasks(state).failed` counts them all.
@@ -91,7 +109,7 @@ export interface RunState {
 export const SLOWEST_KEPT = 5;
 
 export function createRunState(): RunState {
-  return { phase: "idle", workers: 1, tasks: [], running: new Map(), failures: [], slowest: [] };
+  return { phase: "idle", workers: 1, tasks: [], running: new Map(), queued: new Map(), failures: [], slowest: [] };
 }
 
 /** Folds one event into the state. Never mutates `state`; events of an unknown kind change nothing. */
@@ -122,6 +140,7 @@ class RunStateDraft {
   private ownTasks = new Set<number>();
   private ownList = false;
   private ownRunning = false;
+  private ownQueued = false;
   private ownFailures = false;
   private ownSlowest = false;
 
@@ -133,7 +152,7 @@ class RunStateDraft {
   reset(fresh: RunState): void {
     Object.assign(this.s, fresh);
     this.ownTasks = new Set(fresh.tasks.map((_, i) => i));
-    this.ownList = this.ownRunning = this.ownFailures = this.ownSlowest = true;
+    this.ownList = this.ownRunning = this.ownQueued = this.ownFailures = this.ownSlowest = true;
   }
 
   /** The named task, writable; appended (with no total) if the run never announced it. */
@@ -160,6 +179,14 @@ class RunStateDraft {
       this.ownRunning = true;
     }
     return this.s.running as Map<number, RunningQuantum>;
+  }
+
+  queued(): Map<number, QueuedQuantum> {
+    if (!this.ownQueued) {
+      this.s.queued = new Map(this.s.queued);
+      this.ownQueued = true;
+    }
+    return this.s.queued as Map<number, QueuedQuantum>;
   }
 
   failures(): FailureView[] {
@@ -213,20 +240,26 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
       });
       return;
     case "quantum-started":
-      d.running().set(event.quantum, { ...pickRef(event), startedAt: event.time, attempt: event.attempt });
+      leaveQueue(d, event.quantum);
+      d.running().set(event.quantum, { ...pickRef(event), startedAt: event.time, attempt: event.attempt, ...(event.jobId !== undefined && { jobId: event.jobId }) });
       return;
     case "quantum-finished":
+      leaveQueue(d, event.quantum);
       stopRunning(d, event.quantum);
       settle(d, event);
       d.task(event.task).timedCount += 1;
       insertSlowest(d, { ...pickRef(event), durationMs: event.durationMs });
       return;
     case "quantum-up-to-date":
-    case "task-up-to-date":
     case "quantum-blocked":
+      leaveQueue(d, event.quantum);
+      settle(d, event);
+      return;
+    case "task-up-to-date":
       settle(d, event);
       return;
     case "quantum-failed": {
+      leaveQueue(d, event.quantum);
       stopRunning(d, event.quantum);
       settle(d, event);
       d.task(event.task).timedCount += 1;
@@ -254,6 +287,7 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
       s.finishedAt = event.time;
       s.summary = event;
       d.running().clear();
+      if (s.queued.size > 0) d.queued().clear();
       return;
     case "status":
       s.status = event;
@@ -268,7 +302,15 @@ function applyEvent(d: RunStateDraft, event: QuantaEvent): void {
     case "watch-error":
       s.watch = { state: "error", message: event.message, time: event.time };
       return;
-    case "slurm-submitted":
+    case "slurm-submitted": {
+      const queued = d.queued();
+      for (const task in event.quantumIds) {
+        for (const quantum of event.quantumIds[task]!) queued.set(quantum, { task, jobId: event.jobId });
+        const t = d.task(task);
+        t.jobs = [...t.jobs, event.jobId];
+      }
+      return;
+    }
     case "plan-warning":
     case "ingest-problem":
     case "why":
@@ -294,6 +336,10 @@ function settle(d: RunStateDraft, event: Extract<QuantaEvent, { task: string }>)
   t.done += countQuantumEvent(t, event);
   if (t.total < t.done) t.total = t.done;
   if (t.announced && t.done >= t.total) t.finished = true;
+}
+
+function leaveQueue(d: RunStateDraft, quantum: number): void {
+  if (d.s.queued.has(quantum)) d.queued().delete(quantum);
 }
 
 function stopRunning(d: RunStateDraft, quantum: number): void {
@@ -383,6 +429,7 @@ function createTaskProgress(task: string, total: number): TaskProgress {
     timedCount: 0,
     finished: total === 0,
     announced: true,
+    jobs: [],
   };
 }
 

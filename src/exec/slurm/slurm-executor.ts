@@ -19,6 +19,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { QuantumKey } from "../../core/digest.js";
+import type { EventBody } from "../../core/events.js";
 import type { Repository } from "../../store/repository.js";
 import { cancelledOutcome, type FollowOnJob, type OutcomeSink, type OutputBlob, type QuantumExecutor, type QuantumJob, type QuantumOutcome } from "../quantum-job.js";
 import type { ClusterFlags } from "../../core/cluster-plan.js";
@@ -42,8 +43,11 @@ export interface SlurmExecutorOptions {
   client?: SlurmClient;
   journal: SubmissionJournal;
   /** Told of each `sbatch` that went through. */
-  onSubmitted?: (s: { jobId: string; task: string; jobs: number; quanta: number; sbatchCalls: number }) => void;
+  onSubmitted?: (s: SlurmSubmission) => void;
 }
+
+/** An array job submitted: what the `slurm-submitted` event says. */
+export type SlurmSubmission = Omit<Extract<EventBody, { event: "slurm-submitted" }>, "event">;
 
 /** A quantum handed over and not ended yet. */
 interface Tracked {
@@ -209,6 +213,7 @@ export class SlurmExecutor implements QuantumExecutor {
     const batch: Batch = { dir, elements: elements.length, outstanding: new Map() };
     const journaled: JournalQuantum[] = [];
     const stepTasks: TaskNode[][] = [];
+    const quantumIds: Record<string, number[]> = {};
     let quanta = 0;
     try {
       mkdirSync(dir, { recursive: true });
@@ -223,6 +228,10 @@ export class SlurmExecutor implements QuantumExecutor {
         }
         for (const { job } of followOns) journaled.push({ quantum: job.quantum, key: job.key, attempt: job.attempt, element, follows: followerName(job.task.label, encodeDataId(job.dataId)) });
         stepTasks.push(steps.map((step) => (step.job ?? step.followOn.job).task));
+        for (const step of steps) {
+          const { task, quantum } = step.job ?? step.followOn.job;
+          (quantumIds[task.label] ??= []).push(quantum);
+        }
         quanta += steps.length;
       }
       const script = writeBatchScript(dir, jobEntryPath());
@@ -234,7 +243,8 @@ export class SlurmExecutor implements QuantumExecutor {
       batch.jobId = await this.client.sbatch(args, script);
       this.opts.journal.submitted(dir, batch.jobId, elements.length);
       this.jobs += elements.length;
-      this.opts.onSubmitted?.({ jobId: batch.jobId, task: label, jobs: elements.length, quanta, sbatchCalls: this.client.sbatchCalls - calls });
+      const counts = Object.fromEntries(Object.entries(quantumIds).map(([task, ids]) => [task, ids.length]));
+      this.opts.onSubmitted?.({ jobId: batch.jobId, task: label, jobs: elements.length, quanta, sbatchCalls: this.client.sbatchCalls - calls, tasks: counts, quantumIds });
     } catch (err) {
       const heads = elements.flatMap((e) => e.heads.map((job) => ({ job, sink: e.sink })));
       const problem = { message: `could not submit ${heads.length} quanta of task ${elements[0]!.heads[0]!.task.label} to Slurm: ${(err as Error).message}`, hint: "check that Slurm answers (sinfo, SLURM_CONF); the same command submits what is left" };
@@ -379,7 +389,7 @@ export class SlurmExecutor implements QuantumExecutor {
       batch.outstanding.delete(quantum);
       found = true;
       if (t.followOn && record.key !== t.job.key) this.resubmit(t);
-      else this.deliver(t, { ...this.checked(record.outcome, record.bytes), host: record.host });
+      else this.deliver(t, { ...this.checked(record.outcome, record.bytes), host: record.host, jobId: record.jobId });
     }
     if (found) this.noteIngested(batch);
     return found;
@@ -396,7 +406,7 @@ export class SlurmExecutor implements QuantumExecutor {
         // A follow-on starts when the quanta before it in the element are done, not with the element.
         if (state.state === "RUNNING" && !t.started && !t.followOn) {
           t.started = true;
-          t.sink.started(t.job.quantum);
+          t.sink.started(t.job.quantum, { jobId: id });
         }
         continue;
       }
@@ -438,7 +448,7 @@ export class SlurmExecutor implements QuantumExecutor {
     const outPath = join(batch.dir, outputFileName(element));
     const log = readTail(outPath);
     const now = Date.now();
-    return { ok: false, error: `Slurm job ${id} ${how} before the quantum reported; its output: ${outPath}`, log, startedAt: now, finishedAt: now };
+    return { ok: false, error: `Slurm job ${id} ${how} before the quantum reported; its output: ${outPath}`, log, startedAt: now, finishedAt: now, jobId: id };
   }
 
   /** The outcome a record reports, once the blobs it names are found as it says. */
@@ -465,7 +475,7 @@ export class SlurmExecutor implements QuantumExecutor {
   private deliver(t: Tracked, outcome: QuantumOutcome): void {
     if (!t.started) {
       t.started = true;
-      t.sink.started(t.job.quantum);
+      t.sink.started(t.job.quantum, { jobId: outcome.jobId });
     }
     t.sink.finished(t.job.quantum, outcome);
   }
@@ -483,7 +493,7 @@ export class SlurmExecutor implements QuantumExecutor {
         if (!wanted.has(quantum)) continue;
         batch.outstanding.delete(quantum);
         touched.add(t.element);
-        t.sink.finished(quantum, cancelledOutcome("cancelled"));
+        t.sink.finished(quantum, { ...cancelledOutcome("cancelled"), jobId: `${batch.jobId}_${t.element}` });
       }
       for (const t of batch.outstanding.values()) touched.delete(t.element);
       this.client.cancelNow([...touched].map((e) => `${batch.jobId}_${e}`));
