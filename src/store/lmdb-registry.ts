@@ -148,6 +148,9 @@ export class LmdbRegistry implements Registry {
         await env.close();
         throw new UnfinishedRegistryError(options.root);
       }
+      // Every sub-database is made before the format is written: a reader takes a registry without a
+      // format for unfinished (a writer killed while creating it), and one with a format for whole.
+      const registry = new LmdbRegistry(options.root, env, false);
       // Creating the registry is a write like any other (see write-failure.ts).
       await writing(path, () =>
         whileCommitting(
@@ -158,6 +161,7 @@ export class LmdbRegistry implements Registry {
           }),
         ),
       );
+      return registry;
     } else if (found !== REGISTRY_FORMAT) {
       await env.close();
       throw new RepositoryError(
@@ -166,7 +170,19 @@ export class LmdbRegistry implements Registry {
           (found === 4 ? " (format 4: quanta 0.1 before raw inputs by reference)" : typeof found === "number" && found < 4 ? ` (format ${found}: quanta 0.1 before 128-bit digests and binary registry keys)` : ""),
       );
     }
-    return new LmdbRegistry(options.root, env, options.readOnly);
+    const registry = new LmdbRegistry(options.root, env, options.readOnly);
+    // A registry a killed writer left before its sub-databases were all made (an older quanta wrote the
+    // format first): a reader has it completed, as one without a format.
+    if (options.readOnly && registry.lacksDatabase()) {
+      await env.close();
+      throw new UnfinishedRegistryError(options.root);
+    }
+    return registry;
+  }
+
+  private lacksDatabase(): boolean {
+    const all: unknown[] = [this.dimensions, this.datasetTypes, this.relations, this.datasets, this.fileStates, this.references, this.actions, this.quanta, this.executions, this.blobs, this.stamps];
+    return all.some((db) => db === undefined);
   }
 
   async close(): Promise<void> {

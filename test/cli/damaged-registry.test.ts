@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { open } from "lmdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, runCli } from "../helpers/cli.js";
+import { REGISTRY_FORMAT } from "../../src/store/lmdb-registry.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -106,6 +107,16 @@ describe("14.13 an interrupted creation", () => {
         rmSync(join(repo, "registry"), { recursive: true });
         const env = open({ path: join(repo, "registry"), maxDbs: 16 });
         await env.openDB("meta", { encoding: "msgpack" }).put("created", 1);
+        await env.close();
+      },
+    ],
+    [
+      // A fault-injection kill found this: a reader then met a sub-database that did not exist.
+      "after the format marker, before its sub-databases",
+      async (repo) => {
+        rmSync(join(repo, "registry"), { recursive: true });
+        const env = open({ path: join(repo, "registry"), maxDbs: 16 });
+        await env.openDB("meta", { encoding: "msgpack" }).put("format", REGISTRY_FORMAT);
         await env.close();
       },
     ],
