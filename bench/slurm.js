@@ -42,7 +42,7 @@ function ensureSlurm() {
 }
 
 async function runScenario(name, flags) {
-  const dir = mkdtempSync(join(tmpdir(), `quanta-bench-slurm-${name}-`));
+  const dir = mkdtempSync(join(tmpdir(), `quanta-bench-slurm-${name.replace(/\W+/g, "-")}-`));
   try {
     writeInputs(dir, n);
     writeQuantaPipeline(dir);
