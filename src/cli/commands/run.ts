@@ -1,5 +1,5 @@
 import type { CommandSpec } from "../command-spec.js";
-import { readExecutorFlags } from "../run-flags.js";
+import { printStatus } from "./status.js";
 import { addExecFlags, addForceFlag, addPlanFlags, readExecFlags, readPlanFlags } from "../run-flags.js";
 
 export const runCommand: CommandSpec = {
@@ -11,19 +11,7 @@ export const runCommand: CommandSpec = {
       .positional("targets", { type: "string", array: true, describe: "datasets to make, e.g. calexp@visit=12,detector=3" })
       .option("dry-run", { alias: "n", type: "boolean", default: false, describe: "run nothing: print what would run, as 'quanta status' does" }),
   async handler(args) {
-    if (args["dry-run"] === true) {
-      const { showStatus } = await import("../../app/status.js");
-      return showStatus({
-        repoRoot: args.repo,
-        pipelineFile: args.pipeline as string,
-        targets: (args.targets as string[] | undefined) ?? [],
-        flags: readPlanFlags(args),
-        output: { json: args.json, quiet: args.quiet, plain: true },
-        list: false,
-        executor: readExecutorFlags(args),
-        out: (t) => process.stdout.write(t),
-      });
-    }
+    if (args["dry-run"] === true) return printStatus(args, false);
     const { runPipeline } = await import("../../app/run-pipeline.js");
     return runPipeline({
       repoRoot: args.repo,

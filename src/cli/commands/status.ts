@@ -9,17 +9,20 @@ export const statusCommand: CommandSpec = {
       .positional("pipeline", { type: "string", describe: "pipeline file (YAML)" })
       .positional("targets", { type: "string", array: true, describe: "datasets to make" })
       .option("list", { type: "boolean", default: false, describe: "list each quantum that will or may run, with its reasons" }),
-  async handler(args) {
-    const { showStatus } = await import("../../app/status.js");
-    return showStatus({
-      repoRoot: args.repo,
-      pipelineFile: args.pipeline as string,
-      targets: (args.targets as string[] | undefined) ?? [],
-      flags: readPlanFlags(args),
-      output: { json: args.json, quiet: args.quiet, plain: true },
-      list: args.list as boolean,
-      executor: readExecutorFlags(args),
-      out: (t) => process.stdout.write(t),
-    });
-  },
+  handler: (args) => printStatus(args, args.list as boolean),
 };
+
+/** `quanta status`, and `quanta run --dry-run` (without `--list`). */
+export async function printStatus(args: Record<string, unknown> & { repo: string; json: boolean; quiet: boolean }, list: boolean): Promise<number> {
+  const { showStatus } = await import("../../app/status.js");
+  return showStatus({
+    repoRoot: args.repo,
+    pipelineFile: args.pipeline as string,
+    targets: (args.targets as string[] | undefined) ?? [],
+    flags: readPlanFlags(args),
+    output: { json: args.json, quiet: args.quiet, plain: true },
+    list,
+    executor: readExecutorFlags(args),
+    out: (t) => process.stdout.write(t),
+  });
+}
