@@ -38,15 +38,14 @@ export interface BuildGraphRequest {
   /** Return an empty graph instead of throwing a UsageError that explains it. */
   readonly allowEmpty?: boolean;
   /**
-   * Filled with the digest of every dataset the builder listed, by its data ID object (the one the
-   * graph's dataset holds), so that a saved plan's input digests need no second registry read
+   * Filled with the digest of every dataset the builder listed, by type and canonical key, so that a saved plan's input digests need no second registry read
    * (planned-inputs.ts).
    */
   readonly listedDigests?: ListedDigests;
 }
 
-/** Digests by data ID object, as the builder read them from the registry (no key strings kept). */
-export type ListedDigests = Map<DataId, string>;
+/** Digests by type, then by canonical key (the listing's own key strings), as the builder read them. */
+export type ListedDigests = Map<string, Map<string, string>>;
 
 export interface BuiltGraph {
   readonly graph: QuantumGraph;
@@ -74,7 +73,7 @@ export async function buildGraphWithReport(req: BuildGraphRequest): Promise<Buil
     inputCollection,
   });
   if (!result.ok) throw new UsageError(result.error.message, result.error.hint);
-  if (result.graph.quanta.length === 0 && !req.allowEmpty) throw emptyGraphError(result.report);
+  if (result.graph.quantumCount === 0 && !req.allowEmpty) throw emptyGraphError(result.report);
   return { graph: result.graph, report: result.report, durationMs: performance.now() - started };
 }
 
@@ -104,9 +103,11 @@ function availableInRepository(registry: Registry, pipeline: Pipeline, inputColl
   const declared = new Set(pipeline.inputs.filter((i) => i.kind === "files").map((i) => i.type));
   const list = (collection: string, type: string): DataId[] => {
     const out: DataId[] = [];
+    let byKey = digests?.get(type);
+    if (digests !== undefined && byKey === undefined) digests.set(type, (byKey = new Map()));
     for (const entry of registry.listDatasets({ collection, type })) {
       out.push(entry.dataId);
-      digests?.set(entry.dataId, entry.record.digest);
+      byKey?.set(entry.key, entry.record.digest);
     }
     return out;
   };
@@ -199,8 +200,8 @@ async function printGraph(built: BuiltGraph, opts: GraphCommandOptions): Promise
       {
         event: "graph-built",
         pipeline: graph.pipeline.name,
-        quanta: graph.quanta.length,
-        datasets: graph.datasets.length,
+        quanta: graph.quantumCount,
+        datasets: graph.datasetCount,
         durationMs: Math.round(built.durationMs),
         tasks: countTaskQuanta(graph),
       },
@@ -209,7 +210,7 @@ async function printGraph(built: BuiltGraph, opts: GraphCommandOptions): Promise
   }
   for (const warning of warnings) opts.err(`warning: ${formatPlanWarning(warning)}\n`);
   opts.out(await formatDisplay(built, opts));
-  if (opts.save !== undefined) opts.err(`wrote ${opts.save}: ${graph.quanta.length} quanta, ${graph.datasets.length} datasets\n`);
+  if (opts.save !== undefined) opts.err(`wrote ${opts.save}: ${graph.quantumCount} quanta, ${graph.datasetCount} datasets\n`);
 }
 
 async function formatDisplay(built: BuiltGraph, opts: GraphCommandOptions): Promise<string> {

@@ -21,6 +21,14 @@ export function inputDatasetsAt(graph: QuantumGraph, paths: readonly string[]): 
   const templates = specs.map((spec) => ({ spec, template: parseTemplate(spec, graph.dimensions) }));
   const names = paths.map((path) => matchInputFile(resolve(path), templates, { problems: [] }).map(({ spec, dataId }) => `${spec.type}\0${encodeDataId(dataId)}`));
   const wanted = new Map(names.flat().map((name) => [name, -1]));
-  if (wanted.size > 0) for (const d of graph.datasets) if (d.producer === -1 && wanted.has(`${d.type}\0${d.key}`)) wanted.set(`${d.type}\0${d.key}`, d.id);
+  if (wanted.size > 0) {
+    for (const t of graph.types) {
+      if (t.dataIds === undefined) continue;
+      for (let i = 0; i < t.count; i++) {
+        const name = `${t.type}\0${t.dataIds.key(i)}`;
+        if (wanted.has(name)) wanted.set(name, t.first + i);
+      }
+    }
+  }
   return names.map((list) => list.map((name) => wanted.get(name)!).filter((id) => id >= 0));
 }

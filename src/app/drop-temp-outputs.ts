@@ -21,14 +21,13 @@ export async function dropTempOutputs(repo: Repository, graph: QuantumGraph, sta
   if (temp.size === 0) return dropped;
   const tempTypes = new Set<string>();
   for (const id of temp) {
-    const ds = graph.datasets[id]!;
-    tempTypes.add(ds.type);
+    tempTypes.add(graph.typeOf(id));
     const digest = states[id];
-    if (ds.consumers.length > 0 && typeof digest === "string" && repo.blobs.exists(digest)) dropped.add(digest);
+    if (graph.consumersOf(id).length > 0 && typeof digest === "string" && repo.blobs.exists(digest)) dropped.add(digest);
   }
   for (let id = 0; id < states.length; id++) {
     const digest = states[id];
-    if (typeof digest === "string" && dropped.has(digest) && !(temp.has(id) && graph.datasets[id]!.consumers.length > 0)) dropped.delete(digest);
+    if (typeof digest === "string" && dropped.has(digest) && !(temp.has(id) && graph.consumersOf(id).length > 0)) dropped.delete(digest);
   }
   if (dropped.size === 0) return dropped;
   const registry = repo.registry;

@@ -137,8 +137,8 @@ export async function buildPlan(
   emit({
     event: "graph-built",
     pipeline: pipeline.name,
-    quanta: graph.quanta.length,
-    datasets: graph.datasets.length,
+    quanta: graph.quantumCount,
+    datasets: graph.datasetCount,
     durationMs: Math.round(durationMs),
     tasks: taskQuanta,
   });

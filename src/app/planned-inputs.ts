@@ -30,10 +30,13 @@ export function readInputDigests(graph: QuantumGraph, registry: Registry, collec
     outputCollection: collection,
     outputHas,
   };
-  for (const ds of graph.datasets) {
-    if (ds.producer >= 0) continue;
-    const known = listed?.get(ds.dataId);
-    digests.set(ds.id, known ?? registry.getDataset(sourceCollectionOf(ds.type, where), ds.type, ds.key)?.digest ?? "");
+  for (const t of graph.types) {
+    if (t.dataIds === undefined) continue;
+    const known = listed?.get(t.type);
+    for (let i = 0; i < t.count; i++) {
+      const key = t.dataIds.key(i);
+      digests.set(t.first + i, known?.get(key) ?? registry.getDataset(sourceCollectionOf(t.type, where), t.type, key)?.digest ?? "");
+    }
   }
   return digests;
 }
@@ -46,8 +49,7 @@ export function checkPlannedInputs(graph: QuantumGraph, planned: ReadonlyMap<num
   for (const [id, digest] of planned) {
     const current = now.get(id) ?? "";
     if (current === digest) continue;
-    const ds = graph.datasets[id]!;
-    changed.push(`${ds.type}@${ds.key} (planned ${digest || "absent"}, now ${current || "absent"})`);
+    changed.push(`${graph.typeOf(id)}@${graph.datasetKey(id)} (planned ${digest || "absent"}, now ${current || "absent"})`);
   }
   if (changed.length === 0) return;
   const shown = changed.slice(0, 5).join(", ") + (changed.length > 5 ? ` and ${changed.length - 5} more` : "");

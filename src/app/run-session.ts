@@ -196,7 +196,7 @@ export class RunSession {
     const events: EventBody[] = [];
     replayPlan(built, (e) => events.push(e));
     const tasks = built.taskQuanta.map((t) => ({ task: t.task, total: t.quanta, willRun: 0, mayRun: 0, upToDate: t.quanta, blocked: 0 }));
-    const counts = { willRun: 0, mayRun: 0, upToDate: built.graph.quanta.length, blocked: 0 };
+    const counts = { willRun: 0, mayRun: 0, upToDate: built.graph.quantumCount, blocked: 0 };
     const collection = req.flags.output ?? plan.loaded.pipeline.name;
     events.push({ event: "status", pipeline: built.graph.pipeline.name, collection, repository: resolve(this.repo.root), counts, tasks });
     return events;
@@ -330,8 +330,8 @@ export class RunSession {
     if (result.exitCode === 0 && result.superseded === 0) {
       await writeRunStamp(repo, collection, {
         fingerprint,
-        quanta: graph.quanta.length,
-        datasets: graph.datasets.length,
+        quanta: graph.quantumCount,
+        datasets: graph.datasetCount,
         tasks: taskQuanta,
         fileBlobs: result.fileBlobs,
         ...(warnings.length === 0 ? {} : { warnings }),
@@ -348,7 +348,7 @@ export class RunSession {
     checkOutputCollection(collection, opts.collection === undefined ? "the pipeline's name" : "--output");
     checkPlannedInputs(graph, inputDigests, this.repo.registry, collection);
     this.journal?.notePlan(describePlan(graph.tasks));
-    emit({ event: "graph-built", pipeline: graph.pipeline.name, quanta: graph.quanta.length, datasets: graph.datasets.length, durationMs: loadMs, tasks: countTaskQuanta(graph) });
+    emit({ event: "graph-built", pipeline: graph.pipeline.name, quanta: graph.quantumCount, datasets: graph.datasetCount, durationMs: loadMs, tasks: countTaskQuanta(graph) });
     writeLastRun(this.repo.root, { format: 1, pipeline: graph.pipeline.file, collection, dimensions: graph.dimensions, flags: { bind: [], config: [], output: collection } });
     return (await this.execute(graph, collection, emit)).exitCode;
   }
@@ -522,7 +522,7 @@ type RunOptionsSince = NonNullable<Parameters<typeof runGraph>[0]["since"]>;
 function replayPlan(built: BuiltPlan, emit: (e: EventBody) => void): BuiltPlan {
   const { graph, taskQuanta, warnings } = built;
   emitPlanWarnings(warnings, emit);
-  emit({ event: "graph-built", pipeline: graph.pipeline.name, quanta: graph.quanta.length, datasets: graph.datasets.length, durationMs: 0, tasks: taskQuanta });
+  emit({ event: "graph-built", pipeline: graph.pipeline.name, quanta: graph.quantumCount, datasets: graph.datasetCount, durationMs: 0, tasks: taskQuanta });
   return built;
 }
 

@@ -58,7 +58,7 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
     const perTask = new Map(graph.tasks.map((t) => [t.label, { task: t.label, total: 0, willRun: 0, mayRun: 0, upToDate: 0, blocked: 0 }]));
     const counts: StatusCounts = { willRun: 0, mayRun: 0, upToDate: 0, blocked: 0 };
     verdicts.forEach((v, id) => {
-      const t = perTask.get(graph.quanta[id]!.task)!;
+      const t = perTask.get(graph.taskOf(id))!;
       t.total++;
       t[FIELD[v.status]]++;
       counts[FIELD[v.status]]++;
@@ -72,8 +72,8 @@ export async function showStatus(req: PlanRequest & { output: OutputFlags; list:
     if (req.list && !req.output.json) {
       verdicts.forEach((v, id) => {
         if (v.status === "up-to-date") return;
-        const q = graph.quanta[id]!;
-        req.out(`${LABEL[v.status]}  ${q.task}${q.key ? "@" + q.key : ""}: ${v.reasons.map(formatReason).join("; ")}\n`);
+        const key = graph.quantumKey(id);
+        req.out(`${LABEL[v.status]}  ${graph.taskOf(id)}${key ? "@" + key : ""}: ${v.reasons.map(formatReason).join("; ")}\n`);
       });
     }
     if (reporter) emit(body);
@@ -122,7 +122,7 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
     const { graph, collection, pipeline, warnings } = plan;
     if (!req.json) for (const w of warnings) process.stderr.write(`warning: ${formatPlanWarning(w)}\n`);
     const ref = parseQuantumRef(req.quantum, pipeline.dimensions, "quantum");
-    const id = graph.quanta.findIndex((q) => q.task === ref.name && q.key === ref.key);
+    const id = graph.findQuantum(ref.name, ref.key);
     if (id < 0) {
       const known = graph.tasks.some((t) => t.label === ref.name);
       throw new UsageError(
@@ -133,24 +133,22 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
     const verdicts = resolveStatuses(graph, plan.repo, collection, { until: id, force: req.flags.force });
     if (req.json) {
       // The quantum's verdict, then the verdicts of the upstream quanta it waits on.
-      const name = (qid: number) => `${graph.quanta[qid]!.task}@${graph.quanta[qid]!.key}`;
       const upstream = verdicts[id]!.reasons.flatMap((r) => (r.kind === "upstream-pending" || r.kind === "upstream-failed" ? [r.producer] : []));
-      const byName = new Map(graph.quanta.map((q, qid) => [`${q.task}@${q.key}`, qid]));
-      const show = (qid: number) => ({ quantum: name(qid), status: verdicts[qid]!.status, reasons: verdicts[qid]!.reasons });
-      printJsonEvents(req.out, [{ event: "why", ...show(id), upstream: upstream.map((p) => show(byName.get(p)!)) }]);
+      const show = (qid: number) => ({ quantum: graph.quantumName(qid), status: verdicts[qid]!.status, reasons: verdicts[qid]!.reasons });
+      printJsonEvents(req.out, [{ event: "why", ...show(id), upstream: upstream.map((p) => show(findByName(graph, p))) }]);
       return 0;
     }
     const printed = new Set<number>();
     const print = (qid: number, indent: string) => {
-      const q = graph.quanta[qid]!;
+      const key = graph.quantumKey(qid);
       const v = verdicts[qid]!;
-      req.out(`${indent}${q.task}${q.key ? "@" + q.key : ""} ${LABEL[v.status]}${v.reasons.length ? ":" : ""}\n`);
+      req.out(`${indent}${graph.taskOf(qid)}${key ? "@" + key : ""} ${LABEL[v.status]}${v.reasons.length ? ":" : ""}\n`);
       if (printed.has(qid)) return;
       printed.add(qid);
       for (const r of v.reasons) {
         req.out(`${indent}  - ${formatReason(r)}\n`);
         if (r.kind === "upstream-pending" || r.kind === "upstream-failed") {
-          const producer = graph.quanta.findIndex((p) => `${p.task}@${p.key}` === r.producer);
+          const producer = findByName(graph, r.producer);
           if (producer >= 0 && !printed.has(producer)) print(producer, indent + "    ");
         }
       }
@@ -160,6 +158,12 @@ export async function explainQuantum(req: Omit<PlanRequest, "pipelineFile"> & { 
   } finally {
     await repo.close();
   }
+}
+
+/** The quantum named `task@key` (as reasons name producers), or -1. */
+function findByName(graph: QuantumGraph, name: string): number {
+  const at = name.indexOf("@");
+  return graph.findQuantum(name.slice(0, at), name.slice(at + 1));
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {

@@ -18,22 +18,22 @@ export interface CarriedStates {
 }
 
 export function carryDatasetStates(before: QuantumGraph, states: readonly (BlobDigest | null)[], after: QuantumGraph): CarriedStates {
-  const name = (g: QuantumGraph, id: number) => `${g.datasets[id]!.type}\0${g.datasets[id]!.key}`;
+  const name = (g: QuantumGraph, id: number) => `${g.typeOf(id)}\0${g.datasetKey(id)}`;
   const oldIds = new Map<string, number>();
-  for (const d of before.datasets) oldIds.set(name(before, d.id), d.id);
-  const carried: (BlobDigest | null)[] = new Array(after.datasets.length);
+  for (let d = 0; d < before.datasetCount; d++) oldIds.set(name(before, d), d);
+  const carried: (BlobDigest | null)[] = new Array(after.datasetCount);
   const newInputs: number[] = [];
-  for (const d of after.datasets) {
-    const old = oldIds.get(name(after, d.id));
-    carried[d.id] = old === undefined ? null : (states[old] ?? null);
-    if (old === undefined && d.producer < 0) newInputs.push(d.id);
+  for (let d = 0; d < after.datasetCount; d++) {
+    const old = oldIds.get(name(after, d));
+    carried[d] = old === undefined ? null : (states[old] ?? null);
+    if (old === undefined && after.producerOf(d) < 0) newInputs.push(d);
   }
-  const oldQuanta = new Map<string, GraphQuantum>();
-  for (const q of before.quanta) oldQuanta.set(`${q.task}\0${q.key}`, q);
-  const sameInputs = new Uint8Array(after.quanta.length);
-  for (const q of after.quanta) {
-    const old = oldQuanta.get(`${q.task}\0${q.key}`);
-    if (old !== undefined && readsTheSame(q, after, old, before, name)) sameInputs[q.id] = 1;
+  const oldQuanta = new Map<string, number>();
+  for (let q = 0; q < before.quantumCount; q++) oldQuanta.set(`${before.taskOf(q)}\0${before.quantumKey(q)}`, q);
+  const sameInputs = new Uint8Array(after.quantumCount);
+  for (let q = 0; q < after.quantumCount; q++) {
+    const old = oldQuanta.get(`${after.taskOf(q)}\0${after.quantumKey(q)}`);
+    if (old !== undefined && readsTheSame(after.quantum(q), after, before.quantum(old), before, name)) sameInputs[q] = 1;
   }
   return { states: carried, newInputs, sameInputs };
 }

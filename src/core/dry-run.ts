@@ -23,35 +23,33 @@ export interface QuantumVerdict {
  */
 export function dryRun(graph: QuantumGraph, resolver: QuantumResolver, until?: number): (QuantumVerdict | undefined)[] {
   const walker = new GraphWalker(graph);
-  const verdicts: (QuantumVerdict | undefined)[] = new Array(graph.quanta.length);
-  const name = (id: number) => `${graph.quanta[id]!.task}@${graph.quanta[id]!.key}`;
+  const verdicts: (QuantumVerdict | undefined)[] = new Array(graph.quantumCount);
   for (let id = walker.takeOne(); id >= 0 && (until === undefined || !verdicts[until]); id = walker.takeOne()) {
-    const q = graph.quanta[id]!;
     const r = resolver.resolve(id);
     switch (r.kind) {
       case "skip":
-        if (r.cached.noWork) resolver.setAbsent(q);
-        else resolver.setOutputs(q, r.cached.outputs);
+        if (r.cached.noWork) resolver.setAbsent(id);
+        else resolver.setOutputs(id, r.cached.outputs);
         verdicts[id] = { status: "up-to-date", reasons: r.decision.reasons };
         break;
       case "run":
-        resolver.setPending(q);
+        resolver.setPending(id);
         verdicts[id] = { status: "will-run", reasons: r.decision.reasons };
         break;
       case "maybe":
-        resolver.setPending(q);
+        resolver.setPending(id);
         verdicts[id] = { status: r.reasons.some((x) => x.kind === "forced" || x.kind === "temp-needed") ? "will-run" : "may-run", reasons: r.reasons };
         break;
       case "no-work":
-        resolver.setAbsent(q);
+        resolver.setAbsent(id);
         verdicts[id] = { status: "up-to-date", reasons: [{ kind: "no-work", reason: r.reason }] };
         break;
       case "missing-input":
-        resolver.setAbsent(q);
+        resolver.setAbsent(id);
         verdicts[id] = { status: "blocked", reasons: [{ kind: "missing-input", error: r.error }] };
         for (const b of walker.fail(id)) {
-          resolver.setAbsent(graph.quanta[b]!);
-          verdicts[b] = { status: "blocked", reasons: [{ kind: "upstream-failed", producer: name(id) }] };
+          resolver.setAbsent(b);
+          verdicts[b] = { status: "blocked", reasons: [{ kind: "upstream-failed", producer: graph.quantumName(id) }] };
         }
         continue;
       default: {

@@ -1,20 +1,79 @@
 /**
  * Turns the planned quanta and the type stores into a `QuantumGraph`: datasets numbered by type name and
  * then data ID, quanta's type-local dataset indices rewritten into graph ids (each input list ascending,
- * which is data ID order), and every dataset's consumers filled in.
+ * which is data ID order), every dataset's producer set. The quantum graph fills in consumers itself.
+ *
+ * Quanta are collected per task by a `TaskQuantaBuilder` straight into columns (see quantum-graph.ts), so
+ * planning a million quanta makes no object per quantum.
  */
-import type { DataId } from "./data-id.js";
+import type { DataId, DataIdValue } from "./data-id.js";
+import { DataIdColumnsBuilder } from "./data-id-columns.js";
 import type { GraphSources, TypeStore } from "./graph-sources.js";
-import type { PlannedQuantum } from "./graph-task-planner.js";
 import type { Pipeline, TaskNode } from "./pipeline.js";
-import type { GraphDataset, GraphQuantum, QuantumGraph } from "./quantum-graph.js";
+import { QuantumGraph, type IdLists, type TaskQuanta, type TypeDatasets } from "./quantum-graph.js";
+import type { StorageClass } from "./storage-class.js";
 
-export interface AssemblyInput {
-  readonly pipeline: Pipeline;
-  readonly tasks: readonly TaskNode[];
-  readonly quanta: PlannedQuantum[];
-  readonly sources: GraphSources;
-  readonly query: QuantumGraph["query"];
+/** Growable lists of ids, one per item, frozen into an `IdLists`. */
+class IdListsBuilder {
+  private readonly offsets: number[] = [0];
+  private readonly ids: number[] = [];
+
+  add(ids: ArrayLike<number>): void {
+    for (let k = 0; k < ids.length; k++) this.ids.push(ids[k]!);
+    this.offsets.push(this.ids.length);
+  }
+
+  finish(): IdLists {
+    return { offsets: Uint32Array.from(this.offsets), ids: Uint32Array.from(this.ids) };
+  }
+}
+
+/** One task's quanta, added in id order, collected into columns. */
+export class TaskQuantaBuilder {
+  readonly dataIds: DataIdColumnsBuilder;
+  private readonly inputs: [string, IdListsBuilder][];
+  private readonly outputs: [string, number[]][];
+  private added = 0;
+
+  constructor(
+    readonly task: TaskNode,
+    readonly first: number,
+  ) {
+    this.dataIds = new DataIdColumnsBuilder(task.dimensions);
+    this.inputs = Object.keys(task.inputs).map((name) => [name, new IdListsBuilder()]);
+    this.outputs = Object.keys(task.outputs).map((name) => [name, []]);
+  }
+
+  get count(): number {
+    return this.added;
+  }
+
+  /**
+   * Adds the next quantum: its data ID (values in the order of the sorted task dimensions, or an object),
+   * its inputs per input connection and its outputs per output connection, both in declaration order.
+   */
+  add(dataId: ArrayLike<DataIdValue> | DataId, inputs: readonly ArrayLike<number>[], outputs: readonly number[]): number {
+    if (isValueList(dataId)) this.dataIds.push(dataId);
+    else this.dataIds.pushDataId(dataId);
+    for (let k = 0; k < this.inputs.length; k++) this.inputs[k]![1].add(inputs[k]!);
+    for (let k = 0; k < this.outputs.length; k++) this.outputs[k]![1].push(outputs[k]!);
+    return this.first + this.added++;
+  }
+
+  finish(): TaskQuanta {
+    return {
+      task: this.task,
+      first: this.first,
+      count: this.added,
+      dataIds: this.dataIds.finish(),
+      inputs: new Map(this.inputs.map(([name, b]) => [name, b.finish()])),
+      outputs: new Map(this.outputs.map(([name, ids]) => [name, Uint32Array.from(ids)])),
+    };
+  }
+}
+
+function isValueList(dataId: ArrayLike<DataIdValue> | DataId): dataId is ArrayLike<DataIdValue> {
+  return Array.isArray(dataId);
 }
 
 /** Orders data IDs over the same dimensions as `compareDataIds` does. */
@@ -36,106 +95,130 @@ interface Numbering {
   readonly offset: number;
   /** Graph position within the type, by local index; undefined when local order is already data ID order. */
   readonly rank?: Int32Array;
-  /** Local index by position. */
-  readonly order?: number[];
 }
 
-function numberStore(store: TypeStore, offset: number): Numbering {
-  if (store.producerTask !== undefined) return { offset };
-  const compare = makeDataIdComparator(store.dimensions);
-  const order = store.dataIds.map((_, i) => i).sort((a, b) => compare(store.dataIds[a]!, store.dataIds[b]!));
-  const rank = new Int32Array(order.length);
-  order.forEach((local, pos) => (rank[local] = pos));
-  return { offset, rank, order };
+export interface AssemblyInput {
+  readonly pipeline: Pipeline;
+  /** Per task of `pipeline.tasks`, in order. */
+  readonly tasks: readonly TaskQuanta[];
+  readonly sources: GraphSources;
+  readonly query: QuantumGraph["query"];
 }
 
 export function assembleGraph(input: AssemblyInput): QuantumGraph {
-  const stores = input.sources.allStores().filter((s) => s.dataIds.length > 0);
+  const stores = input.sources.allStores().filter((s) => s.size > 0);
   stores.sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
   const numbering = new Map<string, Numbering>();
+  const types: TypeDatasets[] = [];
   let total = 0;
   for (const store of stores) {
-    numbering.set(store.type, numberStore(store, total));
-    total += store.dataIds.length;
+    const { block, rank } = numberStore(store, total);
+    numbering.set(store.type, { offset: total, rank });
+    types.push(block);
+    total += store.size;
   }
-  renumberQuanta(input.tasks, input.quanta, numbering);
-  const consumers = collectConsumers(total, input.quanta);
-  const datasets: GraphDataset[] = new Array(total);
+  const producers = new Int32Array(total).fill(-1);
   for (const store of stores) {
-    const n = numbering.get(store.type)!;
-    for (let pos = 0; pos < store.dataIds.length; pos++) {
-      const local = n.order ? n.order[pos]! : pos;
-      const id = n.offset + pos;
-      datasets[id] = {
-        id,
-        type: store.type,
-        dataId: store.dataIds[local]!,
-        key: store.keys[local]!,
-        storage: store.storage,
-        producer: store.producers[local]!,
-        consumers: consumers[id] ?? NO_CONSUMERS,
-      };
-    }
+    if (store.producedFirst === undefined) continue;
+    const offset = numbering.get(store.type)!.offset;
+    for (let i = 0; i < store.size; i++) producers[offset + i] = store.producedFirst + i;
   }
-  return {
-    pipeline: input.pipeline,
-    dimensions: input.pipeline.dimensions,
-    tasks: input.tasks,
-    datasets,
-    quanta: input.quanta as GraphQuantum[],
-    query: input.query,
-    inputCollection: input.sources.inputCollection,
-  };
+  for (const t of input.tasks) renumberTask(t, numbering);
+  return new QuantumGraph({ pipeline: input.pipeline, taskQuanta: input.tasks, types, producers, query: input.query, inputCollection: input.sources.inputCollection });
 }
 
-/** Shared by every dataset that nothing reads (most final outputs), to spare a million empty arrays. */
-export const NO_CONSUMERS: readonly number[] = Object.freeze([]);
+/** A type's block; for an available type, its used data IDs sorted and the rank of each local index. */
+function numberStore(store: TypeStore, first: number): { block: TypeDatasets; rank?: Int32Array } {
+  const block = { type: store.type, storage: store.storage, first, count: store.size };
+  if (store.producedFirst !== undefined) return { block };
+  const compare = makeDataIdComparator(store.dimensions);
+  const order = store.dataIds.map((_, i) => i).sort((a, b) => compare(store.dataIds[a]!, store.dataIds[b]!));
+  const rank = new Int32Array(order.length);
+  const columns = new DataIdColumnsBuilder(store.dimensions);
+  order.forEach((local, pos) => {
+    rank[local] = pos;
+    columns.pushDataId(store.dataIds[local]!);
+  });
+  return { block: { ...block, dataIds: columns.finish() }, rank };
+}
+
+/** Rewrites one task's type-local indices into graph ids, in place; each quantum's input list ascending. */
+function renumberTask(t: TaskQuanta, numbering: Map<string, Numbering>): void {
+  const numberOf = (type: string): Numbering => numbering.get(type) ?? { offset: 0 };
+  for (const [name, lists] of t.inputs) {
+    const n = numberOf(t.task.inputs[name]!.type);
+    const ids = lists.ids;
+    for (let k = 0; k < ids.length; k++) ids[k] = n.offset + (n.rank ? n.rank[ids[k]!]! : ids[k]!);
+    for (let i = 0; i < t.count; i++) {
+      const from = lists.offsets[i]!;
+      const to = lists.offsets[i + 1]!;
+      if (to - from > 1) ids.subarray(from, to).sort();
+    }
+  }
+  for (const [name, ids] of t.outputs) {
+    const offset = numberOf(t.task.outputs[name]!.type).offset;
+    for (let i = 0; i < ids.length; i++) ids[i] = offset + ids[i]!;
+  }
+}
+
+/** A quantum of `graphFromLists`. */
+export interface ListedQuantum {
+  readonly task: string;
+  readonly dataId: DataId;
+  readonly inputs: Readonly<Record<string, readonly number[]>>;
+  readonly outputs: Readonly<Record<string, number>>;
+}
+
+/** A dataset of `graphFromLists`. */
+export interface ListedDataset {
+  readonly type: string;
+  readonly dataId: DataId;
+  readonly storage: StorageClass;
+  readonly producer: number;
+}
 
 /**
- * Per dataset id, the ascending ids of the quanta that read it (each once); undefined when none does.
- * Counts first, so each list is allocated at its size.
+ * A graph from lists of quanta and datasets that already have graph ids (their positions): quanta
+ * grouped by task in pipeline order, datasets grouped by type in name order. For small graphs made
+ * from another (pruning) and for tests.
  */
-export function collectConsumers(datasetCount: number, quanta: readonly GraphQuantum[]): (number[] | undefined)[] {
-  const counts = new Int32Array(datasetCount);
-  const last = new Int32Array(datasetCount);
-  const each = (visit: (id: number, q: number) => void): void => {
-    last.fill(-1);
-    for (const q of quanta) {
-      for (const name in q.inputs) {
-        for (const id of q.inputs[name]!) {
-          if (last[id] === q.id) continue;
-          last[id] = q.id;
-          visit(id, q.id);
-        }
-      }
+export function graphFromLists(
+  base: { pipeline: Pipeline; query?: QuantumGraph["query"]; inputCollection?: string },
+  quanta: readonly ListedQuantum[],
+  datasets: readonly ListedDataset[],
+): QuantumGraph {
+  const taskQuanta: TaskQuanta[] = [];
+  let at = 0;
+  for (const task of base.pipeline.tasks) {
+    const builder = new TaskQuantaBuilder(task, at);
+    while (at < quanta.length && quanta[at]!.task === task.label) {
+      const q = quanta[at++]!;
+      builder.add(q.dataId, Object.keys(task.inputs).map((c) => q.inputs[c] ?? []), Object.keys(task.outputs).map((c) => q.outputs[c]!));
     }
-  };
-  each((id) => counts[id]!++);
-  const lists: (number[] | undefined)[] = new Array(datasetCount);
-  for (let i = 0; i < datasetCount; i++) if (counts[i]! > 0) lists[i] = new Array(counts[i]!);
-  counts.fill(0);
-  each((id, q) => (lists[id]![counts[id]!++] = q));
-  return lists;
-}
-
-/** Rewrites type-local indices into graph ids, in place. */
-function renumberQuanta(tasks: readonly TaskNode[], quanta: PlannedQuantum[], numbering: Map<string, Numbering>): void {
-  const byTask = new Map(tasks.map((t) => [t.label, t]));
-  let task: TaskNode | undefined;
-  let inputs: [string, Numbering][] = [];
-  let outputs: [string, Numbering][] = [];
-  for (const q of quanta) {
-    if (task?.label !== q.task) {
-      task = byTask.get(q.task)!;
-      const numberOf = (type: string): Numbering => numbering.get(type) ?? { offset: 0 };
-      inputs = Object.values(task.inputs).map((c) => [c.name, numberOf(c.type)]);
-      outputs = Object.values(task.outputs).map((c) => [c.name, numberOf(c.type)]);
-    }
-    for (const [name, n] of inputs) {
-      const ids = q.inputs[name]!;
-      for (let i = 0; i < ids.length; i++) ids[i] = n.offset + (n.rank ? n.rank[ids[i]!]! : ids[i]!);
-      if (ids.length > 1) ids.sort((a, b) => a - b);
-    }
-    for (const [name, n] of outputs) q.outputs[name] = n.offset + q.outputs[name]!;
+    taskQuanta.push(builder.finish());
   }
+  if (at !== quanta.length) throw new Error(`internal error: quantum ${at} (${quanta[at]!.task}) is out of pipeline order`);
+  const types: TypeDatasets[] = [];
+  for (let start = 0; start < datasets.length; ) {
+    const first = datasets[start]!;
+    let end = start;
+    while (end < datasets.length && datasets[end]!.type === first.type) end++;
+    const produced = datasets[start]!.producer >= 0;
+    let dataIds;
+    if (!produced) {
+      const columns = new DataIdColumnsBuilder(Object.keys(first.dataId));
+      for (let i = start; i < end; i++) columns.pushDataId(datasets[i]!.dataId);
+      dataIds = columns.finish();
+    }
+    types.push({ type: first.type, storage: first.storage, first: start, count: end - start, ...(dataIds ? { dataIds } : {}) });
+    start = end;
+  }
+  return new QuantumGraph({
+    pipeline: base.pipeline,
+    taskQuanta,
+    types,
+    producers: Int32Array.from(datasets, (d) => d.producer),
+    query: base.query ?? {},
+    inputCollection: base.inputCollection ?? "raw",
+  });
 }

@@ -20,10 +20,10 @@ import { assembleGraph } from "./graph-assembly.js";
 import { makeGraphError, type GraphError } from "./graph-error.js";
 import { pruneGraphToTargets, type GraphTarget } from "./graph-prune.js";
 import { GraphSources, type AvailableInputs, type WhereFilter } from "./graph-sources.js";
-import { planTaskQuanta, type PlannedQuantum } from "./graph-task-planner.js";
+import { planTaskQuanta } from "./graph-task-planner.js";
 import type { JoinReport, TaskReport } from "./join-report.js";
 import type { Pipeline, TaskNode } from "./pipeline.js";
-import type { QuantumGraph } from "./quantum-graph.js";
+import type { QuantumGraph, TaskQuanta } from "./quantum-graph.js";
 
 export type { AvailableInputs, WhereFilter } from "./graph-sources.js";
 export type { GraphTarget } from "./graph-prune.js";
@@ -50,12 +50,14 @@ export function buildQuantumGraph(opts: BuildGraphOptions): BuildGraphResult {
   if (problem !== undefined) return { ok: false, error: problem };
   const inputCollection = opts.inputCollection ?? "raw";
   const sources = new GraphSources(opts.pipeline, selected.tasks, opts.available, opts.where, inputCollection);
-  const quanta: PlannedQuantum[] = [];
+  const taskQuanta: TaskQuanta[] = [];
   const reports: TaskReport[] = [];
+  let planned = 0;
   for (const task of selected.tasks) {
-    const plan = planTaskQuanta(sources, task, quanta.length);
+    const plan = planTaskQuanta(sources, task, planned);
     if (!plan.ok) return plan;
-    for (const q of plan.quanta) quanta.push(q);
+    taskQuanta.push(plan.quanta);
+    planned += plan.quanta.count;
     reports.push(plan.report);
   }
   const query: QuantumGraph["query"] = {
@@ -63,7 +65,7 @@ export function buildQuantumGraph(opts: BuildGraphOptions): BuildGraphResult {
     ...(opts.where?.bind === undefined ? {} : { bind: opts.where.bind }),
   };
   const pipeline = restrictPipeline(opts.pipeline, selected.tasks);
-  let graph = assembleGraph({ pipeline, tasks: selected.tasks, quanta, sources, query });
+  let graph = assembleGraph({ pipeline, tasks: taskQuanta, sources, query });
   const report: JoinReport = {
     ...(opts.where?.text === undefined ? {} : { where: opts.where.text }),
     sources: sources.sourceReports(),

@@ -29,7 +29,7 @@ export function makePrerequisiteReader(sources: GraphSources, task: TaskNode, co
       value: (row, quantumKey) => {
         const key = encode(table.values, row);
         const index = sources.findAvailable(store, key);
-        if (index === undefined) return missingError(sources, task, store, quantumKey, key);
+        if (index === undefined) return missingError(sources, task, store, quantumKey(), key);
         return [sources.useAvailable(store, index)];
       },
     };
@@ -43,8 +43,8 @@ export function makePrerequisiteReader(sources: GraphSources, task: TaskNode, co
       const key = encode(table.values, row);
       const found: number[] = [];
       for (let r = index.head.get(key); r !== undefined && r >= 0; r = index.next![r]) found.push(r);
-      if (found.length < fewest) return missingError(sources, task, store, quantumKey, key);
-      if (!connection.multiple && found.length > 1) return ambiguousError(task, connection, quantumKey, found.length);
+      if (found.length < fewest) return missingError(sources, task, store, quantumKey(), key);
+      if (!connection.multiple && found.length > 1) return ambiguousError(task, connection, quantumKey(), found.length);
       return found.map((i) => sources.useAvailable(store, i));
     },
   };

@@ -10,16 +10,16 @@ import { encodeDataId } from "./data-id.js";
 import { didYouMean } from "./errors.js";
 import { makeGraphError, type GraphError } from "./graph-error.js";
 import { formatRef } from "./graph-names.js";
-import type { GraphDataset, GraphQuantum, QuantumGraph } from "./quantum-graph.js";
+import { graphFromLists, type ListedDataset, type ListedQuantum } from "./graph-assembly.js";
+import type { QuantumGraph } from "./quantum-graph.js";
 
 export interface GraphTarget {
   readonly type: string;
   readonly dataId: DataId;
 }
 
-function matchesTarget(dataset: GraphDataset, target: GraphTarget): boolean {
-  if (dataset.type !== target.type) return false;
-  for (const [d, v] of Object.entries(target.dataId)) if (dataset.dataId[d] !== v) return false;
+function matchesTarget(dataId: DataId, target: GraphTarget): boolean {
+  for (const [d, v] of Object.entries(target.dataId)) if (dataId[d] !== v) return false;
   return true;
 }
 
@@ -38,26 +38,26 @@ function findTargets(graph: QuantumGraph, targets: readonly GraphTarget[]): { ok
     if (!types.has(target.type)) {
       return { ok: false, error: makeGraphError("unknown-target", `target ${name}: no task of the pipeline reads or writes dataset type "${target.type}"`, didYouMean(target.type, types)) };
     }
-    const found = graph.datasets.filter((d) => matchesTarget(d, target));
-    if (found.length === 0) {
-      const example = graph.datasets.find((d) => d.type === target.type);
-      const hint = example === undefined ? `the graph has no ${target.type} datasets` : `e.g. ${formatRef(example.type, example.key)} is in the graph`;
+    const block = graph.types.find((t) => t.type === target.type);
+    const before = ids.length;
+    for (let d = block?.first ?? 0; block !== undefined && d < block.first + block.count; d++) if (matchesTarget(graph.datasetDataId(d), target)) ids.push(d);
+    if (ids.length === before) {
+      const hint = block === undefined ? `the graph has no ${target.type} datasets` : `e.g. ${formatRef(block.type, graph.datasetKey(block.first))} is in the graph`;
       return { ok: false, error: makeGraphError("target-not-found", `target ${name} matches no dataset of the graph`, hint) };
     }
-    for (const d of found) ids.push(d.id);
   }
   return { ok: true, ids };
 }
 
 /** The quanta the target datasets need, as a mask over quantum ids. */
 function markAncestors(graph: QuantumGraph, targetIds: readonly number[]): Uint8Array {
-  const keep = new Uint8Array(graph.quanta.length);
+  const keep = new Uint8Array(graph.quantumCount);
   const stack = [...targetIds];
   while (stack.length > 0) {
-    const producer = graph.datasets[stack.pop()!]!.producer;
+    const producer = graph.producerOf(stack.pop()!);
     if (producer < 0 || keep[producer]) continue;
     keep[producer] = 1;
-    for (const ids of Object.values(graph.quanta[producer]!.inputs)) for (const id of ids) stack.push(id);
+    graph.forEachInput(producer, (id) => stack.push(id));
   }
   return keep;
 }
@@ -66,32 +66,32 @@ export function pruneGraphToTargets(graph: QuantumGraph, targets: readonly Graph
   const found = findTargets(graph, targets);
   if (!found.ok) return found;
   const keepQuanta = markAncestors(graph, found.ids);
-  const keepDatasets = new Uint8Array(graph.datasets.length);
+  const keepDatasets = new Uint8Array(graph.datasetCount);
   for (const id of found.ids) keepDatasets[id] = 1;
-  graph.quanta.forEach((q) => {
-    if (!keepQuanta[q.id]) return;
-    for (const ids of Object.values(q.inputs)) for (const id of ids) keepDatasets[id] = 1;
-    for (const id of Object.values(q.outputs)) keepDatasets[id] = 1;
-  });
+  for (let q = 0; q < graph.quantumCount; q++) {
+    if (!keepQuanta[q]) continue;
+    graph.forEachInput(q, (id) => (keepDatasets[id] = 1));
+    for (const id of graph.outputIds(q)) keepDatasets[id] = 1;
+  }
   const quantumId = renumber(keepQuanta);
   const datasetId = renumber(keepDatasets);
-  const quanta: GraphQuantum[] = graph.quanta
-    .filter((q) => keepQuanta[q.id])
-    .map((q) => ({
-      ...q,
-      id: quantumId[q.id]!,
-      inputs: Object.fromEntries(Object.entries(q.inputs).map(([c, ids]) => [c, ids.map((id) => datasetId[id]!)])),
-      outputs: Object.fromEntries(Object.entries(q.outputs).map(([c, id]) => [c, datasetId[id]!])),
-    }));
-  const datasets: GraphDataset[] = graph.datasets
-    .filter((d) => keepDatasets[d.id])
-    .map((d) => ({
-      ...d,
-      id: datasetId[d.id]!,
-      producer: d.producer < 0 ? -1 : quantumId[d.producer]!,
-      consumers: d.consumers.filter((c) => keepQuanta[c]).map((c) => quantumId[c]!),
-    }));
-  return { ok: true, graph: { ...graph, quanta, datasets } };
+  const quanta: ListedQuantum[] = [];
+  for (let q = 0; q < graph.quantumCount; q++) {
+    if (!keepQuanta[q]) continue;
+    const view = graph.quantum(q);
+    quanta.push({
+      ...view,
+      inputs: Object.fromEntries(Object.entries(view.inputs).map(([c, ids]) => [c, ids.map((id) => datasetId[id]!)])),
+      outputs: Object.fromEntries(Object.entries(view.outputs).map(([c, id]) => [c, datasetId[id]!])),
+    });
+  }
+  const datasets: ListedDataset[] = [];
+  for (let d = 0; d < graph.datasetCount; d++) {
+    if (!keepDatasets[d]) continue;
+    const producer = graph.producerOf(d);
+    datasets.push({ type: graph.typeOf(d), dataId: graph.datasetDataId(d), storage: graph.storageOf(d), producer: producer < 0 ? -1 : quantumId[producer]! });
+  }
+  return { ok: true, graph: graphFromLists(graph, quanta, datasets) };
 }
 
 /** New ids for the kept entries (in the same order), -1 for the others. */

@@ -20,8 +20,7 @@ export interface GraphShape {
 
 /** Tasks (pipeline order) and dataset types (by name), with an edge per connection. */
 export function shapeTaskGraph(graph: QuantumGraph): GraphShape {
-  const counts = new Map<string, number>();
-  for (const q of graph.quanta) counts.set(q.task, (counts.get(q.task) ?? 0) + 1);
+  const counts = new Map(graph.taskQuanta.map((t) => [t.task.label, t.count]));
   const produced = new Set(graph.tasks.flatMap((t) => Object.values(t.outputs).map((c) => c.type)));
   const types = [...new Set(graph.tasks.flatMap((t) => [...Object.values(t.inputs), ...Object.values(t.outputs)].map((c) => c.type)))].sort();
   const typeId = new Map(types.map((t, i) => [t, `type${i}`]));
@@ -43,11 +42,11 @@ export function shapeTaskGraph(graph: QuantumGraph): GraphShape {
 /** Quanta and datasets (graph order), with an edge per input and output. */
 export function shapeQuantumGraph(graph: QuantumGraph): GraphShape {
   const nodes: ShapeNode[] = [
-    ...graph.quanta.map((q): ShapeNode => ({ id: `q${q.id}`, label: formatRef(q.task, q.key), kind: "task" })),
-    ...graph.datasets.map((d): ShapeNode => ({ id: `d${d.id}`, label: formatRef(d.type, d.key), kind: d.producer < 0 ? "input" : "dataset" })),
+    ...[...graph.allQuanta()].map((q): ShapeNode => ({ id: `q${q.id}`, label: formatRef(q.task, q.key), kind: "task" })),
+    ...[...graph.allDatasets()].map((d): ShapeNode => ({ id: `d${d.id}`, label: formatRef(d.type, d.key), kind: d.producer < 0 ? "input" : "dataset" })),
   ];
   const edges: [string, string][] = [];
-  for (const q of graph.quanta) {
+  for (const q of graph.allQuanta()) {
     for (const ids of Object.values(q.inputs)) for (const id of ids) edges.push([`d${id}`, `q${q.id}`]);
     for (const id of Object.values(q.outputs)) edges.push([`q${q.id}`, `d${id}`]);
   }

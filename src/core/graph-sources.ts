@@ -9,6 +9,7 @@
  */
 import type { DataId } from "./data-id.js";
 import { formatDataIdValue } from "./data-id.js";
+import type { DataIdColumns } from "./data-id-columns.js";
 import { makeGraphError, type GraphError } from "./graph-error.js";
 import { RowTable, filterRowTable } from "./join-table.js";
 import type { SourceReport } from "./join-report.js";
@@ -40,13 +41,16 @@ export interface TypeStore {
   readonly storage: StorageClass;
   /** The dimensions of its data IDs. */
   readonly dimensions: readonly string[];
-  /** Graph datasets by type-local index. */
+  /** How many of its datasets the graph holds so far (their type-local indices are 0 .. size - 1). */
+  size: number;
+  /** Available types: the data IDs of the graph's datasets, by type-local index. Produced types: empty. */
   readonly dataIds: DataId[];
-  readonly keys: string[];
-  /** Producing quantum ids (graph ids), -1 for inputs. */
-  readonly producers: number[];
   /** The selected task that produces it; undefined for a type read from `AvailableInputs`. */
   readonly producerTask?: string;
+  /** Produced types: the id of the producing task's first quantum (local index i is its quantum first + i). */
+  producedFirst?: number;
+  /** Produced types, once the producer is planned: the data IDs by local index (its quanta's). */
+  producedDataIds?: DataIdColumns;
   /** Available types: the available data IDs; `localOf[i]` is the local index of available i, or -1. */
   readonly available?: readonly DataId[];
   readonly localOf?: Int32Array;
@@ -150,9 +154,8 @@ export class GraphSources {
       type: connection.type,
       storage,
       dimensions: available.length > 0 ? Object.keys(available[0]!) : (spec?.dimensions ?? connection.dimensions),
+      size: 0,
       dataIds: [],
-      keys: [],
-      producers: [],
       available,
       localOf: new Int32Array(available.length).fill(-1),
     };
@@ -212,11 +215,9 @@ export class GraphSources {
     let local = localOf[index]!;
     if (local < 0) {
       const dataId = store.available![index]!;
-      local = store.dataIds.length;
+      local = store.size++;
       localOf[index] = local;
       store.dataIds.push(dataId);
-      store.keys.push(this.encoderOf(store)(dataId));
-      store.producers.push(-1);
     }
     return local;
   }
@@ -248,9 +249,8 @@ export class GraphSources {
         type: connection.type,
         storage: connection.storage,
         dimensions: connection.dimensions,
+        size: 0,
         dataIds: [],
-        keys: [],
-        producers: [],
         producerTask: task,
       };
       this.stores.set(connection.type, store);

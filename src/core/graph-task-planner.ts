@@ -9,7 +9,7 @@
  * Joining connections after grouping (not before) keeps two `multiple` inputs of one quantum from
  * multiplying into each other's rows.
  */
-import type { DataId, DataIdValue } from "./data-id.js";
+import type { DataIdValue } from "./data-id.js";
 import { encodeDataId } from "./data-id.js";
 import { makeGraphError, type GraphError } from "./graph-error.js";
 import { formatRef } from "./graph-names.js";
@@ -18,6 +18,8 @@ import { countMembers, groupRowTable, groupUniqueRows, listMembers, tabulateGrou
 import type { JoinStep, TaskReport } from "./join-report.js";
 import { RowTable, makeKeyEncoder } from "./join-table.js";
 import type { Connection, TaskNode } from "./pipeline.js";
+import { TaskQuantaBuilder } from "./graph-assembly.js";
+import type { TaskQuanta } from "./quantum-graph.js";
 import { makePrerequisiteReader } from "./graph-prerequisites.js";
 import {
   chooseLink,
@@ -31,17 +33,7 @@ import {
   type ConnectionRows,
 } from "./graph-relations.js";
 
-/** A quantum under construction: inputs and outputs hold type-local dataset indices until assembly. */
-export interface PlannedQuantum {
-  id: number;
-  task: string;
-  dataId: DataId;
-  key: string;
-  inputs: Record<string, number[]>;
-  outputs: Record<string, number>;
-}
-
-export type TaskPlan = { ok: true; quanta: PlannedQuantum[]; report: TaskReport } | { ok: false; error: GraphError };
+export type TaskPlan = { ok: true; quanta: TaskQuanta; report: TaskReport } | { ok: false; error: GraphError };
 
 type Result<T> = { ok: true; value: T } | { ok: false; error: GraphError };
 
@@ -64,7 +56,7 @@ export function planTaskQuanta(sources: GraphSources, task: TaskNode, firstId: n
   const sorted = sortRows(candidates.table, task.dimensions, checked.value);
   const emitted = emitQuanta(sources, task, candidates, sorted, firstId);
   if (!emitted.ok) return emitted;
-  const report: TaskReport = { task: task.label, dimensions: task.dimensions, steps, quanta: emitted.value.length };
+  const report: TaskReport = { task: task.label, dimensions: task.dimensions, steps, quanta: emitted.value.count };
   return { ok: true, quanta: emitted.value, report };
 }
 
@@ -182,7 +174,7 @@ function checkMultiplicity(task: TaskNode, c: Candidates, kept: number[], steps:
 
 /** The canonical key of a row ref of a connection's store (a local index if produced, else available). */
 function refKey(store: TypeStore, ref: number): string {
-  return store.producerTask !== undefined ? store.keys[ref]! : encodeDataId(store.available![ref]!);
+  return store.producedDataIds !== undefined ? store.producedDataIds.key(ref) : encodeDataId(store.available![ref]!);
 }
 
 /** The rows in data ID order of the quantum dimensions (numbers numerically, strings by code unit). */
@@ -203,42 +195,39 @@ function sortRows(table: RowTable, dims: readonly string[], rows: number[]): num
 }
 
 /** Reads one input connection of the quantum at a candidate row: type-local indices, or why not. */
-export type InputReader = (row: number, quantumKey: string) => number[] | GraphError;
+export type InputReader = (row: number, quantumKey: () => string) => number[] | GraphError;
 
 /** Creates the quanta of the sorted candidate rows and their outputs; the outputs' rows feed downstream. */
-function emitQuanta(sources: GraphSources, task: TaskNode, c: Candidates, rows: readonly number[], firstId: number): Result<PlannedQuantum[]> {
-  const dims = [...task.dimensions].sort();
-  const cols = dims.map((d) => c.table.dims.indexOf(d));
+function emitQuanta(sources: GraphSources, task: TaskNode, c: Candidates, rows: readonly number[], firstId: number): Result<TaskQuanta> {
+  const builder = new TaskQuantaBuilder(task, firstId);
+  const cols = builder.dataIds.names.map((d) => c.table.dims.indexOf(d));
   const w = c.table.dims.length;
-  const encode = makeKeyEncoder(c.table.dims, dims);
+  const encode = makeKeyEncoder(c.table.dims, builder.dataIds.names);
   const readers = makeInputReaders(sources, task, c);
   if (!readers.ok) return readers;
-  const names = Object.keys(task.inputs);
-  const outputs = Object.values(task.outputs).map((o) => ({ name: o.name, store: sources.producedStore(o, task.label) }));
-  const quanta: PlannedQuantum[] = new Array(rows.length);
+  const stores = Object.values(task.outputs).map((o) => sources.producedStore(o, task.label));
+  for (const store of stores) store.producedFirst = firstId;
+  const values: DataIdValue[] = new Array(cols.length);
+  const inputs: number[][] = new Array(readers.value.length);
+  const outputs: number[] = new Array(stores.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i]!;
-    const dataId: Record<string, DataIdValue> = {};
-    for (let j = 0; j < dims.length; j++) dataId[dims[j]!] = c.table.values[row * w + cols[j]!]!;
-    const key = encode(c.table.values, row);
-    const id = firstId + i;
-    const inputs: Record<string, number[]> = {};
-    for (let k = 0; k < names.length; k++) {
+    for (let j = 0; j < cols.length; j++) values[j] = c.table.values[row * w + cols[j]!]!;
+    const key = (): string => encode(c.table.values, row);
+    for (let k = 0; k < readers.value.length; k++) {
       const read = readers.value[k]!(row, key);
       if (!Array.isArray(read)) return { ok: false, error: read };
-      inputs[names[k]!] = read;
+      inputs[k] = read;
     }
-    const outs: Record<string, number> = {};
-    for (const { name, store } of outputs) {
-      outs[name] = store.dataIds.length;
-      store.dataIds.push(dataId);
-      store.keys.push(key);
-      store.producers.push(id);
-    }
-    quanta[i] = { id, task: task.label, dataId, key, inputs, outputs: outs };
+    for (let k = 0; k < stores.length; k++) outputs[k] = stores[k]!.size++;
+    builder.add(values, inputs, outputs);
   }
+  const quanta = builder.finish();
   const produced = selectProducedRows(c.table, rows);
-  for (const { store } of outputs) store.table = produced;
+  for (const store of stores) {
+    store.table = produced;
+    store.producedDataIds = quanta.dataIds;
+  }
   return { ok: true, value: quanta };
 }
 
@@ -269,7 +258,7 @@ function makeInputReaders(sources: GraphSources, task: TaskNode, c: Candidates):
     if (store.producerTask !== undefined) {
       readers.push((row) => {
         const m = groups.members[of[row]!]!;
-        return typeof m === "number" ? [m] : m.slice();
+        return typeof m === "number" ? [m] : m;
       });
     } else {
       readers.push((row) => {

@@ -7,9 +7,9 @@ import { formatRef } from "./graph-names.js";
 import type { QuantumGraph } from "./quantum-graph.js";
 
 function formatHeadline(graph: QuantumGraph): string[] {
-  const inputs = graph.datasets.filter((d) => d.producer < 0).length;
+  const inputs = graph.types.reduce((n, t) => n + (t.dataIds === undefined ? 0 : t.count), 0);
   const lines = [
-    `pipeline ${graph.pipeline.name}: ${graph.tasks.length} tasks, ${graph.quanta.length} quanta, ${graph.datasets.length} datasets (${inputs} inputs)`,
+    `pipeline ${graph.pipeline.name}: ${graph.tasks.length} tasks, ${graph.quantumCount} quanta, ${graph.datasetCount} datasets (${inputs} inputs)`,
   ];
   if (graph.query.where !== undefined) lines.push(`where: ${graph.query.where}`);
   const bind = Object.entries(graph.query.bind ?? {});
@@ -20,32 +20,19 @@ function formatHeadline(graph: QuantumGraph): string[] {
 /** Every quantum as `task@dataId` followed by `  in  connection: type@dataId` and `  out ...` lines. */
 export function formatGraphText(graph: QuantumGraph): string {
   const lines = formatHeadline(graph);
-  for (const q of graph.quanta) {
+  const ref = (id: number) => formatRef(graph.typeOf(id), graph.datasetKey(id));
+  for (const q of graph.allQuanta()) {
     lines.push(formatRef(q.task, q.key));
-    for (const [name, ids] of Object.entries(q.inputs)) {
-      for (const id of ids) {
-        const d = graph.datasets[id]!;
-        lines.push(`  in  ${name}: ${formatRef(d.type, d.key)}`);
-      }
-    }
-    for (const [name, id] of Object.entries(q.outputs)) {
-      const d = graph.datasets[id]!;
-      lines.push(`  out ${name}: ${formatRef(d.type, d.key)}`);
-    }
+    for (const [name, ids] of Object.entries(q.inputs)) for (const id of ids) lines.push(`  in  ${name}: ${ref(id)}`);
+    for (const [name, id] of Object.entries(q.outputs)) lines.push(`  out ${name}: ${ref(id)}`);
   }
   return lines.join("\n") + "\n";
 }
 
 /** Quanta per task (pipeline order) and datasets per type (name order; inputs marked). */
 export function formatGraphSummary(graph: QuantumGraph): string {
-  const perTask = new Map<string, number>(graph.tasks.map((t) => [t.label, 0]));
-  for (const q of graph.quanta) perTask.set(q.task, perTask.get(q.task)! + 1);
-  const perType = new Map<string, { count: number; input: boolean }>();
-  for (const d of graph.datasets) {
-    const entry = perType.get(d.type) ?? { count: 0, input: d.producer < 0 };
-    entry.count++;
-    perType.set(d.type, entry);
-  }
+  const perTask = new Map<string, number>(graph.taskQuanta.map((t) => [t.task.label, t.count]));
+  const perType = new Map(graph.types.map((t) => [t.type, { count: t.count, input: t.dataIds !== undefined }]));
   const width = Math.max(8, ...[...perTask.keys(), ...perType.keys()].map((k) => k.length)) + 2;
   const lines = formatHeadline(graph);
   lines.push("quanta per task:");

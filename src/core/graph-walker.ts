@@ -9,10 +9,10 @@
  * the quanta it made ready; `fail(id)` returns every descendant it blocked, in id order. Executors
  * differ only in how they run what `takeReady()` hands them.
  */
-export interface WalkableGraph {
-  readonly quanta: readonly { readonly inputs: Readonly<Record<string, readonly number[]>> }[];
-  readonly datasets: readonly { readonly producer: number }[];
-}
+import type { QuantumGraph } from "./quantum-graph.js";
+
+/** What the walker reads of a graph: which datasets each quantum reads, and who produces them. */
+export type WalkableGraph = Pick<QuantumGraph, "quantumCount" | "forEachInput" | "producerOf">;
 
 export type QuantumState = "waiting" | "ready" | "running" | "done" | "failed" | "blocked";
 
@@ -36,22 +36,21 @@ export class GraphWalker {
   private unfinished: number;
 
   constructor(graph: WalkableGraph, options: { order?: (ready: number[]) => number[] } = {}) {
-    const n = graph.quanta.length;
+    const n = graph.quantumCount;
     this.state = new Uint8Array(n);
     this.pending = new Int32Array(n);
     this.unfinished = n;
     this.order = options.order;
-    const parents = collectParents(graph);
     const counts = new Int32Array(n + 1);
-    for (let q = 0; q < n; q++) {
-      this.pending[q] = parents[q]!.length;
-      for (const p of parents[q]!) counts[p + 1]!++;
-    }
+    forEachParent(graph, (q, p) => {
+      this.pending[q]!++;
+      counts[p + 1]!++;
+    });
     for (let q = 0; q < n; q++) counts[q + 1]! += counts[q]!;
     this.childStart = counts;
     this.childIds = new Int32Array(counts[n]!);
     const fill = counts.slice(0, n);
-    for (let q = 0; q < n; q++) for (const p of parents[q]!) this.childIds[fill[p]!++] = q;
+    forEachParent(graph, (q, p) => (this.childIds[fill[p]!++] = q));
     const initial: number[] = [];
     for (let q = 0; q < n; q++) if (this.pending[q] === 0) initial.push(q);
     this.enqueue(initial);
@@ -184,23 +183,17 @@ export class GraphWalker {
   }
 }
 
-function collectParents(graph: WalkableGraph): number[][] {
-  const n = graph.quanta.length;
-  const parents: number[][] = new Array(n);
+/** Calls `visit(q, p)` once for every quantum q and each distinct quantum p that produces an input of q. */
+function forEachParent(graph: WalkableGraph, visit: (q: number, p: number) => void): void {
+  const n = graph.quantumCount;
   const seen = new Int32Array(n).fill(-1);
   for (let q = 0; q < n; q++) {
-    const list: number[] = [];
-    const inputs = graph.quanta[q]!.inputs;
-    for (const conn in inputs) {
-      for (const d of inputs[conn]!) {
-        const p = graph.datasets[d]!.producer;
-        if (p < 0 || seen[p] === q) continue;
-        if (p >= q) throw new Error(`internal error: quantum ${q} reads a dataset of quantum ${p}, which does not come first`);
-        seen[p] = q;
-        list.push(p);
-      }
-    }
-    parents[q] = list;
+    graph.forEachInput(q, (d) => {
+      const p = graph.producerOf(d);
+      if (p < 0 || seen[p] === q) return;
+      if (p >= q) throw new Error(`internal error: quantum ${q} reads a dataset of quantum ${p}, which does not come first`);
+      seen[p] = q;
+      visit(q, p);
+    });
   }
-  return parents;
 }

@@ -85,13 +85,13 @@ export class QuantumResolver {
      */
     private readonly options: { forced?: ReadonlySet<string>; pointReads?: boolean; needed?: ReadonlyMap<number, Reason> } = {},
   ) {
-    this.state = new Array(graph.datasets.length);
+    this.state = new Array(graph.datasetCount);
     for (const t of graph.tasks) this.tasks.set(t.label, { task: t, config: canonicalJson(t.config), discovered: discoveredConnections(t), temp: Object.values(t.outputs).filter((c) => c.temp === true).map((c) => c.name) });
     this.ingestedTypes = new Set(graph.pipeline.inputs.filter((i) => i.kind === "files").map((i) => i.type));
   }
 
   resolve(quantumId: number): Resolution {
-    const q = this.graph.quanta[quantumId]!;
+    const q = this.graph.quantum(quantumId);
     const info = this.tasks.get(q.task);
     if (!info) throw new Error(`internal error: quantum ${quantumId} of unknown task ${q.task}`);
     const gathered = this.gatherInputs(q, info.task);
@@ -132,7 +132,7 @@ export class QuantumResolver {
    * input that is neither known nor made in the job.
    */
   draftInJob(quantumId: number, inJob: (datasetId: number) => boolean): DraftInJob | undefined {
-    const q = this.graph.quanta[quantumId]!;
+    const q = this.graph.quantum(quantumId);
     const info = this.tasks.get(q.task)!;
     if (this.options.forced?.has(q.task) === true || this.options.needed?.has(quantumId) === true || info.discovered.length > 0) return undefined;
     const keyInputs: KeyInput[] = [];
@@ -140,15 +140,14 @@ export class QuantumResolver {
     for (const name in info.task.inputs) {
       const ids: number[] = [];
       for (const id of q.inputs[name] ?? []) {
-        const ds = this.graph.datasets[id]!;
         let digest: string;
         if (inJob(id)) digest = `${HOLE}${id}`;
         else {
-          const st = ds.producer < 0 ? this.datasetState(id) : this.state[id];
+          const st = this.graph.producerOf(id) < 0 ? this.datasetState(id) : this.state[id];
           if (typeof st !== "string" || st === PENDING) return undefined;
           digest = st;
         }
-        keyInputs.push({ connection: name, type: ds.type, dataId: ds.key, digest: digest as BlobDigest });
+        keyInputs.push({ connection: name, type: this.graph.typeOf(id), dataId: this.graph.datasetKey(id), digest: digest as BlobDigest });
         ids.push(id);
       }
       reads[name] = ids;
@@ -190,8 +189,9 @@ export class QuantumResolver {
   }
 
   /** Records the outputs of a quantum that ran or was skipped. */
-  setOutputs(q: GraphQuantum, outputs: Record<string, { digest: BlobDigest }>): void {
-    for (const name in q.outputs) this.state[q.outputs[name]!] = outputs[name]?.digest ?? null;
+  setOutputs(quantumId: number, outputs: Record<string, { digest: BlobDigest }>): void {
+    const t = this.graph.taskQuantaOf(quantumId);
+    for (const [name, ids] of t.outputs) this.state[ids[quantumId - t.first]!] = outputs[name]?.digest ?? null;
   }
 
   /** A dataset's state in the walk: its digest, null when absent, undefined while unknown (or pending). */
@@ -201,11 +201,8 @@ export class QuantumResolver {
   }
 
   /** Sets a quantum's outputs to what `states` (an earlier walk's `datasetStates`) holds for them. */
-  restoreOutputs(q: GraphQuantum, states: readonly (BlobDigest | null)[]): void {
-    for (const name in q.outputs) {
-      const d = q.outputs[name]!;
-      this.state[d] = states[d] ?? null;
-    }
+  restoreOutputs(quantumId: number, states: readonly (BlobDigest | null)[]): void {
+    for (const d of this.graph.outputIds(quantumId)) this.state[d] = states[d] ?? null;
   }
 
   /** Every dataset's state after a walk that settled every quantum: a digest, or null (absent). */
@@ -214,22 +211,21 @@ export class QuantumResolver {
   }
 
   /** Marks every output of a quantum absent (no work, failed, blocked). */
-  setAbsent(q: GraphQuantum): void {
-    for (const name in q.outputs) this.state[q.outputs[name]!] = null;
+  setAbsent(quantumId: number): void {
+    for (const d of this.graph.outputIds(quantumId)) this.state[d] = null;
   }
 
   /** Marks every output of a quantum pending (a dry run: it would run). */
-  setPending(q: GraphQuantum): void {
-    for (const name in q.outputs) this.state[q.outputs[name]!] = PENDING;
+  setPending(quantumId: number): void {
+    for (const d of this.graph.outputIds(quantumId)) this.state[d] = PENDING;
   }
 
   /** The distinct digests of the graph's outputs known so far that `select` picks. */
   outputDigests(select: (digest: BlobDigest) => boolean): BlobDigest[] {
     const distinct = new Set<BlobDigest>();
-    const { datasets } = this.graph;
-    for (let id = 0; id < datasets.length; id++) {
+    for (let id = 0; id < this.graph.datasetCount; id++) {
       const st = this.state[id];
-      if (datasets[id]!.producer >= 0 && typeof st === "string" && st !== PENDING) distinct.add(st);
+      if (this.graph.producerOf(id) >= 0 && typeof st === "string" && st !== PENDING) distinct.add(st);
     }
     return [...distinct].filter(select);
   }
@@ -297,11 +293,10 @@ export class QuantumResolver {
       const conn = task.inputs[name]!;
       const ids: number[] = [];
       for (const id of q.inputs[name] ?? []) {
-        const ds = this.graph.datasets[id]!;
+        const ds = { type: this.graph.typeOf(id), key: this.graph.datasetKey(id), producer: this.graph.producerOf(id) };
         const st = this.datasetState(id);
         if (st === PENDING) {
-          const producer = this.graph.quanta[ds.producer]!;
-          pending.push({ kind: "upstream-pending", connection: name, type: ds.type, dataId: ds.key, producer: `${producer.task}@${producer.key}` });
+          pending.push({ kind: "upstream-pending", connection: name, type: ds.type, dataId: ds.key, producer: this.graph.quantumName(ds.producer) });
           continue;
         }
         if (st === null) {
@@ -325,8 +320,8 @@ export class QuantumResolver {
   private datasetState(id: number): DatasetState {
     const st = this.state[id];
     if (st !== undefined) return st;
-    const ds = this.graph.datasets[id]!;
-    if (ds.producer >= 0) throw new Error(`internal error: dataset ${ds.type}@${ds.key} read before its producer was resolved`);
+    const ds = { type: this.graph.typeOf(id), key: this.graph.datasetKey(id) };
+    if (this.graph.producerOf(id) >= 0) throw new Error(`internal error: dataset ${ds.type}@${ds.key} read before its producer was resolved`);
     const collection = sourceCollectionOf(ds.type, {
       ingestedTypes: this.ingestedTypes,
       inputCollection: this.graph.inputCollection,

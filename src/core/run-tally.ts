@@ -19,10 +19,8 @@ import type { QuantumGraph } from "./quantum-graph.js";
 type SettlingEvent = Extract<EventBody, { event: "quantum-finished" | "quantum-up-to-date" | "task-up-to-date" | "quantum-failed" | "quantum-blocked" }>;
 
 /** Each task's number of quanta, in pipeline order (for `graph-built` and `run-started`). */
-export function countTaskQuanta(graph: Pick<QuantumGraph, "tasks" | "quanta">): { task: string; quanta: number }[] {
-  const perTask = new Map(graph.tasks.map((t) => [t.label, 0]));
-  for (const q of graph.quanta) perTask.set(q.task, (perTask.get(q.task) ?? 0) + 1);
-  return [...perTask].map(([task, quanta]) => ({ task, quanta }));
+export function countTaskQuanta(graph: Pick<QuantumGraph, "taskQuanta">): { task: string; quanta: number }[] {
+  return graph.taskQuanta.map((t) => ({ task: t.task.label, quanta: t.count }));
 }
 
 /** A task's counts before any of its quanta settled. */

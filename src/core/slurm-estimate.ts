@@ -42,26 +42,21 @@ export function estimateSlurmJobs(graph: QuantumGraph, plan: ClusterPlan, submit
   };
   /** The elements of the submitted quanta a quantum reads from. */
   const producersOf = (id: number): Set<Element | undefined> => {
-    const q = graph.quanta[id]!;
     const out = new Set<Element | undefined>();
-    for (const name in q.inputs) {
-      for (const d of q.inputs[name]!) {
-        const producer = graph.datasets[d]!.producer;
-        if (producer >= 0 && submitted(producer)) out.add(elementOf.get(producer));
-      }
-    }
+    graph.forEachInput(id, (d) => {
+      const producer = graph.producerOf(d);
+      if (producer >= 0 && submitted(producer)) out.add(elementOf.get(producer));
+    });
     return out;
   };
   // As the head packs a job: a quantum, then the quanta of its cluster key that read only what the job
   // makes or the repository holds, depth first.
   const follow = (id: number, element: Element) => {
-    const q = graph.quanta[id]!;
-    for (const name in q.outputs) {
-      for (const next of graph.datasets[q.outputs[name]!]!.consumers) {
+    for (const output of graph.outputIds(id)) {
+      for (const next of graph.consumersOf(output)) {
         if (element.quanta >= element.size) return;
         if (!submitted(next) || elementOf.has(next)) continue;
-        const nq = graph.quanta[next]!;
-        if (plan.slotOf(nq.task, nq.dataId)?.key !== element.key || element.key === undefined) continue;
+        if (plan.slotOf(graph.taskOf(next), graph.quantumDataId(next))?.key !== element.key || element.key === undefined) continue;
         if ([...producersOf(next)].some((e) => e !== element)) continue;
         add(next, element);
         follow(next, element);
@@ -69,20 +64,21 @@ export function estimateSlurmJobs(graph: QuantumGraph, plan: ClusterPlan, submit
     }
   };
   // Quantum ids are in dependency order: producers first.
-  for (const q of graph.quanta) {
-    if (!submitted(q.id) || elementOf.has(q.id)) continue;
+  for (let id = 0; id < graph.quantumCount; id++) {
+    if (!submitted(id) || elementOf.has(id)) continue;
     let wave = 1;
-    for (const e of producersOf(q.id)) wave = Math.max(wave, e!.wave + 1);
-    const slot = plan.slotOf(q.task, q.dataId);
+    for (const e of producersOf(id)) wave = Math.max(wave, e!.wave + 1);
+    const task = graph.taskOf(id);
+    const slot = plan.slotOf(task, graph.quantumDataId(id));
     const openKey = slot === undefined ? undefined : `${slot.key}\n${wave}`;
     let element = openKey === undefined ? undefined : open.get(openKey);
     if (element === undefined || element.quanta >= element.size) {
-      element = { key: slot?.key, wave, task: q.task, size: slot?.size ?? 1, quanta: 0 };
+      element = { key: slot?.key, wave, task, size: slot?.size ?? 1, quanta: 0 };
       elements.push(element);
       if (openKey !== undefined) open.set(openKey, element);
     }
-    add(q.id, element);
-    follow(q.id, element);
+    add(id, element);
+    follow(id, element);
   }
   const perTask = new Map<string, { task: string; waves: Set<number>; jobs: number }>();
   for (const e of elements) {

@@ -26,16 +26,10 @@ export type NeededProducers = Map<number, Extract<Reason, { kind: "temp-needed" 
 /** The datasets of the graph that temp output connections write, by id. */
 export function tempDatasets(graph: QuantumGraph): Set<number> {
   const temp = new Set<number>();
-  const tempConnections = new Map<string, string[]>();
-  for (const t of graph.tasks) {
-    const names = Object.values(t.outputs).filter((c) => c.temp === true).map((c) => c.name);
-    if (names.length > 0) tempConnections.set(t.label, names);
-  }
-  if (tempConnections.size === 0) return temp;
-  for (const q of graph.quanta) {
-    for (const name of tempConnections.get(q.task) ?? []) {
-      const id = q.outputs[name];
-      if (id !== undefined) temp.add(id);
+  for (const t of graph.taskQuanta) {
+    for (const c of Object.values(t.task.outputs)) {
+      if (c.temp !== true) continue;
+      for (const id of t.outputs.get(c.name) ?? []) temp.add(id);
     }
   }
   return temp;
@@ -54,24 +48,24 @@ export function tempProducersToRun(
   const temp = tempDatasets(graph);
   if (temp.size === 0) return undefined;
   const needed: NeededProducers = new Map();
-  const name = (id: number) => `${graph.quanta[id]!.task}@${graph.quanta[id]!.key}`;
   for (;;) {
     const resolver = resolverFor(needed);
     const verdicts = dryRun(graph, resolver);
     let added = false;
     const need = (datasetId: number, consumer: string) => {
-      const ds = graph.datasets[datasetId]!;
-      if (needed.has(ds.producer)) return;
+      const producer = graph.producerOf(datasetId);
+      if (needed.has(producer)) return;
       const digest = resolver.stateOf(datasetId);
       if (typeof digest !== "string" || blobExists(digest)) return;
-      needed.set(ds.producer, { kind: "temp-needed", type: ds.type, dataId: ds.key, consumer });
+      needed.set(producer, { kind: "temp-needed", type: graph.typeOf(datasetId), dataId: graph.datasetKey(datasetId), consumer });
       added = true;
     };
-    for (const id of temp) if (graph.datasets[id]!.consumers.length === 0) need(id, "");
+    for (const id of temp) if (graph.consumersOf(id).length === 0) need(id, "");
     verdicts.forEach((verdict, id) => {
       if (verdict === undefined || (verdict.status !== "will-run" && verdict.status !== "may-run")) return;
-      const q = graph.quanta[id]!;
-      for (const conn in q.inputs) for (const d of q.inputs[conn]!) if (temp.has(d)) need(d, name(id));
+      graph.forEachInput(id, (d) => {
+        if (temp.has(d)) need(d, graph.quantumName(id));
+      });
     });
     if (!added) return needed;
   }

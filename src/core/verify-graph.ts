@@ -10,16 +10,32 @@
  * order and so proves the graph acyclic.
  */
 import { compareDataIds, encodeDataId } from "./data-id.js";
-import type { GraphQuantum, QuantumGraph } from "./quantum-graph.js";
+import type { GraphDataset, GraphQuantum, QuantumGraph } from "./quantum-graph.js";
 
-export function verifyGraph(graph: QuantumGraph, limit = 20): string[] {
+/** The graph as object views, which this checker reads (it runs on test-sized graphs). */
+interface Views {
+  readonly tasks: QuantumGraph["tasks"];
+  readonly quantumCount: number;
+  readonly datasetCount: number;
+  readonly quanta: readonly GraphQuantum[];
+  readonly datasets: readonly GraphDataset[];
+}
+
+export function verifyGraph(columns: QuantumGraph, limit = 20): string[] {
+  const graph: Views = {
+    tasks: columns.tasks,
+    quantumCount: columns.quantumCount,
+    datasetCount: columns.datasetCount,
+    quanta: [...columns.allQuanta()],
+    datasets: [...columns.allDatasets()],
+  };
   const problems: string[] = [];
   const report = (message: string): void => {
     if (problems.length < limit) problems.push(message);
   };
   checkDatasets(graph, report);
   checkQuantumOrder(graph, report);
-  const written = new Int32Array(graph.datasets.length).fill(-1);
+  const written = new Int32Array(graph.datasetCount).fill(-1);
   for (const q of graph.quanta) checkQuantum(graph, q, written, report);
   graph.datasets.forEach((d) => {
     if (d.producer >= 0 && written[d.id] !== d.producer) report(`dataset ${d.id} names producer ${d.producer}, which does not write it`);
@@ -30,11 +46,11 @@ export function verifyGraph(graph: QuantumGraph, limit = 20): string[] {
 
 type Report = (message: string) => void;
 
-function checkDatasets(graph: QuantumGraph, report: Report): void {
+function checkDatasets(graph: Views, report: Report): void {
   graph.datasets.forEach((d, i) => {
     if (d.id !== i) report(`dataset at ${i} has id ${d.id}`);
     if (d.key !== encodeDataId(d.dataId)) report(`dataset ${i} has key '${d.key}' for data ID ${encodeDataId(d.dataId)}`);
-    if (d.producer < -1 || d.producer >= graph.quanta.length) report(`dataset ${i} has producer ${d.producer}, out of range`);
+    if (d.producer < -1 || d.producer >= graph.quantumCount) report(`dataset ${i} has producer ${d.producer}, out of range`);
     for (let k = 0; k < d.consumers.length; k++) {
       const c = d.consumers[k]!;
       if (k > 0 && c <= d.consumers[k - 1]!) report(`dataset ${i}: consumers not strictly ascending`);
@@ -48,7 +64,7 @@ function checkDatasets(graph: QuantumGraph, report: Report): void {
   });
 }
 
-function checkQuantumOrder(graph: QuantumGraph, report: Report): void {
+function checkQuantumOrder(graph: Views, report: Report): void {
   const rank = new Map(graph.tasks.map((t, i) => [t.label, i]));
   graph.quanta.forEach((q, i) => {
     if (q.id !== i) report(`quantum at ${i} has id ${q.id}`);
@@ -63,7 +79,7 @@ function checkQuantumOrder(graph: QuantumGraph, report: Report): void {
   });
 }
 
-function checkQuantum(graph: QuantumGraph, q: GraphQuantum, written: Int32Array, report: Report): void {
+function checkQuantum(graph: Views, q: GraphQuantum, written: Int32Array, report: Report): void {
   const task = graph.tasks.find((t) => t.label === q.task);
   if (task === undefined) return;
   const name = `quantum ${q.id} (${q.task}@${q.key})`;

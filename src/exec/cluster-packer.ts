@@ -43,7 +43,7 @@ export class ClusterPacker {
   handOver(jobs: readonly QuantumJob[], submit: (heads: QuantumJob[], followOns: FollowOnJob[]) => void): void {
     const groups = new Map<string, { size: number; heads: QuantumJob[] }>();
     for (const job of jobs) {
-      const q = this.graph.quanta[job.quantum]!;
+      const q = this.graph.quantum(job.quantum);
       const slot = this.plan.slotOf(q.task, q.dataId);
       if (slot === undefined || this.claimed.has(job.quantum) || this.isFollowing(q.task, q.key)) {
         submit([job], []);
@@ -71,12 +71,11 @@ export class ClusterPacker {
 
   /** Adds the quanta that can follow `from` in the job, depth first. */
   private follow(pack: Pack, from: number, key: string, size: number): void {
-    const q = this.graph.quanta[from]!;
-    for (const name in q.outputs) {
-      for (const next of this.graph.datasets[q.outputs[name]!]!.consumers) {
+    for (const output of this.graph.outputIds(from)) {
+      for (const next of this.graph.consumersOf(output)) {
         if (count(pack) >= size) return;
         if (this.claimed.has(next)) continue;
-        const nq = this.graph.quanta[next]!;
+        const nq = this.graph.quantum(next);
         if (this.isFollowing(nq.task, nq.key)) continue;
         if (this.plan.slotOf(nq.task, nq.dataId)?.key !== key) continue;
         const draft = this.resolver.draftInJob(next, (d) => pack.made.has(d));
@@ -101,8 +100,8 @@ export class ClusterPacker {
   }
 
   private noteMade(pack: Pack, quantum: number): void {
-    const q = this.graph.quanta[quantum]!;
-    for (const output in q.outputs) pack.made.set(q.outputs[output]!, { quantum, output });
+    const t = this.graph.taskQuantaOf(quantum);
+    for (const [output, ids] of t.outputs) pack.made.set(ids[quantum - t.first]!, { quantum, output });
   }
 }
 

@@ -297,7 +297,7 @@ class GraphRun {
         continue;
       }
       if (this.untouched(id)) continue;
-      const q = this.opts.graph.quanta[id]!;
+      const q = this.opts.graph.quantum(id);
       const r = this.resolver.resolve(id);
       switch (r.kind) {
         case "maybe":
@@ -308,7 +308,7 @@ class GraphRun {
         case "no-work":
           // Nothing to do (an upstream quantum produced nothing): counted and reported as a quantum
           // that ran and found no work, without starting it.
-          this.resolver.setAbsent(q);
+          this.resolver.setAbsent(q.id);
           this.tally.settle({ event: "quantum-finished", ...this.ref(id), durationMs: 0, noWork: true });
           this.walker.finish(id);
           break;
@@ -327,8 +327,8 @@ class GraphRun {
   }
 
   private skip(id: number, q: GraphQuantum, key: QuantumKey, rebind: boolean, cached: CachedResult): void {
-    if (cached.noWork) this.resolver.setAbsent(q);
-    else this.resolver.setOutputs(q, cached.outputs);
+    if (cached.noWork) this.resolver.setAbsent(q.id);
+    else this.resolver.setOutputs(q.id, cached.outputs);
     if (rebind) {
       this.batcher.add((registry) => {
         const status = cached.noWork ? "no-work" : "succeeded";
@@ -344,7 +344,7 @@ class GraphRun {
   private start(job: QuantumJob, why: Pick<Completion, "key" | "manifest" | "reasons">): void {
     this.inFlight++;
     if (job.attempt === 1 && this.why.length < WHY_KEPT) {
-      const q = this.opts.graph.quanta[job.quantum]!;
+      const q = this.opts.graph.quantum(job.quantum);
       this.why.push({ task: q.task, dataId: q.key, reasons: why.reasons.map(formatReason) });
     }
     this.submitted.set(job.quantum, { id: job.quantum, job, key: why.key, manifest: why.manifest, reasons: why.reasons });
@@ -365,7 +365,7 @@ class GraphRun {
   private readonly sink: OutcomeSink = {
     started: (id, where) => {
       this.running.add(id);
-      const q = this.opts.graph.quanta[id]!;
+      const q = this.opts.graph.quantum(id);
       this.opts.emit({ event: "quantum-started", quantum: id, task: q.task, dataId: q.key, attempt: this.submitted.get(id)!.job.attempt, ...jobIdOf(where ?? {}) });
     },
     finished: (id, outcome) => {
@@ -424,7 +424,7 @@ class GraphRun {
     let done = completion;
     const { id, job, outcome } = done;
     this.inFlight--;
-    const q = this.opts.graph.quanta[id]!;
+    const q = this.opts.graph.quantum(id);
     const wasRunning = this.running.delete(id);
     if (!outcome.ok && outcome.repositoryError !== undefined) this.stopOnRepositoryError(outcome.repositoryError);
     // Stopped with the run (below), or failing as it came: not recorded.
@@ -458,8 +458,8 @@ class GraphRun {
     this.record(done);
     const durationMs = outcome.finishedAt - outcome.startedAt;
     if (outcome.ok) {
-      if (outcome.noWork) this.resolver.setAbsent(q);
-      else this.resolver.setOutputs(q, outcome.outputs);
+      if (outcome.noWork) this.resolver.setAbsent(q.id);
+      else this.resolver.setOutputs(q.id, outcome.outputs);
       this.noteDuration(id, durationMs);
       this.tally.settle({ event: "quantum-finished", quantum: id, task: q.task, dataId: q.key, durationMs, noWork: outcome.noWork, peakRssBytes: outcome.peakRssBytes, startedAt: outcome.startedAt, ...jobIdOf(outcome) });
       this.walker.finish(id);
@@ -487,7 +487,7 @@ class GraphRun {
 
   /** Reports the failure, then blocks what depends on it (and, under --fail-fast, all that is left). */
   private failed(id: number, q: GraphQuantum, failure: Extract<EventBody, { event: "quantum-failed" }>): void {
-    this.resolver.setAbsent(q);
+    this.resolver.setAbsent(q.id);
     this.tally.settle(failure);
     const blocked = this.walker.fail(id);
     const by = this.ref(id);
@@ -499,8 +499,8 @@ class GraphRun {
   }
 
   private block(id: number, by: QuantumRef): void {
-    const q = this.opts.graph.quanta[id]!;
-    this.resolver.setAbsent(q);
+    const q = this.opts.graph.quantum(id);
+    this.resolver.setAbsent(q.id);
     this.tally.settle({ event: "quantum-blocked", ...this.ref(id), blockedBy: by });
   }
 
@@ -511,14 +511,14 @@ class GraphRun {
    */
   private record(done: Completion): void {
     const { job, key, manifest, outcome, reasons } = done;
-    const q = this.opts.graph.quanta[job.quantum]!;
+    const q = this.opts.graph.quantum(job.quantum);
     const executionId = `${RUN_TAG}-${(executionCounter++).toString(36).padStart(6, "0")}`;
     const status = !outcome.ok ? "failed" : outcome.noWork ? "no-work" : "succeeded";
     const outputs = outcome.ok ? outcome.outputs : {};
     const typed: Record<string, { type: string; digest: BlobDigest; size: number }> = {};
     for (const name in outputs) {
       const blob = outputs[name]!;
-      typed[name] = { type: this.opts.graph.datasets[q.outputs[name]!]!.type, digest: blob.digest, size: blob.size };
+      typed[name] = { type: this.opts.graph.typeOf(q.outputs[name]!), digest: blob.digest, size: blob.size };
     }
     const action: ActionRecord | undefined = outcome.ok ? { key, manifest, outputs: typed, noWork: outcome.noWork, executionId } : undefined;
     const quantum: QuantumRecord = { status, key, executionId, time: outcome.finishedAt, pipeline: this.opts.graph.pipeline.name };
@@ -557,7 +557,7 @@ class GraphRun {
 
   private bindOutputs(registry: Registry, q: GraphQuantum, key: QuantumKey, outputs: Record<string, { type: string; digest: BlobDigest; size: number }>): void {
     for (const name in q.outputs) {
-      const ds = this.opts.graph.datasets[q.outputs[name]!]!;
+      const ds = this.opts.graph.dataset(q.outputs[name]!);
       const out = outputs[name];
       if (out) registry.putDataset(this.opts.collection, ds.type, ds.dataId, { digest: out.digest, size: out.size, storage: ds.storage, producer: key });
       else registry.deleteDataset(this.opts.collection, ds.type, ds.key);
@@ -565,8 +565,7 @@ class GraphRun {
   }
 
   private ref(id: number): QuantumRef {
-    const q = this.opts.graph.quanta[id]!;
-    return { quantum: id, task: q.task, dataId: q.key };
+    return { quantum: id, task: this.opts.graph.taskOf(id), dataId: this.opts.graph.quantumKey(id) };
   }
 
   /** Keeps the five slowest quanta so far (most quanta are faster than all five: one comparison). */
@@ -588,7 +587,8 @@ class GraphRun {
    */
   private removeGoneQuanta(marker: string): number {
     const { graph, collection, repo } = this.opts;
-    const present = new Set(graph.quanta.map((q) => `${q.task}@${q.key}`));
+    const present = new Set<string>();
+    for (let q = 0; q < graph.quantumCount; q++) present.add(graph.quantumName(q));
     const gone = [...repo.registry.listQuanta(collection)].filter((q) => q.record.pipeline === graph.pipeline.name && !present.has(`${q.task}@${q.dataId}`));
     this.batcher.add((registry) => {
       registry.putStamp(marker, false);
@@ -620,7 +620,7 @@ class GraphRun {
   }
 
   private countNotStarted(): number {
-    return this.opts.graph.quanta.length - this.tally.settled - (this.interrupted?.stopped.length ?? 0) - this.supersededCount;
+    return this.opts.graph.quantumCount - this.tally.settled - (this.interrupted?.stopped.length ?? 0) - this.supersededCount;
   }
 
   /**
@@ -630,12 +630,12 @@ class GraphRun {
    */
   private supersede(datasets: readonly number[]): void {
     const { graph } = this.opts;
-    const stack = datasets.flatMap((d) => graph.datasets[d]?.consumers ?? []);
+    const stack = datasets.flatMap((d) => (d < graph.datasetCount ? [...graph.consumersOf(d)] : []));
     while (stack.length > 0) {
       const id = stack.pop()!;
       if (this.superseded.has(id)) continue;
       this.superseded.add(id);
-      for (const out of Object.values(graph.quanta[id]!.outputs)) stack.push(...graph.datasets[out]!.consumers);
+      for (const out of graph.outputIds(id)) stack.push(...graph.consumersOf(out));
     }
     const handed = [...this.submitted.keys()].filter((id) => this.superseded.has(id));
     if (handed.length > 0) this.opts.executor.cancel(handed);
@@ -656,14 +656,14 @@ class GraphRun {
     if (since === undefined) return false;
     const { graph } = this.opts;
     if (since.sameInputs !== undefined && since.sameInputs[id] !== 1) return false;
-    const q = graph.quanta[id]!;
+    const q = graph.quantum(id);
     for (const name in q.inputs) {
       for (const d of q.inputs[name]!) {
-        const producer = graph.datasets[d]!.producer;
+        const producer = graph.producerOf(d);
         if (producer < 0 ? since.changedInputs.has(d) : this.resolver.stateOf(d) !== since.states[d]) return false;
       }
     }
-    this.resolver.restoreOutputs(q, since.states);
+    this.resolver.restoreOutputs(q.id, since.states);
     this.untouchedByTask.set(q.task, (this.untouchedByTask.get(q.task) ?? 0) + 1);
     this.walker.finish(id);
     return true;

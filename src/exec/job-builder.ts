@@ -35,14 +35,13 @@ export class JobBuilder {
    * with an empty digest and no path, for the job to fill in.
    */
   build(quantumId: number, key: QuantumKey, reads: Record<string, number[]>, digestOf: (datasetId: number) => BlobDigest | undefined): QuantumJob {
-    const q = this.graph.quanta[quantumId]!;
-    const task = this.tasks.get(q.task)!;
+    const task = this.tasks.get(this.graph.taskOf(quantumId))!;
     const blobs = this.repo.blobs;
     const inputs: QuantumJob["inputs"] = {};
     for (const name in task.inputs) {
       const conn = task.inputs[name]!;
       const items: JobInputItem[] = (reads[name] ?? []).map((id) => {
-        const ds = this.graph.datasets[id]!;
+        const ds = { type: this.graph.typeOf(id), dataId: this.graph.datasetDataId(id), producer: this.graph.producerOf(id) };
         const digest = digestOf(id);
         const extension = ds.producer < 0 ? this.extensions.get(ds.type) : undefined;
         if (digest === undefined) return { dataId: ds.dataId, digest: "" as BlobDigest, ...(this.programs.has(ds.type) ? { executable: true } : {}) };
@@ -58,6 +57,6 @@ export class JobBuilder {
       });
       inputs[name] = { storage: conn.storage, multiple: conn.multiple, items };
     }
-    return { quantum: quantumId, key, task, dataId: q.dataId, inputs, repoRoot: this.repo.root, attempt: 1 };
+    return { quantum: quantumId, key, task, dataId: this.graph.quantumDataId(quantumId), inputs, repoRoot: this.repo.root, attempt: 1 };
   }
 }

@@ -35,12 +35,10 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { Packr } from "msgpackr";
-import type { DataId, DataIdValue } from "../core/data-id.js";
-import { formatDataIdValue } from "../core/data-id.js";
+import { DataIdColumns, type DataIdColumn } from "../core/data-id-columns.js";
 import { UsageError } from "../core/errors.js";
-import { collectConsumers, NO_CONSUMERS } from "../core/graph-assembly.js";
 import type { FileInputSpec, InputSpec, Pipeline, TaskNode } from "../core/pipeline.js";
-import type { GraphDataset, GraphQuantum, QuantumGraph } from "../core/quantum-graph.js";
+import { QuantumGraph, type IdLists, type TaskQuanta, type TypeDatasets } from "../core/quantum-graph.js";
 import type { StorageClass } from "../core/storage-class.js";
 import { writeOutputFile } from "./write-output-file.js";
 
@@ -134,86 +132,33 @@ class Dictionaries {
   }
 }
 
-/** One dimension's values of items[start, start + count), all of one type (an internal error otherwise). */
-function encodeColumn(dicts: Dictionaries, items: readonly { dataId: DataId }[], start: number, count: number, dim: string): Column {
-  const first = count > 0 ? items[start]!.dataId[dim] : 0;
-  if (typeof first === "string") {
-    const out = new Uint32Array(count);
-    for (let i = 0; i < count; i++) {
-      const v = items[start + i]!.dataId[dim];
-      if (typeof v !== "string") throw columnError(dim);
-      out[i] = dicts.string(v);
-    }
-    return { kind: "str", data: bytesOf(out) };
-  }
-  const ints = new Int32Array(count);
-  let exact = true;
-  for (let i = 0; i < count; i++) {
-    const v = items[start + i]!.dataId[dim];
-    if (typeof v !== "number") throw columnError(dim);
-    ints[i] = v;
-    if (ints[i] !== v) exact = false;
-  }
-  if (exact) return { kind: "i32", data: bytesOf(ints) };
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) out[i] = items[start + i]!.dataId[dim] as number;
-  return { kind: "f64", data: bytesOf(out) };
-}
-
-function columnError(dim: string): Error {
-  return new Error(`internal error: data IDs of one task or dataset type disagree on dimension ${dim}`);
+/** One column of the file from an in-memory column (strings re-indexed into the file's dictionary). */
+function encodeColumn(dicts: Dictionaries, column: DataIdColumn): Column {
+  if (column.kind !== "str") return { kind: column.kind, data: bytesOf(column.values) };
+  const codes = column.strings.map((v) => dicts.string(v));
+  const out = new Uint32Array(column.values.length);
+  for (let i = 0; i < out.length; i++) out[i] = codes[column.values[i]!]!;
+  return { kind: "str", data: bytesOf(out) };
 }
 
 function encodeTypes(graph: QuantumGraph, dicts: Dictionaries): TypeBlock[] {
-  const blocks: TypeBlock[] = [];
-  let start = 0;
-  while (start < graph.datasets.length) {
-    const first = graph.datasets[start]!;
-    let end = start;
-    while (end < graph.datasets.length && graph.datasets[end]!.type === first.type) end++;
-    const dimNames = Object.keys(first.dataId);
-    let inputs = false;
-    for (let i = start; i < end && !inputs; i++) inputs = graph.datasets[i]!.producer < 0;
+  return graph.types.map((t) => {
     // A produced dataset's data ID is its producer's: only inputs need their own columns.
-    const columns = inputs ? dimNames.map((d) => encodeColumn(dicts, graph.datasets, start, end - start, d)) : [];
-    blocks.push({ name: first.type, storage: first.storage, count: end - start, dims: dimNames.map((d) => dicts.dim(d)), columns });
-    start = end;
-  }
-  return blocks;
-}
-
-function encodeTasks(graph: QuantumGraph, dicts: Dictionaries): TaskBlock[] {
-  let start = 0;
-  return graph.tasks.map((task) => {
-    let end = start;
-    while (end < graph.quanta.length && graph.quanta[end]!.task === task.label) end++;
-    const count = end - start;
-    const dims = [...task.dimensions];
-    const inputs: TaskBlock["inputs"] = {};
-    for (const name of Object.keys(task.inputs)) inputs[name] = encodeInputs(graph.quanta, start, end, name);
-    const outputs: TaskBlock["outputs"] = {};
-    for (const name of Object.keys(task.outputs)) {
-      const ids = new Uint32Array(count);
-      for (let i = 0; i < count; i++) ids[i] = graph.quanta[start + i]!.outputs[name]!;
-      outputs[name] = bytesOf(ids);
-    }
-    const columns = dims.map((d) => encodeColumn(dicts, graph.quanta, start, count, d));
-    start = end;
-    return { label: task.label, count, dims: dims.map((d) => dicts.dim(d)), columns, inputs, outputs };
+    const names = t.dataIds?.names ?? Object.keys(graph.datasetDataId(t.first));
+    const columns = t.dataIds === undefined ? [] : t.dataIds.columns.map((c) => encodeColumn(dicts, c));
+    return { name: t.type, storage: t.storage, count: t.count, dims: names.map((d) => dicts.dim(d)), columns };
   });
 }
 
-function encodeInputs(quanta: readonly GraphQuantum[], start: number, end: number, name: string): { offsets: Uint8Array; ids: Uint8Array } {
-  const offsets = new Uint32Array(end - start + 1);
-  let total = 0;
-  for (let i = start; i < end; i++) {
-    total += quanta[i]!.inputs[name]!.length;
-    offsets[i - start + 1] = total;
-  }
-  const ids = new Uint32Array(total);
-  let at = 0;
-  for (let i = start; i < end; i++) for (const id of quanta[i]!.inputs[name]!) ids[at++] = id;
-  return { offsets: bytesOf(offsets), ids: bytesOf(ids) };
+function encodeTasks(graph: QuantumGraph, dicts: Dictionaries): TaskBlock[] {
+  return graph.taskQuanta.map((t) => {
+    const inputs: TaskBlock["inputs"] = {};
+    for (const [name, lists] of t.inputs) inputs[name] = { offsets: bytesOf(lists.offsets), ids: bytesOf(lists.ids) };
+    const outputs: TaskBlock["outputs"] = {};
+    for (const [name, ids] of t.outputs) outputs[name] = bytesOf(ids);
+    const columns = t.dataIds.columns.map((c) => encodeColumn(dicts, c));
+    return { label: t.task.label, count: t.count, dims: t.dataIds.names.map((d) => dicts.dim(d)), columns, inputs, outputs };
+  });
 }
 
 /** The plan as bytes (see the module comment). */
@@ -229,14 +174,11 @@ export function encodePlan(graph: QuantumGraph, options: EncodePlanOptions = {})
 function encodePlanParts(graph: QuantumGraph, options: EncodePlanOptions): [Uint8Array, Uint8Array] {
   assertLittleEndian();
   const dicts = new Dictionaries();
-  const producers = new Int32Array(graph.datasets.length);
-  for (let i = 0; i < producers.length; i++) producers[i] = graph.datasets[i]!.producer;
+  const producers = graph.allProducers();
   const tasks = encodeTasks(graph, dicts);
-  const covered = tasks.reduce((n, t) => n + t.count, 0);
-  if (covered !== graph.quanta.length) throw new Error("internal error: quanta are not grouped by task in pipeline order");
   const inputDigests: string[] = [];
   if (options.inputDigest !== undefined) {
-    for (const ds of graph.datasets) if (ds.producer < 0) inputDigests.push(options.inputDigest(ds.id) ?? "");
+    for (let d = 0; d < producers.length; d++) if (producers[d]! < 0) inputDigests.push(options.inputDigest(d) ?? "");
   }
   const rebase = (path: string): string => (options.baseDir === undefined ? path : relative(options.baseDir, path) || ".");
   const body: PlanBody = {
@@ -314,22 +256,15 @@ export function decodeSavedPlan(bytes: Uint8Array, name = "the plan", baseDir?: 
   assertLittleEndian();
   const body = unpackBody(bytes, name);
   const pipeline = rebasePipeline(body.pipeline, (p) => (isAbsolute(p) ? p : resolve(baseDir ?? ".", p)));
-  const quanta = decodeQuanta(body);
-  const datasets = decodeDatasets(body, quanta);
+  const producers = viewAs(body.producers, (b) => new Int32Array(b));
+  const taskQuanta = decodeTasks(body, pipeline.tasks);
+  const types = decodeTypes(body, producers);
   const inputDigests = new Map<number, string>();
   if (body.inputDigests !== undefined) {
     let i = 0;
-    for (const ds of datasets) if (ds.producer < 0) inputDigests.set(ds.id, body.inputDigests[i++] ?? "");
+    for (let d = 0; d < producers.length; d++) if (producers[d]! < 0) inputDigests.set(d, body.inputDigests[i++] ?? "");
   }
-  const graph: QuantumGraph = {
-    pipeline,
-    dimensions: pipeline.dimensions,
-    tasks: pipeline.tasks,
-    datasets,
-    quanta,
-    query: body.query,
-    inputCollection: body.inputCollection,
-  };
+  const graph = new QuantumGraph({ pipeline, taskQuanta, types, producers, query: body.query, inputCollection: body.inputCollection });
   return { graph, inputDigests };
 }
 
@@ -357,71 +292,45 @@ function unpackBody(bytes: Uint8Array, name: string): PlanBody {
   return packr.unpack(body) as PlanBody;
 }
 
-/** Reads columns back into data IDs and their canonical keys. */
-function decodeDataIds(body: PlanBody, dims: number[], columns: Column[], count: number): { dataIds: DataId[]; keys: string[] } {
+/** Reads a block's columns back, in the sorted order of their dimension names. */
+function decodeColumns(body: PlanBody, dims: readonly number[], columns: readonly Column[], count: number): DataIdColumns {
   const names = dims.map((d) => body.dims[d]!);
-  const values = columns.map((c): ArrayLike<number> =>
-    c.kind === "f64" ? viewAs(c.data, (b) => new Float64Array(b)) : c.kind === "i32" ? viewAs(c.data, (b) => new Int32Array(b)) : viewAs(c.data, (b) => new Uint32Array(b)),
-  );
-  const strings = body.strings.map(formatDataIdValue);
   const order = names.map((_, j) => j).sort((a, b) => (names[a]! < names[b]! ? -1 : 1));
-  const dataIds: DataId[] = new Array(count);
-  const keys: string[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const dataId: Record<string, DataIdValue> = {};
-    for (let j = 0; j < names.length; j++) dataId[names[j]!] = columns[j]!.kind === "str" ? body.strings[values[j]![i]!]! : values[j]![i]!;
-    let key = "";
-    for (let k = 0; k < order.length; k++) {
-      const j = order[k]!;
-      const text = columns[j]!.kind === "str" ? strings[values[j]![i]!]! : String(values[j]![i]!);
-      key += (k === 0 ? "" : ",") + names[j]! + "=" + text;
-    }
-    dataIds[i] = dataId;
-    keys[i] = key;
-  }
-  return { dataIds, keys };
+  const decoded = order.map((j): DataIdColumn => {
+    const c = columns[j]!;
+    if (c.kind === "f64") return { kind: "f64", values: viewAs(c.data, (b) => new Float64Array(b)) };
+    if (c.kind === "i32") return { kind: "i32", values: viewAs(c.data, (b) => new Int32Array(b)) };
+    return { kind: "str", values: viewAs(c.data, (b) => new Uint32Array(b)), strings: body.strings };
+  });
+  return new DataIdColumns(order.map((j) => names[j]!), decoded, count);
 }
 
-function decodeQuanta(body: PlanBody): GraphQuantum[] {
-  const quanta: GraphQuantum[] = [];
-  for (const block of body.tasks) {
-    const { dataIds, keys } = decodeDataIds(body, block.dims, block.columns, block.count);
-    const inputs = Object.entries(block.inputs).map(([name, c]) => ({
-      name,
-      offsets: viewAs(c.offsets, (b) => new Uint32Array(b)),
-      ids: viewAs(c.ids, (b) => new Uint32Array(b)),
-    }));
-    const outputs = Object.entries(block.outputs).map(([name, bytes]) => ({ name, ids: viewAs(bytes, (b) => new Uint32Array(b)) }));
-    for (let i = 0; i < block.count; i++) {
-      const ins: Record<string, number[]> = {};
-      for (const c of inputs) {
-        const from = c.offsets[i]!;
-        const list: number[] = new Array(c.offsets[i + 1]! - from);
-        for (let k = 0; k < list.length; k++) list[k] = c.ids[from + k]!;
-        ins[c.name] = list;
-      }
-      const outs: Record<string, number> = {};
-      for (const c of outputs) outs[c.name] = c.ids[i]!;
-      quanta.push({ id: quanta.length, task: block.label, dataId: dataIds[i]!, key: keys[i]!, inputs: ins, outputs: outs });
-    }
-  }
-  return quanta;
+function decodeTasks(body: PlanBody, tasks: readonly TaskNode[]): TaskQuanta[] {
+  if (body.tasks.length !== tasks.length) throw new UsageError("the plan is corrupt: its tasks do not match its pipeline");
+  let first = 0;
+  return body.tasks.map((block, i) => {
+    const inputs = new Map<string, IdLists>();
+    for (const [name, c] of Object.entries(block.inputs)) inputs.set(name, { offsets: viewAs(c.offsets, (b) => new Uint32Array(b)), ids: viewAs(c.ids, (b) => new Uint32Array(b)) });
+    const outputs = new Map<string, Uint32Array>();
+    for (const [name, bytes] of Object.entries(block.outputs)) outputs.set(name, viewAs(bytes, (b) => new Uint32Array(b)));
+    const t: TaskQuanta = { task: tasks[i]!, first, count: block.count, dataIds: decodeColumns(body, block.dims, block.columns, block.count), inputs, outputs };
+    first += block.count;
+    return t;
+  });
 }
 
-function decodeDatasets(body: PlanBody, quanta: readonly GraphQuantum[]): GraphDataset[] {
-  const producers = viewAs(body.producers, (b) => new Int32Array(b));
-  const consumers = collectConsumers(producers.length, quanta);
-  const datasets: GraphDataset[] = [];
-  for (const block of body.types) {
-    const start = datasets.length;
-    let own: { dataIds: DataId[]; keys: string[] } | undefined;
-    for (let i = 0; i < block.count; i++) {
-      const id = start + i;
-      const producer = producers[id]!;
-      own ??= producer < 0 ? decodeDataIds(body, block.dims, block.columns, block.count) : undefined;
-      const source = producer >= 0 ? quanta[producer]! : { dataId: own!.dataIds[i]!, key: own!.keys[i]! };
-      datasets.push({ id, type: block.name, dataId: source.dataId, key: source.key, storage: block.storage, producer, consumers: consumers[id] ?? NO_CONSUMERS });
-    }
-  }
-  return datasets;
+function decodeTypes(body: PlanBody, producers: Int32Array): TypeDatasets[] {
+  let first = 0;
+  return body.types.map((block) => {
+    const inputs = block.count > 0 && producers[first]! < 0;
+    const t: TypeDatasets = {
+      type: block.name,
+      storage: block.storage,
+      first,
+      count: block.count,
+      ...(inputs ? { dataIds: decodeColumns(body, block.dims, block.columns, block.count) } : {}),
+    };
+    first += block.count;
+    return t;
+  });
 }

@@ -30,7 +30,7 @@ function inputsOnly(graph: QuantumGraph, missing: Set<string>): RepositoryView {
     execution: () => undefined,
     *datasetDigests(collection, type) {
       if (collection !== graph.inputCollection) return;
-      for (const ds of graph.datasets) {
+      for (const ds of [...graph.allDatasets()]) {
         if (ds.producer < 0 && ds.type === type && !missing.has(`${type}@${ds.key}`)) yield { key: ds.key, digest: `${type}-${ds.key}` as BlobDigest };
       }
     },
@@ -44,14 +44,14 @@ function skyGraph(): QuantumGraph {
   return built.graph;
 }
 
-const name = (graph: QuantumGraph, id: number) => `${graph.quanta[id]!.task}@${graph.quanta[id]!.key}`;
+const name = (graph: QuantumGraph, id: number) => `${graph.quantum(id).task}@${graph.quantum(id).key}`;
 
 describe("15.1 the dry run over a repository view", () => {
   it("in an empty repository, the quanta on inputs will run, as new; those after them may run", () => {
     const graph = skyGraph();
     const verdicts = dryRun(graph, new QuantumResolver(graph, inputsOnly(graph, new Set()), "out"));
-    graph.quanta.forEach((q, id) => {
-      const onInputs = Object.values(q.inputs).flat().every((d) => graph.datasets[d]!.producer < 0);
+    [...graph.allQuanta()].forEach((q, id) => {
+      const onInputs = Object.values(q.inputs).flat().every((d) => graph.dataset(d).producer < 0);
       expect(verdicts[id], name(graph, id)).toEqual(onInputs ? { status: "will-run", reasons: [{ kind: "new" }] } : expect.objectContaining({ status: "may-run" }));
     });
     expect(verdicts.filter((v) => v?.status === "may-run").length).toBeGreaterThan(3);
@@ -59,29 +59,29 @@ describe("15.1 the dry run over a repository view", () => {
 
   it("a missing input blocks its quantum and every quantum downstream of it, as a run fails them", () => {
     const graph = skyGraph();
-    const raw = graph.datasets.find((d) => d.type === "raw")!;
+    const raw = [...graph.allDatasets()].find((d) => d.type === "raw")!;
     const verdicts = dryRun(graph, new QuantumResolver(graph, inputsOnly(graph, new Set([`raw@${raw.key}`])), "out"));
-    const blocked = graph.quanta.map((_, id) => id).filter((id) => verdicts[id]!.status === "blocked");
-    const isr = graph.quanta.findIndex((q) => q.task === "isr" && Object.values(q.inputs).some((ids) => ids.includes(raw.id)));
+    const blocked = [...graph.allQuanta()].map((_, id) => id).filter((id) => verdicts[id]!.status === "blocked");
+    const isr = [...graph.allQuanta()].findIndex((q) => q.task === "isr" && Object.values(q.inputs).some((ids) => ids.includes(raw.id)));
     expect(verdicts[isr]!.reasons).toEqual([{ kind: "missing-input", error: `input raw (raw@${raw.key}) is not in the repository` }]);
     // Downstream: every quantum that reads, directly or not, what isr writes.
     const downstream = new Set([isr]);
-    for (let id = 0; id < graph.quanta.length; id++) {
-      const reads = Object.values(graph.quanta[id]!.inputs).flat();
-      if (reads.some((d) => downstream.has(graph.datasets[d]!.producer))) downstream.add(id);
+    for (let id = 0; id < graph.quantumCount; id++) {
+      const reads = Object.values(graph.quantum(id).inputs).flat();
+      if (reads.some((d) => downstream.has(graph.dataset(d).producer))) downstream.add(id);
     }
     expect(blocked).toEqual([...downstream].sort((a, b) => a - b));
     expect(blocked.length).toBeGreaterThan(3);
     for (const id of blocked) if (id !== isr) expect(verdicts[id]!.reasons).toEqual([{ kind: "upstream-failed", producer: name(graph, isr) }]);
-    expect(verdicts.filter((v) => v!.status === "will-run" || v!.status === "may-run").length).toBe(graph.quanta.length - blocked.length);
+    expect(verdicts.filter((v) => v!.status === "will-run" || v!.status === "may-run").length).toBe(graph.quantumCount - blocked.length);
   });
 
   it("stops once the quantum asked about is decided", () => {
     const graph = skyGraph();
-    const last = graph.quanta.length - 1;
+    const last = graph.quantumCount - 1;
     const first = dryRun(graph, new QuantumResolver(graph, inputsOnly(graph, new Set()), "out"), 0);
     expect(first[0]?.status).toBe("will-run");
-    expect(first.filter(Boolean).length).toBeLessThan(graph.quanta.length);
+    expect(first.filter(Boolean).length).toBeLessThan(graph.quantumCount);
     expect(dryRun(graph, new QuantumResolver(graph, inputsOnly(graph, new Set()), "out"), last)[last]?.status).toBe("may-run");
   });
 });

@@ -1,14 +1,20 @@
 import { describe, expect, it } from "vitest";
 import { GraphWalker, type WalkableGraph } from "../../src/core/graph-walker.js";
 
+/** A walkable graph from each quantum's input dataset ids and each dataset's producer. */
+function walkable(inputs: number[][], producers: number[]): WalkableGraph {
+  return {
+    quantumCount: inputs.length,
+    forEachInput: (q, visit) => inputs[q]!.forEach((d) => visit(d, "in")),
+    producerOf: (d) => producers[d]!,
+  };
+}
+
 /** A graph from edges between quanta: each quantum produces one dataset (id = quantum id). */
 function makeGraph(n: number, edges: [number, number][]): WalkableGraph {
   const inputs: number[][] = Array.from({ length: n }, () => []);
   for (const [from, to] of edges) inputs[to]!.push(from);
-  return {
-    quanta: inputs.map((ins) => ({ inputs: { in: ins } })),
-    datasets: Array.from({ length: n }, (_, i) => ({ producer: i })),
-  };
+  return walkable(inputs, Array.from({ length: n }, (_, i) => i));
 }
 
 function shuffled(seed: number) {
@@ -41,10 +47,7 @@ describe("GraphWalker", () => {
   });
 
   it("counts a producer once even when a quantum reads several of its datasets", () => {
-    const g: WalkableGraph = {
-      quanta: [{ inputs: {} }, { inputs: { a: [0], b: [1] } }],
-      datasets: [{ producer: 0 }, { producer: 0 }],
-    };
+    const g = walkable([[], [0, 1]], [0, 0]);
     const w = new GraphWalker(g);
     expect(w.takeReady()).toEqual([0]);
     expect(w.finish(0)).toEqual([1]);

@@ -39,7 +39,7 @@ describe("16 a quantum cancelled through the executor", () => {
     clearInterval(release);
     expect(events.filter((e) => e.event === "quantum-retrying")).toEqual([]);
     expect(events.filter((e) => e.event === "quantum-failed")).toMatchObject([{ quantum: victim.quantum, error: "cancelled" }]);
-    const q = plan.graph.quanta[victim.quantum]!;
+    const q = plan.graph.quantum(victim.quantum);
     expect(repo.registry.getQuantum(plan.collection, q.task, q.key)).toBeUndefined();
   });
 });

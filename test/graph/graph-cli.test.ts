@@ -51,7 +51,7 @@ describe("quanta graph", () => {
     expect(r.stderr).toContain(`wrote ${plan}: 89 quanta, 147 datasets`);
     const loaded = await loadPlan(plan);
     expect(verifyGraph(loaded)).toEqual([]);
-    expect(loaded.quanta.length).toBe(89);
+    expect(loaded.quantumCount).toBe(89);
     expect(loaded.pipeline.tasks.map((t) => t.label)).toEqual(["isr", "calibrate", "makeWarp", "coadd", "detect", "summary"]);
     expect(existsSync(loaded.tasks[0]!.modulePath!)).toBe(true);
   });

@@ -27,7 +27,7 @@ test("Mermaid of the task graph and of the quantum graph", () => {
 test("every quantum and dataset is drawn, with one edge per input and output", () => {
   const graph = skyGraph();
   const dot = formatGraphDot(graph, { quanta: true });
-  const edges = graph.quanta.reduce((n, q) => n + Object.values(q.inputs).flat().length + Object.keys(q.outputs).length, 0);
+  const edges = [...graph.allQuanta()].reduce((n, q) => n + Object.values(q.inputs).flat().length + Object.keys(q.outputs).length, 0);
   expect(dot.split("\n").filter((l) => l.includes(" -> ")).length).toBe(edges);
-  expect(dot.split("\n").filter((l) => l.includes("[label=")).length).toBe(graph.quanta.length + graph.datasets.length);
+  expect(dot.split("\n").filter((l) => l.includes("[label=")).length).toBe(graph.quantumCount + graph.datasetCount);
 });

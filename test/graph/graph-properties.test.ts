@@ -97,10 +97,10 @@ function randomTask(rnd: Random, t: number, types: { type: string; dims: string[
 /** Every dataset a quantum reads or writes agrees with the quantum's data ID on their shared dimensions. */
 function checkAgreement(graph: QuantumGraph): string[] {
   const problems: string[] = [];
-  for (const q of graph.quanta) {
+  for (const q of [...graph.allQuanta()]) {
     const ids = [...Object.values(q.inputs).flat(), ...Object.values(q.outputs)];
     for (const id of ids) {
-      const d = graph.datasets[id]!;
+      const d = graph.dataset(id);
       for (const [dim, v] of Object.entries(q.dataId)) {
         if (dim in d.dataId && d.dataId[dim] !== v) problems.push(`${q.task}@${q.key} reads or writes ${d.type}@${d.key}`);
       }
@@ -130,7 +130,7 @@ describe("random pipelines", () => {
       const reversed = new Map([...c.data].map(([k, rows]) => [k, [...rows].reverse()]));
       const again = buildQuantumGraph({ pipeline: c.pipeline, available: availableFrom(reversed) });
       expect(again.ok && formatGraphText(again.graph), `seed ${seed}`).toBe(formatGraphText(graph));
-      if (graph.quanta.length === 0) continue;
+      if (graph.quantumCount === 0) continue;
       outcomes.nonEmpty++;
       checkPruning(c, graph, seed);
     }
@@ -141,14 +141,14 @@ describe("random pipelines", () => {
 
 /** Pruned to the last dataset: sound, and closed under "the producers of my inputs". */
 function checkPruning(c: Case, graph: QuantumGraph, seed: number): void {
-  const target = graph.datasets[graph.datasets.length - 1]!;
+  const target = graph.dataset(graph.datasetCount - 1);
   const pruned = buildQuantumGraph({ pipeline: c.pipeline, available: availableFrom(c.data), targets: [{ type: target.type, dataId: target.dataId }] });
   if (!pruned.ok) throw new Error(`seed ${seed}: pruning failed: ${pruned.error.message}`);
   expect(verifyGraph(pruned.graph), `seed ${seed} pruned`).toEqual([]);
-  const full = new Set(graph.quanta.map((q) => `${q.task}@${q.key}`));
-  for (const q of pruned.graph.quanta) expect(full.has(`${q.task}@${q.key}`)).toBe(true);
-  for (const d of pruned.graph.datasets) {
-    const original = graph.datasets.find((x) => x.type === d.type && x.key === d.key)!;
+  const full = new Set([...graph.allQuanta()].map((q) => `${q.task}@${q.key}`));
+  for (const q of [...pruned.graph.allQuanta()]) expect(full.has(`${q.task}@${q.key}`)).toBe(true);
+  for (const d of [...pruned.graph.allDatasets()]) {
+    const original = [...graph.allDatasets()].find((x) => x.type === d.type && x.key === d.key)!;
     expect(d.producer >= 0, `seed ${seed}: ${d.type}@${d.key} lost its producer`).toBe(original.producer >= 0);
   }
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { buildQuantumGraph } from "../../src/core/graph-builder.js";
 import { formatGraphText } from "../../src/core/graph-text.js";
-import type { QuantumGraph } from "../../src/core/quantum-graph.js";
+import { QuantumGraph } from "../../src/core/quantum-graph.js";
 import { verifyGraph } from "../../src/core/verify-graph.js";
 import { decodePlan, encodePlan, loadPlan, PLAN_FORMAT, savePlan } from "../../src/store/plan-file.js";
 import { makeTempDir } from "../helpers/cli.js";
@@ -14,6 +14,12 @@ beforeEach(() => {
   temp = makeTempDir("quanta-plan-");
 });
 afterEach(() => temp.cleanup());
+
+/** What a graph says, as plain objects: equal for equal graphs whatever their columns' encodings. */
+function viewsOf(graph: QuantumGraph) {
+  const { pipeline, tasks, query, inputCollection } = graph;
+  return { pipeline, tasks, query, inputCollection, quanta: [...graph.allQuanta()], datasets: [...graph.allDatasets()] };
+}
 
 function skyGraph(data = skyData(), tasks?: string[]): QuantumGraph {
   const result = buildQuantumGraph({ pipeline: skyPipeline(), available: availableFrom(data), tasks, where: undefined });
@@ -27,7 +33,7 @@ test("a saved plan loads back equal", async () => {
   await savePlan(graph, path);
   const loaded = await loadPlan(path);
   expect(verifyGraph(loaded)).toEqual([]);
-  expect(loaded).toEqual(graph);
+  expect(viewsOf(loaded)).toEqual(viewsOf(graph));
   expect(formatGraphText(loaded)).toBe(formatGraphText(graph));
 });
 
@@ -40,16 +46,17 @@ test("string values needing quotes, big integers and inputs standing in for unse
   ]);
   data.set("bias", [{ detector: 1 }, { detector: 2 }, { detector: -3 }]);
   const full = skyGraph(data);
-  data.set("calexp", full.datasets.filter((d) => d.type === "calexp").map((d) => d.dataId));
+  data.set("calexp", [...full.allDatasets()].filter((d) => d.type === "calexp").map((d) => d.dataId));
   for (const graph of [full, skyGraph(data, ["makeWarp", "coadd"])]) {
     const loaded = decodePlan(encodePlan(graph));
     expect(verifyGraph(loaded)).toEqual([]);
-    expect(loaded).toEqual(graph);
+    expect(viewsOf(loaded)).toEqual(viewsOf(graph));
   }
 });
 
 test("the query travels with the plan", () => {
-  const graph = { ...skyGraph(), query: { where: "band = :b", bind: { b: "r" } } };
+  const built = skyGraph();
+  const graph = new QuantumGraph({ ...built, taskQuanta: built.taskQuanta, types: built.types, producers: built.allProducers(), query: { where: "band = :b", bind: { b: "r" } } });
   expect(decodePlan(encodePlan(graph)).query).toEqual({ where: "band = :b", bind: { b: "r" } });
 });
 
@@ -57,7 +64,7 @@ test("an empty graph round-trips", () => {
   const data = skyData();
   data.delete("raw");
   const graph = skyGraph(data);
-  expect(decodePlan(encodePlan(graph))).toEqual(graph);
+  expect(viewsOf(decodePlan(encodePlan(graph)))).toEqual(viewsOf(graph));
 });
 
 test("another format version is refused with a clear message", async () => {

@@ -20,13 +20,13 @@ function mustBuild(opts: BuildGraphOptions): QuantumGraph {
 }
 
 function quantaOf(graph: QuantumGraph, label: string): string[] {
-  return graph.quanta.filter((q) => q.task === label).map((q) => formatRef(q.task, q.key));
+  return [...graph.allQuanta()].filter((q) => q.task === label).map((q) => formatRef(q.task, q.key));
 }
 
 function inputsOf(graph: QuantumGraph, quantum: string, connection: string): string[] {
-  const q = graph.quanta.find((x) => formatRef(x.task, x.key) === quantum);
+  const q = [...graph.allQuanta()].find((x) => formatRef(x.task, x.key) === quantum);
   if (q === undefined) throw new Error(`no quantum ${quantum}`);
-  return q.inputs[connection]!.map((id) => formatRef(graph.datasets[id]!.type, graph.datasets[id]!.key));
+  return q.inputs[connection]!.map((id) => formatRef(graph.dataset(id).type, graph.dataset(id).key));
 }
 
 const BVD = ["band", "visit", "detector"];
@@ -145,6 +145,6 @@ describe("14.6 a carried dimension does not empty a later join", () => {
     expect(quantaOf(graph, "link")).toEqual(["link@program=mdb_stat"]);
     expect(inputsOf(graph, "link@program=mdb_stat", "main")).toEqual(["object@file=mdb_stat"]);
     expect(inputsOf(graph, "link@program=mdb_stat", "libs")).toEqual(["library@archive=liblmdb"]);
-    expect(graph.quanta.find((q) => q.task === "link")!.dataId).toEqual({ program: "mdb_stat" });
+    expect([...graph.allQuanta()].find((q) => q.task === "link")!.dataId).toEqual({ program: "mdb_stat" });
   });
 });
