@@ -88,9 +88,9 @@ async function runChild(totalQuanta) {
     const cpu3 = process.cpuUsage(cpu0);
     const cpuMs = (c) => (c.user + c.system) / 1000;
     const out = {
-      quanta: result.graph.quanta.length,
-      datasets: result.graph.datasets.length,
-      loadedQuanta: loaded.quanta.length,
+      quanta: result.graph.quantumCount,
+      datasets: result.graph.datasetCount,
+      loadedQuanta: loaded.quantumCount,
       buildMs: t1 - t0,
       buildCpuMs: cpuMs(cpu1),
       saveCpuMs: cpuMs(cpu2) - cpuMs(cpu1),

@@ -166,7 +166,7 @@ function inProcessPlan(items) {
     const t1 = performance.now();
     await savePlan(result.graph, dir + "/plan.qg", () => "0".repeat(64));
     const t2 = performance.now(); const c = process.cpuUsage(c0);
-    console.log(JSON.stringify({ quanta: result.graph.quanta.length, buildMs: t1 - t0, saveMs: t2 - t1, cpuMs: (c.user + c.system) / 1000, peakRssKb: process.resourceUsage().maxRSS }));
+    console.log(JSON.stringify({ quanta: result.graph.quantumCount, buildMs: t1 - t0, saveMs: t2 - t1, cpuMs: (c.user + c.system) / 1000, peakRssKb: process.resourceUsage().maxRSS }));
   `;
   const dir = join(root, `inproc-${items}`);
   mkdirSync(dir, { recursive: true });

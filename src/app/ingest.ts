@@ -199,7 +199,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
   };
 
   const walkStart = Date.now();
-  let candidates = collectCandidates(templates, report);
+  let candidates = await collectCandidates(templates, report);
   const misfits = quietKnownMisfits(registry, collection, report);
   const stampMisfits = (writes: Array<() => void>) => {
     if (misfits !== undefined && sink.commits) writes.push(() => records.putStamp(misfitsStampName(collection), misfits));

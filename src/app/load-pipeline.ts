@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { basename, delimiter, dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, delimiter, dirname, extname, join, relative, resolve } from "node:path";
 import { QuantaError, RepositoryError } from "../core/errors.js";
 import { suggestName } from "../core/suggest-name.js";
 import { mergePipelineFiles, type MergedTask, type PipelineFileTree } from "../core/merge-pipeline-files.js";
@@ -75,7 +75,9 @@ export async function loadPipeline(file: string, options: LoadPipelineOptions = 
     modules,
     hashString: (text) => hasher.hashString(text),
     digestTool: (name, fromFile) => digestTool(name, fromFile, hasher),
-    resolvePath: (from, p) => (isAbsolute(p) ? p : resolve(dirname(from), p)),
+    // Absolute or not, a path comes out normal (no `//`, `.` or `..`): the ingest walk builds paths by
+    // concatenation from a template's root (collect-candidates.ts).
+    resolvePath: (from, p) => resolve(dirname(from), p),
     configOverrides: options.config,
     parameters: options.parameters,
   });

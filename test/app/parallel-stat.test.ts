@@ -1,0 +1,41 @@
+/**
+ * The ingest walk's stat of many files on several threads (app/parallel-stat.ts) says exactly what a
+ * `statSync` per file says, in the same order, including for a file that is gone and a symbolic link
+ * (followed). Real threads, real files; imported from dist/ (the threads start dist/app/parallel-stat-worker.js).
+ */
+import { mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, expect, it } from "vitest";
+import { makeTempDir, PROJECT_ROOT } from "../helpers/cli.js";
+
+type StatModule = typeof import("../../src/app/parallel-stat.js");
+const { statFiles, PARALLEL_STAT_MIN_FILES } = (await import(pathToFileURL(join(PROJECT_ROOT, "dist", "app", "parallel-stat.js")).href)) as StatModule;
+
+const temp = makeTempDir("quanta-parallel-stat-");
+afterAll(() => temp.cleanup());
+
+it("states thousands of files on threads as statSync does, file by file", async () => {
+  const dir = join(temp.dir, "many");
+  mkdirSync(dir);
+  const paths: string[] = [];
+  const n = PARALLEL_STAT_MIN_FILES + 1000;
+  for (let i = 0; i < n; i++) {
+    const path = join(dir, `${i}.txt`);
+    writeFileSync(path, "x".repeat(i % 97));
+    paths.push(path);
+  }
+  symlinkSync(paths[5]!, join(dir, "link"));
+  // A gone file in the main thread's share and in a thread's share.
+  paths.splice(3, 0, join(dir, "gone-early"));
+  paths.push(join(dir, "link"), join(dir, "gone-late"));
+
+  const stats = await statFiles(paths);
+  expect(stats.length).toBe(paths.length);
+  for (let i = 0; i < paths.length; i++) {
+    const st = statSync(paths[i]!, { throwIfNoEntry: false });
+    if (st === undefined) expect(stats[i], paths[i]).toBeUndefined();
+    else expect(stats[i], paths[i]).toEqual({ size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev });
+  }
+  expect(stats[paths.length - 2]!.size).toBe(5); // the link's target, 5 % 97 bytes
+});
