@@ -58,7 +58,7 @@ export async function ingestChangedPaths(options: IngestOptions & { paths: reado
     collection,
     ...{ added: 0, changed: 0, unchanged: 0, removed: 0 },
     byType: Object.fromEntries(fileSpecs.map((s) => [s.type, { added: 0, changed: 0, unchanged: 0, removed: 0 }])),
-    ...{ relations: [], problems: [], filesSeen: 0, filesHashed: 0, bytesHashed: 0, notes: [] },
+    ...{ relations: [], problems: [], filesSeen: 0, filesHashed: 0, bytesHashed: 0, notes: [], changedPaths: [] },
   };
   const walkStart = Date.now();
   const paths = [...new Set(options.paths.map((p) => resolve(p)))].sort();
@@ -188,6 +188,7 @@ async function decideCandidates(candidates: readonly Candidate[], opts: Decide &
     const status = existing === undefined ? "added" : existing.digest === state.digest ? "unchanged" : "changed";
     report.byType[c.spec.type]![status]++;
     report[status]++;
+    if (status === "changed") report.changedPaths.push(c.path);
     const record: DatasetRecord = { digest: state.digest, size: c.size, storage: c.spec.storage, producer: null, sourcePath: c.path };
     if (status !== "unchanged" || existing!.sourcePath !== c.path || existing!.storage !== c.spec.storage) {
       writes.push(() => sink.records.putDataset(collection, c.spec.type, c.dataId, record));

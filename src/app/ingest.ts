@@ -69,6 +69,8 @@ export interface IngestReport extends IngestCounts {
   bytesHashed: number;
   /** What the user may want to know, not problems (a `link` input copied: no hard links there). */
   notes: string[];
+  /** The files of the datasets whose content changed (`changed`), in walk order. */
+  changedPaths: string[];
 }
 
 
@@ -196,6 +198,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     filesHashed: 0,
     bytesHashed: 0,
     notes: [],
+    changedPaths: [],
   };
 
   const walkStart = Date.now();
@@ -277,6 +280,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     const status = existing === undefined ? "added" : existing.digest === state.digest ? "unchanged" : "changed";
     counts[status]++;
     report[status]++;
+    if (status === "changed") report.changedPaths.push(c.path);
     const record: DatasetRecord = {
       digest: state.digest,
       size: c.size,

@@ -52,6 +52,7 @@ import { inputCollectionOf } from "../core/input-collection.js";
 import { unfinishedSlurmBatches } from "../exec/slurm/submission-journal.js";
 import { lastRunFingerprint, runFingerprint, upToDateStamp, vanishedStampName, writeRunStamp, type RunStamp } from "./stamps.js";
 import { writeLastRun } from "./last-run.js";
+import { sinceStampedRun } from "./since-stamped-run.js";
 import { describePlan, makeRunId, RunJournal } from "../core/run-journal.js";
 import { allocateRunId, saveRunRecord } from "./run-records.js";
 import { stopOnInterrupt } from "./interrupts.js";
@@ -287,6 +288,7 @@ export class RunSession {
   private async runPipeline(req: PlanRequest, options: RunOptions, emit: (e: EventBody) => void): Promise<number> {
     const repo = this.repo;
     const reuse = this.reusablePlan(req, options.changedPaths);
+    const generationBefore = repo.registry.generation();
     const prepared = await preparePlan(req, repo, emit, { ingest: (inputs) => this.ingest(inputs, options.changedPaths !== undefined), loaded: reuse?.loaded });
     const { pipeline, collection } = prepared;
     const plan = (this.lastPlan = { request: reuse?.request ?? planRequestKey(req), loaded: prepared.loaded, files: new Set(prepared.loaded.files), built: reuse?.built });
@@ -314,7 +316,13 @@ export class RunSession {
     const sameInputs = prepared.ingest.added === 0 && prepared.ingest.removed === 0 && prepared.ingest.relations.every((r) => r.status === "unchanged");
     const reused = sameInputs && plan.built !== undefined;
     const { graph, taskQuanta, warnings } = (plan.built = reused ? replayPlan(plan.built!, emit) : await buildPlan(req, repo, emit, prepared));
-    const since = reuse?.built === undefined ? undefined : this.changesSince(reuse.built, graph, prepared.ingest.changed);
+    // What changed since the last run: known in memory to a watch's passes, else told by the run stamp.
+    const since =
+      reuse?.built !== undefined
+        ? this.changesSince(reuse.built, graph, prepared.ingest.changed)
+        : reattach
+          ? undefined
+          : sinceStampedRun({ repo, graph, collection, fingerprint, generationBefore, ingest: prepared.ingest });
     rememberRun();
     // Only a run of the whole pipeline knows that a quantum it does not have is gone for good; it looks
     // when inputs went, or when the pipeline differs from the last clean run's (a task renamed).

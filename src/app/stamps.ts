@@ -144,6 +144,18 @@ export async function upToDateStamp(repo: Repository, collection: string, finger
   return stamp;
 }
 
+/**
+ * The run stamp of `collection` when it tells what the registry held at `generation`: the last run with
+ * this fingerprint settled every quantum and nothing was written since, and the output blobs it kept
+ * in files are all there. Unlike `upToDateStamp`, the registry may have moved on since `generation`
+ * (an ingest of this run): the caller knows what that changed (app/since-stamped-run.ts).
+ */
+export function runStampAt(repo: Repository, collection: string, fingerprint: string, generation: number): RunStamp | undefined {
+  const stamp = repo.registry.getStamp(runStampName(collection)) as RunStamp | undefined;
+  if (stamp?.fingerprint !== fingerprint || stamp.v !== STAMP_VERSION || stamp.generation !== generation) return undefined;
+  return repo.blobs.filesPresent(stamp.fileBlobs, stamp.shards).present ? stamp : undefined;
+}
+
 export async function writeRunStamp(repo: Repository, collection: string, stamp: Omit<RunStamp, "v" | "generation">): Promise<void> {
   await repo.registry.commit(() => {
     repo.registry.putStamp(runStampName(collection), { v: STAMP_VERSION, ...stamp, generation: repo.registry.generation() });

@@ -656,15 +656,17 @@ class GraphRun {
     if (since === undefined) return false;
     const { graph } = this.opts;
     if (since.sameInputs !== undefined && since.sameInputs[id] !== 1) return false;
-    const q = graph.quantum(id);
-    for (const name in q.inputs) {
-      for (const d of q.inputs[name]!) {
-        const producer = graph.producerOf(d);
-        if (producer < 0 ? since.changedInputs.has(d) : this.resolver.stateOf(d) !== since.states[d]) return false;
+    // Read from the graph's columns: no quantum object is made for the many quanta this answers.
+    const t = graph.taskQuantaOf(id);
+    const i = id - t.first;
+    for (const lists of t.inputs.values()) {
+      for (let k = lists.offsets[i]!; k < lists.offsets[i + 1]!; k++) {
+        const d = lists.ids[k]!;
+        if (graph.producerOf(d) < 0 ? since.changedInputs.has(d) : this.resolver.stateOf(d) !== since.states[d]) return false;
       }
     }
-    this.resolver.restoreOutputs(q.id, since.states);
-    this.untouchedByTask.set(q.task, (this.untouchedByTask.get(q.task) ?? 0) + 1);
+    this.resolver.restoreOutputs(id, since.states);
+    this.untouchedByTask.set(t.task.label, (this.untouchedByTask.get(t.task.label) ?? 0) + 1);
     this.walker.finish(id);
     return true;
   }

@@ -1,0 +1,105 @@
+/**
+ * 19.4: after one input changed, a one-shot `quanta run` decides only the quanta the change reaches
+ * (app/since-stamped-run.ts): the others are counted per task (`task-up-to-date`), not resolved one
+ * by one (`quantum-up-to-date`). Checked against the real thing: after every edit the collection
+ * holds what a run in a fresh repository over the same files leaves. And the shortcut is not taken
+ * when the run stamp cannot tell what changed (an input added, a write to the registry since).
+ *
+ * The chain fixture with `double.factor=1`: double -> parity (odd or even: early cutoff when a value
+ * keeps its parity) -> total (gathers every parity).
+ */
+import { cpSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { itemsOf, makeChainFixture, runChain, type RunOutcome } from "./chain-fixture.js";
+
+const FACTOR = ["--config", "double.factor=1"];
+let fx: ReturnType<typeof makeChainFixture>;
+beforeEach(() => {
+  fx = makeChainFixture(6);
+});
+afterEach(() => fx.cleanup());
+
+const setRaw = (item: number, value: number) => writeFileSync(join(fx.dir, "data", `raw-${item}.txt`), `${value}\n`);
+
+/** Quanta counted per task without being resolved. */
+function untouched(r: RunOutcome): number {
+  let n = 0;
+  for (const e of r.events) if (e.event === "task-up-to-date") n += e.quanta;
+  return n;
+}
+
+/** Every dataset of the collection, `type@dataId digest`, sorted. */
+async function collection(repo: string, cwd: string): Promise<string[]> {
+  const r = await runCli(["datasets", "--repo", repo, "--collection", "chain", "--json"], { cwd });
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { type: string; dataId: Record<string, number>; digest: string })
+    .map((d) => `${d.type}@${JSON.stringify(d.dataId)} ${d.digest}`)
+    .sort();
+}
+
+/** What a run in a fresh repository over the same files leaves. */
+async function fresh(): Promise<string[]> {
+  const copy = join(fx.dir, "fresh");
+  rmSync(copy, { recursive: true, force: true });
+  const r = await runCli(["run", "chain.yaml", "--repo", copy, "--plain", ...FACTOR], { cwd: fx.dir });
+  expect(r.code, r.stderr).toBe(0);
+  return collection(copy, fx.dir);
+}
+
+describe("19.4 one input changed", () => {
+  it("runs only the quanta the change reaches, and leaves what a fresh run leaves", async () => {
+    expect((await runChain(fx.dir, FACTOR)).finished.counts.ran).toBe(13);
+
+    // 3 -> 4: its parity changes, so the gather runs again.
+    setRaw(3, 4);
+    let r = await runChain(fx.dir, FACTOR);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.ran).toEqual(["double@item=3", "parity@item=3", "total"]);
+    expect(r.upToDate).toEqual([]);
+    expect(untouched(r)).toBe(10);
+    expect(await collection("repo", fx.dir)).toEqual(await fresh());
+
+    // 4 -> 6: the same parity, so the gather is up to date (early cutoff): its inputs hold the
+    // digests they held, so it is not even resolved.
+    setRaw(3, 6);
+    r = await runChain(fx.dir, FACTOR);
+    expect(r.ran).toEqual(["double@item=3", "parity@item=3"]);
+    expect(r.upToDate).toEqual([]);
+    expect(untouched(r)).toBe(11);
+    expect(await collection("repo", fx.dir)).toEqual(await fresh());
+
+    // Two files at once, one of them back to a content the cache holds.
+    setRaw(3, 3);
+    setRaw(5, 8);
+    r = await runChain(fx.dir, FACTOR);
+    expect(r.code, r.stderr).toBe(0);
+    expect(untouched(r)).toBe(8);
+    expect(r.finished.counts.ran + r.finished.counts.upToDate).toBe(13);
+    expect(await collection("repo", fx.dir)).toEqual(await fresh());
+  });
+
+  it("is not taken when the registry changed otherwise since the last run: every quantum is resolved", async () => {
+    expect((await runChain(fx.dir, FACTOR)).code).toBe(0);
+    // A new input: the graph is another one.
+    cpSync(join(fx.dir, "data", "raw-1.txt"), join(fx.dir, "data", "raw-7.txt"));
+    setRaw(2, 5);
+    let r = await runChain(fx.dir, FACTOR);
+    expect(r.ran).toEqual([...itemsOf("double", [2, 7]), ...itemsOf("parity", [2, 7]), "total"].sort());
+    expect(untouched(r)).toBe(0);
+    expect(r.upToDate.length).toBe(15 - 5);
+
+    // A run of another configuration in between: its stamp is another one, and its commits move the
+    // registry on, so going back to the first configuration after an edit resolves every quantum.
+    expect((await runChain(fx.dir, ["--config", "double.factor=3"])).code).toBe(0);
+    setRaw(2, 9);
+    r = await runChain(fx.dir, FACTOR);
+    expect(untouched(r)).toBe(0);
+    expect(r.ran).toEqual(["double@item=2", "parity@item=2"].sort());
+    expect(await collection("repo", fx.dir)).toEqual(await fresh());
+  });
+});
