@@ -1,7 +1,7 @@
 /**
  * The JSON Schema of pipeline files, for `quanta schema`. A module of its own, loaded only by that
- * command: zod's JSON Schema generator is not needed to read a pipeline, and importing it by name (not
- * through a namespace, which keeps all of zod) lets the bundle keep only that part.
+ * command: zod's JSON Schema generator is not needed to read a pipeline. Imported statically by name
+ * (an `await import("zod/mini")` would keep all of zod/mini), so the bundle keeps only that part.
  */
 import { toJSONSchema } from "zod/mini";
 import { PipelineFileSchema } from "./pipeline-schema.js";
