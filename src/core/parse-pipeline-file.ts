@@ -5,7 +5,7 @@
 import { describeIssue, describeValue, type DescribedIssue, type SchemaIssue } from "./describe-issue.js";
 import { suggestName } from "./suggest-name.js";
 import type { PipelineError } from "./pipeline-error.js";
-import { PipelineFileSchema, type PipelineFile } from "./pipeline-schema.js";
+import { PipelineFileSchema, validatePipelineFile, type PipelineFile } from "./pipeline-schema.js";
 import { listSchemaKeys } from "./schema-keys.js";
 import { STORAGE_CLASSES } from "./storage-class.js";
 import { YamlSource, type YamlPath } from "./yaml-source.js";
@@ -45,7 +45,7 @@ export function parsePipelineFile(file: string, text: string): PipelineFileParse
   if (raw === null || raw === undefined) {
     return { ok: false, error: source.errorAt([], "the pipeline file is empty", { hint: "a pipeline needs at least `tasks:`" }) };
   }
-  const result = PipelineFileSchema.safeParse(withoutExtensions(raw));
+  const result = validatePipelineFile(withoutExtensions(raw));
   if (result.success) return { ok: true, file: { source, data: result.data } };
   const described = (result.error.issues as unknown as SchemaIssue[]).flatMap((issue) =>
     describeIssue(issue, {

@@ -5,10 +5,8 @@ export const schemaCommand: CommandSpec = {
   describe: "print the JSON Schema of pipeline files",
   builder: (y) => y,
   async handler() {
-    const { z } = await import("zod");
-    const { PipelineFileSchema } = await import("../../core/pipeline-schema.js");
-    const schema = { title: "quanta pipeline", ...z.toJSONSchema(PipelineFileSchema) };
-    process.stdout.write(JSON.stringify(schema, null, 2) + "\n");
+    const { pipelineJsonSchema } = await import("../../core/pipeline-json-schema.js");
+    process.stdout.write(JSON.stringify(pipelineJsonSchema(), null, 2) + "\n");
     return 0;
   },
 };
