@@ -155,4 +155,4 @@ export function parseArgs(argv) {
   return out;
 }
 
-const VALUE_FLAGS = new Set(["only", "n", "tools", "jobs", "reps", "timeout", "keep-dir", "skip"]);
+const VALUE_FLAGS = new Set(["only", "n", "tools", "jobs", "reps", "timeout", "keep-dir", "skip", "peer-session", "transfer"]);

@@ -15,7 +15,7 @@ import { compilePathGlob, isSelectedPath } from "../core/path-glob.js";
 import type { PathTemplate } from "../core/path-template.js";
 import type { FileInputSpec } from "../core/pipeline.js";
 import type { IngestProblem } from "./ingest.js";
-import { statFiles } from "./parallel-stat.js";
+import { FIELDS, statFiles } from "./parallel-stat.js";
 
 /** A file that is an input: its spec, its data ID (and that ID's key), and what its stat said. */
 export interface Candidate {
@@ -45,7 +45,8 @@ export async function collectCandidates(
 ): Promise<Candidate[]> {
   const roots = [...new Set(templates.map((t) => t.template.root || "/"))].sort();
   const outer = roots.filter((r) => !roots.some((o) => o !== r && isInside(r, o)));
-  const matched: { path: string; matches: { spec: FileInputSpec; dataId: DataId }[] }[] = [];
+  const paths: string[] = [];
+  const matchesOf: { spec: FileInputSpec; dataId: DataId }[][] = [];
   for (const root of outer) {
     const mine = templates.filter((t) => isInside(t.template.root || "/", root) || (t.template.root || "/") === root);
     const depth = Math.max(...mine.map((t) => t.template.text.slice(root === "/" ? 1 : root.length + 1).split("/").length));
@@ -55,26 +56,30 @@ export async function collectCandidates(
     for (const path of files) {
       report.filesSeen++;
       const matches = matchInputFile(path, mine, report);
-      if (matches.length > 0) matched.push({ path, matches });
+      if (matches.length === 0) continue;
+      paths.push(path);
+      matchesOf.push(matches);
     }
   }
   // Only the files that are inputs are stated, all at once (on several threads when there are many).
-  const stats = await statFiles(matched.map((m) => m.path));
+  const stats = await statFiles(paths);
   const out: Candidate[] = [];
-  const seen = new Map<string, string>(); // type + "\0" + key → first path
-  for (let i = 0; i < matched.length; i++) {
-    const { path, matches } = matched[i]!;
-    const st = stats[i];
-    if (st === undefined) continue; // vanished during the walk
-    for (const { spec, dataId } of matches) {
+  const seen = new Map<FileInputSpec, Map<string, string>>(); // key → first path, per input
+  for (let i = 0; i < paths.length; i++) {
+    const path = paths[i]!;
+    const at = i * FIELDS;
+    if (Number.isNaN(stats[at])) continue; // vanished during the walk
+    for (const { spec, dataId } of matchesOf[i]!) {
       const key = encodeDataId(dataId);
-      const first = seen.get(spec.type + "\0" + key);
+      let firsts = seen.get(spec);
+      if (firsts === undefined) seen.set(spec, (firsts = new Map()));
+      const first = firsts.get(key);
       if (first !== undefined) {
         report.problems.push({ file: path, message: `gives ${spec.type}@${key}, as ${first} does; ignored` });
         continue;
       }
-      seen.set(spec.type + "\0" + key, path);
-      out.push({ spec, path, dataId, key, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev });
+      firsts.set(key, path);
+      out.push({ spec, path, dataId, key, size: stats[at]!, mtimeMs: stats[at + 1]!, ctimeMs: stats[at + 2]!, ino: stats[at + 3]!, dev: stats[at + 4]! });
     }
   }
   return out;

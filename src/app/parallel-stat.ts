@@ -15,34 +15,24 @@ export const PARALLEL_STAT_MIN_FILES = 100_000;
 
 const WORKER_URL = new URL("../app/parallel-stat-worker.js", import.meta.url);
 
-/** What `statSync(path)` says that the walk keeps; undefined for a path that is gone. */
-export interface FileStat {
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-  dev: number;
-}
-
-/** The stat of each of `paths`, in their order (undefined where the file is gone). */
-export async function statFiles(paths: readonly string[]): Promise<(FileStat | undefined)[]> {
+/**
+ * The stat of each of `paths`, in their order, as `FIELDS` numbers per path (size, mtimeMs, ctimeMs,
+ * ino, dev); NaN where the file is gone. Numbers in one array, not an object per file: a walk of
+ * 333,334 files would otherwise leave as many objects for the collector.
+ */
+export async function statFiles(paths: readonly string[]): Promise<Float64Array> {
+  const out = new Float64Array(paths.length * FIELDS).fill(Number.NaN);
   const threads = paths.length < PARALLEL_STAT_MIN_FILES ? 1 : Math.min(availableParallelism(), 4);
-  if (threads === 1) return paths.map(statOne);
   // The threads start while the main thread works through the first share.
   const share = Math.ceil(paths.length / threads);
   const answers = Array.from({ length: threads - 1 }, (_, k) => statOnThread(paths.slice((k + 1) * share, (k + 2) * share)));
-  const out = paths.slice(0, share).map(statOne);
-  for (const numbers of await Promise.all(answers)) {
-    for (let i = 0; i < numbers.length; i += FIELDS) {
-      out.push(Number.isNaN(numbers[i]) ? undefined : { size: numbers[i]!, mtimeMs: numbers[i + 1]!, ctimeMs: numbers[i + 2]!, ino: numbers[i + 3]!, dev: numbers[i + 4]! });
-    }
+  for (let i = 0; i < Math.min(share, paths.length); i++) {
+    const st = statSync(paths[i]!, { throwIfNoEntry: false });
+    if (st !== undefined) out.set([st.size, st.mtimeMs, st.ctimeMs, st.ino, st.dev], i * FIELDS);
   }
+  const numbers = await Promise.all(answers);
+  for (let k = 0; k < numbers.length; k++) out.set(numbers[k]!, (k + 1) * share * FIELDS);
   return out;
-}
-
-function statOne(path: string): FileStat | undefined {
-  const st = statSync(path, { throwIfNoEntry: false });
-  return st === undefined ? undefined : { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev };
 }
 
 function statOnThread(paths: string[]): Promise<Float64Array> {
