@@ -52,7 +52,7 @@ import { inputCollectionOf } from "../core/input-collection.js";
 import { unfinishedSlurmBatches } from "../exec/slurm/submission-journal.js";
 import { lastRunFingerprint, runFingerprint, upToDateStamp, vanishedStampName, writeRunStamp, type RunStamp } from "./stamps.js";
 import { writeLastRun } from "./last-run.js";
-import { sinceStampedRun } from "./since-stamped-run.js";
+import { sinceStampedRun, statesDigest } from "./since-stamped-run.js";
 import { describePlan, makeRunId, RunJournal } from "../core/run-journal.js";
 import { allocateRunId, saveRunRecord } from "./run-records.js";
 import { stopOnInterrupt } from "./interrupts.js";
@@ -342,6 +342,7 @@ export class RunSession {
         datasets: graph.datasetCount,
         tasks: taskQuanta,
         fileBlobs: result.fileBlobs,
+        ...(result.states !== undefined && { states: statesDigest(repo.hasher, graph, result.states) }),
         ...(warnings.length === 0 ? {} : { warnings }),
       });
     }

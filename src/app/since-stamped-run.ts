@@ -5,10 +5,14 @@
  * The run stamp (stamps.ts) says that the last run with this fingerprint settled every quantum and left
  * the registry at generation G. When the registry was still at G just before this run's ingest, and
  * that ingest changed the content of some input files but added, removed and re-related none, then
- * this run's graph is that run's (same fingerprint, same inputs), the registry's output collection
- * holds what that run left of every dataset, and only the datasets of the changed files differ. The
- * engine then decides only the quanta those changes reach (engine.ts, RunOptions.since); every other
- * quantum is up to date without reading its record or computing its key.
+ * this run's graph is that run's (same fingerprint, same inputs) and only the datasets of the changed
+ * files differ. What that run left of every produced dataset is read back from the output collection's
+ * records, and taken only if it hashes to the digest of the states the run ended with, kept in its
+ * stamp (`statesDigest`): the records can hold other things (an output left from before its quantum
+ * found no work, a dataset another pipeline wrote into the same collection), and those are not what
+ * the quanta that would be skipped left. The engine then decides only the quanta the changes reach
+ * (engine.ts, RunOptions.since); every other quantum is up to date without reading its record or
+ * computing its key.
  *
  * Anything else (another write since the stamp, an input added or removed, a changed file that names
  * no dataset of the graph) gives undefined, and the run resolves every quantum as it would anyway.
@@ -16,6 +20,7 @@
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { DatasetStates, RunOptions } from "../exec/engine.js";
 import type { BlobDigest } from "../core/digest.js";
+import type { StoreHasher } from "../store/hasher.js";
 import type { Registry } from "../store/registry.js";
 import type { Repository } from "../store/repository.js";
 import { inputDatasetsAt } from "./changed-input-datasets.js";
@@ -36,15 +41,33 @@ export interface StampedRunCheck {
 export function sinceStampedRun(check: StampedRunCheck): RunOptions["since"] | undefined {
   const { repo, graph, ingest } = check;
   const sameInputs = ingest.added === 0 && ingest.removed === 0 && ingest.relations.every((r) => r.status === "unchanged");
-  if (!sameInputs || ingest.changed === 0 || ingest.changedPaths.length !== ingest.changed) return undefined;
+  if (!sameInputs || ingest.changed === 0) return undefined;
   const stamp = runStampAt(repo, check.collection, check.fingerprint, check.generationBefore);
-  if (stamp === undefined || stamp.quanta !== graph.quantumCount || stamp.datasets !== graph.datasetCount) return undefined;
+  if (stamp?.states === undefined || stamp.quanta !== graph.quantumCount || stamp.datasets !== graph.datasetCount) return undefined;
   const changedInputs = new Set<number>();
   for (const ids of inputDatasetsAt(graph, ingest.changedPaths)) {
     if (ids.length === 0) return undefined;
     for (const id of ids) changedInputs.add(id);
   }
-  return { states: statesInRegistry(graph, repo.registry, check.collection), changedInputs };
+  const states = statesInRegistry(graph, repo.registry, check.collection);
+  return statesDigest(repo.hasher, graph, states) === stamp.states ? { states, changedInputs } : undefined;
+}
+
+/** A digest of every produced dataset's state (digest or absent), in id order. */
+export function statesDigest(hasher: StoreHasher, graph: QuantumGraph, states: DatasetStates): string {
+  const stream = hasher.createStream();
+  const encoder = new TextEncoder();
+  let text = "";
+  for (let d = 0; d < graph.datasetCount; d++) {
+    if (graph.producerOf(d) < 0) continue;
+    text += `${states[d] ?? "-"}\n`;
+    if (text.length >= 65536) {
+      stream.update(encoder.encode(text));
+      text = "";
+    }
+  }
+  stream.update(encoder.encode(text));
+  return stream.digest();
 }
 
 /**

@@ -52,6 +52,11 @@ export interface RunStamp {
   shards?: Record<string, number>;
   /** What the plan dropped (reported again by a run the stamp answers). */
   warnings?: PlanWarning[];
+  /**
+   * A digest of every produced dataset's state at the end of the run (app/since-stamped-run.ts): a
+   * later run may take the output collection's records as those states only when they hash the same.
+   */
+  states?: string;
 }
 
 export interface IngestStamp {
