@@ -309,6 +309,7 @@ class GraphRun {
           // Nothing to do (an upstream quantum produced nothing): counted and reported as a quantum
           // that ran and found no work, without starting it.
           this.resolver.setAbsent(q.id);
+          this.forgetEarlierResult(q);
           this.tally.settle({ event: "quantum-finished", ...this.ref(id), durationMs: 0, noWork: true });
           this.walker.finish(id);
           break;
@@ -324,6 +325,25 @@ class GraphRun {
         }
       }
     }
+  }
+
+  /**
+   * A quantum with no work because an upstream one produced nothing leaves no outputs: what an earlier
+   * run recorded of it in this collection (its record, the outputs it bound) goes, in the run's next
+   * commit, so that the collection holds what a run in a fresh repository would (a `get` of the old
+   * output, a gather over the collection). Nothing is written when nothing is recorded: a run that
+   * changes nothing writes nothing. Should its inputs come back, the action cache answers it again.
+   */
+  private forgetEarlierResult(q: GraphQuantum): void {
+    const { graph, collection } = this.opts;
+    const registry = this.opts.repo.registry;
+    const recorded = registry.getQuantum(collection, q.task, q.key) !== undefined;
+    const bound = Object.values(q.outputs).filter((d) => registry.getDataset(collection, graph.typeOf(d), graph.datasetKey(d)) !== undefined);
+    if (!recorded && bound.length === 0) return;
+    this.batcher.add((r) => {
+      if (recorded) r.deleteQuantum(collection, q.task, q.key);
+      for (const d of bound) r.deleteDataset(collection, graph.typeOf(d), graph.datasetKey(d));
+    });
   }
 
   private skip(id: number, q: GraphQuantum, key: QuantumKey, rebind: boolean, cached: CachedResult): void {

@@ -130,16 +130,36 @@ describe("19.4 records that are not the last run's states", () => {
     return r.stdout.trim();
   };
 
-  it("an output left from before its quantum found no work is not taken as current", async () => {
+  /** `type@dataId` of every dataset of collection p. */
+  const listed = async (repo: string) => {
+    const r = await runCli(["datasets", "--repo", repo, "--collection", "p", "--json"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout.trim().split("\n").map((l) => { const d = JSON.parse(l); return `${d.type}@${JSON.stringify(d.dataId)} ${d.digest}`; }).sort();
+  };
+
+  it("an output left from before its quantum found no work is not taken as current, nor kept", async () => {
     await run("p.yaml");
-    raw(1, -1); // a@1 finds no work, so b@1 has none: its old bv@item=1 record stays
+    raw(1, -1); // a@1 finds no work, so b@1 has none: what an earlier run bound of b@1 goes
     await run("p.yaml");
     expect(await report()).toBe("sum 20 of 1");
+    await run("p.yaml", "fresh");
+    expect(await listed("repo")).toEqual(await listed("fresh"));
+    // Nothing more to forget: the next run changes nothing and is answered by the run stamp.
+    const again = await runCli(["run", "p.yaml", "--repo", "repo", "--json"], { cwd: dir });
+    expect(again.stdout).not.toContain('"quantum-finished"');
     raw(2, 5);
     await run("p.yaml");
+    rmSync(join(dir, "fresh"), { recursive: true });
     await run("p.yaml", "fresh");
     expect(await report("fresh")).toBe("sum 50 of 1");
     expect(await report()).toBe("sum 50 of 1");
+    // Its input back: b@1 is answered by the action cache and bound again.
+    raw(1, 1);
+    await run("p.yaml");
+    rmSync(join(dir, "fresh"), { recursive: true });
+    await run("p.yaml", "fresh");
+    expect(await report()).toBe("sum 60 of 2");
+    expect(await listed("repo")).toEqual(await listed("fresh"));
   });
 
   it("a dataset another pipeline wrote into the same collection is not taken as this one's", async () => {
