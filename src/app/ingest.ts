@@ -37,6 +37,7 @@ import { canonicalJson } from "../core/canonical-json.js";
 import { inputCollectionOf, relationKeyOf } from "../core/input-collection.js";
 import { ingestUnchanged, misfitsStampName, vanishedStampName, writeIngestStamp } from "./stamps.js";
 import { collectCandidates, findNonUtf8, MISFIT, type Candidate } from "./collect-candidates.js";
+import { createTextHash } from "../store/hasher.js";
 
 export interface IngestOptions {
   inputs: readonly InputSpec[];
@@ -334,20 +335,12 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
 
 /** A digest of the dimensions, the input specs, and every matched file's data ID, path, size, mtime, ctime, inode and device. */
 function listingDigest(repo: Repository, dimensions: DimensionUniverse, specs: readonly FileInputSpec[], candidates: readonly Candidate[]): string {
-  // Hashed as it is written, 64 KiB at a time: 333,334 files make a 30 MB listing, which joined into
-  // one string (and encoded once per half of the digest) was a tenth of a re-ingest's time.
-  const stream = repo.hasher.createStream();
-  const encoder = new TextEncoder();
-  let text = canonicalJson({ dimensions, specs });
-  for (const c of candidates) {
-    text += `\n${c.spec.type}\t${c.key}\t${c.path}\t${c.size}\t${c.mtimeMs}\t${c.ctimeMs}\t${c.ino}\t${c.dev}`;
-    if (text.length >= 65536) {
-      stream.update(encoder.encode(text));
-      text = "";
-    }
-  }
-  stream.update(encoder.encode(text));
-  return stream.digest();
+  // Hashed as it is written: 333,334 files make a 30 MB listing, which joined into one string (and
+  // encoded once per half of the digest) was a tenth of a re-ingest's time.
+  const hash = createTextHash(repo.hasher);
+  hash.add(canonicalJson({ dimensions, specs }));
+  for (const c of candidates) hash.add(`\n${c.spec.type}\t${c.key}\t${c.path}\t${c.size}\t${c.mtimeMs}\t${c.ctimeMs}\t${c.ino}\t${c.dev}`);
+  return hash.digest();
 }
 
 export function checkDimensions(pipeline: DimensionUniverse, recorded: DimensionUniverse, root: string): void {

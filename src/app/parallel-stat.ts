@@ -26,13 +26,18 @@ export async function statFiles(paths: readonly string[]): Promise<Float64Array>
   // The threads start while the main thread works through the first share.
   const share = Math.ceil(paths.length / threads);
   const answers = Array.from({ length: threads - 1 }, (_, k) => statOnThread(paths.slice((k + 1) * share, (k + 2) * share)));
-  for (let i = 0; i < Math.min(share, paths.length); i++) {
-    const st = statSync(paths[i]!, { throwIfNoEntry: false });
-    if (st !== undefined) out.set([st.size, st.mtimeMs, st.ctimeMs, st.ino, st.dev], i * FIELDS);
-  }
+  statInto(out, paths.slice(0, share));
   const numbers = await Promise.all(answers);
   for (let k = 0; k < numbers.length; k++) out.set(numbers[k]!, (k + 1) * share * FIELDS);
   return out;
+}
+
+/** Writes the stat of each of `paths` into `out` (FIELDS numbers per path, from 0); leaves a gone file's NaN. */
+export function statInto(out: Float64Array, paths: readonly string[]): void {
+  for (let i = 0; i < paths.length; i++) {
+    const st = statSync(paths[i]!, { throwIfNoEntry: false });
+    if (st !== undefined) out.set([st.size, st.mtimeMs, st.ctimeMs, st.ino, st.dev], i * FIELDS);
+  }
 }
 
 function statOnThread(paths: string[]): Promise<Float64Array> {

@@ -20,7 +20,7 @@
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { DatasetStates, RunOptions } from "../exec/engine.js";
 import type { BlobDigest } from "../core/digest.js";
-import type { StoreHasher } from "../store/hasher.js";
+import { createTextHash, type StoreHasher } from "../store/hasher.js";
 import type { Registry } from "../store/registry.js";
 import type { Repository } from "../store/repository.js";
 import { inputDatasetsAt } from "./changed-input-datasets.js";
@@ -55,19 +55,9 @@ export function sinceStampedRun(check: StampedRunCheck): RunOptions["since"] | u
 
 /** A digest of every produced dataset's state (digest or absent), in id order. */
 export function statesDigest(hasher: StoreHasher, graph: QuantumGraph, states: DatasetStates): string {
-  const stream = hasher.createStream();
-  const encoder = new TextEncoder();
-  let text = "";
-  for (let d = 0; d < graph.datasetCount; d++) {
-    if (graph.producerOf(d) < 0) continue;
-    text += `${states[d] ?? "-"}\n`;
-    if (text.length >= 65536) {
-      stream.update(encoder.encode(text));
-      text = "";
-    }
-  }
-  stream.update(encoder.encode(text));
-  return stream.digest();
+  const hash = createTextHash(hasher);
+  for (let d = 0; d < graph.datasetCount; d++) if (graph.producerOf(d) >= 0) hash.add(`${states[d] ?? "-"}\n`);
+  return hash.digest();
 }
 
 /**

@@ -10,8 +10,7 @@ import type { DataId, DataIdValue } from "./data-id.js";
 import { DataIdColumnsBuilder } from "./data-id-columns.js";
 import type { GraphSources, TypeStore } from "./graph-sources.js";
 import type { Pipeline, TaskNode } from "./pipeline.js";
-import { QuantumGraph, type IdLists, type TaskQuanta, type TypeDatasets } from "./quantum-graph.js";
-import type { StorageClass } from "./storage-class.js";
+import { QuantumGraph, type GraphDataset, type GraphQuantum, type IdLists, type TaskQuanta, type TypeDatasets } from "./quantum-graph.js";
 
 /** Growable lists of ids, one per item, frozen into an `IdLists`. */
 class IdListsBuilder {
@@ -161,21 +160,11 @@ function renumberTask(t: TaskQuanta, numbering: Map<string, Numbering>): void {
   }
 }
 
-/** A quantum of `graphFromLists`. */
-export interface ListedQuantum {
-  readonly task: string;
-  readonly dataId: DataId;
-  readonly inputs: Readonly<Record<string, readonly number[]>>;
-  readonly outputs: Readonly<Record<string, number>>;
-}
+/** A quantum of `graphFromLists`: a quantum view without the parts its place gives (id, key). */
+export type ListedQuantum = Pick<GraphQuantum, "task" | "dataId" | "inputs" | "outputs">;
 
-/** A dataset of `graphFromLists`. */
-export interface ListedDataset {
-  readonly type: string;
-  readonly dataId: DataId;
-  readonly storage: StorageClass;
-  readonly producer: number;
-}
+/** A dataset of `graphFromLists`: a dataset view without id, key and consumers. */
+export type ListedDataset = Pick<GraphDataset, "type" | "dataId" | "storage" | "producer">;
 
 /**
  * A graph from lists of quanta and datasets that already have graph ids (their positions): quanta

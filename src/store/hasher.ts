@@ -44,6 +44,30 @@ export function loadHasher(): Promise<StoreHasher> {
   return loading;
 }
 
+/**
+ * The digest of a long text written in pieces (a listing of 333,334 files, the states of a run): the
+ * pieces gather into 64 KiB, each encoded once and fed to a hash stream, so the whole text is never
+ * one string. Not the same digest as `hashString` of the joined text.
+ */
+export function createTextHash(hasher: StoreHasher): { add(text: string): void; digest(): BlobDigest } {
+  const stream = hasher.createStream();
+  const encoder = new TextEncoder();
+  let pending = "";
+  return {
+    add(text: string): void {
+      pending += text;
+      if (pending.length >= 65536) {
+        stream.update(encoder.encode(pending));
+        pending = "";
+      }
+    },
+    digest(): BlobDigest {
+      stream.update(encoder.encode(pending));
+      return stream.digest();
+    },
+  };
+}
+
 /** The seed of a digest's second half (the first half's is 0); any fixed value other than 0 would do. */
 const SECOND_SEED = 0x9e3779b97f4a7c15n;
 
