@@ -11,6 +11,15 @@ import { rmSync } from "node:fs";
 import { resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..");
+const lazyWidth = resolve(root, "scripts/bundle/string-width.mjs");
+
+/** Every import of `string-width` but the stand-in's own goes to the stand-in (scripts/bundle/string-width.mjs). */
+const lazyStringWidth = {
+  name: "lazy-string-width",
+  setup(build) {
+    build.onResolve({ filter: /^string-width$/ }, (args) => (args.importer === lazyWidth ? undefined : { path: lazyWidth }));
+  },
+};
 // Chunk names change with their contents: the last build's go first.
 rmSync(resolve(root, "dist/bundle"), { recursive: true, force: true });
 
@@ -26,5 +35,6 @@ await esbuild.build({
   target: "node20",
   external: ["lmdb", "msgpackr", "xxhash-wasm", "esbuild", "ink", "react"],
   banner: { js: "import { createRequire as __quantaRequire } from 'node:module'; const require = __quantaRequire(import.meta.url);" },
+  plugins: [lazyStringWidth],
   logLevel: "warning",
 });
