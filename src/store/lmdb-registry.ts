@@ -40,6 +40,7 @@ whose bytes are in no blob, and the `references` index):
  * marker is an interrupted creation: a writer's open completes it; a read-only open throws
  * UnfinishedRegistryError, on which repository.ts completes it (under the writer lock) and reads on.
  */
+import { statSync } from "node:fs";
 import { open } from "lmdb";
 import type { Database, RootDatabase, Transaction } from "lmdb";
 import type { DataId } from "../core/data-id.js";
@@ -548,8 +549,23 @@ function splitKey(key: Key): [string, string, string] {
 /** Opens the LMDB environment at `path`; one a writer cannot create (a full disk) is `writeFailure`. */
 function openEnvironment(path: string, readOnly: boolean): RootDatabase {
   try {
-    return open({ path, maxDbs: 16, readOnly, noMemInit: true });
+    return open({ path, maxDbs: 16, readOnly, noMemInit: true, ...(readOnly ? {} : { mapSize: writerMapSize(path) }) });
   } catch (err) {
     throw !readOnly && isRefusedWrite(err) ? writeFailure(path, err) : err;
   }
+}
+
+/** The least address space a writer maps the registry with. */
+const MIN_WRITER_MAP = 2 ** 30;
+
+/**
+ * The address space a writer maps the registry with: room for the registry to grow to twice its size,
+ * and 1 GiB at least. Only address space: the file grows as it is written, and only the pages read or
+ * written count toward the process's memory. A map that fills up is grown by lmdb-js, which keeps the
+ * old map (and its pages in the process's resident set) until the registry is closed: from a small
+ * first map, a cold build of 60,001 quanta peaked at 488 MB resident where one map gives 342 MB.
+ */
+function writerMapSize(path: string): number {
+  const size = statSync(`${path}/data.mdb`, { throwIfNoEntry: false })?.size ?? 0;
+  return Math.max(MIN_WRITER_MAP, Math.ceil((2 * size) / MIN_WRITER_MAP) * MIN_WRITER_MAP);
 }

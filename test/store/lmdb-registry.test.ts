@@ -1,9 +1,11 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BlobDigest, QuantumKey } from "../../src/core/digest.js";
 import { RepositoryError } from "../../src/core/errors.js";
 import { LmdbRegistry, REGISTRY_FORMAT } from "../../src/store/lmdb-registry.js";
 import type { DatasetRecord } from "../../src/store/registry.js";
-import { makeTempDir } from "../helpers/cli.js";
+import { makeTempDir, PROJECT_ROOT } from "../helpers/cli.js";
 import { open } from "lmdb";
 
 let dir: string;
@@ -171,5 +173,27 @@ describe("LmdbRegistry", () => {
     const reader = await LmdbRegistry.open({ root: dir, readOnly: true });
     expect(reader.lastUses().size).toBe(0);
     await reader.close();
+  });
+});
+
+describe("LmdbRegistry's memory map", () => {
+  // A map that fills up is grown by lmdb-js, which keeps the old one mapped, with the pages read
+  // through it resident, until the registry is closed: a long run's resident set then held the
+  // registry a few times over. A writer maps it once, with room to grow.
+  it("is one mapping of the file in a writer, however much the registry grows while open", async () => {
+    const script = `
+      import { readFileSync } from "node:fs";
+      import { LmdbRegistry } from ${JSON.stringify(join(PROJECT_ROOT, "dist/store/lmdb-registry.js"))};
+      const reg = await LmdbRegistry.open({ root: process.argv[1], readOnly: false });
+      const mb = "x".repeat(1 << 20);
+      for (let i = 0; i < 48; i++) await reg.commit(() => reg.putStamp("s" + i, mb + i));
+      for (let i = 0; i < 48; i++) if (reg.getStamp("s" + i) !== mb + i) throw new Error("stamp " + i + " read back wrong");
+      const maps = readFileSync("/proc/self/maps", "utf8").split("\\n").filter((l) => l.endsWith("/data.mdb"));
+      process.stdout.write(String(maps.length));
+      await reg.close();
+    `;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script, dir], { encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toBe("1");
   });
 });
