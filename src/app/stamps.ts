@@ -29,6 +29,9 @@
  * ctime of each shard directory found complete (`BlobStore.filesPresent`), and a shard whose
  * directory has not changed since is not read. The first check after a stamp is written reads the
  * shards and writes the stamp again with their ctimes (`refreshed`); later ones stat 256 directories.
+ * A stamp written over another keeps the shards the other trusted whose directories have not changed
+ * since (`BlobStore.shardsUnchanged`): after a run that wrote a few blobs, the next check reads those
+ * few shards only.
  */
 import { canonicalJson } from "../core/canonical-json.js";
 import type { BlobDigest, Hasher } from "../core/digest.js";
@@ -161,9 +164,11 @@ export function runStampAt(repo: Repository, collection: string, fingerprint: st
   return repo.blobs.filesPresent(stamp.fileBlobs, stamp.shards).present ? stamp : undefined;
 }
 
-export async function writeRunStamp(repo: Repository, collection: string, stamp: Omit<RunStamp, "v" | "generation">): Promise<void> {
+export async function writeRunStamp(repo: Repository, collection: string, stamp: Omit<RunStamp, "v" | "generation" | "shards">): Promise<void> {
+  const name = runStampName(collection);
+  const shards = shardsStillTrusted(repo, name);
   await repo.registry.commit(() => {
-    repo.registry.putStamp(runStampName(collection), { v: STAMP_VERSION, ...stamp, generation: repo.registry.generation() });
+    repo.registry.putStamp(name, { v: STAMP_VERSION, ...stamp, ...shards, generation: repo.registry.generation() });
   });
 }
 
@@ -178,7 +183,17 @@ export async function ingestUnchanged(repo: Repository, collection: string, list
 }
 
 export async function writeIngestStamp(repo: Repository, collection: string, listing: string, fileBlobs: BlobDigest[]): Promise<void> {
+  const name = ingestStampName(collection);
+  const shards = shardsStillTrusted(repo, name);
   await repo.registry.commit(() => {
-    repo.registry.putStamp(ingestStampName(collection), { v: STAMP_VERSION, listing, fileBlobs, generation: repo.registry.generation() });
+    repo.registry.putStamp(name, { v: STAMP_VERSION, listing, fileBlobs, ...shards, generation: repo.registry.generation() });
   });
+}
+
+/** The `shards` field of a stamp written over the stamp `name`: the shards it trusted, unchanged since. */
+function shardsStillTrusted(repo: Repository, name: string): { shards?: Record<string, number> } {
+  const before = repo.registry.getStamp(name) as AnyStamp | undefined;
+  if (before?.v !== STAMP_VERSION || before.shards === undefined) return {};
+  const shards = repo.blobs.shardsUnchanged(before.shards);
+  return Object.keys(shards).length > 0 ? { shards } : {};
 }

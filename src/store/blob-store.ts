@@ -649,6 +649,21 @@ export class BlobStore {
   }
 
   /**
+   * The shards of `trusted` (as `filesPresent` gives them) whose directories are unchanged since: a
+   * stamp written after a run carries them over from the stamp before. A blob the new stamp lists in
+   * such a shard was there during the run (written, or found), and no entry of the directory has come
+   * or gone since it was trusted, so it is still there: the next check reads only the shards the run
+   * wrote into, not all 256.
+   */
+  shardsUnchanged(trusted: Readonly<Record<string, number>>): Record<string, number> {
+    const kept: Record<string, number> = {};
+    for (const [shard, ctime] of Object.entries(trusted)) {
+      if (statSync(join(this.root, shard), { throwIfNoEntry: false })?.ctimeMs === ctime) kept[shard] = ctime;
+    }
+    return kept;
+  }
+
+  /**
    * Every blob in the store (in the registry or a file), in digest order. Files that are not named
    * like a blob are skipped.
    */

@@ -164,6 +164,30 @@ describe("filesPresent", () => {
     expect(store.filesPresent(digests, settled.trusted)).toEqual({ present: false, trusted: {} });
     expect(store.filesPresent([digests[1]!], settled.trusted).present).toBe(true);
   });
+
+  it("carries over the trusted shards no blob has come to or gone from since (shardsUnchanged)", async () => {
+    const store = new BlobStore(dir, await loadHasher());
+    // A new blob file whose digest passes `fits` (its shard is its digest's first two characters).
+    let tried = 0;
+    const blobWhere = (fits: (digest: string) => boolean) => {
+      for (;;) {
+        const bytes = Buffer.from(`blob ${tried++}`);
+        if (fits(store.hasher.hashBytes(bytes))) return store.putSync(bytes);
+      }
+    };
+    const a = blobWhere(() => true);
+    const b = blobWhere((d) => d.slice(0, 2) !== a.slice(0, 2));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const { trusted } = store.filesPresent([a, b]);
+    expect(Object.keys(trusted).sort()).toEqual([a.slice(0, 2), b.slice(0, 2)].sort());
+    expect(store.shardsUnchanged(trusted)).toEqual(trusted);
+    // A new blob in a's shard: that shard is read again by the next check, b's is not.
+    blobWhere((d) => d.slice(0, 2) === a.slice(0, 2));
+    expect(store.shardsUnchanged(trusted)).toEqual({ [b.slice(0, 2)]: trusted[b.slice(0, 2)] });
+    // A blob gone from b's shard: not carried over either.
+    rmSync(store.pathOf(b));
+    expect(store.shardsUnchanged(trusted)).toEqual({});
+  });
 });
 
 describe("small blobs in the registry", () => {
