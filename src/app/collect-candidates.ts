@@ -43,44 +43,50 @@ export async function collectCandidates(
   templates: readonly { spec: FileInputSpec; template: PathTemplate }[],
   report: WalkReport,
 ): Promise<Candidate[]> {
-  const roots = [...new Set(templates.map((t) => t.template.root || "/"))].sort();
+  const prepared = prepareTemplates(templates);
+  const roots = [...new Set(prepared.map((t) => t.root))].sort();
   const outer = roots.filter((r) => !roots.some((o) => o !== r && isInside(r, o)));
   const paths: string[] = [];
-  const matchesOf: { spec: FileInputSpec; dataId: DataId }[][] = [];
+  // The matches, one entry each in three arrays (a path may be several inputs): the index of the path
+  // in `paths`, the template, the data ID. Arrays of numbers, not an object per file, for the collector.
+  const found: Matches = { templates: [], dataIds: [] };
+  const matchPaths: number[] = [];
   for (const root of outer) {
-    const mine = templates.filter((t) => isInside(t.template.root || "/", root) || (t.template.root || "/") === root);
+    const mine = prepared.filter((t) => isInside(t.root, root) || t.root === root);
     const depth = Math.max(...mine.map((t) => t.template.text.slice(root === "/" ? 1 : root.length + 1).split("/").length));
     const odd: OddEntry[] = [];
     const files = walkFiles(root, { depth, report, odd });
     reportOddEntries(odd, mine, report);
     for (const path of files) {
       report.filesSeen++;
-      const matches = matchInputFile(path, mine, report);
-      if (matches.length === 0) continue;
+      const count = matchInto(found, path, mine, report);
+      if (count === 0) continue;
+      for (let k = 0; k < count; k++) matchPaths.push(paths.length);
       paths.push(path);
-      matchesOf.push(matches);
     }
   }
   // Only the files that are inputs are stated, all at once (on several threads when there are many).
   const stats = await statFiles(paths);
   const out: Candidate[] = [];
-  const seen = new Map<FileInputSpec, Map<string, string>>(); // key → first path, per input
-  for (let i = 0; i < paths.length; i++) {
-    const path = paths[i]!;
-    const at = i * FIELDS;
+  // Per input: the first path that gave each key (looked up by template index: one per file).
+  const firstsOf = new Map<FileInputSpec, Map<string, string>>();
+  for (const t of prepared) if (!firstsOf.has(t.spec)) firstsOf.set(t.spec, new Map());
+  const firsts = prepared.map((t) => firstsOf.get(t.spec)!);
+  for (let m = 0; m < matchPaths.length; m++) {
+    const at = matchPaths[m]! * FIELDS;
     if (Number.isNaN(stats[at])) continue; // vanished during the walk
-    for (const { spec, dataId } of matchesOf[i]!) {
-      const key = encodeDataId(dataId);
-      let firsts = seen.get(spec);
-      if (firsts === undefined) seen.set(spec, (firsts = new Map()));
-      const first = firsts.get(key);
-      if (first !== undefined) {
-        report.problems.push({ file: path, message: `gives ${spec.type}@${key}, as ${first} does; ignored` });
-        continue;
-      }
-      firsts.set(key, path);
-      out.push({ spec, path, dataId, key, size: stats[at]!, mtimeMs: stats[at + 1]!, ctimeMs: stats[at + 2]!, ino: stats[at + 3]!, dev: stats[at + 4]! });
+    const path = paths[matchPaths[m]!]!;
+    const t = found.templates[m]!;
+    const spec = prepared[t]!.spec;
+    const dataId = found.dataIds[m]!;
+    const key = encodeDataId(dataId);
+    const first = firsts[t]!.get(key);
+    if (first !== undefined) {
+      report.problems.push({ file: path, message: `gives ${spec.type}@${key}, as ${first} does; ignored` });
+      continue;
     }
+    firsts[t]!.set(key, path);
+    out.push({ spec, path, dataId, key, size: stats[at]!, mtimeMs: stats[at + 1]!, ctimeMs: stats[at + 2]!, ino: stats[at + 3]!, dev: stats[at + 4]! });
   }
   return out;
 }
@@ -94,26 +100,70 @@ export function matchInputFile(
   templates: readonly { spec: FileInputSpec; template: PathTemplate }[],
   report: { problems: IngestProblem[] },
 ): { spec: FileInputSpec; dataId: DataId }[] {
-  const matches: { spec: FileInputSpec; dataId: DataId }[] = [];
-  const misfits: string[] = [];
-  for (const { spec, template } of templates) {
-    const tRoot = template.root || "/";
-    if (!isInside(path, tRoot) || !isSelectedPath(path, limitsOf(spec))) continue;
-    const m = template.match(path.slice(tRoot === "/" ? 1 : tRoot.length + 1));
-    if (m.ok) matches.push({ spec, dataId: m.dataId });
-    else if (m.reason === "bad-value") misfits.push(`${m.message} (input '${spec.type}', template '${template.text}')`);
+  const prepared = prepareTemplates(templates);
+  const found: Matches = { templates: [], dataIds: [] };
+  matchInto(found, path, prepared, report);
+  return found.templates.map((t, k) => ({ spec: prepared[t]!.spec, dataId: found.dataIds[k]! }));
+}
+
+/** A template ready for matching many paths. */
+interface PreparedTemplate {
+  /** Its place in the list the caller gave (what `Matches.templates` holds). */
+  index: number;
+  spec: FileInputSpec;
+  template: PathTemplate;
+  /** The directory walked (`/` for a template at the top). */
+  root: string;
+  /** What a path under `root` starts with: the root and a `/`, made once rather than once a file. */
+  prefix: string;
+  limits: { include?: RegExp[]; exclude?: RegExp[] };
+  /** Whether a file it does not fit is reported (see matchInto). */
+  hasFields: boolean;
+}
+
+function prepareTemplates(templates: readonly { spec: FileInputSpec; template: PathTemplate }[]): PreparedTemplate[] {
+  return templates.map(({ spec, template }, index) => {
+    const root = template.root || "/";
+    return { index, spec, template, root, prefix: root === "/" ? "/" : root + "/", limits: limitsOf(spec), hasFields: template.dimensions.length > 0 };
+  });
+}
+
+/** Matches found, one entry each in parallel arrays: the index of the template, the data ID. */
+interface Matches {
+  templates: number[];
+  dataIds: DataId[];
+}
+
+/**
+ * Appends to `found` the inputs `path` is (see matchInputFile) and returns how many; reports the
+ * path when it is none but lies under the root of a template with fields.
+ */
+function matchInto(found: Matches, path: string, templates: readonly PreparedTemplate[], report: { problems: IngestProblem[] }): number {
+  let count = 0;
+  let misfits: string[] | undefined;
+  for (const t of templates) {
+    if (!path.startsWith(t.prefix) || !isSelected(path, t.limits)) continue;
+    const m = t.template.match(path.slice(t.prefix.length));
+    if (m.ok) {
+      found.templates.push(t.index);
+      found.dataIds.push(m.dataId);
+      count++;
+    } else if (m.reason === "bad-value") (misfits ??= []).push(`${m.message} (input '${t.spec.type}', template '${t.template.text}')`);
   }
-  if (matches.length > 0) return matches;
+  if (count > 0) return count;
   // Only a file under the root of a template with fields is a problem: the directory of a
   // fixed-name input (`data/truth.json`) holds other inputs' files too (a relation file, say).
   // Nor is one an input's `include`/`exclude` leaves out.
-  const fits = templates
-    .filter((t) => isInside(path, t.template.root || "/") && t.template.dimensions.length > 0 && isSelectedPath(path, limitsOf(t.spec)))
-    .map((t) => `'${t.template.text}'`);
-  if (misfits.length > 0 || fits.length > 0) {
-    report.problems.push({ file: path, message: misfits.length > 0 ? misfits.join("; ") : `${MISFIT} ${fits.join(" or ")}` });
+  const fits = templates.filter((t) => path.startsWith(t.prefix) && t.hasFields && isSelected(path, t.limits)).map((t) => `'${t.template.text}'`);
+  if (misfits !== undefined || fits.length > 0) {
+    report.problems.push({ file: path, message: misfits !== undefined ? misfits.join("; ") : `${MISFIT} ${fits.join(" or ")}` });
   }
-  return [];
+  return 0;
+}
+
+/** isSelectedPath, without its calls for the input that has neither `include` nor `exclude` (most). */
+function isSelected(path: string, limits: { include?: RegExp[]; exclude?: RegExp[] }): boolean {
+  return (limits.include === undefined && limits.exclude === undefined) || isSelectedPath(path, limits);
 }
 
 /** How the warning about a file that fits no template starts (ingest says it once per file: ingest.ts). */
@@ -209,11 +259,10 @@ function walkFiles(root: string, walk: { depth: number; report: WalkReport; odd:
 }
 
 /** Reports the odd entries a template matches: a path that looks like an input but cannot be read as one. */
-function reportOddEntries(odd: readonly OddEntry[], templates: readonly { spec: FileInputSpec; template: PathTemplate }[], report: WalkReport): void {
+function reportOddEntries(odd: readonly OddEntry[], templates: readonly PreparedTemplate[], report: WalkReport): void {
   for (const entry of odd) {
-    for (const { spec, template } of templates) {
-      const tRoot = template.root || "/";
-      if (!isInside(entry.path, tRoot) || !template.match(entry.path.slice(tRoot === "/" ? 1 : tRoot.length + 1)).ok) continue;
+    for (const { spec, template, prefix } of templates) {
+      if (!entry.path.startsWith(prefix) || !template.match(entry.path.slice(prefix.length)).ok) continue;
       report.problems.push({ file: entry.path, message: `${entry.reason}; input '${spec.type}' skips it` });
       break;
     }
