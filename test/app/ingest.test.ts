@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DimensionUniverse } from "../../src/core/dimensions.js";
@@ -91,6 +92,68 @@ describe("ingestInputs", () => {
       await ingestInputs({ inputs: inputs(data), dimensions: more, repo });
       expect(repo.registry.getDimensions()).toMatchObject({ extra: "int" });
     });
+  });
+
+  it("the stamp misses when a matched file's path, size, mtime, ctime or inode changes, even with the same data ID", async () => {
+    const data = join(dir, "data");
+    makeTree(data);
+    await withRepo((repo) => ingestInputs({ inputs: inputs(data), dimensions, repo }));
+    // Whether the ingest went past the stamp (and read file states), and the stamp it left.
+    const missed = async () =>
+      withRepo(async (repo) => {
+        let lookups = 0;
+        const get = repo.registry.getFileState.bind(repo.registry);
+        repo.registry.getFileState = (path) => (lookups++, get(path));
+        await ingestInputs({ inputs: inputs(data), dimensions, repo });
+        return lookups > 0;
+      });
+    expect(await missed()).toBe(false);
+    const file = join(data, "raw/g/visit2/det3.npy");
+    const changes: Array<[string, () => void]> = [
+      ["size, same mtime", () => (writeFileSync(file, "g-2-3 and more"), utimesSync(file, HOUR_AGO, HOUR_AGO))],
+      ["mtime", () => utimesSync(file, HOUR_AGO - 60, HOUR_AGO - 60)],
+      ["ctime alone", () => chmodSync(file, 0o600)],
+      ["inode: an identical copy put in its place", () => (copyFileSync(file, `${file}.new`, 0), utimesSync(`${file}.new`, HOUR_AGO, HOUR_AGO), renameSync(`${file}.new`, file))],
+      // visit01 gives the same data IDs as visit1: only the paths differ.
+      ["path, same data ID", () => renameSync(join(data, "raw/g/visit1"), join(data, "raw/g/visit01"))],
+    ];
+    for (const [what, change] of changes) {
+      change();
+      expect(await missed(), what).toBe(true);
+      expect(await missed(), `${what}, then nothing`).toBe(false);
+    }
+  });
+
+  it("a stamped ingest reports duplicate data IDs and odd entries as the full walk does", async () => {
+    const data = join(dir, "data");
+    makeTree(data);
+    const visit1 = join(data, "raw/r/visit1");
+    writeFileSync(join(data, "raw/r/visit01-det.npy"), "x"); // fits no template
+    mkdirSync(join(data, "raw/r/visit01"));
+    writeFileSync(join(data, "raw/r/visit01/det1.npy"), "same data ID as visit1/det1"); // a duplicate
+    utimesSync(join(data, "raw/r/visit01/det1.npy"), HOUR_AGO, HOUR_AGO);
+    mkdirSync(join(visit1, "det20.npy")); // a directory
+    symlinkSync(join(dir, "nowhere"), join(visit1, "det21.npy")); // dangling
+    symlinkSync(join(visit1, "det22.npy"), join(visit1, "det22.npy")); // a loop of one link
+    symlinkSync(join(visit1, "det1.npy"), join(visit1, "det23.npy")); // a file, through a link
+    execFileSync("mkfifo", [join(visit1, "det24.npy")]);
+    const ingest = () => withRepo((repo) => ingestInputs({ inputs: inputs(data), dimensions, repo }));
+    const first = await ingest();
+    expect(first).toMatchObject({ added: 301, filesSeen: 303 });
+    const second = await ingest();
+    expect(second).toMatchObject({ added: 0, unchanged: 301, filesSeen: 303 });
+    const template = join(data, "raw/{band}/visit{visit}/det{detector}.npy");
+    const expected = [
+      { file: join(visit1, "det22.npy"), message: "cannot follow symbolic link: ELOOP" },
+      { file: join(visit1, "det20.npy"), message: "is a directory, not a file; input 'raw' skips it" },
+      { file: join(visit1, "det21.npy"), message: "is a dangling symbolic link (its target does not exist); input 'raw' skips it" },
+      { file: join(visit1, "det24.npy"), message: "is a FIFO (named pipe), not a regular file; not read; input 'raw' skips it" },
+      { file: join(data, "raw/r/visit01-det.npy"), message: `does not fit the template '${template}'` },
+      { file: join(visit1, "det1.npy"), message: `gives raw@band=r,detector=1,visit=1, as ${join(data, "raw/r/visit01/det1.npy")} does; ignored` },
+    ];
+    expect(first.problems).toEqual(expected);
+    // The file that fits no template is warned about once (ingest.ts quietKnownMisfits).
+    expect(second.problems).toEqual(expected.filter((p) => !p.file.endsWith("visit01-det.npy")));
   });
 
   it("ingests a tree, then on a rerun re-hashes only the edited and touched files", async () => {
