@@ -67,6 +67,13 @@ export async function collectCandidates(
   }
   // Only the files that are inputs are stated, all at once (on several threads when there are many).
   const stats = await statFiles(paths);
+  // Duplicates are looked for by key only in an input one of whose files is not the rendering of its
+  // data ID (isRenderingOf): a no-op ingest then makes no key at all (ingest.ts's listing needs none).
+  const keyChecked = prepared.map((t) => prepared.some((o) => o !== t && o.spec === t.spec));
+  for (let m = 0; m < matchPaths.length; m++) {
+    const t = found.templates[m]!;
+    if (!keyChecked[t] && !isRenderingOf(paths[matchPaths[m]!]!, prepared[t]!, found.dataIds[m]!)) keyChecked[t] = true;
+  }
   const out: Candidate[] = [];
   // Per input: the first path that gave each key (looked up by template index: one per file).
   const firstsOf = new Map<FileInputSpec, Map<string, string>>();
@@ -79,16 +86,68 @@ export async function collectCandidates(
     const t = found.templates[m]!;
     const spec = prepared[t]!.spec;
     const dataId = found.dataIds[m]!;
-    const key = encodeDataId(dataId);
-    const first = firsts[t]!.get(key);
-    if (first !== undefined) {
-      report.problems.push({ file: path, message: `gives ${spec.type}@${key}, as ${first} does; ignored` });
-      continue;
+    let key: string | undefined;
+    if (keyChecked[t]) {
+      key = encodeDataId(dataId);
+      const first = firsts[t]!.get(key);
+      if (first !== undefined) {
+        report.problems.push({ file: path, message: `gives ${spec.type}@${key}, as ${first} does; ignored` });
+        continue;
+      }
+      firsts[t]!.set(key, path);
     }
-    firsts[t]!.set(key, path);
-    out.push({ spec, path, dataId, key, size: stats[at]!, mtimeMs: stats[at + 1]!, ctimeMs: stats[at + 2]!, ino: stats[at + 3]!, dev: stats[at + 4]! });
+    out.push(new WalkedCandidate(spec, path, dataId, key, stats, at));
   }
   return out;
+}
+
+/** A candidate as the walk makes it: its key is encoded when first asked for (a no-op ingest never asks). */
+class WalkedCandidate implements Candidate {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  dev: number;
+  constructor(
+    public spec: FileInputSpec,
+    public path: string,
+    public dataId: DataId,
+    private encoded: string | undefined,
+    // The walk's stat numbers and where this file's start: no options object, which would be one
+    // more object per file.
+    stats: Float64Array,
+    at: number,
+  ) {
+    this.size = stats[at]!;
+    this.mtimeMs = stats[at + 1]!;
+    this.ctimeMs = stats[at + 2]!;
+    this.ino = stats[at + 3]!;
+    this.dev = stats[at + 4]!;
+  }
+
+  get key(): string {
+    return (this.encoded ??= encodeDataId(this.dataId));
+  }
+}
+
+/**
+ * Whether `path` is its template's text with each field replaced by the field's value in `dataId`
+ * (`visit{visit}` by `visit12`). Files of one template for which it holds cannot give the same data ID
+ * (equal data IDs render equal paths), so they need no check for duplicates by key. A file whose path
+ * writes a value otherwise (`visit012`) fails it and only costs that check.
+ */
+function isRenderingOf(path: string, t: PreparedTemplate, dataId: DataId): boolean {
+  let at = 0;
+  for (let i = 0; i < t.fields.length; i++) {
+    const literal = t.literals[i]!;
+    if (!path.startsWith(literal, at)) return false;
+    at += literal.length;
+    const value = String(dataId[t.fields[i]!]);
+    if (!path.startsWith(value, at)) return false;
+    at += value.length;
+  }
+  const last = t.literals[t.fields.length]!;
+  return path.length === at + last.length && path.endsWith(last);
 }
 
 /**
@@ -119,14 +178,23 @@ interface PreparedTemplate {
   limits: { include?: RegExp[]; exclude?: RegExp[] };
   /** Whether a file it does not fit is reported (see matchInto). */
   hasFields: boolean;
+  /** Its text split at its fields: the names of the fields, and the texts around them (one more). */
+  fields: string[];
+  literals: string[];
 }
 
 function prepareTemplates(templates: readonly { spec: FileInputSpec; template: PathTemplate }[]): PreparedTemplate[] {
   return templates.map(({ spec, template }, index) => {
     const root = template.root || "/";
-    return { index, spec, template, root, prefix: root === "/" ? "/" : root + "/", limits: limitsOf(spec), hasFields: template.dimensions.length > 0 };
+    const parts = template.text.split(FIELD); // literal, field name, literal, …, literal
+    const fields = parts.filter((_, i) => i % 2 === 1).map((name) => name.trim());
+    const literals = parts.filter((_, i) => i % 2 === 0);
+    return { index, spec, template, root, prefix: root === "/" ? "/" : root + "/", limits: limitsOf(spec), hasFields: template.dimensions.length > 0, fields, literals };
   });
 }
+
+/** A field of a template's text, as core/path-template.ts reads it. */
+const FIELD = /\{([^{}]*)\}/;
 
 /** Matches found, one entry each in parallel arrays: the index of the template, the data ID. */
 interface Matches {
