@@ -101,13 +101,14 @@ export async function collectCandidates(
   return out;
 }
 
-/** A candidate as the walk makes it: its key is encoded when first asked for (a no-op ingest never asks). */
+/**
+ * A candidate as the walk makes it: its key is encoded when first asked for (a no-op ingest never
+ * asks), and its stat numbers other than the size are read from the walk's array when asked for: as
+ * fields, the times would be a boxed number each, three objects a file for the collector.
+ */
 class WalkedCandidate implements Candidate {
+  /** A field: hashing sets it to the size read (ingest.ts). */
   size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  ino: number;
-  dev: number;
   constructor(
     public spec: FileInputSpec,
     public path: string,
@@ -115,18 +116,26 @@ class WalkedCandidate implements Candidate {
     private encoded: string | undefined,
     // The walk's stat numbers and where this file's start: no options object, which would be one
     // more object per file.
-    stats: Float64Array,
-    at: number,
+    private stats: Float64Array,
+    private at: number,
   ) {
     this.size = stats[at]!;
-    this.mtimeMs = stats[at + 1]!;
-    this.ctimeMs = stats[at + 2]!;
-    this.ino = stats[at + 3]!;
-    this.dev = stats[at + 4]!;
   }
 
   get key(): string {
     return (this.encoded ??= encodeDataId(this.dataId));
+  }
+  get mtimeMs(): number {
+    return this.stats[this.at + 1]!;
+  }
+  get ctimeMs(): number {
+    return this.stats[this.at + 2]!;
+  }
+  get ino(): number {
+    return this.stats[this.at + 3]!;
+  }
+  get dev(): number {
+    return this.stats[this.at + 4]!;
   }
 }
 
@@ -134,19 +143,21 @@ class WalkedCandidate implements Candidate {
  * Whether `path` is its template's text with each field replaced by the field's value in `dataId`
  * (`visit{visit}` by `visit12`). Files of one template for which it holds cannot give the same data ID
  * (equal data IDs render equal paths), so they need no check for duplicates by key. A file whose path
- * writes a value otherwise (`visit012`) fails it and only costs that check.
+ * writes a value otherwise (`visit012`) fails it and only costs that check. Sound whatever the texts
+ * compared are: a path that passes is a function of its data ID, so two such paths cannot share one.
  */
 function isRenderingOf(path: string, t: PreparedTemplate, dataId: DataId): boolean {
-  let at = 0;
+  // The path matched the template, so it starts with the template's root: compared from there on.
+  let at = t.prefix.length;
   for (let i = 0; i < t.fields.length; i++) {
-    const literal = t.literals[i]!;
+    const literal = i === 0 ? t.firstLiteral : t.literals[i]!;
     if (!path.startsWith(literal, at)) return false;
     at += literal.length;
     const value = String(dataId[t.fields[i]!]);
     if (!path.startsWith(value, at)) return false;
     at += value.length;
   }
-  const last = t.literals[t.fields.length]!;
+  const last = t.fields.length === 0 ? t.firstLiteral : t.literals[t.fields.length]!;
   return path.length === at + last.length && path.endsWith(last);
 }
 
@@ -181,6 +192,8 @@ interface PreparedTemplate {
   /** Its text split at its fields: the names of the fields, and the texts around them (one more). */
   fields: string[];
   literals: string[];
+  /** The first of `literals` without `prefix` (which it starts with, the template's text being absolute). */
+  firstLiteral: string;
 }
 
 function prepareTemplates(templates: readonly { spec: FileInputSpec; template: PathTemplate }[]): PreparedTemplate[] {
@@ -189,7 +202,8 @@ function prepareTemplates(templates: readonly { spec: FileInputSpec; template: P
     const parts = template.text.split(FIELD); // literal, field name, literal, …, literal
     const fields = parts.filter((_, i) => i % 2 === 1).map((name) => name.trim());
     const literals = parts.filter((_, i) => i % 2 === 0);
-    return { index, spec, template, root, prefix: root === "/" ? "/" : root + "/", limits: limitsOf(spec), hasFields: template.dimensions.length > 0, fields, literals };
+    const prefix = root === "/" ? "/" : root + "/";
+    return { index, spec, template, root, prefix, limits: limitsOf(spec), hasFields: template.dimensions.length > 0, fields, literals, firstLiteral: literals[0]!.slice(prefix.length) };
   });
 }
 
