@@ -156,6 +156,24 @@ describe("ingestInputs", () => {
     expect(second.problems).toEqual(expected.filter((p) => !p.file.endsWith("visit01-det.npy")));
   });
 
+  it("finds a duplicate written in a repeated field, beside a fixed-name input, on full and stamped walks alike", async () => {
+    const data = join(dir, "data");
+    mkdirSync(join(data, "7"), { recursive: true });
+    for (const name of ["7/v7.dat", "7/v007.dat", "truth.json"]) {
+      writeFileSync(join(data, name), name);
+      utimesSync(join(data, name), HOUR_AGO, HOUR_AGO);
+    }
+    const specs: InputSpec[] = [
+      { kind: "files", type: "frame", path: join(data, "{visit}/v{visit}.dat"), dimensions: ["visit"], storage: "bytes", prerequisite: false },
+      { kind: "files", type: "truth", path: join(data, "truth.json"), dimensions: [], storage: "bytes", prerequisite: false },
+    ];
+    const ingest = () => withRepo((repo) => ingestInputs({ inputs: specs, dimensions, repo }));
+    const expected = [{ file: join(data, "7/v7.dat"), message: `gives frame@visit=7, as ${join(data, "7/v007.dat")} does; ignored` }];
+    const first = await ingest();
+    expect(first).toMatchObject({ added: 2, problems: expected });
+    expect(await ingest()).toMatchObject({ added: 0, unchanged: 2, problems: expected });
+  });
+
   it("ingests a tree, then on a rerun re-hashes only the edited and touched files", async () => {
     const data = join(dir, "data");
     makeTree(data);
