@@ -16,7 +16,7 @@
  *   would come out the same, with its outputs present. It reports per-task counts, not per-quantum
  *   events; `quanta status --list` lists them.
  * - The ingest stamp (`ingest\0<collection>`): a hash of the input specs and of every matched file's
- *   (path, data ID, size, mtime). When the walk finds the same list at the same generation, every file
+ *   input, path, size, mtime, ctime, inode and device (the path and its template give the data ID). When the walk finds the same list at the same generation, every file
  *   is unchanged and no file state or dataset needs reading. It is not written while a file is racily
  *   new (modified within the timestamp granularity), so such a file is hashed again next time.
  *
@@ -30,8 +30,8 @@
  * directory has not changed since is not read. The first check after a stamp is written reads the
  * shards and writes the stamp again with their ctimes (`refreshed`); later ones stat 256 directories.
  * A stamp written over another keeps the shards the other trusted whose directories have not changed
- * since (`BlobStore.shardsUnchanged`): after a run that wrote a few blobs, the next check reads those
- * few shards only.
+ * since and in which it lists no blob the other did not (`BlobStore.shardsUnchanged`): after a run
+ * that wrote a few blobs, the next check reads those few shards only.
  */
 import { canonicalJson } from "../core/canonical-json.js";
 import type { BlobDigest, Hasher } from "../core/digest.js";
@@ -166,7 +166,7 @@ export function runStampAt(repo: Repository, collection: string, fingerprint: st
 
 export async function writeRunStamp(repo: Repository, collection: string, stamp: Omit<RunStamp, "v" | "generation" | "shards">): Promise<void> {
   const name = runStampName(collection);
-  const shards = shardsStillTrusted(repo, name);
+  const shards = shardsStillTrusted(repo, name, stamp.fileBlobs);
   await repo.registry.commit(() => {
     repo.registry.putStamp(name, { v: STAMP_VERSION, ...stamp, ...shards, generation: repo.registry.generation() });
   });
@@ -184,16 +184,16 @@ export async function ingestUnchanged(repo: Repository, collection: string, list
 
 export async function writeIngestStamp(repo: Repository, collection: string, listing: string, fileBlobs: BlobDigest[]): Promise<void> {
   const name = ingestStampName(collection);
-  const shards = shardsStillTrusted(repo, name);
+  const shards = shardsStillTrusted(repo, name, fileBlobs);
   await repo.registry.commit(() => {
     repo.registry.putStamp(name, { v: STAMP_VERSION, listing, fileBlobs, ...shards, generation: repo.registry.generation() });
   });
 }
 
-/** The `shards` field of a stamp written over the stamp `name`: the shards it trusted, unchanged since. */
-function shardsStillTrusted(repo: Repository, name: string): { shards?: Record<string, number> } {
+/** The `shards` field of a stamp listing `fileBlobs` written over the stamp `name`: what it may keep of the other's. */
+function shardsStillTrusted(repo: Repository, name: string, fileBlobs: readonly BlobDigest[]): { shards?: Record<string, number> } {
   const before = repo.registry.getStamp(name) as AnyStamp | undefined;
   if (before?.v !== STAMP_VERSION || before.shards === undefined) return {};
-  const shards = repo.blobs.shardsUnchanged(before.shards);
+  const shards = repo.blobs.shardsUnchanged(before.shards, fileBlobs, before.fileBlobs);
   return Object.keys(shards).length > 0 ? { shards } : {};
 }

@@ -649,16 +649,20 @@ export class BlobStore {
   }
 
   /**
-   * The shards of `trusted` (as `filesPresent` gives them) whose directories are unchanged since: a
-   * stamp written after a run carries them over from the stamp before. A blob the new stamp lists in
-   * such a shard was there during the run (written, or found), and no entry of the directory has come
-   * or gone since it was trusted, so it is still there: the next check reads only the shards the run
-   * wrote into, not all 256.
+   * What a stamp listing `digests` may keep of another's trusted shards (`trusted`, as `filesPresent`
+   * gave them for the other's `before` list): the shards whose directories are unchanged since and in
+   * which `digests` lists no blob `before` did not. What the other's check found there is still there
+   * (no file has come or gone since), and it is all the new stamp needs there: the next check reads only
+   * the shards a run wrote into or found new blobs in, not all 256. (That a blob was found during the
+   * run is not enough: `exists` may answer from a listing older than the trust.)
    */
-  shardsUnchanged(trusted: Readonly<Record<string, number>>): Record<string, number> {
+  shardsUnchanged(trusted: Readonly<Record<string, number>>, digests: readonly BlobDigest[], before: readonly BlobDigest[]): Record<string, number> {
+    const known = new Set(before);
+    const added = new Set<string>();
+    for (const d of digests) if (!known.has(d)) added.add(d.slice(0, 2));
     const kept: Record<string, number> = {};
     for (const [shard, ctime] of Object.entries(trusted)) {
-      if (statSync(join(this.root, shard), { throwIfNoEntry: false })?.ctimeMs === ctime) kept[shard] = ctime;
+      if (!added.has(shard) && statSync(join(this.root, shard), { throwIfNoEntry: false })?.ctimeMs === ctime) kept[shard] = ctime;
     }
     return kept;
   }

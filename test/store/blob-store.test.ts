@@ -165,7 +165,7 @@ describe("filesPresent", () => {
     expect(store.filesPresent([digests[1]!], settled.trusted).present).toBe(true);
   });
 
-  it("carries over the trusted shards no blob has come to or gone from since (shardsUnchanged)", async () => {
+  it("carries over the trusted shards no blob has come to or gone from since, and where no blob is new (shardsUnchanged)", async () => {
     const store = new BlobStore(dir, await loadHasher());
     // A new blob file whose digest passes `fits` (its shard is its digest's first two characters).
     let tried = 0;
@@ -175,18 +175,30 @@ describe("filesPresent", () => {
         if (fits(store.hasher.hashBytes(bytes))) return store.putSync(bytes);
       }
     };
+    const shardOf = (d: string) => d.slice(0, 2);
     const a = blobWhere(() => true);
-    const b = blobWhere((d) => d.slice(0, 2) !== a.slice(0, 2));
+    const b = blobWhere((d) => shardOf(d) !== shardOf(a));
+    // In a third shard: known to this store (its listing of the shard is taken now), then removed
+    // behind its back, so that `exists` still says yes.
+    const gone = blobWhere((d) => shardOf(d) !== shardOf(a) && shardOf(d) !== shardOf(b));
+    expect(store.exists(gone)).toBe(true);
+    rmSync(store.pathOf(gone));
+    const neighbour = blobWhere((d) => shardOf(d) === shardOf(gone));
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const { trusted } = store.filesPresent([a, b]);
-    expect(Object.keys(trusted).sort()).toEqual([a.slice(0, 2), b.slice(0, 2)].sort());
-    expect(store.shardsUnchanged(trusted)).toEqual(trusted);
-    // A new blob in a's shard: that shard is read again by the next check, b's is not.
-    blobWhere((d) => d.slice(0, 2) === a.slice(0, 2));
-    expect(store.shardsUnchanged(trusted)).toEqual({ [b.slice(0, 2)]: trusted[b.slice(0, 2)] });
+    const before = [a, b, neighbour];
+    const { trusted } = store.filesPresent(before);
+    expect(Object.keys(trusted).sort()).toEqual([shardOf(a), shardOf(b), shardOf(gone)].sort());
+    expect(store.shardsUnchanged(trusted, before, before)).toEqual(trusted);
+    // A blob the new stamp lists and the old did not: its shard is read again, whatever `exists` says.
+    expect(store.exists(gone)).toBe(true);
+    expect(store.shardsUnchanged(trusted, [...before, gone], before)).toEqual({ [shardOf(a)]: trusted[shardOf(a)], [shardOf(b)]: trusted[shardOf(b)] });
+    expect(store.filesPresent([...before, gone], store.shardsUnchanged(trusted, [...before, gone], before)).present).toBe(false);
+    // A new blob file in a's shard: that shard is read again by the next check, b's is not.
+    blobWhere((d) => shardOf(d) === shardOf(a));
+    expect(store.shardsUnchanged(trusted, before, before)).toEqual({ [shardOf(b)]: trusted[shardOf(b)], [shardOf(gone)]: trusted[shardOf(gone)] });
     // A blob gone from b's shard: not carried over either.
     rmSync(store.pathOf(b));
-    expect(store.shardsUnchanged(trusted)).toEqual({});
+    expect(store.shardsUnchanged(trusted, before, before)).toEqual({ [shardOf(gone)]: trusted[shardOf(gone)] });
   });
 });
 
