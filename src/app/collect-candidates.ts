@@ -144,7 +144,8 @@ class WalkedCandidate implements Candidate {
  * (`visit{visit}` by `visit12`). Files of one template for which it holds cannot give the same data ID
  * (equal data IDs render equal paths), so they need no check for duplicates by key. A file whose path
  * writes a value otherwise (`visit012`) fails it and only costs that check. Sound whatever the texts
- * compared are: a path that passes is a function of its data ID, so two such paths cannot share one.
+ * compared are: a path that passes is a function of its data ID, so two such paths cannot share one
+ * (the walk gives each path once).
  */
 function isRenderingOf(path: string, t: PreparedTemplate, dataId: DataId): boolean {
   // The path matched the template, so it starts with the template's root: compared from there on.
@@ -315,10 +316,18 @@ function walkFiles(root: string, walk: { depth: number; report: WalkReport; odd:
     }
     if (id !== undefined) ancestors.add(id);
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    let previous: string | undefined;
     for (const e of entries) {
       if (e.name.startsWith(".")) continue;
       // `dir` is absolute and normal, so a join is a concatenation (path.join costs microseconds a file).
       const path = dir === "/" ? "/" + e.name : dir + "/" + e.name;
+      // Names are read as UTF-8: two names whose bytes differ (one not UTF-8) can read alike. The path
+      // is walked once (collectCandidates counts on each path coming once).
+      if (e.name === previous) {
+        report.problems.push({ file: path, message: "is the name of two directory entries as read (one name is not UTF-8); only one is read" });
+        continue;
+      }
+      previous = e.name;
       const deeper = level + 1 < depth;
       if (e.isDirectory()) {
         odd.push({ path, reason: describeOddEntry(e) });

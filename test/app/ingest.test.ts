@@ -174,6 +174,23 @@ describe("ingestInputs", () => {
     expect(await ingest()).toMatchObject({ added: 0, unchanged: 2, problems: expected });
   });
 
+  it("reads a name that two directory entries read as (one not UTF-8) once, and says so, on full and stamped walks alike", async () => {
+    const data = join(dir, "data");
+    mkdirSync(data, { recursive: true });
+    // g-\xff.x is not UTF-8: Node reads it as g-\ufffd.x, the other file's name.
+    const names = [Buffer.from("g-\xff.x", "latin1"), Buffer.from("g-\ufffd.x", "utf8")];
+    for (const name of names) {
+      const path = Buffer.concat([Buffer.from(data + "/"), name]);
+      writeFileSync(path, name);
+      utimesSync(path, HOUR_AGO, HOUR_AGO);
+    }
+    const specs: InputSpec[] = [{ kind: "files", type: "e", path: join(data, "{band}.x"), dimensions: ["band"], storage: "bytes", prerequisite: false }];
+    const ingest = () => withRepo((repo) => ingestInputs({ inputs: specs, dimensions, repo }));
+    const twice = [{ file: join(data, "g-\ufffd.x"), message: "is the name of two directory entries as read (one name is not UTF-8); only one is read" }];
+    expect(await ingest()).toMatchObject({ added: 1, problems: twice });
+    expect(await ingest()).toMatchObject({ added: 0, unchanged: 1, problems: twice });
+  });
+
   it("ingests a tree, then on a rerun re-hashes only the edited and touched files", async () => {
     const data = join(dir, "data");
     makeTree(data);
