@@ -13,11 +13,25 @@ import { resolve } from "node:path";
 const root = resolve(import.meta.dirname, "..");
 const lazyWidth = resolve(root, "scripts/bundle/string-width.mjs");
 
-/** Every import of `string-width` but the stand-in's own goes to the stand-in (scripts/bundle/string-width.mjs). */
+/**
+ * Every import of `string-width` goes to a stand-in (scripts/bundle/string-width.mjs) for the version
+ * its importer resolves to. The stand-in `require`s that version: esbuild then bundles it so that it is
+ * set up on the stand-in's first call, not when the CLI starts.
+ */
 const lazyStringWidth = {
   name: "lazy-string-width",
   setup(build) {
-    build.onResolve({ filter: /^string-width$/ }, (args) => (args.importer === lazyWidth ? undefined : { path: lazyWidth }));
+    build.onResolve({ filter: /^string-width$/ }, async (args) => {
+      if (args.pluginData?.real) return undefined;
+      const real = await build.resolve("string-width", { kind: args.kind, resolveDir: args.resolveDir, pluginData: { real: true } });
+      if (real.errors.length > 0) return { errors: real.errors };
+      return { path: real.path, namespace: "string-width-stand-in" };
+    });
+    build.onLoad({ filter: /.*/, namespace: "string-width-stand-in" }, (args) => ({
+      contents: `import { lazyStringWidth } from ${JSON.stringify(lazyWidth)};\nexport default lazyStringWidth(() => require(${JSON.stringify(args.path)}).default);\n`,
+      resolveDir: root,
+      loader: "js",
+    }));
   },
 };
 // Chunk names change with their contents: the last build's go first.
