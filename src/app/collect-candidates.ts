@@ -68,11 +68,15 @@ export async function collectCandidates(
   // Only the files that are inputs are stated, all at once (on several threads when there are many).
   const stats = await statFiles(paths);
   // Duplicates are looked for by key only in an input one of whose files is not the rendering of its
-  // data ID (isRenderingOf): a no-op ingest then makes no key at all (ingest.ts's listing needs none).
+  // data ID (PathTemplate.renders): a no-op ingest then makes no key at all (ingest.ts's listing needs
+  // none). Files that render their data IDs cannot share one (equal data IDs render equal paths, and
+  // the walk gives each path once).
   const keyChecked = prepared.map((t) => prepared.some((o) => o !== t && o.spec === t.spec));
   for (let m = 0; m < matchPaths.length; m++) {
     const t = found.templates[m]!;
-    if (!keyChecked[t] && !isRenderingOf(paths[matchPaths[m]!]!, prepared[t]!, found.dataIds[m]!)) keyChecked[t] = true;
+    if (keyChecked[t]) continue;
+    const { template, prefix } = prepared[t]!;
+    if (!template.renders(paths[matchPaths[m]!]!.slice(prefix.length), found.dataIds[m]!)) keyChecked[t] = true;
   }
   const out: Candidate[] = [];
   // Per input: the first path that gave each key (looked up by template index: one per file).
@@ -140,29 +144,6 @@ class WalkedCandidate implements Candidate {
 }
 
 /**
- * Whether `path` is its template's text with each field replaced by the field's value in `dataId`
- * (`visit{visit}` by `visit12`). Files of one template for which it holds cannot give the same data ID
- * (equal data IDs render equal paths), so they need no check for duplicates by key. A file whose path
- * writes a value otherwise (`visit012`) fails it and only costs that check. Sound whatever the texts
- * compared are: a path that passes is a function of its data ID, so two such paths cannot share one
- * (the walk gives each path once).
- */
-function isRenderingOf(path: string, t: PreparedTemplate, dataId: DataId): boolean {
-  // The path matched the template, so it starts with the template's root: compared from there on.
-  let at = t.prefix.length;
-  for (let i = 0; i < t.fields.length; i++) {
-    const literal = i === 0 ? t.firstLiteral : t.literals[i]!;
-    if (!path.startsWith(literal, at)) return false;
-    at += literal.length;
-    const value = String(dataId[t.fields[i]!]);
-    if (!path.startsWith(value, at)) return false;
-    at += value.length;
-  }
-  const last = t.fields.length === 0 ? t.firstLiteral : t.literals[t.fields.length]!;
-  return path.length === at + last.length && path.endsWith(last);
-}
-
-/**
  * The inputs a file found under the template roots is (with its data ID under each); none when it fits
  * no template, reported as a problem when it lies under the root of a template with fields.
  */
@@ -190,26 +171,22 @@ interface PreparedTemplate {
   limits: { include?: RegExp[]; exclude?: RegExp[] };
   /** Whether a file it does not fit is reported (see matchInto). */
   hasFields: boolean;
-  /** Its text split at its fields: the names of the fields, and the texts around them (one more). */
-  fields: string[];
-  literals: string[];
-  /** The first of `literals` without `prefix` (which it starts with, the template's text being absolute). */
-  firstLiteral: string;
 }
 
 function prepareTemplates(templates: readonly { spec: FileInputSpec; template: PathTemplate }[]): PreparedTemplate[] {
-  return templates.map(({ spec, template }, index) => {
-    const root = template.root || "/";
-    const parts = template.text.split(FIELD); // literal, field name, literal, …, literal
-    const fields = parts.filter((_, i) => i % 2 === 1).map((name) => name.trim());
-    const literals = parts.filter((_, i) => i % 2 === 0);
-    const prefix = root === "/" ? "/" : root + "/";
-    return { index, spec, template, root, prefix, limits: limitsOf(spec), hasFields: template.dimensions.length > 0, fields, literals, firstLiteral: literals[0]!.slice(prefix.length) };
-  });
+  let prepared = preparedOf.get(templates);
+  if (prepared === undefined) {
+    prepared = templates.map(({ spec, template }, index) => {
+      const root = template.root || "/";
+      return { index, spec, template, root, prefix: root === "/" ? "/" : root + "/", limits: limitsOf(spec), hasFields: template.dimensions.length > 0 };
+    });
+    preparedOf.set(templates, prepared);
+  }
+  return prepared;
 }
 
-/** A field of a template's text, as core/path-template.ts reads it. */
-const FIELD = /\{([^{}]*)\}/;
+/** Prepared once per list of templates: matchInputFile is called once per file of a watch's changes. */
+const preparedOf = new WeakMap<readonly { spec: FileInputSpec; template: PathTemplate }[], PreparedTemplate[]>();
 
 /** Matches found, one entry each in parallel arrays: the index of the template, the data ID. */
 interface Matches {

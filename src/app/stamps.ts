@@ -16,8 +16,9 @@
  *   would come out the same, with its outputs present. It reports per-task counts, not per-quantum
  *   events; `quanta status --list` lists them.
  * - The ingest stamp (`ingest\0<collection>`): a hash of the input specs and of every matched file's
- *   input, path, size, mtime, ctime, inode and device (the path and its template give the data ID). When the walk finds the same list at the same generation, every file
- *   is unchanged and no file state or dataset needs reading. It is not written while a file is racily
+ *   input, path, size, mtime, ctime, inode and device (the path and its template give the data ID).
+ *   When the walk finds the same list at the same generation, every file is unchanged and no file
+ *   state or dataset needs reading. It is not written while a file is racily
  *   new (modified within the timestamp granularity), so such a file is hashed again next time.
  *
  * Stamps are a cache: a miss costs only the full walk, and a stale hit cannot happen, because any

@@ -20,6 +20,11 @@ export interface PathTemplate {
   readonly dimensions: readonly string[];
   /** Maps a path relative to `root` to a data ID, or says why it does not fit. */
   match(relativePath: string): PathMatch;
+  /**
+   * Whether a path relative to `root` is this template with each field written as its value in
+   * `dataId` (`visit12` for visit=12, not `visit012`): such paths are a function of their data IDs.
+   */
+  renders(relativePath: string, dataId: DataId): boolean;
 }
 
 export type PathMatch =
@@ -123,6 +128,17 @@ function buildTemplate(
         dataId[name] = value;
       }
       return { ok: true, dataId };
+    },
+    renders(relativePath: string, dataId: DataId): boolean {
+      if (fixed) return relativePath === fixedName;
+      let at = 0;
+      for (let i = 0; i < fields.length; i++) {
+        const value = String(dataId[fields[i]!]);
+        if (!relativePath.startsWith(literals[i]!, at) || !relativePath.startsWith(value, (at += literals[i]!.length))) return false;
+        at += value.length;
+      }
+      const last = literals[fields.length]!;
+      return relativePath.length === at + last.length && relativePath.endsWith(last);
     },
   };
   return { ok: true, template };
