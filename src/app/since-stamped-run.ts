@@ -6,13 +6,14 @@
  * the registry at generation G. When the registry was still at G just before this run's ingest, and
  * that ingest changed the content of some input files but added, removed and re-related none, then
  * this run's graph is that run's (same fingerprint, same inputs) and only the datasets of the changed
- * files differ. What that run left of every produced dataset is read back from the output collection's
- * records, and taken only if it hashes to the digest of the states the run ended with, kept in its
- * stamp (`statesDigest`): the records can hold other things (an output left from before its quantum
- * found no work, a dataset another pipeline wrote into the same collection), and those are not what
- * the quanta that would be skipped left. The engine then decides only the quanta the changes reach
- * (engine.ts, RunOptions.since); every other quantum is up to date without reading its record or
- * computing its key.
+ * files differ. The states that run ended with (every produced dataset's digest, or none) were kept
+ * beside its stamp, a line each (`runStates`, stamps.ts `runStatesText`), and are taken when they hash
+ * to the digest the stamp holds. They are the run's own answer, as a watch keeps it in memory: the
+ * output collection's records are not (an output left from before its quantum found no work, a
+ * dataset another pipeline wrote into the same collection), and reading them back cost a record per
+ * produced dataset, most of the time of a one-change run of a large graph. The engine then decides
+ * only the quanta the changes reach (engine.ts, RunOptions.since); every other quantum is up to date
+ * without reading its record or computing its key.
  *
  * Anything else (another write since the stamp, an input added or removed, a changed file that names
  * no dataset of the graph) gives undefined, and the run resolves every quantum as it would anyway.
@@ -21,11 +22,10 @@ import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { DatasetStates, RunOptions } from "../exec/engine.js";
 import type { BlobDigest } from "../core/digest.js";
 import { createTextHash, type StoreHasher } from "../store/hasher.js";
-import type { Registry } from "../store/registry.js";
 import type { Repository } from "../store/repository.js";
 import { inputDatasetsAt } from "./changed-input-datasets.js";
 import type { IngestReport } from "./ingest.js";
-import { runStampAt } from "./stamps.js";
+import { runStampAt, runStatesText } from "./stamps.js";
 
 export interface StampedRunCheck {
   repo: Repository;
@@ -49,28 +49,43 @@ export function sinceStampedRun(check: StampedRunCheck): RunOptions["since"] | u
     if (ids.length === 0) return undefined;
     for (const id of ids) changedInputs.add(id);
   }
-  const states = statesInRegistry(graph, repo.registry, check.collection);
-  return statesDigest(repo.hasher, graph, states) === stamp.states ? { states, changedInputs } : undefined;
+  const text = runStatesText(repo, check.collection);
+  if (text === undefined || textDigest(repo.hasher, text) !== stamp.states) return undefined;
+  const states = statesOfText(graph, text);
+  return states === undefined ? undefined : { states, changedInputs };
 }
 
-/** A digest of every produced dataset's state (digest or absent), in id order. */
-export function statesDigest(hasher: StoreHasher, graph: QuantumGraph, states: DatasetStates): string {
+/**
+ * What a run stamp keeps of the states a run ended with: each produced dataset's digest ("-" when
+ * absent), a line each, in id order; and its digest, which the stamp holds.
+ */
+export function runStates(hasher: StoreHasher, graph: QuantumGraph, states: DatasetStates): { text: string; digest: string } {
+  const lines: string[] = [];
+  for (let d = 0; d < graph.datasetCount; d++) if (graph.producerOf(d) >= 0) lines.push(states[d] ?? "-");
+  const text = lines.length === 0 ? "" : lines.join("\n") + "\n";
+  return { text, digest: textDigest(hasher, text) };
+}
+
+function textDigest(hasher: StoreHasher, text: string): string {
   const hash = createTextHash(hasher);
-  for (let d = 0; d < graph.datasetCount; d++) if (graph.producerOf(d) >= 0) hash.add(`${states[d] ?? "-"}\n`);
+  hash.add(text);
   return hash.digest();
 }
 
 /**
- * Every produced dataset's digest as `collection` holds it (null: absent). Inputs are left null: the
- * engine reads an input's state itself and knows the changed ones from `changedInputs`.
+ * The states `runStates` wrote, as the engine takes them (inputs null: the engine reads an input's
+ * state itself and knows the changed ones from `changedInputs`); undefined when the text does not
+ * have a line for each produced dataset of `graph`.
  */
-function statesInRegistry(graph: QuantumGraph, registry: Registry, collection: string): DatasetStates {
+function statesOfText(graph: QuantumGraph, text: string): DatasetStates | undefined {
+  const lines = text.split("\n");
   const states: (BlobDigest | null)[] = new Array(graph.datasetCount).fill(null);
-  for (const t of graph.types) {
-    if (t.count === 0 || graph.producerOf(t.first) < 0) continue;
-    const digests = new Map<string, BlobDigest>();
-    for (const e of registry.listDatasets({ collection, type: t.type })) digests.set(e.key, e.record.digest);
-    for (let d = t.first; d < t.first + t.count; d++) if (graph.producerOf(d) >= 0) states[d] = digests.get(graph.datasetKey(d)) ?? null;
+  let at = 0;
+  for (let d = 0; d < graph.datasetCount; d++) {
+    if (graph.producerOf(d) < 0) continue;
+    const line = lines[at++];
+    if (line === undefined || line === "") return undefined;
+    states[d] = line === "-" ? null : (line as BlobDigest);
   }
-  return states;
+  return at === lines.length - 1 && lines[at] === "" ? states : undefined;
 }

@@ -57,8 +57,8 @@ export interface RunStamp {
   /** What the plan dropped (reported again by a run the stamp answers). */
   warnings?: PlanWarning[];
   /**
-   * A digest of every produced dataset's state at the end of the run (app/since-stamped-run.ts): a
-   * later run may take the output collection's records as those states only when they hash the same.
+   * The digest of the states the run ended with, kept beside the stamp (`runStatesText`): a later
+   * run takes them only when they hash the same (app/since-stamped-run.ts).
    */
   states?: string;
 }
@@ -98,6 +98,7 @@ export function runFingerprint(hasher: Hasher, id: RunIdentity): string {
 }
 
 const runStampName = (collection: string) => `run\0${collection}`;
+const runStatesName = (collection: string) => `run-states\0${collection}`;
 
 /** The fingerprint of the last run stamp of `collection` (undefined: none). */
 export function lastRunFingerprint(repo: Repository, collection: string): string | undefined {
@@ -165,12 +166,23 @@ export function runStampAt(repo: Repository, collection: string, fingerprint: st
   return repo.blobs.filesPresent(stamp.fileBlobs, stamp.shards).present ? stamp : undefined;
 }
 
-export async function writeRunStamp(repo: Repository, collection: string, stamp: Omit<RunStamp, "v" | "generation" | "shards">): Promise<void> {
+/**
+ * Writes the run stamp, and beside it, in the same commit, the text of the states the run ended with
+ * (`statesText`, whose digest is `stamp.states`); a stamp without states leaves none.
+ */
+export async function writeRunStamp(repo: Repository, collection: string, stamp: Omit<RunStamp, "v" | "generation" | "shards">, statesText?: string): Promise<void> {
   const name = runStampName(collection);
   const shards = shardsStillTrusted(repo, name, stamp.fileBlobs);
   await repo.registry.commit(() => {
     repo.registry.putStamp(name, { v: STAMP_VERSION, ...stamp, ...shards, generation: repo.registry.generation() });
+    repo.registry.putStamp(runStatesName(collection), stamp.states === undefined ? "" : statesText);
   });
+}
+
+/** The text of the states the last run stamp of `collection` ended with (see writeRunStamp). */
+export function runStatesText(repo: Repository, collection: string): string | undefined {
+  const text = repo.registry.getStamp(runStatesName(collection));
+  return typeof text === "string" ? text : undefined;
 }
 
 /** Whether the ingest stamp of `collection` says a walk that found `listing` changes nothing. */

@@ -12,6 +12,8 @@ import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeTempDir, PROJECT_ROOT, runCli } from "../helpers/cli.js";
+import { runStatesText } from "../../src/app/stamps.js";
+import { openRepository } from "../../src/store/repository.js";
 import { itemsOf, makeChainFixture, runChain, type RunOutcome } from "./chain-fixture.js";
 
 const FACTOR = ["--config", "double.factor=1"];
@@ -102,7 +104,56 @@ describe("19.4 one input changed", () => {
     expect(r.ran).toEqual(["double@item=2", "parity@item=2"].sort());
     expect(await collection("repo", fx.dir)).toEqual(await fresh());
   });
+
+  it("takes the states the last run kept beside its stamp, and only when they hash to the stamp's digest", async () => {
+    expect((await runChain(fx.dir, FACTOR)).code).toBe(0);
+    const repo = await openRepository(fx.repo, { write: true, command: "test" });
+    const kept = runStatesText(repo, "chain");
+    await repo.close();
+    // A line per produced dataset (6 doubles, 6 parities, the total), each a digest.
+    expect(kept?.split("\n")).toHaveLength(14);
+    expect(kept?.trimEnd().split("\n").every((l) => /^[0-9a-f]{32}-\d+$/.test(l))).toBe(true);
+
+    // Damaged (one digest swapped for another): not taken, every quantum is resolved, and the run
+    // keeps the states it ended with.
+    await setStates(fx.repo, (text) => {
+      const lines = text.split("\n");
+      [lines[0], lines[1]] = [lines[1]!, lines[0]!];
+      return lines.join("\n");
+    });
+    setRaw(3, 4);
+    let r = await runChain(fx.dir, FACTOR);
+    expect(r.code, r.stderr).toBe(0);
+    expect(untouched(r)).toBe(0);
+    expect(r.ran).toEqual(["double@item=3", "parity@item=3", "total"]);
+    expect(await collection("repo", fx.dir)).toEqual(await fresh());
+
+    // Gone (a repository written before states were kept): the same.
+    await setStates(fx.repo, () => undefined);
+    setRaw(3, 6);
+    r = await runChain(fx.dir, FACTOR);
+    expect(untouched(r)).toBe(0);
+    expect(r.ran).toEqual(["double@item=3", "parity@item=3"]);
+
+    // Kept again by that run: the next edit takes them.
+    setRaw(3, 3);
+    r = await runChain(fx.dir, FACTOR);
+    expect(untouched(r)).toBe(10);
+    expect([...r.ran, ...r.upToDate].sort()).toEqual(["double@item=3", "parity@item=3", "total"]); // the cache answers each
+    expect(await collection("repo", fx.dir)).toEqual(await fresh());
+  });
 });
+
+/** Rewrites the run states kept beside the stamp of collection "chain" (undefined: removes them). */
+async function setStates(repoDir: string, change: (text: string) => string | undefined): Promise<void> {
+  const repo = await openRepository(repoDir, { write: true, command: "test" });
+  try {
+    const text = runStatesText(repo, "chain")!;
+    await repo.registry.commit(() => repo.registry.putStamp("run-states\0chain", change(text)));
+  } finally {
+    await repo.close();
+  }
+}
 
 /**
  * The output collection's records are not always what the last run left: the shortcut checks them
