@@ -43,7 +43,6 @@ import { PoolExecutor } from "../exec/pool-executor.js";
 import { checkSlurmResources, countingSlurm, makeSlurmExecutor, SLURM_SLOTS } from "./slurm-session.js";
 import type { QuantumExecutor } from "../exec/quantum-job.js";
 import { openRepository, type Repository } from "../store/repository.js";
-import { loadSavedPlan } from "../store/plan-file.js";
 import { checkPlannedInputs } from "./planned-inputs.js";
 import { createReporter } from "../ui/create-reporter.js";
 import { buildPlan, emitPlanWarnings, preparePlan, type PlanRequest } from "./plan-pipeline.js";
@@ -352,6 +351,8 @@ export class RunSession {
 
   private async execPlan(opts: { planFile: string; collection?: string }, emit: (e: EventBody) => void): Promise<number> {
     const loading = performance.now();
+    // Loaded here, not with the session: its msgpackr costs every other run about 30 ms to load.
+    const { loadSavedPlan } = await import("../store/plan-file.js");
     const { graph, inputDigests } = await loadSavedPlan(opts.planFile);
     const loadMs = Math.round(performance.now() - loading);
     const collection = opts.collection ?? graph.pipeline.name;
