@@ -25,8 +25,8 @@
  * write to the registry changes the generation, but for stamps and file states. (A file state changes
  * only with a file's size or mtime, which the ingest stamp's listing holds; runs never read them.)
  *
- * Blob files are not in the registry: a stamp lists the ones it needs, and holds only while they all
- * exist. Checking 300,000 of them would read every shard directory; instead a stamp remembers the
+ * Blob files are not in the registry: a stamp lists the ones it needs (grouped by shard, a string per
+ * shard: store/sharded-blobs.ts), and holds only while they all exist. Checking 300,000 of them would read every shard directory; instead a stamp remembers the
  * ctime of each shard directory found complete (`BlobStore.filesPresent`), and a shard whose
  * directory has not changed since is not read. The first check after a stamp is written reads the
  * shards and writes the stamp again with their ctimes (`refreshed`); later ones stat 256 directories.
@@ -40,8 +40,10 @@ import type { Pipeline } from "../core/pipeline.js";
 import type { PlanWarning } from "../core/plan-warning.js";
 import { KEY_VERSION } from "../core/quantum-key.js";
 import type { Repository } from "../store/repository.js";
+import { shardBlobs, type ShardedBlobs } from "../store/sharded-blobs.js";
 
-const STAMP_VERSION = 1;
+// 2: `fileBlobs` grouped by shard (store/sharded-blobs.ts), not an array. A stamp of another version is a miss.
+const STAMP_VERSION = 2;
 
 export interface RunStamp {
   v: number;
@@ -51,7 +53,7 @@ export interface RunStamp {
   datasets: number;
   tasks: { task: string; quanta: number }[];
   /** Output blobs kept in files: each must still exist for the stamp to hold. */
-  fileBlobs: BlobDigest[];
+  fileBlobs: ShardedBlobs;
   /** The ctimes of shard directories found to hold their `fileBlobs` (see the module comment). */
   shards?: Record<string, number>;
   /** What the plan dropped (reported again by a run the stamp answers). */
@@ -67,7 +69,7 @@ export interface IngestStamp {
   v: number;
   listing: string;
   generation: number;
-  fileBlobs: BlobDigest[];
+  fileBlobs: ShardedBlobs;
   shards?: Record<string, number>;
 }
 
@@ -170,11 +172,17 @@ export function runStampAt(repo: Repository, collection: string, fingerprint: st
  * Writes the run stamp, and beside it, in the same commit, the text of the states the run ended with
  * (`statesText`, whose digest is `stamp.states`); a stamp without states leaves none.
  */
-export async function writeRunStamp(repo: Repository, collection: string, stamp: Omit<RunStamp, "v" | "generation" | "shards">, statesText?: string): Promise<void> {
+export async function writeRunStamp(
+  repo: Repository,
+  collection: string,
+  { fileBlobs, ...stamp }: Omit<RunStamp, "v" | "generation" | "shards" | "fileBlobs"> & { fileBlobs: Iterable<BlobDigest> },
+  statesText?: string,
+): Promise<void> {
   const name = runStampName(collection);
-  const shards = shardsStillTrusted(repo, name, stamp.fileBlobs);
+  const sharded = shardBlobs(fileBlobs);
+  const shards = shardsStillTrusted(repo, name, sharded);
   await repo.registry.commit(() => {
-    repo.registry.putStamp(name, { v: STAMP_VERSION, ...stamp, ...shards, generation: repo.registry.generation() });
+    repo.registry.putStamp(name, { v: STAMP_VERSION, ...stamp, fileBlobs: sharded, ...shards, generation: repo.registry.generation() });
     repo.registry.putStamp(runStatesName(collection), stamp.states === undefined ? "" : statesText);
   });
 }
@@ -195,16 +203,17 @@ export async function ingestUnchanged(repo: Repository, collection: string, list
   return true;
 }
 
-export async function writeIngestStamp(repo: Repository, collection: string, listing: string, fileBlobs: BlobDigest[]): Promise<void> {
+export async function writeIngestStamp(repo: Repository, collection: string, listing: string, fileBlobs: Iterable<BlobDigest>): Promise<void> {
   const name = ingestStampName(collection);
-  const shards = shardsStillTrusted(repo, name, fileBlobs);
+  const sharded = shardBlobs(fileBlobs);
+  const shards = shardsStillTrusted(repo, name, sharded);
   await repo.registry.commit(() => {
-    repo.registry.putStamp(name, { v: STAMP_VERSION, listing, fileBlobs, ...shards, generation: repo.registry.generation() });
+    repo.registry.putStamp(name, { v: STAMP_VERSION, listing, fileBlobs: sharded, ...shards, generation: repo.registry.generation() });
   });
 }
 
 /** The `shards` field of a stamp listing `fileBlobs` written over the stamp `name`: what it may keep of the other's. */
-function shardsStillTrusted(repo: Repository, name: string, fileBlobs: readonly BlobDigest[]): { shards?: Record<string, number> } {
+function shardsStillTrusted(repo: Repository, name: string, fileBlobs: ShardedBlobs): { shards?: Record<string, number> } {
   const before = repo.registry.getStamp(name) as AnyStamp | undefined;
   if (before?.v !== STAMP_VERSION || before.shards === undefined) return {};
   const shards = repo.blobs.shardsUnchanged(before.shards, fileBlobs, before.fileBlobs);

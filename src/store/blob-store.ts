@@ -60,6 +60,7 @@ import { fsyncDirectory, syncFileSystem, syncFileSystemAsync } from "./file-sync
 import type { StoreHasher } from "./hasher.js";
 import type { Registry } from "./registry.js";
 import { ReferencedInputs, type ReferencedFile, type ReferenceIndex } from "./referenced-inputs.js";
+import { blobsInShard, type ShardedBlobs } from "./sharded-blobs.js";
 import { writeFailure, writing, writingSync } from "./write-failure.js";
 
 /** Blobs this small or smaller live in the registry rather than in files of their own. */
@@ -624,17 +625,10 @@ export class BlobStore {
    * holds each shard read now whose ctime is older than RACY_SHARD_MS: its directory was stat'ed before
    * it was read, and any change after that gets a later ctime, even from a coarse file-system clock.
    */
-  filesPresent(digests: readonly BlobDigest[], trusted: Readonly<Record<string, number>> = {}): { present: boolean; trusted: Record<string, number> } {
-    const byShard = new Map<string, BlobDigest[]>();
-    for (const d of digests) {
-      const shard = d.slice(0, 2);
-      const list = byShard.get(shard);
-      if (list === undefined) byShard.set(shard, [d]);
-      else list.push(d);
-    }
+  filesPresent(blobs: ShardedBlobs, trusted: Readonly<Record<string, number>> = {}): { present: boolean; trusted: Record<string, number> } {
     const next: Record<string, number> = {};
     const now = Date.now();
-    for (const [shard, list] of byShard) {
+    for (const shard of Object.keys(blobs)) {
       const dir = join(this.root, shard);
       const ctime = statSync(dir, { throwIfNoEntry: false })?.ctimeMs;
       if (ctime !== undefined && trusted[shard] === ctime) {
@@ -642,27 +636,25 @@ export class BlobStore {
         continue;
       }
       const names = new Set(readdirIfExists(dir));
-      for (const d of list) if (!names.has(d.slice(2)) && !this.inRegistry(d)) return { present: false, trusted: {} };
+      for (const d of blobsInShard(blobs, shard)) if (!names.has(d.slice(2)) && !this.inRegistry(d)) return { present: false, trusted: {} };
       if (ctime !== undefined && ctime < now - RACY_SHARD_MS) next[shard] = ctime;
     }
     return { present: true, trusted: next };
   }
 
   /**
-   * What a stamp listing `digests` may keep of another's trusted shards (`trusted`, as `filesPresent`
+   * What a stamp listing `blobs` may keep of another's trusted shards (`trusted`, as `filesPresent`
    * gave them for the other's `before` list): the shards whose directories are unchanged since and in
-   * which `digests` lists no blob `before` did not. What the other's check found there is still there
+   * which `blobs` lists no blob `before` did not. What the other's check found there is still there
    * (no file has come or gone since), and it is all the new stamp needs there: the next check reads only
    * the shards a run wrote into or found new blobs in, not all 256. (That a blob was found during the
    * run is not enough: `exists` may answer from a listing older than the trust.)
    */
-  shardsUnchanged(trusted: Readonly<Record<string, number>>, digests: readonly BlobDigest[], before: readonly BlobDigest[]): Record<string, number> {
-    const known = new Set(before);
-    const added = new Set<string>();
-    for (const d of digests) if (!known.has(d)) added.add(d.slice(0, 2));
+  shardsUnchanged(trusted: Readonly<Record<string, number>>, blobs: ShardedBlobs, before: ShardedBlobs): Record<string, number> {
     const kept: Record<string, number> = {};
     for (const [shard, ctime] of Object.entries(trusted)) {
-      if (!added.has(shard) && statSync(join(this.root, shard), { throwIfNoEntry: false })?.ctimeMs === ctime) kept[shard] = ctime;
+      if (listsNew(blobs, before, shard)) continue;
+      if (statSync(join(this.root, shard), { throwIfNoEntry: false })?.ctimeMs === ctime) kept[shard] = ctime;
     }
     return kept;
   }
@@ -778,4 +770,12 @@ function tryUnlinkSync(path: string): void {
 
 export function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
+}
+
+/** Whether `blobs` lists a blob in `shard` that `before` does not. */
+function listsNew(blobs: ShardedBlobs, before: ShardedBlobs, shard: string): boolean {
+  const now = blobs[shard];
+  if (now === undefined || now === before[shard]) return false;
+  const known = new Set(blobsInShard(before, shard));
+  return blobsInShard(blobs, shard).some((d) => !known.has(d));
 }

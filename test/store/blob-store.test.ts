@@ -6,6 +6,7 @@ import { open } from "lmdb";
 import { collectGarbage } from "../../src/app/gc.js";
 import { verifyRepository } from "../../src/app/verify.js";
 import { BlobStore, INLINE_BLOB_MAX_BYTES } from "../../src/store/blob-store.js";
+import { blobsInShard, shardBlobs } from "../../src/store/sharded-blobs.js";
 import { openRepository } from "../../src/store/repository.js";
 import { loadHasher } from "../../src/store/hasher.js";
 import { makeTempDir, PROJECT_ROOT } from "../helpers/cli.js";
@@ -146,23 +147,35 @@ describe("adoptFileSync", () => {
 });
 
 describe("filesPresent", () => {
+  it("takes a list grouped by shard, which gives back each digest once (shardBlobs)", async () => {
+    const hasher = await loadHasher();
+    const digests = Array.from({ length: 3000 }, (_, i) => hasher.hashBytes(Buffer.from(`blob ${i}`)));
+    const sharded = shardBlobs([...digests, ...digests.slice(0, 100)]);
+    const shards = Object.keys(sharded).sort();
+    expect(shards).toEqual([...new Set(digests.map((d) => d.slice(0, 2)))].sort());
+    const back = shards.flatMap((shard) => blobsInShard(sharded, shard));
+    expect(back).toEqual([...digests].sort());
+    expect(blobsInShard(sharded, "zz")).toEqual([]);
+    expect(shardBlobs([])).toEqual({});
+  });
+
   it("trusts a shard whose directory is unchanged, and sees a blob deleted from it", async () => {
     const store = new BlobStore(dir, await loadHasher());
     const digests = [store.putSync(Buffer.from("one")), store.putSync(Buffer.from("two"))];
     const shards = digests.map((d) => d.slice(0, 2));
     // Just written: too recent to trust (a coarse clock could give a later change the same ctime).
-    const fresh = store.filesPresent(digests);
+    const fresh = store.filesPresent(shardBlobs(digests));
     expect(fresh).toEqual({ present: true, trusted: {} });
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    const settled = store.filesPresent(digests);
+    const settled = store.filesPresent(shardBlobs(digests));
     expect(settled.present).toBe(true);
     expect(Object.keys(settled.trusted).sort()).toEqual([...new Set(shards)].sort());
     expect(settled.trusted[shards[0]!]).toBe(statSync(join(dir, "blobs", shards[0]!)).ctimeMs);
     // Unchanged since: still trusted, and the answer is the same.
-    expect(store.filesPresent(digests, settled.trusted)).toEqual(settled);
+    expect(store.filesPresent(shardBlobs(digests), settled.trusted)).toEqual(settled);
     rmSync(store.pathOf(digests[0]!));
-    expect(store.filesPresent(digests, settled.trusted)).toEqual({ present: false, trusted: {} });
-    expect(store.filesPresent([digests[1]!], settled.trusted).present).toBe(true);
+    expect(store.filesPresent(shardBlobs(digests), settled.trusted)).toEqual({ present: false, trusted: {} });
+    expect(store.filesPresent(shardBlobs([digests[1]!]), settled.trusted).present).toBe(true);
   });
 
   it("carries over the trusted shards no blob has come to or gone from since, and where no blob is new (shardsUnchanged)", async () => {
@@ -186,19 +199,19 @@ describe("filesPresent", () => {
     const neighbour = blobWhere((d) => shardOf(d) === shardOf(gone));
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const before = [a, b, neighbour];
-    const { trusted } = store.filesPresent(before);
+    const { trusted } = store.filesPresent(shardBlobs(before));
     expect(Object.keys(trusted).sort()).toEqual([shardOf(a), shardOf(b), shardOf(gone)].sort());
-    expect(store.shardsUnchanged(trusted, before, before)).toEqual(trusted);
+    expect(store.shardsUnchanged(trusted, shardBlobs(before), shardBlobs(before))).toEqual(trusted);
     // A blob the new stamp lists and the old did not: its shard is read again, whatever `exists` says.
     expect(store.exists(gone)).toBe(true);
-    expect(store.shardsUnchanged(trusted, [...before, gone], before)).toEqual({ [shardOf(a)]: trusted[shardOf(a)], [shardOf(b)]: trusted[shardOf(b)] });
-    expect(store.filesPresent([...before, gone], store.shardsUnchanged(trusted, [...before, gone], before)).present).toBe(false);
+    expect(store.shardsUnchanged(trusted, shardBlobs([...before, gone]), shardBlobs(before))).toEqual({ [shardOf(a)]: trusted[shardOf(a)], [shardOf(b)]: trusted[shardOf(b)] });
+    expect(store.filesPresent(shardBlobs([...before, gone]), store.shardsUnchanged(trusted, shardBlobs([...before, gone]), shardBlobs(before))).present).toBe(false);
     // A new blob file in a's shard: that shard is read again by the next check, b's is not.
     blobWhere((d) => shardOf(d) === shardOf(a));
-    expect(store.shardsUnchanged(trusted, before, before)).toEqual({ [shardOf(b)]: trusted[shardOf(b)], [shardOf(gone)]: trusted[shardOf(gone)] });
+    expect(store.shardsUnchanged(trusted, shardBlobs(before), shardBlobs(before))).toEqual({ [shardOf(b)]: trusted[shardOf(b)], [shardOf(gone)]: trusted[shardOf(gone)] });
     // A blob gone from b's shard: not carried over either.
     rmSync(store.pathOf(b));
-    expect(store.shardsUnchanged(trusted, before, before)).toEqual({ [shardOf(gone)]: trusted[shardOf(gone)] });
+    expect(store.shardsUnchanged(trusted, shardBlobs(before), shardBlobs(before))).toEqual({ [shardOf(gone)]: trusted[shardOf(gone)] });
   });
 });
 
