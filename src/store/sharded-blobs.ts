@@ -1,10 +1,10 @@
 /**
  * A list of blob digests as a stamp keeps it: grouped by shard (a digest's first two characters, the
- * blob store's directory), each group one string of the digests' other characters, sorted and joined
- * by newlines. The run stamp of 100,000 chains lists 300,000 blob files; as an array they were
- * 300,000 strings to decode on every no-op, of which a check that trusts the shard directories reads
- * none (BlobStore.filesPresent). As at most 256 strings, a shard's list is split only when its
- * directory must be read.
+ * blob store's directory), each group one string of its digests, sorted and joined by newlines. The
+ * run stamp of 100,000 chains lists 300,000 blob files; as an array they were 300,000 strings to
+ * decode on every no-op, of which a check that trusts the shard directories reads none
+ * (BlobStore.filesPresent). As at most 256 strings, a shard's list is split only when its directory
+ * must be read.
  */
 import type { BlobDigest } from "../core/digest.js";
 
@@ -12,21 +12,31 @@ export type ShardedBlobs = Readonly<Record<string, string>>;
 
 /** `digests` grouped by shard (duplicates kept once). */
 export function shardBlobs(digests: Iterable<BlobDigest>): ShardedBlobs {
-  const byShard = new Map<string, Set<string>>();
+  // A bucket per shard, found from the two hex digits without making a string of them.
+  const buckets: BlobDigest[][] = [];
   for (const d of digests) {
-    const shard = d.slice(0, 2);
-    let rests = byShard.get(shard);
-    if (rests === undefined) byShard.set(shard, (rests = new Set()));
-    rests.add(d.slice(2));
+    const shard = hexDigit(d, 0) * 16 + hexDigit(d, 1);
+    if (!(shard >= 0 && shard < 256)) throw new Error(`internal error: ${d} is not a blob digest`);
+    (buckets[shard] ??= []).push(d);
   }
   const out: Record<string, string> = {};
-  for (const shard of byShard.keys()) out[shard] = [...byShard.get(shard)!].sort().join("\n");
+  for (const bucket of buckets) {
+    if (bucket === undefined) continue;
+    bucket.sort();
+    const unique = bucket.filter((d, i) => i === 0 || d !== bucket[i - 1]);
+    out[bucket[0]!.slice(0, 2)] = unique.join("\n");
+  }
   return out;
 }
 
 /** The digests `blobs` lists in `shard` (none when it lists none there). */
 export function blobsInShard(blobs: ShardedBlobs, shard: string): BlobDigest[] {
-  const rests = blobs[shard];
-  if (rests === undefined || rests === "") return [];
-  return rests.split("\n").map((rest) => (shard + rest) as BlobDigest);
+  const list = blobs[shard];
+  return list === undefined || list === "" ? [] : (list.split("\n") as BlobDigest[]);
+}
+
+/** The value of the hex digit at `at` of a digest (lower-case, as digests are written). */
+function hexDigit(digest: string, at: number): number {
+  const c = digest.charCodeAt(at);
+  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : Number.NaN;
 }
