@@ -51,7 +51,7 @@ import { inputCollectionOf } from "../core/input-collection.js";
 import { unfinishedSlurmBatches } from "../exec/slurm/submission-journal.js";
 import { lastRunFingerprint, runFingerprint, upToDateStamp, vanishedStampName, writeRunStamp, type RunStamp } from "./stamps.js";
 import { writeLastRun } from "./last-run.js";
-import { runStates, sinceStampedRun } from "./since-stamped-run.js";
+import { runStatesText, sinceStampedRun } from "./since-stamped-run.js";
 import { describePlan, makeRunId, RunJournal } from "../core/run-journal.js";
 import { allocateRunId, saveRunRecord } from "./run-records.js";
 import { stopOnInterrupt } from "./interrupts.js";
@@ -335,16 +335,15 @@ export class RunSession {
     const result = await this.execute(graph, collection, countingDropped(emit, warnings), narrow);
     plan.built.states = force ? undefined : result.states;
     if (result.exitCode === 0 && result.superseded === 0) {
-      const states = result.states === undefined ? undefined : runStates(repo.hasher, graph, result.states);
-      await writeRunStamp(repo, collection, {
+      const stamp = {
         fingerprint,
         quanta: graph.quantumCount,
         datasets: graph.datasetCount,
         tasks: taskQuanta,
         fileBlobs: result.fileBlobs,
-        ...(states !== undefined && { states: states.digest }),
         ...(warnings.length === 0 ? {} : { warnings }),
-      }, states?.text);
+      };
+      await writeRunStamp(repo, collection, stamp, result.states === undefined ? undefined : runStatesText(graph, result.states));
     }
     return result.exitCode;
   }

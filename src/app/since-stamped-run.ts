@@ -7,7 +7,7 @@
  * that ingest changed the content of some input files but added, removed and re-related none, then
  * this run's graph is that run's (same fingerprint, same inputs) and only the datasets of the changed
  * files differ. The states that run ended with (every produced dataset's digest, or none) were kept
- * beside its stamp, a line each (`runStates`, stamps.ts `runStatesText`), and are taken when they hash
+ * beside its stamp, a line each (`runStatesText`, stamps.ts `writeRunStamp`), and are taken when they hash
  * to the digest the stamp holds. They are the run's own answer, as a watch keeps it in memory: the
  * output collection's records are not (an output left from before its quantum found no work, a
  * dataset another pipeline wrote into the same collection), and reading them back cost a record per
@@ -21,11 +21,10 @@
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { DatasetStates, RunOptions } from "../exec/engine.js";
 import type { BlobDigest } from "../core/digest.js";
-import { createTextHash, type StoreHasher } from "../store/hasher.js";
 import type { Repository } from "../store/repository.js";
 import { inputDatasetsAt } from "./changed-input-datasets.js";
 import type { IngestReport } from "./ingest.js";
-import { runStampAt, runStatesText } from "./stamps.js";
+import { keptRunStates, runStampAt, statesTextDigest } from "./stamps.js";
 
 export interface StampedRunCheck {
   repo: Repository;
@@ -49,38 +48,39 @@ export function sinceStampedRun(check: StampedRunCheck): RunOptions["since"] | u
     if (ids.length === 0) return undefined;
     for (const id of ids) changedInputs.add(id);
   }
-  const text = runStatesText(repo, check.collection);
-  if (text === undefined || textDigest(repo.hasher, text) !== stamp.states) return undefined;
+  const text = keptRunStates(repo, check.collection);
+  if (text === undefined || statesTextDigest(repo.hasher, text) !== stamp.states) return undefined;
   const states = statesOfText(graph, text);
   return states === undefined ? undefined : { states, changedInputs };
 }
 
 /**
- * What a run stamp keeps of the states a run ended with: each produced dataset's digest ("-" when
- * absent), a line each, in id order; and its digest, which the stamp holds.
+ * What a run stamp keeps of the states a run ended with (stamps.ts writeRunStamp): first the shape of
+ * the graph's produced datasets, a line per dataset type that has them (its name, its first id and its
+ * count), so that the lines after it are never taken for another graph's; then each produced
+ * dataset's digest ("-" when absent), a line each, in id order.
  */
-export function runStates(hasher: StoreHasher, graph: QuantumGraph, states: DatasetStates): { text: string; digest: string } {
-  const lines: string[] = [];
+export function runStatesText(graph: QuantumGraph, states: DatasetStates): string {
+  const lines = [shapeOf(graph)];
   for (let d = 0; d < graph.datasetCount; d++) if (graph.producerOf(d) >= 0) lines.push(states[d] ?? "-");
-  const text = lines.length === 0 ? "" : lines.join("\n") + "\n";
-  return { text, digest: textDigest(hasher, text) };
+  return lines.join("\n") + "\n";
 }
 
-function textDigest(hasher: StoreHasher, text: string): string {
-  const hash = createTextHash(hasher);
-  hash.add(text);
-  return hash.digest();
+function shapeOf(graph: QuantumGraph): string {
+  const types = graph.types.filter((t) => t.count > 0 && graph.producerOf(t.first) >= 0);
+  return `produced ${types.map((t) => `${JSON.stringify(t.type)} ${t.first} ${t.count}`).join(", ")}`;
 }
 
 /**
- * The states `runStates` wrote, as the engine takes them (inputs null: the engine reads an input's
- * state itself and knows the changed ones from `changedInputs`); undefined when the text does not
- * have a line for each produced dataset of `graph`.
+ * The states `runStatesText` wrote, as the engine takes them (inputs null: the engine reads an input's
+ * state itself and knows the changed ones from `changedInputs`); undefined unless the text is of a
+ * graph of this shape, with a line for each of its produced datasets.
  */
 function statesOfText(graph: QuantumGraph, text: string): DatasetStates | undefined {
   const lines = text.split("\n");
+  if (lines[0] !== shapeOf(graph)) return undefined;
   const states: (BlobDigest | null)[] = new Array(graph.datasetCount).fill(null);
-  let at = 0;
+  let at = 1;
   for (let d = 0; d < graph.datasetCount; d++) {
     if (graph.producerOf(d) < 0) continue;
     const line = lines[at++];

@@ -14,21 +14,23 @@
  *   fingerprint and generation match, and whose output blobs kept in files all still exist (the ones
  *   kept in the registry cannot vanish without a commit), is up to date as a whole: every quantum key
  *   would come out the same, with its outputs present. It reports per-task counts, not per-quantum
- *   events; `quanta status --list` lists them.
+ *   events; `quanta status --list` lists them. Beside it (`rs\0<collection>`, same commit), the
+ *   states the run ended with, which a run after an edit of some inputs takes instead of resolving
+ *   every quantum again (app/since-stamped-run.ts).
  * - The ingest stamp (`ingest\0<collection>`): a hash of the input specs and of every matched file's
  *   input, path, size, mtime, ctime, inode and device (the path and its template give the data ID).
  *   When the walk finds the same list at the same generation, every file is unchanged and no file
- *   state or dataset needs reading. It is not written while a file is racily
- *   new (modified within the timestamp granularity), so such a file is hashed again next time.
+ *   state or dataset needs reading. It is not written while a file is racily new (modified within
+ *   the timestamp granularity), so such a file is hashed again next time.
  *
  * Stamps are a cache: a miss costs only the full walk, and a stale hit cannot happen, because any
  * write to the registry changes the generation, but for stamps and file states. (A file state changes
  * only with a file's size or mtime, which the ingest stamp's listing holds; runs never read them.)
  *
  * Blob files are not in the registry: a stamp lists the ones it needs (grouped by shard, a string per
- * shard: store/sharded-blobs.ts), and holds only while they all exist. Checking 300,000 of them would read every shard directory; instead a stamp remembers the
- * ctime of each shard directory found complete (`BlobStore.filesPresent`), and a shard whose
- * directory has not changed since is not read. The first check after a stamp is written reads the
+ * shard: store/sharded-blobs.ts), and holds only while they all exist. Checking 300,000 of them would
+ * read every shard directory; instead a stamp remembers the ctime of each shard directory found
+ * complete (`BlobStore.filesPresent`), and a shard whose directory has not changed since is not read. The first check after a stamp is written reads the
  * shards and writes the stamp again with their ctimes (`refreshed`); later ones stat 256 directories.
  * A stamp written over another keeps the shards the other trusted whose directories have not changed
  * since and in which it lists no blob the other did not (`BlobStore.shardsUnchanged`): after a run
@@ -40,10 +42,12 @@ import type { Pipeline } from "../core/pipeline.js";
 import type { PlanWarning } from "../core/plan-warning.js";
 import { KEY_VERSION } from "../core/quantum-key.js";
 import type { Repository } from "../store/repository.js";
+import { createTextHash, type StoreHasher } from "../store/hasher.js";
 import { shardBlobs, type ShardedBlobs } from "../store/sharded-blobs.js";
 
-// 2: `fileBlobs` grouped by shard (store/sharded-blobs.ts), not an array. A stamp of another version is a miss.
-const STAMP_VERSION = 2;
+// 3: `fileBlobs` grouped by shard (store/sharded-blobs.ts), not an array; the run's states beside its
+// stamp. A stamp of another version is a miss.
+const STAMP_VERSION = 3;
 
 export interface RunStamp {
   v: number;
@@ -59,7 +63,7 @@ export interface RunStamp {
   /** What the plan dropped (reported again by a run the stamp answers). */
   warnings?: PlanWarning[];
   /**
-   * The digest of the states the run ended with, kept beside the stamp (`runStatesText`): a later
+   * The digest of the states the run ended with, kept beside the stamp (`keptRunStates`): a later
    * run takes them only when they hash the same (app/since-stamped-run.ts).
    */
   states?: string;
@@ -100,7 +104,8 @@ export function runFingerprint(hasher: Hasher, id: RunIdentity): string {
 }
 
 const runStampName = (collection: string) => `run\0${collection}`;
-const runStatesName = (collection: string) => `run-states\0${collection}`;
+// No longer than the run stamp's name: a collection whose run stamp fits a registry key has room for it.
+const runStatesName = (collection: string) => `rs\0${collection}`;
 
 /** The fingerprint of the last run stamp of `collection` (undefined: none). */
 export function lastRunFingerprint(repo: Repository, collection: string): string | undefined {
@@ -169,26 +174,35 @@ export function runStampAt(repo: Repository, collection: string, fingerprint: st
 }
 
 /**
- * Writes the run stamp, and beside it, in the same commit, the text of the states the run ended with
- * (`statesText`, whose digest is `stamp.states`); a stamp without states leaves none.
+ * Writes the run stamp, and beside it, in the same commit, `statesText`: the states the run ended with
+ * (app/since-stamped-run.ts `runStatesText`), whose digest the stamp holds (`states`). Without it, the
+ * stamp has no `states` and an empty text replaces the last one.
  */
 export async function writeRunStamp(
   repo: Repository,
   collection: string,
-  { fileBlobs, ...stamp }: Omit<RunStamp, "v" | "generation" | "shards" | "fileBlobs"> & { fileBlobs: Iterable<BlobDigest> },
+  { fileBlobs, ...stamp }: Omit<RunStamp, "v" | "generation" | "shards" | "fileBlobs" | "states"> & { fileBlobs: Iterable<BlobDigest> },
   statesText?: string,
 ): Promise<void> {
   const name = runStampName(collection);
   const sharded = shardBlobs(fileBlobs);
   const shards = shardsStillTrusted(repo, name, sharded);
+  const states = statesText === undefined ? {} : { states: statesTextDigest(repo.hasher, statesText) };
   await repo.registry.commit(() => {
-    repo.registry.putStamp(name, { v: STAMP_VERSION, ...stamp, fileBlobs: sharded, ...shards, generation: repo.registry.generation() });
-    repo.registry.putStamp(runStatesName(collection), stamp.states === undefined ? "" : statesText);
+    repo.registry.putStamp(name, { v: STAMP_VERSION, ...stamp, ...states, fileBlobs: sharded, ...shards, generation: repo.registry.generation() });
+    repo.registry.putStamp(runStatesName(collection), statesText ?? "");
   });
 }
 
+/** The digest of a run's states text, as its stamp holds it (`RunStamp.states`). */
+export function statesTextDigest(hasher: StoreHasher, text: string): string {
+  const hash = createTextHash(hasher);
+  hash.add(text);
+  return hash.digest();
+}
+
 /** The text of the states the last run stamp of `collection` ended with (see writeRunStamp). */
-export function runStatesText(repo: Repository, collection: string): string | undefined {
+export function keptRunStates(repo: Repository, collection: string): string | undefined {
   const text = repo.registry.getStamp(runStatesName(collection));
   return typeof text === "string" ? text : undefined;
 }

@@ -48,6 +48,22 @@ describe("17.10 --output names an output collection, and only a writable one", (
     expect(r.stderr).toBe("error: --output names an empty collection\nhint: name the output collection, or leave --output out for the pipeline's name\n");
   });
 
+  it("17.10 run --output with a name too long for the registry's keys is refused before anything runs", async () => {
+    const name = "c".repeat(1967);
+    const r = await cli("run", "words.yaml", "--output", name, "--repo", "long");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `error: output collection "${"c".repeat(59)}…" (1967 characters) is 1967 bytes long, more than 512\nhint: choose a shorter name: a collection's name is part of every registry key of its datasets, quanta and stamps\n`,
+    );
+    expect(r.stdout).not.toContain("ran");
+    // At the limit, the run and its stamp are written: the next run is answered by the stamp.
+    const longest = "é".repeat(256);
+    expect((await cli("run", "words.yaml", "--output", longest, "--repo", "long")).code).toBe(0);
+    const again = await cli("run", "words.yaml", "--output", longest, "--repo", "long", "--json");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('"task-up-to-date"');
+  });
+
   it("17.10 get writes a file with -o or --to, and refuses --output", async () => {
     expect((await cli("run", "words.yaml")).code).toBe(0);
     expect((await cli("get", "copied@doc=1", "--to", "a.txt")).code).toBe(0);
