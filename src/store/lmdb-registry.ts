@@ -19,7 +19,7 @@ whose bytes are in no blob, and the `references` index):
  *   quanta        (collection, task, dataIdKey) → QuantumRecord
  *   executions    (execution id) → ExecutionRecord
  *   stamps        (`run\0collection`), (`ingest\0collection`) → what the last complete run or
- *                 ingest saw (app/stamps.ts), (`run-states\0collection`) → the states that run
+ *                 ingest saw (app/stamps.ts), (`rs\0collection`) → the states that run
  *                 ended with, a line each; writing one does not change the generation
  *   actionUses    (quantum key) → ms since the epoch when a cached result stopped being a quantum's
  *                 current one (for `gc --keep-age/--max-size`), written with the record replacing it.
