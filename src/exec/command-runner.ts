@@ -22,7 +22,8 @@
  *
  * A data ID becomes a file name as its canonical text (`detector=3,visit=12`) with every character
  * outside `[A-Za-z0-9._,=+-]` replaced by `_` (so a path never needs shell quoting), or the item's
- * index when the data ID is empty. The extension is the one of the input's own path if it has one,
+ * index when the data ID is empty; a name longer than 200 characters is cut, and a hash of the whole
+ * appended. The extension is the one of the input's own path if it has one,
  * else the storage class's (`.npy`, `.json`, `.txt`; none for `bytes` and `file`).
  *
  * Template fields (their grammar and shell quoting: core/command-template.ts): `{inputs.X}` (a
@@ -427,8 +428,24 @@ function extensionOf(path: string, connection: Connection): string {
   return /^\.[A-Za-z0-9_+-]{1,16}$/.test(own) ? own : STORAGE_EXTENSIONS[connection.storage];
 }
 
+/**
+ * The longest name fileNameOf gives, in bytes (its names are ASCII): file systems allow 255, and an
+ * extension (up to 17) and a `-<index>` must fit after it.
+ */
+const MAX_FILE_NAME = 200;
+
 function fileNameOf(dataId: DataId): string {
-  return encodeDataId(dataId).replace(/[^A-Za-z0-9._,=+-]/g, "_");
+  const name = encodeDataId(dataId).replace(/[^A-Za-z0-9._,=+-]/g, "_");
+  // A data ID of long values (two path fields of 200 characters) would be a name the file system
+  // refuses: its start, then a hash of the whole, which keeps names of different data IDs apart.
+  return name.length <= MAX_FILE_NAME ? name : `${name.slice(0, MAX_FILE_NAME - 9)}-${fnv1a(name)}`;
+}
+
+/** The 32-bit FNV-1a hash of `text`'s UTF-16 code units, as 8 hex digits. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
 }
 
 /**

@@ -119,6 +119,28 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     expect(listing).toBe("./inputs/src/visit=1.c\n./outputs/out\n");
   });
 
+  it("names an input whose data ID has long values so that the file system takes the name", async () => {
+    const dir = makeInputs({ "a.txt": "first\n", "b.txt": "second\n" });
+    // Two data IDs of 400 characters that differ only at the end: their names must differ too.
+    const id = (last: string) => ({ visit: `${"v".repeat(390)}${last}` });
+    const task = commandTask("cat {inputs.src} > {outputs.out}; ls inputs/src >> {outputs.out}", {
+      dimensions: [],
+      inputs: { src: connection("src", ["visit"], { multiple: true }) },
+      outputs: { out: connection("out", []) },
+    });
+    const result = await runIn(spawner, {
+      task,
+      dataId: {},
+      inputs: { src: [{ path: join(dir, "a.txt"), dataId: id("a") }, { path: join(dir, "b.txt"), dataId: id("b") }] },
+    });
+    expect(result.ok).toBe(true);
+    const [first, second, ...names] = readFileSync(join(result.sandbox, "outputs", "out"), "utf8").trimEnd().split("\n");
+    expect([first, second]).toEqual(["first", "second"]);
+    expect(names).toHaveLength(2);
+    for (const name of names) expect(name).toMatch(/^visit=v{185}-[0-9a-f]{8}\.txt$/);
+    expect(names[0]).not.toBe(names[1]);
+  });
+
   it("writes an input that carries its bytes into the sandbox", async () => {
     const task = commandTask("cat {inputs.src} > {outputs.out}");
     const bytes = new TextEncoder().encode("inline bytes\n");
