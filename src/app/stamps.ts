@@ -30,8 +30,9 @@
  * Blob files are not in the registry: a stamp lists the ones it needs (grouped by shard, a string per
  * shard: store/sharded-blobs.ts), and holds only while they all exist. Checking 300,000 of them would
  * read every shard directory; instead a stamp remembers the ctime of each shard directory found
- * complete (`BlobStore.filesPresent`), and a shard whose directory has not changed since is not read. The first check after a stamp is written reads the
- * shards and writes the stamp again with their ctimes (`refreshed`); later ones stat 256 directories.
+ * complete (`BlobStore.filesPresent`), and a shard whose directory has not changed since is not read.
+ * The first check after a stamp is written reads the shards and writes the stamp again with their
+ * ctimes (`refreshed`); later ones stat 256 directories.
  * A stamp written over another keeps the shards the other trusted whose directories have not changed
  * since and in which it lists no blob the other did not (`BlobStore.shardsUnchanged`): after a run
  * that wrote a few blobs, the next check reads those few shards only.

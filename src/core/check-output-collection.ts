@@ -2,12 +2,6 @@ import { UsageError } from "./errors.js";
 import { LEGACY_INPUT_COLLECTION } from "./input-collection.js";
 
 /**
- * Refuses an output collection a run must not write into: the empty name (or only blanks), a name
- * with control characters or longer than MAX_COLLECTION_BYTES, and the input collections (`raw`, `raw/<pipeline>`, anything under
- * `raw/`), which hold what ingest read from files: a run writing there would mix results with inputs
- * and the next ingest would remove them. `origin` says where the name came from, for the message.
- */
-/**
  * The longest output collection name, in UTF-8 bytes. A registry key holds at most 1,978 bytes
  * (store/registry-key.ts) and a collection's name is part of the keys of its datasets, quanta and
  * stamps: refused before a run starts, rather than by the first key that does not fit, which could be
@@ -15,6 +9,13 @@ import { LEGACY_INPUT_COLLECTION } from "./input-collection.js";
  */
 export const MAX_COLLECTION_BYTES = 512;
 
+/**
+ * Refuses an output collection a run must not write into: the empty name (or only blanks), a name
+ * with control characters or longer than MAX_COLLECTION_BYTES, and the input collections (`raw`,
+ * `raw/<pipeline>`, anything under `raw/`), which hold what ingest read from files: a run writing
+ * there would mix results with inputs and the next ingest would remove them. `origin` says where the
+ * name came from, for the message.
+ */
 export function checkOutputCollection(name: string, origin: "--output" | "the pipeline's name"): void {
   const shown = JSON.stringify(name);
   if (name.trim() === "") {

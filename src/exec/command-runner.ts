@@ -23,8 +23,8 @@
  * A data ID becomes a file name as its canonical text (`detector=3,visit=12`) with every character
  * outside `[A-Za-z0-9._,=+-]` replaced by `_` (so a path never needs shell quoting), or the item's
  * index when the data ID is empty; a name longer than 200 characters is cut, and a hash of the whole
- * appended. The extension is the one of the input's own path if it has one,
- * else the storage class's (`.npy`, `.json`, `.txt`; none for `bytes` and `file`).
+ * appended. The extension is the one of the input's own path if it has one, else the storage
+ * class's (`.npy`, `.json`, `.txt`; none for `bytes` and `file`).
  *
  * Template fields (their grammar and shell quoting: core/command-template.ts): `{inputs.X}` (a
  * `multiple` input: its paths as separate words, in data ID order), `{inputs.X.list}`, `{outputs.Y}`,
@@ -40,6 +40,7 @@
  * Sandboxes live in the repository's `tmp/`: a file quanta cannot write there (a full disk) is a
  * RepositoryError (write-failure.ts) that stops the run; what the command itself writes is its own affair.
  */
+import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { chmodSync, closeSync, constants, copyFileSync, ftruncateSync, linkSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
@@ -438,14 +439,8 @@ function fileNameOf(dataId: DataId): string {
   const name = encodeDataId(dataId).replace(/[^A-Za-z0-9._,=+-]/g, "_");
   // A data ID of long values (two path fields of 200 characters) would be a name the file system
   // refuses: its start, then a hash of the whole, which keeps names of different data IDs apart.
-  return name.length <= MAX_FILE_NAME ? name : `${name.slice(0, MAX_FILE_NAME - 9)}-${fnv1a(name)}`;
-}
-
-/** The 32-bit FNV-1a hash of `text`'s UTF-16 code units, as 8 hex digits. */
-function fnv1a(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(16).padStart(8, "0");
+  if (name.length <= MAX_FILE_NAME) return name;
+  return `${name.slice(0, MAX_FILE_NAME - 9)}-${createHash("sha256").update(name).digest("hex").slice(0, 8)}`;
 }
 
 /**
