@@ -53,6 +53,8 @@ const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, numbe
 export class HelperShellSpawner implements ShellSpawner {
   readonly kind = "helper" as const;
   private exited = false;
+  /** Set by `close`: from then on the helper keeps the process alive until it has exited. */
+  private closing = false;
   /** Called once the helper has exited (see `close`). */
   private onExited: (() => void) | undefined;
   private readonly runs = new Map<string, PendingRun>();
@@ -240,7 +242,8 @@ export class HelperShellSpawner implements ShellSpawner {
     } else if (run.hasSlot) {
       run.launch!.slots.give();
     }
-    if (this.runs.size === 0) this.unref();
+    // Once closing, the helper is held until it has exited (`close`), whatever its last reply.
+    if (this.runs.size === 0 && !this.closing) this.unref();
     const result: HelperRun = { end: run.forced !== undefined ? { kind: run.forced } : end, log };
     if (peakRssBytes !== undefined) result.peakRssBytes = peakRssBytes;
     if (!run.sent && result.end.kind === "spawn-error") result.unstarted = true;
@@ -275,8 +278,12 @@ export class HelperShellSpawner implements ShellSpawner {
    * killed by SIGKILL, as do runs still in line for a slot here), and exits; settles once it has.
    */
   close(): Promise<void> {
+    this.closing = true;
     const exited = this.exited ? Promise.resolve() : new Promise<void>((resolve) => (this.onExited = resolve));
-    // Held until it has exited: whoever closes the spawner may count on the helper being gone.
+    // Held until it has exited: whoever closes the spawner may count on the helper being gone. A run
+    // that settles after this (the helper's reply to a run it kills as its input ends) must not let
+    // go of it: with nothing else pending, Node would end the process there, before `close` settles,
+    // with exit code 0 and whatever the command had still to do or to say left undone.
     if (!this.exited) this.ref();
     this.stdin.end();
     for (const [id, run] of [...this.runs]) if (!run.sent && this.runs.has(id)) this.settle(id, { kind: "signal", signal: "SIGKILL" }, "");

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import { DROPPED_LOG_NOTE, ESCAPED_GRACE_MS, ESCAPED_NOTE, MAX_LOG_BYTES } from 
 import { isDead } from "./process-state.js";
 import { hasCompiler, startTestSpawners } from "./spawners.js";
 import { describeWithCompiler, itWithCompiler, NO_COMPILER_REASON } from "../helpers/c-compiler.js";
+import { PROJECT_ROOT } from "../helpers/cli.js";
 
 const root = mkdtempSync(join(tmpdir(), "quanta-spawner-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -298,6 +300,27 @@ describeWithCompiler("the quanta-spawn helper", () => {
     expect(await running).toEqual(killed);
     expect(await queued).toEqual(killed);
     expect([slots.tryTake(), slots.tryTake(), slots.tryTake()]).toEqual([true, true, false]);
+  });
+
+  it("once closed, keeps the process alive until it has exited, even when its last run ends first", () => {
+    // In a process of its own, where nothing else keeps Node's event loop going. The helper's last run
+    // waits here for a launch slot (another quantum is ahead in line), so `close` ends it at once. Letting
+    // go of the helper then ended the process before `close` settled, with exit code 0 (a `quanta run`
+    // whose commit had failed while commands ran exited 0, saying nothing).
+    const script = `
+      import { HelperShellSpawner } from ${JSON.stringify(join(PROJECT_ROOT, "dist/exec/helper-shell-spawner.js"))};
+      import { LaunchSlots } from ${JSON.stringify(join(PROJECT_ROOT, "dist/exec/launch-slots.js"))};
+      const helper = await HelperShellSpawner.start(process.argv[1]);
+      const slots = new LaunchSlots(1);
+      slots.tryTake();
+      slots.wait(() => undefined);
+      const waiting = helper.runHoldingSlot("echo never", { cwd: process.argv[2] }, { slots, started: () => undefined });
+      await helper.close();
+      process.stdout.write("closed: " + JSON.stringify((await waiting).end) + "\\n");
+      process.exitCode = 5;
+    `;
+    const r = spawnSync(process.execPath, ["--input-type=module", "-e", script, HELPER_PATH, root], { encoding: "utf8", timeout: 20_000 });
+    expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 5, stdout: 'closed: {"kind":"signal","signal":"SIGKILL"}\n' });
   });
 
   it("fails the runs in hand when it dies, and its host goes on with Node's spawn", async () => {
