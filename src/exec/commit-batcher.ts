@@ -26,6 +26,11 @@ export class CommitBatcher {
     private readonly registry: Registry,
     /** Makes new blobs durable; awaited before a commit whose writes reference new blobs. */
     private readonly flushBlobs: () => Promise<void>,
+    /**
+     * Called when a commit started in the background fails: the scheduler may be waiting for quanta
+     * that never end (or for none at all), and must learn of it now (`maybeCommit` then throws).
+     */
+    private readonly onFailed: () => void = () => undefined,
     private readonly options: { maxItems: number; maxDelayMs: number } = DEFAULT_BATCH,
   ) {}
 
@@ -66,6 +71,7 @@ export class CommitBatcher {
       (err: unknown) => {
         this.failure = err;
         this.inFlight = undefined;
+        this.onFailed();
       },
     );
   }

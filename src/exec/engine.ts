@@ -177,7 +177,7 @@ class GraphRun {
     const plan = clustering === undefined ? undefined : new ClusterPlan(opts.graph.pipeline, clustering);
     const executor = opts.executor;
     if (plan !== undefined && !plan.isEmpty) this.packer = new ClusterPacker(opts.graph, this.resolver, this.jobs, plan, (task, dataId) => executor.isFollowing?.(task, dataId) === true);
-    this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync());
+    this.batcher = new CommitBatcher(opts.repo.registry, () => opts.repo.blobs.flushAsync(), () => this.wake?.());
     this.tally = new RunTally(countTaskQuanta(opts.graph).map((t) => ({ task: t.task, total: t.quanta })), opts.emit);
   }
 
