@@ -12,6 +12,7 @@ import { asRegistryDamage } from "../store/registry-file.js";
 import { QUANTA_VERSION } from "../exec/version.js";
 import { installInterruptHandlers } from "../app/interrupts.js";
 import { findRepository } from "../app/find-repository.js";
+import { failIfAbandoned } from "./abandoned-command.js";
 
 async function main(argv: string[]): Promise<number> {
   process.setSourceMapsEnabled(true);
@@ -109,7 +110,7 @@ function reportError(thrown: unknown, debug: boolean): number {
   return 70;
 }
 
-main(hideBin(process.argv)).then(
+const command = main(hideBin(process.argv)).then(
   (code) => {
     process.exitCode = code;
   },
@@ -117,3 +118,4 @@ main(hideBin(process.argv)).then(
     process.exitCode = reportError(err, true);
   },
 );
+failIfAbandoned(command);

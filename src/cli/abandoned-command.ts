@@ -1,0 +1,21 @@
+/**
+ * Node ends a process whose event loop has nothing left to wait for, even while a promise is pending,
+ * with the exit code set so far: 0. A command still waiting then (for work that can no longer end:
+ * a bug) would look like a success. It is an internal error instead.
+ */
+export function failIfAbandoned(command: Promise<unknown>): void {
+  let settled = false;
+  const done = () => {
+    settled = true;
+  };
+  command.then(done, done);
+  process.on("beforeExit", () => {
+    if (settled) return;
+    settled = true;
+    process.stderr.write(
+      "error: internal error: quanta stopped waiting for work that can no longer end, before the command finished\n" +
+        "hint: the repository holds what was committed before (commits are all or nothing): run the command again, and report this\n",
+    );
+    process.exitCode = 70;
+  });
+}
