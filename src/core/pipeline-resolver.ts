@@ -47,6 +47,22 @@ export type PipelineResolution = { ok: true; resolved: ResolvedPipeline } | { ok
 
 const LABEL = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
+/**
+ * The longest task label or dataset type name, in UTF-8 bytes. Both are parts of registry keys, whose
+ * length LMDB bounds (store/registry-key.ts): with the output collection's bound
+ * (check-output-collection.ts), a name within this one leaves room for the data ID. A longer one was
+ * refused only when a run came to record it, after its quanta had run.
+ */
+export const MAX_NAME_BYTES = 200;
+
+/** A name as an error quotes it: its first 60 characters. */
+const shortened = (name: string): string => (name.length > 60 ? `${name.slice(0, 60)}…` : name);
+
+function nameTooLong(name: string): string | undefined {
+  const bytes = Buffer.byteLength(name, "utf8");
+  return bytes > MAX_NAME_BYTES ? `${bytes} bytes, at most ${MAX_NAME_BYTES}` : undefined;
+}
+
 export function resolvePipeline(merged: MergedPipeline, context: ResolveContext): PipelineResolution {
   try {
     return { ok: true, resolved: resolveOrThrow(merged, context) };
@@ -67,6 +83,10 @@ function resolveOrThrow(merged: MergedPipeline, context: ResolveContext): Resolv
   for (const task of merged.tasks.values()) {
     if (!LABEL.test(task.label)) {
       throw task.definer.source.errorAt(task.definer.path, `task label "${task.label}" may hold only letters, digits, "_" and "-"`, { target: "key" });
+    }
+    const labelTooLong = nameTooLong(task.label);
+    if (labelTooLong !== undefined) {
+      throw task.definer.source.errorAt(task.definer.path, `task label "${shortened(task.label)}" is too long (${labelTooLong})`, { target: "key", hint: "use a shorter label" });
     }
     if (task.definer.value.task !== undefined && !context.modules.has(task.label)) {
       throw new Error(`internal error: the module of task "${task.label}" was not loaded`);
@@ -130,6 +150,8 @@ function resolveInputs(
   const dimensionHint = (dim: string): string | undefined => suggestName(dim, Object.keys(universe)) ?? `declared dimensions: ${Object.keys(universe).join(", ")}`;
   for (const [type, located] of merged.inputs) {
     const { value, source, path } = located;
+    const typeTooLong = nameTooLong(type);
+    if (typeTooLong !== undefined) throw source.errorAt(path, `input "${shortened(type)}": the name is too long (${typeTooLong})`, { target: "key", hint: "use a shorter name" });
     if (value.storage === undefined && value.relation === undefined) {
       throw source.errorAt(path, `input "${type}" needs "storage" (files of datasets) or "relation" (rows of dimension values)`, { target: "key" });
     }
@@ -208,6 +230,10 @@ function checkDatasetTypes(merged: MergedPipeline, resolved: ReadonlyMap<string,
   for (const { node } of resolved.values()) {
     for (const output of Object.values(node.outputs)) {
       const blame = blameOf(node.label, `outputs.${output.name}`);
+      const typeTooLong = nameTooLong(output.type);
+      if (typeTooLong !== undefined) {
+        throw blame(`task "${node.label}" writes dataset type "${shortened(output.type)}", whose name is too long (${typeTooLong})`, { hint: "use a shorter name" });
+      }
       const other = producers.get(output.type);
       if (other !== undefined) {
         throw blame(`dataset type "${output.type}" is produced by both "${other.label}" and "${node.label}"`, {
