@@ -326,7 +326,10 @@ function prepareSandbox(
   const named = new NamedFiles();
   for (const connection of Object.values(task.inputs)) {
     if (connection.sandboxName === undefined) continue;
-    for (const item of given[connection.name] ?? []) makeParents(sandbox.path, renderSandboxName(connection.sandboxName, item.dataId));
+    for (const item of given[connection.name] ?? []) {
+      const relPath = renderSandboxName(connection.sandboxName, item.dataId);
+      if (named.fits(relPath, `input "${connection.name}"`, connection.sandboxName)) makeParents(sandbox.path, relPath);
+    }
   }
   const linked: LinkedFiles = { checked: new Map(), sourceOf: new Map() };
   const writes: [string, Uint8Array][] = [];
@@ -355,7 +358,7 @@ function prepareSandbox(
       let relPath: string;
       if (connection.sandboxName !== undefined) {
         relPath = renderSandboxName(connection.sandboxName, item.dataId);
-        if (!named.claim(relPath, `input "${name}"`)) return relPath;
+        if (!named.fits(relPath, `input "${name}"`, connection.sandboxName) || !named.claim(relPath, `input "${name}"`)) return relPath;
       } else {
         let base = fileNameOf(item.dataId) || String(index);
         if (used.has(base)) base = `${base}-${index}`;
@@ -375,7 +378,10 @@ function prepareSandbox(
   const outputs: Record<string, string> = {};
   for (const [name, connection] of Object.entries(task.outputs)) {
     if (connection.sandboxName === undefined) outputs[name] = `outputs/${name}${STORAGE_EXTENSIONS[connection.storage]}`;
-    else if (named.claim((outputs[name] = renderSandboxName(connection.sandboxName, dataId)), `output "${name}"`)) makeParents(sandbox.path, outputs[name]);
+    else {
+      const relPath = (outputs[name] = renderSandboxName(connection.sandboxName, dataId));
+      if (named.fits(relPath, `output "${name}"`, connection.sandboxName) && named.claim(relPath, `output "${name}"`)) makeParents(sandbox.path, relPath);
+    }
   }
   const discoverable = new Map<string, [string, DataId]>();
   for (const [name, connection] of Object.entries(task.inputs)) {
@@ -403,7 +409,22 @@ class NamedFiles {
     this.problem ??= `${owner} and ${first} are both named "${relPath}" in the sandbox; give them distinct names (name: "{dimension}…")`;
     return false;
   }
+
+  /**
+   * Whether each part of `relPath` (made from the connection's `name:` template and a data ID) is a
+   * file name the file system takes; a longer one is the quantum's error, not a failed write.
+   */
+  fits(relPath: string, owner: string, template: string): boolean {
+    const long = relPath.split("/").find((part) => Buffer.byteLength(part, "utf8") > NAME_MAX);
+    if (long === undefined) return true;
+    const shown = long.length > 60 ? `${long.slice(0, 60)}…` : long;
+    this.problem ??= `${owner} would be named "${shown}" in the sandbox (name: "${template}"), ${Buffer.byteLength(long, "utf8")} bytes: file systems allow ${NAME_MAX}; give it a name that uses fewer or shorter fields`;
+    return false;
+  }
 }
+
+/** The longest file name (one part of a path) file systems take, in bytes. */
+const NAME_MAX = 255;
 
 /** Makes the directories above a named file of the sandbox (`include/` for `include/stats.h`). */
 function makeParents(sandbox: string, relPath: string): void {
@@ -430,8 +451,8 @@ function extensionOf(path: string, connection: Connection): string {
 }
 
 /**
- * The longest name fileNameOf gives, in bytes (its names are ASCII): file systems allow 255, and an
- * extension (up to 17) and a `-<index>` must fit after it.
+ * The longest name fileNameOf gives, in bytes (its names are ASCII): file systems allow NAME_MAX, and
+ * an extension (up to 17) and a `-<index>` must fit after it.
  */
 const MAX_FILE_NAME = 200;
 

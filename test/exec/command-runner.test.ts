@@ -141,6 +141,25 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     expect(names[0]).not.toBe(names[1]);
   });
 
+  it("fails the quantum, naming the template, when a name: template gives a file name longer than file systems take", async () => {
+    const dir = makeInputs({ "a.txt": "first\n" });
+    const visit = "v".repeat(300);
+    const make = (inputName: string | undefined, outputName: string | undefined) =>
+      commandTask("cat {inputs.src} > {outputs.out}", {
+        inputs: { src: { ...connection("src", ["visit"]), ...(inputName !== undefined && { sandboxName: inputName }) } },
+        outputs: { out: { ...connection("out", ["visit"]), ...(outputName !== undefined && { sandboxName: outputName }) } },
+      });
+    const input = await runIn(spawner, { task: make("in/{visit}.txt", undefined), dataId: { visit }, inputs: { src: [{ path: join(dir, "a.txt"), dataId: { visit } }] } });
+    expect(input).toMatchObject({ ok: false, error: `input "src" would be named "${"v".repeat(60)}…" in the sandbox (name: "in/{visit}.txt"), 304 bytes: file systems allow 255; give it a name that uses fewer or shorter fields` });
+    const output = await runIn(spawner, { task: make(undefined, "{visit}/out.txt"), dataId: { visit }, inputs: { src: [{ path: join(dir, "a.txt"), dataId: { visit } }] } });
+    expect(output).toMatchObject({ ok: false, error: expect.stringMatching(/^output "out" would be named "v{60}…" in the sandbox \(name: "\{visit\}\/out.txt"\), 300 bytes: file systems allow 255;/) });
+    // At the limit, the name is taken as it is.
+    const fits = "w".repeat(251);
+    const atLimit = await runIn(spawner, { task: make("{visit}.txt", undefined), dataId: { visit: fits }, inputs: { src: [{ path: join(dir, "a.txt"), dataId: { visit: fits } }] } });
+    expect(atLimit.ok).toBe(true);
+    expect(readdirSync(atLimit.sandbox)).toContain(`${fits}.txt`);
+  });
+
   it("writes an input that carries its bytes into the sandbox", async () => {
     const task = commandTask("cat {inputs.src} > {outputs.out}");
     const bytes = new TextEncoder().encode("inline bytes\n");
