@@ -97,6 +97,11 @@ export class CommitBatcher {
     });
   }
 
+  /** Whether a commit failed: `commit` and `maybeCommit` throw its error from then on. */
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
   }

@@ -198,14 +198,15 @@ class GraphRun {
     if (this.opts.interrupt?.aborted) onInterrupt();
     else this.opts.interrupt?.addEventListener("abort", onInterrupt, { once: true });
     const unlisten = this.opts.supersede?.listen((datasets) => this.supersede(datasets));
-    while (!this.walker.isFinished && !((this.interrupted || this.repositoryError) && this.inFlight === 0)) {
+    while (!this.walker.isFinished && !((this.interrupted || this.repositoryError || this.commitFailed) && this.inFlight === 0)) {
       this.dispatchReady();
       if (this.walker.isFinished) break;
       if (this.completions.length === 0) await this.waitForCompletion();
       const completions = this.completions;
       this.completions = [];
       for (const done of completions) this.complete(done);
-      this.batcher.maybeCommit();
+      if (this.batcher.failed) this.stopOnCommitFailure();
+      else this.batcher.maybeCommit();
       if (Date.now() - this.turnStarted >= TURN_MS) await this.yieldTurn();
     }
     clearTimeout(this.dueTimer);
@@ -215,7 +216,7 @@ class GraphRun {
     // Earlier work that no quantum of this run wanted (its inputs changed since) is cancelled.
     if (this.earlier.size > 0) this.opts.executor.abandon(this.earlier);
     this.opts.executor.runEnded?.();
-    if (this.opts.prune && !this.interrupted && this.repositoryError === undefined) this.removed = this.removeGoneQuanta(this.opts.prune.marker);
+    if (this.opts.prune && !this.interrupted && this.repositoryError === undefined && !this.commitFailed) this.removed = this.removeGoneQuanta(this.opts.prune.marker);
     await this.commitUnlessStoppedBy(this.repositoryError);
     return this.finish();
   }
@@ -253,6 +254,8 @@ class GraphRun {
    * set again only for a due time earlier than the one it is set for.
    */
   private async waitForCompletion(): Promise<void> {
+    // A commit that failed while the loop was not waiting (its wake found no one): act on it first.
+    if (this.batcher.failed && !this.commitFailed) return;
     const due = this.batcher.dueInMs();
     if (due !== undefined && (this.dueTimer === undefined || Date.now() + due < this.dueAt)) {
       clearTimeout(this.dueTimer);
@@ -426,6 +429,19 @@ class GraphRun {
 
   private repositoryError: RepositoryError | undefined;
 
+  /**
+   * A commit of results failed (the batcher holds its error, which the last commit throws): nothing
+   * more starts, the running quanta are stopped, and what they return is not recorded.
+   */
+  private stopOnCommitFailure(): void {
+    if (this.commitFailed) return;
+    this.commitFailed = true;
+    this.stopping = true;
+    this.opts.executor.stop();
+  }
+
+  private commitFailed = false;
+
   /** Stops starting quanta and stops the running ones; the loop ends once they have all come back. */
   private interrupt(signal: string): void {
     if (this.interrupted) return;
@@ -446,6 +462,7 @@ class GraphRun {
     this.inFlight--;
     const q = this.opts.graph.quantum(id);
     const wasRunning = this.running.delete(id);
+    if (this.commitFailed) return; // nothing more can be recorded
     if (!outcome.ok && outcome.repositoryError !== undefined) this.stopOnRepositoryError(outcome.repositoryError);
     // Stopped with the run (below), or failing as it came: not recorded.
     if (!outcome.ok && this.repositoryError !== undefined) return;

@@ -2,7 +2,7 @@
  * 14.1 through the real CLI: data IDs of six dimensions with 200-character values, and dataset type,
  * task and collection names of 100 characters, make registry keys of about 1,400 bytes.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { open } from "lmdb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -106,6 +106,40 @@ describe("14.1 a registry key longer than LMDB allows, end to end", () => {
     const listed = await runCli(["datasets", "--repo", "huge-repo"], { cwd: dir });
     expect(listed).toMatchObject({ code: 0, stdout: "no datasets\n" });
   });
+});
+
+describe("a registry key too long for the output collection only, found by the run's commit", () => {
+  // The data ID fits the input collection's keys, so ingest takes it; with an output collection of 500
+  // bytes, the first commit of results fails. The run stops there: the command still running is
+  // killed (it never writes "end"), whichever spawner runs it, and the run exits 2 with the key.
+  for (const spawner of ["helper", "node"] as const) {
+    it(`stops the run and its running commands (${spawner === "node" ? "Node's spawn" : "the quanta-spawn helper"})`, async () => {
+      const dims = ["a", "b", "c", "d", "e", "f"];
+      const value = "v".repeat(245);
+      const base = join(dir, `commit-fails-${spawner}`);
+      mkdirSync(join(base, "in", ...dims.slice(1).map(() => value)), { recursive: true });
+      writeFileSync(join(base, "in", ...dims.map(() => value)) + ".txt", "x\n");
+      const log = join(base, "log");
+      const conn = (type: string) => `{ type: ${type}, dimensions: [${dims.join(", ")}], storage: file }`;
+      const task = (label: string, command: string, type: string) =>
+        [`  ${label}:`, `    command: "${command}"`, `    dimensions: [${dims.join(", ")}]`, `    inputs: { src: ${conn("raw")} }`, `    outputs: { dst: ${conn(type)} }`];
+      writeFileSync(
+        join(base, "p.yaml"),
+        [
+          `dimensions: { ${dims.map((d) => `${d}: string`).join(", ")} }`,
+          `inputs: { raw: { path: "in/${dims.map((d) => `{${d}}`).join("/")}.txt", storage: file } }`,
+          "tasks:",
+          ...task("quick", "cp {inputs.src} {outputs.dst}", "copied"),
+          ...task("slow", `echo start >> ${log}; sleep 20; echo end >> ${log}; cp {inputs.src} {outputs.dst}`, "slowcopy"),
+        ].join("\n") + "\n",
+      );
+      const env = spawner === "node" ? { QUANTA_SPAWNER: "node" } : {};
+      const r = await runCli(["run", "p.yaml", "--repo", "repo", "-j", "2", "--output", "o".repeat(500)], { cwd: base, env });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^error: a registry key is too long \(\d{4} bytes, at most 1978\): o+…\/copied\/a=v+…/m);
+      expect(readFileSync(log, "utf8")).toBe("start\n");
+    });
+  }
 });
 
 describe("14.1 a repository of the previous registry format", () => {
