@@ -14,7 +14,7 @@ export function failIfAbandoned(command: Promise<unknown>): void {
     settled = true;
     process.stderr.write(
       "error: internal error: quanta stopped waiting for work that can no longer end, before the command finished\n" +
-        "hint: the repository holds what was committed before (commits are all or nothing): run the command again, and report this\n",
+        "hint: this is a bug in quanta, please report it; run the command again (a repository keeps every commit made before)\n",
     );
     process.exitCode = 70;
   });

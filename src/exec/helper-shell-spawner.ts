@@ -5,7 +5,8 @@
  *
  * Timeouts and aborts are the CLI's: it asks the helper to kill the run's process group, and reports
  * the run as timed out or cancelled when the helper's reply comes. The helper holds the event loop
- * open only while runs are in hand, and ends (killing what it started) when the CLI's process does.
+ * open while runs are in hand, and once `close` is called until it has exited; it ends (killing what it
+ * started) when the CLI's process does.
  *
  * The hand-over (`runHoldingSlot`, which only `runShell` in command-host.ts calls): a run that must hold
  * a launch slot and finds none free is sent to the helper to queue, as long as only such runs of this
@@ -55,6 +56,8 @@ export class HelperShellSpawner implements ShellSpawner {
   private exited = false;
   /** Set by `close`: from then on the helper keeps the process alive until it has exited. */
   private closing = false;
+  /** What `close` returned: a second call returns it again. */
+  private closed: Promise<void> | undefined;
   /** Called once the helper has exited (see `close`). */
   private onExited: (() => void) | undefined;
   private readonly runs = new Map<string, PendingRun>();
@@ -278,8 +281,9 @@ export class HelperShellSpawner implements ShellSpawner {
    * killed by SIGKILL, as do runs still in line for a slot here), and exits; settles once it has.
    */
   close(): Promise<void> {
+    if (this.closed !== undefined) return this.closed;
     this.closing = true;
-    const exited = this.exited ? Promise.resolve() : new Promise<void>((resolve) => (this.onExited = resolve));
+    const exited = (this.closed = this.exited ? Promise.resolve() : new Promise<void>((resolve) => (this.onExited = resolve)));
     // Held until it has exited: whoever closes the spawner may count on the helper being gone. A run
     // that settles after this (the helper's reply to a run it kills as its input ends) must not let
     // go of it: with nothing else pending, Node would end the process there, before `close` settles,
