@@ -11,6 +11,7 @@ import { orderTasks } from "./order-tasks.js";
 import { parseConfigOverride, type ConfigOverride } from "./parse-config-override.js";
 import { PipelineError } from "./pipeline-error.js";
 import type { ClusterDef, Connection, InputSpec, Pipeline, SubsetDef, TaskNode } from "./pipeline.js";
+import { nameTooLong, shortened } from "./name-bounds.js";
 import { resolveTask, type ConnectionBlame, type TaskModuleInfo, type ResolvedTask } from "./resolve-task.js";
 import type { StorageClass } from "./storage-class.js";
 import { substituteParameters } from "./substitute-parameters.js";
@@ -47,22 +48,6 @@ export type PipelineResolution = { ok: true; resolved: ResolvedPipeline } | { ok
 
 const LABEL = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
-/**
- * The longest task label or dataset type name, in UTF-8 bytes. Both are parts of registry keys, whose
- * length LMDB bounds (store/registry-key.ts): with the output collection's bound
- * (check-output-collection.ts), a name within this one leaves room for the data ID. A longer one was
- * refused only when a run came to record it, after its quanta had run.
- */
-export const MAX_NAME_BYTES = 200;
-
-/** A name as an error quotes it: its first 60 characters. */
-const shortened = (name: string): string => (name.length > 60 ? `${name.slice(0, 60)}…` : name);
-
-function nameTooLong(name: string): string | undefined {
-  const bytes = Buffer.byteLength(name, "utf8");
-  return bytes > MAX_NAME_BYTES ? `${bytes} bytes, at most ${MAX_NAME_BYTES}` : undefined;
-}
-
 export function resolvePipeline(merged: MergedPipeline, context: ResolveContext): PipelineResolution {
   try {
     return { ok: true, resolved: resolveOrThrow(merged, context) };
@@ -75,7 +60,11 @@ export function resolvePipeline(merged: MergedPipeline, context: ResolveContext)
 function resolveOrThrow(merged: MergedPipeline, context: ResolveContext): ResolvedPipeline {
   const parameters = resolveParameters(merged, context.parameters ?? {});
   const universe: Record<string, DimensionType> = {};
-  for (const [name, located] of merged.dimensions) universe[name] = located.value as DimensionType;
+  for (const [name, located] of merged.dimensions) {
+    const nameTooLongBy = nameTooLong(name);
+    if (nameTooLongBy !== undefined) throw located.source.errorAt(located.path, `dimension "${shortened(name)}": the name is too long (${nameTooLongBy})`, { target: "key", hint: "use a shorter name" });
+    universe[name] = located.value as DimensionType;
+  }
   const inputs = resolveInputs(merged, universe, parameters, context);
   const overrides = parseOverrides(merged, context.configOverrides ?? []);
 

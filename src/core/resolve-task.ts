@@ -11,6 +11,7 @@ import { parseCommandTemplate } from "./command-template.js";
 import type { CodeDigest } from "./digest.js";
 import { findConfigValue } from "./find-config-value.js";
 import type { DimensionUniverse } from "./dimensions.js";
+import { nameTooLong, shortened } from "./name-bounds.js";
 import { checkSandboxName, namesEveryDimension } from "./sandbox-name.js";
 import { suggestName } from "./suggest-name.js";
 import type { Located, MergedTask } from "./merge-pipeline-files.js";
@@ -116,6 +117,10 @@ export function resolveTask(task: MergedTask, context: TaskResolveContext): Reso
     for (const direction of ["inputs", "outputs"] as const) {
       const entry = declaring(direction);
       for (const [name, spec] of Object.entries(entry.value[direction] ?? {})) {
+        const nameTooLongBy = nameTooLong(name);
+        if (nameTooLongBy !== undefined) {
+          throw at(entry, [direction, name], `connection "${shortened(name)}" of task "${label}": the name is too long (${nameTooLongBy})`, { target: "key", hint: "use a shorter name" });
+        }
         specs[direction][name] = commandConnection(spec);
         blame.set(`${direction}.${name}`, (summary, options) => at(entry, [direction, name, "type"], summary, options));
         spec.dimensions.forEach((dim, i) => {
