@@ -12,7 +12,7 @@ import { asRegistryDamage } from "../store/registry-file.js";
 import { QUANTA_VERSION } from "../exec/version.js";
 import { installInterruptHandlers } from "../app/interrupts.js";
 import { findRepository } from "../app/find-repository.js";
-import { failIfAbandoned } from "./abandoned-command.js";
+import { failIfAbandoned } from "../exec/abandoned-process.js";
 
 async function main(argv: string[]): Promise<number> {
   process.setSourceMapsEnabled(true);

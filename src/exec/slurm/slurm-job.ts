@@ -15,6 +15,7 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { BlobStore } from "../../store/blob-store.js";
 import { loadHasher } from "../../store/hasher.js";
+import { failIfAbandoned } from "../abandoned-process.js";
 import { CommandHost } from "../command-host.js";
 import type { FollowOnJob, OutputBlob, QuantumJob } from "../quantum-job.js";
 import { computeQuantumKey } from "../../core/quantum-key.js";
@@ -135,10 +136,12 @@ if (elementPath === undefined) {
   process.stderr.write("usage: node slurm-job.js ELEMENT_FILE\n");
   process.exit(2);
 }
-main(elementPath).then(
+const job = main(elementPath).then(
   (code) => process.exit(code),
   (err: unknown) => {
     process.stderr.write(`quanta slurm job: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );
+// Exit code 1, as for any job that did not write all its records (Slurm says FAILED).
+failIfAbandoned(job, 1);

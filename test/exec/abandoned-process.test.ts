@@ -7,10 +7,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../helpers/cli.js";
 
-function runGuarded(command: string): { status: number | null; stderr: string } {
+function runGuarded(command: string, exitCode?: number): { status: number | null; stderr: string } {
   const script = `
-    import { failIfAbandoned } from ${JSON.stringify(join(PROJECT_ROOT, "dist/cli/abandoned-command.js"))};
-    failIfAbandoned(${command});
+    import { failIfAbandoned } from ${JSON.stringify(join(PROJECT_ROOT, "dist/exec/abandoned-process.js"))};
+    failIfAbandoned(${command}${exitCode === undefined ? "" : `, ${exitCode}`});
   `;
   const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", timeout: 20_000 });
   return { status: r.status, stderr: r.stderr };
@@ -21,6 +21,8 @@ describe("a command abandoned by the event loop", () => {
     const r = runGuarded("new Promise(() => undefined)");
     expect(r.status).toBe(70);
     expect(r.stderr).toMatch(/^error: internal error: quanta stopped waiting for work that can no longer end, before the command finished\nhint: this is a bug in quanta, please report it; run the command again/);
+    // A Slurm job's: 1, which Slurm reports as FAILED.
+    expect(runGuarded("new Promise(() => undefined)", 1).status).toBe(1);
   });
 
   it("leaves the exit code of a command that settled, even one that settled late", () => {
