@@ -50,6 +50,7 @@ import { didYouMean } from "../core/errors.js";
 import { configWords, parseCommandTemplate, quoteShellWords, renderCommandTemplate, type TemplateField } from "../core/command-template.js";
 import { parseDepfile } from "../core/discovered-inputs.js";
 import { findConfigValue } from "../core/find-config-value.js";
+import { shortened } from "../core/name-bounds.js";
 import { renderSandboxName } from "../core/sandbox-name.js";
 import type { Connection, TaskNode } from "../core/pipeline.js";
 import type { StorageClass } from "../core/storage-class.js";
@@ -415,10 +416,11 @@ class NamedFiles {
    * file name the file system takes; a longer one is the quantum's error, not a failed write.
    */
   fits(relPath: string, owner: string, template: string): boolean {
+    // Most names are short: no part of a path of at most NAME_MAX bytes can be longer.
+    if (Buffer.byteLength(relPath, "utf8") <= NAME_MAX) return true;
     const long = relPath.split("/").find((part) => Buffer.byteLength(part, "utf8") > NAME_MAX);
     if (long === undefined) return true;
-    const shown = long.length > 60 ? `${long.slice(0, 60)}…` : long;
-    this.problem ??= `${owner} would be named "${shown}" in the sandbox (name: "${template}"), ${Buffer.byteLength(long, "utf8")} bytes: file systems allow ${NAME_MAX}; give it a name that uses fewer or shorter fields`;
+    this.problem ??= `${owner} would be named "${shortened(long)}" in the sandbox (name: "${template}"), ${Buffer.byteLength(long, "utf8")} bytes: file systems allow ${NAME_MAX}; give it a name that uses fewer or shorter fields`;
     return false;
   }
 }

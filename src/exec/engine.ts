@@ -460,9 +460,9 @@ class GraphRun {
     let done = completion;
     const { id, job, outcome } = done;
     this.inFlight--;
-    const q = this.opts.graph.quantum(id);
     const wasRunning = this.running.delete(id);
     if (this.commitFailed) return; // nothing more can be recorded
+    const q = this.opts.graph.quantum(id);
     if (!outcome.ok && outcome.repositoryError !== undefined) this.stopOnRepositoryError(outcome.repositoryError);
     // Stopped with the run (below), or failing as it came: not recorded.
     if (!outcome.ok && this.repositoryError !== undefined) return;

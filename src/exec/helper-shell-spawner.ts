@@ -54,9 +54,10 @@ const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, numbe
 export class HelperShellSpawner implements ShellSpawner {
   readonly kind = "helper" as const;
   private exited = false;
-  /** Set by `close`: from then on the helper keeps the process alive until it has exited. */
-  private closing = false;
-  /** What `close` returned: a second call returns it again. */
+  /**
+   * What `close` returned (a second call returns it again). Once set, the helper keeps the process
+   * alive until it has exited.
+   */
   private closed: Promise<void> | undefined;
   /** Called once the helper has exited (see `close`). */
   private onExited: (() => void) | undefined;
@@ -245,8 +246,8 @@ export class HelperShellSpawner implements ShellSpawner {
     } else if (run.hasSlot) {
       run.launch!.slots.give();
     }
-    // Once closing, the helper is held until it has exited (`close`), whatever its last reply.
-    if (this.runs.size === 0 && !this.closing) this.unref();
+    // Once closed, the helper is held until it has exited (`close`), whatever its last reply.
+    if (this.runs.size === 0 && this.closed === undefined) this.unref();
     const result: HelperRun = { end: run.forced !== undefined ? { kind: run.forced } : end, log };
     if (peakRssBytes !== undefined) result.peakRssBytes = peakRssBytes;
     if (!run.sent && result.end.kind === "spawn-error") result.unstarted = true;
@@ -282,7 +283,6 @@ export class HelperShellSpawner implements ShellSpawner {
    */
   close(): Promise<void> {
     if (this.closed !== undefined) return this.closed;
-    this.closing = true;
     const exited = (this.closed = this.exited ? Promise.resolve() : new Promise<void>((resolve) => (this.onExited = resolve)));
     // Held until it has exited: whoever closes the spawner may count on the helper being gone. A run
     // that settles after this (the helper's reply to a run it kills as its input ends) must not let
