@@ -22,27 +22,10 @@
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { encodeDataId } from "../core/data-id.js";
-import type { PathTemplate } from "../core/path-template.js";
 import type { FileInputSpec, RelationInputSpec } from "../core/pipeline.js";
-import type { DatasetRecord, FileState } from "../store/registry.js";
-import { findNonUtf8, isInside, matchInputFile, type Candidate } from "./collect-candidates.js";
-import {
-  checkDimensions,
-  hashFiles,
-  ingestInto,
-  isSameFile,
-  ingestRelation,
-  noteVanishedInputs,
-  parseTemplate,
-  racyWindowMs,
-  relativeTo,
-  repositorySink,
-  type IngestOptions,
-  type IngestReport,
-  type IngestSink,
-} from "./ingest.js";
-
-type Templates = readonly { spec: FileInputSpec; template: PathTemplate }[];
+import { isInside, matchInputFile, type Candidate } from "./collect-candidates.js";
+import { checkDimensions, ingestInto, ingestRelation, noteVanishedInputs, parseTemplate, repositorySink, type IngestOptions, type IngestReport } from "./ingest.js";
+import { decideCandidates, racyWindowMs, removeGone, type Decide, type Templates } from "./ingest-decisions.js";
 
 /** Ingests what changed at `paths` (absolute, or relative to the working directory) into the repository. */
 export async function ingestChangedPaths(options: IngestOptions & { paths: readonly string[] }): Promise<IngestReport> {
@@ -67,7 +50,7 @@ export async function ingestChangedPaths(options: IngestOptions & { paths: reado
   if (needsWholeWalk(candidates, gone, options)) return ingestInto(options, sink);
 
   const decide: Decide = { ...options, collection, sink, report, removedKeys: new Set(), boundKeys: new Set() };
-  const writes = await decideCandidates(candidates, { ...decide, walkStart });
+  const { writes } = await decideCandidates(candidates, { ...decide, racyBefore: walkStart - racyWindowMs(candidates) });
   for (const path of gone) writes.push(...removeGone(path, templates, decide));
   for (const spec of relationSpecs) {
     if (paths.includes(resolve(spec.path))) writes.push(...(await ingestRelation(spec, { ...options, sink }, report, walkStart)));
@@ -139,102 +122,4 @@ function needsWholeWalk(candidates: readonly Candidate[], gone: readonly string[
     if (other !== undefined && other !== c.path && !gone.includes(other) && statSync(other, { throwIfNoEntry: false }) !== undefined) return true;
   }
   return false;
-}
-
-interface Decide extends IngestOptions {
-  collection: string;
-  sink: IngestSink;
-  report: IngestReport;
-  /** The datasets removed so far (type and key), each counted once. */
-  removedKeys: Set<string>;
-  /** The datasets a file of this ingest is bound to (type and key): a gone path no longer holds them (a rename). */
-  boundKeys: Set<string>;
-}
-
-/** The registry writes for the candidates, decided as the full ingest decides them (ingest.ts). */
-async function decideCandidates(candidates: readonly Candidate[], opts: Decide & { walkStart: number }): Promise<Array<() => void>> {
-  const { repo, sink, report, collection } = opts;
-  const registry = repo.registry;
-  const concurrency = opts.concurrency ?? 16;
-  const racyBefore = opts.walkStart - racyWindowMs(candidates);
-  const known = new Map<string, FileState>();
-  const toHash: Candidate[] = [];
-  for (const c of candidates) {
-    const state = registry.getFileState(c.path);
-    const same = state !== undefined && isSameFile(state, c);
-    if (same && (state.transfer === "reference" || repo.blobs.inRegistry(state.digest) || repo.blobs.exists(state.digest))) known.set(c.path, state);
-    else toHash.push(c);
-  }
-  const notText = findNonUtf8(toHash, report);
-  const hashed = await hashFiles(toHash.filter((c) => !notText.has(c.path)), sink, concurrency, report);
-  const writes: Array<() => void> = [];
-  for (const c of candidates) {
-    const existing = registry.getDataset(collection, c.spec.type, c.key);
-    if (notText.has(c.path)) {
-      // Left out, as the walk leaves it out: its dataset goes.
-      if (existing !== undefined) writes.push(...removeDataset(c.spec.type, c.key, existing, opts));
-      continue;
-    }
-    // Its data ID is held by a file of this ingest (as the walk's kept keys): a gone path gives it up (a rename).
-    opts.boundKeys.add(c.spec.type + "\0" + c.key);
-    let state = known.get(c.path) ?? hashed.get(c.path);
-    if (state === undefined) continue; // unreadable: reported, and its old dataset is kept
-    if (existing === undefined && known.has(c.path) && state.transfer !== "reference" && !repo.blobs.has(state.digest)) {
-      // A remembered file whose blob is gone (collected after the dataset was removed): copy it again.
-      state = (await hashFiles([c], sink, 1, report)).get(c.path);
-      if (state === undefined) continue;
-      hashed.set(c.path, state);
-    }
-    const status = existing === undefined ? "added" : existing.digest === state.digest ? "unchanged" : "changed";
-    report.byType[c.spec.type]![status]++;
-    report[status]++;
-    if (status === "changed") report.changedPaths.push(c.path);
-    const record: DatasetRecord = { digest: state.digest, size: c.size, storage: c.spec.storage, producer: null, sourcePath: c.path };
-    if (status !== "unchanged" || existing!.sourcePath !== c.path || existing!.storage !== c.spec.storage) {
-      writes.push(() => sink.records.putDataset(collection, c.spec.type, c.dataId, record));
-    }
-    if (hashed.has(c.path)) {
-      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : state.mtimeMs, ...relativeTo(repo, state, c.path) };
-      writes.push(() => sink.records.putFileState(c.path, stored));
-    }
-  }
-  return writes;
-}
-
-/**
- * The writes that drop the datasets whose file was `path` (a deleted file) or under it (a deleted
- * directory: the collection's datasets of each input type are scanned for it).
- */
-function removeGone(path: string, templates: Templates, opts: Decide): Array<() => void> {
-  const { repo, collection } = opts;
-  const writes: Array<() => void> = [];
-  const matches = matchInputFile(path, templates, { problems: [] });
-  for (const { spec, dataId } of matches) {
-    const key = encodeDataId(dataId);
-    const existing = repo.registry.getDataset(collection, spec.type, key);
-    if (existing?.sourcePath !== path) continue;
-    // Renamed to a path that gives the same data ID: the dataset stays, bound to the new file.
-    if (opts.boundKeys.has(spec.type + "\0" + key)) writes.push(() => opts.sink.records.deleteFileState(path));
-    else writes.push(...removeDataset(spec.type, key, existing, opts));
-  }
-  if (matches.length > 0) return writes;
-  for (const { spec, template } of templates) {
-    const root = template.root || "/";
-    if (!isInside(path, root) && !isInside(root, path) && root !== path) continue;
-    for (const e of repo.registry.listDatasets({ collection, type: spec.type })) {
-      if (e.record.sourcePath === undefined || !isInside(e.record.sourcePath, path)) continue;
-      if (opts.boundKeys.has(spec.type + "\0" + e.key)) writes.push(() => opts.sink.records.deleteFileState(e.record.sourcePath!));
-      else writes.push(...removeDataset(spec.type, e.key, e.record, opts));
-    }
-  }
-  return writes;
-}
-
-function removeDataset(type: string, key: string, record: DatasetRecord, opts: Decide): Array<() => void> {
-  if (opts.removedKeys.has(type + "\0" + key)) return [];
-  opts.removedKeys.add(type + "\0" + key);
-  opts.report.removed++;
-  opts.report.byType[type]!.removed++;
-  const source = record.sourcePath;
-  return [() => opts.sink.records.deleteDataset(opts.collection, type, key), ...(source === undefined ? [] : [() => opts.sink.records.deleteFileState(source)])];
 }

@@ -20,24 +20,24 @@
  * re-hashes it (as git does with "racily clean" index entries).
  */
 import { readFileSync, statSync } from "node:fs";
-import { relative, resolve } from "node:path";
 import { hashFile } from "./ingest-preview.js";
-import { hashesInParallel, hashFilesInParallel } from "./parallel-hash.js";
 import type { BlobDigest } from "../core/digest.js";
 import type { DimensionUniverse } from "../core/dimensions.js";
-import { RepositoryError, UsageError } from "../core/errors.js";
+import { UsageError } from "../core/errors.js";
 import type { PathTemplate } from "../core/path-template.js";
 import { parsePathTemplate } from "../core/path-template.js";
 import type { EventBody, IngestCounts, IngestProblem } from "../core/events.js";
-import { transferOf, type FileInputSpec, type InputSpec, type InputTransfer, type RelationInputSpec } from "../core/pipeline.js";
+import { type FileInputSpec, type InputSpec, type InputTransfer, type RelationInputSpec } from "../core/pipeline.js";
 import type { DatasetRecord, FileState, Registry } from "../store/registry.js";
 import { readRelationFile } from "../store/relation-file.js";
 import type { Repository } from "../store/repository.js";
 import { canonicalJson } from "../core/canonical-json.js";
 import { inputCollectionOf, relationKeyOf } from "../core/input-collection.js";
-import { ingestUnchanged, misfitsStampName, vanishedStampName, writeIngestStamp } from "./stamps.js";
+import { ingestUnchanged, lastWalk, misfitsStampName, vanishedStampName, writeIngestStamp, type WalkListing } from "./stamps.js";
+import { addBlobs, shardBlobs, type ShardedBlobs } from "../store/sharded-blobs.js";
 import { collectCandidates, findNonUtf8, MISFIT, type Candidate } from "./collect-candidates.js";
 import { createTextHash } from "../store/hasher.js";
+import { decideCandidates, hashFiles, isSameFile, racyWindowMs, relativeTo, removeGone, type Decide, type Templates } from "./ingest-decisions.js";
 
 export interface IngestOptions {
   inputs: readonly InputSpec[];
@@ -76,8 +76,6 @@ export interface IngestReport extends IngestCounts {
 
 
 const DEFAULT_CONCURRENCY = 16;
-/** Files up to this size are read with one synchronous call: cheaper than open/stat/read/close in libuv's pool. */
-const SYNC_READ_MAX_BYTES = 256 * 1024;
 
 /** A problem as a warning line: `warning: FILE[:LINE]: MESSAGE`. */
 export function formatIngestProblem(p: IngestProblem): string {
@@ -154,18 +152,6 @@ function linkOrCopy(repo: Repository, path: string, digest: BlobDigest, bytes: U
   return false;
 }
 
-/**
- * Whether a file is as its remembered state says: the same size and mtime, and, held by reference
- * (where a reader trusts the stat, see store/referenced-inputs.ts), the same ctime, inode and device:
- * an edit that kept the size and set the mtime back still changes the ctime. A file whose input now
- * asks for another `transfer:` is read again.
- */
-export function isSameFile(state: FileState, c: Candidate): boolean {
-  const transfer = transferOf(c.spec);
-  if (state.size !== c.size || state.mtimeMs !== c.mtimeMs || (state.transfer ?? "copy") !== transfer) return false;
-  return transfer !== "reference" || (state.ctimeMs === c.ctimeMs && state.ino === c.ino && state.dev === c.dev);
-}
-
 /** Ingests the pipeline's input files and relations into the repository (which must be writable). */
 export async function ingestInputs(options: IngestOptions): Promise<IngestReport> {
   if (!options.repo.writable) throw new Error("internal error: ingest into a repository opened for reading");
@@ -209,8 +195,8 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     if (misfits !== undefined && sink.commits) writes.push(() => records.putStamp(misfitsStampName(collection), misfits));
   };
   const racyBefore = walkStart - racyWindowMs(candidates);
-  const listing = listingDigest(repo, dimensions, fileSpecs, candidates);
-  if (await ingestUnchanged(repo, collection, listing)) {
+  const walk = describeWalk(repo, dimensions, fileSpecs, candidates);
+  if (await ingestUnchanged(repo, collection, walk.digest)) {
     // The same files, sizes and mtimes as the last complete ingest, and nothing written since.
     for (const c of candidates) {
       report.byType[c.spec.type]!.unchanged++;
@@ -226,6 +212,15 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
       });
     }
     return report;
+  }
+
+  const last = lastWalk(repo, collection, walk.specs);
+  if (last !== undefined) {
+    const since = { ...options, collection, sink, report, templates, walk, racyBefore };
+    return ingestSinceLastWalk(candidates, last, since, async (writes) => {
+      for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, { ...options, sink }, report, walkStart)));
+      stampMisfits(writes);
+    });
   }
 
   // Decide, per candidate, whether its contents must be read.
@@ -327,30 +322,34 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
   if (sink.commits && notText.size === 0 && states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
     // Files held by reference have no blob to look for: their stat is in the listing.
     const held = states.filter((st) => st!.transfer !== "reference").map((st) => st!.digest);
-    const fileBlobs = [...new Set(held.filter((d) => !inRegistry.has(d) && !repo.blobs.inRegistry(d)))];
-    await writeIngestStamp(repo, collection, listing, fileBlobs);
+    const fileBlobs = shardBlobs(held.filter((d) => !inRegistry.has(d) && !repo.blobs.inRegistry(d)));
+    await writeIngestStamp(repo, collection, walk, fileBlobs);
   }
   return report;
 }
 
 /**
- * A digest of the dimensions, the input specs, and every matched file's input, path, size, mtime,
- * ctime, inode and device. Listing format 2: the text `listing 2`, the file count, the dimensions and
- * specs as canonical JSON, then per file its input type and path, each after a NUL (which no path
- * holds), then the digest of the stat numbers: five 64-bit floats per file, in the files' order. A
- * file's data ID is not written: its path and its template (in the specs) give it. A stamp of another
- * format never equals it, so the first ingest after a change of format reads every file state once.
+ * The walk as the ingest stamp lists it (stamps.ts WalkListing), with its digest: of the dimensions,
+ * the input specs, and every matched file's input, path, size, mtime, ctime, inode and device. Listing
+ * format 2: the text `listing 2`, the file count, the dimensions and specs as canonical JSON, then per
+ * file its input type and path, each after a NUL (which no path holds), then the digest of the stat
+ * numbers: five 64-bit floats per file, in the files' order. A file's data ID is not written: its path
+ * and its template (in the specs) give it. A stamp of another format never equals it, so the first
+ * ingest after a change of format reads every file state once.
  */
-function listingDigest(repo: Repository, dimensions: DimensionUniverse, specs: readonly FileInputSpec[], candidates: readonly Candidate[]): string {
+function describeWalk(repo: Repository, dimensions: DimensionUniverse, specs: readonly FileInputSpec[], candidates: readonly Candidate[]): WalkListing {
   // Numbers are hashed as their bytes: printing two floats per file as decimal text was most of the
   // cost of a listing. The text is hashed as it is written: 333,334 files make a listing of tens of
   // MB, which joined into one string was a tenth of a re-ingest's time.
   const hash = createTextHash(repo.hasher);
-  hash.add(`listing 2\0${candidates.length}\0${canonicalJson({ dimensions, specs })}`);
+  const specsText = canonicalJson({ dimensions, specs });
+  hash.add(`listing 2\0${candidates.length}\0${specsText}`);
+  const files: string[] = new Array(candidates.length);
   const numbers = new Float64Array(candidates.length * 5);
   for (let i = 0, at = 0; i < candidates.length; i++, at += 5) {
     const c = candidates[i]!;
-    hash.add(`\0${c.spec.type}\0${c.path}`);
+    files[i] = `${c.spec.type}\0${c.path}`;
+    hash.add(`\0${files[i]}`);
     numbers[at] = c.size;
     numbers[at + 1] = c.mtimeMs;
     numbers[at + 2] = c.ctimeMs;
@@ -358,7 +357,79 @@ function listingDigest(repo: Repository, dimensions: DimensionUniverse, specs: r
     numbers[at + 4] = c.dev;
   }
   hash.add(`\0${repo.hasher.hashBytes(new Uint8Array(numbers.buffer))}`);
-  return hash.digest();
+  return { digest: hash.digest(), specs: specsText, files, numbers };
+}
+
+interface SinceLastWalk extends IngestOptions {
+  collection: string;
+  sink: IngestSink;
+  report: IngestReport;
+  templates: Templates;
+  /** This walk: its candidates' entries and numbers, in their order. */
+  walk: WalkListing;
+  racyBefore: number;
+}
+
+/**
+ * The ingest of a walk whose list differs from the one the ingest stamp lists, while that stamp holds
+ * (stamps.ts `lastWalk`): the collection's datasets are as that walk left them. A file whose entry
+ * (input, path and the five stat numbers) is in the last walk's list is as that walk found it, and so
+ * is its dataset: it is counted unchanged without reading its state or its dataset. The others (new,
+ * or with another stat) and the files gone from the list are decided as an ingest of those paths
+ * decides them (ingest-decisions.ts); the walk already settled which file holds a data ID two files
+ * give. `more` adds the relations' and the misfits' writes. The list is stamped as the full walk
+ * stamps it, with the blob files of both walks.
+ */
+async function ingestSinceLastWalk(
+  candidates: readonly Candidate[],
+  last: { walk: WalkListing; fileBlobs: ShardedBlobs },
+  opts: SinceLastWalk,
+  more: (writes: Array<() => void>) => Promise<void>,
+): Promise<IngestReport> {
+  const { repo, sink, report, walk, collection } = opts;
+  const before = new Map<string, number>();
+  last.walk.files.forEach((entry, i) => before.set(entry, i));
+  const seen = new Uint8Array(last.walk.files.length);
+  const looked: Candidate[] = [];
+  for (let i = 0; i < candidates.length; i++) {
+    const at = before.get(walk.files[i]!);
+    if (at !== undefined) {
+      seen[at] = 1;
+      if (sameNumbers(walk.numbers, i, last.walk.numbers, at)) {
+        report.byType[candidates[i]!.spec.type]!.unchanged++;
+        report.unchanged++;
+        continue;
+      }
+    }
+    looked.push(candidates[i]!);
+  }
+  const gone = new Set<string>();
+  last.walk.files.forEach((entry, i) => {
+    if (seen[i] === 0) gone.add(entry.slice(entry.indexOf("\0") + 1));
+  });
+
+  const decide: Decide & { racyBefore: number } = { ...opts, removedKeys: new Set(), boundKeys: new Set() };
+  const { writes, states } = await decideCandidates(looked, decide);
+  for (const path of gone) writes.push(...removeGone(path, opts.templates, decide));
+  await more(writes);
+  await sink.apply(() => {
+    sink.records.putDimensions(opts.dimensions);
+    for (const { spec } of opts.templates) sink.records.putDatasetType({ name: spec.type, dimensions: [...spec.dimensions], storage: spec.storage });
+    for (const write of writes) write();
+    noteVanishedInputs(sink, collection, report);
+  });
+  const readable = looked.every((c) => states.has(c.path));
+  if (sink.commits && readable && candidates.every((c) => c.mtimeMs < opts.racyBefore)) {
+    const held = [...states.values()].filter((st) => st.transfer !== "reference" && !repo.blobs.inRegistry(st.digest)).map((st) => st.digest);
+    await writeIngestStamp(repo, collection, walk, addBlobs(last.fileBlobs, held));
+  }
+  return report;
+}
+
+/** Whether the five stat numbers of file `i` of `a` are those of file `j` of `b`. */
+function sameNumbers(a: Float64Array, i: number, b: Float64Array, j: number): boolean {
+  for (let k = 0; k < 5; k++) if (!Object.is(a[5 * i + k], b[5 * j + k])) return false;
+  return true;
 }
 
 export function checkDimensions(pipeline: DimensionUniverse, recorded: DimensionUniverse, root: string): void {
@@ -393,93 +464,6 @@ function quietKnownMisfits(registry: Registry, collection: string, report: Inges
   report.problems = report.problems.filter((p) => !(isMisfit(p) && known.has(p.file)));
   const same = found.length === known.size && found.every((f) => known.has(f));
   return same ? undefined : found;
-}
-
-/**
- * The filesystem's timestamp granularity, guessed from the files: whole seconds everywhere means a
- * coarse filesystem (ext3, HFS+, FAT); otherwise the kernel's coarse clock (a few ms) bounds it.
- */
-export function racyWindowMs(candidates: readonly Candidate[]): number {
-  return candidates.length > 0 && candidates.every((c) => c.mtimeMs % 1000 === 0) ? 2000 : 50;
-}
-
-/**
- * Hashes files through the sink (which copies them into the blob store when it commits), `concurrency`
- * at a time; many files held by reference (only hashed) on several threads (parallel-hash.ts). Unreadable files are problems; a failed write to the repository (a RepositoryError from
- * the blob store) stops the ingest.
- */
-export async function hashFiles(
-  files: readonly Candidate[],
-  sink: IngestSink,
-  concurrency: number,
-  report: IngestReport,
-): Promise<Map<string, FileState>> {
-  const out = new Map<string, FileState>();
-  // Files held by reference are only hashed: many of them are hashed on several threads at once.
-  const referenced = files.filter((c) => transferOf(c.spec) === "reference");
-  if (hashesInParallel(referenced.length)) {
-    const answers = await hashFilesInParallel(referenced.map((c) => c.path));
-    referenced.forEach((c, i) => {
-      const answer = answers[i]!;
-      if ("error" in answer) {
-        report.problems.push({ file: c.path, message: `cannot read: ${answer.error}` });
-        return;
-      }
-      out.set(c.path, { digest: answer.digest, size: answer.size, mtimeMs: c.mtimeMs, transfer: "reference", ctimeMs: c.ctimeMs, ino: c.ino, dev: c.dev });
-      report.filesHashed++;
-      report.bytesHashed += answer.size;
-      c.size = answer.size;
-    });
-    files = files.filter((c) => transferOf(c.spec) !== "reference");
-  }
-  let next = 0;
-  let yieldedAt = Date.now();
-  let sinceYield = 0;
-  let writeFailed: RepositoryError | undefined;
-  const worker = async () => {
-    while (next < files.length && writeFailed === undefined) {
-      const c = files[next++]!;
-      if (++sinceYield >= 64 || Date.now() - yieldedAt > 20) {
-        // Synchronous reads never wait: let timers and signals in now and then.
-        await new Promise((resolve) => setImmediate(resolve));
-        yieldedAt = Date.now();
-        sinceYield = 0;
-      }
-      try {
-        const transfer = transferOf(c.spec);
-        const { digest, size, linked } = c.size <= SYNC_READ_MAX_BYTES ? sink.takeFileSync(c.path, transfer) : await sink.takeFile(c.path, transfer);
-        const held = transfer === "reference" ? { transfer, ctimeMs: c.ctimeMs, ino: c.ino, dev: c.dev } : { transfer };
-        out.set(c.path, { digest, size, mtimeMs: c.mtimeMs, ...held });
-        if (linked === false) noteCopiedLink(report, c);
-        report.filesHashed++;
-        report.bytesHashed += size;
-        // A file that changed between its stat and its read: keep the size actually stored.
-        c.size = size;
-      } catch (err) {
-        // Writing the repository failed (a full disk): the whole ingest stops, never a partial set.
-        if (err instanceof RepositoryError) {
-          writeFailed ??= err;
-          return;
-        }
-        report.problems.push({ file: c.path, message: `cannot read: ${(err as Error).message}` });
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
-  // Thrown once every worker has stopped, so nothing writes while the repository closes.
-  if (writeFailed !== undefined) throw writeFailed;
-  return out;
-}
-
-/** A file held by reference: its path relative to the repository (see FileState.relPath). */
-export function relativeTo(repo: Repository, state: FileState, path: string): { relPath?: string } {
-  return state.transfer === "reference" ? { relPath: relative(resolve(repo.root), path) } : {};
-}
-
-/** Notes once per input type that its `link` files were copied: the file system refused hard links. */
-function noteCopiedLink(report: IngestReport, c: Candidate): void {
-  const note = `input '${c.spec.type}': no hard link from ${c.path} into the repository (another file system, or one without hard links): its files are copied (transfer: link)`;
-  if (!report.notes.some((n) => n.startsWith(`input '${c.spec.type}':`))) report.notes.push(note);
 }
 
 export async function ingestRelation(

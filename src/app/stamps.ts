@@ -19,9 +19,13 @@
  *   every quantum again (app/since-stamped-run.ts).
  * - The ingest stamp (`ingest\0<collection>`): a hash of the input specs and of every matched file's
  *   input, path, size, mtime, ctime, inode and device (the path and its template give the data ID).
- *   When the walk finds the same list at the same generation, every file is unchanged and no file
- *   state or dataset needs reading. It is not written while a file is racily new (modified within
- *   the timestamp granularity), so such a file is hashed again next time.
+ *   When the walk finds the same list while the collection's datasets are as the stamped ingest left
+ *   them (Registry.datasetsGeneration: runs into other collections do not move it), every file is
+ *   unchanged and no file state or dataset needs reading. Beside it, in the same commit
+ *   (`walk\0<collection>`), the list itself (`WalkListing`): a walk that finds another list reads only
+ *   the files whose entry differs, and the ones gone from it (ingest.ts). Neither is written while a
+ *   file is racily new (modified within the timestamp granularity), so such a file is hashed again
+ *   next time.
  *
  * Stamps are a cache: a miss costs only the full walk, and a stale hit cannot happen, because any
  * write to the registry changes the generation, but for stamps and file states. (A file state changes
@@ -47,8 +51,9 @@ import { createTextHash, type StoreHasher } from "../store/hasher.js";
 import { shardBlobs, type ShardedBlobs } from "../store/sharded-blobs.js";
 
 // 3: `fileBlobs` grouped by shard (store/sharded-blobs.ts), not an array; the run's states beside its
-// stamp. A stamp of another version is a miss.
-const STAMP_VERSION = 3;
+// stamp. 4: the ingest stamp's generation is its collection's (Registry.datasetsGeneration), and the
+// walk's list beside it. A stamp of another version is a miss.
+const STAMP_VERSION = 4;
 
 export interface RunStamp {
   v: number;
@@ -73,6 +78,7 @@ export interface RunStamp {
 export interface IngestStamp {
   v: number;
   listing: string;
+  /** The collection's `Registry.datasetsGeneration` when it was written. */
   generation: number;
   fileBlobs: ShardedBlobs;
   shards?: Record<string, number>;
@@ -123,6 +129,29 @@ export const vanishedStampName = (collection: string) => `vanished\0${collection
 /** The files that fit no template, as the last ingest of the collection found them (a sorted list of paths). */
 export const misfitsStampName = (collection: string) => `misfits\0${collection}`;
 const ingestStampName = (collection: string) => `ingest\0${collection}`;
+const walkName = (collection: string) => `walk\0${collection}`;
+
+/**
+ * What a complete walk of the input files found, file by file, in walk order: kept beside the ingest
+ * stamp whose `listing` is its `digest` (see ingest.ts `describeWalk` for the digest).
+ */
+export interface WalkListing {
+  digest: string;
+  /** The dimensions and the file input specs, as canonical JSON: the templates the paths were matched with. */
+  specs: string;
+  /** Per file, its input type and its path, joined by NUL. */
+  files: string[];
+  /** Per file, five numbers: its size, mtime, ctime, inode and device. */
+  numbers: Float64Array;
+}
+
+/** A WalkListing as the registry keeps it: the files joined by NUL (no path or type holds one), the numbers as their bytes. */
+interface StoredWalk {
+  digest: string;
+  specs: string;
+  files: string;
+  numbers: Uint8Array;
+}
 
 type AnyStamp = RunStamp | IngestStamp;
 
@@ -130,8 +159,8 @@ type AnyStamp = RunStamp | IngestStamp;
  * Whether a stamp of this version still holds (nothing written since, its blob files all there), and
  * the same stamp with more shards to trust when the check read some that the next check need not.
  */
-function holds<S extends AnyStamp>(repo: Repository, stamp: S): { holds: boolean; refreshed?: S } {
-  if (stamp.v !== STAMP_VERSION || stamp.generation !== repo.registry.generation()) return { holds: false };
+function holds<S extends AnyStamp>(repo: Repository, stamp: S, generation: number): { holds: boolean; refreshed?: S } {
+  if (stamp.v !== STAMP_VERSION || stamp.generation !== generation) return { holds: false };
   const check = repo.blobs.filesPresent(stamp.fileBlobs, stamp.shards);
   if (!check.present) return { holds: false };
   const before = stamp.shards ?? {};
@@ -156,7 +185,7 @@ async function rewrite(repo: Repository, name: string, stamp: AnyStamp | undefin
 export async function upToDateStamp(repo: Repository, collection: string, fingerprint: string): Promise<RunStamp | undefined> {
   const stamp = repo.registry.getStamp(runStampName(collection)) as RunStamp | undefined;
   if (stamp?.fingerprint !== fingerprint) return undefined;
-  const check = holds(repo, stamp);
+  const check = holds(repo, stamp, repo.registry.generation());
   if (!check.holds) return undefined;
   await rewrite(repo, runStampName(collection), check.refreshed);
   return stamp;
@@ -212,18 +241,43 @@ export function keptRunStates(repo: Repository, collection: string): string | un
 export async function ingestUnchanged(repo: Repository, collection: string, listing: string): Promise<boolean> {
   const stamp = repo.registry.getStamp(ingestStampName(collection)) as IngestStamp | undefined;
   if (stamp?.listing !== listing) return false;
-  const check = holds(repo, stamp);
+  const check = holds(repo, stamp, repo.registry.datasetsGeneration(collection));
   if (!check.holds) return false;
   await rewrite(repo, ingestStampName(collection), check.refreshed);
   return true;
 }
 
-export async function writeIngestStamp(repo: Repository, collection: string, listing: string, fileBlobs: Iterable<BlobDigest>): Promise<void> {
+/**
+ * The walk the ingest stamp of `collection` lists, with the blob files it needs, while the stamp
+ * holds: the collection's datasets are as that walk left them. Undefined when it does not, or when
+ * the walk matched files against other `specs`.
+ */
+export function lastWalk(repo: Repository, collection: string, specs: string): { walk: WalkListing; fileBlobs: ShardedBlobs } | undefined {
+  const stamp = repo.registry.getStamp(ingestStampName(collection)) as IngestStamp | undefined;
+  if (stamp === undefined || !holds(repo, stamp, repo.registry.datasetsGeneration(collection)).holds) return undefined;
+  const stored = repo.registry.getStamp(walkName(collection)) as StoredWalk | undefined;
+  if (stored?.digest !== stamp.listing || stored.specs !== specs || stored.numbers.byteLength % 40 !== 0) return undefined;
+  const files = stored.files === "" ? [] : stored.files.split("\0");
+  const count = stored.numbers.byteLength / 40;
+  if (files.length !== 2 * count) return undefined;
+  const entries: string[] = new Array(count);
+  for (let i = 0; i < count; i++) entries[i] = `${files[2 * i]}\0${files[2 * i + 1]}`;
+  // Copied: the bytes read back need not be aligned for a Float64Array.
+  const numbers = new Float64Array(count * 5);
+  new Uint8Array(numbers.buffer).set(stored.numbers);
+  return { walk: { digest: stored.digest, specs: stored.specs, files: entries, numbers }, fileBlobs: stamp.fileBlobs };
+}
+
+/** Writes the ingest stamp of `collection` and, in the same commit, the walk it lists. */
+export async function writeIngestStamp(repo: Repository, collection: string, walk: WalkListing, fileBlobs: ShardedBlobs): Promise<void> {
   const name = ingestStampName(collection);
-  const sharded = shardBlobs(fileBlobs);
-  const shards = shardsStillTrusted(repo, name, sharded);
+  const shards = shardsStillTrusted(repo, name, fileBlobs);
+  const numbers = new Uint8Array(walk.numbers.buffer, walk.numbers.byteOffset, walk.numbers.byteLength);
+  const stored: StoredWalk = { digest: walk.digest, specs: walk.specs, files: walk.files.join("\0"), numbers };
   await repo.registry.commit(() => {
-    repo.registry.putStamp(name, { v: STAMP_VERSION, listing, fileBlobs: sharded, ...shards, generation: repo.registry.generation() });
+    const generation = repo.registry.datasetsGeneration(collection);
+    repo.registry.putStamp(name, { v: STAMP_VERSION, listing: walk.digest, fileBlobs, ...shards, generation });
+    repo.registry.putStamp(walkName(collection), stored);
   });
 }
 

@@ -25,7 +25,10 @@ whose bytes are in no blob, and the `references` index):
  *                 current one (for `gc --keep-age/--max-size`), written with the record replacing it.
  *                 Added within format 4: a writer's open creates it; readers never open it.
  *   meta          also "generation" → a number, raised by every commit that changes anything else
- *                 but stamps and file states
+ *                 but stamps and file states; "shared generation" → one raised by every commit that
+ *                 changes dimensions, dataset types, relations or blobs kept here; and, per collection
+ *                 whose datasets a commit changed, "generation of <digest of the collection's name>" →
+ *                 one raised by it (see Registry.datasetsGeneration; added within format 5: absent is 0)
  *   blobs         (blob digest) → the blob's bytes (binary, not msgpack): blobs of at most
  *                 INLINE_BLOB_MAX_BYTES written by runs and ingest (blob-store.ts)
  * Every sub-database but `meta` has binary keys: a tuple of strings, encoded by registry-key.ts, which
@@ -41,6 +44,7 @@ whose bytes are in no blob, and the `references` index):
  * marker is an interrupted creation: a writer's open completes it; a read-only open throws
  * UnfinishedRegistryError, on which repository.ts completes it (under the writer lock) and reads on.
  */
+import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { open } from "lmdb";
 import type { Database, RootDatabase, Transaction } from "lmdb";
@@ -72,6 +76,10 @@ export const REGISTRY_FORMAT = 5;
 const SHARED_STRUCTURES = END_OF_KEYS;
 /** Every tuple key of a sub-database, not its shared structures (a new object each time: lmdb-js writes to range options). */
 const allKeys = () => ({ end: END_OF_KEYS });
+/** The `meta` key of the counter that every commit changing something shared raises (see `datasetsGeneration`). */
+const SHARED_GENERATION = "shared generation";
+/** The `meta` key of a collection's counter: its name's digest, so that the key is short whatever the name. */
+const generationOf = (collection: string) => `generation of ${createHash("sha256").update(collection).digest("hex").slice(0, 32)}`;
 /** Marks a collected write as a delete. */
 const REMOVE = Symbol("remove");
 type Key = Uint8Array;
@@ -107,6 +115,9 @@ export class LmdbRegistry implements Registry {
   private readonly actionUses: Database<number, Key> | undefined;
   /** Whether a write since the last commit changed what the registry holds (see `generation`). */
   private dirty = false;
+  /** What the writes since the last commit changed, for `datasetsGeneration`: collections of datasets, and whether anything shared. */
+  private readonly changedCollections = new Set<string>();
+  private sharedChanged = false;
   /**
    * Read-only: the one read transaction every read goes through, from the open to the close, so that a
    * reader sees one snapshot of the registry whatever a writer in another process commits meanwhile
@@ -218,6 +229,10 @@ export class LmdbRegistry implements Registry {
     }
     const changed = this.dirty;
     this.dirty = false;
+    const collections = [...this.changedCollections];
+    this.changedCollections.clear();
+    const shared = this.sharedChanged;
+    this.sharedChanged = false;
     const staged = [...this.stagedBlobs];
     if (writes.length === 0 && staged.length === 0) return;
     // A failed commit (a full disk) is a RepositoryError naming the registry (see lost-commit-failure.ts).
@@ -226,6 +241,8 @@ export class LmdbRegistry implements Registry {
       // First: should a write below fail (lmdb-js commits the ones before it), no stamp vouches for
       // the half-written state.
       if (changed || staged.length > 0) void this.meta.put("generation", this.generation() + 1);
+      if (shared) void this.meta.put(SHARED_GENERATION, this.counter(SHARED_GENERATION) + 1);
+      for (const collection of collections) void this.meta.put(generationOf(collection), this.counter(generationOf(collection)) + 1);
       for (const [digest, bytes] of staged) void this.blobs.put(encodeRegistryKey([digest]), asBuffer(bytes));
       for (const [db, key, value] of writes) void (value === REMOVE ? db.remove(key) : db.put(key, value));
     })));
@@ -247,8 +264,15 @@ export class LmdbRegistry implements Registry {
         "use shorter data ID values, dataset type, task or collection names, or file paths",
       );
     }
+    this.noteChange(db as Database<unknown, Key>, parts);
     if (this.collecting !== undefined) this.collecting.push([db as Database<unknown, Key>, key, value]);
     else void (value === REMOVE ? db.remove(key) : db.put(key, value as V));
+  }
+
+  /** Notes what a write to `db` changes, for `datasetsGeneration`. */
+  private noteChange(db: Database<unknown, Key>, parts: readonly string[]): void {
+    if (db === this.datasets) this.changedCollections.add(parts[0]!);
+    else if (db === this.dimensions || db === this.datasetTypes || db === this.relations || db === this.blobs) this.sharedChanged = true;
   }
 
   /** A range read from this registry's snapshot, if it has one. */
@@ -452,7 +476,17 @@ export class LmdbRegistry implements Registry {
   }
 
   generation(): number {
-    return (this.meta.get("generation", this.snapshot) as number | undefined) ?? 0;
+    return this.counter("generation");
+  }
+
+  datasetsGeneration(collection: string): number {
+    // Both counters only grow, and a commit that matters raises one: an equal sum means neither moved.
+    return this.counter(SHARED_GENERATION) + this.counter(generationOf(collection));
+  }
+
+  /** A counter kept in `meta`; 0 when never raised. */
+  private counter(name: string): number {
+    return (this.meta.get(name, this.snapshot) as number | undefined) ?? 0;
   }
 
   getStamp(name: string): unknown {

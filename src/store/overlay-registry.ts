@@ -228,6 +228,10 @@ export class OverlayRegistry implements Registry {
     return this.base?.generation() ?? 0;
   }
 
+  datasetsGeneration(collection: string): number {
+    return this.base?.datasetsGeneration(collection) ?? 0;
+  }
+
   getStamp(name: string): unknown {
     return this.base?.getStamp(name);
   }

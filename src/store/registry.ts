@@ -231,6 +231,14 @@ export interface Registry {
    * change rewrites its state and nothing else, so the next run is still answered by its stamp.
    */
   generation(): number;
+  /**
+   * A number raised by every commit that changes a dataset of `collection`, or the dimensions, dataset
+   * types, relations or blobs the registry keeps; not by one that writes only other collections'
+   * datasets, quanta, actions, executions, stamps or file states. Equal values mean `collection`'s
+   * datasets are as they were: a run into another collection does not move it, so the ingest stamp of
+   * the input collection (app/stamps.ts) outlives the runs that read it.
+   */
+  datasetsGeneration(collection: string): number;
   /** Stamps: what a complete run or ingest saw, to answer the next one without redoing it (app/stamps.ts). */
   getStamp(name: string): unknown;
   /** Inside `commit`; does not raise the generation. */

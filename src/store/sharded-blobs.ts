@@ -29,6 +29,14 @@ export function shardBlobs(digests: Iterable<BlobDigest>): ShardedBlobs {
   return out;
 }
 
+/** `blobs` and `more`: only the shards `more` lists blobs in are split and joined again. */
+export function addBlobs(blobs: ShardedBlobs, more: Iterable<BlobDigest>): ShardedBlobs {
+  const added = shardBlobs(more);
+  const out: Record<string, string> = { ...blobs };
+  for (const shard of Object.keys(added)) out[shard] = shardBlobs([...blobsInShard(blobs, shard), ...blobsInShard(added, shard)])[shard]!;
+  return out;
+}
+
 /** The digests `blobs` lists in `shard` (none when it lists none there). */
 export function blobsInShard(blobs: ShardedBlobs, shard: string): BlobDigest[] {
   const list = blobs[shard];

@@ -74,6 +74,47 @@ describe("LmdbRegistry", () => {
     }
   });
 
+  it("raises a collection's datasets generation for its datasets and what is shared, not for another collection's run", async () => {
+    const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
+    try {
+      const raw = () => reg.datasetsGeneration("raw/p");
+      await reg.commit(() => reg.putDataset("raw/p", "raw", { visit: 1 }, rec("0000000000000001-1")));
+      const g0 = raw();
+      expect(g0).toBeGreaterThan(0);
+      // A run into another collection: its datasets, quanta, actions, executions, a staged blob, stamps, file states.
+      const key = "00000000000000000000000000000001" as QuantumKey;
+      reg.stageBlob("0000000000000002-1" as BlobDigest, new Uint8Array([2]));
+      await reg.commit(() => {
+        reg.putDataset("out", "calexp", { visit: 1 }, rec("0000000000000002-1"));
+        reg.putQuantum("out", "t", "visit=1", { status: "succeeded", key, executionId: "e1", time: 5 });
+        reg.putExecution({ id: "e1" } as never);
+        reg.putStamp("run\0out", { any: 1 });
+        reg.putFileState("/x", { digest: "0000000000000001-1" as BlobDigest, size: 1, mtimeMs: 1 });
+      });
+      await reg.commit(() => reg.deleteDataset("out", "calexp", "visit=1"));
+      expect(raw()).toBe(g0);
+      expect(reg.datasetsGeneration("out")).toBeGreaterThan(0);
+      // A collection whose name is longer than a key may be still has a counter of its own.
+      const long = "raw/" + "x".repeat(3000);
+      expect(reg.datasetsGeneration(long)).toBe(reg.datasetsGeneration("never written"));
+      // Its own datasets, and everything shared, raise it, each by one commit.
+      for (const write of [
+        () => reg.putDataset("raw/p", "raw", { visit: 2 }, rec("0000000000000001-1")),
+        () => reg.deleteDataset("raw/p", "raw", "visit=2"),
+        () => reg.putDimensions({ detector: "int" }),
+        () => reg.putDatasetType({ name: "raw", dimensions: ["visit"], storage: "bytes" }),
+        () => reg.putRelation({ name: "raw/p\0pairs", dimensions: ["visit"], rows: [], digest: "0000000000000003-1" as BlobDigest }),
+        () => reg.deleteBlob("0000000000000002-1" as BlobDigest),
+      ]) {
+        const before = raw();
+        await reg.commit(write);
+        expect(raw()).toBeGreaterThan(before);
+      }
+    } finally {
+      await reg.close();
+    }
+  });
+
   it("stores and lists datasets in (collection, type, key) order", async () => {
     const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
     await reg.commit(() => {

@@ -1,0 +1,224 @@
+/**
+ * How an ingest decides what the files it looks at make of their datasets, shared by the walk of every
+ * input file (ingest.ts) and the ingest of given paths (ingest-changed-paths.ts): whether a file is as
+ * its remembered state says, reading and hashing the ones that are not, and the registry writes for
+ * files found, changed or gone.
+ */
+import { relative, resolve } from "node:path";
+import { encodeDataId } from "../core/data-id.js";
+import { RepositoryError } from "../core/errors.js";
+import type { PathTemplate } from "../core/path-template.js";
+import { transferOf, type FileInputSpec } from "../core/pipeline.js";
+import type { DatasetRecord, FileState } from "../store/registry.js";
+import type { Repository } from "../store/repository.js";
+import { findNonUtf8, isInside, matchInputFile, type Candidate } from "./collect-candidates.js";
+import type { IngestOptions, IngestReport, IngestSink } from "./ingest.js";
+import { hashesInParallel, hashFilesInParallel } from "./parallel-hash.js";
+
+export type Templates = readonly { spec: FileInputSpec; template: PathTemplate }[];
+
+/** Files up to this size are read with one synchronous call: cheaper than open/stat/read/close in libuv's pool. */
+const SYNC_READ_MAX_BYTES = 256 * 1024;
+
+/**
+ * Whether a file is as its remembered state says: the same size and mtime, and, held by reference
+ * (where a reader trusts the stat, see store/referenced-inputs.ts), the same ctime, inode and device:
+ * an edit that kept the size and set the mtime back still changes the ctime. A file whose input now
+ * asks for another `transfer:` is read again.
+ */
+export function isSameFile(state: FileState, c: Candidate): boolean {
+  const transfer = transferOf(c.spec);
+  if (state.size !== c.size || state.mtimeMs !== c.mtimeMs || (state.transfer ?? "copy") !== transfer) return false;
+  return transfer !== "reference" || (state.ctimeMs === c.ctimeMs && state.ino === c.ino && state.dev === c.dev);
+}
+
+/**
+ * The filesystem's timestamp granularity, guessed from the files: whole seconds everywhere means a
+ * coarse filesystem (ext3, HFS+, FAT); otherwise the kernel's coarse clock (a few ms) bounds it.
+ */
+export function racyWindowMs(candidates: readonly Candidate[]): number {
+  return candidates.length > 0 && candidates.every((c) => c.mtimeMs % 1000 === 0) ? 2000 : 50;
+}
+
+/**
+ * Hashes files through the sink (which copies them into the blob store when it commits), `concurrency`
+ * at a time; many files held by reference (only hashed) on several threads (parallel-hash.ts). Unreadable files are problems; a failed write to the repository (a RepositoryError from
+ * the blob store) stops the ingest.
+ */
+export async function hashFiles(
+  files: readonly Candidate[],
+  sink: IngestSink,
+  concurrency: number,
+  report: IngestReport,
+): Promise<Map<string, FileState>> {
+  const out = new Map<string, FileState>();
+  // Files held by reference are only hashed: many of them are hashed on several threads at once.
+  const referenced = files.filter((c) => transferOf(c.spec) === "reference");
+  if (hashesInParallel(referenced.length)) {
+    const answers = await hashFilesInParallel(referenced.map((c) => c.path));
+    referenced.forEach((c, i) => {
+      const answer = answers[i]!;
+      if ("error" in answer) {
+        report.problems.push({ file: c.path, message: `cannot read: ${answer.error}` });
+        return;
+      }
+      out.set(c.path, { digest: answer.digest, size: answer.size, mtimeMs: c.mtimeMs, transfer: "reference", ctimeMs: c.ctimeMs, ino: c.ino, dev: c.dev });
+      report.filesHashed++;
+      report.bytesHashed += answer.size;
+      c.size = answer.size;
+    });
+    files = files.filter((c) => transferOf(c.spec) !== "reference");
+  }
+  let next = 0;
+  let yieldedAt = Date.now();
+  let sinceYield = 0;
+  let writeFailed: RepositoryError | undefined;
+  const worker = async () => {
+    while (next < files.length && writeFailed === undefined) {
+      const c = files[next++]!;
+      if (++sinceYield >= 64 || Date.now() - yieldedAt > 20) {
+        // Synchronous reads never wait: let timers and signals in now and then.
+        await new Promise((resolve) => setImmediate(resolve));
+        yieldedAt = Date.now();
+        sinceYield = 0;
+      }
+      try {
+        const transfer = transferOf(c.spec);
+        const { digest, size, linked } = c.size <= SYNC_READ_MAX_BYTES ? sink.takeFileSync(c.path, transfer) : await sink.takeFile(c.path, transfer);
+        const held = transfer === "reference" ? { transfer, ctimeMs: c.ctimeMs, ino: c.ino, dev: c.dev } : { transfer };
+        out.set(c.path, { digest, size, mtimeMs: c.mtimeMs, ...held });
+        if (linked === false) noteCopiedLink(report, c);
+        report.filesHashed++;
+        report.bytesHashed += size;
+        // A file that changed between its stat and its read: keep the size actually stored.
+        c.size = size;
+      } catch (err) {
+        // Writing the repository failed (a full disk): the whole ingest stops, never a partial set.
+        if (err instanceof RepositoryError) {
+          writeFailed ??= err;
+          return;
+        }
+        report.problems.push({ file: c.path, message: `cannot read: ${(err as Error).message}` });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  // Thrown once every worker has stopped, so nothing writes while the repository closes.
+  if (writeFailed !== undefined) throw writeFailed;
+  return out;
+}
+
+/** A file held by reference: its path relative to the repository (see FileState.relPath). */
+export function relativeTo(repo: Repository, state: FileState, path: string): { relPath?: string } {
+  return state.transfer === "reference" ? { relPath: relative(resolve(repo.root), path) } : {};
+}
+
+/** Notes once per input type that its `link` files were copied: the file system refused hard links. */
+function noteCopiedLink(report: IngestReport, c: Candidate): void {
+  const note = `input '${c.spec.type}': no hard link from ${c.path} into the repository (another file system, or one without hard links): its files are copied (transfer: link)`;
+  if (!report.notes.some((n) => n.startsWith(`input '${c.spec.type}':`))) report.notes.push(note);
+}
+
+export interface Decide extends IngestOptions {
+  collection: string;
+  sink: IngestSink;
+  report: IngestReport;
+  /** The datasets removed so far (type and key), each counted once. */
+  removedKeys: Set<string>;
+  /** The datasets a file of this ingest is bound to (type and key): a gone path no longer holds them (a rename). */
+  boundKeys: Set<string>;
+}
+
+/**
+ * The registry writes for the candidates, decided as the walk of every file decides them (ingest.ts),
+ * and the state of each candidate that could be read. A file modified at or after `racyBefore` has its
+ * state stored with mtime -1, so that the next ingest reads it again.
+ */
+export async function decideCandidates(
+  candidates: readonly Candidate[],
+  opts: Decide & { racyBefore: number },
+): Promise<{ writes: Array<() => void>; states: Map<string, FileState> }> {
+  const { repo, sink, report, collection, racyBefore } = opts;
+  const registry = repo.registry;
+  const concurrency = opts.concurrency ?? 16;
+  const known = new Map<string, FileState>();
+  const toHash: Candidate[] = [];
+  for (const c of candidates) {
+    const state = registry.getFileState(c.path);
+    const same = state !== undefined && isSameFile(state, c);
+    if (same && (state.transfer === "reference" || repo.blobs.inRegistry(state.digest) || repo.blobs.exists(state.digest))) known.set(c.path, state);
+    else toHash.push(c);
+  }
+  const notText = findNonUtf8(toHash, report);
+  const hashed = await hashFiles(toHash.filter((c) => !notText.has(c.path)), sink, concurrency, report);
+  const writes: Array<() => void> = [];
+  for (const c of candidates) {
+    const existing = registry.getDataset(collection, c.spec.type, c.key);
+    if (notText.has(c.path)) {
+      // Left out, as the walk leaves it out: its dataset goes.
+      if (existing !== undefined) writes.push(...removeDataset(c.spec.type, c.key, existing, opts));
+      continue;
+    }
+    // Its data ID is held by a file of this ingest (as the walk's kept keys): a gone path gives it up (a rename).
+    opts.boundKeys.add(c.spec.type + "\0" + c.key);
+    let state = known.get(c.path) ?? hashed.get(c.path);
+    if (state === undefined) continue; // unreadable: reported, and its old dataset is kept
+    if (existing === undefined && known.has(c.path) && state.transfer !== "reference" && !repo.blobs.has(state.digest)) {
+      // A remembered file whose blob is gone (collected after the dataset was removed): copy it again.
+      state = (await hashFiles([c], sink, 1, report)).get(c.path);
+      if (state === undefined) continue;
+      hashed.set(c.path, state);
+    }
+    const status = existing === undefined ? "added" : existing.digest === state.digest ? "unchanged" : "changed";
+    report.byType[c.spec.type]![status]++;
+    report[status]++;
+    if (status === "changed") report.changedPaths.push(c.path);
+    const record: DatasetRecord = { digest: state.digest, size: c.size, storage: c.spec.storage, producer: null, sourcePath: c.path };
+    if (status !== "unchanged" || existing!.sourcePath !== c.path || existing!.storage !== c.spec.storage) {
+      writes.push(() => sink.records.putDataset(collection, c.spec.type, c.dataId, record));
+    }
+    if (hashed.has(c.path)) {
+      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : state.mtimeMs, ...relativeTo(repo, state, c.path) };
+      writes.push(() => sink.records.putFileState(c.path, stored));
+    }
+  }
+  return { writes, states: new Map([...known, ...hashed]) };
+}
+
+/**
+ * The writes that drop the datasets whose file was `path` (a deleted file) or under it (a deleted
+ * directory: the collection's datasets of each input type are scanned for it).
+ */
+export function removeGone(path: string, templates: Templates, opts: Decide): Array<() => void> {
+  const { repo, collection } = opts;
+  const writes: Array<() => void> = [];
+  const matches = matchInputFile(path, templates, { problems: [] });
+  for (const { spec, dataId } of matches) {
+    const key = encodeDataId(dataId);
+    const existing = repo.registry.getDataset(collection, spec.type, key);
+    if (existing?.sourcePath !== path) continue;
+    // Renamed to a path that gives the same data ID: the dataset stays, bound to the new file.
+    if (opts.boundKeys.has(spec.type + "\0" + key)) writes.push(() => opts.sink.records.deleteFileState(path));
+    else writes.push(...removeDataset(spec.type, key, existing, opts));
+  }
+  if (matches.length > 0) return writes;
+  for (const { spec, template } of templates) {
+    const root = template.root || "/";
+    if (!isInside(path, root) && !isInside(root, path) && root !== path) continue;
+    for (const e of repo.registry.listDatasets({ collection, type: spec.type })) {
+      if (e.record.sourcePath === undefined || !isInside(e.record.sourcePath, path)) continue;
+      if (opts.boundKeys.has(spec.type + "\0" + e.key)) writes.push(() => opts.sink.records.deleteFileState(e.record.sourcePath!));
+      else writes.push(...removeDataset(spec.type, e.key, e.record, opts));
+    }
+  }
+  return writes;
+}
+
+function removeDataset(type: string, key: string, record: DatasetRecord, opts: Decide): Array<() => void> {
+  if (opts.removedKeys.has(type + "\0" + key)) return [];
+  opts.removedKeys.add(type + "\0" + key);
+  opts.report.removed++;
+  opts.report.byType[type]!.removed++;
+  const source = record.sourcePath;
+  return [() => opts.sink.records.deleteDataset(opts.collection, type, key), ...(source === undefined ? [] : [() => opts.sink.records.deleteFileState(source)])];
+}
