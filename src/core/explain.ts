@@ -107,9 +107,17 @@ function inputId(i: KeyInput): string {
 }
 
 function diffInputs(before: readonly KeyInput[], after: readonly KeyInput[]): Reason[] {
-  const old = new Map(before.map((i) => [inputId(i), i]));
   const out: Reason[] = [];
-  for (const i of after) {
+  // Most manifests list the same inputs in the same order: compared in step, no id made, until they part.
+  let same = 0;
+  for (const end = Math.min(before.length, after.length); same < end; same++) {
+    const b = before[same]!;
+    const a = after[same]!;
+    if (b.connection !== a.connection || b.type !== a.type || b.dataId !== a.dataId) break;
+    if (b.digest !== a.digest) out.push({ kind: "input-changed", connection: a.connection, type: a.type, dataId: a.dataId, before: b.digest, after: a.digest });
+  }
+  const old = new Map(before.slice(same).map((i) => [inputId(i), i]));
+  for (const i of after.slice(same)) {
     const prev = old.get(inputId(i));
     old.delete(inputId(i));
     if (!prev) out.push({ kind: "input-added", connection: i.connection, type: i.type, dataId: i.dataId, digest: i.digest });

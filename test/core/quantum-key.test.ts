@@ -67,6 +67,17 @@ describe("decisions", () => {
     ]);
   });
 
+  it("says which inputs changed whether the two manifests list them in the same order or not", () => {
+    const before = buildKeyManifest({ ...base, inputs: [input("visit=1", "aa-1"), input("visit=2", "bb-1"), input("visit=3", "cc-1"), input("visit=6", "ff-1")] });
+    const after = buildKeyManifest({ ...base, inputs: [input("visit=1", "aa-2"), input("visit=3", "cc-2"), input("visit=2", "bb-1"), input("visit=5", "ee-1")] });
+    expect(diffManifests(before, after).map(formatReason)).toEqual([
+      "input exposure (raw@visit=1) changed: aa-1 -> aa-2",
+      "input exposure (raw@visit=3) changed: cc-1 -> cc-2",
+      "input exposure gained raw@visit=5 (ee-1)",
+      "input exposure lost raw@visit=6 (ff-1)",
+    ]);
+  });
+
   it("a quantum never run is new", () => {
     const r = decideQuantum({ key, manifest, memory: {}, blobExists: () => true });
     expect(r).toMatchObject({ action: "run", reasons: [{ kind: "new" }] });
