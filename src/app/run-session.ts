@@ -25,6 +25,7 @@
  * the session started outlives it. Nothing of it is global to the process: two sessions (on two
  * repositories) share no pool, spawner or module cache.
  */
+import { withoutBlobs } from "../store/sharded-blobs.js";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import type { EventBody, QuantaEvent, Reporter, RunCounts } from "../core/events.js";
@@ -471,7 +472,7 @@ export class RunSession {
       });
       if (result.states !== undefined && needed !== undefined) {
         const dropped = await dropTempOutputs(this.repo, graph, result.states);
-        if (dropped.size > 0) result.fileBlobs = result.fileBlobs.filter((d) => !dropped.has(d));
+        if (dropped.size > 0) result.fileBlobs = withoutBlobs(result.fileBlobs, dropped);
       }
       this.reasons = result.why;
       // A run that set blobs aside leaves worker threads that still list them: start afresh too.

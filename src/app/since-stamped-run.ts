@@ -51,7 +51,7 @@ export function sinceStampedRun(check: StampedRunCheck): RunOptions["since"] | u
   const text = keptRunStates(repo, check.collection);
   if (text === undefined || statesTextDigest(repo.hasher, text) !== stamp.states) return undefined;
   const states = statesOfText(graph, text);
-  return states === undefined ? undefined : { states, changedInputs };
+  return states === undefined ? undefined : { states, changedInputs, fileBlobs: stamp.fileBlobs };
 }
 
 /**

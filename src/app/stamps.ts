@@ -42,13 +42,13 @@
  * that wrote a few blobs, the next check reads those few shards only.
  */
 import { canonicalJson } from "../core/canonical-json.js";
-import type { BlobDigest, Hasher } from "../core/digest.js";
+import type { Hasher } from "../core/digest.js";
 import type { Pipeline } from "../core/pipeline.js";
 import type { PlanWarning } from "../core/plan-warning.js";
 import { KEY_VERSION } from "../core/quantum-key.js";
 import type { Repository } from "../store/repository.js";
 import { createTextHash, type StoreHasher } from "../store/hasher.js";
-import { shardBlobs, type ShardedBlobs } from "../store/sharded-blobs.js";
+import type { ShardedBlobs } from "../store/sharded-blobs.js";
 
 // 3: `fileBlobs` grouped by shard (store/sharded-blobs.ts), not an array; the run's states beside its
 // stamp. 4: the ingest stamp's generation is its collection's (Registry.datasetsGeneration), and the
@@ -211,11 +211,10 @@ export function runStampAt(repo: Repository, collection: string, fingerprint: st
 export async function writeRunStamp(
   repo: Repository,
   collection: string,
-  { fileBlobs, ...stamp }: Omit<RunStamp, "v" | "generation" | "shards" | "fileBlobs" | "states"> & { fileBlobs: Iterable<BlobDigest> },
+  { fileBlobs: sharded, ...stamp }: Omit<RunStamp, "v" | "generation" | "shards" | "states">,
   statesText?: string,
 ): Promise<void> {
   const name = runStampName(collection);
-  const sharded = shardBlobs(fileBlobs);
   const shards = shardsStillTrusted(repo, name, sharded);
   const states = statesText === undefined ? {} : { states: statesTextDigest(repo.hasher, statesText) };
   await repo.registry.commit(() => {

@@ -223,12 +223,12 @@ export class QuantumResolver {
     for (const d of this.graph.outputIds(quantumId)) this.state[d] = PENDING;
   }
 
-  /** The distinct digests of the graph's outputs known so far that `select` picks. */
-  outputDigests(select: (digest: BlobDigest) => boolean): BlobDigest[] {
+  /** The distinct digests of the graph's outputs known so far that `select` picks; with `except`, only those of outputs whose digest differs from theirs there. */
+  outputDigests(select: (digest: BlobDigest) => boolean, except?: readonly (BlobDigest | null)[]): BlobDigest[] {
     const distinct = new Set<BlobDigest>();
     for (let id = 0; id < this.graph.datasetCount; id++) {
       const st = this.state[id];
-      if (this.graph.producerOf(id) >= 0 && typeof st === "string" && st !== PENDING) distinct.add(st);
+      if (this.graph.producerOf(id) >= 0 && typeof st === "string" && st !== PENDING && st !== except?.[id]) distinct.add(st);
     }
     return [...distinct].filter(select);
   }

@@ -14,6 +14,7 @@
  * committed, and `runGraph` throws the RepositoryError (exit 3). That quantum is not recorded as
  * failed: it is not its fault, and the same command runs it once the problem is fixed.
  */
+import { addBlobs, shardBlobs, type ShardedBlobs } from "../store/sharded-blobs.js";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
 import { QUANTA_VERSION } from "./version.js";
@@ -82,6 +83,12 @@ export interface RunOptions {
      * datasets as in the previous run's graph; any other quantum is decided.
      */
     sameInputs?: Uint8Array;
+    /**
+     * The blob files that outputs of `states` are kept in, as the run stamp lists them (it may list
+     * more): the run's list is this one with the files of the outputs that changed since added, not
+     * one made again from every output.
+     */
+    fileBlobs?: ShardedBlobs;
   };
   /** `--force`: the labels of tasks whose quanta run whatever the cache holds. */
   force?: ReadonlySet<string>;
@@ -97,8 +104,8 @@ export interface RunResult {
   tasks: TaskCounts[];
   exitCode: number;
   durationMs: number;
-  /** The outputs' blobs kept in files (not in the registry), for the run stamp. */
-  fileBlobs: BlobDigest[];
+  /** The outputs' blobs kept in files (not in the registry), for the run stamp; it may list more (RunOptions.since). */
+  fileBlobs: ShardedBlobs;
   /** How many quanta were superseded (RunOptions.supersede): the run is not complete without them. */
   superseded: number;
   /** Every dataset's digest at the end, when every quantum ran or was up to date (see RunOptions.since). */
@@ -650,7 +657,9 @@ class GraphRun {
     const removed = this.removed > 0 ? { removed: this.removed } : undefined;
     const superseded = this.supersededCount > 0 ? { superseded: this.supersededCount } : undefined;
     this.opts.emit({ event: "run-finished", pipeline: graph.pipeline.name, collection, counts, durationMs, tasks, slowest, exitCode, ...(interrupted && { interrupted }), ...removed, ...superseded });
-    const fileBlobs = this.resolver.outputDigests((d) => !this.opts.repo.blobs.inRegistry(d));
+    const inFile = (d: BlobDigest) => !this.opts.repo.blobs.inRegistry(d);
+    const since = this.opts.since;
+    const fileBlobs = since?.fileBlobs !== undefined ? addBlobs(since.fileBlobs, this.resolver.outputDigests(inFile, since.states)) : shardBlobs(this.resolver.outputDigests(inFile));
     const complete = exitCode === 0 && this.supersededCount === 0 && this.quarantined.size === 0 && counts.failed + counts.blocked === 0;
     const states = complete ? this.resolver.datasetStates() : undefined;
     return { counts, tasks, exitCode, durationMs, fileBlobs, setAside: this.quarantined.size, superseded: this.supersededCount, why: this.why, ...(states && { states }) };

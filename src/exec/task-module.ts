@@ -37,7 +37,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { BuildFailure, Message, Plugin } from "esbuild";
 import type { CodeDigest } from "../core/digest.js";
 import { isTaskDefinition } from "../core/define-task.js";
-import { QuantaError, RepositoryError, UsageError } from "../core/errors.js";
+import { QuantaError, UsageError } from "../core/errors.js";
 import type { TaskDefinition } from "../core/task-definition.js";
 import { loadHasher } from "../store/hasher.js";
 import { describeWriteError, writeFailure } from "../store/write-failure.js";

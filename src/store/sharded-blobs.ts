@@ -37,6 +37,18 @@ export function addBlobs(blobs: ShardedBlobs, more: Iterable<BlobDigest>): Shard
   return out;
 }
 
+/** `blobs` without `gone`: only the shards `gone` has digests in are split and joined again. */
+export function withoutBlobs(blobs: ShardedBlobs, gone: ReadonlySet<BlobDigest>): ShardedBlobs {
+  const out: Record<string, string> = { ...blobs };
+  for (const shard of new Set([...gone].map((d) => d.slice(0, 2)))) {
+    if (out[shard] === undefined) continue;
+    const kept = blobsInShard(blobs, shard).filter((d) => !gone.has(d));
+    if (kept.length > 0) out[shard] = kept.join("\n");
+    else delete out[shard];
+  }
+  return out;
+}
+
 /** The digests `blobs` lists in `shard` (none when it lists none there). */
 export function blobsInShard(blobs: ShardedBlobs, shard: string): BlobDigest[] {
   const list = blobs[shard];

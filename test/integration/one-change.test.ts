@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeTempDir, PROJECT_ROOT, runCli } from "../helpers/cli.js";
 import { keptRunStates } from "../../src/app/stamps.js";
 import { openRepository } from "../../src/store/repository.js";
+import { blobsInShard, type ShardedBlobs } from "../../src/store/sharded-blobs.js";
 import { itemsOf, makeChainFixture, runChain, type RunOutcome } from "./chain-fixture.js";
 
 const FACTOR = ["--config", "double.factor=1"];
@@ -228,5 +229,75 @@ describe("19.4 records that are not the last run's states", () => {
     await run("p.yaml");
     await run("p.yaml", "control", ["--force", "total"]);
     expect(await report()).toBe(await report("control"));
+  });
+});
+
+/**
+ * A run after one change lists in its stamp the blob files of the last stamp and the new ones
+ * (RunOptions.since `fileBlobs`), not a list made again from every output; the stamp vouches that
+ * every output exists, so each one's file must be in it. Shell commands, whose outputs are blob files.
+ */
+describe("19.4 the run stamp's blob files after one change", () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => {
+    ({ dir, cleanup } = makeTempDir("quanta-one-change-files-"));
+    mkdirSync(join(dir, "in"));
+    for (let i = 0; i < 4; i++) writeFileSync(join(dir, "in", `${i}.txt`), `line ${i}\n`);
+    writeFileSync(
+      join(dir, "chain.yaml"),
+      [
+        "dimensions: { item: int }",
+        'inputs: { raw: { path: "in/{item}.txt", storage: file } }',
+        "tasks:",
+        "  upper:",
+        '    command: "tr a-z A-Z < {inputs.src} > {outputs.dst}"',
+        "    dimensions: [item]",
+        "    inputs: { src: { type: raw, dimensions: [item], storage: file } }",
+        "    outputs: { dst: { type: upper, dimensions: [item], storage: file } }",
+        "  gather:",
+        '    command: "xargs cat < {inputs.all.paths} > {outputs.out}"',
+        "    dimensions: []",
+        "    inputs: { all: { type: upper, dimensions: [item], storage: file, multiple: true } }",
+        "    outputs: { out: { type: gathered, dimensions: [], storage: file } }",
+        "",
+      ].join("\n"),
+    );
+  });
+  afterEach(() => cleanup());
+
+  /** The stamp's blob files, and the blob files of the collection's datasets. */
+  const blobFiles = async () => {
+    const repo = await openRepository(join(dir, "repo"), { write: true, command: "test" });
+    try {
+      const stamp = repo.registry.getStamp("run\0chain") as { fileBlobs: ShardedBlobs };
+      const listed = new Set(Object.keys(stamp.fileBlobs).flatMap((shard) => blobsInShard(stamp.fileBlobs, shard)));
+      const byName = new Map([...repo.registry.listDatasets({ collection: "chain" })].map((e) => [`${e.type}@${e.key}`, e.record.digest]));
+      const outputs = [...byName.values()];
+      expect(outputs.every((d) => !repo.blobs.inRegistry(d))).toBe(true);
+      return { listed, outputs, byName, path: (d: string) => join(dir, "repo", "blobs", d.slice(0, 2), d.slice(2)) };
+    } finally {
+      await repo.close();
+    }
+  };
+
+  it("lists every output's blob file, so that a missing one still voids it", async () => {
+    expect((await runChain(dir)).finished.counts.ran).toBe(5);
+    writeFileSync(join(dir, "in", "2.txt"), "edited\n");
+    let r = await runChain(dir);
+    expect(r.ran).toEqual(["gather", "upper@item=2"]);
+    expect(untouched(r)).toBe(3);
+    const { listed, outputs, byName, path } = await blobFiles();
+    expect(outputs.filter((d) => !listed.has(d))).toEqual([]);
+    // The stamp answers a run with nothing changed...
+    r = await runChain(dir);
+    expect(untouched(r)).toBe(5);
+    // ...until an output's file goes, one made before the change or by it: then its quantum runs again.
+    rmSync(path(byName.get("upper@item=0")!));
+    rmSync(path(byName.get("upper@item=2")!));
+    r = await runChain(dir);
+    expect(r.code, r.stderr).toBe(0);
+    expect([...r.ran, ...r.upToDate].sort()).toEqual(["gather", ...itemsOf("upper", [0, 1, 2, 3])]);
+    expect(r.ran).toEqual(itemsOf("upper", [0, 2]));
   });
 });
