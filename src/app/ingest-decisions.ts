@@ -4,7 +4,7 @@
  * its remembered state says, reading and hashing the ones that are not, and the registry writes for
  * files found, changed or gone.
  */
-import { relative, resolve } from "node:path";
+import { basename, dirname, relative, resolve } from "node:path";
 import { encodeDataId } from "../core/data-id.js";
 import { RepositoryError } from "../core/errors.js";
 import type { PathTemplate } from "../core/path-template.js";
@@ -108,9 +108,18 @@ export async function hashFiles(
   return out;
 }
 
+/** Per repository, directories' paths relative to it, as `relativeTo` found them: a walk meets each directory many times. */
+const relativeDirs = new WeakMap<Repository, Map<string, string>>();
+
 /** A file held by reference: its path relative to the repository (see FileState.relPath). */
 export function relativeTo(repo: Repository, state: FileState, path: string): { relPath?: string } {
-  return state.transfer === "reference" ? { relPath: relative(resolve(repo.root), path) } : {};
+  if (state.transfer !== "reference") return {};
+  let dirs = relativeDirs.get(repo);
+  if (dirs === undefined) relativeDirs.set(repo, (dirs = new Map()));
+  const dir = dirname(path);
+  let rel = dirs.get(dir);
+  if (rel === undefined) dirs.set(dir, (rel = relative(resolve(repo.root), dir)));
+  return { relPath: rel === "" ? basename(path) : `${rel}/${basename(path)}` };
 }
 
 /** Notes once per input type that its `link` files were copied: the file system refused hard links. */
