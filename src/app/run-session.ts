@@ -52,7 +52,7 @@ import { inputCollectionOf } from "../core/input-collection.js";
 import { unfinishedSlurmBatches } from "../exec/slurm/submission-journal.js";
 import { lastRunFingerprint, runFingerprint, upToDateStamp, vanishedStampName, writeRunStamp, type RunStamp } from "./stamps.js";
 import { writeLastRun } from "./last-run.js";
-import { runStatesText, sinceStampedRun } from "./since-stamped-run.js";
+import { runStatesText, sinceStampedRun, stampedGraph } from "./since-stamped-run.js";
 import { describePlan, makeRunId, RunJournal } from "../core/run-journal.js";
 import { allocateRunId, saveRunRecord } from "./run-records.js";
 import { stopOnInterrupt } from "./interrupts.js";
@@ -315,7 +315,10 @@ export class RunSession {
     }
     const sameInputs = prepared.ingest.added === 0 && prepared.ingest.removed === 0 && prepared.ingest.relations.every((r) => r.status === "unchanged");
     const reused = sameInputs && plan.built !== undefined;
-    const { graph, taskQuanta, warnings } = (plan.built = reused ? replayPlan(plan.built!, emit) : await buildPlan(req, repo, emit, prepared));
+    // A one-shot run after an edit of some inputs takes the last run's graph, kept beside its stamp.
+    const kept = reused || reattach ? undefined : await stampedGraph({ repo, collection, fingerprint, generationBefore, ingest: prepared.ingest, pipeline });
+    const keptPlan = kept && { ...kept, taskQuanta: countTaskQuanta(kept.graph) };
+    const { graph, taskQuanta, warnings } = (plan.built = reused ? replayPlan(plan.built!, emit) : keptPlan ? replayPlan(keptPlan, emit) : await buildPlan(req, repo, emit, prepared));
     // What changed since the last run: known in memory to a watch's passes, else told by the run stamp.
     const since =
       reuse?.built !== undefined
@@ -344,7 +347,9 @@ export class RunSession {
         fileBlobs: result.fileBlobs,
         ...(warnings.length === 0 ? {} : { warnings }),
       };
-      await writeRunStamp(repo, collection, stamp, result.states === undefined ? undefined : runStatesText(graph, result.states));
+      const { encodePlan } = await import("../store/plan-file.js");
+      const statesText = result.states === undefined ? undefined : runStatesText(graph, result.states);
+      await writeRunStamp(repo, collection, stamp, { statesText, plan: statesText === undefined ? undefined : encodePlan(graph) });
     }
     return result.exitCode;
   }

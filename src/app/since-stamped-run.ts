@@ -17,6 +17,12 @@
  *
  * Anything else (another write since the stamp, an input added or removed, a changed file that names
  * no dataset of the graph) gives undefined, and the run resolves every quantum as it would anyway.
+ *
+ * The graph itself is that run's too: it was kept beside the stamp, as a plan file's bytes
+ * (store/plan-file.ts), and `stampedGraph` decodes it instead of building it again from every input
+ * dataset. The builder reads the input collection's datasets and relations, and datasets of types no
+ * task produces; a run writes none of them, so the registry at the stamp's generation gives the graph
+ * that run started with.
  */
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { DatasetStates, RunOptions } from "../exec/engine.js";
@@ -24,7 +30,9 @@ import type { BlobDigest } from "../core/digest.js";
 import type { Repository } from "../store/repository.js";
 import { inputDatasetsAt } from "./changed-input-datasets.js";
 import type { IngestReport } from "./ingest.js";
-import { keptRunStates, runStampAt, statesTextDigest } from "./stamps.js";
+import { keptRunPlan, keptRunStates, runStampAt, statesTextDigest } from "./stamps.js";
+import type { Pipeline } from "../core/pipeline.js";
+import type { PlanWarning } from "../core/plan-warning.js";
 
 export interface StampedRunCheck {
   repo: Repository;
@@ -37,10 +45,35 @@ export interface StampedRunCheck {
   ingest: IngestReport;
 }
 
+/** Whether the ingest changed the content of some inputs and added, removed and re-related none. */
+function onlyContentChanged(ingest: IngestReport): boolean {
+  const sameInputs = ingest.added === 0 && ingest.removed === 0 && ingest.relations.every((r) => r.status === "unchanged");
+  return sameInputs && ingest.changed > 0;
+}
+
+/**
+ * The graph of the last run with this fingerprint, of `pipeline` (the same, by the fingerprint), and
+ * the warnings its planning gave, when this run's is that one (see the module comment); undefined
+ * otherwise, and the graph is built.
+ */
+export async function stampedGraph(check: Omit<StampedRunCheck, "graph"> & { pipeline: Pipeline }): Promise<{ graph: QuantumGraph; warnings: PlanWarning[] } | undefined> {
+  if (!onlyContentChanged(check.ingest)) return undefined;
+  const stamp = runStampAt(check.repo, check.collection, check.fingerprint, check.generationBefore);
+  const bytes = stamp === undefined ? undefined : keptRunPlan(check.repo, check.collection, stamp);
+  if (bytes === undefined) return undefined;
+  // Loaded here: msgpackr costs every other run about 30 ms to load.
+  const { decodeSavedPlan } = await import("../store/plan-file.js");
+  try {
+    const { graph } = decodeSavedPlan(bytes, "the last run's plan", undefined, check.pipeline);
+    return graph.quantumCount === stamp!.quanta && graph.datasetCount === stamp!.datasets ? { graph, warnings: stamp!.warnings ?? [] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function sinceStampedRun(check: StampedRunCheck): RunOptions["since"] | undefined {
   const { repo, graph, ingest } = check;
-  const sameInputs = ingest.added === 0 && ingest.removed === 0 && ingest.relations.every((r) => r.status === "unchanged");
-  if (!sameInputs || ingest.changed === 0) return undefined;
+  if (!onlyContentChanged(ingest)) return undefined;
   const stamp = runStampAt(repo, check.collection, check.fingerprint, check.generationBefore);
   if (stamp?.states === undefined || stamp.quanta !== graph.quantumCount || stamp.datasets !== graph.datasetCount) return undefined;
   const changedInputs = new Set<number>();

@@ -73,6 +73,8 @@ export interface RunStamp {
    * run takes them only when they hash the same (app/since-stamped-run.ts).
    */
   states?: string;
+  /** The digest of the run's plan kept beside the stamp (`keptRunPlan`), as the states are. */
+  plan?: string;
 }
 
 export interface IngestStamp {
@@ -113,6 +115,7 @@ export function runFingerprint(hasher: Hasher, id: RunIdentity): string {
 const runStampName = (collection: string) => `run\0${collection}`;
 // No longer than the run stamp's name: a collection whose run stamp fits a registry key has room for it.
 const runStatesName = (collection: string) => `rs\0${collection}`;
+const runPlanName = (collection: string) => `rp\0${collection}`;
 
 /** The fingerprint of the last run stamp of `collection` (undefined: none). */
 export function lastRunFingerprint(repo: Repository, collection: string): string | undefined {
@@ -205,22 +208,33 @@ export function runStampAt(repo: Repository, collection: string, fingerprint: st
 
 /**
  * Writes the run stamp, and beside it, in the same commit, `statesText`: the states the run ended with
- * (app/since-stamped-run.ts `runStatesText`), whose digest the stamp holds (`states`). Without it, the
- * stamp has no `states` and an empty text replaces the last one.
+ * (app/since-stamped-run.ts `runStatesText`), and `plan`: the run's graph as a plan file's bytes
+ * (store/plan-file.ts), whose digests the stamp holds (`states`, `plan`). Without them, the stamp has
+ * neither, and an empty text and no plan replace the last ones.
  */
 export async function writeRunStamp(
   repo: Repository,
   collection: string,
-  { fileBlobs: sharded, ...stamp }: Omit<RunStamp, "v" | "generation" | "shards" | "states">,
-  statesText?: string,
+  { fileBlobs: sharded, ...stamp }: Omit<RunStamp, "v" | "generation" | "shards" | "states" | "plan">,
+  kept: { statesText?: string; plan?: Uint8Array } = {},
 ): Promise<void> {
+  const { statesText, plan } = kept;
   const name = runStampName(collection);
   const shards = shardsStillTrusted(repo, name, sharded);
   const states = statesText === undefined ? {} : { states: statesTextDigest(repo.hasher, statesText) };
+  const planned = plan === undefined ? {} : { plan: repo.hasher.hashBytes(plan) };
   await repo.registry.commit(() => {
-    repo.registry.putStamp(name, { v: STAMP_VERSION, ...stamp, ...states, fileBlobs: sharded, ...shards, generation: repo.registry.generation() });
+    repo.registry.putStamp(name, { v: STAMP_VERSION, ...stamp, ...states, ...planned, fileBlobs: sharded, ...shards, generation: repo.registry.generation() });
     repo.registry.putStamp(runStatesName(collection), statesText ?? "");
+    repo.registry.putStamp(runPlanName(collection), plan ?? null);
   });
+}
+
+/** The plan kept beside `stamp`, the run stamp of `collection` (see writeRunStamp), when it hashes to the stamp's digest. */
+export function keptRunPlan(repo: Repository, collection: string, stamp: RunStamp): Uint8Array | undefined {
+  const bytes = repo.registry.getStamp(runPlanName(collection));
+  if (stamp.plan === undefined || !(bytes instanceof Uint8Array) || repo.hasher.hashBytes(bytes) !== stamp.plan) return undefined;
+  return bytes;
 }
 
 /** The digest of a run's states text, as its stamp holds it (`RunStamp.states`). */

@@ -251,11 +251,19 @@ export function decodePlan(bytes: Uint8Array, name = "the plan"): QuantumGraph {
   return decodeSavedPlan(bytes, name).graph;
 }
 
-/** The plan its bytes hold; relative paths are resolved against `baseDir` (default: the current directory). */
-export function decodeSavedPlan(bytes: Uint8Array, name = "the plan", baseDir?: string): SavedPlan {
+/**
+ * The plan its bytes hold; relative paths are resolved against `baseDir` (default: the current
+ * directory). With `pipeline`, the graph is of that pipeline, not of the snapshot the plan holds: the
+ * caller knows it is the one the plan was made of (a run stamp's plan, app/stamps.ts); a plan of other
+ * tasks is refused all the same.
+ */
+export function decodeSavedPlan(bytes: Uint8Array, name = "the plan", baseDir?: string, pipeline?: Pipeline): SavedPlan {
   assertLittleEndian();
   const body = unpackBody(bytes, name);
-  const pipeline = rebasePipeline(body.pipeline, (p) => (isAbsolute(p) ? p : resolve(baseDir ?? ".", p)));
+  if (pipeline !== undefined && pipeline.tasks.map((t) => t.label).join("\0") !== body.pipeline.tasks.map((t) => t.label).join("\0")) {
+    throw new UsageError(`${name} is of other tasks than pipeline ${pipeline.name}`);
+  }
+  pipeline ??= rebasePipeline(body.pipeline, (p) => (isAbsolute(p) ? p : resolve(baseDir ?? ".", p)));
   const producers = viewAs(body.producers, (b) => new Int32Array(b));
   const taskQuanta = decodeTasks(body, pipeline.tasks);
   const types = decodeTypes(body, producers);
