@@ -20,7 +20,9 @@ whose bytes are in no blob, and the `references` index):
  *   executions    (execution id) → ExecutionRecord
  *   stamps        (`run\0collection`), (`ingest\0collection`) → what the last complete run or
  *                 ingest saw (app/stamps.ts), (`rs\0collection`) → the states that run
- *                 ended with, a line each; writing one does not change the generation
+ *                 ended with, a line each, (`rp\0collection`) → its graph as a plan file's bytes,
+ *                 (`walk\0collection`) → the files that ingest found; writing one does not change
+ *                 the generation
  *   actionUses    (quantum key) → ms since the epoch when a cached result stopped being a quantum's
  *                 current one (for `gc --keep-age/--max-size`), written with the record replacing it.
  *                 Added within format 4: a writer's open creates it; readers never open it.
