@@ -15,7 +15,7 @@ import { compilePathGlob, isSelectedPath } from "../core/path-glob.js";
 import type { PathTemplate } from "../core/path-template.js";
 import type { FileInputSpec } from "../core/pipeline.js";
 import type { IngestProblem } from "./ingest.js";
-import { FIELDS, statFiles } from "./parallel-stat.js";
+import { FIELDS, statFiles } from "../store/parallel-stat.js";
 
 /** A file that is an input: its spec, its data ID (and that ID's key), and what its stat said. */
 export interface Candidate {

@@ -4,6 +4,7 @@
  * the blob store, and returns their digests. It never touches the registry, and does not make its blobs
  * durable: the scheduler flushes the blob store once per batch of results, before committing them.
  */
+import { FIELDS, statFiles } from "../store/parallel-stat.js";
 import { readFileSync, statSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
 import { join } from "node:path";
@@ -233,7 +234,7 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl
     // into the sandbox from its bytes for a connection of one dataset (into a file the sandbox keeps:
     // see command-runner.ts), and made a blob file once for a `multiple` one (a gather of 10,000 small
     // outputs would otherwise write 10,000 files each run).
-    const damaged = checkCommandInputs(job, blobs);
+    const damaged = await checkCommandInputs(job, blobs);
     if (damaged.found()) return damaged.result();
     const inputs: Record<string, CommandInputItem[]> = {};
     for (const [name, input] of Object.entries(job.inputs)) {
@@ -258,17 +259,21 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl
 
 /**
  * A command's inputs, checked where it is cheap before they are linked into its sandbox: a blob file's
- * size (one stat; its bytes are not read here), a blob kept in the registry whole (at most 4 KiB).
+ * size (one stat; its bytes are not read here; a gather's many on several threads, as the ingest walk
+ * stats), a blob kept in the registry whole (at most 4 KiB).
  */
-function checkCommandInputs(job: QuantumJob, blobs: BlobStore): InputDamage {
+async function checkCommandInputs(job: QuantumJob, blobs: BlobStore): Promise<InputDamage> {
   const damaged = new InputDamage();
+  const sized: { connection: string; item: JobInputItem }[] = [];
   for (const name in job.inputs) {
     for (const i of job.inputs[name]!.items) {
       if (i.reference !== undefined) damaged.checkReference(name, i, blobs);
-      else if (i.bytes === undefined) damaged.checkSize(name, i);
+      else if (i.bytes === undefined) sized.push({ connection: name, item: i });
       else if (!blobs.isIntact(i.digest, i.bytes)) damaged.add(name, i, i.bytes.length);
     }
   }
+  const stats = await statFiles(sized.map((s) => s.item.path!));
+  sized.forEach((s, k) => damaged.checkSize(s.connection, s.item, stats[k * FIELDS]!));
   return damaged;
 }
 
@@ -307,10 +312,12 @@ class InputDamage {
     this.changed.push(`input ${connection} (${encodeDataId(item.dataId)}): the file ${item.path} ${what}`);
   }
 
-  /** Checks the size of an input's blob file against its digest (a missing file is left to the reader). */
-  checkSize(connection: string, item: JobInputItem): void {
-    const size = statSync(item.path!, { throwIfNoEntry: false })?.size;
-    if (size !== undefined && size !== blobDigestSize(item.digest)) this.add(connection, item, size);
+  /**
+   * Checks the size of an input's blob file against its digest: `size` as a stat found it (NaN: the
+   * file is missing, which is left to the reader), else stated here.
+   */
+  checkSize(connection: string, item: JobInputItem, size = statSync(item.path!, { throwIfNoEntry: false })?.size ?? Number.NaN): void {
+    if (!Number.isNaN(size) && size !== blobDigestSize(item.digest)) this.add(connection, item, size);
   }
 
   add(connection: string, item: JobInputItem, size: number): void {

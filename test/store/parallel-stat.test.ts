@@ -1,7 +1,7 @@
 /**
- * The ingest walk's stat of many files on several threads (app/parallel-stat.ts) says exactly what a
+ * The ingest walk's stat of many files on several threads (store/parallel-stat.ts) says exactly what a
  * `statSync` per file says, in the same order, including for a file that is gone and a symbolic link
- * (followed). Real threads, real files; imported from dist/ (the threads start dist/app/parallel-stat-worker.js).
+ * (followed). Real threads, real files; imported from dist/ (the threads start dist/store/parallel-stat-worker.js).
  */
 import { mkdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,8 +9,8 @@ import { pathToFileURL } from "node:url";
 import { afterAll, expect, it } from "vitest";
 import { makeTempDir, PROJECT_ROOT } from "../helpers/cli.js";
 
-type StatModule = typeof import("../../src/app/parallel-stat.js");
-const { statFiles, FIELDS, PARALLEL_STAT_MIN_FILES } = (await import(pathToFileURL(join(PROJECT_ROOT, "dist", "app", "parallel-stat.js")).href)) as StatModule;
+type StatModule = typeof import("../../src/store/parallel-stat.js");
+const { statFiles, FIELDS, PARALLEL_STAT_MIN_FILES } = (await import(pathToFileURL(join(PROJECT_ROOT, "dist", "store", "parallel-stat.js")).href)) as StatModule;
 
 const temp = makeTempDir("quanta-parallel-stat-");
 afterAll(() => temp.cleanup());

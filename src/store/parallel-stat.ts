@@ -13,7 +13,7 @@ export const FIELDS = 5;
 /** Fewer paths than this are stated on the main thread alone. */
 export const PARALLEL_STAT_MIN_FILES = 100_000;
 
-const WORKER_URL = new URL("../app/parallel-stat-worker.js", import.meta.url);
+const WORKER_URL = new URL("../store/parallel-stat-worker.js", import.meta.url);
 
 /**
  * The stat of each of `paths`, in their order, as `FIELDS` numbers per path (size, mtimeMs, ctimeMs,
