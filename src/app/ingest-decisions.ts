@@ -197,18 +197,27 @@ export async function decideCandidates(
 /**
  * The writes that drop the datasets whose file was `path` (a deleted file) or under it (a deleted
  * directory: the collection's datasets of each input type are scanned for it).
+ *
+ * `since`: `path` left the list of the walk for the inputs `types` only (ingest.ts
+ * ingestSinceLastWalk), and may still be a file: another input's, or one whose data ID another file
+ * now gives. As the walk of every file does, the state of a file `stillWalked` is kept, and so is the
+ * state of a file whose data ID another file holds now.
  */
-export function removeGone(path: string, templates: Templates, opts: Decide): Array<() => void> {
+export function removeGone(path: string, templates: Templates, opts: Decide, since?: { types: ReadonlySet<string>; stillWalked: boolean }): Array<() => void> {
   const { repo, collection } = opts;
   const writes: Array<() => void> = [];
   const matches = matchInputFile(path, templates, { problems: [] });
   for (const { spec, dataId } of matches) {
+    if (since !== undefined && !since.types.has(spec.type)) continue;
     const key = encodeDataId(dataId);
     const existing = repo.registry.getDataset(collection, spec.type, key);
     if (existing?.sourcePath !== path) continue;
-    // Renamed to a path that gives the same data ID: the dataset stays, bound to the new file.
-    if (opts.boundKeys.has(spec.type + "\0" + key)) writes.push(() => opts.sink.records.deleteFileState(path));
-    else writes.push(...removeDataset(spec.type, key, existing, opts));
+    if (opts.boundKeys.has(spec.type + "\0" + key)) {
+      // Renamed to a path that gives the same data ID: the dataset stays, bound to the new file.
+      if (since === undefined) writes.push(() => opts.sink.records.deleteFileState(path));
+    } else {
+      writes.push(...removeDataset(spec.type, key, since?.stillWalked ? { ...existing, sourcePath: undefined } : existing, opts));
+    }
   }
   if (matches.length > 0) return writes;
   for (const { spec, template } of templates) {

@@ -197,7 +197,8 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
   const racyBefore = walkStart - racyWindowMs(candidates);
   const walk = describeWalk(repo, dimensions, fileSpecs, candidates);
   if (await ingestUnchanged(repo, collection, walk.digest)) {
-    // The same files, sizes and mtimes as the last complete ingest, and nothing written since.
+    // The same files, sizes and mtimes as the last complete ingest, and nothing written since to the
+    // collection's datasets or to what they depend on (Registry.datasetsGeneration).
     for (const c of candidates) {
       report.byType[c.spec.type]!.unchanged++;
       report.unchanged++;
@@ -294,6 +295,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
   }
 
   // Datasets of these types whose file is gone.
+  const walkedPaths = new Set(candidates.map((c) => c.path));
   for (const spec of fileSpecs) {
     const kept = keptKeys.get(spec.type)!;
     for (const [key, record] of existingByType.get(spec.type)!) {
@@ -302,7 +304,8 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
       report.byType[spec.type]!.removed++;
       writes.push(() => records.deleteDataset(collection, spec.type, key));
       const source = record.sourcePath;
-      if (source !== undefined) writes.push(() => records.deleteFileState(source));
+      // Not the state of a file still walked (its data ID or input changed with the specs): a new dataset holds it.
+      if (source !== undefined && !walkedPaths.has(source)) writes.push(() => records.deleteFileState(source));
     }
   }
 
@@ -375,10 +378,11 @@ interface SinceLastWalk extends IngestOptions {
  * (stamps.ts `lastWalk`): the collection's datasets are as that walk left them. A file whose entry
  * (input, path and the five stat numbers) is in the last walk's list is as that walk found it, and so
  * is its dataset: it is counted unchanged without reading its state or its dataset. The others (new,
- * or with another stat) and the files gone from the list are decided as an ingest of those paths
- * decides them (ingest-decisions.ts); the walk already settled which file holds a data ID two files
- * give. `more` adds the relations' and the misfits' writes. The list is stamped as the full walk
- * stamps it, with the blob files of both walks.
+ * or with another stat) and the entries gone from the list are decided as an ingest of those paths
+ * decides them (ingest-decisions.ts). The walk settled which file holds a data ID two files give: a
+ * file that lost it is gone from the list for that input alone, and, as the walk of every file does,
+ * keeps its state. `more` adds the relations' and the misfits' writes. The list is stamped as the
+ * full walk stamps it, with the blob files of both walks.
  */
 async function ingestSinceLastWalk(
   candidates: readonly Candidate[],
@@ -403,14 +407,21 @@ async function ingestSinceLastWalk(
     }
     looked.push(candidates[i]!);
   }
-  const gone = new Set<string>();
+  // Per path gone from the list, the inputs whose entry went (the path may still be another input's).
+  const gone = new Map<string, Set<string>>();
   last.walk.files.forEach((entry, i) => {
-    if (seen[i] === 0) gone.add(entry.slice(entry.indexOf("\0") + 1));
+    if (seen[i] !== 0) return;
+    const cut = entry.indexOf("\0");
+    const path = entry.slice(cut + 1);
+    let types = gone.get(path);
+    if (types === undefined) gone.set(path, (types = new Set()));
+    types.add(entry.slice(0, cut));
   });
+  const stillWalked = new Set(candidates.map((c) => c.path));
 
   const decide: Decide & { racyBefore: number } = { ...opts, removedKeys: new Set(), boundKeys: new Set() };
   const { writes, states } = await decideCandidates(looked, decide);
-  for (const path of gone) writes.push(...removeGone(path, opts.templates, decide));
+  for (const [path, types] of gone) writes.push(...removeGone(path, opts.templates, decide, { types, stillWalked: stillWalked.has(path) }));
   await more(writes);
   await sink.apply(() => {
     sink.records.putDimensions(opts.dimensions);

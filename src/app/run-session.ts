@@ -25,9 +25,9 @@
  * the session started outlives it. Nothing of it is global to the process: two sessions (on two
  * repositories) share no pool, spawner or module cache.
  */
-import { withoutBlobs } from "../store/sharded-blobs.js";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
+import { withoutBlobs } from "../store/sharded-blobs.js";
 import type { EventBody, QuantaEvent, Reporter, RunCounts } from "../core/events.js";
 import { countTaskQuanta, RunTally } from "../core/run-tally.js";
 import { stampEvent } from "../core/events.js";
@@ -291,7 +291,8 @@ export class RunSession {
     const generationBefore = repo.registry.generation();
     const prepared = await preparePlan(req, repo, emit, { ingest: (inputs) => this.ingest(inputs, options.changedPaths !== undefined), loaded: reuse?.loaded });
     const { pipeline, collection } = prepared;
-    const plan = (this.lastPlan = { request: reuse?.request ?? planRequestKey(req), loaded: prepared.loaded, files: new Set(prepared.loaded.files), built: reuse?.built });
+    // The graph is set once this run has one: a build that fails leaves none to reuse (inputs came or went).
+    const plan: NonNullable<RunSession["lastPlan"]> = (this.lastPlan = { request: reuse?.request ?? planRequestKey(req), loaded: prepared.loaded, files: new Set(prepared.loaded.files) });
     this.changedSincePlan.clear();
     this.journal?.notePlan(describePlan(pipeline.tasks));
     const rememberRun = () =>
@@ -310,15 +311,16 @@ export class RunSession {
     const reattach = this.exec.executor === "slurm" && unfinishedSlurmBatches(join(repo.root, "slurm")) > 0;
     const stamp = forcing || reattach ? undefined : await upToDateStamp(repo, collection, fingerprint);
     if (stamp !== undefined) {
+      plan.built = reuse?.built;
       rememberRun();
       return reportUpToDate({ stamp, pipeline: pipeline.name, collection, repository: resolve(repo.root), executor: makeExecutorInfo(this.exec), emit });
     }
     const sameInputs = prepared.ingest.added === 0 && prepared.ingest.removed === 0 && prepared.ingest.relations.every((r) => r.status === "unchanged");
-    const reused = sameInputs && plan.built !== undefined;
-    // A one-shot run after an edit of some inputs takes the last run's graph, kept beside its stamp.
-    const kept = reused || reattach ? undefined : await stampedGraph({ repo, collection, fingerprint, generationBefore, ingest: prepared.ingest, pipeline });
+    const reused = sameInputs ? reuse?.built : undefined;
+    // Without a graph in memory, a run after an edit of some inputs takes the last run's, kept beside its stamp.
+    const kept = reused !== undefined || reattach ? undefined : await stampedGraph({ repo, collection, fingerprint, generationBefore, ingest: prepared.ingest, pipeline });
     const keptPlan = kept && { ...kept, taskQuanta: countTaskQuanta(kept.graph) };
-    const { graph, taskQuanta, warnings } = (plan.built = reused ? replayPlan(plan.built!, emit) : keptPlan ? replayPlan(keptPlan, emit) : await buildPlan(req, repo, emit, prepared));
+    const { graph, taskQuanta, warnings } = (plan.built = reused ? replayPlan(reused, emit) : keptPlan ? replayPlan(keptPlan, emit) : await buildPlan(req, repo, emit, prepared));
     // What changed since the last run: known in memory to a watch's passes, else told by the run stamp.
     const since =
       reuse?.built !== undefined

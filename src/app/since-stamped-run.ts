@@ -20,9 +20,10 @@
  *
  * The graph itself is that run's too: it was kept beside the stamp, as a plan file's bytes
  * (store/plan-file.ts), and `stampedGraph` decodes it instead of building it again from every input
- * dataset. The builder reads the input collection's datasets and relations, and datasets of types no
- * task produces; a run writes none of them, so the registry at the stamp's generation gives the graph
- * that run started with.
+ * dataset. The builder reads the input collection's datasets and relations (a pipeline's types that
+ * no task produces are its declared inputs); a run writes neither, so the registry at the stamp's
+ * generation gives the graph that run started with. (A run of some `--tasks` keeps a graph of fewer
+ * tasks than the pipeline's, which the decoding refuses: such a run builds its graph.)
  */
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import type { DatasetStates, RunOptions } from "../exec/engine.js";

@@ -11,12 +11,13 @@
  *   blocked. It holds a fingerprint of everything the plan and the quantum keys are made of besides
  *   the registry: the resolved pipeline (each task's code digest, effective config, connections), the
  *   query, the bindings, the task selection, the targets and the output collection. A run whose
- *   fingerprint and generation match, and whose output blobs kept in files all still exist (the ones
- *   kept in the registry cannot vanish without a commit), is up to date as a whole: every quantum key
- *   would come out the same, with its outputs present. It reports per-task counts, not per-quantum
- *   events; `quanta status --list` lists them. Beside it (`rs\0<collection>`, same commit), the
- *   states the run ended with, which a run after an edit of some inputs takes instead of resolving
- *   every quantum again (app/since-stamped-run.ts).
+ *   fingerprint and generation match, and whose listed output blob files all still exist (the ones
+ *   kept in the registry cannot vanish without a commit; after a run following an edit the list may
+ *   also hold replaced outputs), is up to date as a whole: every quantum key would come out the same,
+ *   with its outputs present. It reports per-task counts, not per-quantum events; `quanta status
+ *   --list` lists them. Beside it, in the same commit, the states the run ended with
+ *   (`rs\0<collection>`) and its graph (`rp\0<collection>`), which a run after an edit of some inputs
+ *   takes instead of resolving every quantum and building the graph again (app/since-stamped-run.ts).
  * - The ingest stamp (`ingest\0<collection>`): a hash of the input specs and of every matched file's
  *   input, path, size, mtime, ctime, inode and device (the path and its template give the data ID).
  *   When the walk finds the same list while the collection's datasets are as the stamped ingest left
@@ -27,9 +28,13 @@
  *   file is racily new (modified within the timestamp granularity), so such a file is hashed again
  *   next time.
  *
- * Stamps are a cache: a miss costs only the full walk, and a stale hit cannot happen, because any
- * write to the registry changes the generation, but for stamps and file states. (A file state changes
- * only with a file's size or mtime, which the ingest stamp's listing holds; runs never read them.)
+ * Stamps are a cache: a miss costs only the full walk, and a stale hit cannot happen: any write to
+ * the registry, but for stamps and file states, changes the generation a run stamp holds on, and any
+ * write that can change what an ingest stamp's collection holds changes its datasets generation (its
+ * datasets, and what is shared: dimensions, dataset types, relations, blobs kept in the registry
+ * removed, a file held by reference taken out of the references index by whichever collection). A
+ * file state changes otherwise only with a file's size or mtime, which the ingest stamp's listing
+ * holds; runs never read them.
  *
  * Blob files are not in the registry: a stamp lists the ones it needs (grouped by shard, a string per
  * shard: store/sharded-blobs.ts), and holds only while they all exist. Checking 300,000 of them would
@@ -41,6 +46,7 @@
  * since and in which it lists no blob the other did not (`BlobStore.shardsUnchanged`): after a run
  * that wrote a few blobs, the next check reads those few shards only.
  */
+import { QUANTA_VERSION } from "../exec/version.js";
 import { canonicalJson } from "../core/canonical-json.js";
 import type { Hasher } from "../core/digest.js";
 import type { Pipeline } from "../core/pipeline.js";
@@ -73,7 +79,10 @@ export interface RunStamp {
    * run takes them only when they hash the same (app/since-stamped-run.ts).
    */
   states?: string;
-  /** The digest of the run's plan kept beside the stamp (`keptRunPlan`), as the states are. */
+  /**
+   * The quanta version that built the run's plan kept beside the stamp (`keptRunPlan`), and the plan's
+   * digest: a graph built by another version of the builder is built again, not taken.
+   */
   plan?: string;
 }
 
@@ -147,6 +156,9 @@ export interface WalkListing {
   /** Per file, five numbers: its size, mtime, ctime, inode and device. */
   numbers: Float64Array;
 }
+
+/** The longest walk list kept, in characters: well under V8's longest string (2^29 - 24). */
+const MAX_WALK_CHARS = 2 ** 28;
 
 /** A WalkListing as the registry keeps it: the files joined by NUL (no path or type holds one), the numbers as their bytes. */
 interface StoredWalk {
@@ -222,7 +234,7 @@ export async function writeRunStamp(
   const name = runStampName(collection);
   const shards = shardsStillTrusted(repo, name, sharded);
   const states = statesText === undefined ? {} : { states: statesTextDigest(repo.hasher, statesText) };
-  const planned = plan === undefined ? {} : { plan: repo.hasher.hashBytes(plan) };
+  const planned = plan === undefined ? {} : { plan: planDigest(repo, plan) };
   await repo.registry.commit(() => {
     repo.registry.putStamp(name, { v: STAMP_VERSION, ...stamp, ...states, ...planned, fileBlobs: sharded, ...shards, generation: repo.registry.generation() });
     repo.registry.putStamp(runStatesName(collection), statesText ?? "");
@@ -230,11 +242,16 @@ export async function writeRunStamp(
   });
 }
 
-/** The plan kept beside `stamp`, the run stamp of `collection` (see writeRunStamp), when it hashes to the stamp's digest. */
+/** The plan kept beside `stamp`, the run stamp of `collection` (see writeRunStamp), when this quanta built it and it hashes to the stamp's digest. */
 export function keptRunPlan(repo: Repository, collection: string, stamp: RunStamp): Uint8Array | undefined {
   const bytes = repo.registry.getStamp(runPlanName(collection));
-  if (stamp.plan === undefined || !(bytes instanceof Uint8Array) || repo.hasher.hashBytes(bytes) !== stamp.plan) return undefined;
+  if (stamp.plan === undefined || !(bytes instanceof Uint8Array) || planDigest(repo, bytes) !== stamp.plan) return undefined;
   return bytes;
+}
+
+/** `RunStamp.plan` for a plan's bytes. */
+function planDigest(repo: Repository, bytes: Uint8Array): string {
+  return `quanta ${QUANTA_VERSION} ${repo.hasher.hashBytes(bytes)}`;
 }
 
 /** The digest of a run's states text, as its stamp holds it (`RunStamp.states`). */
@@ -266,10 +283,10 @@ export async function ingestUnchanged(repo: Repository, collection: string, list
  * the walk matched files against other `specs`.
  */
 export function lastWalk(repo: Repository, collection: string, specs: string): { walk: WalkListing; fileBlobs: ShardedBlobs } | undefined {
-  const stamp = repo.registry.getStamp(ingestStampName(collection)) as IngestStamp | undefined;
-  if (stamp === undefined || !holds(repo, stamp, repo.registry.datasetsGeneration(collection)).holds) return undefined;
-  const stored = repo.registry.getStamp(walkName(collection)) as StoredWalk | undefined;
-  if (stored?.digest !== stamp.listing || stored.specs !== specs || stored.numbers.byteLength % 40 !== 0) return undefined;
+  const stamp = repo.registry.getStamp(ingestStampName(collection)) as IngestStamp | null | undefined;
+  if (typeof stamp !== "object" || stamp === null || !holds(repo, stamp, repo.registry.datasetsGeneration(collection)).holds) return undefined;
+  const stored = repo.registry.getStamp(walkName(collection)) as StoredWalk | null | undefined;
+  if (typeof stored !== "object" || stored === null || stored.digest !== stamp.listing || stored.specs !== specs || stored.numbers.byteLength % 40 !== 0) return undefined;
   const files = stored.files === "" ? [] : stored.files.split("\0");
   const count = stored.numbers.byteLength / 40;
   if (files.length !== 2 * count) return undefined;
@@ -286,7 +303,10 @@ export async function writeIngestStamp(repo: Repository, collection: string, wal
   const name = ingestStampName(collection);
   const shards = shardsStillTrusted(repo, name, fileBlobs);
   const numbers = new Uint8Array(walk.numbers.buffer, walk.numbers.byteOffset, walk.numbers.byteLength);
-  const stored: StoredWalk = { digest: walk.digest, specs: walk.specs, files: walk.files.join("\0"), numbers };
+  // A list too long for one string (millions of long paths) is not kept: the next walk that differs reads every file state.
+  let length = walk.files.length;
+  for (const entry of walk.files) length += entry.length;
+  const stored: StoredWalk | null = length > MAX_WALK_CHARS ? null : { digest: walk.digest, specs: walk.specs, files: walk.files.join("\0"), numbers };
   await repo.registry.commit(() => {
     const generation = repo.registry.datasetsGeneration(collection);
     repo.registry.putStamp(name, { v: STAMP_VERSION, listing: walk.digest, fileBlobs, ...shards, generation });

@@ -14,9 +14,9 @@
  * committed, and `runGraph` throws the RepositoryError (exit 3). That quantum is not recorded as
  * failed: it is not its fault, and the same command runs it once the problem is fixed.
  */
-import { addBlobs, shardBlobs, type ShardedBlobs } from "../store/sharded-blobs.js";
 import { hostname } from "node:os";
 import { resolve } from "node:path";
+import { addBlobs, shardBlobs, type ShardedBlobs } from "../store/sharded-blobs.js";
 import { QUANTA_VERSION } from "./version.js";
 import type { BlobDigest, QuantumKey } from "../core/digest.js";
 import type { EventBody, QuantumRef, RunCounts, TaskCounts } from "../core/events.js";
@@ -84,9 +84,10 @@ export interface RunOptions {
      */
     sameInputs?: Uint8Array;
     /**
-     * The blob files that outputs of `states` are kept in, as the run stamp lists them (it may list
-     * more): the run's list is this one with the files of the outputs that changed since added, not
-     * one made again from every output.
+     * The blob files of the outputs of `states`, as the run stamp lists them (it may list more, such as
+     * the old outputs of quanta that ran since; temp outputs dropped are not in it): the run's list is
+     * this one with the files of the outputs that changed since added, not one made again from every
+     * output.
      */
     fileBlobs?: ShardedBlobs;
   };

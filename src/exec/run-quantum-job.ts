@@ -4,10 +4,10 @@
  * the blob store, and returns their digests. It never touches the registry, and does not make its blobs
  * durable: the scheduler flushes the blob store once per batch of results, before committing them.
  */
-import { FIELDS, statFiles } from "../store/parallel-stat.js";
 import { readFileSync, statSync } from "node:fs";
 import { getHeapStatistics } from "node:v8";
 import { join } from "node:path";
+import { FIELDS, statFiles } from "../store/parallel-stat.js";
 import { INLINE_BLOB_MAX_BYTES, type BlobStore } from "../store/blob-store.js";
 import { loadTaskModule, type LoadedTaskModule } from "./task-module.js";
 import { runModuleQuantum, type ModuleQuantumResult } from "./module-runner.js";

@@ -30,7 +30,9 @@ whose bytes are in no blob, and the `references` index):
  *                 but stamps and file states; "shared generation" → one raised by every commit that
  *                 changes dimensions, dataset types, relations or blobs kept here; and, per collection
  *                 whose datasets a commit changed, "generation of <digest of the collection's name>" →
- *                 one raised by it (see Registry.datasetsGeneration; added within format 5: absent is 0)
+ *                 one raised by it; "counted generation" → the generation the last commit that kept
+ *                 them left (see Registry.datasetsGeneration; all three added within format 5:
+ *                 absent is 0)
  *   blobs         (blob digest) → the blob's bytes (binary, not msgpack): blobs of at most
  *                 INLINE_BLOB_MAX_BYTES written by runs and ingest (blob-store.ts)
  * Every sub-database but `meta` has binary keys: a tuple of strings, encoded by registry-key.ts, which
@@ -80,6 +82,8 @@ const SHARED_STRUCTURES = END_OF_KEYS;
 const allKeys = () => ({ end: END_OF_KEYS });
 /** The `meta` key of the counter that every commit changing something shared raises (see `datasetsGeneration`). */
 const SHARED_GENERATION = "shared generation";
+/** The `meta` key of the generation the last commit that kept the counters left (see `datasetsGeneration`). */
+const COUNTED_GENERATION = "counted generation";
 /** The `meta` key of a collection's counter: its name's digest, so that the key is short whatever the name. */
 const generationOf = (collection: string) => `generation of ${createHash("sha256").update(collection).digest("hex").slice(0, 32)}`;
 /** Marks a collected write as a delete. */
@@ -240,10 +244,15 @@ export class LmdbRegistry implements Registry {
     // A failed commit (a full disk) is a RepositoryError naming the registry (see lost-commit-failure.ts).
     this.commitFailed = true; // until the commit below is done
     await writing(`${this.root}/registry`, () => whileCommitting(this.env.transaction(() => {
-      // First: should a write below fail (lmdb-js commits the ones before it), no stamp vouches for
-      // the half-written state.
-      if (changed || staged.length > 0) void this.meta.put("generation", this.generation() + 1);
-      if (shared) void this.meta.put(SHARED_GENERATION, this.counter(SHARED_GENERATION) + 1);
+      // First, the counters: should a write below fail (lmdb-js commits the ones before it), no stamp
+      // vouches for the half-written state. A commit by a quanta that kept no datasets generations
+      // raised `generation` alone: what it changed is unknown, so it counts as a change of what is shared.
+      const before = this.generation();
+      const uncounted = this.counter(COUNTED_GENERATION) !== before;
+      const generation = changed || staged.length > 0 ? before + 1 : before;
+      if (generation !== before) void this.meta.put("generation", generation);
+      if (generation !== before || uncounted) void this.meta.put(COUNTED_GENERATION, generation);
+      if (shared || uncounted) void this.meta.put(SHARED_GENERATION, this.counter(SHARED_GENERATION) + 1);
       for (const collection of collections) void this.meta.put(generationOf(collection), this.counter(generationOf(collection)) + 1);
       for (const [digest, bytes] of staged) void this.blobs.put(encodeRegistryKey([digest]), asBuffer(bytes));
       for (const [db, key, value] of writes) void (value === REMOVE ? db.remove(key) : db.put(key, value));
@@ -266,15 +275,17 @@ export class LmdbRegistry implements Registry {
         "use shorter data ID values, dataset type, task or collection names, or file paths",
       );
     }
-    this.noteChange(db as Database<unknown, Key>, parts);
+    this.noteChange(db as Database<unknown, Key>, parts, value === REMOVE);
     if (this.collecting !== undefined) this.collecting.push([db as Database<unknown, Key>, key, value]);
     else void (value === REMOVE ? db.remove(key) : db.put(key, value as V));
   }
 
-  /** Notes what a write to `db` changes, for `datasetsGeneration`. */
-  private noteChange(db: Database<unknown, Key>, parts: readonly string[]): void {
+  /** Notes what a write to `db` (a removal when `removing`) changes, for `datasetsGeneration`. */
+  private noteChange(db: Database<unknown, Key>, parts: readonly string[], removing: boolean): void {
     if (db === this.datasets) this.changedCollections.add(parts[0]!);
-    else if (db === this.dimensions || db === this.datasetTypes || db === this.relations || db === this.blobs) this.sharedChanged = true;
+    else if (db === this.dimensions || db === this.datasetTypes || db === this.relations) this.sharedChanged = true;
+    // A blob kept here, or a file held by reference taken out of the index: a dataset of any collection may name it.
+    else if ((db === this.blobs || db === this.references) && removing) this.sharedChanged = true;
   }
 
   /** A range read from this registry's snapshot, if it has one. */
@@ -482,6 +493,8 @@ export class LmdbRegistry implements Registry {
   }
 
   datasetsGeneration(collection: string): number {
+    // Since a commit that kept no counters, nothing is known (NaN equals no number) until the next commit.
+    if (this.counter(COUNTED_GENERATION) !== this.generation()) return Number.NaN;
     // Both counters only grow, and a commit that matters raises one: an equal sum means neither moved.
     return this.counter(SHARED_GENERATION) + this.counter(generationOf(collection));
   }

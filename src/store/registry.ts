@@ -232,11 +232,14 @@ export interface Registry {
    */
   generation(): number;
   /**
-   * A number raised by every commit that changes a dataset of `collection`, or the dimensions, dataset
-   * types, relations or blobs the registry keeps; not by one that writes only other collections'
-   * datasets, quanta, actions, executions, stamps or file states. Equal values mean `collection`'s
-   * datasets are as they were: a run into another collection does not move it, so the ingest stamp of
-   * the input collection (app/stamps.ts) outlives the runs that read it.
+   * A number raised by every commit that changes a dataset of `collection`, the dimensions, dataset
+   * types or relations, or that removes a blob the registry keeps or a file from the references index
+   * (a file held by reference, which another collection's dataset may read so); not by one that
+   * writes only other collections' datasets, quanta, actions, executions, stamps, file states or new
+   * blobs. Equal values mean `collection`'s datasets are as they were: a run into another collection
+   * does not move it, so the ingest stamp of the input collection (app/stamps.ts) outlives the runs
+   * that read it. A commit by a quanta that did not keep these counters (the same registry format)
+   * is noticed, and counted as a change of what is shared.
    */
   datasetsGeneration(collection: string): number;
   /** Stamps: what a complete run or ingest saw, to answer the next one without redoing it (app/stamps.ts). */

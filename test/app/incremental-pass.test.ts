@@ -161,3 +161,53 @@ describe("16.2 passes that keep their plan in memory", () => {
     }
   }, 120_000);
 });
+
+/**
+ * A pass whose ingest added inputs and whose build then failed has no graph to hand to the next pass
+ * (found by review: the next pass replayed the old graph, ran "successfully", and its stamp kept that
+ * graph for every later one-shot run, which then skipped the new inputs' quanta).
+ */
+describe("16.2 a pass whose build failed", () => {
+  it("leaves no graph for the next pass, which builds it again and says what is wrong", async () => {
+    const dir = join(temp.dir, "pre");
+    mkdirSync(join(dir, "data"), { recursive: true });
+    mkdirSync(join(dir, "calib"));
+    for (const i of [1, 2, 3]) {
+      writeFileSync(join(dir, "data", `raw-${i}.txt`), `raw ${i}\n`);
+      writeFileSync(join(dir, "calib", `calib-${i}.txt`), `calib ${i}\n`);
+    }
+    writeFileSync(
+      join(dir, "pre.yaml"),
+      [
+        "dimensions: { item: int }",
+        "inputs:",
+        '  raw: { path: "data/raw-{item}.txt", storage: file }',
+        '  calib: { path: "calib/calib-{item}.txt", storage: file, prerequisite: true }',
+        "tasks:",
+        "  proc:",
+        '    command: "cat {inputs.r} {inputs.c} > {outputs.out}"',
+        "    dimensions: [item]",
+        "    inputs:",
+        "      r: { type: raw, dimensions: [item], storage: file }",
+        "      c: { type: calib, dimensions: [item], storage: file, prerequisite: true }",
+        "    outputs: { out: { type: out, dimensions: [item], storage: file } }",
+      ].join("\n") + "\n",
+    );
+    const exec = { jobs: 1, retries: 0, failFast: false, executor: "local" as const, fsync: false };
+    const request = { pipelineFile: join(dir, "pre.yaml"), targets: [], flags: { bind: [], config: [] } };
+    const session = await RunSession.open({ repoRoot: join(dir, "repo"), exec, emit: () => undefined });
+    const pass = (changed: string[]) => session.run(request, { changedPaths: changed.map((p) => join(dir, p)) });
+    try {
+      expect((await pass([])).exitCode).toBe(0);
+      // An input whose prerequisite is missing: the graph cannot be built.
+      writeFileSync(join(dir, "data", "raw-9.txt"), "raw 9\n");
+      await expect(pass(["data/raw-9.txt"])).rejects.toThrow(/calib/);
+      // A content edit alone: the graph is built again, and fails again; it is not the old one replayed.
+      writeFileSync(join(dir, "data", "raw-1.txt"), "raw 1 edited\n");
+      await expect(pass(["data/raw-1.txt"])).rejects.toThrow(/calib/);
+    } finally {
+      await session.close();
+    }
+  }, 60_000);
+});
+

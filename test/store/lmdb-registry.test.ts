@@ -105,10 +105,45 @@ describe("LmdbRegistry", () => {
         () => reg.putDatasetType({ name: "raw", dimensions: ["visit"], storage: "bytes" }),
         () => reg.putRelation({ name: "raw/p\0pairs", dimensions: ["visit"], rows: [], digest: "0000000000000003-1" as BlobDigest }),
         () => reg.deleteBlob("0000000000000002-1" as BlobDigest),
+        // A file held by reference taken out of the index (its state deleted, by whichever collection).
+        () => reg.deleteFileState("/ref"),
       ]) {
+        if (write.toString().includes("/ref")) {
+          // Put into the index: no change for any collection.
+          const before = raw();
+          await reg.commit(() => reg.putFileState("/ref", { digest: "0000000000000004-1" as BlobDigest, size: 1, mtimeMs: 1, transfer: "reference" }));
+          expect(raw()).toBe(before);
+        }
         const before = raw();
         await reg.commit(write);
         expect(raw()).toBeGreaterThan(before);
+      }
+    } finally {
+      await reg.close();
+    }
+  });
+
+  it("counts a commit by a quanta that kept no datasets generations as a change of what is shared", async () => {
+    const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
+    try {
+      await reg.commit(() => reg.putDataset("raw/p", "raw", { visit: 1 }, rec("0000000000000001-1")));
+      const before = reg.datasetsGeneration("raw/p");
+      // An older quanta, of the same registry format, raised the generation alone.
+      const env = open({ path: join(dir, "registry"), maxDbs: 16 });
+      const meta = env.openDB({ name: "meta" });
+      await meta.put("generation", (meta.get("generation") as number) + 1);
+      await env.close();
+      const reopened = await LmdbRegistry.open({ root: dir, readOnly: false });
+      try {
+        // Nothing is known until the next commit, which counts it as a shared change.
+        expect(reopened.datasetsGeneration("raw/p")).toBeNaN();
+        await reopened.commit(() => reopened.putStamp("ingest\0raw/p", { any: 1 }));
+        expect(reopened.datasetsGeneration("raw/p")).toBeGreaterThan(before);
+        const after = reopened.datasetsGeneration("raw/p");
+        await reopened.commit(() => reopened.putStamp("ingest\0raw/p", { any: 2 }));
+        expect(reopened.datasetsGeneration("raw/p")).toBe(after);
+      } finally {
+        await reopened.close();
       }
     } finally {
       await reg.close();
