@@ -136,6 +136,12 @@ export interface Decide extends IngestOptions {
   removedKeys: Set<string>;
   /** The datasets a file of this ingest is bound to (type and key): a gone path no longer holds them (a rename). */
   boundKeys: Set<string>;
+  /**
+   * The paths the walk of every file finds (when deciding for a walk compared with the stamped one,
+   * ingest.ts; those found not to be text are taken out): a dataset removed keeps the state of its
+   * file when it is one of them, as that walk does (another input may read the file).
+   */
+  stillWalked?: Set<string>;
 }
 
 /**
@@ -159,6 +165,7 @@ export async function decideCandidates(
     else toHash.push(c);
   }
   const notText = findNonUtf8(toHash, report);
+  for (const path of notText) opts.stillWalked?.delete(path);
   const hashed = await hashFiles(toHash.filter((c) => !notText.has(c.path)), sink, concurrency, report);
   const writes: Array<() => void> = [];
   for (const c of candidates) {
@@ -198,25 +205,25 @@ export async function decideCandidates(
  * The writes that drop the datasets whose file was `path` (a deleted file) or under it (a deleted
  * directory: the collection's datasets of each input type are scanned for it).
  *
- * `since`: `path` left the list of the walk for the inputs `types` only (ingest.ts
- * ingestSinceLastWalk), and may still be a file: another input's, or one whose data ID another file
- * now gives. As the walk of every file does, the state of a file `stillWalked` is kept, and so is the
- * state of a file whose data ID another file holds now.
+ * `types`: `path` left the list of the walk for these inputs only (ingest.ts ingestSinceLastWalk),
+ * and may still be a file: another input's, or one whose data ID another file now gives. As the walk
+ * of every file does, the state of a file whose data ID another file holds now is kept (and, by
+ * `opts.stillWalked`, the state of a file still walked).
  */
-export function removeGone(path: string, templates: Templates, opts: Decide, since?: { types: ReadonlySet<string>; stillWalked: boolean }): Array<() => void> {
+export function removeGone(path: string, templates: Templates, opts: Decide, types?: ReadonlySet<string>): Array<() => void> {
   const { repo, collection } = opts;
   const writes: Array<() => void> = [];
   const matches = matchInputFile(path, templates, { problems: [] });
   for (const { spec, dataId } of matches) {
-    if (since !== undefined && !since.types.has(spec.type)) continue;
+    if (types !== undefined && !types.has(spec.type)) continue;
     const key = encodeDataId(dataId);
     const existing = repo.registry.getDataset(collection, spec.type, key);
     if (existing?.sourcePath !== path) continue;
     if (opts.boundKeys.has(spec.type + "\0" + key)) {
       // Renamed to a path that gives the same data ID: the dataset stays, bound to the new file.
-      if (since === undefined) writes.push(() => opts.sink.records.deleteFileState(path));
+      if (types === undefined) writes.push(() => opts.sink.records.deleteFileState(path));
     } else {
-      writes.push(...removeDataset(spec.type, key, since?.stillWalked ? { ...existing, sourcePath: undefined } : existing, opts));
+      writes.push(...removeDataset(spec.type, key, existing, opts));
     }
   }
   if (matches.length > 0) return writes;
@@ -238,5 +245,6 @@ function removeDataset(type: string, key: string, record: DatasetRecord, opts: D
   opts.report.removed++;
   opts.report.byType[type]!.removed++;
   const source = record.sourcePath;
-  return [() => opts.sink.records.deleteDataset(opts.collection, type, key), ...(source === undefined ? [] : [() => opts.sink.records.deleteFileState(source)])];
+  const dropState = source !== undefined && opts.stillWalked?.has(source) !== true;
+  return [() => opts.sink.records.deleteDataset(opts.collection, type, key), ...(dropState ? [() => opts.sink.records.deleteFileState(source)] : [])];
 }

@@ -379,9 +379,9 @@ interface SinceLastWalk extends IngestOptions {
  * (input, path and the five stat numbers) is in the last walk's list is as that walk found it, and so
  * is its dataset: it is counted unchanged without reading its state or its dataset. The others (new,
  * or with another stat) and the entries gone from the list are decided as an ingest of those paths
- * decides them (ingest-decisions.ts). The walk settled which file holds a data ID two files give: a
- * file that lost it is gone from the list for that input alone, and, as the walk of every file does,
- * keeps its state. `more` adds the relations' and the misfits' writes. The list is stamped as the
+ * decides them (ingest-decisions.ts), but input by input, and keeping the state of every file this
+ * walk finds (`Decide.stillWalked`), as the walk of every file does: the walk settled which file holds
+ * a data ID two files give, and a file that lost it is gone from the list for that input alone. `more` adds the relations' and the misfits' writes. The list is stamped as the
  * full walk stamps it, with the blob files of both walks.
  */
 async function ingestSinceLastWalk(
@@ -417,11 +417,11 @@ async function ingestSinceLastWalk(
     if (types === undefined) gone.set(path, (types = new Set()));
     types.add(entry.slice(0, cut));
   });
-  const stillWalked = new Set(candidates.map((c) => c.path));
 
-  const decide: Decide & { racyBefore: number } = { ...opts, removedKeys: new Set(), boundKeys: new Set() };
+  const stillWalked = new Set(candidates.map((c) => c.path));
+  const decide: Decide & { racyBefore: number } = { ...opts, removedKeys: new Set(), boundKeys: new Set(), stillWalked };
   const { writes, states } = await decideCandidates(looked, decide);
-  for (const [path, types] of gone) writes.push(...removeGone(path, opts.templates, decide, { types, stillWalked: stillWalked.has(path) }));
+  for (const [path, types] of gone) writes.push(...removeGone(path, opts.templates, decide, types));
   await more(writes);
   await sink.apply(() => {
     sink.records.putDimensions(opts.dimensions);

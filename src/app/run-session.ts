@@ -288,6 +288,8 @@ export class RunSession {
   private async runPipeline(req: PlanRequest, options: RunOptions, emit: (e: EventBody) => void): Promise<number> {
     const repo = this.repo;
     const reuse = this.reusablePlan(req, options.changedPaths);
+    // Until this run has planned, no plan is the last: one whose ingest committed and then failed leaves none to replay.
+    this.lastPlan = undefined;
     const generationBefore = repo.registry.generation();
     const prepared = await preparePlan(req, repo, emit, { ingest: (inputs) => this.ingest(inputs, options.changedPaths !== undefined), loaded: reuse?.loaded });
     const { pipeline, collection } = prepared;

@@ -28,7 +28,8 @@ whose bytes are in no blob, and the `references` index):
  *                 Added within format 4: a writer's open creates it; readers never open it.
  *   meta          also "generation" → a number, raised by every commit that changes anything else
  *                 but stamps and file states; "shared generation" → one raised by every commit that
- *                 changes dimensions, dataset types, relations or blobs kept here; and, per collection
+ *                 changes dimensions, dataset types or relations, or removes a blob kept here or a file
+ *                 from the references index, and by the first after one of an older quanta; and, per collection
  *                 whose datasets a commit changed, "generation of <digest of the collection's name>" →
  *                 one raised by it; "counted generation" → the generation the last commit that kept
  *                 them left (see Registry.datasetsGeneration; all three added within format 5:

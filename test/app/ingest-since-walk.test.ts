@@ -221,20 +221,21 @@ describe("an ingest after the stamped walk", () => {
     expect(lookupsSince).toBeLessThan(lookupsFull / 2);
   }, 60_000);
 
-  it("keeps another input's dataset when a duplicate takes the file's data ID for one input only, edited or not", async () => {
+  it("keeps another input's dataset when a duplicate takes the file's data ID for one input only, edited or not, text or not", async () => {
     const data = join(dir, "data");
+    // a's files must be text: a duplicate that is not is left out, and so is the data ID it took.
     const specs: InputSpec[] = [
-      { ...file, type: "a", path: join(data, "visit{visit}.dat"), dimensions: ["visit"] },
+      { ...file, type: "a", path: join(data, "visit{visit}.dat"), dimensions: ["visit"], storage: "text" },
       { ...file, type: "b", path: join(data, "visit{name}.dat"), dimensions: ["name"] },
     ];
-    for (const edit of [false, true]) {
+    for (const edit of ["none", "edited", "not text"]) {
       rmSync(data, { recursive: true, force: true });
       write(join(data, "visit2.dat"), "two", HOUR_AGO);
       const repo = join(dir, `repo-${edit}`);
       await ingest(repo, specs);
       // `visit02.dat` sorts first: it takes a's visit=2; visit2.dat stays b's name=2.
-      write(join(data, "visit02.dat"), "zero two", HOUR_AGO + 10);
-      if (edit) write(join(data, "visit2.dat"), "two edited", HOUR_AGO + 20);
+      write(join(data, "visit02.dat"), edit === "not text" ? Buffer.from([0x41, 0xff, 0xfe]) : "zero two", HOUR_AGO + 10);
+      if (edit === "edited") write(join(data, "visit2.dat"), "two edited", HOUR_AGO + 20);
       const paths = [join(data, "visit2.dat"), join(data, "visit02.dat")];
       const a = await ingest(repo, specs, { paths });
       const b = await ingest(join(dir, `fresh-${edit}`), specs, { paths });
