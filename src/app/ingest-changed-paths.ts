@@ -24,7 +24,7 @@ import { join, resolve } from "node:path";
 import { encodeDataId } from "../core/data-id.js";
 import type { FileInputSpec, RelationInputSpec } from "../core/pipeline.js";
 import { isInside, matchInputFile, type Candidate } from "./collect-candidates.js";
-import { checkDimensions, ingestInto, ingestRelation, noteVanishedInputs, parseTemplate, repositorySink, type IngestOptions, type IngestReport } from "./ingest.js";
+import { applyIngest, checkDimensions, ingestInto, ingestRelation, parseTemplate, repositorySink, type IngestOptions, type IngestReport } from "./ingest.js";
 import { decideCandidates, racyWindowMs, removeGone, type Decide, type Templates } from "./ingest-decisions.js";
 
 /** Ingests what changed at `paths` (absolute, or relative to the working directory) into the repository. */
@@ -55,12 +55,7 @@ export async function ingestChangedPaths(options: IngestOptions & { paths: reado
   for (const spec of relationSpecs) {
     if (paths.includes(resolve(spec.path))) writes.push(...(await ingestRelation(spec, { ...options, sink }, report, walkStart)));
   }
-  await sink.apply(() => {
-    sink.records.putDimensions(dimensions);
-    for (const spec of fileSpecs) sink.records.putDatasetType({ name: spec.type, dimensions: [...spec.dimensions], storage: spec.storage });
-    for (const write of writes) write();
-    noteVanishedInputs(sink, collection, report);
-  });
+  await applyIngest(sink, { dimensions, fileSpecs, collection, report }, writes);
   return report;
 }
 

@@ -97,6 +97,23 @@ export function noteVanishedInputs(sink: IngestSink, collection: string, report:
 }
 
 /**
+ * The ingest's one commit, after every blob taken: the dimensions and the input types, `writes`, and
+ * the note of vanished inputs.
+ */
+export async function applyIngest(
+  sink: IngestSink,
+  options: { dimensions: DimensionUniverse; fileSpecs: readonly FileInputSpec[]; collection: string; report: IngestReport },
+  writes: ReadonlyArray<() => void>,
+): Promise<void> {
+  await sink.apply(() => {
+    sink.records.putDimensions(options.dimensions);
+    for (const spec of options.fileSpecs) sink.records.putDatasetType({ name: spec.type, dimensions: [...spec.dimensions], storage: spec.storage });
+    for (const write of writes) write();
+    noteVanishedInputs(sink, options.collection, options.report);
+  });
+}
+
+/**
  * Where an ingest puts what it reads. The ingest asks the sink for the digest of every file and relation
  * it must read (the same digest, whatever the sink), hands it its registry writes, and stamps its walk
  * only when the sink `commits`.
@@ -312,14 +329,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
   for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, { ...options, sink }, report, walkStart)));
   stampMisfits(writes);
 
-  await sink.apply(() => {
-    records.putDimensions(dimensions);
-    for (const spec of fileSpecs) {
-      records.putDatasetType({ name: spec.type, dimensions: [...spec.dimensions], storage: spec.storage });
-    }
-    for (const write of writes) write();
-    noteVanishedInputs(sink, collection, report);
-  });
+  await applyIngest(sink, { dimensions, fileSpecs, collection, report }, writes);
   // Stamp a listing that a later walk can trust: every file read or known, none racily new.
   const states = candidates.map((c) => known.get(c.path) ?? hashed.get(c.path));
   if (sink.commits && notText.size === 0 && states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
@@ -381,8 +391,9 @@ interface SinceLastWalk extends IngestOptions {
  * or with another stat) and the entries gone from the list are decided as an ingest of those paths
  * decides them (ingest-decisions.ts), but input by input, and keeping the state of every file this
  * walk finds (`Decide.stillWalked`), as the walk of every file does: the walk settled which file holds
- * a data ID two files give, and a file that lost it is gone from the list for that input alone. `more` adds the relations' and the misfits' writes. The list is stamped as the
- * full walk stamps it, with the blob files of both walks.
+ * a data ID two files give, and a file that lost it is gone from the list for that input alone.
+ * `more` adds the relations' and the misfits' writes. The list is stamped as the full walk stamps
+ * it, with the blob files of both walks.
  */
 async function ingestSinceLastWalk(
   candidates: readonly Candidate[],
@@ -423,12 +434,7 @@ async function ingestSinceLastWalk(
   const { writes, states } = await decideCandidates(looked, decide);
   for (const [path, types] of gone) writes.push(...removeGone(path, opts.templates, decide, types));
   await more(writes);
-  await sink.apply(() => {
-    sink.records.putDimensions(opts.dimensions);
-    for (const { spec } of opts.templates) sink.records.putDatasetType({ name: spec.type, dimensions: [...spec.dimensions], storage: spec.storage });
-    for (const write of writes) write();
-    noteVanishedInputs(sink, collection, report);
-  });
+  await applyIngest(sink, { dimensions: opts.dimensions, fileSpecs: opts.templates.map((t) => t.spec), collection, report }, writes);
   const readable = looked.every((c) => states.has(c.path));
   if (sink.commits && readable && candidates.every((c) => c.mtimeMs < opts.racyBefore)) {
     const held = [...states.values()].filter((st) => st.transfer !== "reference" && !repo.blobs.inRegistry(st.digest)).map((st) => st.digest);

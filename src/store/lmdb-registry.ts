@@ -254,7 +254,7 @@ export class LmdbRegistry implements Registry {
       if (generation !== before) void this.meta.put("generation", generation);
       if (generation !== before || uncounted) void this.meta.put(COUNTED_GENERATION, generation);
       if (shared || uncounted) void this.meta.put(SHARED_GENERATION, this.counter(SHARED_GENERATION) + 1);
-      for (const collection of collections) void this.meta.put(generationOf(collection), this.counter(generationOf(collection)) + 1);
+      for (const key of collections.map(generationOf)) void this.meta.put(key, this.counter(key) + 1);
       for (const [digest, bytes] of staged) void this.blobs.put(encodeRegistryKey([digest]), asBuffer(bytes));
       for (const [db, key, value] of writes) void (value === REMOVE ? db.remove(key) : db.put(key, value));
     })));
