@@ -176,6 +176,11 @@ describe("19.1 raw inputs by reference", () => {
     ];
     const { dir } = makeProject({ tasks: spoil });
     const raw = join(dir, "raw", "v1.bin");
+    // The bytes are random: one in 256 would already start with the X the spoiler writes.
+    const bytes = readFileSync(raw);
+    bytes[0] = 0;
+    writeFileSync(raw, bytes);
+    utimesSync(raw, WHOLE_SECOND, WHOLE_SECOND);
     const text = readFileSync(join(dir, "p.yaml"), "utf8")
       .replaceAll("RAW", raw)
       .replace("inputs: { raw: { type: raw, dimensions: [visit], storage: bytes } }", "inputs: { raw: { type: raw, dimensions: [visit], storage: bytes }, after: { type: spoiled, dimensions: [], storage: text } }");
