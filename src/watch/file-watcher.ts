@@ -8,7 +8,7 @@
  * only, so that a `visit7/` made later, or a relation file written later, is seen when it appears.
  */
 import { existsSync } from "node:fs";
-import { dirname, sep } from "node:path";
+import { dirname, join, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 
 export type FileChangeKind = "added" | "changed" | "removed";
@@ -38,7 +38,10 @@ export interface FileWatcher {
 /** A FileWatcher on chokidar; `onChange` hears every change, one at a time, as chokidar reports it. */
 export class ChokidarWatcher implements FileWatcher {
   private watcher: FSWatcher | undefined;
+  private scope: WatchScope | undefined;
   private count = 0;
+  /** Watchers replaced and not closed yet (see `watch`). */
+  private readonly retired = new Set<Retired>();
 
   constructor(private readonly onChange: (change: FileChange) => void) {}
 
@@ -47,18 +50,27 @@ export class ChokidarWatcher implements FileWatcher {
   }
 
   /**
-   * The new watcher is in place before the old one closes: it reports nothing of what it finds at its
-   * start, so a change made while it starts is reported by the old one (twice at worst, harmlessly).
+   * Watches `targets` from now on. A watcher already in place stays until the new one is ready, and
+   * RETIRE_GRACE_MS more, reporting what the new one covers too: chokidar reports a change some
+   * file-system calls after it happened, so a watcher closed at once would drop a change it had seen
+   * and not yet reported. The new watcher
+   * reports nothing of what it finds at its start but the files and directories the old one covered
+   * and did not know of: made while it started, and perhaps never reported by the old one. A change
+   * may then be reported twice, which costs a pass nothing.
    */
   async watch(targets: WatchTargets): Promise<void> {
     const scope = new WatchScope(targets);
-    const watcher = watch(scope.roots(), { ignoreInitial: true, ignored: (path) => !scope.admits(path) });
+    const old = this.watcher === undefined ? undefined : { watcher: this.watcher, scope: this.scope! };
+    // Replacing: what it finds at its start is kept until it is ready, to be compared with what the old one knew.
+    let found: string[] | undefined = old === undefined ? undefined : [];
+    const watcher = watch(scope.roots(), { ignoreInitial: old === undefined, ignored: (path) => !scope.admits(path) });
     watcher.on("all", (event, path) => {
-      if (!scope.covers(path)) return;
-      if (event === "add") this.onChange({ path, kind: "added" });
+      // Replaced, it reports only what the watcher that replaced it covers too.
+      if (!scope.covers(path) || (this.replaced.has(watcher) && !this.scope!.covers(path))) return;
+      if (found !== undefined && (event === "add" || event === "addDir")) found.push(path);
+      else if (event === "add" || event === "addDir") this.onChange({ path, kind: "added" });
       else if (event === "change") this.onChange({ path, kind: "changed" });
       else if (event === "unlink" || event === "unlinkDir") this.onChange({ path, kind: "removed" });
-      else if (event === "addDir") this.onChange({ path, kind: "added" });
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -69,17 +81,61 @@ export class ChokidarWatcher implements FileWatcher {
       await watcher.close();
       throw err;
     }
-    const old = this.watcher;
+    if (old !== undefined) {
+      const known = watchedPaths(old.watcher);
+      for (const path of found!) if (old.scope.covers(path) && !known.has(path)) this.onChange({ path, kind: "added" });
+      found = undefined;
+      this.retire(old.watcher);
+    }
     this.watcher = watcher;
+    this.scope = scope;
     this.count = Object.values(watcher.getWatched()).reduce((n, entries) => n + entries.length, 0);
-    await old?.close();
+  }
+
+  /** Closes a replaced watcher RETIRE_GRACE_MS from now (at once on `close`). */
+  private retire(watcher: FSWatcher): void {
+    const retired: Retired = { watcher, timer: setTimeout(() => void this.closeRetired(retired), RETIRE_GRACE_MS).unref() };
+    this.retired.add(retired);
+    this.replaced.add(watcher);
+  }
+
+  private readonly replaced = new WeakSet<FSWatcher>();
+
+  private closeRetired(retired: Retired): Promise<void> {
+    clearTimeout(retired.timer);
+    // Nothing to do about a watcher that fails to close; the timer's call has no one to tell.
+    retired.closing ??= retired.watcher
+      .close()
+      .catch(() => undefined)
+      .finally(() => this.retired.delete(retired));
+    return retired.closing;
   }
 
   async close(): Promise<void> {
     const watcher = this.watcher;
     this.watcher = undefined;
-    await watcher?.close();
+    await Promise.all([watcher?.close(), ...[...this.retired].map((r) => this.closeRetired(r))]);
   }
+}
+
+/** A watcher replaced by another, still reporting for a while. */
+interface Retired {
+  watcher: FSWatcher;
+  timer: NodeJS.Timeout;
+  closing?: Promise<void>;
+}
+
+/** How long a replaced watcher goes on reporting (see `ChokidarWatcher.watch`). */
+const RETIRE_GRACE_MS = 1000;
+
+/** Every path a chokidar watcher knows of, absolute. */
+function watchedPaths(watcher: FSWatcher): Set<string> {
+  const out = new Set<string>();
+  for (const [dir, entries] of Object.entries(watcher.getWatched())) {
+    out.add(dir);
+    for (const entry of entries) out.add(join(dir, entry));
+  }
+  return out;
 }
 
 /** Which paths a set of targets covers, and where to start watching them from. */

@@ -1,7 +1,9 @@
 /**
- * The watch re-targets (ChokidarWatcher.watch) after a pass in which the pipeline changed. The new
- * chokidar watcher ignores what it finds at its start, so the old one stays until the new one is
- * ready: a file written meanwhile is reported (perhaps twice), and the next pass reads it.
+ * The watch re-targets (ChokidarWatcher.watch) after a pass in which the pipeline changed. A file
+ * written meanwhile is reported (perhaps twice), and the next pass reads it: by the old watcher, which
+ * goes on reporting for a second after the new one is ready (closed at once, it dropped a change it
+ * had seen and not reported yet: CI lost this file once), or by the new one, which reports what it
+ * finds at its start that the old one did not know of.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
