@@ -53,10 +53,9 @@ export class ChokidarWatcher implements FileWatcher {
    * Watches `targets` from now on. A watcher already in place stays until the new one is ready, and
    * RETIRE_GRACE_MS more, reporting what the new one covers too: chokidar reports a change some
    * file-system calls after it happened, so a watcher closed at once would drop a change it had seen
-   * and not yet reported. The new watcher
-   * reports nothing of what it finds at its start but the files and directories the old one covered
-   * and did not know of: made while it started, and perhaps never reported by the old one. A change
-   * may then be reported twice, which costs a pass nothing.
+   * and not yet reported. The new watcher reports nothing of what it finds at its start but the files
+   * and directories the old one covered and did not know of: made while it started, and perhaps never
+   * reported by the old one. A change may then be reported twice, which costs a pass nothing.
    */
   async watch(targets: WatchTargets): Promise<void> {
     const scope = new WatchScope(targets);
