@@ -14,6 +14,7 @@
  * its outputs are as right, only not reproducible byte for byte.
  */
 import { chmodSync, lstatSync, mkdirSync, readlinkSync, statSync, symlinkSync, unlinkSync } from "node:fs";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { encodeDataId, type DataId } from "../core/data-id.js";
 
@@ -79,18 +80,27 @@ function tryLink(target: string, path: string): boolean {
 
 /**
  * Removes a link left by a run that ended without removing it (killed): its sandbox is gone, or the
- * process named in its pool's directory (`sandboxes-<pid>-…`) no longer lives. True if removed.
+ * process named in its pool's directory (command-host.ts) no longer lives. True if removed.
  */
 function removeStale(path: string): boolean {
   const st = lstatSync(path, { throwIfNoEntry: false });
   if (st === undefined) return true;
   if (!st.isSymbolicLink()) return false;
-  const target = readlinkSync(path);
-  const pid = /sandboxes-([0-9]+)-/.exec(target)?.[1];
-  const live = statSync(path, { throwIfNoEntry: false }) !== undefined && (pid === undefined || isAlive(Number(pid)));
+  const pid = poolProcess(readlinkSync(path));
+  const live = statSync(path, { throwIfNoEntry: false }) !== undefined && (pid === undefined || isAlive(pid));
   if (live) return false;
   unlinkSync(path);
   return true;
+}
+
+/**
+ * The process of this host whose pool holds `sandbox`: its pool's directory is
+ * `sandboxes-<host>-<pid>-<thread>-<n>` (a host name may hold dashes); undefined for another host's
+ * pool, or a name of another form, whose process cannot be asked.
+ */
+export function poolProcess(sandbox: string, host = hostname()): number | undefined {
+  const m = /\/sandboxes-(.+)-([0-9]+)-[0-9]+-[0-9]+\/[^/]+\/?$/.exec(sandbox);
+  return m !== null && m[1] === host ? Number(m[2]) : undefined;
 }
 
 function isAlive(pid: number): boolean {

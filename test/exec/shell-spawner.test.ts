@@ -167,7 +167,8 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
   it("start a command waiting for a slot as soon as another quantum gives one back", async () => {
     const slots = new LaunchSlots(2);
     expect(slots.tryTake()).toBe(true); // held by another quantum
-    const slow = runShell(source, "sleep 0.3; echo slow", { cwd: root, launch: { slots, started: () => undefined } });
+    // 3 s: `echo quick`, started second, ends first even on a machine that stalls for a while.
+    const slow = runShell(source, "sleep 3; echo slow", { cwd: root, launch: { slots, started: () => undefined } });
     const ended: string[] = [];
     const quick = runShell(source, "echo quick", { cwd: root, launch: { slots, started: () => undefined } }).then((r) => (ended.push("quick"), r));
     void slow.then(() => ended.push("slow"));
@@ -181,9 +182,10 @@ describe.each(spawners.list)("runs started by %s", (_, spawner) => {
   it("count a run's timeout from its start, not from when it began to wait for a slot", async () => {
     const slots = new LaunchSlots(1);
     const launch = { slots, started: () => undefined };
-    const first = runShell(source, "sleep 0.3", { cwd: root, launch });
-    const waited = runShell(source, "echo in time", { cwd: root, launch, timeoutMs: 200 });
-    const stuck = runShell(source, "sleep 5", { cwd: root, launch, timeoutMs: 200 });
+    // It waits 2 s for its slot, longer than its 1.5 s timeout, which leaves 1.5 s to start and end.
+    const first = runShell(source, "sleep 2", { cwd: root, launch });
+    const waited = runShell(source, "echo in time", { cwd: root, launch, timeoutMs: 1500 });
+    const stuck = runShell(source, "sleep 5", { cwd: root, launch, timeoutMs: 1500 });
     expect(await first).toEqual({ end: { kind: "exit", code: 0 }, log: "" });
     expect(await waited).toEqual({ end: { kind: "exit", code: 0 }, log: "in time\n" });
     expect(await stuck).toEqual({ end: { kind: "timeout" }, log: "" });

@@ -112,10 +112,15 @@ describe("14 fault injection: 20 random kills", () => {
     // that redoes what a kill stopped). Three quarters of the first run's time, as this test once took,
     // let half the kills come after the run had ended once a run that decides only what its edits
     // reach took a fraction of it.
-    for (let k = 0; k < EDITS; k++) writeSource(reference, 1 + Math.floor(random() * ITEMS), 1 + Math.floor(random() * 2));
-    const started = Date.now();
-    await runToEnd(reference);
-    const latestKillMs = Date.now() - started;
+    // The shorter of two such runs: one stall of a busy machine in a single one would put half the
+    // kills after the end of the runs they were meant for.
+    let latestKillMs = Infinity;
+    for (let sample = 0; sample < 2; sample++) {
+      for (let k = 0; k < EDITS; k++) writeSource(reference, 1 + Math.floor(random() * ITEMS), 1 + Math.floor(random() * 2));
+      const started = Date.now();
+      await runToEnd(reference);
+      latestKillMs = Math.min(latestKillMs, Date.now() - started);
+    }
 
     const dir = makeFixture();
     const log: string[] = [];
