@@ -13,7 +13,7 @@ import { PROJECT_ROOT } from "./cli.js";
 
 export const SLURM_SCRATCH = process.env.QUANTA_TEST_SLURM_DIR ?? "/tmp/quanta-test-slurm";
 const SCRIPT = join(PROJECT_ROOT, "scripts", "slurm-one-host.sh");
-/** Written when a test started the daemons: the global teardown stops them then. */
+/** Written when a test started the daemons, with the test run's process: its global teardown stops them then. */
 export const STARTED_MARKER = join(SLURM_SCRATCH, "started-by-tests");
 
 export function startSlurm(): void {
@@ -24,7 +24,8 @@ export function startSlurm(): void {
     const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(`the one-host Slurm did not start (${SCRIPT} start ${SLURM_SCRATCH}): ${e.stderr || e.stdout || e.message}`);
   }
-  if (!wasRunning && !existsSync(STARTED_MARKER)) writeFileSync(STARTED_MARKER, `${process.pid}\n`);
+  // The vitest process that runs this file (a fork of it): its global teardown, and no other run's, stops them.
+  if (!wasRunning && !existsSync(STARTED_MARKER)) writeFileSync(STARTED_MARKER, `${process.ppid}\n`);
   process.env.SLURM_CONF = join(SLURM_SCRATCH, "slurm.conf");
 }
 
