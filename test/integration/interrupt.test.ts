@@ -140,6 +140,20 @@ describe.each(spawners)("14.12 an interrupted run, with %s", (_name, spawner) =>
   });
 });
 
+/** Each thread of process `pid`: its name, the kernel function it sleeps in and its system call number. */
+function threadStates(pid: number): string {
+  try {
+    return readdirSync(`/proc/${pid}/task`)
+      .map((tid) => {
+        const read = (what: string) => readFileSync(`/proc/${pid}/task/${tid}/${what}`, "utf8").trim();
+        return `${tid} ${read("comm")}: ${read("wchan")} (syscall ${read("syscall").split(" ")[0]})`;
+      })
+      .join("\n");
+  } catch (err) {
+    return `(unknown: ${(err as Error).message})`;
+  }
+}
+
 /** Resolves once `condition` holds (checked every 20 ms), or rejects after `ms`. */
 function waitUntil(condition: () => boolean, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms;
@@ -174,7 +188,14 @@ describe("14.12 other writers on a signal", () => {
     // the process has exited.
     let done = false;
     void exited.then(() => (done = true));
+    const deadline = Date.now() + 30_000;
     while (!done) {
+      // Still there after 30 s: what each of its threads waits in says why (and it is killed).
+      if (Date.now() > deadline) {
+        const threads = threadStates(child.pid!);
+        child.kill("SIGKILL");
+        expect.fail(`the interrupted ingest did not exit within 30 s of releasing its lock; its threads:\n${threads}`);
+      }
       try {
         const fd = openSync(join(dir, "data", "rel.csv"), constants.O_WRONLY | constants.O_NONBLOCK);
         writeSync(fd, "n\n1\n");
