@@ -6,24 +6,15 @@
  * to clean up.
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
+import { isDead } from "./exec/process-state.js";
 import { STARTED_MARKER, stopSlurm } from "./helpers/slurm.js";
 
 export default function setup(): () => void {
   return () => {
     if (!existsSync(STARTED_MARKER)) return;
     const starter = Number(readFileSync(STARTED_MARKER, "utf8").trim());
-    if (starter !== process.pid && isAlive(starter)) return;
+    if (starter !== process.pid && !isDead(starter)) return;
     rmSync(STARTED_MARKER, { force: true });
     stopSlurm();
   };
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
