@@ -4,9 +4,9 @@
  * Node's spawn. Without a C compiler there is no helper, and those entries are undefined.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { HelperShellSpawner } from "../../src/exec/helper-shell-spawner.js";
 import { NodeShellSpawner } from "../../src/exec/node-shell-spawner.js";
 import { HELPER_PATH } from "../../src/exec/command-host.js";
@@ -17,7 +17,7 @@ import { CC, CC_FLAGS, hasCompiler } from "../helpers/c-compiler.js";
 
 export { hasCompiler };
 
-/** Compiles the helper with fork() into a temporary directory; undefined without a compiler. */
+/** Compiles the helper with fork() into a temporary directory (the caller removes it); undefined without a compiler. */
 export function buildForkingHelper(): string | undefined {
   if (!hasCompiler) return undefined;
   const path = join(mkdtempSync(join(tmpdir(), "quanta-spawn-fork-")), "quanta-spawn");
@@ -44,6 +44,7 @@ export async function startTestSpawners(): Promise<TestSpawners> {
     close() {
       built?.close();
       forking?.close();
+      if (forkPath !== undefined) rmSync(dirname(forkPath), { recursive: true, force: true });
     },
   };
 }

@@ -128,11 +128,12 @@ describe("loading ink", () => {
       }`;
     const script = `
       import { register } from "node:module";
-      import { readFileSync, mkdtempSync } from "node:fs";
+      import { readFileSync, mkdtempSync, rmSync } from "node:fs";
       import { tmpdir } from "node:os";
       import { join } from "node:path";
       import { Writable } from "node:stream";
-      const log = join(mkdtempSync(join(tmpdir(), "quanta-hooks-")), "resolved.txt");
+      const logDir = mkdtempSync(join(tmpdir(), "quanta-hooks-"));
+      const log = join(logDir, "resolved.txt");
       register("data:text/javascript," + encodeURIComponent(${JSON.stringify(hooks)}), { data: { log } });
       const loaded = () => { try { return readFileSync(log, "utf8"); } catch { return ""; } };
       const isUi = (text) => /node_modules\\/(ink|react)\\/|live-view\\.bundle\\.js/.test(text);
@@ -156,6 +157,7 @@ describe("loading ink", () => {
       // The build bundles the view with React's production build (scripts/bundle-live-view.mjs).
       results.reactBuild = loaded().includes("live-view.bundle.js") ? "production" : cjs.some((k) => k.includes("react.production")) ? "production" : cjs.some((k) => k.includes("react.development")) ? "development" : "none";
       results.nodeEnv = process.env.NODE_ENV ?? null;
+      rmSync(logDir, { recursive: true, force: true });
       console.log(JSON.stringify(results));`;
     const env = { ...process.env };
     delete env.NODE_ENV;
