@@ -243,9 +243,11 @@ export class BlobStore {
     this.listings.get(basename(dirname(path)))?.delete(basename(path));
   }
 
-  /** The absolute path where the blob `digest` lives (whether or not it exists). */
+  /** The path where the blob `digest` lives (whether or not it exists): absolute when the repository root is. */
   pathOf(digest: BlobDigest): string {
-    return join(this.root, digest.slice(0, 2), digest.slice(2));
+    // `root` is normal (made by join) and a digest is hex digits and a dash: joining is concatenating,
+    // without path.join's scan of the result (a gather's job asks for 100,000 paths).
+    return `${this.root}/${digest.slice(0, 2)}/${digest.slice(2)}`;
   }
 
   /**
