@@ -25,7 +25,7 @@ import { encodeDataId } from "../core/data-id.js";
 import type { FileInputSpec, RelationInputSpec } from "../core/pipeline.js";
 import { isInside, matchInputFile, type Candidate } from "./collect-candidates.js";
 import { applyIngest, checkDimensions, ingestInto, ingestRelation, parseTemplate, repositorySink, type IngestOptions, type IngestReport } from "./ingest.js";
-import { decideCandidates, racyWindowMs, removeGone, type Decide, type Templates } from "./ingest-decisions.js";
+import { decideCandidates, removeGone, type Decide, type Templates } from "./ingest-decisions.js";
 
 /** Ingests what changed at `paths` (absolute, or relative to the working directory) into the repository. */
 export async function ingestChangedPaths(options: IngestOptions & { paths: readonly string[] }): Promise<IngestReport> {
@@ -50,7 +50,7 @@ export async function ingestChangedPaths(options: IngestOptions & { paths: reado
   if (needsWholeWalk(candidates, gone, options)) return ingestInto(options, sink);
 
   const decide: Decide = { ...options, collection, sink, report, removedKeys: new Set(), boundKeys: new Set() };
-  const { writes } = await decideCandidates(candidates, { ...decide, racyBefore: walkStart - racyWindowMs(candidates) });
+  const { writes } = await decideCandidates(candidates, { ...decide, walkStart });
   for (const path of gone) writes.push(...removeGone(path, templates, decide));
   for (const spec of relationSpecs) {
     if (paths.includes(resolve(spec.path))) writes.push(...(await ingestRelation(spec, { ...options, sink }, report, walkStart)));

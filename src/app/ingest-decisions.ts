@@ -21,23 +21,31 @@ export type Templates = readonly { spec: FileInputSpec; template: PathTemplate }
 const SYNC_READ_MAX_BYTES = 256 * 1024;
 
 /**
- * Whether a file is as its remembered state says: the same size and mtime, and, held by reference
- * (where a reader trusts the stat, see store/referenced-inputs.ts), the same ctime, inode and device:
- * an edit that kept the size and set the mtime back still changes the ctime. A file whose input now
- * asks for another `transfer:` is read again.
+ * Whether a file is as its remembered state says: the same size, mtime and inode (two files of one
+ * size and mtime swapped by `mv`, as after `tar x` or `cp -p`, trade inodes), and, held by reference
+ * (where a reader trusts the stat, see store/referenced-inputs.ts), also the same ctime and device: an
+ * edit that kept the size and set the mtime back still changes the ctime. (A copy or link does not
+ * compare the ctime: linking a file into the blob store changes it.) A state written before inodes
+ * were kept for copies has none, and is compared without. A file whose input now asks for another
+ * `transfer:` is read again.
  */
 export function isSameFile(state: FileState, c: Candidate): boolean {
   const transfer = transferOf(c.spec);
   if (state.size !== c.size || state.mtimeMs !== c.mtimeMs || (state.transfer ?? "copy") !== transfer) return false;
-  return transfer !== "reference" || (state.ctimeMs === c.ctimeMs && state.ino === c.ino && state.dev === c.dev);
+  if (transfer === "reference") return state.ctimeMs === c.ctimeMs && state.ino === c.ino && state.dev === c.dev;
+  return state.ino === undefined || state.ino === c.ino;
 }
 
 /**
- * The filesystem's timestamp granularity, guessed from the files: whole seconds everywhere means a
- * coarse filesystem (ext3, HFS+, FAT); otherwise the kernel's coarse clock (a few ms) bounds it.
+ * Whether a file's stat, taken by a walk that started at `walkStart`, could miss a later edit: its
+ * mtime lies within its file system's timestamp granularity of the walk, so an edit made after the
+ * stat could leave the mtime as it is. The granularity is guessed file by file (one walk can span
+ * file systems): an mtime in whole seconds is taken for a coarse file system's (ext3, HFS+: 1 s; FAT:
+ * 2 s), any other for the kernel's coarse clock (a few ms). A racy file's state is stored with mtime
+ * -1, so that the next ingest reads it again (as git does with "racily clean" index entries).
  */
-export function racyWindowMs(candidates: readonly Candidate[]): number {
-  return candidates.length > 0 && candidates.every((c) => c.mtimeMs % 1000 === 0) ? 2000 : 50;
+export function isRacy(mtimeMs: number, walkStart: number): boolean {
+  return mtimeMs >= walkStart - (mtimeMs % 1000 === 0 ? 2000 : 50);
 }
 
 /**
@@ -85,7 +93,7 @@ export async function hashFiles(
       try {
         const transfer = transferOf(c.spec);
         const { digest, size, linked } = c.size <= SYNC_READ_MAX_BYTES ? sink.takeFileSync(c.path, transfer) : await sink.takeFile(c.path, transfer);
-        const held = transfer === "reference" ? { transfer, ctimeMs: c.ctimeMs, ino: c.ino, dev: c.dev } : { transfer };
+        const held = transfer === "reference" ? { transfer, ctimeMs: c.ctimeMs, ino: c.ino, dev: c.dev } : { transfer, ino: c.ino };
         out.set(c.path, { digest, size, mtimeMs: c.mtimeMs, ...held });
         if (linked === false) noteCopiedLink(report, c);
         report.filesHashed++;
@@ -146,14 +154,14 @@ export interface Decide extends IngestOptions {
 
 /**
  * The registry writes for the candidates, decided as the walk of every file decides them (ingest.ts),
- * and the state of each candidate that could be read. A file modified at or after `racyBefore` has its
- * state stored with mtime -1, so that the next ingest reads it again.
+ * and the state of each candidate that could be read. A file racy for a walk that started at
+ * `walkStart` (`isRacy`) has its state stored with mtime -1, so that the next ingest reads it again.
  */
 export async function decideCandidates(
   candidates: readonly Candidate[],
-  opts: Decide & { racyBefore: number },
+  opts: Decide & { walkStart: number },
 ): Promise<{ writes: Array<() => void>; states: Map<string, FileState> }> {
-  const { repo, sink, report, collection, racyBefore } = opts;
+  const { repo, sink, report, collection, walkStart } = opts;
   const registry = repo.registry;
   const concurrency = opts.concurrency ?? 16;
   const known = new Map<string, FileState>();
@@ -194,7 +202,7 @@ export async function decideCandidates(
       writes.push(() => sink.records.putDataset(collection, c.spec.type, c.dataId, record));
     }
     if (hashed.has(c.path)) {
-      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : state.mtimeMs, ...relativeTo(repo, state, c.path) };
+      const stored: FileState = { ...state, mtimeMs: isRacy(c.mtimeMs, walkStart) ? -1 : state.mtimeMs, ...relativeTo(repo, state, c.path) };
       writes.push(() => sink.records.putFileState(c.path, stored));
     }
   }

@@ -15,9 +15,10 @@
  * bytes in the blob store and commits the records; a reader's preview (ingest-preview.ts) goes through
  * the very same walk, decisions and hashing, but only remembers the digests and records in memory.
  *
- * Racy files: a file modified within the filesystem's timestamp granularity of its stat could change
+ * Racy files: a file modified within its file system's timestamp granularity of its stat could change
  * again without its mtime changing. Its FileState is stored with `mtimeMs: -1`, so the next ingest
- * re-hashes it (as git does with "racily clean" index entries).
+ * re-hashes it (ingest-decisions.ts `isRacy`, which guesses the granularity file by file). Relation
+ * files follow the same rule.
  */
 import { readFileSync, statSync } from "node:fs";
 import { hashFile } from "./ingest-preview.js";
@@ -37,7 +38,7 @@ import { ingestUnchanged, lastWalk, misfitsStampName, vanishedStampName, writeIn
 import { addBlobs, shardBlobs, type ShardedBlobs } from "../store/sharded-blobs.js";
 import { collectCandidates, findNonUtf8, MISFIT, type Candidate } from "./collect-candidates.js";
 import { createTextHash } from "../store/hasher.js";
-import { decideCandidates, hashFiles, isSameFile, racyWindowMs, relativeTo, removeGone, type Decide, type Templates } from "./ingest-decisions.js";
+import { decideCandidates, hashFiles, isRacy, isSameFile, relativeTo, removeGone, type Decide, type Templates } from "./ingest-decisions.js";
 
 export interface IngestOptions {
   inputs: readonly InputSpec[];
@@ -211,7 +212,6 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
   const stampMisfits = (writes: Array<() => void>) => {
     if (misfits !== undefined && sink.commits) writes.push(() => records.putStamp(misfitsStampName(collection), misfits));
   };
-  const racyBefore = walkStart - racyWindowMs(candidates);
   const walk = describeWalk(repo, dimensions, fileSpecs, candidates);
   if (await ingestUnchanged(repo, collection, walk.digest)) {
     // The same files, sizes and mtimes as the last complete ingest, and nothing written since to the
@@ -234,7 +234,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
 
   const last = lastWalk(repo, collection, walk.specs);
   if (last !== undefined) {
-    const since = { ...options, collection, sink, report, templates, walk, racyBefore };
+    const since = { ...options, collection, sink, report, templates, walk, walkStart };
     return ingestSinceLastWalk(candidates, last, since, async (writes) => {
       for (const spec of relationSpecs) writes.push(...(await ingestRelation(spec, { ...options, sink }, report, walkStart)));
       stampMisfits(writes);
@@ -306,7 +306,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
       writes.push(() => records.putDataset(collection, c.spec.type, c.dataId, record));
     }
     if (hashed.has(c.path)) {
-      const stored: FileState = { ...state, mtimeMs: c.mtimeMs >= racyBefore ? -1 : state.mtimeMs, ...relativeTo(repo, state, c.path) };
+      const stored: FileState = { ...state, mtimeMs: isRacy(c.mtimeMs, walkStart) ? -1 : state.mtimeMs, ...relativeTo(repo, state, c.path) };
       writes.push(() => records.putFileState(c.path, stored));
     }
   }
@@ -332,7 +332,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
   await applyIngest(sink, { dimensions, fileSpecs, collection, report }, writes);
   // Stamp a listing that a later walk can trust: every file read or known, none racily new.
   const states = candidates.map((c) => known.get(c.path) ?? hashed.get(c.path));
-  if (sink.commits && notText.size === 0 && states.every((st) => st !== undefined) && candidates.every((c) => c.mtimeMs < racyBefore)) {
+  if (sink.commits && notText.size === 0 && states.every((st) => st !== undefined) && candidates.every((c) => !isRacy(c.mtimeMs, walkStart))) {
     // Files held by reference have no blob to look for: their stat is in the listing.
     const held = states.filter((st) => st!.transfer !== "reference").map((st) => st!.digest);
     const fileBlobs = shardBlobs(held.filter((d) => !inRegistry.has(d) && !repo.blobs.inRegistry(d)));
@@ -380,7 +380,8 @@ interface SinceLastWalk extends IngestOptions {
   templates: Templates;
   /** This walk: its candidates' entries and numbers, in their order. */
   walk: WalkListing;
-  racyBefore: number;
+  /** When this walk started (what `isRacy` measures from). */
+  walkStart: number;
 }
 
 /**
@@ -430,13 +431,13 @@ async function ingestSinceLastWalk(
   });
 
   const stillWalked = new Set(candidates.map((c) => c.path));
-  const decide: Decide & { racyBefore: number } = { ...opts, removedKeys: new Set(), boundKeys: new Set(), stillWalked };
+  const decide: Decide & { walkStart: number } = { ...opts, removedKeys: new Set(), boundKeys: new Set(), stillWalked };
   const { writes, states } = await decideCandidates(looked, decide);
   for (const [path, types] of gone) writes.push(...removeGone(path, opts.templates, decide, types));
   await more(writes);
   await applyIngest(sink, { dimensions: opts.dimensions, fileSpecs: opts.templates.map((t) => t.spec), collection, report }, writes);
   const readable = looked.every((c) => states.has(c.path));
-  if (sink.commits && readable && candidates.every((c) => c.mtimeMs < opts.racyBefore)) {
+  if (sink.commits && readable && candidates.every((c) => !isRacy(c.mtimeMs, opts.walkStart))) {
     const held = [...states.values()].filter((st) => st.transfer !== "reference" && !repo.blobs.inRegistry(st.digest)).map((st) => st.digest);
     await writeIngestStamp(repo, collection, walk, addBlobs(last.fileBlobs, held));
   }
@@ -502,7 +503,10 @@ export async function ingestRelation(
   const state = registry.getFileState(spec.path);
   const sameDims = before !== undefined && before.dimensions.join(",") === spec.dimensions.join(",");
   // An unchanged file whose blob is gone (set aside as corrupt, or deleted) is read and copied in again.
-  const unchanged = sameDims && state?.size === st.size && state.mtimeMs === st.mtimeMs && before!.digest === state.digest;
+  // Its inode is compared as an input file's is (isSameFile): a relation file replaced by another of
+  // the same size and mtime has another; states written before inodes were kept have none.
+  const sameFile = state?.size === st.size && state.mtimeMs === st.mtimeMs && (state.ino === undefined || state.ino === st.ino);
+  const unchanged = sameDims && sameFile && before!.digest === state!.digest;
   if (unchanged && repo.blobs.has(before!.digest)) {
     report.relations.push({ name: spec.type, rows: before!.rows.length, status: "unchanged" });
     return [];
@@ -522,7 +526,7 @@ export async function ingestRelation(
   const digest: BlobDigest = await options.sink.takeBytes(bytes);
   const status = before === undefined ? "added" : before.digest === digest && sameDims ? "unchanged" : "changed";
   report.relations.push({ name: spec.type, rows: result.rows.length, status });
-  const fileState: FileState = { size: bytes.length, mtimeMs: st.mtimeMs >= walkStart - 50 ? -1 : st.mtimeMs, digest };
+  const fileState: FileState = { size: bytes.length, mtimeMs: isRacy(st.mtimeMs, walkStart) ? -1 : st.mtimeMs, digest, ino: st.ino };
   return [
     () => options.sink.records.putRelation({ name: relationKey, dimensions: [...spec.dimensions], rows: result.rows, digest }),
     () => options.sink.records.putFileState(spec.path, fileState),

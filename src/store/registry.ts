@@ -51,7 +51,9 @@ export interface DatasetEntry {
  * What ingest remembers about a source file, to skip re-hashing it when unchanged. A file ingested by
  * reference (`transfer: reference`: its bytes stay in the file, none in the blob store) also keeps its
  * ctime, inode and device: a reader that does not hash the bytes trusts them to be the digest's only
- * while the file's stat still gives all of them (store/referenced-inputs.ts).
+ * while the file's stat still gives all of them (store/referenced-inputs.ts). A copied or linked file
+ * and a relation file keep their inode (app/ingest-decisions.ts `isSameFile`; absent in states written
+ * before it was kept).
  */
 export interface FileState {
   size: number;

@@ -220,6 +220,55 @@ describe("ingestInputs", () => {
     expect(third).toMatchObject({ added: 0, changed: 0, unchanged: 299, removed: 0 });
   });
 
+  it("copies and links: two files of one size and mtime swapped by mv are both read again", async () => {
+    for (const transfer of ["copy", "link"] as const) {
+      const data = join(dir, `data-${transfer}`);
+      makeTree(data); // every file dated HOUR_AGO; det1 and det2 hold "g-1-1" and "g-1-2"
+      const specs = inputs(data).map((s) => ({ ...s, transfer }));
+      await withRepo((repo) => ingestInputs({ inputs: specs, dimensions, repo }));
+      const [one, two] = [join(data, "raw/g/visit1/det1.npy"), join(data, "raw/g/visit1/det2.npy")];
+      renameSync(one, `${one}.swap`);
+      renameSync(two, one);
+      renameSync(`${one}.swap`, two);
+      const report = await withRepo(async (repo) => {
+        const r = await ingestInputs({ inputs: specs, dimensions, repo });
+        const bytesOf = (key: string) => repo.blobs.readSync(repo.registry.getDataset("raw", "raw", key)!.digest).toString();
+        expect([bytesOf("band=g,detector=1,visit=1"), bytesOf("band=g,detector=2,visit=1")], transfer).toEqual(["g-1-2", "g-1-1"]);
+        return r;
+      });
+      expect(report, transfer).toMatchObject({ added: 0, changed: 2, unchanged: 298, removed: 0, filesHashed: 2 });
+    }
+  });
+
+  it("a file dated in whole seconds within 2 s of the walk is read again next time, whatever the other files' dates (a coarse file system beside a fine one)", async () => {
+    const data = join(dir, "data");
+    makeTree(data); // the other 299 files: dated to the millisecond
+    const csv = join(data, "groups.csv");
+    writeFileSync(csv, "visit,tract\n1,10\n");
+    // Copies, whose ctime is not compared: on a coarse file system an edit in the same second keeps
+    // the ctime too, which no test can do on this one.
+    const specs: InputSpec[] = [...inputs(data).map((s) => ({ ...s, transfer: "copy" as const })), { kind: "relation", type: "groups", path: csv, dimensions: ["visit", "tract"] }];
+    const file = join(data, "raw/g/visit1/det1.npy");
+    // Dated as a coarse file system dates a file written now: this second, more than 50 ms ago (the
+    // window of a fine file system).
+    while (Date.now() % 1000 < 200) await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = Math.floor(Date.now() / 1000);
+    const write = (path: string, text: string) => (writeFileSync(path, text), utimesSync(path, second, second));
+    write(file, "AAAAA");
+    write(csv, "visit,tract\n1,10\n");
+    await withRepo((repo) => ingestInputs({ inputs: specs, dimensions, repo }));
+    // Edited again within that second: same size, same mtime, same inode.
+    write(file, "BBBBB");
+    write(csv, "visit,tract\n1,11\n");
+    await withRepo(async (repo) => {
+      const report = await ingestInputs({ inputs: specs, dimensions, repo });
+      expect(report).toMatchObject({ changed: 1, unchanged: 299 });
+      expect(report.relations).toEqual([{ name: "groups", rows: 1, status: "changed" }]);
+      expect(repo.blobs.readSync(repo.registry.getDataset("raw", "raw", "band=g,detector=1,visit=1")!.digest).toString()).toBe("BBBBB");
+      expect(repo.registry.getRelation("groups")?.rows).toEqual([{ visit: 1, tract: 11 }]);
+    });
+  });
+
   it("reports files that do not fit their template, and goes on with the rest", async () => {
     const data = join(dir, "data");
     makeTree(data);
