@@ -54,6 +54,7 @@ import { shortened } from "../core/name-bounds.js";
 import { renderSandboxName } from "../core/sandbox-name.js";
 import type { Connection, TaskNode } from "../core/pipeline.js";
 import type { StorageClass } from "../core/storage-class.js";
+import { absolutePaths } from "./absolute-paths.js";
 import { holdingSlots, slotsOf, type Launch } from "./launch-slots.js";
 import type { Sandbox, SandboxPool } from "./sandbox-pool.js";
 import { runShell, type SpawnerSource } from "./command-host.js";
@@ -334,6 +335,7 @@ function prepareSandbox(
   }
   const linked: LinkedFiles = { checked: new Map(), sourceOf: new Map() };
   const writes: [string, Uint8Array][] = [];
+  const absolute = absolutePaths();
   for (const [name, connection] of Object.entries(task.inputs)) {
     const items = [...(given[name] ?? [])].sort((a, b) => compareDataIds(a.dataId, b.dataId));
     const dir = `inputs/${name}`;
@@ -351,7 +353,7 @@ function prepareSandbox(
     const unplaced = pathFields.only.has(name) && connection.discovered !== true && connection.executable !== true;
     inputs[name] = items.map((item, index) => {
       if (unplaced && item.bytes === undefined && item.executable !== true && item.path !== "") {
-        const path = resolve(item.path);
+        const path = absolute(item.path);
         noteReadInPlace(path, linked, item.referenced === true);
         own![index] = path;
         return path;
@@ -372,7 +374,7 @@ function prepareSandbox(
       else if (item.bytes === undefined) linkInput(item.path, to, linked, sandbox.pool);
       else if (rewrites) writePrivateInput(sandbox, name, to, item.bytes, spare);
       else writes.push([to, item.bytes]);
-      if (own !== undefined) own[index] = item.bytes === undefined && item.executable !== true && connection.executable !== true ? resolve(item.path) : to;
+      if (own !== undefined) own[index] = item.bytes === undefined && item.executable !== true && connection.executable !== true ? absolute(item.path) : to;
       return relPath;
     });
   }
