@@ -6,8 +6,31 @@
  * matches itself.
  */
 
-/** The RegExp of a glob over whole paths. */
+/**
+ * Why `glob` cannot be compiled, or undefined when it can. Only a set can be wrong: a range whose ends
+ * are out of order (`[9-1]`). A `[` with no `]` after it matches itself.
+ */
+export function pathGlobProblem(glob: string): string | undefined {
+  for (let i = 0; i < glob.length; i++) {
+    const end = glob[i] === "[" ? glob.indexOf("]", i + 2) : -1;
+    if (end < 0) continue;
+    const body = glob.slice(i + 1, end);
+    const set = body.startsWith("!") ? body.slice(1) : body;
+    // Ranges are read left to right, as a RegExp reads its classes: `a-c-e` is a-c, then `-` and `e`.
+    for (let k = 0; k < set.length; k++) {
+      if (set[k + 1] !== "-" || k + 2 >= set.length) continue;
+      if (set[k]! > set[k + 2]!) return `its set [${body}] has the range ${set[k]}-${set[k + 2]}, whose ends are out of order`;
+      k += 2;
+    }
+    i = end;
+  }
+  return undefined;
+}
+
+/** The RegExp of a glob over whole paths; throws for a glob `pathGlobProblem` finds wrong. */
 export function compilePathGlob(glob: string): RegExp {
+  const problem = pathGlobProblem(glob);
+  if (problem !== undefined) throw new Error(`glob "${glob}": ${problem}`);
   let re = "";
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
@@ -22,7 +45,7 @@ export function compilePathGlob(glob: string): RegExp {
       const body = glob.slice(i + 1, end);
       re += body.startsWith("!") ? `[^/${escapeClass(body.slice(1))}]` : `[${escapeClass(body)}]`;
       i = end;
-    } else re += c.replace(/[.+^${}()|\\\]]/g, "\\$&");
+    } else re += c.replace(/[.+^${}()|[\\\]]/g, "\\$&");
   }
   return new RegExp(`^${re}$`);
 }

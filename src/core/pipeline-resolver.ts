@@ -8,6 +8,8 @@ import type { DimensionType, DimensionUniverse } from "./dimensions.js";
 import { suggestName } from "./suggest-name.js";
 import type { MergedPipeline, MergedTask } from "./merge-pipeline-files.js";
 import { orderTasks } from "./order-tasks.js";
+import { pathGlobProblem } from "./path-glob.js";
+import { parsePathTemplate } from "./path-template.js";
 import { parseConfigOverride, type ConfigOverride } from "./parse-config-override.js";
 import { PipelineError } from "./pipeline-error.js";
 import type { ClusterDef, Connection, InputSpec, Pipeline, SubsetDef, TaskNode } from "./pipeline.js";
@@ -181,9 +183,16 @@ function resolveInputs(
       }
       if (!dimensions.includes(dim)) dimensions.push(dim);
     }
+    // What the ingest would refuse is refused here, where the error can point at it.
+    const template = parsePathTemplate(String(substituted.value), universe);
+    if (!template.ok) throw source.errorAt([...path, "path"], template.message, { hint: "fields are {dimension} names, with text between any two of them" });
     const limits: { include?: string[]; exclude?: string[] } = {};
     for (const field of ["include", "exclude"] as const) {
       const globs = value[field];
+      globs?.forEach((glob, i) => {
+        const problem = pathGlobProblem(glob);
+        if (problem !== undefined) throw source.errorAt([...path, field, i], `the ${field} glob "${glob}" of input "${type}" cannot be used: ${problem}`, { hint: "a set's ranges go from the lower character to the higher, e.g. [1-9]" });
+      });
       if (globs !== undefined) limits[field] = globs.map((g) => context.resolvePath(located.file, g));
     }
     const transfer = value.transfer === undefined ? {} : { transfer: value.transfer };
