@@ -4,6 +4,7 @@
  */
 import { isAlias, isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Document, type Node, type Pair, type YAMLMap } from "yaml";
 import { PipelineError } from "./pipeline-error.js";
+import { suggestName } from "./suggest-name.js";
 import type { SourceSpan } from "./source-error.js";
 
 /** A path into the document: map keys and sequence indexes, as in zod issue paths. */
@@ -63,15 +64,25 @@ export class YamlSource {
   }
 
   /**
-   * An alias inside the node it names would make a cyclic value, and aliases of aliases can expand a
-   * small file into billions of nodes (an "alias bomb"): both are errors at the alias.
+   * An alias that names no anchor before it (a misspelt name, or an anchor written further down), an
+   * alias inside the node it names (a cyclic value), and aliases of aliases that expand a small file
+   * into billions of nodes (an "alias bomb") are errors at the alias.
    */
   private checkAliases(): PipelineError | undefined {
     let problem: PipelineError | undefined;
+    const anchors: string[] = [];
     visit(this.doc, {
+      Node: (_key, node) => {
+        if (node.anchor !== undefined) anchors.push(node.anchor);
+      },
       Alias: (_key, alias, path) => {
         const target = alias.resolve(this.doc);
-        if (target !== undefined && path.includes(target)) {
+        if (target === undefined) {
+          const hint = suggestName(alias.source, anchors) ?? (anchors.length === 0 ? "the file has no anchor (&name)" : `anchors before it: ${anchors.map((a) => `&${a}`).join(", ")}`);
+          problem = this.errorAtOffsets(alias.range![0], alias.range![1], `invalid YAML: alias *${alias.source} names no anchor before it`, hint);
+          return visit.BREAK;
+        }
+        if (path.includes(target)) {
           problem = this.errorAtOffsets(alias.range![0], alias.range![1], `invalid YAML: alias *${alias.source} is inside the value it names`, "a value cannot contain itself; copy the part you need");
           return visit.BREAK;
         }
