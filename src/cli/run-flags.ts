@@ -1,7 +1,11 @@
 /** Flags shared by the commands that plan a run: `run`, `status`, `why`, `graph`. */
 import type { Argv } from "yargs";
 
+import { checkOutputCollection } from "../core/check-output-collection.js";
 import { UsageError } from "../core/errors.js";
+import { parseConfigOverride } from "../core/parse-config-override.js";
+import { parseParameterFlags } from "../core/parse-parameter-flag.js";
+import { parseBindings } from "../core/query/parse-bindings.js";
 import type { PlanFlags } from "../app/plan-pipeline.js";
 import type { ExecFlags } from "../app/run-pipeline.js";
 
@@ -37,7 +41,25 @@ export function addExecFlags(y: Argv): Argv {
     .option("fsync", { type: "boolean", default: true, hidden: true, describe: "make blobs durable before recording them (--no-fsync: benchmarks only)" });
 }
 
+/**
+ * The plan flags, checked as far as they can be without the pipeline: the syntax of `--param`,
+ * `--bind` and `--config`, and the `--output` name. Every command that plans reads them here, so that
+ * a `--bind` is checked without a `--where` too, and a watch refuses them before it starts (no edit of
+ * a file could fix them) rather than report them on every pass.
+ */
 export function readPlanFlags(args: Record<string, unknown>): PlanFlags {
+  const flags = readPlanFlagsUnchecked(args);
+  parseParameterFlags(flags.params ?? []);
+  parseBindings(flags.bind);
+  for (const text of flags.config) {
+    const parsed = parseConfigOverride(text);
+    if (!parsed.ok) throw parsed.error;
+  }
+  if (flags.output !== undefined) checkOutputCollection(flags.output, "--output");
+  return flags;
+}
+
+function readPlanFlagsUnchecked(args: Record<string, unknown>): PlanFlags {
   return {
     where: args.where as string | undefined,
     bind: (args.bind as string[] | undefined) ?? [],

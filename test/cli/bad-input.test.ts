@@ -120,6 +120,22 @@ describe("14.14 bad input is exit 2 or 3 with a message", () => {
     expectError(await runCli(["run", "p.yaml", "--retries", "x"], { cwd: dir }), 2, /--retries expects a whole number, got "x"/);
   });
 
+  it("14.14 malformed --param, --bind, --config and --output make watch exit 2 before it starts, and --bind is checked without --where", async () => {
+    const dir = makeProject();
+    const cases: [string[], RegExp][] = [
+      [["--output", "raw"], /output collection "raw" \(--output\) is an input collection/],
+      [["--output", ""], /--output names an empty collection/],
+      [["--config", "up.factor"], /--config up\.factor: expected label\.key=value, found no '='/],
+      [["--param", "=1"], /--param expects name=value, got "=1"/],
+      [["--bind", "v"], /--bind: expected name=value, got 'v'/],
+    ];
+    for (const [flags, message] of cases) {
+      // A watch that started would wait for changes: the test's timeout would end it.
+      expectError(await runCli(["watch", "p.yaml", "--plain", ...flags], { cwd: dir }), 2, message);
+    }
+    expectError(await runCli(["status", "p.yaml", "--bind", "v"], { cwd: dir }), 2, /--bind: expected name=value, got 'v'/);
+  });
+
   it("14.14 an empty lock file is stale and taken over, with a note", async () => {
     const dir = makeProject();
     expect((await runCli(["ingest", "p.yaml"], { cwd: dir })).code).toBe(0);
