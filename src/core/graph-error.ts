@@ -14,7 +14,8 @@ export type GraphErrorKind =
   | "ambiguous-input"
   | "missing-prerequisite"
   | "unknown-target"
-  | "target-not-found";
+  | "target-not-found"
+  | "input-target";
 
 export interface GraphError {
   readonly kind: GraphErrorKind;

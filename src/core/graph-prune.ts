@@ -45,6 +45,11 @@ function findTargets(graph: QuantumGraph, targets: readonly GraphTarget[]): { ok
       const hint = block === undefined ? `the graph has no ${target.type} datasets` : `e.g. ${formatRef(block.type, graph.datasetKey(block.first))} is in the graph`;
       return { ok: false, error: makeGraphError("target-not-found", `target ${name} matches no dataset of the graph`, hint) };
     }
+    // Datasets no quantum makes: asking for them asks for nothing to run (an empty graph, with no reason to give).
+    if (ids.slice(before).every((d) => graph.producerOf(d) < 0)) {
+      const made = [...new Set(graph.tasks.flatMap((t) => Object.values(t.outputs).map((c) => c.type)))];
+      return { ok: false, error: makeGraphError("input-target", `target ${name} names inputs of the pipeline, which no task makes`, `a target names what a task writes: ${made.join(", ")}`) };
+    }
   }
   return { ok: true, ids };
 }

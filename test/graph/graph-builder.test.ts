@@ -141,12 +141,13 @@ describe("targets", () => {
     ]);
   });
 
-  test("unknown and absent targets are errors", () => {
+  test("unknown and absent targets, and targets naming inputs, are errors", () => {
     const unknown = build({ targets: [{ type: "calexps", dataId: {} }] });
     const absent = build({ targets: [{ type: "calexp", dataId: { visit: 99 } }] });
-    expect(!unknown.ok && !absent.ok).toBe(true);
-    if (!unknown.ok && !absent.ok) {
-      expectGolden("target-errors.txt", [unknown, absent].map((r) => `${r.error.message}\nhint: ${r.error.hint}\n`).join(""));
+    const input = build({ targets: [{ type: "raw", dataId: { visit: 1 } }] });
+    expect(!unknown.ok && !absent.ok && !input.ok).toBe(true);
+    if (!unknown.ok && !absent.ok && !input.ok) {
+      expectGolden("target-errors.txt", [unknown, absent, input].map((r) => `${r.error.message}\nhint: ${r.error.hint}\n`).join(""));
     }
   });
 });
