@@ -293,6 +293,8 @@ export class RunSession {
     const generationBefore = repo.registry.generation();
     const prepared = await preparePlan(req, repo, emit, { ingest: (inputs) => this.ingest(inputs, options.changedPaths !== undefined), loaded: reuse?.loaded });
     const { pipeline, collection } = prepared;
+    // Checked before the stamp can answer: a bad value is an error whether or not anything is stale.
+    if (this.exec.executor === "slurm") checkSlurmResources(pipeline, this.exec.clusterBy);
     // The graph is set once this run has one: a build that fails leaves none to reuse (inputs came or went).
     const plan: NonNullable<RunSession["lastPlan"]> = (this.lastPlan = { request: reuse?.request ?? planRequestKey(req), loaded: prepared.loaded, files: new Set(prepared.loaded.files) });
     this.changedSincePlan.clear();

@@ -28,7 +28,7 @@ export function makeSlurmExecutor(opts: { repo: Repository; jobs?: number; clust
  * Reads every task's `resources:` as sbatch options, and checks `--cluster-by`'s dimensions: a bad
  * value is a usage error (exit 2) before anything is submitted.
  */
-export function checkSlurmResources(graph: QuantumGraph, clusterBy?: readonly string[]): void {
+export function checkSlurmResources(graph: Pick<QuantumGraph, "tasks" | "dimensions">, clusterBy?: readonly string[]): void {
   for (const task of graph.tasks) readResources(task.label, task.resources);
   for (const dim of clusterBy ?? []) {
     if (!Object.hasOwn(graph.dimensions, dim)) {

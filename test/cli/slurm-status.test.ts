@@ -76,5 +76,10 @@ describe("18.7 quanta status --executor slurm", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--cluster-by names dimension "itme", which the pipeline does not declare');
     expect(r.stderr).toContain('hint: did you mean "item"?');
+    // A run refuses it too when nothing is stale (the run stamp answers before anything is planned).
+    expect((await runCli(["run", "chains.yaml", "--repo", "repo", "--plain"], { cwd: fx.dir })).code).toBe(0);
+    const run = await runCli(["run", "chains.yaml", "--repo", "repo", "--plain", "--executor", "slurm", "--cluster-by", "itme"], { cwd: fx.dir });
+    expect(run.code, run.stdout).toBe(2);
+    expect(run.stderr).toContain('--cluster-by names dimension "itme", which the pipeline does not declare');
   });
 });
