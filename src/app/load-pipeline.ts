@@ -35,6 +35,12 @@ export interface LoadPipelineOptions {
   readonly loadTaskModule?: (modulePath: string) => Promise<Omit<TaskModuleInfo, "modulePath"> & { files?: string[] }>;
   /** Where the default loader writes task bundles: the repository's `modules/` when there is one. */
   readonly moduleCacheDir?: string;
+  /**
+   * Hears each file the load is about to read (pipeline files, task modules, whether they exist or
+   * not) and the modules' local files: when the load fails, what it got to, which a watch watches for
+   * the fix.
+   */
+  readonly onFile?: (path: string) => void;
 }
 
 export interface LoadedPipeline {
@@ -50,7 +56,8 @@ export async function loadPipeline(file: string, options: LoadPipelineOptions = 
   const cwd = options.cwd ?? process.cwd();
   const path = resolve(cwd, file);
   const display = (p: string): string => relative(cwd, p) || p;
-  const tree = await readTree(path, display, []);
+  const onFile = options.onFile ?? (() => undefined);
+  const tree = await readTree(path, { display, onFile }, []);
   const merged = mergePipelineFiles(tree);
   if (!merged.ok) throw merged.error;
 
@@ -62,9 +69,13 @@ export async function loadPipeline(file: string, options: LoadPipelineOptions = 
       .filter((t) => t.definer.value.task !== undefined && t.definer.value.command === undefined)
       .map(async (task) => {
         const modulePath = resolve(dirname(task.definer.file), task.definer.value.task!);
+        onFile(modulePath);
         const loaded = await loadModule(task, modulePath, load);
         modules.set(task.label, { modulePath, definition: loaded.definition, codeDigest: loaded.codeDigest });
-        for (const f of loaded.files ?? [modulePath]) files.add(f);
+        for (const f of loaded.files ?? [modulePath]) {
+          files.add(f);
+          onFile(f);
+        }
       }),
   );
 
@@ -94,7 +105,9 @@ export async function loadPipeline(file: string, options: LoadPipelineOptions = 
 }
 
 /** Reads a pipeline file and, recursively, the files it imports; `chain` detects import cycles. */
-async function readTree(path: string, display: (p: string) => string, chain: readonly string[], importedBy?: ImportSite): Promise<PipelineFileTree> {
+async function readTree(path: string, how: TreeReading, chain: readonly string[], importedBy?: ImportSite): Promise<PipelineFileTree> {
+  const { display } = how;
+  how.onFile(path);
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -117,9 +130,15 @@ async function readTree(path: string, display: (p: string) => string, chain: rea
       const cycle = [...chain.slice(chain.indexOf(target) < 0 ? chain.length : chain.indexOf(target)), path, target].map(display);
       throw source.errorAt(site.path, `pipeline imports form a cycle: ${cycle.join(" -> ")}`);
     }
-    imports.push(await readTree(target, display, [...chain, path], site));
+    imports.push(await readTree(target, how, [...chain, path], site));
   }
   return { path, parsed: parsed.file, imports };
+}
+
+interface TreeReading {
+  /** A path as messages show it. */
+  readonly display: (p: string) => string;
+  readonly onFile: (path: string) => void;
 }
 
 interface ImportSite {

@@ -10,7 +10,10 @@
  * An edit that breaks the pipeline (a YAML or schema error, a task module that does not compile, a
  * relation file that does not parse) is reported as a `watch-error` with its location; the watch goes
  * on, and the next change that fixes it runs a pass. The watched files are worked out again after each
- * pass in which the pipeline file, a file it imports or a task module changed.
+ * pass in which the pipeline file, a file it imports or a task module changed, and after each pass
+ * while the pipeline does not load; after a pass that failed too, since the file that fixes it may be
+ * one the last pipeline that loaded did not name (a new task module that does not compile, a new
+ * relation file not written yet, the pipeline file itself put back).
  */
 import { dirname, join, resolve } from "node:path";
 import { QuantaError } from "../core/errors.js";
@@ -183,15 +186,19 @@ class WatchDriver {
     let why: string[] = [];
     try {
       if (paths.some((p) => this.pipelineFiles.has(p))) this.targetsStale = true;
-      const result = await this.session.run(this.req, paths.length > 0 ? { changedPaths: paths } : {});
-      why = this.session.lastReasons.map((r) => `${r.dataId === "" ? r.task : `${r.task}@${r.dataId}`}: ${r.reasons.join("; ")}`);
-      interrupted = result.exitCode === INTERRUPTED_EXIT_CODE;
-      if (this.targetsStale) await this.updateTargets();
-    } catch (err) {
-      if (!this.report(err)) {
-        this.failure = err;
-        interrupted = true;
+      const result = await this.session.run(this.req, paths.length > 0 ? { changedPaths: paths } : {}).catch((err: unknown) => {
+        if (this.report(err)) return undefined;
+        throw err;
+      });
+      if (result !== undefined) {
+        why = this.session.lastReasons.map((r) => `${r.dataId === "" ? r.task : `${r.task}@${r.dataId}`}: ${r.reasons.join("; ")}`);
+        interrupted = result.exitCode === INTERRUPTED_EXIT_CODE;
       }
+      // After a pass that failed too: the file that fixes it may be one the watch does not watch yet.
+      if (this.targetsStale && !interrupted) await this.updateTargets();
+    } catch (err) {
+      this.failure = err;
+      interrupted = true;
     }
     if (this.state.kind === "running" && this.state.pending.size === 0) {
       const lastChange = this.lastChange === undefined ? {} : { lastChange: this.lastChange };
@@ -209,30 +216,38 @@ class WatchDriver {
     return true;
   }
 
-  /** Loads the pipeline to learn what to watch; on an error, keeps what it watched and watches the pipeline file too. */
+  /**
+   * Loads the pipeline to learn what to watch. A pipeline that does not load is watched for its fix:
+   * what the last one that loaded named, and every file this load got to (onFile of loadPipeline): a
+   * pipeline file or import that is missing (watched for its return), a task module that is missing
+   * or does not compile, new ones included. Relation files are not among them: they are read after the
+   * load, so none can fix it, and once it loads they are watched.
+   */
   private async updateTargets(): Promise<void> {
+    const reached = new Set<string>([resolve(this.req.pipelineFile)]);
     let targets: WatchTargets;
     try {
       const parameters = parseParameterFlags(this.req.flags.params ?? []);
-      const loaded = await loadPipeline(this.req.pipelineFile, { config: this.req.flags.config, parameters, moduleCacheDir: join(this.req.repoRoot, "modules") });
-      targets = watchTargets(loaded);
+      const onFile = (path: string) => reached.add(path);
+      const loaded = await loadPipeline(this.req.pipelineFile, { config: this.req.flags.config, parameters, moduleCacheDir: join(this.req.repoRoot, "modules"), onFile });
+      targets = this.lastTargets = watchTargets(loaded);
       this.pipelineFiles = new Set(loaded.files);
       this.targetsStale = false;
     } catch (err) {
       if (!(err instanceof QuantaError)) throw err;
-      // The pass reports the error. Until it is fixed, what was watched stays watched, with the pipeline
-      // file; before anything loaded, the pipeline file's whole folder (a task module that does not
-      // compile is in it, somewhere).
-      const file = resolve(this.req.pipelineFile);
-      this.pipelineFiles.add(file);
-      const last = this.lastTargets ?? { directories: [dirname(file)], files: [] };
+      // The pass reports the error. The files of the pipeline are kept until one loads again, so that a
+      // file named only by an earlier broken version (perhaps edited back) is still watched. Before
+      // anything loaded, the pipeline file's whole folder is watched too (a module's local import that
+      // does not compile is in it, somewhere).
+      for (const path of reached) this.pipelineFiles.add(path);
+      const last = this.lastTargets ?? { directories: [dirname(resolve(this.req.pipelineFile))], files: [] };
       targets = { directories: last.directories, files: [...new Set([...last.files, ...this.pipelineFiles])] };
       this.targetsStale = true;
     }
-    this.lastTargets = targets;
     await this.watcher.watch({ ...targets, excluded: [resolve(this.req.repoRoot)] });
   }
 
+  /** What the last pipeline that loaded makes the watch watch. */
   private lastTargets: WatchTargets | undefined;
   /** The change the last pass read, as `watch-waiting` shows it. */
   private lastChange: { paths: string[]; more: number; time: number } | undefined;
