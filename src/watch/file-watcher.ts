@@ -5,7 +5,9 @@
  * Targets are directories (watched with everything below them: an input template's root) and single
  * files (the pipeline file and its imports, task modules and their local imports, relation files). A
  * target that does not exist yet is watched from its nearest existing ancestor, along the path to it
- * only, so that a `visit7/` made later, or a relation file written later, is seen when it appears.
+ * only, so that a `visit7/` made later, or a relation file written later, is seen when it appears. So
+ * is a target that stops existing (`rm -r data/`, `mv chain.yaml elsewhere/`): chokidar stops watching
+ * a path it started from once that path is removed, and nothing would see it made again.
  */
 import { existsSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
@@ -42,6 +44,13 @@ export class ChokidarWatcher implements FileWatcher {
   private count = 0;
   /** Watchers replaced and not closed yet (see `watch`). */
   private readonly retired = new Set<Retired>();
+  /** The targets of the watcher in place, watched again from where they now start when one of its roots goes. */
+  private targets: WatchTargets | undefined;
+  /** Replacements of the watcher, one after the other: the driver's and those after a root went. */
+  private turn: Promise<void> = Promise.resolve();
+  /** A replacement after a root went is waiting its turn: further roots that go need no other. */
+  private rerootPending = false;
+  private closed = false;
 
   constructor(private readonly onChange: (change: FileChange) => void) {}
 
@@ -57,13 +66,43 @@ export class ChokidarWatcher implements FileWatcher {
    * and directories the old one covered and did not know of: made while it started, and perhaps never
    * reported by the old one. A change may then be reported twice, which costs a pass nothing.
    */
-  async watch(targets: WatchTargets): Promise<void> {
+  watch(targets: WatchTargets): Promise<void> {
+    return this.inTurn(() => this.replace(targets));
+  }
+
+  /** Runs `go` once the replacement in hand, if any, is in place. */
+  private inTurn(go: () => Promise<void>): Promise<void> {
+    const mine = this.turn.then(go);
+    this.turn = mine.catch(() => undefined);
+    return mine;
+  }
+
+  /**
+   * A path the watcher in place started from was removed: the same targets are watched again, now from
+   * the nearest ancestor that exists, as a target missing at the start is. The removal itself has been
+   * reported; what is made there afterwards is reported by the new watcher, or, made while it starts,
+   * found by it and unknown to the old one (see `watch`).
+   */
+  private reroot(): void {
+    if (this.rerootPending) return;
+    this.rerootPending = true;
+    // A watcher that fails to start leaves the one in place; the driver's next `watch` tries again.
+    this.inTurn(async () => {
+      this.rerootPending = false;
+      if (!this.closed && this.targets !== undefined) await this.replace(this.targets);
+    }).catch(() => undefined);
+  }
+
+  private async replace(targets: WatchTargets): Promise<void> {
+    if (this.closed) return;
     const scope = new WatchScope(targets);
     const old = this.watcher === undefined ? undefined : { watcher: this.watcher, scope: this.scope! };
     // Replacing: what it finds at its start is kept until it is ready, to be compared with what the old one knew.
     let found: string[] | undefined = old === undefined ? undefined : [];
-    const watcher = watch(scope.roots(), { ignoreInitial: old === undefined, ignored: (path) => !scope.admits(path) });
+    const roots = new Set(scope.roots());
+    const watcher = watch([...roots], { ignoreInitial: old === undefined, ignored: (path) => !scope.admits(path) });
     watcher.on("all", (event, path) => {
+      if ((event === "unlink" || event === "unlinkDir") && roots.has(path) && !this.replaced.has(watcher)) this.reroot();
       // Replaced, it reports only what the watcher that replaced it covers too.
       if (!scope.covers(path) || (this.replaced.has(watcher) && !this.scope!.covers(path))) return;
       if (found !== undefined && (event === "add" || event === "addDir")) found.push(path);
@@ -88,6 +127,7 @@ export class ChokidarWatcher implements FileWatcher {
     }
     this.watcher = watcher;
     this.scope = scope;
+    this.targets = targets;
     this.count = Object.values(watcher.getWatched()).reduce((n, entries) => n + entries.length, 0);
   }
 
@@ -111,6 +151,8 @@ export class ChokidarWatcher implements FileWatcher {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await this.turn;
     const watcher = this.watcher;
     this.watcher = undefined;
     await Promise.all([watcher?.close(), ...[...this.retired].map((r) => this.closeRetired(r))]);

@@ -16,8 +16,8 @@ export class Watch {
   /** Index of the first event not yet taken by `nextPass`. */
   private taken = 0;
 
-  constructor(dir: string, args: string[]) {
-    this.child = spawn(process.execPath, [QUANTA_BIN, "watch", "chain.yaml", "--repo", "repo", "--json", "--debounce", "100", ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  constructor(dir: string, args: string[], pipeline = "chain.yaml") {
+    this.child = spawn(process.execPath, [QUANTA_BIN, "watch", pipeline, "--repo", "repo", "--json", "--debounce", "100", ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     let buffered = "";
     this.child.stdout!.on("data", (chunk: Buffer) => {
       buffered += chunk.toString("utf8");
