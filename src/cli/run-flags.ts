@@ -48,19 +48,7 @@ export function addExecFlags(y: Argv): Argv {
  * a file could fix them) rather than report them on every pass.
  */
 export function readPlanFlags(args: Record<string, unknown>): PlanFlags {
-  const flags = readPlanFlagsUnchecked(args);
-  parseParameterFlags(flags.params ?? []);
-  parseBindings(flags.bind);
-  for (const text of flags.config) {
-    const parsed = parseConfigOverride(text);
-    if (!parsed.ok) throw parsed.error;
-  }
-  if (flags.output !== undefined) checkOutputCollection(flags.output, "--output");
-  return flags;
-}
-
-function readPlanFlagsUnchecked(args: Record<string, unknown>): PlanFlags {
-  return {
+  const flags: PlanFlags = {
     where: args.where as string | undefined,
     bind: (args.bind as string[] | undefined) ?? [],
     tasks: args.tasks as string | undefined,
@@ -69,6 +57,14 @@ function readPlanFlagsUnchecked(args: Record<string, unknown>): PlanFlags {
     force: (args.force as string[] | undefined) ?? [],
     output: args.output as string | undefined,
   };
+  parseParameterFlags(flags.params ?? []);
+  parseBindings(flags.bind);
+  for (const text of flags.config) {
+    const parsed = parseConfigOverride(text);
+    if (!parsed.ok) throw parsed.error;
+  }
+  if (flags.output !== undefined) checkOutputCollection(flags.output, "--output");
+  return flags;
 }
 
 export function readExecFlags(args: Record<string, unknown>): ExecFlags {
