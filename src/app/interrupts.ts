@@ -6,13 +6,16 @@
  * `installInterruptHandlers()` (the CLI does it first thing) replaces that with an orderly exit: by
  * default a signal ends the process with `process.exit(INTERRUPTED_EXIT_CODE)`, whose `exit` handlers
  * release the writer lock (repository-lock.ts) and kill the commands still running (node-shell-spawner.ts;
- * the quanta-spawn helper kills its own when its input closes). What the interrupted command had not
- * committed is lost, as after a crash: a registry transaction is all or nothing.
+ * the quanta-spawn helper kills its own when its input closes). A registry commit in flight is let end
+ * first (writes-in-flight.ts: an exit in the middle of one hangs or crashes); what was not yet handed
+ * to a commit is lost, as after a crash: a registry transaction is all or nothing.
  *
  * A run asks for more with `stopOnInterrupt()`: the first signal aborts the returned signal instead
  * (the engine stops starting quanta, kills the running ones, commits what finished and reports what
  * was stopped, then the run ends with code 130); a second signal exits at once, as above.
  */
+
+import { exitBetweenWrites, writesInFlight } from "../store/writes-in-flight.js";
 
 /** The exit code of a command ended by SIGINT or SIGTERM (128 + SIGINT's number, as shells report Ctrl-C). */
 export const INTERRUPTED_EXIT_CODE = 130;
@@ -40,8 +43,9 @@ function onSignal(signal: NodeJS.Signals): void {
     stopper.abort(signal);
     return;
   }
-  process.stderr.write(`quanta: ${signal}: stopped at once\n`);
-  process.exit(INTERRUPTED_EXIT_CODE);
+  if (!writesInFlight()) process.stderr.write(`quanta: ${signal}: stopped at once\n`);
+  else process.stderr.write(`quanta: ${signal}: stopping once the registry's commit in progress ends (it is all or nothing; SIGKILL ends the process at once)\n`);
+  exitBetweenWrites(INTERRUPTED_EXIT_CODE);
 }
 
 export interface InterruptWatch {

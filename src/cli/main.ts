@@ -11,6 +11,7 @@ import { findNearestName } from "../core/suggest-name.js";
 import { asRegistryDamage } from "../store/registry-file.js";
 import { QUANTA_VERSION } from "../exec/version.js";
 import { installInterruptHandlers } from "../app/interrupts.js";
+import { exitBetweenWrites } from "../store/writes-in-flight.js";
 import { findRepository } from "../app/find-repository.js";
 import { failIfAbandoned } from "../exec/abandoned-process.js";
 
@@ -18,9 +19,10 @@ async function main(argv: string[]): Promise<number> {
   process.setSourceMapsEnabled(true);
   // Ctrl-C and SIGTERM end every command through its exit handlers (the writer lock is released).
   installInterruptHandlers();
-  // `quanta datasets | head`: a closed pipe ends the output quietly, as in any Unix tool.
+  // `quanta datasets | head`: a closed pipe ends the output quietly, as in any Unix tool (once a
+  // registry commit in flight has ended: `quanta run --json | head`).
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE") process.exit(0);
+    if (err.code === "EPIPE") exitBetweenWrites(0);
     throw err;
   });
   let exitCode = 0;

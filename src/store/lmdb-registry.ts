@@ -73,6 +73,7 @@ import { UnfinishedRegistryError } from "./registry-file.js";
 import { decodeRegistryKey, describeRegistryKey, encodeRegistryKey, END_OF_KEYS, isStorableKey, keyAfter, MAX_KEY_BYTES, prefixRange } from "./registry-key.js";
 import { isRefusedWrite, writeFailure, writing } from "./write-failure.js";
 import { whileCommitting } from "./lost-commit-failure.js";
+import { trackWrite } from "./writes-in-flight.js";
 
 /** The registry format this code reads and writes. */
 export const REGISTRY_FORMAT = 5;
@@ -174,11 +175,13 @@ export class LmdbRegistry implements Registry {
       // Creating the registry is a write like any other (see write-failure.ts).
       await writing(path, () =>
         whileCommitting(
-          env.transaction(() => {
-            if (meta.get("format") !== undefined) return;
-            meta.put("format", REGISTRY_FORMAT);
-            meta.put("created", Date.now());
-          }),
+          trackWrite(
+            env.transaction(() => {
+              if (meta.get("format") !== undefined) return;
+              meta.put("format", REGISTRY_FORMAT);
+              meta.put("created", Date.now());
+            }),
+          ),
         ),
       );
       return registry;
@@ -209,7 +212,7 @@ export class LmdbRegistry implements Registry {
     this.snapshot.transaction?.done();
     // After a failed commit lmdb-js's close waits for it for ever: the process ends without it.
     if (this.commitFailed) void this.env.close().catch(() => undefined);
-    else await this.env.close();
+    else await trackWrite(this.env.close());
   }
 
   /** Whether a commit failed (see `close`). */
@@ -244,7 +247,7 @@ export class LmdbRegistry implements Registry {
     if (writes.length === 0 && staged.length === 0) return;
     // A failed commit (a full disk) is a RepositoryError naming the registry (see lost-commit-failure.ts).
     this.commitFailed = true; // until the commit below is done
-    await writing(`${this.root}/registry`, () => whileCommitting(this.env.transaction(() => {
+    await writing(`${this.root}/registry`, () => whileCommitting(trackWrite(this.env.transaction(() => {
       // First, the counters: should a write below fail (lmdb-js commits the ones before it), no stamp
       // vouches for the half-written state. A commit by a quanta that kept no datasets generations
       // raised `generation` alone: what it changed is unknown, so it counts as a change of what is shared.
@@ -257,7 +260,7 @@ export class LmdbRegistry implements Registry {
       for (const key of collections.map(generationOf)) void this.meta.put(key, this.counter(key) + 1);
       for (const [digest, bytes] of staged) void this.blobs.put(encodeRegistryKey([digest]), asBuffer(bytes));
       for (const [db, key, value] of writes) void (value === REMOVE ? db.remove(key) : db.put(key, value));
-    })));
+    }))));
     this.commitFailed = false;
     // Only now: until the commit is done, reads find them here.
     for (const [digest] of staged) this.stagedBlobs.delete(digest);
@@ -278,7 +281,11 @@ export class LmdbRegistry implements Registry {
     }
     this.noteChange(db as Database<unknown, Key>, parts, value === REMOVE);
     if (this.collecting !== undefined) this.collecting.push([db as Database<unknown, Key>, key, value]);
-    else void (value === REMOVE ? db.remove(key) : db.put(key, value as V));
+    // Its failure stays an unhandled rejection, as an untracked write's was.
+    else
+      void trackWrite(value === REMOVE ? db.remove(key) : db.put(key, value as V)).then(undefined, (err: unknown) => {
+        throw err;
+      });
   }
 
   /** Notes what a write to `db` (a removal when `removing`) changes, for `datasetsGeneration`. */
