@@ -174,8 +174,8 @@ export class LmdbRegistry implements Registry {
       const registry = new LmdbRegistry(options.root, env, false);
       // Creating the registry is a write like any other (see write-failure.ts).
       await writing(path, () =>
-        whileCommitting(
-          trackWrite(
+        trackWrite(
+          whileCommitting(
             env.transaction(() => {
               if (meta.get("format") !== undefined) return;
               meta.put("format", REGISTRY_FORMAT);
@@ -247,7 +247,7 @@ export class LmdbRegistry implements Registry {
     if (writes.length === 0 && staged.length === 0) return;
     // A failed commit (a full disk) is a RepositoryError naming the registry (see lost-commit-failure.ts).
     this.commitFailed = true; // until the commit below is done
-    await writing(`${this.root}/registry`, () => whileCommitting(trackWrite(this.env.transaction(() => {
+    await writing(`${this.root}/registry`, () => trackWrite(whileCommitting(this.env.transaction(() => {
       // First, the counters: should a write below fail (lmdb-js commits the ones before it), no stamp
       // vouches for the half-written state. A commit by a quanta that kept no datasets generations
       // raised `generation` alone: what it changed is unknown, so it counts as a change of what is shared.
