@@ -6,6 +6,8 @@ import { UsageError } from "../core/errors.js";
 import { parseConfigOverride } from "../core/parse-config-override.js";
 import { parseParameterFlags } from "../core/parse-parameter-flag.js";
 import { parseBindings } from "../core/query/parse-bindings.js";
+import { checkWhereSyntax } from "../core/query/query-parser.js";
+import { toUsageError } from "../core/query/query-format.js";
 import type { PlanFlags } from "../app/plan-pipeline.js";
 import type { ExecFlags } from "../app/run-pipeline.js";
 
@@ -43,7 +45,7 @@ export function addExecFlags(y: Argv): Argv {
 
 /**
  * The plan flags, checked as far as they can be without the pipeline: the syntax of `--param`,
- * `--bind` and `--config`, and the `--output` name. Every command that plans reads them here, so that
+ * `--bind`, `--config` and `--where` (with its placeholders bound), and the `--output` name. Every command that plans reads them here, so that
  * a `--bind` is checked without a `--where` too, and a watch refuses them before it starts (no edit of
  * a file could fix them) rather than report them on every pass.
  */
@@ -58,7 +60,11 @@ export function readPlanFlags(args: Record<string, unknown>): PlanFlags {
     output: args.output as string | undefined,
   };
   parseParameterFlags(flags.params ?? []);
-  parseBindings(flags.bind);
+  const bind = parseBindings(flags.bind);
+  if (flags.where !== undefined) {
+    const error = checkWhereSyntax(flags.where, bind);
+    if (error !== undefined) throw toUsageError(flags.where, error);
+  }
   for (const text of flags.config) {
     const parsed = parseConfigOverride(text);
     if (!parsed.ok) throw parsed.error;

@@ -120,7 +120,7 @@ describe("14.14 bad input is exit 2 or 3 with a message", () => {
     expectError(await runCli(["run", "p.yaml", "--retries", "x"], { cwd: dir }), 2, /--retries expects a whole number, got "x"/);
   });
 
-  it("14.14 malformed --param, --bind, --config and --output make watch exit 2 before it starts, and --bind is checked without --where", async () => {
+  it("14.14 malformed --param, --bind, --config, --where and --output make watch exit 2 before it starts, and --bind is checked without --where", async () => {
     const dir = makeProject();
     const cases: [string[], RegExp][] = [
       [["--output", "raw"], /output collection "raw" \(--output\) is an input collection/],
@@ -128,6 +128,9 @@ describe("14.14 bad input is exit 2 or 3 with a message", () => {
       [["--config", "up.factor"], /--config up\.factor: expected label\.key=value, found no '='/],
       [["--param", "=1"], /--param expects name=value, got "=1"/],
       [["--bind", "v"], /--bind: expected name=value, got 'v'/],
+      // The syntax of --where, and its placeholders: no edit of the pipeline could fix them.
+      [["--where", "n = 1 AND"], /--where: expected a comparison after 'AND' at column 10/],
+      [["--where", "n = :v"], /--where: placeholder ':v' is not bound at column 5\n[^]*hint: pass --bind v=VALUE/],
     ];
     for (const [flags, message] of cases) {
       // A watch that started would wait for changes: the test's timeout would end it.

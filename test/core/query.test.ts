@@ -3,6 +3,7 @@ import type { DataId } from "../../src/core/data-id.js";
 import type { DimensionUniverse } from "../../src/core/dimensions.js";
 import { QuantaError } from "../../src/core/errors.js";
 import {
+  checkWhereSyntax,
   compileWhere,
   formatQueryError,
   formatQueryErrorLine,
@@ -177,6 +178,38 @@ describe("parseWhere: bad expressions", () => {
     expect(parsed.error.message).toBe(message);
     expect(parsed.error.column).toBe(column);
     expect(parsed.error.hint).toBe(hint);
+  });
+});
+
+describe("checkWhereSyntax: the errors no pipeline's dimensions could take away", () => {
+  /** The bad expressions whose error depends on the dimensions: their names or types. */
+  const DIMENSION_DEPENDENT = new Set([
+    "vist = 1",
+    "visit = 1 AND detectr = 2",
+    "xyzzy = 1",
+    "visit = 'r'",
+    "visit = '12'",
+    "visit IN ('a')",
+    "band = 3",
+    "3 = band",
+    "band IN ('a'..'c')",
+  ]);
+
+  it.each(GOOD)("passes %s", (where, _matches, bind) => {
+    expect(checkWhereSyntax(where, bind)).toBeUndefined();
+  });
+
+  it.each(BAD)("%s: the full parse's error, unless it depends on the dimensions", (where, message, column, hint, bind) => {
+    const error = checkWhereSyntax(where, bind);
+    // A placeholder bound to a non-integer is an error for an int dimension only.
+    if (DIMENSION_DEPENDENT.has(where) || (bind !== undefined && message.includes("is bound to"))) {
+      expect(error).toBeUndefined();
+      return;
+    }
+    expect(error?.column).toBe(column);
+    // A dimension on the right: which one is not known here, only that it is no value.
+    if (where === "visit = detector") expect(error).toMatchObject({ message: "expected a value after '='", hint: "strings are quoted: 'detector'" });
+    else expect({ message: error?.message, hint: error?.hint }).toEqual({ message, hint });
   });
 });
 

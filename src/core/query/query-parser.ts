@@ -58,6 +58,25 @@ export function parseWhere(
   }
 }
 
+/**
+ * The first error of `text` that no pipeline's dimensions could take away: its syntax, a placeholder
+ * not in `bind`, a number that is no integer. A name stands for a dimension of any type here, so that
+ * what depends on the dimensions (unknown names, types) is left to `parseWhere`. A command checks
+ * this before it reads the pipeline: a watch refuses such a `--where` before it starts.
+ */
+export function checkWhereSyntax(text: string, bind: Readonly<Record<string, string>> = {}): QueryError | undefined {
+  const lexed = tokenizeWhere(text);
+  if (!lexed.ok) return lexed.error;
+  if (lexed.tokens.length === 1) return undefined;
+  try {
+    new WhereParser(lexed.tokens, undefined, bind).parseAll();
+    return undefined;
+  } catch (e) {
+    if (e instanceof QueryFailure) return e.error;
+    throw e;
+  }
+}
+
 function describeToken(token: Token): string {
   return token.kind === "end" ? "the end of the expression" : `'${token.text}'`;
 }
@@ -71,7 +90,8 @@ class WhereParser {
 
   constructor(
     private readonly tokens: readonly Token[],
-    private readonly universe: DimensionUniverse,
+    /** Undefined for a check of the syntax alone (`checkWhereSyntax`): any name is a dimension of unknown type. */
+    private readonly universe: DimensionUniverse | undefined,
     private readonly bind: Readonly<Record<string, string>>,
   ) {}
 
@@ -215,7 +235,7 @@ class WhereParser {
     this.pos++;
     if (this.peek().kind !== "range") return { kind: "value", value: this.resolveValue(first, dimension, after) };
     const rangeToken = this.peek();
-    if (this.typeOf(dimension) !== "int") {
+    if (this.typeOf(dimension) === "string") {
       return this.fail(rangeToken, `ranges need an int dimension, but '${dimension}' is a string`);
     }
     this.pos++;
@@ -231,6 +251,8 @@ class WhereParser {
       stride = this.resolveValue(strideToken, dimension, ":") as number;
       if (stride < 1) return this.fail(strideToken, `a range's stride must be positive, got ${stride}`);
     }
+    // Only in a check of the syntax alone (strings or placeholders as ends): left to the full parse, which knows the type.
+    if (typeof start !== "number" || typeof end !== "number") return { kind: "range", start: 0, end: 0, stride: 1 };
     if (end < start) {
       return this.fail(first, `the range ${start}..${end} is empty: its end is below its start`, `write ${end}..${start}`);
     }
@@ -239,14 +261,15 @@ class WhereParser {
 
   private resolveDimension(token: Token): string {
     const name = token.text;
-    if (Object.hasOwn(this.universe, name)) return name;
+    if (this.universe === undefined || Object.hasOwn(this.universe, name)) return name;
     const known = Object.keys(this.universe);
     const hint = didYouMean(name, known) ?? (known.length === 0 ? "no dimensions are declared" : `known dimensions: ${known.sort().join(", ")}`);
     return this.fail(token, `unknown dimension '${name}'`, hint);
   }
 
-  private typeOf(dimension: string): DimensionType {
-    return this.universe[dimension]!;
+  /** Undefined in a check of the syntax alone. */
+  private typeOf(dimension: string): DimensionType | undefined {
+    return this.universe?.[dimension];
   }
 
   /** The value of a literal or placeholder token, checked against the dimension's type. */
@@ -264,6 +287,7 @@ class WhereParser {
       case "placeholder":
         return this.resolvePlaceholder(token, dimension, type);
       case "name": {
+        if (this.universe === undefined) return this.fail(token, `expected a value after '${after}'`, `strings are quoted: ${quoteString(token.text)}`);
         if (Object.hasOwn(this.universe, token.text)) {
           return this.fail(token, `cannot compare dimension '${dimension}' with dimension '${token.text}'`, "compare a dimension with a value");
         }
@@ -289,7 +313,7 @@ class WhereParser {
     }
   }
 
-  private resolveNumber(token: Token, dimension: string, type: DimensionType): number {
+  private resolveNumber(token: Token, dimension: string, type: DimensionType | undefined): number {
     if (!INTEGER.test(token.text)) return this.fail(token, `'${token.text}' is not an integer`);
     if (type === "string") {
       return this.fail(token, `cannot compare string dimension '${dimension}' with the integer ${token.text}`, `quote it: '${token.text}'`);
@@ -299,13 +323,13 @@ class WhereParser {
     return value;
   }
 
-  private resolvePlaceholder(token: Token, dimension: string, type: DimensionType): DataIdValue {
+  private resolvePlaceholder(token: Token, dimension: string, type: DimensionType | undefined): DataIdValue {
     const name = token.value;
     if (!Object.hasOwn(this.bind, name)) {
       return this.fail(token, `placeholder ':${name}' is not bound`, `pass --bind ${name}=VALUE`);
     }
     const raw = this.bind[name]!;
-    if (type === "string") return raw;
+    if (type !== "int") return raw;
     const value = Number(raw.trim());
     if (!INTEGER.test(raw.trim()) || !Number.isSafeInteger(value)) {
       return this.fail(token, `placeholder ':${name}' is bound to '${raw}', which is not an integer (dimension '${dimension}' is an int)`);

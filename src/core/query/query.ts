@@ -4,7 +4,7 @@
  */
 export type { ComparisonOperator, InItem, QueryError, WhereExpr, WhereParse } from "./query-ast.js";
 export { COMPARISON_OPERATORS } from "./query-ast.js";
-export { parseWhere } from "./query-parser.js";
+export { checkWhereSyntax, parseWhere } from "./query-parser.js";
 export { compileWhere, normalizeWhere, referencedDimensions, restrictWhere, type DataIdPredicate } from "./query-compiler.js";
 export { formatQueryError, formatQueryErrorLine, formatWhere, toUsageError } from "./query-format.js";
 export { parseBindings } from "./parse-bindings.js";
