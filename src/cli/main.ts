@@ -6,7 +6,7 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { COMMANDS } from "./commands.js";
 import type { GlobalArgs } from "./command-spec.js";
-import { QuantaError } from "../core/errors.js";
+import { QuantaError, UsageError } from "../core/errors.js";
 import { findNearestName } from "../core/suggest-name.js";
 import { asRegistryDamage } from "../store/registry-file.js";
 import { QUANTA_VERSION } from "../exec/version.js";
@@ -22,8 +22,8 @@ async function main(argv: string[]): Promise<number> {
   // `quanta datasets | head`: a closed pipe ends the output quietly, as in any Unix tool (once a
   // registry commit in flight has ended: `quanta run --json | head`).
   process.stdout.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE") exitBetweenWrites(0);
-    throw err;
+    if (err.code !== "EPIPE") throw err;
+    exitBetweenWrites(0);
   });
   let exitCode = 0;
   const debug = argv.includes("--debug");
@@ -46,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       throw new ParseFailure();
     })
     .middleware((args) => {
+      refuseRepeatedFlags(args, parser);
       // The repository of the pipeline's project (app/find-repository.ts), once for every command.
       const projectFile = [args.pipeline, args.plan].find((f): f is string => typeof f === "string");
       args.repo = findRepository({ flag: args.repo, env: process.env.QUANTA_REPO, cwd: process.cwd(), ...(projectFile !== undefined && { projectFile }) });
@@ -85,6 +86,27 @@ function hintForFlags(msg: string, parser: object): string | undefined {
     return near === undefined ? [] : [`--${word.replace(/^-+/, "")}: did you mean --${near}?`];
   });
   return hints.length === 0 ? undefined : hints.join("; ");
+}
+
+/** The counts of which the last one given wins, as make's `-j` (run-flags.ts `readWholeNumber`). */
+const LAST_ONE_WINS = new Set(["jobs", "j", "retries", "cluster-size"]);
+
+/**
+ * A flag of one value given twice (`--where a --where b`): yargs hands the command an array, which
+ * no command reads (taking the last `--where` would drop a condition without a word). Refused here
+ * for every such flag of every command, with a hint.
+ */
+function refuseRepeatedFlags(args: Record<string, unknown>, parser: object): void {
+  type Options = { string: string[]; array: string[] };
+  const options = (parser as { getOptions?: () => Options }).getOptions?.();
+  if (options === undefined) return;
+  const many = new Set(options.array);
+  for (const flag of options.string) {
+    const value = args[flag];
+    if (many.has(flag) || LAST_ONE_WINS.has(flag) || !Array.isArray(value)) continue;
+    const hint = flag === "where" ? 'give it once, joining the conditions with AND: --where "A AND B"' : `give --${flag} once`;
+    throw new UsageError(`--${flag} is given ${value.length} times (${value.map((v) => JSON.stringify(String(v))).join(", ")}), and takes one value`, hint);
+  }
 }
 
 /**

@@ -139,6 +139,19 @@ describe("14.14 bad input is exit 2 or 3 with a message", () => {
     expectError(await runCli(["status", "p.yaml", "--bind", "v"], { cwd: dir }), 2, /--bind: expected name=value, got 'v'/);
   });
 
+  it("14.14 a flag of one value given twice is refused, naming both values; a count's last one wins", async () => {
+    const dir = makeProject();
+    expectError(await runCli(["run", "p.yaml", "--where", "name = 'a'", "--where", "group = 'g'"], { cwd: dir }), 2, /--where is given 2 times \("name = 'a'", "group = 'g'"\), and takes one value\nhint: give it once, joining the conditions with AND/);
+    expectError(await runCli(["datasets", "--repo", "r1", "--repo", "r2"], { cwd: dir }), 2, /--repo is given 2 times \("r1", "r2"\)/);
+    expectError(await runCli(["run", "p.yaml", "--output", "a", "--output", "b"], { cwd: dir }), 2, /--output is given 2 times/);
+    // As make's -j: the last one given wins.
+    const r = await runCli(["run", "p.yaml", "-j", "1", "-j", "2"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    // A --where of Unicode spaces alone is no filter, as it was before its syntax was checked up front.
+    const blank = await runCli(["graph", "p.yaml", "--where", "\u00a0\f"], { cwd: dir });
+    expect(blank.code, blank.stderr).toBe(0);
+  });
+
   it("14.14 an empty lock file is stale and taken over, with a note", async () => {
     const dir = makeProject();
     expect((await runCli(["ingest", "p.yaml"], { cwd: dir })).code).toBe(0);

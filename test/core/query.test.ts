@@ -195,6 +195,10 @@ describe("checkWhereSyntax: the errors no pipeline's dimensions could take away"
     "band IN ('a'..'c')",
   ]);
 
+  it("passes a text of spaces alone, Unicode ones too: no filter, as the graph builder takes it", () => {
+    for (const blank of ["", "  ", "\t\n", "\f", "\v", "\u00a0", "\u2028", "\ufeff"]) expect(checkWhereSyntax(blank)).toBeUndefined();
+  });
+
   it.each(GOOD)("passes %s", (where, _matches, bind) => {
     expect(checkWhereSyntax(where, bind)).toBeUndefined();
   });

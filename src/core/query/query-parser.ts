@@ -65,6 +65,8 @@ export function parseWhere(
  * this before it reads the pipeline: a watch refuses such a `--where` before it starts.
  */
 export function checkWhereSyntax(text: string, bind: Readonly<Record<string, string>> = {}): QueryError | undefined {
+  // Blank as `compileWhereFlag` (build-graph.ts) takes it, Unicode spaces too: no filter.
+  if (text.trim() === "") return undefined;
   const lexed = tokenizeWhere(text);
   if (!lexed.ok) return lexed.error;
   if (lexed.tokens.length === 1) return undefined;
