@@ -45,9 +45,10 @@ export function addExecFlags(y: Argv): Argv {
 
 /**
  * The plan flags, checked as far as they can be without the pipeline: the syntax of `--param`,
- * `--bind`, `--config` and `--where` (with its placeholders bound), and the `--output` name. Every command that plans reads them here, so that
- * a `--bind` is checked without a `--where` too, and a watch refuses them before it starts (no edit of
- * a file could fix them) rather than report them on every pass.
+ * `--bind`, `--config` and `--where` (with its placeholders bound), and the `--output` name. Every
+ * command that plans reads them here, so that a `--bind` is checked without a `--where` too, and a
+ * watch refuses them before it starts (no edit of a file could fix them) rather than report them on
+ * every pass.
  */
 export function readPlanFlags(args: Record<string, unknown>): PlanFlags {
   const flags: PlanFlags = {

@@ -1,6 +1,7 @@
 /**
- * Chooses the reporter for a command (DESIGN.md §7): `--json` → JSON lines; a terminal, without `CI`,
- * `NO_COLOR`, `TERM=dumb`, `--plain` or `--quiet` → the live view; anything else → plain lines.
+ * Chooses the reporter for a command (docs/commands.md, "Output modes"): `--json` → JSON lines; a
+ * terminal, without `CI`, `NO_COLOR`, `TERM=dumb`, `--plain` or `--quiet` → the live view; anything
+ * else → plain lines.
  * `--quiet` means "only failures and the summary", which the plain reporter does on a terminal too.
  *
  * The live view is loaded with a dynamic `import()` (in `loadLiveView`): this module and the plain and

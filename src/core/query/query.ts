@@ -1,6 +1,7 @@
 /**
- * The `--where` query language (DESIGN.md §3): parse and type-check against the dimension universe,
- * compile to a predicate over data IDs, restrict to a dataset's dimensions, and print errors.
+ * The `--where` query language (docs/pipeline-file.md, "The data query"): parse and type-check
+ * against the dimension universe, compile to a predicate over data IDs, restrict to a dataset's
+ * dimensions, and print errors.
  */
 export type { ComparisonOperator, InItem, QueryError, WhereExpr, WhereParse } from "./query-ast.js";
 export { COMPARISON_OPERATORS } from "./query-ast.js";
