@@ -38,7 +38,7 @@ import { ingestUnchanged, lastWalk, misfitsStampName, vanishedStampName, writeIn
 import { addBlobs, shardBlobs, type ShardedBlobs } from "../store/sharded-blobs.js";
 import { collectCandidates, findNonUtf8, MISFIT, type Candidate } from "./collect-candidates.js";
 import { createTextHash } from "../store/hasher.js";
-import { decideCandidates, hashFiles, isRacy, isSameFile, relativeTo, removeGone, type Decide, type Templates } from "./ingest-decisions.js";
+import { decideCandidates, hashFiles, isRacy, isSameFile, removeGone, storedState, type Decide, type Templates } from "./ingest-decisions.js";
 
 export interface IngestOptions {
   inputs: readonly InputSpec[];
@@ -241,33 +241,43 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     });
   }
 
-  // Decide, per candidate, whether its contents must be read.
-  const known = new Map<string, FileState>();
-  const toHash: Candidate[] = [];
+  // Decide, per candidate, whether its contents must be read: the state of each, by its index in
+  // `candidates` (arrays, not maps of paths: at 333,334 files those were a second of a first ingest).
+  let states = new Array<FileState | undefined>(candidates.length).fill(undefined);
+  let wasRead = new Uint8Array(candidates.length);
+  const toHash: number[] = [];
   // Blobs found in the registry (most ingested files are small): the stamp need not ask again.
   const inRegistry = new Set<BlobDigest>();
-  for (const c of candidates) {
+  candidates.forEach((c, i) => {
     const state = registry.getFileState(c.path);
     if (state === undefined || !isSameFile(state, c)) {
-      toHash.push(c);
-      continue;
+      toHash.push(i);
+      return;
     }
     // An unchanged file whose blob is gone (removed as damaged, or collected) is copied in again; a
     // file held by reference is its own bytes.
-    if (state.transfer === "reference") {
-      known.set(c.path, state);
-      continue;
+    if (state.transfer !== "reference") {
+      if (repo.blobs.inRegistry(state.digest)) inRegistry.add(state.digest);
+      else if (!repo.blobs.exists(state.digest)) {
+        toHash.push(i);
+        return;
+      }
     }
-    if (repo.blobs.inRegistry(state.digest)) inRegistry.add(state.digest);
-    else if (!repo.blobs.exists(state.digest)) {
-      toHash.push(c);
-      continue;
-    }
-    known.set(c.path, state);
+    states[i] = state;
+  });
+  const notText = findNonUtf8(toHash.map((i) => candidates[i]!), report);
+  const readable = notText.size > 0 ? toHash.filter((i) => !notText.has(candidates[i]!.path)) : toHash;
+  const read = await hashFiles(readable.map((i) => candidates[i]!), sink, options.concurrency ?? DEFAULT_CONCURRENCY, report);
+  readable.forEach((i, k) => {
+    states[i] = read[k];
+    wasRead[i] = read[k] === undefined ? 0 : 1;
+  });
+  if (notText.size > 0) {
+    const kept = candidates.flatMap((c, i) => (notText.has(c.path) ? [] : [i]));
+    candidates = kept.map((i) => candidates[i]!);
+    states = kept.map((i) => states[i]);
+    wasRead = Uint8Array.from(kept, (i) => wasRead[i]!);
   }
-  const notText = findNonUtf8(toHash, report);
-  if (notText.size > 0) candidates = candidates.filter((c) => !notText.has(c.path));
-  const hashed = await hashFiles(notText.size > 0 ? toHash.filter((c) => !notText.has(c.path)) : toHash, sink, options.concurrency ?? DEFAULT_CONCURRENCY, report);
 
   // Compare with what the collection holds: one range scan per type (cheaper than a get per file).
   const existingByType = new Map<string, Map<string, DatasetRecord>>();
@@ -277,18 +287,21 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     existingByType.set(spec.type, map);
   }
   const writes: Array<() => void> = [];
+  // The existing datasets a walked file still gives (the rest are gone); none to look for in a new collection.
   const keptKeys = new Map<string, Set<string>>(fileSpecs.map((s) => [s.type, new Set<string>()]));
-  for (const c of candidates) {
-    keptKeys.get(c.spec.type)!.add(c.key);
-    let state = known.get(c.path) ?? hashed.get(c.path);
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]!;
+    const existingOfType = existingByType.get(c.spec.type)!;
+    const existing = existingOfType.size === 0 ? undefined : existingOfType.get(c.key);
+    if (existing !== undefined) keptKeys.get(c.spec.type)!.add(c.key);
+    let state = states[i];
     if (state === undefined) continue; // unreadable: reported, and its old dataset is kept
-    const existing = existingByType.get(c.spec.type)!.get(c.key);
-    if (existing === undefined && known.has(c.path) && state.transfer !== "reference" && !repo.blobs.has(state.digest)) {
+    if (existing === undefined && wasRead[i] === 0 && state.transfer !== "reference" && !repo.blobs.has(state.digest)) {
       // A remembered file whose blob is gone (collected after the dataset was removed): copy it again.
-      const again = await hashFiles([c], sink, 1, report);
-      state = again.get(c.path);
+      state = (await hashFiles([c], sink, 1, report))[0];
       if (state === undefined) continue;
-      hashed.set(c.path, state);
+      states[i] = state;
+      wasRead[i] = 1;
     }
     const counts = report.byType[c.spec.type]!;
     const status = existing === undefined ? "added" : existing.digest === state.digest ? "unchanged" : "changed";
@@ -305,14 +318,14 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     if (status !== "unchanged" || existing!.sourcePath !== c.path || existing!.storage !== c.spec.storage) {
       writes.push(() => records.putDataset(collection, c.spec.type, c.dataId, record));
     }
-    if (hashed.has(c.path)) {
-      const stored: FileState = { ...state, mtimeMs: isRacy(c.mtimeMs, walkStart) ? -1 : state.mtimeMs, ...relativeTo(repo, state, c.path) };
+    if (wasRead[i] === 1) {
+      const stored = storedState(repo, state, c.path, walkStart);
       writes.push(() => records.putFileState(c.path, stored));
     }
   }
 
   // Datasets of these types whose file is gone.
-  const walkedPaths = new Set(candidates.map((c) => c.path));
+  let walkedPaths: Set<string> | undefined;
   for (const spec of fileSpecs) {
     const kept = keptKeys.get(spec.type)!;
     for (const [key, record] of existingByType.get(spec.type)!) {
@@ -321,6 +334,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
       report.byType[spec.type]!.removed++;
       writes.push(() => records.deleteDataset(collection, spec.type, key));
       const source = record.sourcePath;
+      walkedPaths ??= new Set(candidates.map((c) => c.path));
       // Not the state of a file still walked (its data ID or input changed with the specs): a new dataset holds it.
       if (source !== undefined && !walkedPaths.has(source)) writes.push(() => records.deleteFileState(source));
     }
@@ -331,7 +345,6 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
 
   await applyIngest(sink, { dimensions, fileSpecs, collection, report }, writes);
   // Stamp a listing that a later walk can trust: every file read or known, none racily new.
-  const states = candidates.map((c) => known.get(c.path) ?? hashed.get(c.path));
   if (sink.commits && notText.size === 0 && states.every((st) => st !== undefined) && candidates.every((c) => !isRacy(c.mtimeMs, walkStart))) {
     // Files held by reference have no blob to look for: their stat is in the listing.
     const held = states.filter((st) => st!.transfer !== "reference").map((st) => st!.digest);

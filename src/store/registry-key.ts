@@ -30,7 +30,9 @@ const ESCAPE = 0x01;
 /** The LMDB key of a tuple of strings (not checked against MAX_KEY_BYTES; see `isStorableKey`). */
 export function encodeRegistryKey(parts: readonly string[]): Buffer {
   // Almost every key has no 0x00 or 0x01 in its parts: then it is their UTF-8 joined by 0x00, in one go.
-  if (parts.every((part) => part.indexOf("\0") < 0 && part.indexOf("\x01") < 0)) return Buffer.from(parts.join("\0"), "utf8");
+  let plain = true;
+  for (let i = 0; i < parts.length && plain; i++) plain = parts[i]!.indexOf("\0") < 0 && parts[i]!.indexOf("\x01") < 0;
+  if (plain) return Buffer.from(parts.length === 1 ? parts[0]! : parts.join("\0"), "utf8");
   const encoded = parts.map((part) => escapePart(Buffer.from(part, "utf8")));
   const out = Buffer.allocUnsafe(encoded.reduce((n, p) => n + p.length, 0) + parts.length - 1);
   let at = 0;
