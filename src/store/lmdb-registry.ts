@@ -240,10 +240,12 @@ export class LmdbRegistry implements Registry {
     if (this.collecting !== undefined) throw new Error("internal error: nested registry commit");
     const writes: Writes = { dbs: [], keys: [], values: [] };
     this.collecting = writes;
+    this.noFileStates = (this.fileStates.getStats() as { entryCount: number }).entryCount === 0;
     try {
       fn();
     } finally {
       this.collecting = undefined;
+      this.noFileStates = false;
     }
     const changed = this.dirty;
     this.dirty = false;
@@ -274,6 +276,12 @@ export class LmdbRegistry implements Registry {
     // Only now: until the commit is done, reads find them here.
     for (const [digest] of staged) this.stagedBlobs.delete(digest);
   }
+
+  /**
+   * While `commit` collects: whether the registry holds no file state (the first ingest into it), so
+   * that `unindexReference` has none to read (a lookup per file: 2% of a first ingest's time).
+   */
+  private noFileStates = false;
 
   /** The writes of the `commit` under way; undefined outside one. */
   private collecting: Writes | undefined;
@@ -428,7 +436,7 @@ export class LmdbRegistry implements Registry {
 
   /** Drops the reference the committed state of `path` indexes, unless `next` indexes the same one. */
   private unindexReference(path: string, next: FileState | undefined): void {
-    const before = this.read(this.fileStates, [path]);
+    const before = this.noFileStates ? undefined : this.read(this.fileStates, [path]);
     if (before?.transfer !== "reference") return;
     if (next?.transfer === "reference" && next.digest === before.digest) return;
     this.write(this.references, [before.digest, path], REMOVE);
