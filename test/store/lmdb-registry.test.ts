@@ -201,6 +201,33 @@ describe("LmdbRegistry", () => {
     await ro.close();
   });
 
+  it("indexes a referenced file under its digest, in the first commit of file states as in later ones, and unindexes the digest it replaces", async () => {
+    const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
+    const ref = (digest: string) => ({ digest: digest as BlobDigest, size: 1, mtimeMs: 1, transfer: "reference" as const });
+    // Long paths: the reference key is the digest and the path (see registry-key.test.ts for why long).
+    const long = "/data/" + "d".repeat(120);
+    try {
+      // The first commit of file states (none to look up before it).
+      await reg.commit(() => {
+        reg.putFileState(`${long}/a`, ref("0000000000000001-1"));
+        reg.putFileState(`${long}/b`, ref("0000000000000001-1"));
+      });
+      expect(reg.listReferences("0000000000000001-1" as BlobDigest)).toEqual([`${long}/a`, `${long}/b`]);
+      await reg.commit(() => {
+        reg.putFileState(`${long}/a`, ref("0000000000000002-1"));
+        reg.putFileState(`${long}/c`, ref("0000000000000002-1"));
+        reg.deleteFileState(`${long}/b`);
+      });
+      expect(reg.listReferences("0000000000000001-1" as BlobDigest)).toEqual([]);
+      expect(reg.listReferences("0000000000000002-1" as BlobDigest)).toEqual([`${long}/a`, `${long}/c`]);
+      // A copy replacing a reference takes it out of the index too.
+      await reg.commit(() => reg.putFileState(`${long}/c`, { digest: "0000000000000002-1" as BlobDigest, size: 1, mtimeMs: 1, transfer: "copy" }));
+      expect(reg.listReferences("0000000000000002-1" as BlobDigest)).toEqual([`${long}/a`]);
+    } finally {
+      await reg.close();
+    }
+  });
+
   it("a commit that throws writes nothing", async () => {
     const reg = await LmdbRegistry.open({ root: dir, readOnly: false });
     await expect(
