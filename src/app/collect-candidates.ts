@@ -38,7 +38,10 @@ export interface WalkReport {
   filesSeen: number;
 }
 
-/** Walks each root once; matches every file; reports files that fit no template and duplicate data IDs. */
+/**
+ * Walks each root once; matches every file; reports files that fit no template and duplicate data IDs.
+ * A file several inputs match gives a candidate per input, next to each other (ingest.ts relies on it).
+ */
 export async function collectCandidates(
   templates: readonly { spec: FileInputSpec; template: PathTemplate }[],
   report: WalkReport,

@@ -278,6 +278,7 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     states = kept.map((i) => states[i]);
     wasRead = Uint8Array.from(kept, (i) => wasRead[i]!);
   }
+  oneStatePerFile(candidates, states, wasRead);
 
   // Compare with what the collection holds: one range scan per type (cheaper than a get per file).
   const existingByType = new Map<string, Map<string, DatasetRecord>>();
@@ -352,6 +353,27 @@ export async function ingestInto(options: IngestOptions, sink: IngestSink): Prom
     await writeIngestStamp(repo, collection, walk, fileBlobs);
   }
   return report;
+}
+
+/**
+ * Gives a file that several inputs match (its candidates are adjacent, see collect-candidates.ts) one
+ * state: the remembered one, when an input finds the file as it was, else the one read last. Inputs
+ * that hold the file differently (another `transfer:`) would otherwise each write their own state in
+ * the one commit, the index of references left with a stale entry, and the next ingest flip it back.
+ */
+function oneStatePerFile(candidates: readonly Candidate[], states: Array<FileState | undefined>, wasRead: Uint8Array): void {
+  for (let start = 0, end = 1; start < candidates.length; start = end, end = start + 1) {
+    while (end < candidates.length && candidates[end]!.path === candidates[start]!.path) end++;
+    if (end - start === 1) continue;
+    let chosen = -1;
+    for (let i = start; i < end && chosen < 0; i++) if (states[i] !== undefined && wasRead[i] === 0) chosen = i;
+    for (let i = end - 1; i >= start && chosen < 0; i--) if (states[i] !== undefined) chosen = i;
+    if (chosen < 0) continue;
+    for (let i = start; i < end; i++) {
+      states[i] = states[chosen];
+      wasRead[i] = wasRead[chosen]!;
+    }
+  }
 }
 
 /**

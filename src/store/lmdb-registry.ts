@@ -238,9 +238,10 @@ export class LmdbRegistry implements Registry {
    */
   async commit(fn: () => void): Promise<void> {
     if (this.collecting !== undefined) throw new Error("internal error: nested registry commit");
+    const noFileStates = (this.fileStates.getStats() as { entryCount: number }).entryCount === 0;
     const writes: Writes = { dbs: [], keys: [], values: [] };
     this.collecting = writes;
-    this.noFileStates = (this.fileStates.getStats() as { entryCount: number }).entryCount === 0;
+    this.noFileStates = noFileStates;
     try {
       fn();
     } finally {

@@ -220,6 +220,29 @@ describe("ingestInputs", () => {
     expect(third).toMatchObject({ added: 0, changed: 0, unchanged: 299, removed: 0 });
   });
 
+  it("a file two inputs match, held by one as a reference and by the other as a copy, gets one state, the same on every ingest, and the index of references agrees with it", async () => {
+    for (const order of [["reference", "copy"], ["copy", "reference"]] as const) {
+      const data = join(dir, `data-${order[0]}`);
+      mkdirSync(data, { recursive: true });
+      const file = join(data, "v1.txt");
+      writeFileSync(file, "hello\n");
+      utimesSync(file, HOUR_AGO, HOUR_AGO);
+      const specs: InputSpec[] = order.map((transfer, k) => ({ kind: "files", type: `t${k}`, path: join(data, "v{visit}.txt"), dimensions: ["visit"], storage: "text", prerequisite: false, transfer }));
+      const seen: string[] = [];
+      // A new collection each time: every ingest walks and decides every file (no stamp to answer it).
+      for (let round = 1; round <= 3; round++) {
+        await withRepo(async (repo) => {
+          await ingestInputs({ inputs: specs, dimensions, repo, collection: `c${round}` });
+          const state = repo.registry.getFileState(file)!;
+          seen.push(state.transfer!);
+          expect(repo.registry.listReferences(state.digest), `${order.join(" then ")}, ingest ${round}`).toEqual(state.transfer === "reference" ? [file] : []);
+          expect([...repo.registry.listDatasets({ collection: `c${round}` })].map((e) => e.type)).toEqual(["t0", "t1"]);
+        });
+      }
+      expect(new Set(seen).size, `${order.join(" then ")}: ${seen.join(", ")}`).toBe(1);
+    }
+  });
+
   it("copies and links: two files of one size and mtime swapped by mv are both read again", async () => {
     for (const transfer of ["copy", "link"] as const) {
       const data = join(dir, `data-${transfer}`);
