@@ -10,11 +10,10 @@
  *
  * So the registry hands each of its writes to `trackWrite` (a commit as lost-commit-failure.ts
  * settles it: lmdb-js may leave a failed commit's own promise unsettled, which would hold the exit
- * for ever), and the signal handler exits through
- * `exitBetweenWrites` (interrupts.ts): at once when no write is in flight, else as soon as the last
- * one settles. Meanwhile the event loop goes on, so the writer gets its callback run. A commit is
- * all or nothing: it is let finish rather than cut, and the exit follows before the code that
- * awaited it goes on.
+ * for ever), and the signal handler exits through `exitBetweenWrites` (interrupts.ts): at once when
+ * no write is in flight, else as soon as the last one settles. Meanwhile the event loop goes on, so
+ * the writer gets its callback run. A commit is all or nothing: it is let finish rather than cut,
+ * and the exit follows before the code that awaited it goes on.
  */
 
 let inFlight = 0;
