@@ -323,7 +323,7 @@ export class RunSession {
     const reused = sameInputs ? reuse?.built : undefined;
     // Without a graph in memory, a run after an edit of some inputs takes the last run's, kept beside its stamp.
     const kept = reused !== undefined || reattach ? undefined : await stampedGraph({ repo, collection, fingerprint, generationBefore, ingest: prepared.ingest, pipeline });
-    const keptPlan = kept && { ...kept, taskQuanta: countTaskQuanta(kept.graph) };
+    const keptPlan = kept && { graph: kept.graph, warnings: kept.warnings, taskQuanta: countTaskQuanta(kept.graph) };
     const { graph, taskQuanta, warnings } = (plan.built = reused ? replayPlan(reused, emit) : keptPlan ? replayPlan(keptPlan, emit) : await buildPlan(req, repo, emit, prepared));
     // What changed since the last run: known in memory to a watch's passes, else told by the run stamp.
     const since =
@@ -355,7 +355,8 @@ export class RunSession {
       };
       const { encodePlan } = await import("../store/plan-file.js");
       const statesText = result.states === undefined ? undefined : runStatesText(graph, result.states);
-      await writeRunStamp(repo, collection, stamp, { statesText, plan: statesText === undefined ? undefined : encodePlan(graph) });
+      // A graph decoded from the last run's kept plan is kept as those bytes (not written again).
+      await writeRunStamp(repo, collection, stamp, { statesText, plan: statesText === undefined ? undefined : (kept?.bytes ?? encodePlan(graph)), planKept: kept !== undefined });
     }
     return result.exitCode;
   }

@@ -53,11 +53,11 @@ function onlyContentChanged(ingest: IngestReport): boolean {
 }
 
 /**
- * The graph of the last run with this fingerprint, of `pipeline` (the same, by the fingerprint), and
- * the warnings its planning gave, when this run's is that one (see the module comment); undefined
- * otherwise, and the graph is built.
+ * The graph of the last run with this fingerprint, of `pipeline` (the same, by the fingerprint), the
+ * warnings its planning gave, and the plan's bytes it was decoded from, when this run's is that one
+ * (see the module comment); undefined otherwise, and the graph is built.
  */
-export async function stampedGraph(check: Omit<StampedRunCheck, "graph"> & { pipeline: Pipeline }): Promise<{ graph: QuantumGraph; warnings: PlanWarning[] } | undefined> {
+export async function stampedGraph(check: Omit<StampedRunCheck, "graph"> & { pipeline: Pipeline }): Promise<{ graph: QuantumGraph; warnings: PlanWarning[]; bytes: Uint8Array } | undefined> {
   if (!onlyContentChanged(check.ingest)) return undefined;
   const stamp = runStampAt(check.repo, check.collection, check.fingerprint, check.generationBefore);
   const bytes = stamp === undefined ? undefined : keptRunPlan(check.repo, check.collection, stamp);
@@ -66,7 +66,7 @@ export async function stampedGraph(check: Omit<StampedRunCheck, "graph"> & { pip
   const { decodeSavedPlan } = await import("../store/plan-file.js");
   try {
     const { graph } = decodeSavedPlan(bytes, "the last run's plan", undefined, check.pipeline);
-    return graph.quantumCount === stamp!.quanta && graph.datasetCount === stamp!.datasets ? { graph, warnings: stamp!.warnings ?? [] } : undefined;
+    return graph.quantumCount === stamp!.quanta && graph.datasetCount === stamp!.datasets ? { graph, warnings: stamp!.warnings ?? [], bytes } : undefined;
   } catch {
     return undefined;
   }

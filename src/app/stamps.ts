@@ -222,23 +222,27 @@ export function runStampAt(repo: Repository, collection: string, fingerprint: st
  * Writes the run stamp, and beside it, in the same commit, `statesText`: the states the run ended with
  * (app/since-stamped-run.ts `runStatesText`), and `plan`: the run's graph as a plan file's bytes
  * (store/plan-file.ts), whose digests the stamp holds (`states`, `plan`). Without them, the stamp has
- * neither, and an empty text and no plan replace the last ones.
+ * neither, and an empty text and no plan replace the last ones. `planKept`: `plan` is the kept plan,
+ * as `keptRunPlan` read it back beside the last stamp; it is not written again (a run after an edit of
+ * some inputs runs the last run's graph: several megabytes at 100,000 chains).
  */
 export async function writeRunStamp(
   repo: Repository,
   collection: string,
   { fileBlobs: sharded, ...stamp }: Omit<RunStamp, "v" | "generation" | "shards" | "states" | "plan">,
-  kept: { statesText?: string; plan?: Uint8Array } = {},
+  kept: { statesText?: string; plan?: Uint8Array; planKept?: boolean } = {},
 ): Promise<void> {
   const { statesText, plan } = kept;
   const name = runStampName(collection);
-  const shards = shardsStillTrusted(repo, name, sharded);
+  const before = repo.registry.getStamp(name) as AnyStamp | undefined;
+  const shards = shardsStillTrusted(repo, before, sharded);
   const states = statesText === undefined ? {} : { states: statesTextDigest(repo.hasher, statesText) };
   const planned = plan === undefined ? {} : { plan: planDigest(repo, plan) };
+  const samePlan = kept.planKept === true && planned.plan !== undefined && before?.v === STAMP_VERSION && (before as RunStamp).plan === planned.plan;
   await repo.registry.commit(() => {
     repo.registry.putStamp(name, { v: STAMP_VERSION, ...stamp, ...states, ...planned, fileBlobs: sharded, ...shards, generation: repo.registry.generation() });
     repo.registry.putStamp(runStatesName(collection), statesText ?? "");
-    repo.registry.putStamp(runPlanName(collection), plan ?? null);
+    if (!samePlan) repo.registry.putStamp(runPlanName(collection), plan ?? null);
   });
 }
 
@@ -301,7 +305,7 @@ export function lastWalk(repo: Repository, collection: string, specs: string): {
 /** Writes the ingest stamp of `collection` and, in the same commit, the walk it lists. */
 export async function writeIngestStamp(repo: Repository, collection: string, walk: WalkListing, fileBlobs: ShardedBlobs): Promise<void> {
   const name = ingestStampName(collection);
-  const shards = shardsStillTrusted(repo, name, fileBlobs);
+  const shards = shardsStillTrusted(repo, repo.registry.getStamp(name) as AnyStamp | undefined, fileBlobs);
   const numbers = new Uint8Array(walk.numbers.buffer, walk.numbers.byteOffset, walk.numbers.byteLength);
   // A list too long for one string (millions of long paths) is not kept: the next walk that differs reads every file state.
   let length = walk.files.length;
@@ -314,9 +318,8 @@ export async function writeIngestStamp(repo: Repository, collection: string, wal
   });
 }
 
-/** The `shards` field of a stamp listing `fileBlobs` written over the stamp `name`: what it may keep of the other's. */
-function shardsStillTrusted(repo: Repository, name: string, fileBlobs: ShardedBlobs): { shards?: Record<string, number> } {
-  const before = repo.registry.getStamp(name) as AnyStamp | undefined;
+/** The `shards` field of a stamp listing `fileBlobs` written over the stamp `before`: what it may keep of the other's. */
+function shardsStillTrusted(repo: Repository, before: AnyStamp | undefined, fileBlobs: ShardedBlobs): { shards?: Record<string, number> } {
   if (before?.v !== STAMP_VERSION || before.shards === undefined) return {};
   const shards = repo.blobs.shardsUnchanged(before.shards, fileBlobs, before.fileBlobs);
   return Object.keys(shards).length > 0 ? { shards } : {};

@@ -7,7 +7,8 @@ import { loadPipeline } from "../../src/app/load-pipeline.js";
 import { stampedGraph } from "../../src/app/since-stamped-run.js";
 import type { IngestReport } from "../../src/app/ingest.js";
 import type { QuantumGraph } from "../../src/core/quantum-graph.js";
-import { loadPlan } from "../../src/store/plan-file.js";
+import { encodePlan, loadPlan } from "../../src/store/plan-file.js";
+import { keptRunStates, writeRunStamp, type RunStamp } from "../../src/app/stamps.js";
 import { openRepository, type Repository } from "../../src/store/repository.js";
 import { runCli } from "../helpers/cli.js";
 import { makeChainFixture } from "../integration/chain-fixture.js";
@@ -76,6 +77,41 @@ describe("stampedGraph", () => {
       const stamp = repo.registry.getStamp("run\0chain") as { fingerprint: string };
       const kept = await stampedGraph({ repo, collection: "chain", fingerprint: stamp.fingerprint, generationBefore: repo.registry.generation(), ingest: contentOnly, pipeline });
       expect(describeGraph(kept!.graph)).toEqual(built);
+    });
+  });
+
+  it("is not written again by a run that took it: the next run takes it still", async () => {
+    const run = await runCli(["run", "chain.yaml", "--repo", "repo", "--plain", "--config", ...CONFIG], { cwd: fx.dir });
+    expect(run.code, run.stderr).toBe(0);
+    const { pipeline } = await loadPipeline(join(fx.dir, "chain.yaml"), { config: CONFIG });
+    await withRepo(async (repo) => {
+      const { fingerprint, quanta, datasets, tasks, fileBlobs } = repo.registry.getStamp("run\0chain") as RunStamp;
+      const rest = { fingerprint, quanta, datasets, tasks };
+      const check = () => ({ repo, collection: "chain", fingerprint: rest.fingerprint, generationBefore: repo.registry.generation(), ingest: contentOnly, pipeline });
+      const kept = await stampedGraph(check());
+      expect(kept).toBeDefined();
+      const written: string[] = [];
+      const putStamp = repo.registry.putStamp.bind(repo.registry);
+      repo.registry.putStamp = (name, value) => {
+        written.push(name.replace("\0", " "));
+        putStamp(name, value);
+      };
+      const statesText = keptRunStates(repo, "chain")!;
+      // The kept plan's own bytes: the stamp and the states are written, the plan is not.
+      await writeRunStamp(repo, "chain", { ...rest, fileBlobs }, { statesText, plan: kept!.bytes, planKept: true });
+      expect(written).toEqual(["run chain", "rs chain"]);
+      expect(describeGraph((await stampedGraph(check()))!.graph)).toEqual(describeGraph(kept!.graph));
+      // Bytes not read back from beside the stamp are written, even when their digest is the stamp's:
+      // the kept ones may be damaged.
+      written.length = 0;
+      await writeRunStamp(repo, "chain", { ...rest, fileBlobs }, { statesText, plan: Uint8Array.from(kept!.bytes) });
+      expect(written).toEqual(["run chain", "rs chain", "rp chain"]);
+      const damaged = Uint8Array.from(kept!.bytes);
+      damaged[damaged.length - 1] ^= 1;
+      await repo.registry.commit(() => repo.registry.putStamp("rp\0chain", damaged));
+      expect(await stampedGraph(check())).toBeUndefined();
+      await writeRunStamp(repo, "chain", { ...rest, fileBlobs }, { statesText, plan: encodePlan(kept!.graph) });
+      expect(describeGraph((await stampedGraph(check()))!.graph)).toEqual(describeGraph(kept!.graph));
     });
   });
 });
