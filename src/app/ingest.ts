@@ -438,12 +438,22 @@ async function ingestSinceLastWalk(
   more: (writes: Array<() => void>) => Promise<void>,
 ): Promise<IngestReport> {
   const { repo, sink, report, walk, collection } = opts;
-  const before = new Map<string, number>();
-  last.walk.files.forEach((entry, i) => before.set(entry, i));
-  const seen = new Uint8Array(last.walk.files.length);
+  const lastFiles = last.walk.files;
+  // Both walks list their files in one order: where no file came or went, each is at its own place in
+  // the last walk's list, and none is looked up by path (a map of 100,000 paths, most of this step).
+  let byEntry: Map<string, number> | undefined;
+  const lastIndexOf = (entry: string, i: number): number | undefined => {
+    if (lastFiles[i] === entry) return i;
+    if (byEntry === undefined) {
+      byEntry = new Map();
+      lastFiles.forEach((e, k) => byEntry!.set(e, k));
+    }
+    return byEntry.get(entry);
+  };
+  const seen = new Uint8Array(lastFiles.length);
   const looked: Candidate[] = [];
   for (let i = 0; i < candidates.length; i++) {
-    const at = before.get(walk.files[i]!);
+    const at = lastIndexOf(walk.files[i]!, i);
     if (at !== undefined) {
       seen[at] = 1;
       if (sameNumbers(walk.numbers, i, last.walk.numbers, at)) {
@@ -456,7 +466,7 @@ async function ingestSinceLastWalk(
   }
   // Per path gone from the list, the inputs whose entry went (the path may still be another input's).
   const gone = new Map<string, Set<string>>();
-  last.walk.files.forEach((entry, i) => {
+  lastFiles.forEach((entry, i) => {
     if (seen[i] !== 0) return;
     const cut = entry.indexOf("\0");
     const path = entry.slice(cut + 1);
