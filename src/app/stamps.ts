@@ -16,7 +16,8 @@
  *   also hold replaced outputs), is up to date as a whole: every quantum key would come out the same,
  *   with its outputs present. It reports per-task counts, not per-quantum events; `quanta status
  *   --list` lists them. Beside it, in the same commit, the states the run ended with
- *   (`rs\0<collection>`) and its graph (`rp\0<collection>`), which a run after an edit of some inputs
+ *   (`rs\0<collection>`) and its graph (`rp\0<collection>`, left as it is when the run took that very
+ *   plan: `writeRunStamp`), which a run after an edit of some inputs
  *   takes instead of resolving every quantum and building the graph again (app/since-stamped-run.ts).
  * - The ingest stamp (`ingest\0<collection>`): a hash of the input specs and of every matched file's
  *   input, path, size, mtime, ctime, inode and device (the path and its template give the data ID).

@@ -84,6 +84,8 @@ describe("stampedGraph", () => {
     const run = await runCli(["run", "chain.yaml", "--repo", "repo", "--plain", "--config", ...CONFIG], { cwd: fx.dir });
     expect(run.code, run.stderr).toBe(0);
     const { pipeline } = await loadPipeline(join(fx.dir, "chain.yaml"), { config: CONFIG });
+    const other = await runCli(["graph", "chain.yaml", "--repo", "repo", "-o", "other.qg", "--config", "double.factor=3"], { cwd: fx.dir });
+    expect(other.code, other.stderr).toBe(0);
     await withRepo(async (repo) => {
       const { fingerprint, quanta, datasets, tasks, fileBlobs } = repo.registry.getStamp("run\0chain") as RunStamp;
       const rest = { fingerprint, quanta, datasets, tasks };
@@ -106,6 +108,13 @@ describe("stampedGraph", () => {
       written.length = 0;
       await writeRunStamp(repo, "chain", { ...rest, fileBlobs }, { statesText, plan: Uint8Array.from(kept!.bytes) });
       expect(written).toEqual(["run chain", "rs chain", "rp chain"]);
+      // Kept bytes whose digest the stamp does not hold (another plan's) are written too.
+      written.length = 0;
+      const other = encodePlan(await loadPlan(join(fx.dir, "other.qg")));
+      await writeRunStamp(repo, "chain", { ...rest, fileBlobs }, { statesText, plan: other, planKept: true });
+      expect(written).toEqual(["run chain", "rs chain", "rp chain"]);
+      await writeRunStamp(repo, "chain", { ...rest, fileBlobs }, { statesText, plan: kept!.bytes, planKept: true });
+      expect(written.slice(3)).toEqual(["run chain", "rs chain", "rp chain"]);
       const damaged = Uint8Array.from(kept!.bytes);
       damaged[damaged.length - 1] ^= 1;
       await repo.registry.commit(() => repo.registry.putStamp("rp\0chain", damaged));
