@@ -9,7 +9,7 @@
  * is a target that stops existing (`rm -r data/`, `mv chain.yaml elsewhere/`): chokidar stops watching
  * a path it started from once that path is removed, and nothing would see it made again.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 
@@ -109,6 +109,7 @@ export class ChokidarWatcher implements FileWatcher {
       else if (event === "add" || event === "addDir") this.onChange({ path, kind: "added" });
       else if (event === "change") this.onChange({ path, kind: "changed" });
       else if (event === "unlink" || event === "unlinkDir") this.onChange({ path, kind: "removed" });
+      if (event === "add" || event === "change") this.lookAgain(path);
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -150,8 +151,32 @@ export class ChokidarWatcher implements FileWatcher {
     return retired.closing;
   }
 
+  /**
+   * chokidar reports a file's changes at most once in CHANGE_THROTTLE_MS (its throttle of `change`
+   * events): a write that soon after a reported one is never reported. A pass that follows at once
+   * (changes were pending when the last ended) may already have read the file between the two, and
+   * would keep its results of the first write, silently. So a file reported added or changed is
+   * looked at again once that time has passed, and reported changed again if its stat is no longer
+   * what it was when it was reported (a second report of one change costs a pass nothing).
+   */
+  private lookAgain(path: string): void {
+    const before = stampOf(path);
+    clearTimeout(this.lookingAgain.get(path));
+    const timer = setTimeout(() => {
+      this.lookingAgain.delete(path);
+      const now = stampOf(path);
+      if (!this.closed && now !== undefined && now !== before) this.onChange({ path, kind: "changed" });
+    }, CHANGE_THROTTLE_MS + 25).unref();
+    this.lookingAgain.set(path, timer);
+  }
+
+  /** Per path, its `lookAgain` to come. */
+  private readonly lookingAgain = new Map<string, NodeJS.Timeout>();
+
   async close(): Promise<void> {
     this.closed = true;
+    for (const timer of this.lookingAgain.values()) clearTimeout(timer);
+    this.lookingAgain.clear();
     await this.turn;
     const watcher = this.watcher;
     this.watcher = undefined;
@@ -164,6 +189,19 @@ interface Retired {
   watcher: FSWatcher;
   timer: NodeJS.Timeout;
   closing?: Promise<void>;
+}
+
+/** How long after reporting a file's change chokidar drops any further change of it (its `_throttle("change", path, 50)`). */
+const CHANGE_THROTTLE_MS = 50;
+
+/** A file's size, times and inode as one string, to compare; undefined when it is gone (or not a file). */
+function stampOf(path: string): string | undefined {
+  try {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st?.isFile() ? `${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** How long a replaced watcher goes on reporting (see `ChokidarWatcher.watch`). */

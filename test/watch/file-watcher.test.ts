@@ -54,6 +54,29 @@ describe("16.1 the file watcher", () => {
     expect(seen.filter((c) => c.path === p("unrelated.txt") || c.path === p("later"))).toEqual([]);
   });
 
+  it("16.1 reports a write that follows a reported change within chokidar's 50 ms, which chokidar itself drops", async () => {
+    const p = (...parts: string[]) => join(dir, ...parts);
+    await watcher.watch({ directories: [p("data")], files: [] });
+    const file = p("data", "visit1", "a.txt");
+    writeFileSync(file, "1");
+    await sees(file, "added");
+    for (const content of ["two", "three!"]) {
+      const reported = seen.length;
+      writeFileSync(file, content);
+      const deadline = Date.now() + 10_000;
+      while (!seen.slice(reported).some((c) => c.path === file && c.kind === "changed")) {
+        if (Date.now() > deadline) throw new Error(`no change after ${content}; saw ${JSON.stringify(seen)}`);
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      // At once after the report: within the time chokidar drops a second change of the file.
+      const again = seen.length;
+      writeFileSync(file, `${content}, again`);
+      const later = Date.now() + 2_000;
+      while (!seen.slice(again).some((c) => c.path === file && c.kind === "changed") && Date.now() < later) await new Promise((r) => setTimeout(r, 10));
+      expect(seen.slice(again).filter((c) => c.path === file)).toContainEqual({ path: file, kind: "changed" });
+    }
+  });
+
   it("16.1 watching new targets replaces the old ones", async () => {
     await watcher.watch({ directories: [join(dir, "data")], files: [] });
     await watcher.watch({ directories: [], files: [join(dir, "p.yaml")] });
