@@ -101,15 +101,15 @@ export class ChokidarWatcher implements FileWatcher {
     let found: string[] | undefined = old === undefined ? undefined : [];
     const roots = new Set(scope.roots());
     const watcher = watch([...roots], { ignoreInitial: old === undefined, ignored: (path) => !scope.admits(path) });
+    // Replaced, it reports only what the watcher that replaced it covers too.
+    const covers = (path: string) => scope.covers(path) && (!this.replaced.has(watcher) || this.scope!.covers(path));
     watcher.on("all", (event, path) => {
       if ((event === "unlink" || event === "unlinkDir") && roots.has(path) && !this.replaced.has(watcher)) this.reroot();
-      // Replaced, it reports only what the watcher that replaced it covers too.
-      if (!scope.covers(path) || (this.replaced.has(watcher) && !this.scope!.covers(path))) return;
+      if (!covers(path)) return;
       if (found !== undefined && (event === "add" || event === "addDir")) found.push(path);
-      else if (event === "add" || event === "addDir") this.onChange({ path, kind: "added" });
-      else if (event === "change") this.onChange({ path, kind: "changed" });
+      else if (event === "add" || event === "addDir") this.report({ path, kind: "added" }, covers);
+      else if (event === "change") this.report({ path, kind: "changed" }, covers);
       else if (event === "unlink" || event === "unlinkDir") this.onChange({ path, kind: "removed" });
-      if (event === "add" || event === "change") this.lookAgain(path);
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -122,7 +122,7 @@ export class ChokidarWatcher implements FileWatcher {
     }
     if (old !== undefined) {
       const known = watchedPaths(old.watcher);
-      for (const path of found!) if (old.scope.covers(path) && !known.has(path)) this.onChange({ path, kind: "added" });
+      for (const path of found!) if (old.scope.covers(path) && !known.has(path)) this.report({ path, kind: "added" }, covers);
       found = undefined;
       this.retire(old.watcher);
     }
@@ -152,25 +152,30 @@ export class ChokidarWatcher implements FileWatcher {
   }
 
   /**
-   * chokidar reports a file's changes at most once in CHANGE_THROTTLE_MS (its throttle of `change`
-   * events): a write that soon after a reported one is never reported. A pass that follows at once
-   * (changes were pending when the last ended) may already have read the file between the two, and
-   * would keep its results of the first write, silently. So a file reported added or changed is
-   * looked at again once that time has passed, and reported changed again if its stat is no longer
-   * what it was when it was reported (a second report of one change costs a pass nothing).
+   * Reports a file or folder added or changed, and looks at a file again once CHANGE_THROTTLE_MS have
+   * passed. chokidar reports a path's changes at most once in that time (and drops the file system's
+   * events of it within 5 ms of each other): a write that follows a reported one that soon is never
+   * reported. A pass that follows at once (changes were pending when the last ended) may already have
+   * read the file between the two, and would keep its results of the first write, silently. So a file
+   * whose stat (taken before the report) is no longer the same then is reported changed again, if
+   * the watcher still covers it. A second report before its pass starts costs nothing; one during or
+   * after a pass makes the quanta that read the file run again, which is what a real write needs.
    */
-  private lookAgain(path: string): void {
+  private report(change: FileChange, covers: (path: string) => boolean): void {
+    const { path } = change;
     const before = stampOf(path);
+    this.onChange(change);
+    if (before === undefined) return;
     clearTimeout(this.lookingAgain.get(path));
     const timer = setTimeout(() => {
       this.lookingAgain.delete(path);
       const now = stampOf(path);
-      if (!this.closed && now !== undefined && now !== before) this.onChange({ path, kind: "changed" });
+      if (!this.closed && now !== undefined && now !== before && covers(path)) this.report({ path, kind: "changed" }, covers);
     }, CHANGE_THROTTLE_MS + 25).unref();
     this.lookingAgain.set(path, timer);
   }
 
-  /** Per path, its `lookAgain` to come. */
+  /** Per path, its look again to come (`report`). */
   private readonly lookingAgain = new Map<string, NodeJS.Timeout>();
 
   async close(): Promise<void> {
