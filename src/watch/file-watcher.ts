@@ -157,7 +157,7 @@ export class ChokidarWatcher implements FileWatcher {
    * events of it within 5 ms of each other): a write that follows a reported one that soon is never
    * reported. A pass that follows at once (changes were pending when the last ended) may already have
    * read the file between the two, and would keep its results of the first write, silently. So a file
-   * whose stat (taken before the report) is no longer the same then is reported changed again, if
+   * whose mtime or inode (taken before the report) is no longer the same then is reported changed again, if
    * the watcher still covers it. A second report before its pass starts costs nothing; one during or
    * after a pass makes the quanta that read the file run again, which is what a real write needs.
    */
@@ -199,11 +199,16 @@ interface Retired {
 /** How long after reporting a file's change chokidar drops any further change of it (its `_throttle("change", path, 50)`). */
 const CHANGE_THROTTLE_MS = 50;
 
-/** A file's size, times and inode as one string, to compare; undefined when it is gone (or not a file). */
+/**
+ * A file's mtime and inode as one string, to compare; undefined when it is gone (or not a file). Not
+ * its size: chokidar may report a write as its truncation (`writeFile` opens with O_TRUNC, then
+ * writes), and the size then moves with no second write (the mtime may too, on a kernel whose
+ * timestamps are fine: a pass more, never a change lost).
+ */
 function stampOf(path: string): string | undefined {
   try {
     const st = statSync(path, { throwIfNoEntry: false });
-    return st?.isFile() ? `${st.size} ${st.mtimeMs} ${st.ctimeMs} ${st.ino}` : undefined;
+    return st?.isFile() ? `${st.mtimeMs} ${st.ino}` : undefined;
   } catch {
     return undefined;
   }

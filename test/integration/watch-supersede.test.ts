@@ -74,29 +74,35 @@ describe("16.3 changes during a pass", () => {
     writeFileSync(join(dir, "data", "src-2.txt"), "dos\n");
 
     // The pass ends with changes pending, so the next follows at once. Under load the watcher may
-    // report the first two writes apart (item 1's pass, then item 2's): the passes are taken until
-    // one was superseded and one after it finished, each pass from its watch-changed on.
+    // report the first two writes apart (item 1's pass, then item 2's), or a write twice: the passes
+    // are taken, each from its watch-changed on, until one has run item 2's chain (only its last
+    // content can: "slow" sleeps a minute).
     const passes: QuantaEvent[][] = [];
-    const finishedOf = (pass: QuantaEvent[] | undefined) => pass?.find((e) => e.event === "run-finished") as Extract<QuantaEvent, { event: "run-finished" }> | undefined;
-    const supersededAt = () => passes.findIndex((p) => finishedOf(p)?.superseded !== undefined);
-    while (supersededAt() < 0 || finishedOf(passes.at(-1))?.superseded !== undefined) {
+    while (!passes.some((p) => ran(p).includes("upper@item=2"))) {
       const events = await watch.nextPass();
       const starts = events.flatMap((e, i) => (e.event === "watch-changed" ? [i] : []));
       starts.forEach((at, k) => passes.push(events.slice(at, starts[k + 1])));
     }
-    const superseding = supersededAt();
-    const finished = finishedOf(passes[superseding])!;
-    // Item 2's chain (upper, reverse, count) and the gather that reads it are left to the next pass;
-    // item 1's chain finished, once. The sleeping command was killed, not waited for.
-    expect(finished.superseded).toBe(4);
+    const startedUpper2 = (p: QuantaEvent[]) => p.some((e) => e.event === "quantum-started" && e.task === "upper" && e.dataId === "item=2");
+    // The pass whose sleeping command was killed, not waited for: it started upper@item=2 and did not finish it.
+    const stopped = passes.findIndex((p) => startedUpper2(p) && !ran(p).includes("upper@item=2"));
+    expect(stopped).toBeGreaterThanOrEqual(0);
+    const finished = passes[stopped]!.find((e) => e.event === "run-finished") as Extract<QuantaEvent, { event: "run-finished" }>;
     expect(finished.exitCode).toBe(0);
-    const before = passes.slice(0, superseding + 1).flatMap(ran);
+    // Item 1's chain finished, once, and nothing of item 2 before its last content.
+    const before = passes.slice(0, stopped + 1).flatMap(ran);
     expect(before.filter((q) => q.endsWith("item=1")).sort()).toEqual(["count@item=1", "reverse@item=1", "upper@item=1"]);
     expect(before.filter((q) => q.endsWith("item=2"))).toEqual([]);
+    // Both first writes in one pass (as the watcher reports them when the machine is not loaded):
+    // item 2's chain and the gather that reads it are left to the next pass, counted superseded.
+    if (ran(passes[stopped]!).includes("upper@item=1")) {
+      expect(finished.superseded).toBe(4);
+      expect(ran(passes[stopped]!)).toEqual(["count@item=1", "reverse@item=1", "upper@item=1"]);
+    }
     expect(Date.now() - changedAgain).toBeLessThan(20_000);
 
-    // The last pass, with item 2's last content (a write the watcher saw twice may make one more).
-    const second = passes.at(-1)!;
+    // The pass with item 2's last content.
+    const second = passes.find((p) => ran(p).includes("upper@item=2"))!;
     expect(second.find((e) => e.event === "watch-changed")).toMatchObject({ paths: [join(dir, "data", "src-2.txt")] });
     expect(ran(second)).toEqual(["count@item=2", "gather", "reverse@item=2", "upper@item=2"]);
 
