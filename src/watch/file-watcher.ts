@@ -157,9 +157,10 @@ export class ChokidarWatcher implements FileWatcher {
    * events of it within 5 ms of each other): a write that follows a reported one that soon is never
    * reported. A pass that follows at once (changes were pending when the last ended) may already have
    * read the file between the two, and would keep its results of the first write, silently. So a file
-   * whose mtime or inode (taken before the report) is no longer the same then is reported changed again, if
-   * the watcher still covers it. A second report before its pass starts costs nothing; one during or
-   * after a pass makes the quanta that read the file run again, which is what a real write needs.
+   * whose mtime or inode (taken before the report) is no longer the same then is reported changed
+   * again, if the watcher still covers it. A second report before its pass starts costs nothing; one
+   * during or after a pass makes the quanta that read the file run again, which is what a real write
+   * needs.
    */
   private report(change: FileChange, covers: (path: string) => boolean): void {
     const { path } = change;
