@@ -91,6 +91,11 @@ export type OpenSessionOptions = SessionOutput & {
   exec: ExecFlags;
   /** The command named by the writer lock while the session holds it (default `quanta run`). */
   command?: string;
+  /**
+   * A watch's session: its raw inputs are watched, and a change is followed by another run. A quantum
+   * whose raw input changed while it ran is then left to that run, not failed (RunOptions.supersede).
+   */
+  watched?: boolean;
 };
 
 /** What a run is asked to make: a `PlanRequest` on the session's repository. */
@@ -131,6 +136,7 @@ export class RunSession {
     private readonly exec: ExecFlags,
     private readonly emit: (body: EventBody) => void,
     private readonly reporter: Reporter | undefined,
+    private readonly watched: boolean,
   ) {}
 
   /** Checks the flags, opens the reporter and the repository (taking the writer lock). */
@@ -141,7 +147,7 @@ export class RunSession {
     const emit = reporter !== undefined ? emitterFor(reporter) : (body: EventBody) => sink!(stampEvent(body, Date.now()));
     try {
       const repo = await openRepository(options.repoRoot, { write: true, command: options.command ?? "quanta run", fsync: options.exec.fsync });
-      return new RunSession(repo, options.exec, emit, reporter);
+      return new RunSession(repo, options.exec, emit, reporter, options.watched === true);
     } catch (err) {
       await reporter?.close();
       throw err;
@@ -461,6 +467,7 @@ export class RunSession {
         inHand.listeners.add(onChanged);
         return () => inHand.listeners.delete(onChanged);
       },
+      watched: this.watched,
     };
     let stopped = true;
     // Producers whose dropped temp outputs are needed again run first (core/temp-outputs.ts); the

@@ -103,8 +103,9 @@ export type CommandQuantumResult =
   /**
    * `stray`: processes of the command may still run (a timeout, a cancel, a spawner that died).
    * `removed`: blob files the command damaged through their links, now deleted.
+   * `inputChanged`: only raw files read by reference changed while it ran (QuantumOutcome.inputChanged).
    */
-  | { ok: false; error: string; log: string; stray?: boolean; removed?: string[]; peakRssBytes?: number };
+  | { ok: false; error: string; log: string; stray?: boolean; removed?: string[]; peakRssBytes?: number; inputChanged?: true };
 
 export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<CommandQuantumResult> {
   const measured: { peakRssBytes?: number } = {};
@@ -165,6 +166,14 @@ async function runPrepared(
   const log = run.log;
   measured.peakRssBytes = run.peakRssBytes;
   const modified = findModifiedInputs(layout.linked.checked.values());
+  // Processes of the command may still run (see the switch below): its sandbox is not used again.
+  const stray = run.end.kind === "timeout" || run.end.kind === "aborted" || run.end.kind === "spawn-error";
+  // A raw file read by reference that changed: the command may have written it, or anyone else (the
+  // user saving it again while a watch pass runs); its result is not kept, and nothing is removed.
+  if (modified.length > 0 && modified.every((m) => m.raw === true)) {
+    const names = modified.map((m) => m.file).join(", ");
+    return { ok: false, error: `the raw input ${names} changed while the command ran (inputs are read-only); the result is not kept: the next run's ingest hashes the file again`, log, stray, inputChanged: true };
+  }
   if (modified.length > 0) {
     // The blob no longer holds the bytes its name promises: remove it, so that nothing trusts it.
     for (const m of modified) {
@@ -174,8 +183,7 @@ async function runPrepared(
     }
     const blobs = modified.filter((m) => !m.spare && m.raw !== true).map((m) => m.file);
     const names = modified.map((m) => m.file).join(", ");
-    const after = blobs.length > 0 || modified.some((m) => m.spare) ? "the damaged blob was removed" : "it is a raw file read by reference: the next run's ingest hashes it again";
-    return { ok: false, error: `the command modified its input ${names} (inputs are read-only); ${after}`, log, removed: blobs };
+    return { ok: false, error: `the command modified its input ${names} (inputs are read-only); the damaged blob was removed`, log, stray, removed: blobs };
   }
   switch (run.end.kind) {
     case "timeout":

@@ -68,7 +68,15 @@ export interface RunOptions {
    * is cancelled (its outputs discarded), one not started never starts; none of them is recorded, and
    * `run-finished` counts them as `superseded`. The rest of the run goes on.
    */
-  supersede?: { listen(onChanged: (datasets: readonly number[]) => void): () => void };
+  supersede?: {
+    listen(onChanged: (datasets: readonly number[]) => void): () => void;
+    /**
+     * The run is a watch's pass, whose raw inputs are watched: a quantum whose raw input changed under
+     * it (QuantumOutcome.inputChanged) is superseded as a reported change would make it (the watcher
+     * reports the change, and the next pass redoes it). In any other run it fails.
+     */
+    watched?: boolean;
+  };
   /**
    * The previous run over this same graph settled every quantum (ran or up to date) and left the
    * repository as `states` says; since then, only the input datasets `changedInputs` changed (a
@@ -481,7 +489,13 @@ class GraphRun {
       return;
     }
     // Superseded (an input changed again): not recorded, left to the next pass.
-    if (!outcome.ok && outcome.cancelled && this.superseded.has(id)) {
+    if (!outcome.ok && (outcome.cancelled || outcome.inputChanged) && this.superseded.has(id)) {
+      this.settleSuperseded(id);
+      return;
+    }
+    // Its raw input changed under it before the watcher said so: superseded all the same.
+    if (!outcome.ok && outcome.inputChanged && this.opts.supersede?.watched) {
+      this.supersedeQuanta([id]);
       this.settleSuperseded(id);
       return;
     }
@@ -493,7 +507,7 @@ class GraphRun {
     }
     // A corrupt input is set aside at once; a retry would read it again, so there is none.
     if (!outcome.ok && outcome.corrupt !== undefined) this.quarantine(outcome.corrupt);
-    else if (!outcome.ok && job.attempt <= this.opts.retries && !this.stopping) {
+    else if (!outcome.ok && job.attempt <= this.opts.retries && !this.stopping && !outcome.inputChanged) {
       this.opts.emit({ event: "quantum-retrying", ...this.ref(id), attempt: job.attempt + 1, error: outcome.error });
       this.start({ ...job, attempt: job.attempt + 1 }, { key: done.key, manifest: done.manifest, reasons: done.reasons });
       return;
@@ -677,7 +691,13 @@ class GraphRun {
    */
   private supersede(datasets: readonly number[]): void {
     const { graph } = this.opts;
-    const stack = datasets.flatMap((d) => (d < graph.datasetCount ? [...graph.consumersOf(d)] : []));
+    this.supersedeQuanta(datasets.flatMap((d) => (d < graph.datasetCount ? [...graph.consumersOf(d)] : [])));
+  }
+
+  /** These quanta and their descendants are superseded (see `supersede`). */
+  private supersedeQuanta(quanta: readonly number[]): void {
+    const { graph } = this.opts;
+    const stack = [...quanta];
     while (stack.length > 0) {
       const id = stack.pop()!;
       if (this.superseded.has(id)) continue;

@@ -107,6 +107,13 @@ export type QuantumOutcome =
        * not recorded, so the same command runs it again once the problem is fixed.
        */
       repositoryError?: { message: string; hint?: string };
+      /**
+       * A raw file read by reference changed after it was ingested, before or while the quantum read
+       * it: neither the quantum's failure nor the repository's, and the next run's ingest hashes the
+       * file again. A watch pass counts the quantum superseded (the watcher reports the change, and the
+       * next pass redoes it); a one-shot run fails it, with no retry (it would read the same file).
+       */
+      inputChanged?: true;
       /** Cancelled (`QuantumExecutor.cancel` or `stop`) before it could end by itself. */
       cancelled?: true;
       startedAt: number;

@@ -91,7 +91,7 @@ export function runQuantumJobNow(job: QuantumJob, blobs: BlobStore, control: Job
   const done = (r: Result): JobOutcome =>
     r.ok
       ? { ok: true, outputs: r.outputs, noWork: r.noWork, log: r.log, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r), unsynced: r.unsynced, bytes: r.bytes, discovered: r.discovered }
-      : { ok: false, error: r.error, log: r.log, corrupt: r.corrupt, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r) };
+      : { ok: false, error: r.error, log: r.log, corrupt: r.corrupt, inputChanged: r.inputChanged, startedAt, finishedAt: Date.now(), peakRssBytes: memory(r) };
   const threw = (err: unknown): JobOutcome => {
     const e = err instanceof Error ? err : new Error(String(err));
     const outcome: JobOutcome = { ok: false, error: e.message, log: e.stack ?? e.message, startedAt, finishedAt: Date.now() };
@@ -153,7 +153,7 @@ export async function loadJobModule(job: QuantumJob): Promise<void> {
 
 type Result =
   | { ok: true; outputs: Record<string, OutputBlob>; noWork: boolean; log: string; peakRssBytes?: number; unsynced?: true; bytes?: [BlobDigest, Uint8Array][]; discovered?: Record<string, string[]> }
-  | { ok: false; error: string; log: string; peakRssBytes?: number; corrupt?: BlobDigest[] };
+  | { ok: false; error: string; log: string; peakRssBytes?: number; corrupt?: BlobDigest[]; inputChanged?: true };
 
 /** Runs a module task's quantum: synchronously when its module is loaded and its `run` is synchronous. */
 function runModule(job: QuantumJob, blobs: BlobStore): Result | Promise<Result> {
@@ -246,7 +246,7 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl
     reuse = r.ok || r.stray !== true;
     if (!r.ok) {
       for (const path of r.removed ?? []) blobs.forgetFile(path);
-      return { ok: false, error: r.error, log: r.log, peakRssBytes: r.peakRssBytes };
+      return { ok: false, error: r.error, log: r.log, peakRssBytes: r.peakRssBytes, inputChanged: r.inputChanged };
     }
     const outputs: Record<string, OutputBlob> = {};
     // Renamed into the store as blob files, synchronously (no trips through libuv's thread pool).
@@ -332,7 +332,7 @@ class InputDamage {
   }
 
   result(): Result {
-    if (this.digests.length === 0) return { ok: false, error: `${this.changed.join("; ")}: run again (its ingest hashes the file again)`, log: "" };
+    if (this.digests.length === 0) return { ok: false, error: `${this.changed.join("; ")}: run again (its ingest hashes the file again)`, log: "", inputChanged: true };
     const error = `${[...this.changed, ...this.problems].join("; ")}; it is set aside in the repository's quarantine/ and the results computed from it are dropped: run again to recompute it`;
     // No log: the quantum never ran, and a reporter prints the error and then the log's tail (the same text twice).
     return { ok: false, error, log: "", corrupt: this.digests };

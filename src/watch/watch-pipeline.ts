@@ -37,7 +37,7 @@ export interface WatchRequest extends RunRequest {
 }
 
 export async function watchPipeline(req: WatchRequest): Promise<number> {
-  const session = await RunSession.open({ repoRoot: req.repoRoot, exec: req.exec, output: req.output, command: "quanta watch" });
+  const session = await RunSession.open({ repoRoot: req.repoRoot, exec: req.exec, output: req.output, command: "quanta watch", watched: true });
   const watch = new WatchDriver(req, session);
   let server: RepositoryServer | undefined;
   try {
