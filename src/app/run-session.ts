@@ -91,11 +91,6 @@ export type OpenSessionOptions = SessionOutput & {
   exec: ExecFlags;
   /** The command named by the writer lock while the session holds it (default `quanta run`). */
   command?: string;
-  /**
-   * A watch's session: its raw inputs are watched, and a change is followed by another run. A quantum
-   * whose raw input changed while it ran is then left to that run, not failed (RunOptions.supersede).
-   */
-  watched?: boolean;
 };
 
 /** What a run is asked to make: a `PlanRequest` on the session's repository. */
@@ -114,6 +109,13 @@ export interface RunOptions {
   changedPaths?: readonly string[];
   /** Where this run's events go instead of the session's reporter (a run a repository server serves). */
   emit?: (event: QuantaEvent) => void;
+  /**
+   * The run is a watch's pass (engine.ts RunOptions.supersede.pass): files changed again while it
+   * runs supersede the quanta that read them (`supersede`), and so does a raw input found changed
+   * under a command, unless it is in `changedBefore` (it changed under a command in the pass before
+   * too). Any other run is never superseded: it ends as it would standalone.
+   */
+  pass?: { changedBefore: ReadonlySet<string> };
 }
 
 export interface SessionRunResult {
@@ -136,7 +138,6 @@ export class RunSession {
     private readonly exec: ExecFlags,
     private readonly emit: (body: EventBody) => void,
     private readonly reporter: Reporter | undefined,
-    private readonly watched: boolean,
   ) {}
 
   /** Checks the flags, opens the reporter and the repository (taking the writer lock). */
@@ -147,7 +148,7 @@ export class RunSession {
     const emit = reporter !== undefined ? emitterFor(reporter) : (body: EventBody) => sink!(stampEvent(body, Date.now()));
     try {
       const repo = await openRepository(options.repoRoot, { write: true, command: options.command ?? "quanta run", fsync: options.exec.fsync });
-      return new RunSession(repo, options.exec, emit, reporter, options.watched === true);
+      return new RunSession(repo, options.exec, emit, reporter);
     } catch (err) {
       await reporter?.close();
       throw err;
@@ -181,13 +182,13 @@ export class RunSession {
    */
   supersede(paths: readonly string[]): void {
     const inHand = this.inHand;
-    if (inHand === undefined) return;
+    if (inHand?.pass === undefined) return;
     const datasets = changedInputDatasets(inHand.graph, paths);
     if (datasets.length > 0) for (const listener of inHand.listeners) listener(datasets);
   }
 
-  /** The graph being executed, and the engine's listener for `supersede`. */
-  private inHand: { graph: QuantumGraph; listeners: Set<(datasets: readonly number[]) => void> } | undefined;
+  /** The graph being executed, the engine's listener for `supersede`, and whether it is a watch's pass. */
+  private inHand: { graph: QuantumGraph; listeners: Set<(datasets: readonly number[]) => void>; pass?: RunOptions["pass"] } | undefined;
 
   /**
    * What `quanta status` of `req` would say, from memory: every quantum up to date, when the last run
@@ -215,6 +216,13 @@ export class RunSession {
   }
 
   private reasons: RunResult["why"] = [];
+
+  /** The raw input files the last run found changed under its commands (RunResult.changedUnder). */
+  get lastChangedUnder(): RunResult["changedUnder"] {
+    return this.changedUnder;
+  }
+
+  private changedUnder: RunResult["changedUnder"] = { superseded: [], failed: [] };
 
   /** Aborted by `stop` while a run executes its graph. */
   private stopping: AbortController | undefined;
@@ -257,6 +265,7 @@ export class RunSession {
     if (this.running) throw new Error("internal error: a run on a session that is running one");
     this.running = true;
     this.reasons = [];
+    this.changedUnder = { superseded: [], failed: [] };
     this.stopReason = undefined;
     let counts: RunCounts | undefined;
     const journal = (this.journal = new RunJournal(allocateRunId(this.repo.root, makeRunId(Date.now()))));
@@ -347,7 +356,7 @@ export class RunSession {
     const force = readForcedTasks(req.flags.force, graph);
     // Forgotten until this run settles every quantum again: one that stops half way leaves other states.
     plan.built.states = undefined;
-    const narrow = { ...(whole && mayBeGone && { prune: { marker } }), ...(force && { force }), ...(since && !force && { since }) };
+    const narrow = { ...(whole && mayBeGone && { prune: { marker } }), ...(force && { force }), ...(since && !force && { since }), ...(options.pass && { pass: options.pass }) };
     const result = await this.execute(graph, collection, countingDropped(emit, warnings), narrow);
     plan.built.states = force ? undefined : result.states;
     if (result.exitCode === 0 && result.superseded === 0) {
@@ -453,7 +462,7 @@ export class RunSession {
     graph: QuantumGraph,
     collection: string,
     emit: (e: EventBody) => void,
-    narrow: { prune?: { marker: string }; force?: ReadonlySet<string>; since?: RunOptionsSince } = {},
+    narrow: { prune?: { marker: string }; force?: ReadonlySet<string>; since?: RunOptionsSince; pass?: RunOptions["pass"] } = {},
   ): Promise<RunResult> {
     if (this.exec.executor === "slurm") checkSlurmResources(graph, this.exec.clusterBy);
     const executor = (this.executor ??= makeExecutor(this.exec, this.repo, emit));
@@ -461,13 +470,13 @@ export class RunSession {
     const stopping = (this.stopping = new AbortController());
     interrupt.signal.addEventListener("abort", () => stopping.abort(interrupt.signal.reason), { once: true });
     if (this.stopReason !== undefined) stopping.abort(this.stopReason);
-    const inHand = (this.inHand = { graph, listeners: new Set<(datasets: readonly number[]) => void>() });
+    const inHand = (this.inHand = { graph, listeners: new Set<(datasets: readonly number[]) => void>(), pass: narrow.pass });
     const supersede = {
       listen: (onChanged: (datasets: readonly number[]) => void) => {
         inHand.listeners.add(onChanged);
         return () => inHand.listeners.delete(onChanged);
       },
-      watched: this.watched,
+      pass: narrow.pass,
     };
     let stopped = true;
     // Producers whose dropped temp outputs are needed again run first (core/temp-outputs.ts); the
@@ -494,6 +503,7 @@ export class RunSession {
         if (dropped.size > 0) result.fileBlobs = withoutBlobs(result.fileBlobs, dropped);
       }
       this.reasons = result.why;
+      this.changedUnder = result.changedUnder;
       // A run that set blobs aside leaves worker threads that still list them: start afresh too.
       stopped = stopping.signal.aborted || result.setAside > 0;
       return result;

@@ -60,6 +60,7 @@ import type { Sandbox, SandboxPool } from "./sandbox-pool.js";
 import { runShell, type SpawnerSource } from "./command-host.js";
 import type { ShellRun } from "./shell-spawner.js";
 import { claimStablePath } from "./stable-sandbox-path.js";
+import type { HeldStat } from "../store/referenced-inputs.js";
 import { isRefusedWrite, writeFailure, writing, writingSync } from "../store/write-failure.js";
 
 export interface CommandInputItem {
@@ -73,10 +74,12 @@ export interface CommandInputItem {
   /** A program (its producer's output is `executable`): placed in the sandbox as an executable copy. */
   readonly executable?: boolean;
   /**
-   * `path` is a raw file ingested by reference, not a blob: placed in the sandbox as a symbolic link
-   * (a hard link would change its ctime, which its readers compare), never removed if the command writes to it.
+   * `path` is a raw file ingested by reference, not a blob, and this is its stat when it was checked
+   * to hold its digest: placed in the sandbox as a symbolic link (a hard link would change its ctime,
+   * which its readers compare), compared with this stat after the command (a change since the check
+   * is caught too), and never removed.
    */
-  readonly referenced?: boolean;
+  readonly referenced?: HeldStat;
 }
 
 export interface CommandQuantumOptions {
@@ -103,9 +106,10 @@ export type CommandQuantumResult =
   /**
    * `stray`: processes of the command may still run (a timeout, a cancel, a spawner that died).
    * `removed`: blob files the command damaged through their links, now deleted.
-   * `inputChanged`: only raw files read by reference changed while it ran (QuantumOutcome.inputChanged).
+   * `inputChanged`: the raw files read by reference that changed while it ran, when no other input did
+   * (QuantumOutcome.inputChanged).
    */
-  | { ok: false; error: string; log: string; stray?: boolean; removed?: string[]; peakRssBytes?: number; inputChanged?: true };
+  | { ok: false; error: string; log: string; stray?: boolean; removed?: string[]; peakRssBytes?: number; inputChanged?: string[] };
 
 export async function runCommandQuantum(opts: CommandQuantumOptions): Promise<CommandQuantumResult> {
   const measured: { peakRssBytes?: number } = {};
@@ -171,8 +175,8 @@ async function runPrepared(
   // A raw file read by reference that changed: the command may have written it, or anyone else (the
   // user saving it again while a watch pass runs); its result is not kept, and nothing is removed.
   if (modified.length > 0 && modified.every((m) => m.raw === true)) {
-    const names = modified.map((m) => m.file).join(", ");
-    return { ok: false, error: `the raw input ${names} changed while the command ran (inputs are read-only); the result is not kept: the next run's ingest hashes the file again`, log, stray, inputChanged: true };
+    const files = modified.map((m) => m.file);
+    return { ok: false, error: `the raw input ${files.join(", ")} changed while the command ran (by another process, or by the command, which must not write to its inputs); the result is not kept: the next run's ingest hashes the file again`, log, stray, inputChanged: files };
   }
   if (modified.length > 0) {
     // The blob no longer holds the bytes its name promises: remove it, so that nothing trusts it.
@@ -362,7 +366,7 @@ function prepareSandbox(
     inputs[name] = items.map((item, index) => {
       if (unplaced && item.bytes === undefined && item.executable !== true && item.path !== "") {
         const path = absolute(item.path);
-        noteReadInPlace(path, linked, item.referenced === true);
+        noteReadInPlace(path, linked, item.referenced);
         own![index] = path;
         return path;
       }
@@ -378,7 +382,7 @@ function prepareSandbox(
       }
       const to = join(sandbox.path, relPath);
       if (item.executable === true || connection.executable === true) writeExecutableInput(item, to);
-      else if (item.referenced === true) linkReferencedInput(item.path, to, linked);
+      else if (item.referenced !== undefined) linkReferencedInput(item.path, to, linked, item.referenced);
       else if (item.bytes === undefined) linkInput(item.path, to, linked, sandbox.pool);
       else if (rewrites) writePrivateInput(sandbox, name, to, item.bytes, spare);
       else writes.push([to, item.bytes]);
@@ -511,21 +515,24 @@ function linkInput(from: string, to: string, links: LinkedFiles, pool: SandboxPo
  * it was hashed; see store/referenced-inputs.ts). It is checked after the command like a linked blob,
  * and a command that wrote to it fails, naming it; the user's file is never removed.
  */
-function linkReferencedInput(from: string, to: string, links: LinkedFiles): void {
+function linkReferencedInput(from: string, to: string, links: LinkedFiles, held: HeldStat): void {
   writingSync(to, () => symlinkSync(from, to));
-  if (links.checked.has(from)) return;
-  const st = statSync(from);
-  links.checked.set(from, { file: from, spare: false, raw: true, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+  if (!links.checked.has(from)) links.checked.set(from, { file: from, spare: false, raw: true, ...held });
 }
 
 /**
  * A dataset's file a command reads where it is (`{inputs.X.paths}`): checked after the command as a
- * linked one. `raw`: a raw file ingested by reference, the user's own, never removed.
+ * linked one. `raw`: a raw file ingested by reference, the user's own, never removed, with its stat
+ * when it was checked (CommandInputItem.referenced).
  */
-function noteReadInPlace(path: string, links: LinkedFiles, raw: boolean): void {
+function noteReadInPlace(path: string, links: LinkedFiles, raw: HeldStat | undefined): void {
   if (links.checked.has(path)) return;
+  if (raw !== undefined) {
+    links.checked.set(path, { file: path, spare: false, raw: true, ...raw });
+    return;
+  }
   const st = statSync(path);
-  links.checked.set(path, { file: path, spare: false, ...(raw ? { raw: true } : {}), ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+  links.checked.set(path, { file: path, spare: false, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
 }
 
 /** A private copy of an input, for a file system without hard links to it; never over a file. */
@@ -599,11 +606,11 @@ function findModifiedInputs(linked: Iterable<LinkedFile>): LinkedFile[] {
   const modified: LinkedFile[] = [];
   for (const l of linked) {
     const st = statSync(l.file, { throwIfNoEntry: false });
-    // Another file under the blob's name: another writer put the same bytes there meanwhile, and it is
-    // not the file this command could write to.
-    if (st !== undefined && st.ino !== l.ino) continue;
+    // Another file under a blob's name: another writer put the same bytes there meanwhile, and it is
+    // not the file this command could write to. Under a raw file's name, it is the file saved again.
+    if (st !== undefined && st.ino !== l.ino && l.raw !== true) continue;
     // Not ctime: other quanta linking the same blob change it.
-    if (!st || st.size !== l.size || st.mtimeMs !== l.mtimeMs) modified.push(l);
+    if (!st || st.ino !== l.ino || st.size !== l.size || st.mtimeMs !== l.mtimeMs) modified.push(l);
   }
   return modified;
 }

@@ -71,11 +71,13 @@ export interface RunOptions {
   supersede?: {
     listen(onChanged: (datasets: readonly number[]) => void): () => void;
     /**
-     * The run is a watch's pass, whose raw inputs are watched: a quantum whose raw input changed under
-     * it (QuantumOutcome.inputChanged) is superseded as a reported change would make it (the watcher
-     * reports the change, and the next pass redoes it). In any other run it fails.
+     * The run is a watch's pass: a quantum whose raw input files changed while it ran
+     * (QuantumOutcome.inputChanged) is superseded, as a reported change makes it, unless one of them
+     * changed under a command in the pass before too (`changedBefore`: a command that writes to its
+     * own input), which fails it as any other run does. The files are in the result either way
+     * (RunResult.changedUnder): the watch runs the next pass for them, seen by its watcher or not.
      */
-    watched?: boolean;
+    pass?: { changedBefore: ReadonlySet<string> };
   };
   /**
    * The previous run over this same graph settled every quantum (ran or up to date) and left the
@@ -117,6 +119,8 @@ export interface RunResult {
   fileBlobs: ShardedBlobs;
   /** How many quanta were superseded (RunOptions.supersede): the run is not complete without them. */
   superseded: number;
+  /** Raw input files that changed while a quantum read them (QuantumOutcome.inputChanged), by what became of it. */
+  changedUnder: ChangedUnder;
   /** Every dataset's digest at the end, when every quantum ran or was up to date (see RunOptions.since). */
   states?: DatasetStates;
   /** The first few quanta started, each with the reasons it had to run (what a watch shows between passes). */
@@ -126,6 +130,13 @@ export interface RunResult {
    * list them as present (their own listings): a session starts the next run on a fresh executor.
    */
   setAside: number;
+}
+
+export interface ChangedUnder {
+  /** Its quantum was superseded (RunOptions.supersede.pass). */
+  superseded: string[];
+  /** Its quantum failed. */
+  failed: string[];
 }
 
 const PACKAGES: Record<string, string> = { quanta: QUANTA_VERSION, node: process.version };
@@ -488,14 +499,11 @@ class GraphRun {
       if (wasRunning) this.interrupted.stopped.push(this.ref(id));
       return;
     }
-    // Superseded (an input changed again): not recorded, left to the next pass.
-    if (!outcome.ok && (outcome.cancelled || outcome.inputChanged) && this.superseded.has(id)) {
-      this.settleSuperseded(id);
-      return;
-    }
-    // Its raw input changed under it before the watcher said so: superseded all the same.
-    if (!outcome.ok && outcome.inputChanged && this.opts.supersede?.watched) {
-      this.supersedeQuanta([id]);
+    // A raw input changed while it ran: left to the next pass, or failed (below).
+    if (!outcome.ok && outcome.inputChanged !== undefined) {
+      if (this.leftToNextPass(id, outcome, outcome.inputChanged)) return;
+    } else if (!outcome.ok && outcome.cancelled && this.superseded.has(id)) {
+      // Superseded (an input changed again): not recorded, left to the next pass.
       this.settleSuperseded(id);
       return;
     }
@@ -507,7 +515,7 @@ class GraphRun {
     }
     // A corrupt input is set aside at once; a retry would read it again, so there is none.
     if (!outcome.ok && outcome.corrupt !== undefined) this.quarantine(outcome.corrupt);
-    else if (!outcome.ok && job.attempt <= this.opts.retries && !this.stopping && !outcome.inputChanged) {
+    else if (!outcome.ok && job.attempt <= this.opts.retries && !this.stopping && outcome.inputChanged === undefined) {
       this.opts.emit({ event: "quantum-retrying", ...this.ref(id), attempt: job.attempt + 1, error: outcome.error });
       this.start({ ...job, attempt: job.attempt + 1 }, { key: done.key, manifest: done.manifest, reasons: done.reasons });
       return;
@@ -677,7 +685,7 @@ class GraphRun {
     const fileBlobs = since?.fileBlobs !== undefined ? addBlobs(since.fileBlobs, this.resolver.outputDigests(inFile, since.states)) : shardBlobs(this.resolver.outputDigests(inFile));
     const complete = exitCode === 0 && this.supersededCount === 0 && this.quarantined.size === 0 && counts.failed + counts.blocked === 0;
     const states = complete ? this.resolver.datasetStates() : undefined;
-    return { counts, tasks, exitCode, durationMs, fileBlobs, setAside: this.quarantined.size, superseded: this.supersededCount, why: this.why, ...(states && { states }) };
+    return { counts, tasks, exitCode, durationMs, fileBlobs, setAside: this.quarantined.size, superseded: this.supersededCount, changedUnder: this.changedUnder, why: this.why, ...(states && { states }) };
   }
 
   private countNotStarted(): number {
@@ -707,6 +715,27 @@ class GraphRun {
     const handed = [...this.submitted.keys()].filter((id) => this.superseded.has(id));
     if (handed.length > 0) this.opts.executor.cancel(handed);
   }
+
+  /**
+   * A quantum whose raw input `files` changed while it ran, in a watch's pass (RunOptions.supersede):
+   * superseded with its descendants, unless a file changed under a command in the pass before too.
+   * False when it fails instead (in any other run too), its error saying so.
+   */
+  private leftToNextPass(id: number, outcome: { error: string }, files: readonly string[]): boolean {
+    const pass = this.opts.supersede?.pass;
+    const again = pass !== undefined && files.some((f) => pass.changedBefore.has(f));
+    if (pass === undefined || again) {
+      this.changedUnder.failed.push(...files);
+      if (again) outcome.error += "; it changed while the command ran in the pass before too: does the command write to it?";
+      return false;
+    }
+    this.changedUnder.superseded.push(...files);
+    this.supersedeQuanta([id]);
+    this.settleSuperseded(id);
+    return true;
+  }
+
+  private readonly changedUnder: ChangedUnder = { superseded: [], failed: [] };
 
   /** A superseded quantum leaves the walk unrecorded and unsettled (its task does not finish in this run). */
   private settleSuperseded(id: number): void {

@@ -108,12 +108,13 @@ export type QuantumOutcome =
        */
       repositoryError?: { message: string; hint?: string };
       /**
-       * A raw file read by reference changed after it was ingested, before or while the quantum read
-       * it: neither the quantum's failure nor the repository's, and the next run's ingest hashes the
-       * file again. A watch pass counts the quantum superseded (the watcher reports the change, and the
-       * next pass redoes it); a one-shot run fails it, with no retry (it would read the same file).
+       * Raw files read by reference (their paths) that changed after they were ingested, before or
+       * while the quantum read them: neither the quantum's failure nor the repository's, and the next
+       * run's ingest hashes them again. A watch's pass leaves the quantum to the next pass
+       * (RunOptions.supersede in engine.ts); any other run fails it, with no retry (it would read the
+       * same files).
        */
-      inputChanged?: true;
+      inputChanged?: string[];
       /** Cancelled (`QuantumExecutor.cancel` or `stop`) before it could end by itself. */
       cancelled?: true;
       startedAt: number;

@@ -18,7 +18,7 @@ import type { JobInputItem, OutputBlob, QuantumJob, QuantumOutcome } from "./qua
 import { blobDigestSize, type BlobDigest } from "../core/digest.js";
 import { encodeDataId } from "../core/data-id.js";
 import { RepositoryError } from "../core/errors.js";
-import { referencedFileHolds } from "../store/referenced-inputs.js";
+import { referencedFileHolds, type HeldStat } from "../store/referenced-inputs.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -153,7 +153,7 @@ export async function loadJobModule(job: QuantumJob): Promise<void> {
 
 type Result =
   | { ok: true; outputs: Record<string, OutputBlob>; noWork: boolean; log: string; peakRssBytes?: number; unsynced?: true; bytes?: [BlobDigest, Uint8Array][]; discovered?: Record<string, string[]> }
-  | { ok: false; error: string; log: string; peakRssBytes?: number; corrupt?: BlobDigest[]; inputChanged?: true };
+  | { ok: false; error: string; log: string; peakRssBytes?: number; corrupt?: BlobDigest[]; inputChanged?: string[] };
 
 /** Runs a module task's quantum: synchronously when its module is loaded and its `run` is synchronous. */
 function runModule(job: QuantumJob, blobs: BlobStore): Result | Promise<Result> {
@@ -239,8 +239,8 @@ async function runCommand(job: QuantumJob, blobs: BlobStore, control: JobControl
     const inputs: Record<string, CommandInputItem[]> = {};
     for (const [name, input] of Object.entries(job.inputs)) {
       inputs[name] = input.multiple
-        ? await Promise.all(input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension, executable: i.executable, referenced: i.reference !== undefined })))
-        : input.items.map((i) => ({ path: i.path ?? "", bytes: i.bytes, dataId: i.dataId, extension: i.extension, executable: i.executable, referenced: i.reference !== undefined }));
+        ? await Promise.all(input.items.map(async (i) => ({ path: i.bytes ? await blobs.materialize(i.digest, i.bytes) : i.path!, dataId: i.dataId, extension: i.extension, executable: i.executable, referenced: damaged.heldStat(i) })))
+        : input.items.map((i) => ({ path: i.path ?? "", bytes: i.bytes, dataId: i.dataId, extension: i.extension, executable: i.executable, referenced: damaged.heldStat(i) }));
     }
     const r = await runCommandQuantum({ task: job.task, dataId: job.dataId, inputs, sandbox, spawners: host, timeoutMs: job.task.timeoutMs, launch: control.launch, signal: control.signal });
     reuse = r.ok || r.stray !== true;
@@ -286,6 +286,8 @@ class InputDamage {
   private readonly problems: string[] = [];
   private readonly digests: BlobDigest[] = [];
   private readonly changed: string[] = [];
+  /** The files of `changed`. */
+  private readonly changedFiles: string[] = [];
 
   /** A raw file's bytes, read and hashed; an empty array when it is gone or changed (noted). */
   readReference(connection: string, item: JobInputItem, blobs: BlobStore): Uint8Array {
@@ -302,14 +304,23 @@ class InputDamage {
 
   /** Whether a raw file still holds its digest (its stat compared, its bytes hashed only when that differs). */
   checkReference(connection: string, item: JobInputItem, blobs: BlobStore): Uint8Array {
-    const status = referencedFileHolds(item.path!, item.reference!, item.digest, blobs.hasher);
+    const { status, held } = referencedFileHolds(item.path!, item.reference!, item.digest, blobs.hasher);
     if (status !== "ok") this.noteChanged(connection, item, status);
+    else this.held.set(item, held!);
     return EMPTY;
   }
+
+  /** The stat of a raw file `checkReference` found to hold its digest. */
+  heldStat(item: JobInputItem): HeldStat | undefined {
+    return this.held.get(item);
+  }
+
+  private readonly held = new Map<JobInputItem, HeldStat>();
 
   private noteChanged(connection: string, item: JobInputItem, status: "missing" | "changed"): void {
     const what = status === "missing" ? "is missing" : "changed since it was ingested";
     this.changed.push(`input ${connection} (${encodeDataId(item.dataId)}): the file ${item.path} ${what}`);
+    this.changedFiles.push(item.path!);
   }
 
   /**
@@ -332,7 +343,7 @@ class InputDamage {
   }
 
   result(): Result {
-    if (this.digests.length === 0) return { ok: false, error: `${this.changed.join("; ")}: run again (its ingest hashes the file again)`, log: "", inputChanged: true };
+    if (this.digests.length === 0) return { ok: false, error: `${this.changed.join("; ")}: run again (its ingest hashes the file again)`, log: "", inputChanged: this.changedFiles };
     const error = `${[...this.changed, ...this.problems].join("; ")}; it is set aside in the repository's quarantine/ and the results computed from it are dropped: run again to recompute it`;
     // No log: the quantum never ran, and a reporter prints the error and then the log's tail (the same text twice).
     return { ok: false, error, log: "", corrupt: this.digests };

@@ -120,15 +120,26 @@ export function referenceError(path: string, status: Exclude<ReferenceStatus, "o
   return error;
 }
 
-/** Whether the file at `path` holds `digest`: its stat as the state says (free), else its bytes hashed. */
-export function referencedFileHolds(path: string, state: Pick<FileState, "size" | "mtimeMs" | "ctimeMs" | "ino" | "dev">, digest: BlobDigest, hasher: StoreHasher): ReferenceStatus {
+/** The stat of a file a reader found to hold its digest: the reader's check after reading compares with it. */
+export interface HeldStat {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/**
+ * Whether the file at `path` holds `digest`: its stat as the state says (free), else its bytes hashed;
+ * with the stat taken before, when it does (`held`).
+ */
+export function referencedFileHolds(path: string, state: Pick<FileState, "size" | "mtimeMs" | "ctimeMs" | "ino" | "dev">, digest: BlobDigest, hasher: StoreHasher): { status: ReferenceStatus; held?: HeldStat } {
   const st = statSync(path, { throwIfNoEntry: false });
-  if (st === undefined) return "missing";
-  if (state.mtimeMs !== -1 && st.size === state.size && st.mtimeMs === state.mtimeMs && st.ctimeMs === state.ctimeMs && st.ino === state.ino && st.dev === state.dev) return "ok";
+  if (st === undefined) return { status: "missing" };
+  const held = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+  if (state.mtimeMs !== -1 && st.size === state.size && st.mtimeMs === state.mtimeMs && st.ctimeMs === state.ctimeMs && st.ino === state.ino && st.dev === state.dev) return { status: "ok", held };
   try {
-    return hashFileSync(path, hasher) === digest ? "ok" : "changed";
+    return hashFileSync(path, hasher) === digest ? { status: "ok", held } : { status: "changed" };
   } catch {
-    return "missing";
+    return { status: "missing" };
   }
 }
 

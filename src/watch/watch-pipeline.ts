@@ -37,7 +37,7 @@ export interface WatchRequest extends RunRequest {
 }
 
 export async function watchPipeline(req: WatchRequest): Promise<number> {
-  const session = await RunSession.open({ repoRoot: req.repoRoot, exec: req.exec, output: req.output, command: "quanta watch", watched: true });
+  const session = await RunSession.open({ repoRoot: req.repoRoot, exec: req.exec, output: req.output, command: "quanta watch" });
   const watch = new WatchDriver(req, session);
   let server: RepositoryServer | undefined;
   try {
@@ -66,10 +66,7 @@ class WatchDriver {
     private readonly req: WatchRequest,
     private readonly session: RunSession,
   ) {
-    this.watcher = new ChokidarWatcher((change) => {
-      this.kinds.set(change.path, mergeKinds(this.kinds.get(change.path), change.kind));
-      this.feed({ kind: "changed", paths: [change.path], at: Date.now() });
-    });
+    this.watcher = new ChokidarWatcher((change) => this.changed(change.path, change.kind));
   }
 
   /** Watches, runs the first pass, and follows changes until told to quit; the exit code. */
@@ -140,6 +137,11 @@ class WatchDriver {
     return mine;
   }
 
+  private changed(path: string, kind: FileChangeKind): void {
+    this.kinds.set(path, mergeKinds(this.kinds.get(path), kind));
+    this.feed({ kind: "changed", paths: [path], at: Date.now() });
+  }
+
   private feed(input: WatchInput): void {
     this.apply(stepWatch(this.state, input, this.req.debounceMs));
   }
@@ -186,7 +188,8 @@ class WatchDriver {
     let why: string[] = [];
     try {
       if (paths.some((p) => this.pipelineFiles.has(p))) this.targetsStale = true;
-      const result = await this.session.run(this.req, paths.length > 0 ? { changedPaths: paths } : {}).catch((err: unknown) => {
+      const pass = { changedBefore: this.changedUnder };
+      const result = await this.session.run(this.req, paths.length > 0 ? { changedPaths: paths, pass } : { pass }).catch((err: unknown) => {
         if (this.report(err)) return undefined;
         throw err;
       });
@@ -194,6 +197,11 @@ class WatchDriver {
         why = this.session.lastReasons.map((r) => `${r.dataId === "" ? r.task : `${r.task}@${r.dataId}`}: ${r.reasons.join("; ")}`);
         interrupted = result.exitCode === INTERRUPTED_EXIT_CODE;
       }
+      // Raw inputs found changed under a command: the next pass, which redoes the quanta left to it,
+      // follows whether or not the watcher saw the change (a write from another host of a shared file system).
+      const under = this.session.lastChangedUnder;
+      this.changedUnder = new Set([...under.superseded, ...under.failed]);
+      for (const path of under.superseded) this.changed(path, "changed");
       // After a pass that failed too: the file that fixes it may be one the watch does not watch yet.
       if (this.targetsStale && !interrupted) await this.updateTargets();
     } catch (err) {
@@ -251,6 +259,8 @@ class WatchDriver {
   private lastTargets: WatchTargets | undefined;
   /** The change the last pass read, as `watch-waiting` shows it. */
   private lastChange: { paths: string[]; more: number; time: number } | undefined;
+  /** The raw input files the last pass found changed under its commands (RunOptions.pass). */
+  private changedUnder: ReadonlySet<string> = new Set();
   /** How each path changed since the pass that last read it. */
   private readonly kinds = new Map<string, FileChangeKind>();
 

@@ -256,6 +256,38 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     expect(existsSync(join(dir, "blob"))).toBe(false);
   });
 
+  /** A raw file ingested by reference, as a command gets it: with its stat when it was checked. */
+  const rawInput = (path: string, held = statSync(path)) => ({ path, dataId: { visit: 1 }, referenced: { ino: held.ino, size: held.size, mtimeMs: held.mtimeMs } });
+
+  it("a raw input read by reference that changed while the command ran: the result is not kept, the file is named and left as it is, whoever wrote it", async () => {
+    const dir = makeInputs({ raw: "original\n" });
+    const file = join(dir, "raw");
+    const expected = { ok: false, inputChanged: [file], error: `the raw input ${file} changed while the command ran (by another process, or by the command, which must not write to its inputs); the result is not kept: the next run's ingest hashes the file again` };
+    // Written through the link, and through {inputs.X.paths}.
+    for (const command of ["echo extra >> {inputs.src}; cp {inputs.src} {outputs.out}", "xargs sh -c 'echo extra >> \"$0\"' < {inputs.src.paths}; : > {outputs.out}"]) {
+      writeFileSync(file, "original\n");
+      const result = await runIn(spawner, { task: commandTask(command), dataId: { visit: 1 }, inputs: { src: [rawInput(file)] } });
+      expect(result).toMatchObject(expected);
+      expect(readFileSync(file, "utf8")).toBe("original\nextra\n");
+    }
+    // Saved again by a rename, with the same size and mtime (an editor's save): only its inode tells.
+    writeFileSync(file, "original\n");
+    const save = `cp -p {inputs.src} ${join(dir, "saved")} && mv ${join(dir, "saved")} ${file}; : > {outputs.out}`;
+    expect(await runIn(spawner, { task: commandTask(save), dataId: { visit: 1 }, inputs: { src: [rawInput(file)] } })).toMatchObject(expected);
+  });
+
+  it("a raw input is compared after the command with its stat when it was checked, not when it was linked: a change between the two is caught", async () => {
+    const dir = makeInputs({ raw: "original\n" });
+    const file = join(dir, "raw");
+    const checked = statSync(file);
+    writeFileSync(file, "changed after the check, before the link\n");
+    const result = await runIn(spawner, { task: commandTask("cp {inputs.src} {outputs.out}"), dataId: { visit: 1 }, inputs: { src: [rawInput(file, checked)] } });
+    expect(result).toMatchObject({ ok: false, inputChanged: [file] });
+    // Unchanged since its check: the command's result is kept.
+    const kept = await runIn(spawner, { task: commandTask("cp {inputs.src} {outputs.out}"), dataId: { visit: 1 }, inputs: { src: [rawInput(file)] } });
+    expect(kept.ok).toBe(true);
+  });
+
   it("19.4 a gather named only as {inputs.X.paths} reads its datasets where they are: nothing is placed in its sandbox", async () => {
     const dir = makeInputs({ a: "one\n", b: "two\n", c: "ten\n" });
     const task = commandTask("xargs cat < {inputs.parts.paths} > {outputs.out}; find inputs -type f | sort >> {outputs.out}; cat {inputs.parts.paths} >> {outputs.out}", {

@@ -40,12 +40,13 @@ interface Run {
 }
 
 /** Plans chain.yaml over the repository (ingesting its inputs) and runs the graph on `executor`. */
-async function run(executor: QuantumExecutor, opts: { config?: string[]; retries?: number; failFast?: boolean; order?: (ready: number[]) => number[] } = {}): Promise<Run> {
+async function run(executor: QuantumExecutor, opts: { config?: string[]; retries?: number; failFast?: boolean; order?: (ready: number[]) => number[]; pass?: { changedBefore: ReadonlySet<string> } } = {}): Promise<Run> {
   const events: EventBody[] = [];
   const emit = (e: EventBody) => events.push(e);
   const request = { repoRoot: fx.repo, pipelineFile: join(fx.dir, "chain.yaml"), targets: [], flags: { bind: [], config: opts.config ?? [] } };
   const plan = await planPipeline(request, repo, emit);
-  const result = await runGraph({ graph: plan.graph, repo, collection: plan.collection, executor, emit, retries: opts.retries ?? 0, failFast: opts.failFast ?? false, order: opts.order });
+  const supersede = opts.pass && { listen: () => () => undefined, pass: opts.pass };
+  const result = await runGraph({ graph: plan.graph, repo, collection: plan.collection, executor, emit, retries: opts.retries ?? 0, failFast: opts.failFast ?? false, order: opts.order, ...(supersede && { supersede }) });
   const names = (kind: string, pick: (e: EventBody) => boolean = () => true) =>
     events
       .filter((e) => e.event === kind && pick(e))
@@ -121,6 +122,36 @@ describe("15.4 the engine on a fake executor", () => {
     expect(r.blocked).toEqual(["parity@item=4", "total"]);
     const failure = r.events.find((e) => e.event === "quantum-failed") as { attempt: number };
     expect(failure.attempt).toBe(3);
+  });
+
+  it("a raw input changed under a quantum: it fails, unretried, in a run; in a watch's pass it and its descendants are left to the next pass, unless the file changed under a command in the pass before too", async () => {
+    const file = join(fx.dir, "data", "raw-2.txt");
+    const changing = (attempts: number[]) => fake({ inputChangedOn: (task, dataId, attempt) => (task === "double" && dataId === "item=2" && attempts.includes(attempt) ? [file] : undefined) });
+    // A run: failed (not retried: it would read the same file), its descendants blocked.
+    const oneShot = changing([1, 2, 3]);
+    const failed = await run(oneShot, { retries: 2 });
+    expect(oneShot.cluster.ran.filter((q) => q.startsWith("double@item=2"))).toEqual(["double@item=2#1"]);
+    expect(failed.failed).toEqual(["double@item=2"]);
+    expect(failed.blocked).toEqual(["parity@item=2", "total"]);
+    expect(failed.result).toMatchObject({ exitCode: 1, superseded: 0, changedUnder: { superseded: [], failed: [file] } });
+
+    // A watch's pass: superseded with its descendants, nothing failed or blocked, exit 0.
+    const pass = await run(changing([1]), { pass: { changedBefore: new Set() } });
+    expect([pass.failed, pass.blocked]).toEqual([[], []]);
+    expect(pass.result).toMatchObject({ exitCode: 0, superseded: 3, changedUnder: { superseded: [file], failed: [] } });
+    expect(pass.result.states).toBeUndefined();
+    expect(pass.events.find((e) => e.event === "run-finished")).toMatchObject({ superseded: 3 });
+
+    // The file changed under the command in the pass before too: a command that writes to its input fails.
+    const again = await run(changing([1]), { pass: { changedBefore: new Set([file]) } });
+    expect(again.failed).toEqual(["double@item=2"]);
+    expect(again.events.find((e) => e.event === "quantum-failed")).toMatchObject({ error: `the raw input ${file} changed while the command ran; it changed while the command ran in the pass before too: does the command write to it?` });
+    expect(again.result).toMatchObject({ exitCode: 1, superseded: 0, changedUnder: { superseded: [], failed: [file] } });
+
+    // The next run redoes exactly what was left.
+    const next = await run(fake());
+    expect(next.ran).toEqual(["double@item=2", "parity@item=2", "total"]);
+    expect(next.result.exitCode).toBe(0);
   });
 
   it("15.4 no work: a quantum that finds nothing to do leaves its consumer nothing to do, and the gather goes on without it", async () => {

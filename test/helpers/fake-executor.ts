@@ -22,6 +22,8 @@ export interface FakeExecutorOptions {
   queued?: number;
   /** The error of a quantum that fails on this attempt, or undefined when it succeeds. */
   failOn?: (task: string, dataId: string, attempt: number) => string | undefined;
+  /** The raw input files found changed under a quantum on this attempt (QuantumOutcome.inputChanged), or undefined. */
+  inputChangedOn?: (task: string, dataId: string, attempt: number) => string[] | undefined;
   /** Quanta that find nothing to do. */
   noWorkOn?: (task: string, dataId: string) => boolean;
   /**
@@ -142,6 +144,8 @@ export class FakeExecutor implements QuantumExecutor {
     this.cluster.ran.push(`${job.task.label}@${dataId}#${job.attempt}`);
     const error = this.opts.failOn?.(job.task.label, dataId, job.attempt);
     if (error !== undefined) return { ok: false, error, log: `${error}\n`, startedAt, finishedAt: Date.now() };
+    const changed = this.opts.inputChangedOn?.(job.task.label, dataId, job.attempt);
+    if (changed !== undefined) return { ok: false, error: `the raw input ${changed.join(", ")} changed while the command ran`, log: "", startedAt, finishedAt: Date.now(), inputChanged: changed };
     if (this.opts.noWorkOn?.(job.task.label, dataId)) return { ok: true, outputs: {}, noWork: true, log: "", startedAt, finishedAt: Date.now() };
     const outputs: Record<string, OutputBlob> = {};
     for (const connection of Object.keys(job.task.outputs)) {

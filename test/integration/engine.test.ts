@@ -209,7 +209,7 @@ describe("failures", () => {
       join(fx.dir, "scribble.yaml"),
       [
         "dimensions: { item: int }",
-        'inputs: { raw: { path: "data/raw-{item}.txt", storage: text } }',
+        'inputs: { raw: { path: "data/raw-{item}.txt", storage: text, transfer: copy } }',
         "tasks:",
         "  scribble:",
         '    command: "echo extra >> {inputs.src} && cp {inputs.src} {outputs.out}"',
@@ -218,8 +218,8 @@ describe("failures", () => {
         "    outputs: { out: { type: scribbled, dimensions: [item], storage: text } }",
       ].join("\n") + "\n",
     );
-    // Inputs larger than 4 KiB are blob files, linked into the sandbox. The command writes through its
-    // link to the blob: the quantum fails, saying so, and the damaged blob is removed rather than trusted.
+    // Copied inputs larger than 4 KiB are blob files, linked into the sandbox. The command writes through
+    // its link to the blob: the quantum fails, saying so, and the damaged blob is removed rather than trusted.
     for (let i = 1; i <= N; i++) writeFileSync(join(fx.dir, "data", `raw-${i}.txt`), `${i}\n`.padEnd(5000, " "));
     const run = await runCli(["run", "scribble.yaml", "--repo", "repo", "--json", "-j", "1"], { cwd: fx.dir });
     expect(run.code).toBe(1);

@@ -1,8 +1,8 @@
 /**
  * A raw input read by reference that changes while its quantum's command runs. Who wrote it cannot be
  * told (the command, or the user saving the file again): the result is not kept, the error does not
- * blame the command, and nothing is retried. A one-shot run fails the quantum; a watch's pass leaves
- * it to the next pass (counted superseded), which the watcher's report of the change starts.
+ * blame the command, and nothing is retried. A run fails the quantum, a run a watch serves too; a
+ * watch's pass leaves it to the next pass (counted superseded), which follows at once.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,14 +11,14 @@ import type { QuantaEvent } from "../../src/core/events.js";
 import { makeTempDir, runCli } from "../helpers/cli.js";
 import { ran, Watch } from "../helpers/watch-process.js";
 
-// `upper` appends to item 1's raw file the first time it runs (the marker file says it did).
+// Once `arm` exists, `upper` appends to item 1's raw file the first time it runs (`touched` says it did).
 const pipeline = (dir: string) => `
 dimensions: { item: int }
 inputs:
   src: { path: "data/src-{item}.txt", storage: file }
 tasks:
   upper:
-    command: "tr a-z A-Z < {inputs.src} > {outputs.out}; if grep -q one {inputs.src} && [ ! -e ${dir}/touched ]; then touch ${dir}/touched; echo more >> ${dir}/data/src-1.txt; fi"
+    command: "tr a-z A-Z < {inputs.src} > {outputs.out}; if grep -q one {inputs.src} && [ -e ${dir}/arm ] && [ ! -e ${dir}/touched ]; then touch ${dir}/touched; echo more >> ${dir}/data/src-1.txt; fi"
     dimensions: [item]
     inputs: { src: { type: src, dimensions: [item], storage: file } }
     outputs: { out: { type: upper, dimensions: [item], storage: file } }
@@ -39,6 +39,8 @@ beforeEach(() => {
   writeFileSync(join(dir, "data", "src-1.txt"), "one\n");
   writeFileSync(join(dir, "data", "src-2.txt"), "two\n");
 });
+const arm = () => writeFileSync(join(dir, "arm"), "");
+const CHANGED = (file: string) => `the raw input ${file} changed while the command ran (by another process, or by the command, which must not write to its inputs); the result is not kept: the next run's ingest hashes the file again`;
 afterEach(() => {
   if (watch && watch.child.exitCode === null) watch.child.kill("SIGKILL");
   watch = undefined;
@@ -57,6 +59,7 @@ async function outputs(repo: string): Promise<string[]> {
 
 describe("a raw input changed while its command runs", () => {
   it("a one-shot run fails the quantum, naming the file, without blaming the command or retrying; the file is left as it is and the next run takes it", async () => {
+    arm();
     const r = await runCli(["run", "chain.yaml", "--repo", "repo", "--json", "--retries", "2", "-j", "1"], { cwd: dir });
     expect(r.code, r.stderr).toBe(1);
     const all = events(r.stdout);
@@ -64,7 +67,7 @@ describe("a raw input changed while its command runs", () => {
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ task: "upper", dataId: "item=1" });
     const error = (failed[0] as Extract<QuantaEvent, { event: "quantum-failed" }>).error;
-    expect(error).toBe(`the raw input ${join(dir, "data", "src-1.txt")} changed while the command ran (inputs are read-only); the result is not kept: the next run's ingest hashes the file again`);
+    expect(error).toBe(CHANGED(join(dir, "data", "src-1.txt")));
     expect(all.filter((e) => e.event === "quantum-retrying")).toEqual([]);
     expect(ran(all)).toEqual(["reverse@item=2", "upper@item=2"]);
     expect(readFileSync(join(dir, "data", "src-1.txt"), "utf8")).toBe("one\nmore\n");
@@ -78,6 +81,7 @@ describe("a raw input changed while its command runs", () => {
   });
 
   it("a watch's pass leaves the quantum and its descendants to the next pass (superseded, exit 0, nothing failed), which the change starts", async () => {
+    arm();
     watch = new Watch(dir, ["-j", "1"]);
     // The first pass ends with the change pending, so the next follows at once: the events are taken,
     // and cut into passes at each watch-changed, until a pass has run item 1's chain.
@@ -97,6 +101,27 @@ describe("a raw input changed while its command runs", () => {
     expect(ran(second)).toEqual(["reverse@item=1", "upper@item=1"]);
     expect(second.find((e) => e.event === "run-finished")).toMatchObject({ exitCode: 0 });
 
+    const clean = await runCli(["run", "chain.yaml", "--repo", "clean-repo", "--json"], { cwd: dir });
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(await outputs("repo")).toEqual(await outputs("clean-repo"));
+    watch.child.kill("SIGTERM");
+    expect(await watch.exit()).toBe(0);
+  }, 60_000);
+
+  it("a run a watch serves (another terminal's `quanta run`) fails the quantum as it would standalone, and the watch's next pass redoes it", async () => {
+    watch = new Watch(dir, ["-j", "1"]);
+    expect(ran(await watch.nextPass())).toHaveLength(4);
+    arm();
+    const served = await runCli(["run", "chain.yaml", "--repo", "repo", "--json", "--force", "upper"], { cwd: dir });
+    expect(served.code, served.stderr).toBe(1);
+    const all = events(served.stdout);
+    expect(all.filter((e) => e.event === "quantum-failed")).toMatchObject([{ task: "upper", dataId: "item=1", error: CHANGED(join(dir, "data", "src-1.txt")) }]);
+    expect(all.find((e) => e.event === "run-finished")).not.toHaveProperty("superseded");
+
+    // The watcher saw the write: its pass redoes item 1's chain on the new content.
+    let pass: QuantaEvent[] = [];
+    while (!ran(pass).includes("upper@item=1")) pass = await watch.nextPass();
+    expect(ran(pass)).toEqual(["reverse@item=1", "upper@item=1"]);
     const clean = await runCli(["run", "chain.yaml", "--repo", "clean-repo", "--json"], { cwd: dir });
     expect(clean.code, clean.stderr).toBe(0);
     expect(await outputs("repo")).toEqual(await outputs("clean-repo"));
