@@ -50,7 +50,7 @@ import { buildPlan, emitPlanWarnings, preparePlan, type PlanRequest } from "./pl
 import { countDroppedQuanta, type PlanWarning } from "../core/plan-warning.js";
 import { inputCollectionOf } from "../core/input-collection.js";
 import { unfinishedSlurmBatches } from "../exec/slurm/submission-journal.js";
-import { lastRunFingerprint, runFingerprint, upToDateStamp, vanishedStampName, writeRunStamp, type RunStamp } from "./stamps.js";
+import { lastRunFingerprint, runFingerprint, stampedFilesPresent, upToDateStamp, vanishedStampName, writeRunStamp, type RunStamp } from "./stamps.js";
 import { writeLastRun } from "./last-run.js";
 import { runStatesText, sinceStampedRun, stampedGraph } from "./since-stamped-run.js";
 import { describePlan, makeRunId, RunJournal } from "../core/run-journal.js";
@@ -192,8 +192,8 @@ export class RunSession {
 
   /**
    * What `quanta status` of `req` would say, from memory: every quantum up to date, when the last run
-   * of the session was of the same plan, settled every quantum, and nothing was reported changed since
-   * (a watch that is idle). Undefined otherwise: the caller works it out as a standalone status does.
+   * of the session was of the same plan, settled every quantum, nothing was reported changed since
+   * (a watch that is idle), and its outputs' blob files are all there. Undefined otherwise: the caller works it out as a standalone status does.
    * The events are the plan's warnings, its `graph-built` and the `status`.
    */
   statusFromMemory(req: RunRequest): EventBody[] | undefined {
@@ -201,11 +201,13 @@ export class RunSession {
     const built = plan?.built;
     if (this.running || plan === undefined || built?.states === undefined || this.unread.size > 0 || this.changedSincePlan.size > 0) return undefined;
     if (plan.request !== planRequestKey({ ...req, repoRoot: this.repo.root })) return undefined;
+    const collection = req.flags.output ?? plan.loaded.pipeline.name;
+    // An output's blob file removed meanwhile (by hand: no command can while the watch holds the lock).
+    if (!stampedFilesPresent(this.repo, collection)) return undefined;
     const events: EventBody[] = [];
     replayPlan(built, (e) => events.push(e));
     const tasks = built.taskQuanta.map((t) => ({ task: t.task, total: t.quanta, willRun: 0, mayRun: 0, upToDate: t.quanta, blocked: 0 }));
     const counts = { willRun: 0, mayRun: 0, upToDate: built.graph.quantumCount, blocked: 0 };
-    const collection = req.flags.output ?? plan.loaded.pipeline.name;
     events.push({ event: "status", pipeline: built.graph.pipeline.name, collection, repository: resolve(this.repo.root), counts, tasks });
     return events;
   }

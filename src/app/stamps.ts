@@ -208,6 +208,16 @@ export async function upToDateStamp(repo: Repository, collection: string, finger
 }
 
 /**
+ * Whether the run stamp of `collection` is of this version and its output blob files are all there:
+ * what a watch checks before it answers `status` from memory (RunSession.statusFromMemory), since a
+ * blob file can go without a commit.
+ */
+export function stampedFilesPresent(repo: Repository, collection: string): boolean {
+  const stamp = repo.registry.getStamp(runStampName(collection)) as RunStamp | undefined;
+  return stamp?.v === STAMP_VERSION && repo.blobs.filesPresent(stamp.fileBlobs, stamp.shards).present;
+}
+
+/**
  * The run stamp of `collection` when it tells what the registry held at `generation`: the last run with
  * this fingerprint settled every quantum and nothing was written since, and the output blobs it kept
  * in files are all there. Unlike `upToDateStamp`, the registry may have moved on since `generation`

@@ -173,12 +173,14 @@ async function runPrepared(
   // Processes of the command may still run (see the switch below): its sandbox is not used again.
   const stray = run.end.kind === "timeout" || run.end.kind === "aborted" || run.end.kind === "spawn-error";
   // A raw file read by reference that changed: the command may have written it, or anyone else (the
-  // user saving it again while a watch pass runs); its result is not kept, and nothing is removed.
-  if (modified.length > 0 && modified.every((m) => m.raw === true)) {
+  // user saving it again while a watch pass runs); its result is not kept, and nothing is removed. A
+  // command that did not end by itself says so instead (a timeout; cancelled).
+  const rawOnly = modified.every((m) => m.raw === true);
+  if (modified.length > 0 && rawOnly && !stray) {
     const files = modified.map((m) => m.file);
     return { ok: false, error: `the raw input ${files.join(", ")} changed while the command ran (by another process, or by the command, which must not write to its inputs); the result is not kept: the next run's ingest hashes the file again`, log, stray, inputChanged: files };
   }
-  if (modified.length > 0) {
+  if (modified.length > 0 && !rawOnly) {
     // The blob no longer holds the bytes its name promises: remove it, so that nothing trusts it.
     for (const m of modified) {
       if (m.raw === true) continue;

@@ -499,14 +499,13 @@ class GraphRun {
       if (wasRunning) this.interrupted.stopped.push(this.ref(id));
       return;
     }
-    // A raw input changed while it ran: left to the next pass, or failed (below).
-    if (!outcome.ok && outcome.inputChanged !== undefined) {
-      if (this.leftToNextPass(id, outcome, outcome.inputChanged)) return;
-    } else if (!outcome.ok && outcome.cancelled && this.superseded.has(id)) {
-      // Superseded (an input changed again): not recorded, left to the next pass.
+    // Superseded (an input changed again, as the watcher reported): not recorded, left to the next pass.
+    if (!outcome.ok && (outcome.cancelled || outcome.inputChanged !== undefined) && this.superseded.has(id)) {
       this.settleSuperseded(id);
       return;
     }
+    // A raw input changed while it ran, not reported yet: left to the next pass, or failed (below).
+    if (!outcome.ok && outcome.inputChanged !== undefined && this.leftToNextPass(id, outcome, outcome.inputChanged)) return;
     // Cancelled, not by the run (an interrupt is above): failed for this run, but not recorded, so the
     // next run starts it again; not retried, since whoever cancelled it did not want it run.
     if (!outcome.ok && outcome.cancelled) {

@@ -206,7 +206,7 @@ const CHANGE_THROTTLE_MS = 50;
  * writes), and the size then moves with no second write (the mtime may too, on a kernel whose
  * timestamps are fine: a pass more, never a change lost).
  */
-function stampOf(path: string): string | undefined {
+export function stampOf(path: string): string | undefined {
   try {
     const st = statSync(path, { throwIfNoEntry: false });
     return st?.isFile() ? `${st.mtimeMs} ${st.ino}` : undefined;

@@ -22,7 +22,7 @@ import { firstPass, stepWatch, type WatchAction, type WatchInput, type WatchStat
 import { loadPipeline } from "../app/load-pipeline.js";
 import { RunSession, type ExecFlags, type OutputFlags, type RunRequest } from "../app/run-session.js";
 import { stopOnInterrupt, INTERRUPTED_EXIT_CODE } from "../app/interrupts.js";
-import { ChokidarWatcher, type FileChangeKind, type FileWatcher, type WatchTargets } from "./file-watcher.js";
+import { ChokidarWatcher, stampOf, type FileChangeKind, type FileWatcher, type WatchTargets } from "./file-watcher.js";
 import { watchTargets } from "./watch-targets.js";
 import { RepositoryServer, type ReplyChannel } from "./repository-server.js";
 import type { ServerRequest } from "../core/server-protocol.js";
@@ -66,7 +66,9 @@ class WatchDriver {
     private readonly req: WatchRequest,
     private readonly session: RunSession,
   ) {
-    this.watcher = new ChokidarWatcher((change) => this.changed(change.path, change.kind));
+    this.watcher = new ChokidarWatcher((change) => {
+      if (change.kind !== "changed" || !this.fedAlready(change.path)) this.changed(change.path, change.kind);
+    });
   }
 
   /** Watches, runs the first pass, and follows changes until told to quit; the exit code. */
@@ -137,6 +139,21 @@ class WatchDriver {
     return mine;
   }
 
+  /**
+   * Whether the watcher reports a change the watch fed itself after a pass (a raw input found changed
+   * under a command): the file is as it was then. Without it, a report that came after the next pass
+   * started would supersede that pass's quanta for a write it read.
+   */
+  private fedAlready(path: string): boolean {
+    if (!this.fed.has(path)) return false;
+    if (this.fed.get(path) === stampOf(path)) return true;
+    this.fed.delete(path);
+    return false;
+  }
+
+  /** The files fed as changed after a pass, with their stamps then (`fedAlready`). */
+  private readonly fed = new Map<string, string | undefined>();
+
   private changed(path: string, kind: FileChangeKind): void {
     this.kinds.set(path, mergeKinds(this.kinds.get(path), kind));
     this.feed({ kind: "changed", paths: [path], at: Date.now() });
@@ -201,7 +218,10 @@ class WatchDriver {
       // follows whether or not the watcher saw the change (a write from another host of a shared file system).
       const under = this.session.lastChangedUnder;
       this.changedUnder = new Set([...under.superseded, ...under.failed]);
-      for (const path of under.superseded) this.changed(path, "changed");
+      for (const path of under.superseded) {
+        this.fed.set(path, stampOf(path));
+        this.changed(path, "changed");
+      }
       // After a pass that failed too: the file that fixes it may be one the watch does not watch yet.
       if (this.targetsStale && !interrupted) await this.updateTargets();
     } catch (err) {

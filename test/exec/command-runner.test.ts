@@ -274,6 +274,11 @@ describe.each(spawners.list)("runCommandQuantum, commands started by %s", (_, sp
     writeFileSync(file, "original\n");
     const save = `cp -p {inputs.src} ${join(dir, "saved")} && mv ${join(dir, "saved")} ${file}; : > {outputs.out}`;
     expect(await runIn(spawner, { task: commandTask(save), dataId: { visit: 1 }, inputs: { src: [rawInput(file)] } })).toMatchObject(expected);
+    // A command that did not end by itself says so (its raw input changed too).
+    writeFileSync(file, "original\n");
+    const late = await runIn(spawner, { task: commandTask("echo extra >> {inputs.src}; sleep 30"), dataId: { visit: 1 }, inputs: { src: [rawInput(file)] }, timeoutMs: 300 });
+    expect(late).toMatchObject({ ok: false, error: "timed out after 0.3s", stray: true });
+    expect(late).not.toHaveProperty("inputChanged");
   });
 
   it("a raw input is compared after the command with its stat when it was checked, not when it was linked: a change between the two is caught", async () => {

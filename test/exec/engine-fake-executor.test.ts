@@ -40,12 +40,21 @@ interface Run {
 }
 
 /** Plans chain.yaml over the repository (ingesting its inputs) and runs the graph on `executor`. */
+/** The input datasets' ids of the graph last planned by `run`, by `type@key`, and the engine's listener for reported changes. */
+const lastRun: { inputs: Map<string, number>; report?: (datasets: readonly number[]) => void } = { inputs: new Map() };
+
 async function run(executor: QuantumExecutor, opts: { config?: string[]; retries?: number; failFast?: boolean; order?: (ready: number[]) => number[]; pass?: { changedBefore: ReadonlySet<string> } } = {}): Promise<Run> {
   const events: EventBody[] = [];
   const emit = (e: EventBody) => events.push(e);
   const request = { repoRoot: fx.repo, pipelineFile: join(fx.dir, "chain.yaml"), targets: [], flags: { bind: [], config: opts.config ?? [] } };
   const plan = await planPipeline(request, repo, emit);
-  const supersede = opts.pass && { listen: () => () => undefined, pass: opts.pass };
+  lastRun.inputs = new Map();
+  for (let d = 0; d < plan.graph.datasetCount; d++) {
+    const ds = plan.graph.dataset(d);
+    if (plan.graph.producerOf(d) < 0) lastRun.inputs.set(`${ds.type}@${ds.key}`, d);
+  }
+  const listen = (report: (datasets: readonly number[]) => void) => ((lastRun.report = report), () => (lastRun.report = undefined));
+  const supersede = opts.pass && { listen, pass: opts.pass };
   const result = await runGraph({ graph: plan.graph, repo, collection: plan.collection, executor, emit, retries: opts.retries ?? 0, failFast: opts.failFast ?? false, order: opts.order, ...(supersede && { supersede }) });
   const names = (kind: string, pick: (e: EventBody) => boolean = () => true) =>
     events
@@ -147,6 +156,19 @@ describe("15.4 the engine on a fake executor", () => {
     expect(again.failed).toEqual(["double@item=2"]);
     expect(again.events.find((e) => e.event === "quantum-failed")).toMatchObject({ error: `the raw input ${file} changed while the command ran; it changed while the command ran in the pass before too: does the command write to it?` });
     expect(again.result).toMatchObject({ exitCode: 1, superseded: 0, changedUnder: { superseded: [], failed: [file] } });
+
+    // The watcher reported the change before the quantum ended: superseded, whatever the pass before
+    // saw (the user saved the file twice), and the file is not listed (nothing to feed the watch).
+    const reported = fake({
+      inputChangedOn: (task, dataId) => {
+        if (task !== "double" || dataId !== "item=2") return undefined;
+        lastRun.report!([lastRun.inputs.get("raw@item=2")!]);
+        return [file];
+      },
+    });
+    const saved = await run(reported, { pass: { changedBefore: new Set([file]) } });
+    expect([saved.failed, saved.blocked]).toEqual([[], []]);
+    expect(saved.result).toMatchObject({ exitCode: 0, superseded: 3, changedUnder: { superseded: [], failed: [] } });
 
     // The next run redoes exactly what was left.
     const next = await run(fake());
