@@ -50,5 +50,6 @@ await esbuild.build({
   external: ["lmdb", "msgpackr", "xxhash-wasm", "esbuild", "ink", "react"],
   banner: { js: "import { createRequire as __quantaRequire } from 'node:module'; const require = __quantaRequire(import.meta.url);" },
   plugins: [lazyStringWidth],
+  minifyWhitespace: true,
   logLevel: "warning",
 });

@@ -34,14 +34,11 @@ import { stampEvent } from "../core/events.js";
 import type { QuantumGraph } from "../core/quantum-graph.js";
 import { UsageError } from "../core/errors.js";
 import { canonicalJson } from "../core/canonical-json.js";
-import { runGraph, type DatasetStates, type RunResult } from "../exec/engine.js";
+import type { DatasetStates, RunResult, runGraph } from "../exec/engine.js";
 import { tempProducersToRun, type NeededProducers } from "../core/temp-outputs.js";
 import { QuantumResolver } from "../core/quantum-resolver.js";
 import { viewOf } from "../store/repository-view.js";
-import { dropTempOutputs } from "./drop-temp-outputs.js";
-import { InProcessExecutor } from "../exec/in-process-executor.js";
-import { PoolExecutor } from "../exec/pool-executor.js";
-import { checkSlurmResources, countingSlurm, makeSlurmExecutor, SLURM_SLOTS } from "./slurm-session.js";
+import { checkSlurmResources, SLURM_SLOTS } from "./slurm-session.js";
 import type { QuantumExecutor } from "../exec/quantum-job.js";
 import { openRepository, type Repository } from "../store/repository.js";
 import { checkPlannedInputs } from "./planned-inputs.js";
@@ -467,6 +464,8 @@ export class RunSession {
     narrow: { prune?: { marker: string }; force?: ReadonlySet<string>; since?: RunOptionsSince; pass?: RunOptions["pass"] } = {},
   ): Promise<RunResult> {
     if (this.exec.executor === "slurm") checkSlurmResources(graph, this.exec.clusterBy);
+    // Loaded only here: a run the stamps answer never loads the engine and the executors.
+    const { runGraph, makeExecutor, countingSlurm, dropTempOutputs } = await import("./session-executor.js");
     const executor = (this.executor ??= makeExecutor(this.exec, this.repo, emit));
     const interrupt = stopOnInterrupt();
     const stopping = (this.stopping = new AbortController());
@@ -597,12 +596,6 @@ function checkExecFlags(flags: ExecFlags): void {
   const jobs = flags.jobs ?? availableParallelism();
   if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`-j expects a whole number of at least 1, got ${flags.jobs}`);
   if (!Number.isInteger(flags.retries) || flags.retries < 0) throw new UsageError(`--retries expects a whole number, got ${flags.retries}`);
-}
-
-function makeExecutor(flags: ExecFlags, repo: Repository, emit: (e: EventBody) => void): QuantumExecutor {
-  if (flags.executor === "slurm") return makeSlurmExecutor({ repo, jobs: flags.jobs, clusterBy: flags.clusterBy, clusterSize: flags.clusterSize, emit });
-  const jobs = flags.jobs ?? availableParallelism();
-  return jobs === 1 ? new InProcessExecutor(repo.blobs, repo.root) : new PoolExecutor(jobs, repo.blobs, repo.root);
 }
 
 export async function openReporter(output: OutputFlags): Promise<Reporter> {
