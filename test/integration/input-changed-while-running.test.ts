@@ -57,6 +57,13 @@ async function outputs(repo: string): Promise<string[]> {
   return r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; dataId: Record<string, unknown>; digest: string }).map((d) => `${d.type}@${JSON.stringify(d.dataId)} ${d.digest}`).sort();
 }
 
+/** The outputs in `repo` are a clean run's (into a repository of its own). */
+async function expectCleanRunOutputs(): Promise<void> {
+  const clean = await runCli(["run", "chain.yaml", "--repo", "clean-repo", "--json"], { cwd: dir });
+  expect(clean.code, clean.stderr).toBe(0);
+  expect(await outputs("repo")).toEqual(await outputs("clean-repo"));
+}
+
 describe("a raw input changed while its command runs", () => {
   it("a one-shot run fails the quantum, naming the file, without blaming the command or retrying; the file is left as it is and the next run takes it", async () => {
     arm();
@@ -75,9 +82,7 @@ describe("a raw input changed while its command runs", () => {
     const again = await runCli(["run", "chain.yaml", "--repo", "repo", "--json"], { cwd: dir });
     expect(again.code, again.stderr).toBe(0);
     expect(ran(events(again.stdout))).toEqual(["reverse@item=1", "upper@item=1"]);
-    const clean = await runCli(["run", "chain.yaml", "--repo", "clean-repo", "--json"], { cwd: dir });
-    expect(clean.code, clean.stderr).toBe(0);
-    expect(await outputs("repo")).toEqual(await outputs("clean-repo"));
+    await expectCleanRunOutputs();
   });
 
   it("a watch's pass leaves the quantum and its descendants to the next pass (superseded, exit 0, nothing failed), which the change starts", async () => {
@@ -101,9 +106,7 @@ describe("a raw input changed while its command runs", () => {
     expect(ran(second)).toEqual(["reverse@item=1", "upper@item=1"]);
     expect(second.find((e) => e.event === "run-finished")).toMatchObject({ exitCode: 0 });
 
-    const clean = await runCli(["run", "chain.yaml", "--repo", "clean-repo", "--json"], { cwd: dir });
-    expect(clean.code, clean.stderr).toBe(0);
-    expect(await outputs("repo")).toEqual(await outputs("clean-repo"));
+    await expectCleanRunOutputs();
     watch.child.kill("SIGTERM");
     expect(await watch.exit()).toBe(0);
   }, 60_000);
@@ -122,9 +125,7 @@ describe("a raw input changed while its command runs", () => {
     let pass: QuantaEvent[] = [];
     while (!ran(pass).includes("upper@item=1")) pass = await watch.nextPass();
     expect(ran(pass)).toEqual(["reverse@item=1", "upper@item=1"]);
-    const clean = await runCli(["run", "chain.yaml", "--repo", "clean-repo", "--json"], { cwd: dir });
-    expect(clean.code, clean.stderr).toBe(0);
-    expect(await outputs("repo")).toEqual(await outputs("clean-repo"));
+    await expectCleanRunOutputs();
     watch.child.kill("SIGTERM");
     expect(await watch.exit()).toBe(0);
   }, 60_000);
