@@ -58,7 +58,7 @@ import { ingestChangedPaths } from "./ingest-changed-paths.js";
 import type { LoadedPipeline } from "./load-pipeline.js";
 import { changedInputDatasets, inputDatasetsAt } from "./changed-input-datasets.js";
 import { carryDatasetStates } from "../core/carry-dataset-states.js";
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { readForcedTasks } from "../core/forced-tasks.js";
 import { checkOutputCollection } from "../core/check-output-collection.js";
 
@@ -175,13 +175,23 @@ export class RunSession {
   /**
    * Files changed again while a run executes its graph (a watch's pass): the quanta that read them, and
    * their descendants, are cancelled or never start, unrecorded; the next run redoes them. Changes of
-   * any other kind (a relation, a new folder) are left to the next run.
+   * any other kind (a relation, a new folder) are left to the next run. A file whose stat is still the
+   * one its last ingest recorded did not change: a second report of a write the pass read (the
+   * watcher may report a write twice) supersedes nothing.
    */
   supersede(paths: readonly string[]): void {
     const inHand = this.inHand;
     if (inHand?.pass === undefined) return;
-    const datasets = changedInputDatasets(inHand.graph, paths);
+    const datasets = changedInputDatasets(inHand.graph, paths.filter((path) => !this.asIngested(path)));
     if (datasets.length > 0) for (const listener of inHand.listeners) listener(datasets);
+  }
+
+  /** Whether the file at `path` has the stat its last ingest recorded (a racily new one never has). */
+  private asIngested(path: string): boolean {
+    const state = this.repo.registry.getFileState(resolve(path));
+    if (state === undefined || state.mtimeMs === -1) return false;
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st !== undefined && st.size === state.size && st.mtimeMs === state.mtimeMs && st.ctimeMs === state.ctimeMs && st.ino === state.ino && st.dev === state.dev;
   }
 
   /** The graph being executed, the engine's listener for `supersede`, and whether it is a watch's pass. */
