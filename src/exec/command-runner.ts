@@ -60,7 +60,7 @@ import type { Sandbox, SandboxPool } from "./sandbox-pool.js";
 import { runShell, type SpawnerSource } from "./command-host.js";
 import type { ShellRun } from "./shell-spawner.js";
 import { claimStablePath } from "./stable-sandbox-path.js";
-import type { HeldStat } from "../store/referenced-inputs.js";
+import { changedWhileReadError, type HeldStat } from "../store/referenced-inputs.js";
 import { isRefusedWrite, writeFailure, writing, writingSync } from "../store/write-failure.js";
 
 export interface CommandInputItem {
@@ -178,7 +178,7 @@ async function runPrepared(
   const rawOnly = modified.every((m) => m.raw === true);
   if (modified.length > 0 && rawOnly && !stray) {
     const files = modified.map((m) => m.file);
-    return { ok: false, error: `the raw input ${files.join(", ")} changed while the command ran (by another process, or by the command, which must not write to its inputs); the result is not kept: the next run's ingest hashes the file again`, log, stray, inputChanged: files };
+    return { ok: false, error: changedWhileReadError(files, "command"), log, stray, inputChanged: files };
   }
   if (modified.length > 0 && !rawOnly) {
     // The blob no longer holds the bytes its name promises: remove it, so that nothing trusts it.

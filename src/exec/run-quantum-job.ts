@@ -18,7 +18,7 @@ import type { JobInputItem, OutputBlob, QuantumJob, QuantumOutcome } from "./qua
 import { blobDigestSize, type BlobDigest } from "../core/digest.js";
 import { encodeDataId } from "../core/data-id.js";
 import { RepositoryError } from "../core/errors.js";
-import { referencedFileHolds, type HeldStat } from "../store/referenced-inputs.js";
+import { changedWhileReadError, referencedFileHolds, type HeldStat } from "../store/referenced-inputs.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -197,7 +197,12 @@ function runLoadedModule(job: QuantumJob, loaded: LoadedTaskModule, blobs: BlobS
   }
   if (damaged.found()) return damaged.result();
   const r = runModuleQuantum({ definition: loaded.definition, config: task.config, label: task.label, dataId: job.dataId, inputs });
-  return r instanceof Promise ? r.then((settled) => keepOutputs(settled, blobs)) : keepOutputs(r, blobs);
+  // A `file` input read where it is, checked again after the task as a command's is.
+  const after = (settled: ModuleQuantumResult): Result => {
+    const changed = damaged.changedSinceCheck();
+    return changed.length === 0 ? keepOutputs(settled, blobs) : { ok: false, error: changedWhileReadError(changed, "task"), log: settled.log, inputChanged: changed };
+  };
+  return r instanceof Promise ? r.then(after) : after(r);
 }
 
 /** Puts a module quantum's encoded outputs in the blob store (or hands small ones back as bytes). */
@@ -313,6 +318,16 @@ class InputDamage {
   /** The stat of a raw file `checkReference` found to hold its digest. */
   heldStat(item: JobInputItem): HeldStat | undefined {
     return this.held.get(item);
+  }
+
+  /** The raw files `checkReference` found to hold their digests whose stat moved since (size, mtime or inode). */
+  changedSinceCheck(): string[] {
+    const changed = new Set<string>();
+    for (const [item, held] of this.held) {
+      const st = statSync(item.path!, { throwIfNoEntry: false });
+      if (st === undefined || st.ino !== held.ino || st.size !== held.size || st.mtimeMs !== held.mtimeMs) changed.add(item.path!);
+    }
+    return [...changed];
   }
 
   private readonly held = new Map<JobInputItem, HeldStat>();

@@ -120,6 +120,11 @@ export function referenceError(path: string, status: Exclude<ReferenceStatus, "o
   return error;
 }
 
+/** The error of a quantum whose raw input `files` changed while its command (or TypeScript task) ran. */
+export function changedWhileReadError(files: readonly string[], reader: "command" | "task"): string {
+  return `the raw input ${files.join(", ")} changed while the ${reader} ran (by another process, or by the ${reader}, which must not write to its inputs); the result is not kept: the next run's ingest hashes the file again`;
+}
+
 /** The stat of a file a reader found to hold its digest: the reader's check after reading compares with it. */
 export interface HeldStat {
   ino: number;

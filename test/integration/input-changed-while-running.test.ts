@@ -129,4 +129,32 @@ describe("a raw input changed while its command runs", () => {
     watch.child.kill("SIGTERM");
     expect(await watch.exit()).toBe(0);
   }, 60_000);
+
+  it("a TypeScript task's `file` input read where it is is checked after the task too: written meanwhile, the quantum fails as a command's does", async () => {
+    mkdirSync(join(dir, "tasks"));
+    writeFileSync(
+      join(dir, "tasks", "scribble.ts"),
+      `import { appendFileSync, readFileSync } from "node:fs";
+import { defineTask } from "quanta";
+export default defineTask({
+  name: "scribble",
+  dimensions: ["item"],
+  inputs: { src: { type: "src", dimensions: ["item"], storage: "file" } },
+  outputs: { out: { type: "scribbled", dimensions: ["item"], storage: "text" } },
+  run({ src }) {
+    appendFileSync(src, "more\\n");
+    return { out: String(readFileSync(src).length) };
+  },
+});
+`,
+    );
+    writeFileSync(join(dir, "module.yaml"), ['dimensions: { item: int }', 'inputs: { src: { path: "data/src-{item}.txt", storage: file } }', "tasks:", "  scribble: { task: ./tasks/scribble.ts }"].join("\n") + "\n");
+    const r = await runCli(["run", "module.yaml", "--repo", "repo", "--json", "--retries", "1", "-j", "1"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(1);
+    const all = events(r.stdout);
+    const failed = all.filter((e): e is Extract<QuantaEvent, { event: "quantum-failed" }> => e.event === "quantum-failed");
+    expect(failed.map((e) => e.error).sort()).toEqual([1, 2].map((i) => CHANGED(join(dir, "data", `src-${i}.txt`)).replace(/command/g, "task")));
+    expect(all.filter((e) => e.event === "quantum-retrying")).toEqual([]);
+    expect(readFileSync(join(dir, "data", "src-1.txt"), "utf8")).toBe("one\nmore\n");
+  });
 });
