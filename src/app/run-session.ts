@@ -200,7 +200,8 @@ export class RunSession {
   /**
    * What `quanta status` of `req` would say, from memory: every quantum up to date, when the last run
    * of the session was of the same plan, settled every quantum, nothing was reported changed since
-   * (a watch that is idle), and its outputs' blob files are all there. Undefined otherwise: the caller works it out as a standalone status does.
+   * (a watch that is idle), and its outputs' blob files are all there. Undefined otherwise: the caller
+   * works it out as a standalone status does.
    * The events are the plan's warnings, its `graph-built` and the `status`.
    */
   statusFromMemory(req: RunRequest): EventBody[] | undefined {

@@ -141,8 +141,8 @@ class WatchDriver {
 
   /**
    * Whether the watcher reports a change the watch fed itself after a pass (a raw input found changed
-   * under a command): the file is as it was then. Without it, a report that came after the next pass
-   * started would supersede that pass's quanta for a write it read.
+   * under a command): the file is as it was then. Such a report supersedes nothing (RunSession.supersede
+   * finds the file as its ingest recorded it); dropping it saves the empty pass it would start.
    */
   private fedAlready(path: string): boolean {
     if (!this.fed.has(path)) return false;
